@@ -1,0 +1,48 @@
+"""pycoz: throwaway Linux machines (root, network, tracer) for tests and debugging.
+
+The Python API, kept thin and lazy so that ``import pycoz_cli`` stays cheap::
+
+    from pycoz_cli import Container
+    Container(hostname="box").run(["sh", "-c", "rm -rf /etc; hostname"])
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Bind",
+    "CommandNotExecutable",
+    "CommandNotFound",
+    "Container",
+    "ContainerProcess",
+    "ExitCode",
+    "PycozError",
+    "SetupError",
+    "SpecError",
+]
+
+_LAZY = {
+    "Bind": "pycoz_cli.core.container",
+    "Container": "pycoz_cli.core.container",
+    "ContainerProcess": "pycoz_cli.core.process",
+    "PycozError": "pycoz_cli.errors",
+    "SetupError": "pycoz_cli.errors",
+    "SpecError": "pycoz_cli.errors",
+    "CommandNotFound": "pycoz_cli.errors",
+    "CommandNotExecutable": "pycoz_cli.errors",
+    "ExitCode": "pycoz_cli.errors",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pycoz_cli' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,117 @@
+"""Option groups shared by the subcommands that make a container.
+
+``root`` uses them today; ``trace`` and ``shell`` reuse the same decorators so the
+three never drift apart.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+ROOT_OPTIONS = (
+    click.option(
+        "--base",
+        metavar="DIR",
+        default="/",
+        show_default=True,
+        help="Lower layer: the root filesystem to start from.",
+    ),
+    click.option(
+        "--upper",
+        metavar="DIR",
+        help="Keep the changes in DIR (DIR/upper, DIR/mounts/...) instead of "
+        "discarding them; the next run can reuse DIR.",
+    ),
+    click.option(
+        "--bind",
+        "binds",
+        metavar="SRC[:DST]",
+        multiple=True,
+        help="Bind a host path into the container, writable (repeatable).",
+    ),
+    click.option(
+        "--ro-bind",
+        "ro_binds",
+        metavar="SRC[:DST]",
+        multiple=True,
+        help="Bind a host path into the container, read-only (repeatable).",
+    ),
+    click.option(
+        "--tmpfs",
+        "tmpfs",
+        metavar="DIR[:OPTS]",
+        multiple=True,
+        help="Mount an empty tmpfs on DIR, e.g. /tmp:mode=1777 (repeatable).",
+    ),
+    click.option("--hostname", metavar="NAME", help="Hostname inside the container."),
+    click.option(
+        "-w",
+        "--workdir",
+        metavar="DIR",
+        help="Working directory inside (default: the current one if it exists there, else /).",
+    ),
+    click.option(
+        "--propagation",
+        type=click.Choice(["slave", "private"]),
+        default="slave",
+        show_default=True,
+        help="Mount propagation from the host into the container.",
+    ),
+    click.option(
+        "-e",
+        "--env",
+        "env",
+        metavar="NAME=VALUE",
+        multiple=True,
+        help="Set an environment variable inside (repeatable).",
+    ),
+)
+
+
+def root_options(func):
+    """Add the throwaway-root options to a command."""
+    for option in reversed(ROOT_OPTIONS):
+        func = option(func)
+    return func
+
+
+def container_from_options(params: dict):
+    """A ``Container`` from the values of ``root_options``; pops what it uses."""
+    from pycoz_cli.core.container import Bind, Container
+    from pycoz_cli.errors import SpecError
+
+    env = {}
+    for item in params.pop("env"):
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SpecError(f"--env {item!r}: expected NAME=VALUE")
+        env[name] = value
+    binds = [Bind.parse(b) for b in params.pop("binds")]
+    binds += [Bind.parse(b, readonly=True) for b in params.pop("ro_binds")]
+    return Container(
+        base=params.pop("base"),
+        upper=params.pop("upper"),
+        binds=binds,
+        tmpfs=params.pop("tmpfs"),
+        hostname=params.pop("hostname"),
+        workdir=params.pop("workdir"),
+        propagation=params.pop("propagation"),
+        env=env,
+    )
+
+
+def command_args(func):
+    """The trailing ``[--] COMMAND [ARG]...`` of a container command."""
+    argument = click.argument(
+        "command", nargs=-1, type=click.UNPROCESSED, metavar="[--] COMMAND [ARG]..."
+    )
+    return argument(func)
+
+
+def container_command(**settings):
+    """``click.command`` settings for commands whose arguments after COMMAND are
+    the command's own (``pycoz root ls -la`` passes ``-la`` to ls)."""
+    context = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]}
+    return functools.partial(click.command, context_settings=context, **settings)()

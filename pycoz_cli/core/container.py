@@ -1,0 +1,238 @@
+"""A container spec: what the throwaway machine is made of, and how to run in it.
+
+``Container`` is the one spec that ``pycoz root`` (and later ``net``, ``trace`` and
+``shell``) fill in; ``spawn()`` starts a command in it and ``run()`` waits for its
+status.  Everything checkable is checked here, in the caller, before any process
+is forked, so bad input fails fast and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+from pycoz_cli.core import mounts
+from pycoz_cli.core.process import ContainerProcess, SpawnPlan, spawn
+from pycoz_cli.errors import SetupError, SpecError
+
+_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Bind:
+    """A host path made visible at ``dst`` in the container."""
+
+    src: str
+    dst: str
+    readonly: bool = False
+
+    @classmethod
+    def parse(cls, text: str, readonly: bool = False) -> Bind:
+        """``SRC[:DST]`` as on the command line; DST defaults to SRC."""
+        src, sep, dst = text.partition(":")
+        if not src or (sep and not dst):
+            option = "--ro-bind" if readonly else "--bind"
+            raise SpecError(f"{option} {text!r}: expected SRC[:DST]")
+        return cls(src, dst or src, readonly)
+
+
+@dataclasses.dataclass
+class Container:
+    """A throwaway root (and, later, a network placement) to run commands in.
+
+    >>> Container(hostname="box").run(["hostname"])  # doctest: +SKIP
+    0
+    """
+
+    base: str = "/"
+    upper: str | None = None
+    binds: Sequence[Bind] = ()
+    tmpfs: Sequence[str] = ()
+    hostname: str | None = None
+    workdir: str | None = None
+    propagation: str = "slave"
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: False: no overlay, the base is bound read-write (``pycoz shell --no-root``).
+    overlay: bool = True
+
+    # --- checks, all before anything is made -------------------------------
+
+    def validate(self) -> None:
+        _need_dir(self.base, "base")
+        if mounts.is_under(os.path.realpath(self.base), "/proc"):
+            raise SpecError(f"base {self.base}: cannot be under /proc")
+        if self.upper is not None:
+            parent = os.path.dirname(os.path.abspath(self.upper)) or "/"
+            if os.path.exists(self.upper) and not os.path.isdir(self.upper):
+                raise SpecError(f"upper {self.upper}: not a directory")
+            if not os.path.isdir(parent):
+                raise SpecError(f"upper {self.upper}: parent directory {parent} does not exist")
+        for b in self.binds:
+            option = "--ro-bind" if b.readonly else "--bind"
+            if not os.path.exists(b.src):
+                raise SpecError(f"{option} source {b.src}: no such file or directory")
+            if mounts.is_under(os.path.realpath(b.src), "/proc"):
+                raise SpecError(f"{option} source {b.src}: paths under /proc cannot be bound")
+            _need_absolute(b.dst, f"{option} destination")
+        for t in self.tmpfs:
+            _need_absolute(t.partition(":")[0], "--tmpfs")
+        if self.workdir is not None:
+            _need_absolute(self.workdir, "workdir")
+        if self.hostname is not None and not _HOSTNAME.match(self.hostname):
+            raise SpecError(f"hostname {self.hostname!r}: use 1-64 letters, digits, '-' or '.'")
+        if self.propagation not in ("slave", "private"):
+            raise SpecError(f"propagation {self.propagation!r}: use slave or private")
+        for name in self.env:
+            if not name or "=" in name:
+                raise SpecError(f"env {name!r}: not a variable name")
+
+    # --- running -----------------------------------------------------------
+
+    def plan(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> SpawnPlan:
+        """The spawn plan for ``argv``; validates first."""
+        self.validate()
+        full_env = dict(os.environ if env is None else env)
+        full_env.update(self.env)
+        argv = list(argv) or [default_shell(full_env, self.base)]
+        root = mounts.RootPlan(
+            base=os.path.realpath(self.base),
+            upper=os.path.abspath(self.upper) if self.upper else None,
+            binds=tuple(
+                (os.path.abspath(b.src), os.path.normpath(b.dst), b.readonly) for b in self.binds
+            ),
+            tmpfs=tuple(_tmpfs(t) for t in self.tmpfs),
+            propagation=self.propagation,
+            overlay=self.overlay,
+        )
+        if self.overlay:
+            root.submounts = tuple(mounts.submounts(mounts.read_mountinfo(), root.base))
+        from pycoz_cli.core import libc
+
+        steps = [lambda: mounts.build_root(root)]
+        if self.hostname:
+            steps.append(lambda: libc.sethostname(self.hostname))
+        try:
+            here = os.getcwd()
+        except OSError:
+            here = "/"
+        return SpawnPlan(
+            argv=argv,
+            env=full_env,
+            unshare=libc.CLONE_NEWNS | libc.CLONE_NEWPID | libc.CLONE_NEWUTS | libc.CLONE_NEWIPC,
+            in_namespaces=steps,
+            in_pid_namespace=[mounts.mount_proc],
+            cwd=self.workdir,
+            fallback_cwd=here if self.base == "/" else "/",
+        )
+
+    def spawn(
+        self,
+        argv: Sequence[str] = (),
+        *,
+        env: Mapping[str, str] | None = None,
+        stdin: int | None = None,
+        stdout: int | None = None,
+        stderr: int | None = None,
+        pass_fds: Iterable[int] = (),
+        close_fds: bool = True,
+    ) -> ContainerProcess:
+        """Start ``argv`` (default: the user's shell) in a fresh throwaway root.
+
+        Returns once the command has exec'd.  ``env`` replaces the inherited
+        environment (``self.env`` is applied on top).  ``stdin``/``stdout``/
+        ``stderr`` take file descriptors.  Raises SpecError for bad input,
+        SetupError if the container could not be made, CommandNotFound /
+        CommandNotExecutable if the command could not be exec'd.
+        """
+        plan = self.plan(argv, env)
+        plan.stdin, plan.stdout, plan.stderr = stdin, stdout, stderr
+        plan.pass_fds = tuple(pass_fds)
+        plan.close_fds = close_fds
+        with _UpperDir(plan_upper(self)) as upper:
+            proc = spawn(plan)
+            upper.handover(proc)
+        return proc
+
+    def run(self, argv: Sequence[str] = (), **kwargs) -> int:
+        """Run ``argv`` to completion; its exit code, or -N if signal N killed it."""
+        with self.spawn(argv, **kwargs) as proc:
+            return proc.wait()
+
+
+def plan_upper(container: Container) -> str | None:
+    return os.path.abspath(container.upper) if container.upper else None
+
+
+class _UpperDir:
+    """Create the --upper directory if needed, lock it, and clean up on failure.
+
+    The lock (flock on the directory) stops two containers from sharing one upper
+    layer, which overlayfs does not support; it is held until the command ends.
+    """
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.made: list[str] = []
+        self.fd: int | None = None
+
+    def __enter__(self) -> _UpperDir:
+        if self.path is None:
+            return self
+        import fcntl
+
+        self.made = [
+            p
+            for p in (self.path, *(f"{self.path}/{sub}" for sub in ("upper", "work", "mounts")))
+            if not os.path.exists(p)
+        ]
+        for made in self.made[:1] if self.made and self.made[0] == self.path else ():
+            os.mkdir(made, 0o755)
+        self.fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            self.fd = None
+            raise SetupError(f"upper {self.path}: in use by another pycoz container") from None
+        return self
+
+    def handover(self, proc: ContainerProcess) -> None:
+        if self.fd is not None:
+            proc._on_exit.append(lambda fd=self.fd: os.close(fd))
+            self.fd = None
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+        if exc_type is not None and self.path is not None:
+            import shutil
+
+            for made in reversed(self.made):
+                shutil.rmtree(made, ignore_errors=True)
+
+
+def default_shell(env: Mapping[str, str], base: str) -> str:
+    """The user's $SHELL if the root has it, else bash, else sh."""
+    for candidate in (env.get("SHELL"), "/bin/bash", "/bin/sh"):
+        if candidate and os.access(os.path.join(base, candidate.lstrip("/")), os.X_OK):
+            return candidate
+    return "/bin/sh"
+
+
+def _tmpfs(text: str) -> tuple[str, str]:
+    path, _, options = text.partition(":")
+    return os.path.normpath(path), options
+
+
+def _need_dir(path: str, what: str) -> None:
+    if not os.path.exists(path):
+        raise SpecError(f"{what} {path}: no such directory")
+    if not os.path.isdir(path):
+        raise SpecError(f"{what} {path}: not a directory")
+
+
+def _need_absolute(path: str, what: str) -> None:
+    if not path.startswith("/"):
+        raise SpecError(f"{what} {path!r}: must be an absolute path")

@@ -1,0 +1,437 @@
+"""Building a throwaway root inside a private mount namespace.
+
+Everything here runs in a child that has already unshared its mount namespace, so
+no mount it makes is ever visible on the host, and all of them vanish with the
+namespace's last process: a mount failing half-way leaves nothing to undo.
+
+The root is built in a staging tmpfs mounted over ``/proc`` of the (private copy of
+the) old root: ``/proc`` exists on every Linux system, is never a filesystem we
+overlay, and is replaced by a fresh procfs in the container anyway.  The staging
+tmpfs holds each overlay's upper and work directories and the mount point of the
+new root.  After ``pivot_root`` the old root, staging tmpfs included, is detached;
+the overlays keep their upper layers alive until the namespace dies.
+
+Submounts are part of the root: an overlay over the base filesystem does not cross
+mount points, so every other real filesystem mounted under the base (a separate
+/home, /tmp, a tmpfs, a bind mount) gets its own overlay with its own upper layer.
+Without that, writes to those paths would reach the host (bubblewrap #680, #685).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+import sys
+
+from pycoz_cli.core import libc
+
+STAGING = "/proc"
+NEW_ROOT = STAGING + "/root"
+
+# Kernel pseudo filesystems: never overlaid.  Under /proc, /sys and /dev they are
+# replaced wholesale by fresh instances; elsewhere they are simply not carried over.
+PSEUDO_FS = frozenset(
+    {
+        "proc",
+        "sysfs",
+        "devtmpfs",
+        "devpts",
+        "cgroup",
+        "cgroup2",
+        "mqueue",
+        "debugfs",
+        "tracefs",
+        "securityfs",
+        "pstore",
+        "bpf",
+        "configfs",
+        "fusectl",
+        "binfmt_misc",
+        "autofs",
+        "efivarfs",
+        "nsfs",
+        "rpc_pipefs",
+        "nfsd",
+        "selinuxfs",
+        "hugetlbfs",
+        "ramfs_pseudo",
+    }
+)
+# Trees replaced by fresh instances in the container; mounts below them are skipped.
+REPLACED = ("/proc", "/sys", "/dev")
+
+# /dev nodes: name -> (major, minor); all 0666, as on any Linux system.
+DEV_NODES = {
+    "null": (1, 3),
+    "zero": (1, 5),
+    "full": (1, 7),
+    "random": (1, 8),
+    "urandom": (1, 9),
+    "tty": (5, 0),
+}
+DEV_LINKS = {
+    "ptmx": "pts/ptmx",
+    "fd": "/proc/self/fd",
+    "stdin": "/proc/self/fd/0",
+    "stdout": "/proc/self/fd/1",
+    "stderr": "/proc/self/fd/2",
+    "core": "/proc/kcore",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class MountEntry:
+    """One line of /proc/self/mountinfo (the fields pycoz uses)."""
+
+    mount_id: int
+    parent_id: int
+    mountpoint: str
+    fstype: str
+    source: str
+
+
+def _unescape(field: str) -> str:
+    # mountinfo escapes space, tab, newline and backslash as \ooo octal.
+    if "\\" not in field:
+        return field
+    out, i = [], 0
+    while i < len(field):
+        code = field[i + 1 : i + 4]
+        if field[i] == "\\" and len(code) == 3 and code.isdigit():
+            out.append(chr(int(code, 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_mountinfo(text: str) -> list[MountEntry]:
+    entries = []
+    for line in text.splitlines():
+        fields = line.split(" ")
+        sep = fields.index("-")
+        entries.append(
+            MountEntry(
+                mount_id=int(fields[0]),
+                parent_id=int(fields[1]),
+                mountpoint=_unescape(fields[4]),
+                fstype=fields[sep + 1],
+                source=_unescape(fields[sep + 2]),
+            )
+        )
+    return entries
+
+
+def read_mountinfo(pid: str = "self") -> list[MountEntry]:
+    fd = os.open(f"/proc/{pid}/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return parse_mountinfo(os.fsdecode(b"".join(chunks)))
+
+
+def is_under(path: str, top: str) -> bool:
+    """True if ``path`` is ``top`` or below it (both absolute and normalised)."""
+    if top == "/":
+        return True
+    return path == top or path.startswith(top + "/")
+
+
+def submounts(entries: list[MountEntry], base: str) -> list[MountEntry]:
+    """The real filesystems mounted strictly below ``base`` that need a layer.
+
+    Pseudo filesystems and anything under /proc, /sys or /dev (relative to the
+    base) are left out.  When several mounts share a mount point only the top one
+    is visible, so only the last is kept, at the position of the first.
+    """
+    order: list[str] = []
+    top: dict[str, MountEntry] = {}
+    for entry in entries:
+        mp = entry.mountpoint
+        if mp == base or not is_under(mp, base):
+            continue
+        rel = "/" + mp[len(base) :].lstrip("/") if base != "/" else mp
+        if any(is_under(rel, r) for r in REPLACED):
+            continue
+        if entry.fstype in PSEUDO_FS:
+            continue
+        if mp not in top:
+            order.append(mp)
+        top[mp] = entry
+    return [top[mp] for mp in order]
+
+
+def escape_layer_name(mountpoint: str) -> str:
+    """A submount's mount point as one path component, for its layer directory."""
+    return mountpoint.strip("/").replace("%", "%25").replace("/", "%2F") or "%2F"
+
+
+def _overlay_escape(path: str) -> str:
+    # overlayfs splits lowerdir on ':' and mount options on ','; both take '\'.
+    return path.replace("\\", "\\\\").replace(":", "\\:").replace(",", "\\,")
+
+
+def _mkdirs(path: str, mode: int = 0o755) -> None:
+    try:
+        os.makedirs(path, mode, exist_ok=True)
+    except OSError as err:
+        raise OSError(err.errno, "cannot create directory", _outside(path)) from None
+
+
+def _outside(path: str) -> str:
+    """A path under the new root, as the container will see it (for messages)."""
+    if path.startswith(NEW_ROOT):
+        return path[len(NEW_ROOT) :] or "/"
+    return path
+
+
+@dataclasses.dataclass
+class Layer:
+    """Where an overlay keeps its upper and work directories."""
+
+    upper: str
+    work: str
+
+
+def layer_dirs(persist: str | None, name: str, index: int) -> Layer:
+    """Upper/work directories for one overlay: in the staging tmpfs, or in --upper.
+
+    With ``persist`` (the --upper directory) the root's layer is ``DIR/upper`` and
+    ``DIR/work``, and a submount's is ``DIR/mounts/<mountpoint>/{upper,work}``, so
+    the changes to each filesystem survive for the next run.
+    """
+    if persist is None:
+        top = f"{STAGING}/layers/{index}"
+    elif name == "":
+        top = persist
+    else:
+        top = f"{persist}/mounts/{escape_layer_name(name)}"
+    return Layer(upper=f"{top}/upper", work=f"{top}/work")
+
+
+def mount_overlay(lower: str, target: str, layer: Layer) -> None:
+    if layer.upper.startswith(STAGING + "/"):
+        os.makedirs(layer.upper)  # fresh tmpfs: nothing exists yet
+        os.mkdir(layer.work)
+    else:
+        _mkdirs(layer.upper)
+        _mkdirs(layer.work)
+    options = (
+        f"lowerdir={_overlay_escape(lower)},upperdir={_overlay_escape(layer.upper)},"
+        f"workdir={_overlay_escape(layer.work)}"
+    )
+    libc.mount("overlay", target, "overlay", 0, options, what="cannot mount overlay on")
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"pycoz: warning: {message}\n")
+
+
+@dataclasses.dataclass
+class RootPlan:
+    """What the new root is made of; built by ``container.Container``."""
+
+    base: str = "/"
+    upper: str | None = None
+    binds: tuple = ()  # (src, dst, readonly)
+    tmpfs: tuple = ()  # (dst, options)
+    propagation: str = "slave"
+    overlay: bool = True
+    #: Filesystems below the base that get their own layer (see ``submounts``);
+    #: read by the caller before forking, where it is cheapest.
+    submounts: tuple = ()
+
+
+def set_propagation(kind: str) -> None:
+    flag = {"slave": libc.MS_SLAVE, "private": libc.MS_PRIVATE}[kind]
+    libc.mount(None, "/", None, libc.MS_REC | flag, what=f"cannot make mounts {kind} under")
+
+
+def build_root(plan: RootPlan) -> None:
+    """Make the new root under NEW_ROOT, pivot into it and detach the old one.
+
+    Must run in a process that owns a fresh mount namespace.  On return the
+    process's root and cwd are the new root; /proc is not mounted yet (it must be
+    mounted from inside the new pid namespace).
+    """
+    set_propagation(plan.propagation)
+    libc.mount(
+        "pycoz",
+        STAGING,
+        "tmpfs",
+        libc.MS_NOSUID | libc.MS_NODEV,
+        "mode=0755",
+        what="cannot mount staging tmpfs on",
+    )
+    os.mkdir(NEW_ROOT)
+
+    if plan.overlay:
+        mount_overlay(plan.base, NEW_ROOT, layer_dirs(plan.upper, "", 0))
+        for index, entry in enumerate(plan.submounts, start=1):
+            _layer_submount(plan, entry, index)
+    else:
+        libc.mount(
+            plan.base, NEW_ROOT, None, libc.MS_BIND | libc.MS_REC, what="cannot bind base on"
+        )
+
+    for src, dst, readonly in plan.binds:
+        bind(src, NEW_ROOT + dst, readonly)
+    for dst, options in plan.tmpfs:
+        target = NEW_ROOT + dst
+        _mkdirs(target)
+        libc.mount(
+            "tmpfs",
+            target,
+            "tmpfs",
+            libc.MS_NOSUID | libc.MS_NODEV,
+            options or "mode=0755",
+            what="cannot mount tmpfs on",
+        )
+    make_dev(NEW_ROOT + "/dev")
+    _mkdirs(NEW_ROOT + "/sys")
+    libc.mount(
+        "sysfs",
+        NEW_ROOT + "/sys",
+        "sysfs",
+        libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
+        what="cannot mount sysfs on",
+    )
+    _mkdirs(NEW_ROOT + "/proc")
+    pivot(NEW_ROOT)
+
+
+def _layer_submount(plan: RootPlan, entry: MountEntry, index: int) -> None:
+    rel = entry.mountpoint[len(plan.base) :] if plan.base != "/" else entry.mountpoint
+    target = NEW_ROOT + rel
+    try:
+        st = os.lstat(entry.mountpoint)
+    except OSError:
+        return  # vanished, or hidden behind another mount
+    if not stat.S_ISDIR(st.st_mode):
+        # A file bind mount (resolv.conf in some containers): bind it read-only,
+        # since an overlay needs a directory.
+        _bind_file_readonly(entry.mountpoint, target)
+        return
+    if not os.path.isdir(target):
+        return  # the mount point is hidden under another mount in the new root
+    try:
+        mount_overlay(entry.mountpoint, target, layer_dirs(plan.upper, rel, index))
+    except OSError as err:
+        # Some filesystems cannot be an overlay's lower layer (stacking depth,
+        # some FUSE filesystems).  Read-only still keeps every write off the host.
+        libc.mount(entry.mountpoint, target, None, libc.MS_BIND, what="cannot bind submount on")
+        libc.mount(
+            None,
+            target,
+            None,
+            libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY,
+            what="cannot make read-only",
+        )
+        warn(
+            f"{entry.mountpoint} ({entry.fstype}) cannot be overlaid "
+            f"({os.strerror(err.errno or 0)}); it is read-only in the container"
+        )
+
+
+def _bind_file_readonly(src: str, target: str) -> None:
+    if not os.path.exists(target):
+        return
+    libc.mount(src, target, None, libc.MS_BIND, what="cannot bind file on")
+    libc.mount(
+        None,
+        target,
+        None,
+        libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY,
+        what="cannot make read-only",
+    )
+
+
+def bind(src: str, target: str, readonly: bool) -> None:
+    """Bind ``src`` (a host path) over ``target``, creating the mount point."""
+    if os.path.isdir(src):
+        _mkdirs(target)
+    elif not os.path.exists(target):
+        _mkdirs(os.path.dirname(target))
+        try:
+            with open(target, "a"):
+                pass
+        except OSError as err:
+            raise OSError(err.errno, "cannot create bind mount point", _outside(target)) from None
+    libc.mount(src, target, None, libc.MS_BIND | libc.MS_REC, what=f"cannot bind {src} on")
+    if readonly:
+        try:
+            libc.make_readonly_recursive(target)
+        except OSError as err:
+            raise OSError(err.errno, "cannot make read-only", _outside(target)) from None
+
+
+def make_dev(dev: str) -> None:
+    """A fresh minimal /dev: a tmpfs with the usual nodes, a new devpts, shm."""
+    _mkdirs(dev)
+    libc.mount(
+        "tmpfs",
+        dev,
+        "tmpfs",
+        libc.MS_NOSUID,
+        "mode=0755,size=64k",
+        what="cannot mount /dev tmpfs on",
+    )
+    old_umask = os.umask(0)
+    try:
+        for name, (major, minor) in DEV_NODES.items():
+            path = f"{dev}/{name}"
+            try:
+                os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
+            except OSError as err:
+                raise OSError(err.errno, "cannot create device node", _outside(path)) from None
+        for name, link in DEV_LINKS.items():
+            os.symlink(link, f"{dev}/{name}")
+        os.mkdir(f"{dev}/pts", 0o755)
+        os.mkdir(f"{dev}/shm", 0o1777)
+        os.mkdir(f"{dev}/mqueue", 0o1777)
+    finally:
+        os.umask(old_umask)
+    libc.mount(
+        "devpts",
+        f"{dev}/pts",
+        "devpts",
+        libc.MS_NOSUID | libc.MS_NOEXEC,
+        "newinstance,ptmxmode=0666,mode=0620,gid=5",
+        what="cannot mount devpts on",
+    )
+    libc.mount(
+        "shm",
+        f"{dev}/shm",
+        "tmpfs",
+        libc.MS_NOSUID | libc.MS_NODEV,
+        "mode=1777",
+        what="cannot mount tmpfs on",
+    )
+
+
+def pivot(new_root: str) -> None:
+    """pivot_root into ``new_root`` and detach the old root.
+
+    ``pivot_root(".", ".")`` stacks the old root on top of the new one at "/",
+    so one lazy unmount of "." removes it without needing a put_old directory.
+    """
+    os.chdir(new_root)
+    libc.pivot_root(".", ".")
+    libc.umount2(".", libc.MNT_DETACH)
+    os.chdir("/")
+
+
+def mount_proc() -> None:
+    """A fresh procfs for the current pid namespace (call from inside it)."""
+    libc.mount(
+        "proc",
+        "/proc",
+        "proc",
+        libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
+        what="cannot mount proc on",
+    )

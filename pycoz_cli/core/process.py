@@ -1,0 +1,493 @@
+"""Spawning a command into new namespaces, with an init, and collecting its status.
+
+Process chain (pids as seen on the host):
+
+    caller ──fork──▶ setup (unshares, builds the root)
+                       ──fork──▶ init (pid 1 of the new pid namespace)
+                                   ──fork──▶ command (exec)
+
+* **setup** unshares the namespaces, runs the in-namespace steps (the root, the
+  hostname), forks the init and waits for it.  It blocks every signal: only
+  SIGKILL (its parent-death signal) ends it early.
+* **init** mounts /proc for the new pid namespace, forks the command, reaps every
+  orphan that ends up with it, and forwards signals that were *sent* to it (by
+  pycoz, ``kill``) to the command.  Signals from the terminal (Ctrl-C, Ctrl-\\,
+  hang-up) already reach the command, which shares pycoz's process group, so they
+  are not forwarded a second time (their ``si_code`` is SI_KERNEL).
+* **command** restores default signal dispositions and an empty mask, then execs.
+
+Lifetimes come from the kernel: setup has PR_SET_PDEATHSIG=SIGKILL towards the
+caller and init towards setup, each followed by a check that the parent is still
+there (the race of util-linux #1490 / bubblewrap #633); when init dies the kernel
+kills everything else in the pid namespace; the mount namespace dies with its last
+process.  SIGKILL of the caller therefore leaves nothing behind.
+
+Two close-on-exec pipes carry news back to the caller: the *setup* pipe carries
+errors ("E") and the init's host pid ("P"), and reaches EOF exactly when the
+command has exec'd (its copy is the last and closes on exec); the *result* pipe
+carries the command's raw wait status from init, so that a death by signal is
+reported as such rather than as init's exit code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import os
+import signal
+from collections.abc import Callable, Sequence
+
+from pycoz_cli.errors import (
+    CommandNotExecutable,
+    CommandNotFound,
+    ExitCode,
+    SetupError,
+    describe_errno,
+)
+
+SI_KERNEL = 0x80
+
+#: Signals init forwards to the command when they are sent to it.
+FORWARDED = frozenset(
+    {
+        signal.SIGHUP,
+        signal.SIGINT,
+        signal.SIGQUIT,
+        signal.SIGTERM,
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+        signal.SIGWINCH,
+        signal.SIGALRM,
+    }
+)
+_ALL_SIGNALS = frozenset(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
+
+
+@dataclasses.dataclass
+class SpawnPlan:
+    """Everything the child processes need; built by a higher layer (container)."""
+
+    argv: Sequence[str]
+    env: dict[str, str]
+    unshare: int = 0
+    #: Run in the setup process after unshare (build the root, set the hostname).
+    in_namespaces: Sequence[Callable[[], None]] = ()
+    #: Run in init (pid 1) before the command is forked (mount /proc).
+    in_pid_namespace: Sequence[Callable[[], None]] = ()
+    #: Run in the command's process just before exec (tracing hooks, for example).
+    pre_exec: Sequence[Callable[[], None]] = ()
+    cwd: str | None = None
+    #: Used only when ``cwd`` was not asked for explicitly: tried, else "/".
+    fallback_cwd: str | None = None
+    stdin: int | None = None
+    stdout: int | None = None
+    stderr: int | None = None
+    pass_fds: Sequence[int] = ()
+    close_fds: bool = True
+    with_init: bool = True
+
+
+def _status_to_returncode(status: int) -> int:
+    """subprocess convention: exit code, or -N when killed by signal N."""
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.waitstatus_to_exitcode(status)
+
+
+def exit_code_for(returncode: int) -> int:
+    """The shell convention the CLI exits with: 128+N for a death by signal N."""
+    return ExitCode.SIGNAL_BASE - returncode if returncode < 0 else returncode
+
+
+class ContainerProcess:
+    """A running command in its namespaces; like ``subprocess.Popen``, trimmed."""
+
+    def __init__(self, pid: int, init_pid: int | None, result_fd: int | None):
+        #: Host pid of the setup process (our direct child).
+        self.setup_pid = pid
+        #: Host pid of the container's init (pid 1 inside), or of the command.
+        self.pid = init_pid if init_pid is not None else pid
+        self._result_fd = result_fd
+        self.returncode: int | None = None
+        #: Called once the command has ended (release locks held for it).
+        self._on_exit: list = []
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.setup_pid, os.WNOHANG)
+            if pid:
+                self._finish(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        """Wait for the command; its exit code, or -N if signal N killed it."""
+        if self.returncode is None:
+            while True:
+                try:
+                    _, status = os.waitpid(self.setup_pid, 0)
+                    break
+                except InterruptedError:  # pragma: no cover - PEP 475 retries
+                    continue
+            self._finish(status)
+        return self.returncode
+
+    def _finish(self, status: int) -> None:
+        code = _status_to_returncode(status)
+        if self._result_fd is not None:
+            data = _read_all(self._result_fd)
+            os.close(self._result_fd)
+            self._result_fd = None
+            if data.strip():
+                code = _status_to_returncode(int(data))
+        self.returncode = code
+        for callback in self._on_exit:
+            callback()
+        self._on_exit.clear()
+
+    def send_signal(self, sig: int) -> None:
+        """Send ``sig`` to the command (through init, which forwards it)."""
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """Kill the whole container at once (init's death takes its pid namespace)."""
+        if self.returncode is None:
+            try:
+                os.kill(self.setup_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def __enter__(self) -> ContainerProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.returncode is None:
+            self.kill()
+            self.wait()
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _report(fd: int, kind: str, err: BaseException) -> None:
+    """Send one error line up the setup pipe (errno, what, target)."""
+    if isinstance(err, OSError):
+        fields = [kind, str(err.errno or 0), err.strerror or str(err), _field(err.filename)]
+    else:
+        fields = [kind, "0", f"{type(err).__name__}: {err}", ""]
+    line = "\t".join(f.replace("\t", " ").replace("\n", " ") for f in fields) + "\n"
+    try:
+        os.write(fd, line.encode(errors="surrogateescape"))
+    except OSError:
+        pass
+
+
+def _field(value) -> str:
+    return "" if value is None else os.fsdecode(value) if isinstance(value, bytes) else str(value)
+
+
+def spawn(plan: SpawnPlan) -> ContainerProcess:
+    """Start ``plan.argv`` in new namespaces; return once it has exec'd.
+
+    Raises SetupError (nothing is left behind), CommandNotFound or
+    CommandNotExecutable; by then every child has been reaped.
+    """
+    setup_r, setup_w = os.pipe2(os.O_CLOEXEC)
+    result_r, result_w = os.pipe2(os.O_CLOEXEC)
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        _setup_stage(plan, parent, setup_r, setup_w, result_r, result_w)
+    os.close(setup_w)
+    os.close(result_w)
+    try:
+        news = _read_all(setup_r).decode(errors="surrogateescape")
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(result_r)
+        raise
+    finally:
+        os.close(setup_r)
+    init_pid = None
+    error = None
+    for line in news.splitlines():
+        kind, _, rest = line.partition("\t")
+        if kind == "P":
+            init_pid = int(rest)
+        elif kind in ("E", "X") and error is None:
+            error = (kind, *rest.split("\t"))
+    proc = ContainerProcess(
+        pid, init_pid if plan.with_init else None, result_r if plan.with_init else None
+    )
+    if not plan.with_init:
+        os.close(result_r)
+    if error is not None:
+        proc.kill()
+        proc.wait()
+        raise _error_from_report(error, plan.argv[0])
+    return proc
+
+
+def _error_from_report(error: tuple, command: str) -> Exception:
+    kind, code, what, target = ([*list(error), "", "", ""])[:4]
+    code = int(code or 0)
+    if kind == "X":  # exec failed
+        if code in (2, 20):  # ENOENT, ENOTDIR
+            return CommandNotFound(f"{command}: command not found in the container")
+        return CommandNotExecutable(f"{command}: cannot execute: {describe_errno(code)}")
+    err = OSError(code, what, target or None)
+    hint = None
+    if code == 1 and what.startswith("unshare"):  # EPERM
+        hint = "creating namespaces needs CAP_SYS_ADMIN: run pycoz as root"
+    elif code == 19 and "overlay" in what:  # ENODEV
+        hint = "this kernel has no overlayfs (modprobe overlay)"
+    if code == 0:
+        return SetupError(f"{what}{' ' + target if target else ''}")
+    return SetupError.from_oserror(err, hint)
+
+
+# --- everything below runs in the children and never returns ------------------
+
+
+def _setup_stage(plan, parent, setup_r, setup_w, result_r, result_w):  # pragma: no cover
+    code = ExitCode.SETUP
+    try:
+        gc.disable()  # a collection would touch (and copy) every page we share
+        signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
+        from pycoz_cli.core import libc
+
+        libc.set_parent_death_signal(signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(code)
+        os.close(setup_r)
+        os.close(result_r)
+        if plan.close_fds:
+            _close_other_fds({setup_w, result_w, *_stdio(plan), *plan.pass_fds})
+        if plan.unshare:
+            libc.unshare(plan.unshare)
+        for step in plan.in_namespaces:
+            step()
+        if not plan.with_init:
+            os.close(result_w)
+            _exec_stage(plan, setup_w)
+        life_r, life_w = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:
+            os.close(life_w)
+            _init_stage(plan, life_r, setup_w, result_w)
+        os.close(life_r)
+        os.write(setup_w, f"P\t{pid}\n".encode())
+        os.close(setup_w)
+        os.close(result_w)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code < 0:
+            code = ExitCode.SIGNAL_BASE - code
+    except BaseException as err:
+        _report(setup_w, "E", err)
+    finally:
+        os._exit(code)
+
+
+def _init_stage(plan, life_r, setup_w, result_w):  # pragma: no cover
+    code = ExitCode.SETUP
+    try:
+        from pycoz_cli.core import libc
+
+        libc.set_parent_death_signal(signal.SIGKILL)
+        # getppid() is 0 for a pid-namespace init, so the parent check reads the
+        # lifeline instead: EOF means setup is gone and we must not go on.
+        os.set_blocking(life_r, False)
+        try:
+            if os.read(life_r, 1) == b"":
+                os._exit(code)
+        except BlockingIOError:
+            pass
+        os.close(life_r)
+        for step in plan.in_pid_namespace:
+            step()
+        if plan.pre_exec:
+            pid = os.fork()
+            if pid == 0:
+                os.close(result_w)
+                _exec_stage(plan, setup_w)
+        else:
+            pid = _posix_spawn(plan, setup_w)
+        os.close(setup_w)
+        status = _reap_and_forward(pid)
+        os.write(result_w, f"{status}\n".encode())
+        code = os.waitstatus_to_exitcode(status)
+        if code < 0:
+            code = ExitCode.SIGNAL_BASE - code
+    except BaseException as err:
+        _report(setup_w, "E", err)
+    finally:
+        os._exit(code)
+
+
+def _reap_and_forward(main: int) -> int:  # pragma: no cover
+    """init's loop: reap every child, forward sent signals, return main's status."""
+    waited = FORWARDED | {signal.SIGCHLD}
+    while True:
+        info = signal.sigwaitinfo(waited)
+        if info.si_signo == signal.SIGCHLD:
+            while True:
+                try:
+                    pid, status = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid == 0:
+                    break
+                if pid == main:
+                    return status
+        elif info.si_code != SI_KERNEL:
+            try:
+                os.kill(main, info.si_signo)
+            except ProcessLookupError:
+                pass
+
+
+def _exec_stage(plan, setup_w):  # pragma: no cover
+    try:
+        for sig in _ALL_SIGNALS:
+            if signal.getsignal(sig) != signal.SIG_DFL:
+                try:
+                    signal.signal(sig, signal.SIG_DFL)
+                except (OSError, ValueError):
+                    pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        _chdir(plan)
+        for target, fd in ((0, plan.stdin), (1, plan.stdout), (2, plan.stderr)):
+            if fd is not None and fd != target:
+                os.dup2(fd, target)
+        for fd in plan.pass_fds:
+            os.set_inheritable(fd, True)
+        for step in plan.pre_exec:
+            step()
+    except BaseException as err:
+        _report(setup_w, "E", err)
+        os._exit(ExitCode.SETUP)
+    try:
+        os.execvpe(plan.argv[0], list(plan.argv), plan.env)
+    except OSError as err:
+        _report(setup_w, "X", err)
+        missing = err.errno in (2, 20)
+        os._exit(ExitCode.NOT_FOUND if missing else ExitCode.NOT_EXECUTABLE)
+    except BaseException as err:
+        _report(setup_w, "E", err)
+    os._exit(ExitCode.SETUP)
+
+
+def _posix_spawn(plan, setup_w) -> int:  # pragma: no cover
+    """Start the command from init with vfork+exec semantics (posix_spawn).
+
+    Much cheaper than forking the Python process a third time; used whenever no
+    Python code has to run between fork and exec.  posix_spawn returns only once
+    the exec has succeeded or failed, so the setup pipe can close right after.
+    """
+    _chdir(plan)
+    actions = [
+        (os.POSIX_SPAWN_DUP2, fd, target)
+        for target, fd in ((0, plan.stdin), (1, plan.stdout), (2, plan.stderr))
+        if fd is not None and fd != target
+    ]
+    for fd in plan.pass_fds:
+        os.set_inheritable(fd, True)
+    try:
+        return os.posix_spawnp(
+            plan.argv[0],
+            list(plan.argv),
+            plan.env,
+            file_actions=actions,
+            setsigmask=(),
+            setsigdef=_ALL_SIGNALS,
+        )
+    except OSError as err:
+        _report(setup_w, "X", err)
+        missing = err.errno in (2, 20)
+        os._exit(ExitCode.NOT_FOUND if missing else ExitCode.NOT_EXECUTABLE)
+
+
+def _chdir(plan) -> None:  # pragma: no cover
+    if plan.cwd is not None:
+        try:
+            os.chdir(plan.cwd)
+        except OSError as err:
+            raise OSError(err.errno, "cannot change to working directory", plan.cwd) from None
+        return
+    try:
+        os.chdir(plan.fallback_cwd or "/")
+    except OSError:
+        os.chdir("/")
+
+
+def _stdio(plan) -> list[int]:
+    return [fd for fd in (plan.stdin, plan.stdout, plan.stderr) if fd is not None]
+
+
+def _close_other_fds(keep: set[int]) -> None:  # pragma: no cover
+    low = 3
+    for fd in sorted(k for k in keep if k >= 3):
+        if fd > low:
+            os.closerange(low, fd)
+        low = max(low, fd + 1)
+    os.closerange(low, 1 << 20)
+
+
+#: Signals pycoz passes on to the command when they are sent to pycoz itself.
+PASSED_ON = frozenset(
+    {
+        signal.SIGHUP,
+        signal.SIGINT,
+        signal.SIGQUIT,
+        signal.SIGTERM,
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+        signal.SIGALRM,
+    }
+)
+
+
+class SignalsHeld:
+    """Hold back the signals pycoz passes on, from before spawn until the end.
+
+    Blocking them (rather than installing handlers) means none is lost between
+    fork and the wait loop, and ``sigwaitinfo`` tells where each came from.
+    """
+
+    def __enter__(self) -> SignalsHeld:
+        self._old = signal.pthread_sigmask(signal.SIG_BLOCK, PASSED_ON | {signal.SIGCHLD})
+        return self
+
+    def __exit__(self, *exc) -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, self._old)
+
+
+def wait_passing_signals(proc: ContainerProcess) -> int:
+    """Wait for ``proc`` inside ``SignalsHeld``, passing on signals sent to pycoz.
+
+    A signal from the terminal (si_code SI_KERNEL: Ctrl-C, Ctrl-\\, hang-up) has
+    already reached the command, which is in pycoz's process group, so it is not
+    sent a second time; one sent by a process (``kill``, ``timeout``) is passed on.
+    """
+    waited = PASSED_ON | {signal.SIGCHLD}
+    while True:
+        returncode = proc.poll()
+        if returncode is not None:
+            return returncode
+        info = signal.sigwaitinfo(waited)
+        if info.si_signo != signal.SIGCHLD and info.si_code != SI_KERNEL:
+            proc.send_signal(info.si_signo)

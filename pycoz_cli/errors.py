@@ -1,0 +1,78 @@
+"""pycoz's exceptions and exit codes, in one place.
+
+The core raises these (or plain ``OSError(errno, what, target)`` from ``core.libc``);
+the CLI turns them into one line on stderr and an exit code at its boundary.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno as _errno
+import os
+
+
+class ExitCode(enum.IntEnum):
+    """pycoz's own exit codes; otherwise the command's status passes through."""
+
+    OK = 0
+    #: Click's usage error: bad option, bad option value, bad input file.
+    USAGE = 2
+    #: pycoz itself could not set up the container (docker/podman convention).
+    SETUP = 125
+    #: The command exists but cannot be executed.
+    NOT_EXECUTABLE = 126
+    #: The command was not found.
+    NOT_FOUND = 127
+    #: Added to the signal number when the command died of a signal.
+    SIGNAL_BASE = 128
+
+
+def describe_errno(code: int | None) -> str:
+    """``ENOENT (No such file or directory)``."""
+    if not code:
+        return "unknown error"
+    return f"{_errno.errorcode.get(code, f'errno {code}')} ({os.strerror(code)})"
+
+
+def describe_oserror(err: OSError) -> str:
+    """One line for an ``OSError(errno, what, target)``: what, on which object, why."""
+    what = err.strerror or "operation failed"
+    target = f" {err.filename}" if err.filename is not None else ""
+    return f"{what}{target}: {describe_errno(err.errno)}"
+
+
+class PycozError(Exception):
+    """Base of pycoz's errors; ``exit_code`` is what the CLI exits with."""
+
+    exit_code: int = ExitCode.SETUP
+
+
+class SpecError(PycozError, ValueError):
+    """The container spec or an argument is invalid (caught before anything is made)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class SetupError(PycozError):
+    """Setting up the container failed; nothing made so far remains on the host."""
+
+    exit_code = ExitCode.SETUP
+
+    def __init__(self, message: str, errno: int | None = None):
+        super().__init__(message)
+        self.errno = errno
+
+    @classmethod
+    def from_oserror(cls, err: OSError, hint: str | None = None) -> SetupError:
+        message = describe_oserror(err)
+        if hint:
+            message = f"{message}; {hint}"
+        return cls(message, err.errno)
+
+
+class CommandNotFound(PycozError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class CommandNotExecutable(PycozError):
+    exit_code = ExitCode.NOT_EXECUTABLE
