@@ -78,14 +78,21 @@ def main(argv: list[str] | None = None) -> int:
         _fail(f"pycoz: {err.format_message()}")
         return err.exit_code
     except PycozError as err:
-        _fail(f"pycoz: {err}")
+        _fail(f"{_where(argv)}: {err}")
         return err.exit_code
     except OSError as err:
         from pycoz_cli.errors import describe_oserror
 
-        _fail(f"pycoz: {describe_oserror(err)}")
+        _fail(f"{_where(argv)}: {describe_oserror(err)}")
         return ExitCode.SETUP
     return rv if isinstance(rv, int) else 0
+
+
+def _where(argv: list[str] | None) -> str:
+    """``pycoz root`` for messages: the subcommand that was running, if known."""
+    args = sys.argv[1:] if argv is None else argv
+    sub = next((a for a in args if not a.startswith("-")), None)
+    return f"pycoz {sub}" if sub in cli.lazy or sub in cli.commands else "pycoz"
 
 
 def _fail(line: str) -> None:

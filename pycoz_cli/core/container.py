@@ -60,15 +60,15 @@ class Container:
     # --- checks, all before anything is made -------------------------------
 
     def validate(self) -> None:
-        _need_dir(self.base, "base")
+        _need_dir(self.base, "--base")
         if mounts.is_under(os.path.realpath(self.base), "/proc"):
-            raise SpecError(f"base {self.base}: cannot be under /proc")
+            raise SpecError(f"--base {self.base}: cannot be under /proc")
         if self.upper is not None:
             parent = os.path.dirname(os.path.abspath(self.upper)) or "/"
             if os.path.exists(self.upper) and not os.path.isdir(self.upper):
-                raise SpecError(f"upper {self.upper}: not a directory")
+                raise SpecError(f"--upper {self.upper}: not a directory")
             if not os.path.isdir(parent):
-                raise SpecError(f"upper {self.upper}: parent directory {parent} does not exist")
+                raise SpecError(f"--upper {self.upper}: parent directory {parent} does not exist")
         for b in self.binds:
             option = "--ro-bind" if b.readonly else "--bind"
             if not os.path.exists(b.src):
@@ -79,14 +79,14 @@ class Container:
         for t in self.tmpfs:
             _need_absolute(t.partition(":")[0], "--tmpfs")
         if self.workdir is not None:
-            _need_absolute(self.workdir, "workdir")
+            _need_absolute(self.workdir, "--workdir")
         if self.hostname is not None and not _HOSTNAME.match(self.hostname):
-            raise SpecError(f"hostname {self.hostname!r}: use 1-64 letters, digits, '-' or '.'")
+            raise SpecError(f"--hostname {self.hostname!r}: use 1-64 letters, digits, '-' or '.'")
         if self.propagation not in ("slave", "private"):
-            raise SpecError(f"propagation {self.propagation!r}: use slave or private")
+            raise SpecError(f"--propagation {self.propagation!r}: use slave or private")
         for name in self.env:
             if not name or "=" in name:
-                raise SpecError(f"env {name!r}: not a variable name")
+                raise SpecError(f"--env {name!r}: not a variable name")
 
     # --- running -----------------------------------------------------------
 
@@ -195,7 +195,7 @@ class _UpperDir:
         except BlockingIOError:
             os.close(self.fd)
             self.fd = None
-            raise SetupError(f"upper {self.path}: in use by another pycoz container") from None
+            raise SetupError(f"--upper {self.path}: in use by another pycoz container") from None
         return self
 
     def handover(self, proc: ContainerProcess) -> None:

@@ -257,8 +257,19 @@ def build_root(plan: RootPlan) -> None:
 
     Must run in a process that owns a fresh mount namespace.  On return the
     process's root and cwd are the new root; /proc is not mounted yet (it must be
-    mounted from inside the new pid namespace).
+    mounted from inside the new pid namespace).  Errors name paths as the
+    container sees them.
     """
+    try:
+        _build_root(plan)
+    except OSError as err:
+        target = err.filename
+        if isinstance(target, str):
+            target = _outside(target)
+        raise OSError(err.errno, err.strerror, target) from None
+
+
+def _build_root(plan: RootPlan) -> None:
     set_propagation(plan.propagation)
     libc.mount(
         "pycoz",

@@ -204,8 +204,8 @@ def spawn(plan: SpawnPlan) -> ContainerProcess:
     Raises SetupError (nothing is left behind), CommandNotFound or
     CommandNotExecutable; by then every child has been reaped.
     """
-    setup_r, setup_w = os.pipe2(os.O_CLOEXEC)
-    result_r, result_w = os.pipe2(os.O_CLOEXEC)
+    setup_r, setup_w = _high_pipe()
+    result_r, result_w = _high_pipe()
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
@@ -239,6 +239,24 @@ def spawn(plan: SpawnPlan) -> ContainerProcess:
         proc.wait()
         raise _error_from_report(error, plan.argv[0])
     return proc
+
+
+def _high_pipe() -> tuple[int, int]:
+    """A close-on-exec pipe whose ends are never 0, 1 or 2.
+
+    If pycoz runs with a standard stream closed, a new pipe could take its
+    number and be handed to the command as its stdin/stdout.
+    """
+    ends = []
+    for fd in os.pipe2(os.O_CLOEXEC):
+        if fd < 3:
+            import fcntl
+
+            high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+            os.close(fd)
+            fd = high
+        ends.append(fd)
+    return ends[0], ends[1]
 
 
 def _error_from_report(error: tuple, command: str) -> Exception:

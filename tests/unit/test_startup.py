@@ -1,0 +1,41 @@
+"""Start-up cost: what the CLI imports on its cheap paths (DESIGN principle 5)."""
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("pyroute2", "ptrace", "cffi", "_cffi_backend", "pluggy")
+
+
+def imported_after(code: str) -> set[str]:
+    probe = (
+        "import sys\n"
+        f"{code}\n"
+        "import json; print(json.dumps(sorted(sys.modules)), file=sys.__stderr__)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    return set(json.loads(out.stderr.strip().splitlines()[-1]))
+
+
+def test_help_imports_nothing_heavy():
+    mods = imported_after(
+        "from pycoz_cli.cli import main\n"
+        "import contextlib, io\n"
+        "with contextlib.redirect_stdout(io.StringIO()): main(['--help'])"
+    )
+    assert not [m for m in HEAVY if m in mods]
+
+
+def test_root_help_imports_nothing_heavy():
+    mods = imported_after(
+        "from pycoz_cli.cli import main\n"
+        "import contextlib, io\n"
+        "with contextlib.redirect_stdout(io.StringIO()): main(['root', '--help'])"
+    )
+    assert not [m for m in HEAVY if m in mods]
+
+
+def test_api_import_is_lazy():
+    mods = imported_after("import pycoz_cli")
+    assert "pycoz_cli.core.container" not in mods
+    assert "click" not in mods
