@@ -423,6 +423,27 @@ def make_dev(dev: str) -> None:
         "mode=1777",
         what="cannot mount tmpfs on",
     )
+    _bind_console(f"{dev}/console")
+
+
+def _bind_console(target: str) -> None:
+    """Bind the terminal pycoz runs on to /dev/console, as bubblewrap does.
+
+    The container's devpts is a new instance, so the terminal's own /dev/pts/N
+    is not there; /dev/console gives programs a path to it (``tty`` then names it).
+    """
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd):
+                name = os.ttyname(fd)
+                break
+        except OSError:
+            continue
+    else:
+        return
+    with open(target, "w"):
+        pass
+    libc.mount(name, target, None, libc.MS_BIND, what=f"cannot bind terminal {name} on")
 
 
 def pivot(new_root: str) -> None:

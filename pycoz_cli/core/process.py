@@ -2,31 +2,39 @@
 
 Process chain (pids as seen on the host):
 
-    caller ──fork──▶ setup (unshares, builds the root)
-                       ──fork──▶ init (pid 1 of the new pid namespace)
-                                   ──fork──▶ command (exec)
+    caller ──fork──▶ init: pid 1 of a new pid namespace; builds the root
+                       ──posix_spawn──▶ command (pid 2)
 
-* **setup** unshares the namespaces, runs the in-namespace steps (the root, the
-  hostname), forks the init and waits for it.  It blocks every signal: only
-  SIGKILL (its parent-death signal) ends it early.
-* **init** mounts /proc for the new pid namespace, forks the command, reaps every
-  orphan that ends up with it, and forwards signals that were *sent* to it (by
-  pycoz, ``kill``) to the command.  Signals from the terminal (Ctrl-C, Ctrl-\\,
-  hang-up) already reach the command, which shares pycoz's process group, so they
-  are not forwarded a second time (their ``si_code`` is SI_KERNEL).
-* **command** restores default signal dispositions and an empty mask, then execs.
+* The **caller** enters a new pid namespace *for its children only* with
+  ``unshare(CLONE_NEWPID)`` — which changes nothing but the calling thread's
+  pid_ns_for_children — forks, and at once ``setns`` back to its own pid namespace.
+  The child is therefore pid 1 of the new namespace without a second fork of the
+  (large) Python process: forks dominate start-up cost.
+* **init** blocks every signal, unshares the other namespaces (mount, UTS, IPC),
+  runs the in-namespace steps (build the root, set the hostname), mounts /proc,
+  starts the command with posix_spawn (vfork + exec: cheap), and then reaps every
+  orphan and forwards signals that were *sent* to it (by pycoz, ``kill``) to the
+  command.  Signals from the terminal (Ctrl-C, Ctrl-\\, hang-up) already reach the
+  command, which shares pycoz's process group, so they are not forwarded a second
+  time (their ``si_code`` is SI_KERNEL).
+* The **command** starts with default signal dispositions and an empty mask.  When
+  Python code must run between fork and exec (``pre_exec`` hooks, e.g. tracing),
+  init forks instead of posix_spawn.
 
-Lifetimes come from the kernel: setup has PR_SET_PDEATHSIG=SIGKILL towards the
-caller and init towards setup, each followed by a check that the parent is still
-there (the race of util-linux #1490 / bubblewrap #633); when init dies the kernel
-kills everything else in the pid namespace; the mount namespace dies with its last
-process.  SIGKILL of the caller therefore leaves nothing behind.
+Lifetimes come from the kernel: init has PR_SET_PDEATHSIG=SIGKILL and then checks
+that the caller is still there (the race of util-linux #1490 / bubblewrap #633:
+getppid() is 0 in a pid namespace, so the check is a write to the caller's pipe,
+which fails with EPIPE once the caller is gone); when init dies the kernel kills
+everything else in the pid namespace; the mount namespace dies with its last
+process.  SIGKILL of the caller therefore leaves nothing behind.  Note that the
+parent-death signal follows the *thread* that spawned: spawn from a thread that
+outlives the container.
 
 Two close-on-exec pipes carry news back to the caller: the *setup* pipe carries
-errors ("E") and the init's host pid ("P"), and reaches EOF exactly when the
-command has exec'd (its copy is the last and closes on exec); the *result* pipe
-carries the command's raw wait status from init, so that a death by signal is
-reported as such rather than as init's exit code.
+errors ("E": setup, "X": exec) and reaches EOF exactly when the command has exec'd
+(init closes its end right after posix_spawn returns); the *result* pipe carries
+the command's raw wait status, so that a death by signal is reported as such
+rather than as init's exit code.
 """
 
 from __future__ import annotations
@@ -204,12 +212,19 @@ def spawn(plan: SpawnPlan) -> ContainerProcess:
     Raises SetupError (nothing is left behind), CommandNotFound or
     CommandNotExecutable; by then every child has been reaped.
     """
+    from pycoz_cli.core import libc
+
+    new_pid_ns = bool(plan.unshare & libc.CLONE_NEWPID) and plan.with_init
     setup_r, setup_w = _high_pipe()
     result_r, result_w = _high_pipe()
-    parent = os.getpid()
-    pid = os.fork()
+    try:
+        pid = _fork_into_pid_ns() if new_pid_ns else os.fork()
+    except BaseException:
+        for fd in (setup_r, setup_w, result_r, result_w):
+            os.close(fd)
+        raise
     if pid == 0:  # pragma: no cover - runs in the child
-        _setup_stage(plan, parent, setup_r, setup_w, result_r, result_w)
+        _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w)
     os.close(setup_w)
     os.close(result_w)
     try:
@@ -221,17 +236,13 @@ def spawn(plan: SpawnPlan) -> ContainerProcess:
         raise
     finally:
         os.close(setup_r)
-    init_pid = None
     error = None
     for line in news.splitlines():
         kind, _, rest = line.partition("\t")
-        if kind == "P":
-            init_pid = int(rest)
-        elif kind in ("E", "X") and error is None:
+        if kind in ("E", "X"):
             error = (kind, *rest.split("\t"))
-    proc = ContainerProcess(
-        pid, init_pid if plan.with_init else None, result_r if plan.with_init else None
-    )
+            break
+    proc = ContainerProcess(pid, pid, result_r if plan.with_init else None)
     if not plan.with_init:
         os.close(result_r)
     if error is not None:
@@ -239,6 +250,35 @@ def spawn(plan: SpawnPlan) -> ContainerProcess:
         proc.wait()
         raise _error_from_report(error, plan.argv[0])
     return proc
+
+
+def _fork_into_pid_ns() -> int:
+    """fork() a child that is pid 1 of a new pid namespace; the caller stays put.
+
+    unshare(CLONE_NEWPID) only sets the calling thread's namespace for future
+    children, so other threads are unaffected, and setns() to our own namespace
+    undoes it right after the fork, even if the fork failed.
+    """
+    from pycoz_cli.core import libc
+
+    own = os.open("/proc/thread-self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            libc.unshare(libc.CLONE_NEWPID)
+        except OSError as err:
+            raise _error_from_report(
+                ("E", str(err.errno or 0), err.strerror or "unshare failed", "CLONE_NEWPID"), ""
+            ) from None
+        try:
+            pid = os.fork()
+        except BaseException:
+            libc.setns(own, libc.CLONE_NEWPID, "own pid namespace")
+            raise
+        if pid != 0:
+            libc.setns(own, libc.CLONE_NEWPID, "own pid namespace")
+        return pid
+    finally:
+        os.close(own)
 
 
 def _high_pipe() -> tuple[int, int]:
@@ -280,7 +320,8 @@ def _error_from_report(error: tuple, command: str) -> Exception:
 # --- everything below runs in the children and never returns ------------------
 
 
-def _setup_stage(plan, parent, setup_r, setup_w, result_r, result_w):  # pragma: no cover
+def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  # pragma: no cover
+    """The child: init (pid 1) when there is a pid namespace, else the command."""
     code = ExitCode.SETUP
     try:
         gc.disable()  # a collection would touch (and copy) every page we share
@@ -288,53 +329,24 @@ def _setup_stage(plan, parent, setup_r, setup_w, result_r, result_w):  # pragma:
         from pycoz_cli.core import libc
 
         libc.set_parent_death_signal(signal.SIGKILL)
-        if os.getppid() != parent:
-            os._exit(code)
         os.close(setup_r)
         os.close(result_r)
+        # The parent check after PR_SET_PDEATHSIG: with the caller gone, nobody
+        # reads the setup pipe and this write fails with EPIPE (SIGPIPE is blocked).
+        try:
+            os.write(setup_w, b"S\n")
+        except BrokenPipeError:
+            os._exit(code)
         if plan.close_fds:
             _close_other_fds({setup_w, result_w, *_stdio(plan), *plan.pass_fds})
-        if plan.unshare:
-            libc.unshare(plan.unshare)
+        rest = plan.unshare & ~libc.CLONE_NEWPID if new_pid_ns else plan.unshare
+        if rest:
+            libc.unshare(rest)
         for step in plan.in_namespaces:
             step()
         if not plan.with_init:
             os.close(result_w)
             _exec_stage(plan, setup_w)
-        life_r, life_w = os.pipe2(os.O_CLOEXEC)
-        pid = os.fork()
-        if pid == 0:
-            os.close(life_w)
-            _init_stage(plan, life_r, setup_w, result_w)
-        os.close(life_r)
-        os.write(setup_w, f"P\t{pid}\n".encode())
-        os.close(setup_w)
-        os.close(result_w)
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        if code < 0:
-            code = ExitCode.SIGNAL_BASE - code
-    except BaseException as err:
-        _report(setup_w, "E", err)
-    finally:
-        os._exit(code)
-
-
-def _init_stage(plan, life_r, setup_w, result_w):  # pragma: no cover
-    code = ExitCode.SETUP
-    try:
-        from pycoz_cli.core import libc
-
-        libc.set_parent_death_signal(signal.SIGKILL)
-        # getppid() is 0 for a pid-namespace init, so the parent check reads the
-        # lifeline instead: EOF means setup is gone and we must not go on.
-        os.set_blocking(life_r, False)
-        try:
-            if os.read(life_r, 1) == b"":
-                os._exit(code)
-        except BlockingIOError:
-            pass
-        os.close(life_r)
         for step in plan.in_pid_namespace:
             step()
         if plan.pre_exec:
