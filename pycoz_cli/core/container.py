@@ -8,7 +8,6 @@ is forked, so bad input fails fast and leaves nothing behind.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,13 +19,15 @@ from pycoz_cli.errors import SetupError, SpecError
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
 
 
-@dataclasses.dataclass(frozen=True)
 class Bind:
     """A host path made visible at ``dst`` in the container."""
 
-    src: str
-    dst: str
-    readonly: bool = False
+    __slots__ = ("dst", "readonly", "src")
+
+    def __init__(self, src: str, dst: str | None = None, readonly: bool = False):
+        self.src = src
+        self.dst = dst or src
+        self.readonly = readonly
 
     @classmethod
     def parse(cls, text: str, readonly: bool = False) -> Bind:
@@ -37,25 +38,71 @@ class Bind:
             raise SpecError(f"{option} {text!r}: expected SRC[:DST]")
         return cls(src, dst or src, readonly)
 
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Bind) and (self.src, self.dst, self.readonly) == (
+            other.src,
+            other.dst,
+            other.readonly,
+        )
 
-@dataclasses.dataclass
+    def __hash__(self) -> int:
+        return hash((self.src, self.dst, self.readonly))
+
+    def __repr__(self) -> str:
+        return f"Bind({self.src!r}, {self.dst!r}, readonly={self.readonly})"
+
+
 class Container:
     """A throwaway root (and, later, a network placement) to run commands in.
+
+    * ``base``: the lower layer (default "/"); ``upper``: keep changes there;
+    * ``binds``: ``Bind`` objects (or "SRC[:DST]" strings, read-write);
+    * ``tmpfs``: "DIR[:OPTIONS]" strings; ``hostname``; ``workdir``;
+    * ``propagation``: "slave" (default) or "private";
+    * ``env``: variables set on top of the inherited environment;
+    * ``overlay=False``: no overlay, the base is bound read-write.
 
     >>> Container(hostname="box").run(["hostname"])  # doctest: +SKIP
     0
     """
 
-    base: str = "/"
-    upper: str | None = None
-    binds: Sequence[Bind] = ()
-    tmpfs: Sequence[str] = ()
-    hostname: str | None = None
-    workdir: str | None = None
-    propagation: str = "slave"
-    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    #: False: no overlay, the base is bound read-write (``pycoz shell --no-root``).
-    overlay: bool = True
+    _FIELDS = (
+        "base",
+        "upper",
+        "binds",
+        "tmpfs",
+        "hostname",
+        "workdir",
+        "propagation",
+        "env",
+        "overlay",
+    )
+
+    def __init__(
+        self,
+        base: str = "/",
+        upper: str | None = None,
+        binds: Sequence[Bind | str] = (),
+        tmpfs: Sequence[str] = (),
+        hostname: str | None = None,
+        workdir: str | None = None,
+        propagation: str = "slave",
+        env: Mapping[str, str] | None = None,
+        overlay: bool = True,
+    ):
+        self.base = base
+        self.upper = upper
+        self.binds = [b if isinstance(b, Bind) else Bind.parse(b) for b in binds]
+        self.tmpfs = list(tmpfs)
+        self.hostname = hostname
+        self.workdir = workdir
+        self.propagation = propagation
+        self.env = dict(env or {})
+        self.overlay = overlay
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"Container({args})"
 
     # --- checks, all before anything is made -------------------------------
 

@@ -10,7 +10,6 @@ branch on it, ``what`` says which operation failed and ``target`` names the obje
 from __future__ import annotations
 
 import os
-import platform
 
 from pycoz_cli.core._libc_cffi import ffi
 
@@ -65,7 +64,8 @@ _SYSCALLS = {
     "ppc64le": {"pivot_root": 203, "mount_setattr": 442},
     "s390x": {"pivot_root": 217, "mount_setattr": 442},
 }
-_NR = _SYSCALLS.get(platform.machine(), {})
+_MACHINE = os.uname().machine
+_NR = _SYSCALLS.get(_MACHINE, {})
 
 NAMESPACE_FLAGS = {
     "mnt": CLONE_NEWNS,
@@ -128,7 +128,7 @@ def umount2(target: str, flags: int = 0) -> None:
 def pivot_root(new_root: str, put_old: str) -> None:
     nr = _NR.get("pivot_root")
     if nr is None:
-        raise OSError(38, "pivot_root has no known syscall number", platform.machine())
+        raise OSError(38, "pivot_root has no known syscall number", _MACHINE)
     if (
         lib.syscall(
             ffi.cast("long", nr),

@@ -19,10 +19,10 @@ Without that, writes to those paths would reach the host (bubblewrap #680, #685)
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import stat
 import sys
+from collections import namedtuple
 
 from pycoz_cli.core import libc
 
@@ -80,15 +80,8 @@ DEV_LINKS = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class MountEntry:
-    """One line of /proc/self/mountinfo (the fields pycoz uses)."""
-
-    mount_id: int
-    parent_id: int
-    mountpoint: str
-    fstype: str
-    source: str
+#: One line of /proc/self/mountinfo (the fields pycoz uses).
+MountEntry = namedtuple("MountEntry", "mount_id parent_id mountpoint fstype source")
 
 
 def _unescape(field: str) -> str:
@@ -190,12 +183,8 @@ def _outside(path: str) -> str:
     return path
 
 
-@dataclasses.dataclass
-class Layer:
-    """Where an overlay keeps its upper and work directories."""
-
-    upper: str
-    work: str
+#: Where an overlay keeps its upper and work directories.
+Layer = namedtuple("Layer", "upper work")
 
 
 def layer_dirs(persist: str | None, name: str, index: int) -> Layer:
@@ -232,19 +221,34 @@ def warn(message: str) -> None:
     sys.stderr.write(f"pycoz: warning: {message}\n")
 
 
-@dataclasses.dataclass
 class RootPlan:
-    """What the new root is made of; built by ``container.Container``."""
+    """What the new root is made of; built by ``container.Container``.
 
-    base: str = "/"
-    upper: str | None = None
-    binds: tuple = ()  # (src, dst, readonly)
-    tmpfs: tuple = ()  # (dst, options)
-    propagation: str = "slave"
-    overlay: bool = True
-    #: Filesystems below the base that get their own layer (see ``submounts``);
-    #: read by the caller before forking, where it is cheapest.
-    submounts: tuple = ()
+    ``binds`` holds (src, dst, readonly) and ``tmpfs`` (dst, options) tuples;
+    ``submounts`` the filesystems below the base that get their own layer (see
+    ``submounts()``), read by the caller before forking, where it is cheapest.
+    ``overlay=False`` binds the base read-write instead of overlaying it.
+    """
+
+    __slots__ = ("base", "binds", "overlay", "propagation", "submounts", "tmpfs", "upper")
+
+    def __init__(
+        self,
+        base="/",
+        upper=None,
+        binds=(),
+        tmpfs=(),
+        propagation="slave",
+        overlay=True,
+        submounts=(),
+    ):
+        self.base = base
+        self.upper = upper
+        self.binds = binds
+        self.tmpfs = tmpfs
+        self.propagation = propagation
+        self.overlay = overlay
+        self.submounts = submounts
 
 
 def set_propagation(kind: str) -> None:

@@ -39,7 +39,6 @@ rather than as init's exit code.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import os
 import signal
@@ -71,28 +70,66 @@ FORWARDED = frozenset(
 _ALL_SIGNALS = frozenset(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
 
 
-@dataclasses.dataclass
 class SpawnPlan:
-    """Everything the child processes need; built by a higher layer (container)."""
+    """Everything the container's processes need; built by a higher layer.
 
-    argv: Sequence[str]
-    env: dict[str, str]
-    unshare: int = 0
-    #: Run in the setup process after unshare (build the root, set the hostname).
-    in_namespaces: Sequence[Callable[[], None]] = ()
-    #: Run in init (pid 1) before the command is forked (mount /proc).
-    in_pid_namespace: Sequence[Callable[[], None]] = ()
-    #: Run in the command's process just before exec (tracing hooks, for example).
-    pre_exec: Sequence[Callable[[], None]] = ()
-    cwd: str | None = None
-    #: Used only when ``cwd`` was not asked for explicitly: tried, else "/".
-    fallback_cwd: str | None = None
-    stdin: int | None = None
-    stdout: int | None = None
-    stderr: int | None = None
-    pass_fds: Sequence[int] = ()
-    close_fds: bool = True
-    with_init: bool = True
+    * ``in_namespaces``: run in init after unshare (build the root, hostname);
+    * ``in_pid_namespace``: run in init after that (mount /proc);
+    * ``pre_exec``: run in the command's process just before exec (tracing);
+      when empty the command is started with posix_spawn;
+    * ``cwd``: the working directory (an error if missing); ``fallback_cwd`` is
+      tried when no ``cwd`` was asked for, else "/";
+    * ``with_init``: False runs the command itself in the namespaces, no pid 1.
+    """
+
+    __slots__ = (
+        "argv",
+        "close_fds",
+        "cwd",
+        "env",
+        "fallback_cwd",
+        "in_namespaces",
+        "in_pid_namespace",
+        "pass_fds",
+        "pre_exec",
+        "stderr",
+        "stdin",
+        "stdout",
+        "unshare",
+        "with_init",
+    )
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: dict[str, str],
+        unshare: int = 0,
+        in_namespaces: Sequence[Callable[[], None]] = (),
+        in_pid_namespace: Sequence[Callable[[], None]] = (),
+        pre_exec: Sequence[Callable[[], None]] = (),
+        cwd: str | None = None,
+        fallback_cwd: str | None = None,
+        stdin: int | None = None,
+        stdout: int | None = None,
+        stderr: int | None = None,
+        pass_fds: Sequence[int] = (),
+        close_fds: bool = True,
+        with_init: bool = True,
+    ):
+        self.argv = argv
+        self.env = env
+        self.unshare = unshare
+        self.in_namespaces = in_namespaces
+        self.in_pid_namespace = in_pid_namespace
+        self.pre_exec = pre_exec
+        self.cwd = cwd
+        self.fallback_cwd = fallback_cwd
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.pass_fds = pass_fds
+        self.close_fds = close_fds
+        self.with_init = with_init
 
 
 def _status_to_returncode(status: int) -> int:
