@@ -121,9 +121,11 @@ def busybox_root(tmp_path_factory) -> pathlib.Path:
     for d in ("bin", "etc", "tmp", "proc", "sys", "dev", "root"):
         (root / d).mkdir()
     shutil.copy2(busybox, root / "bin" / "busybox")
-    subprocess.run(
-        [str(root / "bin" / "busybox"), "--install", "-s", str(root / "bin")], check=True
-    )
+    # Relative links: `busybox --install -s` would point them at the host path.
+    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True)
+    for applet in applets.stdout.split():
+        if applet != "busybox":
+            (root / "bin" / applet).symlink_to("busybox")
     (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
     (root / "etc" / "hostname").write_text("busybox\n")
     return root

@@ -16,7 +16,7 @@ from pycoz_cli.core import mounts
 from pycoz_cli.core.process import ContainerProcess, SpawnPlan, spawn
 from pycoz_cli.errors import SetupError, SpecError
 
-_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
+_HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,63}")
 
 
 class Bind:
@@ -127,7 +127,7 @@ class Container:
             _need_absolute(t.partition(":")[0], "--tmpfs")
         if self.workdir is not None:
             _need_absolute(self.workdir, "--workdir")
-        if self.hostname is not None and not _HOSTNAME.match(self.hostname):
+        if self.hostname is not None and not _HOSTNAME.fullmatch(self.hostname):
             raise SpecError(f"--hostname {self.hostname!r}: use 1-64 letters, digits, '-' or '.'")
         if self.propagation not in ("slave", "private"):
             raise SpecError(f"--propagation {self.propagation!r}: use slave or private")

@@ -129,19 +129,15 @@ def pivot_root(new_root: str, put_old: str) -> None:
     nr = _NR.get("pivot_root")
     if nr is None:
         raise OSError(38, "pivot_root has no known syscall number", _MACHINE)
-    if (
-        lib.syscall(
-            ffi.cast("long", nr),
-            ffi.cast("char *", ffi.from_buffer(_z(new_root))),
-            ffi.cast("char *", ffi.from_buffer(_z(put_old))),
-        )
-        != 0
-    ):
+    # Owned buffers, bound to names, so they outlive the call: a cast of a
+    # temporary from_buffer() pointer may be freed before the syscall runs.
+    new_c, old_c = _cpath(new_root), _cpath(put_old)
+    if lib.syscall(ffi.cast("long", nr), new_c, old_c) != 0:
         raise _fail("pivot_root failed", new_root)
 
 
-def _z(path: str) -> bytes:
-    return os.fsencode(path) + b"\0"
+def _cpath(path: str):
+    return ffi.new("char[]", os.fsencode(path))
 
 
 def make_readonly_recursive(target: str) -> None:
@@ -154,10 +150,11 @@ def make_readonly_recursive(target: str) -> None:
     nr = _NR.get("mount_setattr", 442)
     attr = ffi.new("struct mount_attr *")
     attr.attr_set = MOUNT_ATTR_RDONLY
+    path = _cpath(target)
     rc = lib.syscall(
         ffi.cast("long", nr),
         ffi.cast("int", -100),  # AT_FDCWD
-        ffi.cast("char *", ffi.from_buffer(_z(target))),
+        path,
         ffi.cast("unsigned int", AT_RECURSIVE),
         attr,
         ffi.cast("size_t", ffi.sizeof("struct mount_attr")),

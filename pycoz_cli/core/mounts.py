@@ -76,7 +76,6 @@ DEV_LINKS = {
     "stdin": "/proc/self/fd/0",
     "stdout": "/proc/self/fd/1",
     "stderr": "/proc/self/fd/2",
-    "core": "/proc/kcore",
 }
 
 
@@ -411,6 +410,14 @@ def make_dev(dev: str) -> None:
         os.mkdir(f"{dev}/mqueue", 0o1777)
     finally:
         os.umask(old_umask)
+    # The IPC namespace's own POSIX message queues (mq_open(3) looks here).
+    libc.mount(
+        "mqueue",
+        f"{dev}/mqueue",
+        "mqueue",
+        libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
+        what="cannot mount mqueue on",
+    )
     libc.mount(
         "devpts",
         f"{dev}/pts",
@@ -462,12 +469,41 @@ def pivot(new_root: str) -> None:
     os.chdir("/")
 
 
-def mount_proc() -> None:
-    """A fresh procfs for the current pid namespace (call from inside it)."""
+def mount_proc(own_netns: bool = False) -> None:
+    """A fresh procfs for the current pid namespace (call from inside it).
+
+    The kernel-wide knobs under /proc stay read-only, as in docker: /proc/sys
+    (kernel.*, vm.* ... are not namespaced, so a write would change the host) and
+    /proc/sysrq-trigger.  With a network namespace of its own the container may
+    still tune /proc/sys/net, which then belongs to it alone.
+    """
     libc.mount(
         "proc",
         "/proc",
         "proc",
         libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
         what="cannot mount proc on",
+    )
+    for path in ("/proc/sys", "/proc/sysrq-trigger"):
+        if os.path.exists(path):  # no sysrq-trigger without CONFIG_MAGIC_SYSRQ
+            _bind_readonly(path)
+    if own_netns:
+        libc.mount(
+            "/proc/sys/net", "/proc/sys/net", None, libc.MS_BIND | libc.MS_REC, what="cannot bind"
+        )
+
+
+def _bind_readonly(path: str) -> None:
+    libc.mount(path, path, None, libc.MS_BIND | libc.MS_REC, what="cannot bind")
+    libc.mount(
+        None,
+        path,
+        None,
+        libc.MS_BIND
+        | libc.MS_REMOUNT
+        | libc.MS_RDONLY
+        | libc.MS_NOSUID
+        | libc.MS_NODEV
+        | libc.MS_NOEXEC,
+        what="cannot make read-only",
     )
