@@ -194,17 +194,15 @@ def layer_dirs(persist: str | None, name: str, index: int) -> Layer:
     the changes to each filesystem survive for the next run.
     """
     if persist is None:
-        top = f"{STAGING}/layers/{index}"
-    elif name == "":
-        top = persist
-    else:
-        top = f"{persist}/mounts/{escape_layer_name(name)}"
+        # Flat in the fresh staging tmpfs: two mkdir(2) calls and nothing else.
+        return Layer(upper=f"{STAGING}/u{index}", work=f"{STAGING}/w{index}")
+    top = persist if name == "" else f"{persist}/mounts/{escape_layer_name(name)}"
     return Layer(upper=f"{top}/upper", work=f"{top}/work")
 
 
 def mount_overlay(lower: str, target: str, layer: Layer) -> None:
     if layer.upper.startswith(STAGING + "/"):
-        os.makedirs(layer.upper)  # fresh tmpfs: nothing exists yet
+        os.mkdir(layer.upper)  # fresh tmpfs: nothing exists yet
         os.mkdir(layer.work)
     else:
         _mkdirs(layer.upper)
