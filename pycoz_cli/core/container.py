@@ -153,8 +153,10 @@ class Container:
             propagation=self.propagation,
             overlay=self.overlay,
         )
+        entries = mounts.read_mountinfo()
+        root.any_shared = any(entry.shared for entry in entries)
         if self.overlay:
-            root.submounts = tuple(mounts.submounts(mounts.read_mountinfo(), root.base))
+            root.submounts = tuple(mounts.submounts(entries, root.base))
         from pycoz_cli.core import libc
 
         steps = [lambda: mounts.build_root(root)]

@@ -80,7 +80,10 @@ DEV_LINKS = {
 
 
 #: One line of /proc/self/mountinfo (the fields pycoz uses).
-MountEntry = namedtuple("MountEntry", "mount_id parent_id mountpoint fstype source")
+#: ``shared``: the mount is in a peer group (mountinfo's "shared:N" tag).
+MountEntry = namedtuple(
+    "MountEntry", "mount_id parent_id mountpoint fstype source shared", defaults=(False,)
+)
 
 
 def _unescape(field: str) -> str:
@@ -111,6 +114,7 @@ def parse_mountinfo(text: str) -> list[MountEntry]:
                 mountpoint=_unescape(fields[4]),
                 fstype=fields[sep + 1],
                 source=_unescape(fields[sep + 2]),
+                shared=any(tag.startswith("shared:") for tag in fields[6:sep]),
             )
         )
     return entries
@@ -166,6 +170,16 @@ def escape_layer_name(mountpoint: str) -> str:
 def _overlay_escape(path: str) -> str:
     # overlayfs splits lowerdir on ':' and mount options on ','; both take '\'.
     return path.replace("\\", "\\\\").replace(":", "\\:").replace(",", "\\,")
+
+
+def _ensure_dir(path: str) -> None:
+    """A mount point that usually exists already: one syscall in the common case."""
+    try:
+        os.mkdir(path, 0o755)
+    except FileExistsError:
+        pass
+    except OSError:
+        _mkdirs(path)
 
 
 def _mkdirs(path: str, mode: int = 0o755) -> None:
@@ -227,7 +241,16 @@ class RootPlan:
     ``overlay=False`` binds the base read-write instead of overlaying it.
     """
 
-    __slots__ = ("base", "binds", "overlay", "propagation", "submounts", "tmpfs", "upper")
+    __slots__ = (
+        "any_shared",
+        "base",
+        "binds",
+        "overlay",
+        "propagation",
+        "submounts",
+        "tmpfs",
+        "upper",
+    )
 
     def __init__(
         self,
@@ -246,6 +269,9 @@ class RootPlan:
         self.propagation = propagation
         self.overlay = overlay
         self.submounts = submounts
+        #: Whether any mount is in a peer group; when none is, making the tree
+        #: slave or private changes nothing and is skipped.
+        self.any_shared = True
 
 
 def set_propagation(kind: str) -> None:
@@ -271,7 +297,8 @@ def build_root(plan: RootPlan) -> None:
 
 
 def _build_root(plan: RootPlan) -> None:
-    set_propagation(plan.propagation)
+    if plan.any_shared:
+        set_propagation(plan.propagation)
     libc.mount(
         "pycoz",
         STAGING,
@@ -305,7 +332,7 @@ def _build_root(plan: RootPlan) -> None:
             what="cannot mount tmpfs on",
         )
     make_dev(NEW_ROOT + "/dev")
-    _mkdirs(NEW_ROOT + "/sys")
+    _ensure_dir(NEW_ROOT + "/sys")
     libc.mount(
         "sysfs",
         NEW_ROOT + "/sys",
@@ -313,7 +340,7 @@ def _build_root(plan: RootPlan) -> None:
         libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
         what="cannot mount sysfs on",
     )
-    _mkdirs(NEW_ROOT + "/proc")
+    _ensure_dir(NEW_ROOT + "/proc")
     pivot(NEW_ROOT)
 
 
@@ -384,7 +411,7 @@ def bind(src: str, target: str, readonly: bool) -> None:
 
 def make_dev(dev: str) -> None:
     """A fresh minimal /dev: a tmpfs with the usual nodes, a new devpts, shm."""
-    _mkdirs(dev)
+    _ensure_dir(dev)
     libc.mount(
         "tmpfs",
         dev,

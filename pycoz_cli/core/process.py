@@ -88,6 +88,7 @@ class SpawnPlan:
         "cwd",
         "env",
         "fallback_cwd",
+        "ignored_signals",
         "in_namespaces",
         "in_pid_namespace",
         "pass_fds",
@@ -130,6 +131,18 @@ class SpawnPlan:
         self.pass_fds = pass_fds
         self.close_fds = close_fds
         self.with_init = with_init
+        #: Signals ignored here, which exec would keep ignored: the command gets
+        #: them back at their defaults (handled ones are reset by exec itself).
+        self.ignored_signals = _ignored_signals()
+
+
+def _ignored_signals() -> frozenset:
+    ignored = set()
+    for sig in _ALL_SIGNALS:
+        handler = signal.getsignal(sig)
+        if handler is None or handler == signal.SIG_IGN:  # None: set outside Python
+            ignored.add(sig)
+    return frozenset(ignored)
 
 
 def _status_to_returncode(status: int) -> int:
@@ -480,7 +493,7 @@ def _posix_spawn(plan, setup_w) -> int:  # pragma: no cover
             plan.env,
             file_actions=actions,
             setsigmask=(),
-            setsigdef=_ALL_SIGNALS,
+            setsigdef=plan.ignored_signals,
         )
     except OSError as err:
         _report(setup_w, "X", err)
