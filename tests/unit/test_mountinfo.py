@@ -21,7 +21,8 @@ def test_parses_the_kernel_documentation_example():
 def test_any_number_of_optional_fields(optional):
     fields = ["22", "1", "0:21", "/", "/proc", "rw,relatime", *optional.split(), "-"]
     line = " ".join([*fields, "proc", "proc", "rw"])
-    assert parse_mountinfo(line) == [MountEntry(22, 1, "/proc", "proc", "proc")]
+    shared = "shared:" in optional
+    assert parse_mountinfo(line) == [MountEntry(22, 1, "/proc", "proc", "proc", shared)]
 
 
 def test_several_lines_keep_their_order():
@@ -33,8 +34,8 @@ def test_several_lines_keep_their_order():
     )
     assert parse_mountinfo(text) == [
         MountEntry(22, 27, "/proc", "proc", "proc"),
-        MountEntry(27, 1, "/", "ext4", "/dev/vda"),
-        MountEntry(61, 27, "/tmp", "tmpfs", "tmpfs"),
+        MountEntry(27, 1, "/", "ext4", "/dev/vda", shared=True),
+        MountEntry(61, 27, "/tmp", "tmpfs", "tmpfs", shared=True),
         MountEntry(70, 27, "/home/user/.cache/x", "fuse.sshfs", "user@host:/x"),
     ]
 
