@@ -60,13 +60,18 @@ class Container:
     * ``tmpfs``: "DIR[:OPTIONS]" strings; ``hostname``; ``workdir``;
     * ``propagation``: "slave" (default) or "private";
     * ``env``: variables set on top of the inherited environment;
-    * ``overlay=False``: no overlay, the base is bound read-write.
+    * ``overlay=False``: the host's filesystem as it is (``ip netns exec``-like);
+    * ``network`` (a built ``topology.Network``) and ``host``: run in that host's
+      network namespace, with its name as hostname and a hosts file naming
+      every host of the topology.
 
     >>> Container(hostname="box").run(["hostname"])  # doctest: +SKIP
     0
     """
 
     _FIELDS = (
+        "network",
+        "host",
         "base",
         "upper",
         "binds",
@@ -89,6 +94,8 @@ class Container:
         propagation: str = "slave",
         env: Mapping[str, str] | None = None,
         overlay: bool = True,
+        network=None,
+        host: str | None = None,
     ):
         self.base = base
         self.upper = upper
@@ -99,6 +106,9 @@ class Container:
         self.propagation = propagation
         self.env = dict(env or {})
         self.overlay = overlay
+        #: A built ``topology.Network`` to place the command in, and which host.
+        self.network = network
+        self.host = host
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
@@ -159,22 +169,36 @@ class Container:
             root.submounts = tuple(mounts.submounts(entries, root.base))
         from pycoz_cli.core import libc
 
-        steps = [lambda: mounts.build_root(root)]
-        if self.hostname:
-            steps.append(lambda: libc.sethostname(self.hostname))
+        netns_fd = None
+        hostname = self.hostname
+        if self.network is not None:
+            host = self.host or self.network.topology.first_host()
+            netns_fd = self.network.netns(host).fd
+            hostname = hostname or host
+            root.hosts_text = self.network.topology.hosts_file()
+            root.own_netns = True
+        elif self.host is not None:
+            raise SpecError(f"--host {self.host}: needs a topology (--net)")
+        build = mounts.build_root if self.overlay else mounts.build_light
+        steps = [lambda: build(root)]
+        if hostname:
+            steps.append(lambda: libc.sethostname(hostname))
+        own_netns = root.own_netns
         try:
             here = os.getcwd()
         except OSError:
             here = "/"
-        return SpawnPlan(
+        plan = SpawnPlan(
             argv=argv,
             env=full_env,
             unshare=libc.CLONE_NEWNS | libc.CLONE_NEWPID | libc.CLONE_NEWUTS | libc.CLONE_NEWIPC,
             in_namespaces=steps,
-            in_pid_namespace=[mounts.mount_proc],
+            in_pid_namespace=[lambda: mounts.mount_proc(own_netns)],
             cwd=self.workdir,
             fallback_cwd=here if self.base == "/" else "/",
         )
+        plan.netns_fd = netns_fd
+        return plan
 
     def spawn(
         self,

@@ -238,14 +238,16 @@ class RootPlan:
     ``binds`` holds (src, dst, readonly) and ``tmpfs`` (dst, options) tuples;
     ``submounts`` the filesystems below the base that get their own layer (see
     ``submounts()``), read by the caller before forking, where it is cheapest.
-    ``overlay=False`` binds the base read-write instead of overlaying it.
+    ``overlay=False`` keeps the host's filesystem (``build_light``).
     """
 
     __slots__ = (
         "any_shared",
         "base",
         "binds",
+        "hosts_text",
         "overlay",
+        "own_netns",
         "propagation",
         "submounts",
         "tmpfs",
@@ -272,6 +274,10 @@ class RootPlan:
         #: Whether any mount is in a peer group; when none is, making the tree
         #: slave or private changes nothing and is skipped.
         self.any_shared = True
+        #: Contents of a private /etc/hosts (a topology's names), or None.
+        self.hosts_text: str | None = None
+        #: The container has a network namespace of its own (fresh /sys shows it).
+        self.own_netns = False
 
 
 def set_propagation(kind: str) -> None:
@@ -296,6 +302,66 @@ def build_root(plan: RootPlan) -> None:
         raise OSError(err.errno, err.strerror, target) from None
 
 
+def bind_hosts_file(text: str, target: str) -> None:
+    """A hosts file private to this container, bound over ``target``.
+
+    Written in the staging tmpfs, so it lives exactly as long as the mount
+    namespace and never touches a disk.
+    """
+    staged = f"{STAGING}/hosts"
+    with open(staged, "w") as f:
+        f.write(text)
+    if not os.path.exists(target):
+        _mkdirs(os.path.dirname(target))
+        with open(target, "a"):
+            pass
+    libc.mount(staged, target, None, libc.MS_BIND, what="cannot bind hosts file on")
+
+
+def build_light(plan: RootPlan) -> None:
+    """The host's own filesystem, as ``ip netns exec`` shows it: only /etc/hosts
+    (the topology's names) and /sys (the network namespace's devices) change,
+    and /proc is remounted later for the new pid namespace.  Writes reach the
+    host: this is ``--no-root``.
+    """
+    try:
+        if plan.any_shared:
+            set_propagation(plan.propagation)
+        libc.mount(
+            "pycoz",
+            STAGING,
+            "tmpfs",
+            libc.MS_NOSUID | libc.MS_NODEV,
+            "mode=0755",
+            what="cannot mount staging tmpfs on",
+        )
+        if plan.hosts_text is not None:
+            bind_hosts_file(plan.hosts_text, "/etc/hosts")
+        if plan.own_netns:
+            libc.mount(
+                "sysfs",
+                "/sys",
+                "sysfs",
+                libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
+                what="cannot mount sysfs on",
+            )
+        for src, dst, readonly in plan.binds:
+            bind(src, dst, readonly)
+        for dst, options in plan.tmpfs:
+            _mkdirs(dst)
+            libc.mount(
+                "tmpfs",
+                dst,
+                "tmpfs",
+                libc.MS_NOSUID | libc.MS_NODEV,
+                options or "mode=0755",
+                what="cannot mount tmpfs on",
+            )
+        libc.umount2(STAGING, libc.MNT_DETACH)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, err.filename) from None
+
+
 def _build_root(plan: RootPlan) -> None:
     if plan.any_shared:
         set_propagation(plan.propagation)
@@ -309,14 +375,9 @@ def _build_root(plan: RootPlan) -> None:
     )
     os.mkdir(NEW_ROOT)
 
-    if plan.overlay:
-        mount_overlay(plan.base, NEW_ROOT, layer_dirs(plan.upper, "", 0))
-        for index, entry in enumerate(plan.submounts, start=1):
-            _layer_submount(plan, entry, index)
-    else:
-        libc.mount(
-            plan.base, NEW_ROOT, None, libc.MS_BIND | libc.MS_REC, what="cannot bind base on"
-        )
+    mount_overlay(plan.base, NEW_ROOT, layer_dirs(plan.upper, "", 0))
+    for index, entry in enumerate(plan.submounts, start=1):
+        _layer_submount(plan, entry, index)
 
     for src, dst, readonly in plan.binds:
         bind(src, NEW_ROOT + dst, readonly)
@@ -331,6 +392,8 @@ def _build_root(plan: RootPlan) -> None:
             options or "mode=0755",
             what="cannot mount tmpfs on",
         )
+    if plan.hosts_text is not None:
+        bind_hosts_file(plan.hosts_text, NEW_ROOT + "/etc/hosts")
     make_dev(NEW_ROOT + "/dev")
     _ensure_dir(NEW_ROOT + "/sys")
     libc.mount(

@@ -91,6 +91,7 @@ class SpawnPlan:
         "ignored_signals",
         "in_namespaces",
         "in_pid_namespace",
+        "netns_fd",
         "pass_fds",
         "pre_exec",
         "stderr",
@@ -131,6 +132,8 @@ class SpawnPlan:
         self.pass_fds = pass_fds
         self.close_fds = close_fds
         self.with_init = with_init
+        #: A network namespace to join (setns) right after unsharing the others.
+        self.netns_fd: int | None = None
         #: Signals ignored here, which exec would keep ignored: the command gets
         #: them back at their defaults (handled ones are reset by exec itself).
         self.ignored_signals = _ignored_signals()
@@ -388,10 +391,17 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
         except BrokenPipeError:
             os._exit(code)
         if plan.close_fds:
-            _close_other_fds({setup_w, result_w, *_stdio(plan), *plan.pass_fds})
+            keep = {setup_w, result_w, *_stdio(plan), *plan.pass_fds}
+            if plan.netns_fd is not None:
+                keep.add(plan.netns_fd)
+            _close_other_fds(keep)
         rest = plan.unshare & ~libc.CLONE_NEWPID if new_pid_ns else plan.unshare
         if rest:
             libc.unshare(rest)
+        if plan.netns_fd is not None:
+            libc.setns(plan.netns_fd, libc.CLONE_NEWNET, "the host's network namespace")
+            if plan.netns_fd not in plan.pass_fds:
+                os.close(plan.netns_fd)
         for step in plan.in_namespaces:
             step()
         if not plan.with_init:

@@ -1,0 +1,173 @@
+"""Network namespace handles: unnamed (held by an fd) and named (ip-netns style).
+
+A namespace is made without forking: ``unshare(CLONE_NEWNET)`` changes only the
+calling *thread's* network namespace, so the thread steps in, opens a handle
+(``/proc/thread-self/ns/net``) and a netlink socket there, sets the namespace's
+sysctls, and steps back with ``setns``.  The fd then keeps the namespace alive;
+when pycoz exits, however it exits, the fd closes and the kernel removes the
+namespace with every veth end and bridge in it: ephemeral topologies need no
+cleanup code at all (DESIGN principle 2).
+
+A named namespace is the same fd bind-mounted on ``/run/netns/NAME``, exactly what
+``ip netns add`` makes, so ``ip netns list`` and ``ip netns exec`` work on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from pycoz_cli.core import libc
+from pycoz_cli.core.rtnl import Rtnl, write_sysctl
+
+NETNS_RUN_DIR = "/run/netns"
+
+#: Set in every new namespace before any link exists.  No duplicate-address
+#: detection, so IPv6 addresses (link-local ones too) work the moment a link is up.
+DEFAULT_SYSCTLS = {
+    "net.ipv6.conf.all.accept_dad": "0",
+    "net.ipv6.conf.default.accept_dad": "0",
+}
+
+
+def _own_netns() -> int:
+    return os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+
+
+class NetNS:
+    """A network namespace kept alive by an open fd."""
+
+    __slots__ = ("_rtnl", "fd", "label", "path")
+
+    def __init__(self, fd: int, label: str = "", path: str | None = None):
+        self.fd = fd
+        self.label = label
+        #: /run/netns/NAME when the namespace is named.
+        self.path = path
+        self._rtnl: Rtnl | None = None
+
+    @classmethod
+    def create(cls, label: str = "", sysctls: dict[str, str] | None = None) -> NetNS:
+        """A new, empty namespace (loopback only, down); ``label`` names it in errors."""
+        own = _own_netns()
+        try:
+            try:
+                libc.unshare(libc.CLONE_NEWNET)
+            except OSError as err:
+                raise OSError(err.errno, "cannot create network namespace", label) from None
+            try:
+                fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+                ns = cls(fd, label)
+                try:
+                    for name, value in {**DEFAULT_SYSCTLS, **(sysctls or {})}.items():
+                        write_sysctl(name, value)
+                    ns._rtnl = Rtnl(label)
+                except BaseException:
+                    os.close(fd)
+                    raise
+            finally:
+                libc.setns(own, libc.CLONE_NEWNET, "own network namespace")
+        finally:
+            os.close(own)
+        return ns
+
+    @classmethod
+    def open_named(cls, name: str) -> NetNS:
+        path = f"{NETNS_RUN_DIR}/{name}"
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as err:
+            raise OSError(err.errno, "cannot open network namespace", path) from None
+        return cls(fd, name, path)
+
+    def rtnl(self) -> Rtnl:
+        """The netlink socket talking to this namespace (made inside it)."""
+        if self._rtnl is None:
+            with self.entered():
+                self._rtnl = Rtnl(self.label)
+        return self._rtnl
+
+    @contextlib.contextmanager
+    def entered(self):
+        """Run the block with this thread inside the namespace (sysctls, sockets)."""
+        own = _own_netns()
+        try:
+            libc.setns(self.fd, libc.CLONE_NEWNET, self.label)
+            try:
+                yield self
+            finally:
+                libc.setns(own, libc.CLONE_NEWNET, "own network namespace")
+        finally:
+            os.close(own)
+
+    def set_sysctls(self, sysctls: dict[str, str]) -> None:
+        if sysctls:
+            with self.entered():
+                for name, value in sysctls.items():
+                    write_sysctl(name, value)
+
+    def bind_to(self, name: str) -> None:
+        """Name the namespace: bind it on /run/netns/NAME, as ``ip netns add`` does."""
+        ensure_netns_run_dir()
+        path = f"{NETNS_RUN_DIR}/{name}"
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0)
+        except FileExistsError:
+            raise OSError(17, "network namespace name already taken", path) from None
+        os.close(fd)
+        try:
+            libc.mount(
+                f"/proc/self/fd/{self.fd}",
+                path,
+                None,
+                libc.MS_BIND,
+                what="cannot bind network namespace on",
+            )
+        except OSError:
+            os.unlink(path)
+            raise
+        self.path = path
+
+    def close(self) -> None:
+        if self._rtnl is not None:
+            self._rtnl.close()
+            self._rtnl = None
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def remove_named(name: str) -> bool:
+    """Unmount and delete /run/netns/NAME; False if it was not there."""
+    path = f"{NETNS_RUN_DIR}/{name}"
+    if not os.path.lexists(path):
+        return False
+    try:
+        libc.umount2(path, libc.MNT_DETACH)
+    except OSError as err:
+        if err.errno != 22:  # EINVAL: not a mount point (half-made); just unlink
+            raise
+    os.unlink(path)
+    return True
+
+
+def ensure_netns_run_dir() -> None:
+    """Create /run/netns like iproute2 does: a shared bind mount of itself.
+
+    Shared, so that namespaces named later propagate into mount namespaces made
+    earlier, and unnaming one does not leave it pinned in copies elsewhere.
+    """
+    os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
+    try:
+        libc.mount(
+            "", NETNS_RUN_DIR, "none", libc.MS_SHARED | libc.MS_REC, what="cannot make shared"
+        )
+    except OSError as err:
+        if err.errno != 22:  # EINVAL: not a mount point yet
+            raise
+        libc.mount(
+            NETNS_RUN_DIR, NETNS_RUN_DIR, "none", libc.MS_BIND | libc.MS_REC, what="cannot bind"
+        )
+        libc.mount(
+            "", NETNS_RUN_DIR, "none", libc.MS_SHARED | libc.MS_REC, what="cannot make shared"
+        )

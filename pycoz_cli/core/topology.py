@@ -1,0 +1,577 @@
+"""Network topologies: the model, the built-ins, and building them in the kernel.
+
+A ``Topology`` is plain data: nodes (hosts, routers, switches) with interfaces,
+addresses, routes and sysctls, and links between interfaces with optional
+impairments per direction.  ``Network`` makes one real: a network namespace per
+node, a veth pair per link created with both ends directly inside their
+namespaces (nothing ever appears in the host's namespace, so parallel runs never
+collide), a bridge per switch, then addresses, routes and links up — all over
+rtnetlink from this process, pipelined per namespace.
+
+Ephemeral networks are held by fds and vanish with pycoz; named ones are bound
+on /run/netns/NAME-NODE (``ip netns`` sees them) and removed by ``teardown``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+
+from pycoz_cli.errors import SetupError, SpecError
+
+V4_BASE = ipaddress.ip_network("198.18.0.0/15")
+V6_BASE = ipaddress.ip_network("2001:db8::/32")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,14}")
+IFNAMSIZ = 15
+BRIDGE_INDEX = 2
+
+
+class Impairment:
+    """netem-style impairments for one direction of a link."""
+
+    __slots__ = ("corrupt", "delay_ms", "jitter_ms", "loss", "rate_bps")
+
+    def __init__(self, delay_ms=0.0, jitter_ms=0.0, loss=0.0, corrupt=0.0, rate_bps=0):
+        self.delay_ms = float(delay_ms)
+        self.jitter_ms = float(jitter_ms)
+        self.loss = float(loss)
+        self.corrupt = float(corrupt)
+        self.rate_bps = int(rate_bps)
+
+    def __bool__(self) -> bool:
+        return bool(self.delay_ms or self.jitter_ms or self.loss or self.corrupt or self.rate_bps)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k)}
+
+
+class Interface:
+    __slots__ = ("addresses", "mtu", "name", "peer")
+
+    def __init__(self, name: str, addresses=(), mtu: int | None = None):
+        self.name = name
+        self.addresses = [ipaddress.ip_interface(a) for a in addresses]
+        self.mtu = mtu
+        #: (node, interface) at the other end of the link.
+        self.peer: tuple[str, str] | None = None
+
+
+class Route:
+    __slots__ = ("dst", "kind", "via")
+
+    def __init__(self, dst: str, via: str | None = None, kind: str = "unicast"):
+        self.dst = (
+            ipaddress.ip_network(_v6_default(dst, via))
+            if dst == "default"
+            else ipaddress.ip_network(dst, strict=False)
+        )
+        self.via = ipaddress.ip_address(via) if via else None
+        self.kind = kind
+
+    def __str__(self) -> str:
+        text = "default" if self.dst.prefixlen == 0 else str(self.dst)
+        if self.kind != "unicast":
+            text = f"{self.kind} {text}"
+        return text + (f" via {self.via}" if self.via else "")
+
+
+def _v6_default(dst: str, via: str | None) -> str:
+    return "::/0" if via and ":" in via else "0.0.0.0/0"
+
+
+class Node:
+    """A host, router or switch: one network namespace."""
+
+    __slots__ = ("commands", "interfaces", "kind", "name", "routes", "sysctls")
+
+    def __init__(self, name: str, kind: str = "host"):
+        self.name = name
+        self.kind = kind
+        self.interfaces: dict[str, Interface] = {}
+        self.routes: list[Route] = []
+        self.sysctls: dict[str, str] = {}
+        #: Commands started on the host once the network is up (argv lists).
+        self.commands: list[list[str]] = []
+
+    def addresses(self, version: int | None = None) -> list:
+        return [
+            a.ip
+            for i in self.interfaces.values()
+            for a in i.addresses
+            if version is None or a.version == version
+        ]
+
+
+class Link:
+    __slots__ = ("a", "b", "impair")
+
+    def __init__(self, a: tuple[str, str], b: tuple[str, str]):
+        self.a = a
+        self.b = b
+        #: Keyed by the sending end: impair[a] applies to traffic from a to b.
+        self.impair: dict[tuple[str, str], Impairment] = {}
+
+    @property
+    def label(self) -> str:
+        return f"{self.a[0]}:{self.a[1]}-{self.b[0]}:{self.b[1]}"
+
+
+class Topology:
+    """Nodes and links; built by ``Network``, described by ``to_dict``."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.nodes: dict[str, Node] = {}
+        self.links: list[Link] = []
+
+    # --- construction (used by built-ins and the file loader) ----------------
+
+    def add_node(self, name: str, kind: str = "host") -> Node:
+        if not _NAME.fullmatch(name):
+            raise SpecError(
+                f"topology {self.name}: node name {name!r}: use 1-15 letters, "
+                "digits, '-' or '_', starting with a letter"
+            )
+        if name in self.nodes:
+            raise SpecError(f"topology {self.name}: node {name!r} defined twice")
+        node = self.nodes[name] = Node(name, kind)
+        if kind == "router":
+            node.sysctls.update({"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"})
+        return node
+
+    def connect(
+        self,
+        a: str,
+        b: str,
+        a_addrs=(),
+        b_addrs=(),
+        a_if: str | None = None,
+        b_if: str | None = None,
+        mtu: int | None = None,
+    ) -> Link:
+        ends = []
+        for node_name, addrs, ifname, other in ((a, a_addrs, a_if, b), (b, b_addrs, b_if, a)):
+            node = self.nodes.get(node_name)
+            if node is None:
+                raise SpecError(f"topology {self.name}: link to unknown node {node_name!r}")
+            ifname = ifname or self._ifname(node, other)
+            if ifname in node.interfaces:
+                raise SpecError(
+                    f"topology {self.name}: {node_name} has two interfaces named {ifname!r}"
+                )
+            if len(ifname) > IFNAMSIZ:
+                raise SpecError(
+                    f"topology {self.name}: interface name {ifname!r} is longer "
+                    f"than {IFNAMSIZ} characters"
+                )
+            node.interfaces[ifname] = Interface(ifname, addrs, mtu)
+            ends.append((node_name, ifname))
+        link = Link(ends[0], ends[1])
+        self.nodes[a].interfaces[ends[0][1]].peer = ends[1]
+        self.nodes[b].interfaces[ends[1][1]].peer = ends[0]
+        self.links.append(link)
+        return link
+
+    def _ifname(self, node: Node, other: str) -> str:
+        if node.kind == "switch" and len(other) <= IFNAMSIZ and other not in node.interfaces:
+            return other  # a switch port is named after what plugs into it
+        return f"eth{len(node.interfaces)}"
+
+    # --- queries -------------------------------------------------------------
+
+    def hosts(self) -> list[str]:
+        """Nodes a command can run in (hosts and routers; switches too, last)."""
+        return [n.name for n in self.nodes.values() if n.kind != "switch"]
+
+    def first_host(self) -> str:
+        for node in self.nodes.values():
+            if node.kind == "host":
+                return node.name
+        return next(iter(self.nodes))
+
+    def link(self, label: str) -> Link:
+        """A link by ``NODE:IF-NODE:IF`` label, or by ``NODE-NODE`` when unique."""
+        for link in self.links:
+            if label == link.label:
+                return link
+        pairs = [
+            link
+            for link in self.links
+            if label in (f"{link.a[0]}-{link.b[0]}", f"{link.b[0]}-{link.a[0]}")
+        ]
+        if len(pairs) == 1:
+            return pairs[0]
+        known = ", ".join(f"{lk.a[0]}-{lk.b[0]}" for lk in self.links) or "none"
+        raise SpecError(f"topology {self.name}: no link {label!r} (links: {known})")
+
+    def hosts_file(self) -> str:
+        """/etc/hosts for every node: each name resolves to its first addresses."""
+        lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+        for node in self.nodes.values():
+            if node.kind == "switch":
+                continue
+            for version in (4, 6):
+                addrs = node.addresses(version)
+                if addrs:
+                    lines.append(f"{addrs[0]}\t{node.name}")
+        return "\n".join(lines) + "\n"
+
+    def check(self) -> None:
+        """Overlapping addresses and routes through nowhere are errors."""
+        seen: dict = {}
+        for node in self.nodes.values():
+            for iface in node.interfaces.values():
+                for addr in iface.addresses:
+                    where = f"{node.name}:{iface.name}"
+                    if addr.ip in seen:
+                        raise SpecError(
+                            f"topology {self.name}: address {addr.ip} is on both "
+                            f"{seen[addr.ip]} and {where}"
+                        )
+                    seen[addr.ip] = where
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "nodes": [
+                {
+                    "name": node.name,
+                    "kind": node.kind,
+                    "interfaces": [
+                        {
+                            "name": i.name,
+                            "addresses": [str(a) for a in i.addresses],
+                            **({"mtu": i.mtu} if i.mtu else {}),
+                            "peer": f"{i.peer[0]}:{i.peer[1]}" if i.peer else None,
+                        }
+                        for i in node.interfaces.values()
+                    ],
+                    "routes": [str(r) for r in node.routes],
+                    **({"sysctls": node.sysctls} if node.sysctls else {}),
+                    **({"commands": node.commands} if node.commands else {}),
+                }
+                for node in self.nodes.values()
+            ],
+            "links": [
+                {
+                    "a": f"{lk.a[0]}:{lk.a[1]}",
+                    "b": f"{lk.b[0]}:{lk.b[1]}",
+                    **(
+                        {
+                            "impair": {
+                                f"{k[0]}:{k[1]}": v.to_dict() for k, v in lk.impair.items() if v
+                            }
+                        }
+                        if any(lk.impair.values())
+                        else {}
+                    ),
+                }
+                for lk in self.links
+            ],
+        }
+
+
+# --- built-in topologies ---------------------------------------------------------
+
+
+def _v4(net: int, host: int, prefix: int = 24) -> str:
+    return f"{V4_BASE.network_address + net * 256 + host}/{prefix}"
+
+
+def _v6(net: int, host: int) -> str:
+    return f"{ipaddress.ip_address(int(V6_BASE.network_address) + (net << 64) + host)}/64"
+
+
+def isolated() -> Topology:
+    """One host ``h1``, loopback only."""
+    topo = Topology("isolated")
+    topo.add_node("h1")
+    return topo
+
+
+def pair() -> Topology:
+    """``h1`` and ``h2`` on one link, IPv4 and IPv6."""
+    topo = Topology("pair")
+    topo.add_node("h1")
+    topo.add_node("h2")
+    topo.connect("h1", "h2", [_v4(0, 1), _v6(0, 1)], [_v4(0, 2), _v6(0, 2)])
+    return topo
+
+
+def star(hosts: int = 3) -> Topology:
+    """``hosts`` hosts ``h1..hN`` on one switch ``s1`` (a bridge), IPv4 and IPv6."""
+    if not 1 <= hosts <= 4000:
+        raise SpecError(f"star: hosts={hosts}: use 1 to 4000")
+    topo = Topology(f"star:hosts={hosts}")
+    topo.add_node("s1", "switch")
+    for i in range(1, hosts + 1):
+        topo.add_node(f"h{i}")
+        v4 = f"{V4_BASE.network_address + i}/16"
+        topo.connect(f"h{i}", "s1", [v4, _v6(0, i)])
+    return topo
+
+
+def chain(routers: int = 1) -> Topology:
+    """``h1``, routers ``r1..rN``, ``h2`` in a line, routed end to end."""
+    if not 1 <= routers <= 250:
+        raise SpecError(f"chain: routers={routers}: use 1 to 250")
+    topo = Topology(f"chain:routers={routers}")
+    names = ["h1", *(f"r{i}" for i in range(1, routers + 1)), "h2"]
+    for name in names:
+        topo.add_node(name, "router" if name.startswith("r") else "host")
+    for k in range(len(names) - 1):
+        topo.connect(names[k], names[k + 1], [_v4(k, 1), _v6(k, 1)], [_v4(k, 2), _v6(k, 2)])
+    last = len(names) - 2  # index of the last subnet
+    topo.nodes["h1"].routes += [Route("default", _ip(_v4(0, 2))), Route("default", _ip(_v6(0, 2)))]
+    topo.nodes["h2"].routes += [
+        Route("default", _ip(_v4(last, 1))),
+        Route("default", _ip(_v6(last, 1))),
+    ]
+    for i in range(1, routers + 1):
+        # Router ri sits between subnet i-1 (left) and subnet i (right).
+        node = topo.nodes[f"r{i}"]
+        for k in range(last + 1):
+            if k < i - 1:
+                gw4, gw6 = _ip(_v4(i - 1, 1)), _ip(_v6(i - 1, 1))
+            elif k > i:
+                gw4, gw6 = _ip(_v4(i, 2)), _ip(_v6(i, 2))
+            else:
+                continue
+            node.routes += [Route(_net(_v4(k, 0)), gw4), Route(_net(_v6(k, 0)), gw6)]
+    return topo
+
+
+def _dual(name: str, v6_route_kind: str | None) -> Topology:
+    topo = Topology(name)
+    for node, kind in (("client", "host"), ("r1", "router"), ("server", "host")):
+        topo.add_node(node, kind)
+    topo.connect("client", "r1", [_v4(0, 1), _v6(0, 1)], [_v4(0, 2), _v6(0, 2)])
+    topo.connect("r1", "server", [_v4(1, 1), _v6(1, 1)], [_v4(1, 2), _v6(1, 2)])
+    topo.nodes["client"].routes += [
+        Route("default", _ip(_v4(0, 2))),
+        Route("default", _ip(_v6(0, 2))),
+    ]
+    topo.nodes["server"].routes += [
+        Route("default", _ip(_v4(1, 1))),
+        Route("default", _ip(_v6(1, 1))),
+    ]
+    server_v6 = _ip(_v6(1, 2))
+    if v6_route_kind == "unreachable":
+        # On the client: its connect() to the server's IPv6 address fails at once
+        # with ENETUNREACH, as on a host whose IPv6 has no way out.  (An ICMPv6
+        # refusal from r1 would arrive while connect() still holds the socket on a
+        # zero-latency veth, be taken as a soft error, and only count on the SYN's
+        # retransmission a second later.)
+        topo.nodes["client"].routes.append(Route(f"{server_v6}/128", kind="unreachable"))
+    elif v6_route_kind == "blackhole":
+        # On the path: r1 drops IPv6 to the server without a word; the client's
+        # SYNs go unanswered and its connection times out.
+        topo.nodes["r1"].routes.append(Route(f"{server_v6}/128", kind="blackhole"))
+    return topo
+
+
+def dualstack() -> Topology:
+    """``client`` and ``server`` through router ``r1``, IPv4 and IPv6 both working."""
+    return _dual("dualstack", None)
+
+
+def v6rejected() -> Topology:
+    """As dualstack, but IPv6 connections to ``server`` fail at once (ENETUNREACH)."""
+    return _dual("v6rejected", "unreachable")
+
+
+def v6dropped() -> Topology:
+    """As dualstack, but IPv6 to ``server`` is silently dropped (connections time out)."""
+    return _dual("v6dropped", "blackhole")
+
+
+def _ip(iface: str) -> str:
+    return str(ipaddress.ip_interface(iface).ip)
+
+
+def _net(iface: str) -> str:
+    return str(ipaddress.ip_interface(iface).network)
+
+
+#: name -> (factory, {parameter: (type, default, help)})
+BUILTINS = {
+    "isolated": (isolated, {}),
+    "pair": (pair, {}),
+    "star": (star, {"hosts": (int, 3, "number of hosts on the switch")}),
+    "chain": (chain, {"routers": (int, 1, "number of routers between h1 and h2")}),
+    "dualstack": (dualstack, {}),
+    "v6rejected": (v6rejected, {}),
+    "v6dropped": (v6dropped, {}),
+}
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """``star:hosts=50`` -> ("star", {"hosts": "50"})."""
+    name, _, rest = spec.partition(":")
+    params = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SpecError(f"topology {spec!r}: parameter {item!r} is not NAME=VALUE")
+        params[key] = value
+    return name, params
+
+
+def resolve(spec: str, registry: dict | None = None) -> Topology:
+    """A topology from a built-in spec (``star:hosts=5``) or a TOML file path."""
+    if spec.endswith(".toml") or os.sep in spec:
+        from pycoz_cli.core.topofile import load
+
+        return load(spec)
+    registry = BUILTINS if registry is None else registry
+    name, raw = parse_spec(spec)
+    if name not in registry:
+        import difflib
+
+        close = difflib.get_close_matches(name, registry, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise SpecError(f"unknown topology {name!r}{hint}; known: {', '.join(sorted(registry))}")
+    factory, schema = registry[name]
+    kwargs = {}
+    for key, value in raw.items():
+        if key not in schema:
+            known = ", ".join(schema) or "none"
+            raise SpecError(f"topology {name}: unknown parameter {key!r} (parameters: {known})")
+        kind = schema[key][0]
+        try:
+            kwargs[key] = kind(value)
+        except ValueError:
+            raise SpecError(f"topology {name}: {key}={value!r} is not {kind.__name__}") from None
+    topo = factory(**kwargs)
+    topo.check()
+    return topo
+
+
+# --- building --------------------------------------------------------------------
+
+
+class Network:
+    """A topology made real.  ``Network(topo).build()``; ``teardown()`` (or exit)."""
+
+    def __init__(self, topology: Topology, name: str | None = None):
+        self.topology = topology
+        #: Set for named networks: namespaces are /run/netns/NAME-NODE.
+        self.name = name
+        self.namespaces: dict = {}
+        #: (node, interface) -> ifindex in that node's namespace.
+        self.ifindex: dict = {}
+
+    def __enter__(self) -> Network:
+        return self.build()
+
+    def __exit__(self, *exc) -> None:
+        self.teardown()
+
+    def ns_name(self, node: str) -> str:
+        return f"{self.name}-{node}"
+
+    def netns(self, node: str):
+        try:
+            return self.namespaces[node]
+        except KeyError:
+            hosts = ", ".join(self.topology.hosts())
+            raise SpecError(
+                f"topology {self.topology.name}: no host {node!r} (hosts: {hosts})"
+            ) from None
+
+    def build(self) -> Network:
+        try:
+            self._build()
+        except BaseException as err:
+            self.teardown()
+            if isinstance(err, OSError):
+                raise SetupError.from_oserror(err) from None
+            raise
+        return self
+
+    def _build(self) -> None:
+        from pycoz_cli.core.netns import NetNS
+
+        topo = self.topology
+        for node in topo.nodes.values():
+            label = self.ns_name(node.name) if self.name else node.name
+            ns = NetNS.create(label, node.sysctls)
+            self.namespaces[node.name] = ns
+            if self.name:
+                ns.bind_to(self.ns_name(node.name))
+        # Links: each veth is created from its first end's namespace with the
+        # peer placed directly in the other's, with ifindexes chosen here (no
+        # need to ask the kernel for them, and never equal between the ends).
+        for node in topo.nodes.values():
+            if node.kind == "switch":
+                self.namespaces[node.name].rtnl().add_bridge("br0", BRIDGE_INDEX)
+        for k, link in enumerate(topo.links):
+            (a, a_if), (b, b_if) = link.a, link.b
+            ia, ib = 10 + 2 * k, 11 + 2 * k
+            self.ifindex[link.a], self.ifindex[link.b] = ia, ib
+            mtu = topo.nodes[a].interfaces[a_if].mtu
+            self.namespaces[a].rtnl().add_veth(a_if, b_if, self.namespaces[b].fd, ia, ib, mtu)
+        for ns in self.namespaces.values():
+            ns.rtnl().flush()
+        for node in topo.nodes.values():
+            self._configure(node)
+        for node in topo.nodes.values():
+            rtnl = self.namespaces[node.name].rtnl()
+            for route in node.routes:
+                rtnl.add_route(
+                    str(route.dst.network_address),
+                    route.dst.prefixlen,
+                    str(route.via) if route.via else None,
+                    route.kind,
+                    family=10 if route.dst.version == 6 else 2,
+                )
+        for link in topo.links:
+            for end, impair in link.impair.items():
+                if impair:
+                    self.set_impairment(link, end, impair, flush=False)
+        for ns in self.namespaces.values():
+            ns.rtnl().flush()
+
+    def _configure(self, node: Node) -> None:
+        rtnl = self.namespaces[node.name].rtnl()
+        rtnl.link_up(1, "lo")
+        bridge = BRIDGE_INDEX if node.kind == "switch" else None
+        if bridge:
+            rtnl.link_up(bridge, "br0")
+        for iface in node.interfaces.values():
+            i = self.ifindex[(node.name, iface.name)]
+            if bridge:
+                rtnl.set_master(i, iface.name, bridge)
+            for addr in iface.addresses:
+                rtnl.add_address(i, iface.name, str(addr.ip), addr.network.prefixlen)
+            rtnl.link_up(i, iface.name, iface.mtu)
+
+    def set_impairment(
+        self, link: Link, end: tuple[str, str], impair: Impairment, flush: bool = True
+    ) -> None:
+        """Impair traffic leaving ``end`` (node, interface) over ``link``."""
+        node, ifname = end
+        rtnl = self.namespaces[node].rtnl()
+        index = self.ifindex[end]
+        rtnl.set_netem(
+            index,
+            f"{node}:{ifname}",
+            delay_ns=int(impair.delay_ms * 1e6),
+            jitter_ns=int(impair.jitter_ms * 1e6),
+            loss=impair.loss,
+            corrupt=impair.corrupt,
+            rate_bps=impair.rate_bps,
+        )
+        link.impair[end] = impair
+        if flush:
+            rtnl.flush()
+
+    def teardown(self) -> None:
+        from pycoz_cli.core.netns import remove_named
+
+        for node, ns in list(self.namespaces.items()):
+            if self.name:
+                remove_named(self.ns_name(node))
+            ns.close()
+        self.namespaces.clear()
