@@ -20,6 +20,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 #: name -> "module:attribute"; imported on first use.
 BUILTIN_COMMANDS = {
+    "net": "pycoz_cli.cli.net:net",
     "root": "pycoz_cli.cli.root:root",
 }
 

@@ -70,6 +70,57 @@ ROOT_OPTIONS = (
 )
 
 
+NET_OPTIONS = (
+    click.option(
+        "--net",
+        "net",
+        metavar="TOPOLOGY",
+        help="Run in a host of this topology, built for this run and removed "
+        "after (a built-in such as pair or star:hosts=5, or a TOML file).",
+    ),
+    click.option(
+        "--join",
+        metavar="NAME",
+        help="Run in a host of the running named topology NAME (pycoz net up).",
+    ),
+    click.option(
+        "--host", metavar="HOST", help="The host to run in (default: the topology's first host)."
+    ),
+)
+
+
+def net_options(func):
+    """Add the network-placement options (--net, --join, --host) to a command."""
+    for option in reversed(NET_OPTIONS):
+        func = option(func)
+    return func
+
+
+def network_from_options(params: dict, stack):
+    """Build (--net) or open (--join) the network; registered on ``stack`` for
+    teardown.  Returns (network or None, host); pops what it uses."""
+    from pycoz_cli.errors import SpecError
+
+    spec, join, host = params.pop("net"), params.pop("join"), params.pop("host")
+    if spec and join:
+        raise SpecError("--net and --join: choose one")
+    if spec:
+        from pycoz_cli.core.topology import Network, resolve
+
+        network = stack.enter_context(Network(resolve(spec)))
+    elif join:
+        from pycoz_cli.core.named import Joined
+
+        network = Joined(join)
+        stack.callback(network.close)
+    else:
+        if host:
+            raise SpecError(f"--host {host}: needs --net or --join")
+        return None, None
+    network.netns(host or network.topology.first_host())  # an unknown host fails here
+    return network, host
+
+
 def root_options(func):
     """Add the throwaway-root options to a command."""
     for option in reversed(ROOT_OPTIONS):
@@ -110,8 +161,31 @@ def command_args(func):
     return argument(func)
 
 
+class TailCommand(click.Command):
+    """A command whose trailing COMMAND [ARG]... belongs to the program it runs.
+
+    With ``--``, everything before it is pycoz's (options may follow positional
+    arguments: ``pycoz net run pair --host h2 -- ping h1``) and everything after
+    is COMMAND.  Without it, pycoz's options stop at the first argument that is
+    not an option or a positional of pycoz's own (``pycoz root ls -la``).
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" not in args:
+            return super().parse_args(ctx, args)
+        cut = args.index("--")
+        head, tail = args[:cut], args[cut + 1 :]
+        ctx.allow_interspersed_args = True
+        rest = super().parse_args(ctx, head)
+        if ctx.params.get("command"):
+            extra = " ".join(ctx.params["command"])
+            raise click.UsageError(f"unexpected {extra!r} before '--'", ctx)
+        ctx.params["command"] = tuple(tail)
+        return rest
+
+
 def container_command(**settings):
     """``click.command`` settings for commands whose arguments after COMMAND are
     the command's own (``pycoz root ls -la`` passes ``-la`` to ls)."""
     context = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]}
-    return functools.partial(click.command, context_settings=context, **settings)()
+    return functools.partial(click.command, cls=TailCommand, context_settings=context, **settings)()

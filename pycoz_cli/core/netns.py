@@ -152,22 +152,10 @@ def remove_named(name: str) -> bool:
 
 
 def ensure_netns_run_dir() -> None:
-    """Create /run/netns like iproute2 does: a shared bind mount of itself.
+    """/run/netns, where ``ip netns`` looks.
 
-    Shared, so that namespaces named later propagate into mount namespaces made
-    earlier, and unnaming one does not leave it pinned in copies elsewhere.
+    iproute2 also turns the directory into a shared bind mount of itself; pycoz
+    does not, so that naming a topology adds nothing to the host's mount table but
+    the namespaces themselves (which ``ip netns`` reads the same either way).
     """
     os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
-    try:
-        libc.mount(
-            "", NETNS_RUN_DIR, "none", libc.MS_SHARED | libc.MS_REC, what="cannot make shared"
-        )
-    except OSError as err:
-        if err.errno != 22:  # EINVAL: not a mount point yet
-            raise
-        libc.mount(
-            NETNS_RUN_DIR, NETNS_RUN_DIR, "none", libc.MS_BIND | libc.MS_REC, what="cannot bind"
-        )
-        libc.mount(
-            "", NETNS_RUN_DIR, "none", libc.MS_SHARED | libc.MS_REC, what="cannot make shared"
-        )

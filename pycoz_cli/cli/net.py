@@ -1,0 +1,199 @@
+"""``pycoz net``: network topologies, ephemeral or named."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from pycoz_cli.cli.options import TailCommand, command_args
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+RUN_CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]}
+
+
+@click.group(name="net", context_settings=CONTEXT)
+def net() -> None:
+    """Network topologies that build in milliseconds and vanish without a trace.
+
+    A topology is hosts (network namespaces), links (veth pairs), switches
+    (bridges), addresses (198.18.0.0/15 and 2001:db8::/32 by default) and routes.
+    Every host resolves every other host's name. TOPOLOGY is a built-in, with
+    parameters (star:hosts=50), or a TOML file.
+
+    \b
+    Examples:
+      pycoz net run pair -- ping -c1 h2
+      pycoz net run dualstack --host client -- curl http://server:8000/
+      pycoz net up star:hosts=3 --name lab && ip netns exec lab-h1 ping -c1 h3
+      pycoz net down lab
+    """
+
+
+@net.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def topologies(as_json: bool) -> None:
+    """List the available topologies and their parameters."""
+    from pycoz_cli.core.topology import BUILTINS
+
+    rows = []
+    for name, (factory, schema) in sorted(BUILTINS.items()):
+        rows.append(
+            {
+                "name": name,
+                "description": (factory.__doc__ or "").strip().splitlines()[0],
+                "parameters": {
+                    key: {"type": kind.__name__, "default": default, "help": text}
+                    for key, (kind, default, text) in schema.items()
+                },
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    for row in rows:
+        params = ",".join(f"{k}={v['default']}" for k, v in row["parameters"].items())
+        spec = f"{row['name']}:{params}" if params else row["name"]
+        click.echo(f"{spec:<20} {row['description']}")
+
+
+@net.command(context_settings=CONTEXT)
+@click.argument("topology")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(topology: str, as_json: bool) -> None:
+    """Show a topology's hosts, links, addresses and routes (builds nothing)."""
+    from pycoz_cli.core.topology import resolve
+
+    topo = resolve(topology)
+    data = topo.to_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=1))
+        return
+    click.echo(f"topology {data['name']}")
+    for node in data["nodes"]:
+        click.echo(f"  {node['kind']} {node['name']}")
+        for iface in node["interfaces"]:
+            addrs = " ".join(iface["addresses"]) or "-"
+            click.echo(f"    {iface['name']:<8} {addrs}  -> {iface['peer']}")
+        for route in node["routes"]:
+            click.echo(f"    route {route}")
+    for link in data["links"]:
+        impair = link.get("impair")
+        extra = f"  impair {json.dumps(impair)}" if impair else ""
+        click.echo(f"  link {link['a']} <-> {link['b']}{extra}")
+
+
+@net.command(context_settings=CONTEXT)
+@click.argument("file", type=click.Path(dir_okay=False))
+def check(file: str) -> None:
+    """Validate a topology file."""
+    from pycoz_cli.core.topofile import load
+
+    topo = load(file)
+    click.echo(f"{file}: ok ({len(topo.nodes)} nodes, {len(topo.links)} links)")
+
+
+def _placed_run(network, host: str | None, command, overlay: bool = False) -> int:
+    from pycoz_cli.core.container import Container
+    from pycoz_cli.core.process import SignalsHeld, exit_code_for, wait_passing_signals
+
+    container = Container(network=network, host=host, overlay=overlay)
+    with SignalsHeld():
+        proc = container.spawn(command, close_fds=False)
+        returncode = wait_passing_signals(proc)
+    return exit_code_for(returncode)
+
+
+@net.command(cls=TailCommand, context_settings=RUN_CONTEXT)
+@click.argument("topology")
+@click.option("--host", metavar="HOST", help="Host to run in (default: the first host).")
+@command_args
+def run(topology: str, host: str | None, command: tuple[str, ...]) -> int:
+    """Build TOPOLOGY, run COMMAND in HOST, tear everything down.
+
+    COMMAND sees the host's filesystem as it is (as with `ip netns exec`), with
+    the topology's names in /etc/hosts; for a throwaway root as well, use
+    `pycoz root --net TOPOLOGY --host HOST`. Exits with COMMAND's status.
+    """
+    from pycoz_cli.core.topology import Network, resolve
+
+    with Network(resolve(topology)) as network:
+        network.netns(host or network.topology.first_host())
+        return _placed_run(network, host, command)
+
+
+@net.command(context_settings=CONTEXT)
+@click.argument("topology")
+@click.option(
+    "--name", required=True, metavar="NAME", help="Name: namespaces are NAME-HOST in /run/netns."
+)
+def up(topology: str, name: str) -> None:
+    """Build TOPOLOGY as a named topology that outlives this command."""
+    from pycoz_cli.core import named
+    from pycoz_cli.core.topology import resolve
+
+    topo = resolve(topology)
+    network = named.up(topo, name, topology)
+    for ns in network.namespaces.values():
+        ns.close()
+    click.echo(f"{name}: up ({', '.join(f'{name}-{h}' for h in topo.nodes)})")
+
+
+@net.command(name="exec", cls=TailCommand, context_settings=RUN_CONTEXT)
+@click.argument("name")
+@click.argument("host")
+@command_args
+def exec_(name: str, host: str, command: tuple[str, ...]) -> int:
+    """Run COMMAND in HOST of the running named topology NAME."""
+    from pycoz_cli.core.named import Joined
+
+    joined = Joined(name)
+    try:
+        joined.netns(host)
+        return _placed_run(joined, host, command)
+    finally:
+        joined.close()
+
+
+@net.command(context_settings=CONTEXT)
+@click.argument("name")
+def down(name: str) -> None:
+    """Remove the named topology NAME: exactly what pycoz made for it."""
+    from pycoz_cli.core import named
+
+    removed = named.down(name)
+    click.echo(f"{name}: down ({len(removed)} namespaces removed)")
+
+
+@net.command(name="list", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_(as_json: bool) -> None:
+    """List named topologies and their state (up, building, broken)."""
+    from pycoz_cli.core import named
+
+    rows = [
+        {
+            "name": s["name"],
+            "topology": s["spec"],
+            "status": named.status(s),
+            "hosts": s["hosts"],
+            "namespaces": s["namespaces"],
+        }
+        for s in named.list_states()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['name']:<16} {row['status']:<9} {row['topology']:<20} {' '.join(row['hosts'])}"
+        )
+
+
+@net.command(context_settings=CONTEXT)
+def prune() -> None:
+    """Remove named topologies that are broken or half-built (made by pycoz only)."""
+    from pycoz_cli.core import named
+
+    pruned = named.prune()
+    click.echo(f"pruned {len(pruned)}" + (f": {', '.join(pruned)}" if pruned else ""))

@@ -1,0 +1,236 @@
+"""Named topologies: built by ``net up``, kept after pycoz exits, removed by ``down``.
+
+Each node's namespace is bound on /run/netns/NAME-NODE (so ``ip netns list`` and
+``ip netns exec`` work), and /etc/netns/NAME-NODE/hosts holds the topology's names
+(which ``ip netns exec`` binds over /etc/hosts).  What pycoz is about to make is
+written to a state file *before* it makes it, so that ``down`` and ``prune`` remove
+exactly what pycoz made and nothing else — also after a crash half-way through
+``up``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+
+from pycoz_cli.core.netns import NETNS_RUN_DIR, NetNS, remove_named
+from pycoz_cli.errors import SetupError, SpecError
+
+STATE_DIR = "/run/pycoz/net"
+ETC_NETNS = "/etc/netns"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: /run/netns/NAME-NODE must fit a sane length; ip netns allows 255, keep it short.
+MAX_NS_NAME = 64
+
+
+def state_path(name: str) -> str:
+    return f"{STATE_DIR}/{name}.json"
+
+
+def check_name(name: str, nodes=()) -> None:
+    if not _NAME.fullmatch(name) or "/" in name:
+        raise SpecError(f"--name {name!r}: use letters, digits, '.', '-' or '_' (no '/')")
+    longest = max((len(n) for n in nodes), default=0)
+    if len(name) + 1 + longest > MAX_NS_NAME:
+        raise SpecError(
+            f"--name {name!r}: namespace names {name}-NODE would be longer than "
+            f"{MAX_NS_NAME} characters"
+        )
+
+
+def _write_state(state: dict) -> None:
+    os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
+    tmp = state_path(state["name"]) + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(state, f, indent=1)
+    os.replace(tmp, state_path(state["name"]))
+
+
+def load_state(name: str) -> dict:
+    try:
+        with open(state_path(name)) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        known = ", ".join(sorted(s["name"] for s in list_states())) or "none"
+        raise SpecError(f"no running topology named {name!r} (running: {known})") from None
+
+
+def list_states() -> list[dict]:
+    try:
+        names = sorted(os.listdir(STATE_DIR))
+    except FileNotFoundError:
+        return []
+    states = []
+    for entry in names:
+        if entry.endswith(".json"):
+            try:
+                with open(f"{STATE_DIR}/{entry}") as f:
+                    states.append(json.load(f))
+            except (OSError, ValueError):
+                continue
+    return states
+
+
+def status(state: dict) -> str:
+    """``up``, ``building`` (its pycoz is still at it) or ``broken``."""
+    present = all(os.path.exists(f"{NETNS_RUN_DIR}/{ns}") for ns in state["namespaces"])
+    if state.get("complete") and present:
+        return "up"
+    if not state.get("complete") and _alive(state.get("pid", 0), state.get("started", 0)):
+        return "building"
+    return "broken"
+
+
+def _alive(pid: int, started: float) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return time.time() - started < 3600
+
+
+def up(topology, name: str, spec: str):
+    """Build ``topology`` as named topology ``name``; returns the Network."""
+    from pycoz_cli.core.topology import Network
+
+    nodes = list(topology.nodes)
+    check_name(name, nodes)
+    if os.path.exists(state_path(name)):
+        raise SpecError(f"topology name {name!r} is already taken (pycoz net down {name})")
+    namespaces = [f"{name}-{node}" for node in nodes]
+    for ns in namespaces:
+        if os.path.lexists(f"{NETNS_RUN_DIR}/{ns}"):
+            raise SpecError(f"network namespace {ns!r} already exists (not made by pycoz)")
+    state = {
+        "name": name,
+        "spec": spec,
+        "topology": topology.name,
+        "nodes": nodes,
+        "hosts": topology.hosts(),
+        "first_host": topology.first_host(),
+        "namespaces": namespaces,
+        "etc_netns": [],
+        "hosts_file": topology.hosts_file(),
+        "pid": os.getpid(),
+        "started": time.time(),
+        "complete": False,
+    }
+    # Claim the name atomically, then record what will be made before making it.
+    os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
+    try:
+        fd = os.open(state_path(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.close(fd)
+    except FileExistsError:
+        raise SpecError(f"topology name {name!r} is already taken") from None
+    _write_state(state)
+    net = Network(topology, name=name)
+    try:
+        net.build()
+        for node in topology.hosts():
+            made = _write_etc_netns(f"{name}-{node}", state["hosts_file"])
+            if made:
+                state["etc_netns"].append(made)
+                _write_state(state)
+    except BaseException:
+        down(name)
+        raise
+    state["complete"] = True
+    _write_state(state)
+    return net
+
+
+def _write_etc_netns(ns: str, hosts_text: str) -> str | None:
+    directory = f"{ETC_NETNS}/{ns}"
+    try:
+        os.makedirs(directory, mode=0o755)
+    except FileExistsError:
+        return None  # someone else's: leave it alone
+    with open(f"{directory}/hosts", "w") as f:
+        f.write(hosts_text)
+    return directory
+
+
+def down(name: str) -> list[str]:
+    """Remove exactly what the state of ``name`` says pycoz made."""
+    state = load_state(name)
+    removed = []
+    for ns in state.get("namespaces", []):
+        try:
+            if remove_named(ns):
+                removed.append(ns)
+        except OSError as err:
+            raise SetupError.from_oserror(err) from None
+    for directory in state.get("etc_netns", []):
+        for leaf in ("hosts",):
+            try:
+                os.unlink(f"{directory}/{leaf}")
+            except FileNotFoundError:
+                pass
+        try:
+            os.rmdir(directory)
+        except OSError:
+            pass
+    try:
+        os.unlink(state_path(name))
+    except FileNotFoundError:
+        pass
+    return removed
+
+
+def prune() -> list[str]:
+    """Remove named topologies that are broken or were left half-built."""
+    pruned = []
+    for state in list_states():
+        if status(state) == "broken":
+            down(state["name"])
+            pruned.append(state["name"])
+    return pruned
+
+
+class Joined:
+    """A running named topology, opened to place a command in one of its hosts.
+
+    Quacks like ``topology.Network`` as far as ``Container`` needs.
+    """
+
+    def __init__(self, name: str):
+        self.state = load_state(name)
+        if status(self.state) != "up":
+            raise SpecError(f"topology {name!r} is {status(self.state)} (pycoz net prune)")
+        self.name = name
+        self.topology = _TopologyView(self.state)
+        self._open: dict[str, NetNS] = {}
+
+    def netns(self, host: str) -> NetNS:
+        if host not in self.state["nodes"]:
+            raise SpecError(
+                f"topology {self.name}: no host {host!r} (hosts: {', '.join(self.state['hosts'])})"
+            )
+        if host not in self._open:
+            try:
+                self._open[host] = NetNS.open_named(f"{self.name}-{host}")
+            except OSError as err:
+                raise SetupError.from_oserror(err) from None
+        return self._open[host]
+
+    def close(self) -> None:
+        for ns in self._open.values():
+            ns.close()
+        self._open.clear()
+
+
+class _TopologyView:
+    def __init__(self, state: dict):
+        self.state = state
+        self.name = state["topology"]
+
+    def hosts_file(self) -> str:
+        return self.state["hosts_file"]
+
+    def first_host(self) -> str:
+        return self.state["first_host"]
+
+    def hosts(self) -> list[str]:
+        return list(self.state["hosts"])
