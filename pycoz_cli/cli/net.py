@@ -6,7 +6,9 @@ import json
 
 import click
 
-from pycoz_cli.cli.options import TailCommand, command_args
+from pycoz_cli.cli.options import NET_OPTIONS, TailCommand, build_topology, command_args
+
+_impair_option = NET_OPTIONS[-1]
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 RUN_CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]}
@@ -107,17 +109,18 @@ def _placed_run(network, host: str | None, command, overlay: bool = False) -> in
 @net.command(cls=TailCommand, context_settings=RUN_CONTEXT)
 @click.argument("topology")
 @click.option("--host", metavar="HOST", help="Host to run in (default: the first host).")
+@_impair_option
 @command_args
-def run(topology: str, host: str | None, command: tuple[str, ...]) -> int:
+def run(topology: str, host: str | None, impair, command: tuple[str, ...]) -> int:
     """Build TOPOLOGY, run COMMAND in HOST, tear everything down.
 
     COMMAND sees the host's filesystem as it is (as with `ip netns exec`), with
     the topology's names in /etc/hosts; for a throwaway root as well, use
     `pycoz root --net TOPOLOGY --host HOST`. Exits with COMMAND's status.
     """
-    from pycoz_cli.core.topology import Network, resolve
+    from pycoz_cli.core.topology import Network
 
-    with Network(resolve(topology)) as network:
+    with Network(build_topology(topology, impair)) as network:
         network.netns(host or network.topology.first_host())
         return _placed_run(network, host, command)
 
@@ -127,15 +130,17 @@ def run(topology: str, host: str | None, command: tuple[str, ...]) -> int:
 @click.option(
     "--name", required=True, metavar="NAME", help="Name: namespaces are NAME-HOST in /run/netns."
 )
-def up(topology: str, name: str) -> None:
+@_impair_option
+def up(topology: str, name: str, impair) -> None:
     """Build TOPOLOGY as a named topology that outlives this command."""
     from pycoz_cli.core import named
-    from pycoz_cli.core.topology import resolve
 
-    topo = resolve(topology)
+    topo = build_topology(topology, impair)
     network = named.up(topo, name, topology)
     for ns in network.namespaces.values():
         ns.close()
+    if network.relay_ns is not None:
+        network.relay_ns.close()
     click.echo(f"{name}: up ({', '.join(f'{name}-{h}' for h in topo.nodes)})")
 
 
@@ -197,3 +202,50 @@ def prune() -> None:
 
     pruned = named.prune()
     click.echo(f"pruned {len(pruned)}" + (f": {', '.join(pruned)}" if pruned else ""))
+
+
+@net.command(name="set", context_settings=CONTEXT)
+@click.argument("name")
+@click.argument("link")
+@click.option("--delay", metavar="DURATION", help="e.g. 50ms")
+@click.option("--jitter", metavar="DURATION", help="e.g. 5ms")
+@click.option("--loss", metavar="PERCENT", help="e.g. 1%")
+@click.option("--corrupt", metavar="PERCENT", help="e.g. 0.1%")
+@click.option("--rate", metavar="RATE", help="e.g. 10mbit")
+@click.option(
+    "--from", "sender", metavar="NODE", help="Only traffic sent by NODE (default: both directions)."
+)
+def set_(name: str, link: str, sender: str | None, **values) -> None:
+    """Change the impairments of LINK (h1-h2) in the running topology NAME.
+
+    Unset values are cleared: `pycoz net set lab h1-h2` removes every impairment.
+    """
+    from pycoz_cli.core import named
+    from pycoz_cli.core.topofile import parse_duration, parse_percent, parse_rate
+    from pycoz_cli.core.topology import Impairment
+    from pycoz_cli.errors import SpecError
+
+    parsers = {
+        "delay": parse_duration,
+        "jitter": parse_duration,
+        "loss": parse_percent,
+        "corrupt": parse_percent,
+        "rate": parse_rate,
+    }
+    parsed = {}
+    for key, value in values.items():
+        if value is not None:
+            try:
+                parsed[key] = parsers[key](value)
+            except ValueError as err:
+                raise SpecError(f"--{key}: {err}") from None
+    impair = Impairment(
+        delay_ms=parsed.get("delay", 0),
+        jitter_ms=parsed.get("jitter", 0),
+        loss=parsed.get("loss", 0),
+        corrupt=parsed.get("corrupt", 0),
+        rate_bps=parsed.get("rate", 0),
+    )
+    changed = named.set_impairment(name, link, impair, sender)
+    what = ", ".join(f"{k}={v}" for k, v in impair.to_dict().items()) or "none"
+    click.echo(f"{name}: {' and '.join(changed)}: impairments {what}")

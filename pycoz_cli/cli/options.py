@@ -86,7 +86,25 @@ NET_OPTIONS = (
     click.option(
         "--host", metavar="HOST", help="The host to run in (default: the topology's first host)."
     ),
+    click.option(
+        "--impair",
+        "impair",
+        metavar="LINK[:KEY=VALUE,...]",
+        multiple=True,
+        help="With --net: impair a link, e.g. h1-h2:delay=50ms,loss=1% (both directions) "
+        "or h1>h2:rate=1mbit (one); keys delay, jitter, loss, corrupt, rate (repeatable).",
+    ),
 )
+
+
+def build_topology(spec: str, impairs=()):
+    """Resolve a topology spec and apply ``--impair`` options to it."""
+    from pycoz_cli.core.topology import impair_spec, resolve
+
+    topo = resolve(spec)
+    for item in impairs:
+        impair_spec(topo, item)
+    return topo
 
 
 def net_options(func):
@@ -102,12 +120,15 @@ def network_from_options(params: dict, stack):
     from pycoz_cli.errors import SpecError
 
     spec, join, host = params.pop("net"), params.pop("join"), params.pop("host")
+    impairs = params.pop("impair")
     if spec and join:
         raise SpecError("--net and --join: choose one")
+    if impairs and not spec:
+        raise SpecError("--impair: needs --net")
     if spec:
-        from pycoz_cli.core.topology import Network, resolve
+        from pycoz_cli.core.topology import Network
 
-        network = stack.enter_context(Network(resolve(spec)))
+        network = stack.enter_context(Network(build_topology(spec, impairs)))
     elif join:
         from pycoz_cli.core.named import Joined
 

@@ -76,6 +76,9 @@ def list_states() -> list[dict]:
 def status(state: dict) -> str:
     """``up``, ``building`` (its pycoz is still at it) or ``broken``."""
     present = all(os.path.exists(f"{NETNS_RUN_DIR}/{ns}") for ns in state["namespaces"])
+    relay = state.get("relay")
+    if relay and _start_time(relay["pid"]) != relay.get("start"):
+        present = False  # the relay carrying its impaired links is gone
     if state.get("complete") and present:
         return "up"
     if not state.get("complete") and _alive(state.get("pid", 0), state.get("started", 0)):
@@ -133,12 +136,91 @@ def up(topology, name: str, spec: str):
             if made:
                 state["etc_netns"].append(made)
                 _write_state(state)
+        state["netem"] = net.netem
+        state["links"] = [
+            {
+                "label": link.label,
+                "a": list(link.a),
+                "b": list(link.b),
+                "ifindex": [net.ifindex[link.a], net.ifindex[link.b]],
+                "relay": net.relayed.get(k),
+                "impair": {f"{e[0]}:{e[1]}": i.to_dict() for e, i in link.impair.items()},
+            }
+            for k, link in enumerate(topology.links)
+        ]
+        if net.relay_pid:
+            state["relay"] = {"pid": net.relay_pid, "start": _start_time(net.relay_pid)}
+        _write_state(state)
     except BaseException:
         down(name)
         raise
     state["complete"] = True
     _write_state(state)
     return net
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid``: tells a pid from a later reuse of it."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _stop_relay(state: dict) -> None:
+    relay = state.get("relay")
+    if relay and relay.get("start") and _start_time(relay["pid"]) == relay["start"]:
+        try:
+            os.kill(relay["pid"], 9)
+        except ProcessLookupError:
+            pass
+
+
+def set_impairment(name: str, label: str, impair, sender: str | None = None) -> list[str]:
+    """Change the impairments of a link of a running named topology, live."""
+    from pycoz_cli.core.topology import apply_netem
+
+    state = load_state(name)
+    if status(state) != "up":
+        raise SpecError(f"topology {name!r} is {status(state)}")
+    links = state.get("links", [])
+    matches = [
+        lk
+        for lk in links
+        if label == lk["label"]
+        or label in (f"{lk['a'][0]}-{lk['b'][0]}", f"{lk['b'][0]}-{lk['a'][0]}")
+    ]
+    if len(matches) != 1:
+        known = ", ".join(f"{lk['a'][0]}-{lk['b'][0]}" for lk in links) or "none"
+        raise SpecError(f"topology {name}: no link {label!r} (links: {known})")
+    link = matches[0]
+    ends = [("a", link["a"], link["ifindex"][0]), ("b", link["b"], link["ifindex"][1])]
+    if sender is not None:
+        ends = [e for e in ends if e[1][0] == sender]
+        if not ends:
+            raise SpecError(f"--from {sender}: not an end of link {label}")
+    changed = []
+    for side, (node, ifname), index in ends:
+        if link.get("relay") is not None:
+            from pycoz_cli.core.impair import send_settings
+
+            send_settings(name, link["relay"], side, impair.to_dict())
+        elif state.get("netem") is not False:
+            ns = NetNS.open_named(f"{name}-{node}")
+            try:
+                apply_netem(ns.rtnl(), index, (node, ifname), impair)
+            finally:
+                ns.close()
+        else:
+            raise SpecError(
+                f"link {label}: this kernel has no netem, and the link was not built "
+                f"adjustable: bring the topology up with --impair {label}"
+            )
+        link["impair"][f"{node}:{ifname}"] = impair.to_dict()
+        changed.append(f"{node}:{ifname}")
+    _write_state(state)
+    return changed
 
 
 def _write_etc_netns(ns: str, hosts_text: str) -> str | None:
@@ -155,6 +237,7 @@ def _write_etc_netns(ns: str, hosts_text: str) -> str | None:
 def down(name: str) -> list[str]:
     """Remove exactly what the state of ``name`` says pycoz made."""
     state = load_state(name)
+    _stop_relay(state)
     removed = []
     for ns in state.get("namespaces", []):
         try:

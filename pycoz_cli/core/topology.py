@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import signal
 
 from pycoz_cli.errors import SetupError, SpecError
 
@@ -104,13 +105,20 @@ class Node:
 
 
 class Link:
-    __slots__ = ("a", "b", "impair")
+    __slots__ = ("a", "adjustable", "b", "impair")
 
     def __init__(self, a: tuple[str, str], b: tuple[str, str]):
         self.a = a
         self.b = b
         #: Keyed by the sending end: impair[a] applies to traffic from a to b.
         self.impair: dict[tuple[str, str], Impairment] = {}
+        #: Impairments may be set on it at run time (``net set``), even if none
+        #: is set at first.  Implied by any impairment.
+        self.adjustable = False
+
+    @property
+    def impairable(self) -> bool:
+        return self.adjustable or any(self.impair.values())
 
     @property
     def label(self) -> str:
@@ -406,6 +414,53 @@ BUILTINS = {
 }
 
 
+def impair_spec(topo: Topology, spec: str) -> None:
+    """Apply ``--impair LINK[:KEY=VALUE,...]`` to ``topo``.
+
+    LINK is ``h1-h2`` (both directions) or ``h1>h2`` (traffic from h1 to h2);
+    KEYs are delay, jitter (durations), loss, corrupt (percentages) and rate.
+    With no KEY the link is only made adjustable (``pycoz net set`` later).
+    """
+    from pycoz_cli.core.topofile import parse_duration, parse_percent, parse_rate
+
+    where, _, settings = spec.partition(":")
+    one_way = ">" in where
+    link = topo.link(where.replace(">", "-"))
+    values = {}
+    parsers = {
+        "delay": parse_duration,
+        "jitter": parse_duration,
+        "loss": parse_percent,
+        "corrupt": parse_percent,
+        "rate": parse_rate,
+    }
+    for item in filter(None, settings.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or key not in parsers:
+            raise SpecError(
+                f"--impair {spec!r}: {item!r}: use delay=, jitter=, loss=, corrupt= or rate="
+            )
+        try:
+            values[key] = parsers[key](value)
+        except ValueError as err:
+            raise SpecError(f"--impair {spec!r}: {key}: {err}") from None
+    impair = Impairment(
+        delay_ms=values.get("delay", 0),
+        jitter_ms=values.get("jitter", 0),
+        loss=values.get("loss", 0),
+        corrupt=values.get("corrupt", 0),
+        rate_bps=values.get("rate", 0),
+    )
+    link.adjustable = True
+    if one_way:
+        sender = where.split(">")[0]
+        ends = [link.a if link.a[0] == sender else link.b]
+    else:
+        ends = [link.a, link.b]
+    for end in ends:
+        link.impair[end] = impair
+
+
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
     """``star:hosts=50`` -> ("star", {"hosts": "50"})."""
     name, _, rest = spec.partition(":")
@@ -461,6 +516,13 @@ class Network:
         self.namespaces: dict = {}
         #: (node, interface) -> ifindex in that node's namespace.
         self.ifindex: dict = {}
+        #: Whether impairments are applied with netem (else by the relay).
+        self.netem: bool | None = None
+        #: link position in topology.links -> its position among relayed links.
+        self.relayed: dict[int, int] = {}
+        self.relay_ns = None
+        self.relay_pid: int | None = None
+        self.relay_key = name or f"e{os.getpid()}-{id(self):x}"
 
     def __enter__(self) -> Network:
         return self.build()
@@ -484,6 +546,11 @@ class Network:
         try:
             self._build()
         except BaseException as err:
+            if self.relay_pid is not None:
+                try:
+                    os.kill(self.relay_pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             self.teardown()
             if isinstance(err, OSError):
                 raise SetupError.from_oserror(err) from None
@@ -500,6 +567,12 @@ class Network:
             self.namespaces[node.name] = ns
             if self.name:
                 ns.bind_to(self.ns_name(node.name))
+        impairable = [k for k, link in enumerate(topo.links) if link.impairable]
+        if impairable:
+            self.netem = netem_available(next(iter(self.namespaces.values())).rtnl())
+            if not self.netem:
+                self.relay_ns = NetNS.create("link relay")
+                self.relayed = {k: j for j, k in enumerate(impairable)}
         # Links: each veth is created from its first end's namespace with the
         # peer placed directly in the other's, with ifindexes chosen here (no
         # need to ask the kernel for them, and never equal between the ends).
@@ -511,7 +584,17 @@ class Network:
             ia, ib = 10 + 2 * k, 11 + 2 * k
             self.ifindex[link.a], self.ifindex[link.b] = ia, ib
             mtu = topo.nodes[a].interfaces[a_if].mtu
-            self.namespaces[a].rtnl().add_veth(a_if, b_if, self.namespaces[b].fd, ia, ib, mtu)
+            ns_a, ns_b = self.namespaces[a], self.namespaces[b]
+            if k in self.relayed:
+                # A ⇄ relay ⇄ B: the relay moves frames between aJ and bJ.
+                j = self.relayed[k]
+                relay = self.relay_ns.rtnl()
+                ns_a.rtnl().add_veth(a_if, f"a{j}", self.relay_ns.fd, ia, 100000 + 2 * j, mtu)
+                relay.add_veth(f"b{j}", b_if, ns_b.fd, 100001 + 2 * j, ib, mtu)
+            else:
+                ns_a.rtnl().add_veth(a_if, b_if, ns_b.fd, ia, ib, mtu)
+        if self.relay_ns is not None:
+            self.relay_ns.rtnl().flush()
         for ns in self.namespaces.values():
             ns.rtnl().flush()
         for node in topo.nodes.values():
@@ -526,12 +609,36 @@ class Network:
                     route.kind,
                     family=10 if route.dst.version == 6 else 2,
                 )
+        if self.relayed:
+            self._start_relay()
         for link in topo.links:
             for end, impair in link.impair.items():
                 if impair:
                     self.set_impairment(link, end, impair, flush=False)
         for ns in self.namespaces.values():
             ns.rtnl().flush()
+
+    def _start_relay(self) -> None:
+        from pycoz_cli.core.impair import Relay, disable_offloads
+
+        topo = self.topology
+        relay_rtnl = self.relay_ns.rtnl()
+        relay_rtnl.link_up(1, "lo")
+        ends = []
+        for k, j in sorted(self.relayed.items(), key=lambda item: item[1]):
+            relay_rtnl.link_up(100000 + 2 * j, f"a{j}")
+            relay_rtnl.link_up(100001 + 2 * j, f"b{j}")
+            ends.append((f"a{j}", f"b{j}"))
+            for node, ifname in (topo.links[k].a, topo.links[k].b):
+                with self.namespaces[node].entered():
+                    disable_offloads(ifname)
+        relay_rtnl.flush()
+        with self.relay_ns.entered():
+            for a, b in ends:
+                disable_offloads(a)
+                disable_offloads(b)
+        relay = Relay(self.relay_key, self.relay_ns.fd, ends)
+        self.relay_pid = relay.start(detach=self.name is not None)
 
     def _configure(self, node: Node) -> None:
         rtnl = self.namespaces[node.name].rtnl()
@@ -550,28 +657,82 @@ class Network:
     def set_impairment(
         self, link: Link, end: tuple[str, str], impair: Impairment, flush: bool = True
     ) -> None:
-        """Impair traffic leaving ``end`` (node, interface) over ``link``."""
-        node, ifname = end
-        rtnl = self.namespaces[node].rtnl()
-        index = self.ifindex[end]
+        """Impair traffic leaving ``end`` (node, interface) over ``link``.
+
+        An all-zero ``Impairment`` removes the impairment.
+        """
+        k = self.topology.links.index(link)
+        if self.netem is None:
+            self.netem = netem_available(next(iter(self.namespaces.values())).rtnl())
+        if k in self.relayed:
+            from pycoz_cli.core.impair import send_settings
+
+            send_settings(
+                self.relay_key, self.relayed[k], "a" if end == link.a else "b", impair.to_dict()
+            )
+        elif self.netem:
+            apply_netem(self.namespaces[end[0]].rtnl(), self.ifindex[end], end, impair, flush)
+        else:
+            raise SpecError(
+                f"link {link.label}: this kernel has no netem, and the link was not built "
+                "adjustable: declare it impaired (--impair LINK, or in the topology file)"
+            )
+        link.impair[end] = impair
+
+    def teardown(self) -> None:
+        from pycoz_cli.core.netns import remove_named
+
+        if self.relay_pid is not None and self.name is None:
+            try:
+                os.kill(self.relay_pid, signal.SIGKILL)
+                os.waitpid(self.relay_pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self.relay_pid = None
+        if self.relay_ns is not None:
+            self.relay_ns.close()
+            self.relay_ns = None
+        for node, ns in list(self.namespaces.items()):
+            if self.name:
+                remove_named(self.ns_name(node))
+            ns.close()
+        self.namespaces.clear()
+
+
+_NETEM: bool | None = None
+
+
+def netem_available(rtnl) -> bool:
+    """Whether this kernel has the netem qdisc (probed once, on a loopback)."""
+    global _NETEM
+    if _NETEM is None:
+        rtnl.set_netem(1, "lo", delay_ns=1000)
+        try:
+            rtnl.flush()
+        except OSError as err:
+            if err.errno != 2:  # ENOENT: unknown qdisc kind
+                raise
+            _NETEM = False
+        else:
+            rtnl.set_netem(1, "lo", remove=True)
+            rtnl.flush()
+            _NETEM = True
+    return _NETEM
+
+
+def apply_netem(rtnl, index: int, end: tuple[str, str], impair: Impairment, flush=True) -> None:
+    label = f"{end[0]}:{end[1]}"
+    if impair:
         rtnl.set_netem(
             index,
-            f"{node}:{ifname}",
+            label,
             delay_ns=int(impair.delay_ms * 1e6),
             jitter_ns=int(impair.jitter_ms * 1e6),
             loss=impair.loss,
             corrupt=impair.corrupt,
             rate_bps=impair.rate_bps,
         )
-        link.impair[end] = impair
-        if flush:
-            rtnl.flush()
-
-    def teardown(self) -> None:
-        from pycoz_cli.core.netns import remove_named
-
-        for node, ns in list(self.namespaces.items()):
-            if self.name:
-                remove_named(self.ns_name(node))
-            ns.close()
-        self.namespaces.clear()
+    else:
+        rtnl.set_netem(index, label, remove=True)
+    if flush:
+        rtnl.flush()
