@@ -122,6 +122,7 @@ def run(topology: str, host: str | None, impair, command: tuple[str, ...]) -> in
 
     with Network(build_topology(topology, impair)) as network:
         network.netns(host or network.topology.first_host())
+        network.start_commands()
         return _placed_run(network, host, command)
 
 

@@ -129,6 +129,7 @@ def network_from_options(params: dict, stack):
         from pycoz_cli.core.topology import Network
 
         network = stack.enter_context(Network(build_topology(spec, impairs)))
+        network.start_commands()
     elif join:
         from pycoz_cli.core.named import Joined
 

@@ -210,6 +210,7 @@ class Container:
         stderr: int | None = None,
         pass_fds: Iterable[int] = (),
         close_fds: bool = True,
+        detach: bool = False,
     ) -> ContainerProcess:
         """Start ``argv`` (default: the user's shell) in a fresh throwaway root.
 
@@ -223,6 +224,7 @@ class Container:
         plan.stdin, plan.stdout, plan.stderr = stdin, stdout, stderr
         plan.pass_fds = tuple(pass_fds)
         plan.close_fds = close_fds
+        plan.detach = detach
         with _UpperDir(plan_upper(self)) as upper:
             proc = spawn(plan)
             upper.handover(proc)

@@ -40,12 +40,49 @@ def check_name(name: str, nodes=()) -> None:
         )
 
 
-def _write_state(state: dict) -> None:
+def _write_state(state: dict, claim: bool = False) -> None:
+    """Write the state file whole (temporary file, then rename or link).
+
+    With ``claim`` the name must be free: link(2) fails if the file exists, so
+    of two ``net up`` with one name exactly one wins, and no reader ever sees a
+    half-written state.
+    """
     os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
-    tmp = state_path(state["name"]) + ".tmp"
+    final = state_path(state["name"])
+    tmp = f"{final}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
         json.dump(state, f, indent=1)
-    os.replace(tmp, state_path(state["name"]))
+    try:
+        if claim:
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                raise SpecError(
+                    f"topology name {state['name']!r} is already taken "
+                    f"(pycoz net down {state['name']})"
+                ) from None
+        else:
+            os.replace(tmp, final)
+            tmp = None
+    finally:
+        if tmp is not None:
+            os.unlink(tmp)
+
+
+def _remove_stale_temporaries() -> None:
+    """State files half-written by a pycoz that was killed meanwhile."""
+    try:
+        entries = os.listdir(STATE_DIR)
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.endswith(".tmp"):
+            pid = entry.rsplit(".", 2)[-2]
+            if pid.isdigit() and not _alive(int(pid), time.time()):
+                try:
+                    os.unlink(f"{STATE_DIR}/{entry}")
+                except FileNotFoundError:
+                    pass
 
 
 def load_state(name: str) -> dict:
@@ -120,14 +157,8 @@ def up(topology, name: str, spec: str):
         "started": time.time(),
         "complete": False,
     }
-    # Claim the name atomically, then record what will be made before making it.
-    os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
-    try:
-        fd = os.open(state_path(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        os.close(fd)
-    except FileExistsError:
-        raise SpecError(f"topology name {name!r} is already taken") from None
-    _write_state(state)
+    # Claim the name atomically, recording what will be made before making it.
+    _write_state(state, claim=True)
     net = Network(topology, name=name)
     try:
         net.build()
@@ -151,6 +182,18 @@ def up(topology, name: str, spec: str):
         if net.relay_pid:
             state["relay"] = {"pid": net.relay_pid, "start": _start_time(net.relay_pid)}
         _write_state(state)
+        state["commands"] = []
+        for node, argv, proc, log in net.start_commands(detach=True, log_dir=STATE_DIR):
+            state["commands"].append(
+                {
+                    "node": node,
+                    "argv": argv,
+                    "pid": proc.pid,
+                    "start": _start_time(proc.pid),
+                    "log": log,
+                }
+            )
+            _write_state(state)
     except BaseException:
         down(name)
         raise
@@ -169,12 +212,19 @@ def _start_time(pid: int) -> str | None:
 
 
 def _stop_relay(state: dict) -> None:
-    relay = state.get("relay")
-    if relay and relay.get("start") and _start_time(relay["pid"]) == relay["start"]:
-        try:
-            os.kill(relay["pid"], 9)
-        except ProcessLookupError:
-            pass
+    """Kill the relay and the hosts' commands that pycoz started (same pid *and*
+    start time, so a reused pid is never hit), and remove their logs."""
+    for proc in [state.get("relay") or {}, *state.get("commands", [])]:
+        if proc.get("start") and _start_time(proc["pid"]) == proc["start"]:
+            try:
+                os.kill(proc["pid"], 9)
+            except ProcessLookupError:
+                pass
+        if proc.get("log"):
+            try:
+                os.unlink(proc["log"])
+            except FileNotFoundError:
+                pass
 
 
 def set_impairment(name: str, label: str, impair, sender: str | None = None) -> list[str]:
@@ -264,6 +314,7 @@ def down(name: str) -> list[str]:
 
 def prune() -> list[str]:
     """Remove named topologies that are broken or were left half-built."""
+    _remove_stale_temporaries()
     pruned = []
     for state in list_states():
         if status(state) == "broken":

@@ -86,6 +86,7 @@ class SpawnPlan:
         "argv",
         "close_fds",
         "cwd",
+        "detach",
         "env",
         "fallback_cwd",
         "ignored_signals",
@@ -134,6 +135,9 @@ class SpawnPlan:
         self.with_init = with_init
         #: A network namespace to join (setns) right after unsharing the others.
         self.netns_fd: int | None = None
+        #: Outlive the caller: no parent-death signal, a session of its own (the
+        #: commands of a named topology, stopped by ``pycoz net down``).
+        self.detach = False
         #: Signals ignored here, which exec would keep ignored: the command gets
         #: them back at their defaults (handled ones are reset by exec itself).
         self.ignored_signals = _ignored_signals()
@@ -381,7 +385,10 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
         signal.pthread_sigmask(signal.SIG_BLOCK, _ALL_SIGNALS)
         from pycoz_cli.core import libc
 
-        libc.set_parent_death_signal(signal.SIGKILL)
+        if plan.detach:
+            os.setsid()
+        else:
+            libc.set_parent_death_signal(signal.SIGKILL)
         os.close(setup_r)
         os.close(result_r)
         # The parent check after PR_SET_PDEATHSIG: with the caller gone, nobody

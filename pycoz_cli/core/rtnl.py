@@ -79,6 +79,10 @@ TCA_NETEM_JITTER64 = 11
 TCA_NETEM_RATE = 6
 
 _HDR = struct.Struct("=IHHII")
+SOL_NETLINK = 270
+NETLINK_CAP_ACK = 10
+#: Requests sent before their acknowledgements are read (36 bytes each).
+WINDOW = 256
 
 
 def attr(kind: int, payload: bytes) -> bytes:
@@ -114,7 +118,9 @@ class Rtnl:
         self.sock = socket.socket(
             socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE
         )
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        # Short acknowledgements: without NETLINK_CAP_ACK each one carries a copy
+        # of its request.
+        self.sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
         self.sock.bind((0, 0))
         self.seq = 0
         self.pending: dict[int, tuple[str, str]] = {}
@@ -128,29 +134,38 @@ class Rtnl:
     def send(self, kind: int, flags: int, body: bytes, what: str, target: str) -> None:
         self.seq += 1
         self.out.append(
-            _HDR.pack(_HDR.size + len(body), kind, flags | NLM_F_REQUEST | NLM_F_ACK, self.seq, 0)
-            + body
+            (
+                self.seq,
+                _HDR.pack(
+                    _HDR.size + len(body), kind, flags | NLM_F_REQUEST | NLM_F_ACK, self.seq, 0
+                )
+                + body,
+            )
         )
         self.pending[self.seq] = (what, target)
 
     def flush(self) -> None:
-        """Send every queued request and wait for all their acknowledgements."""
-        if not self.out:
-            return
-        # Several requests per datagram (the kernel walks them in order), but
-        # never more than fits comfortably in the socket's buffers.
-        batch: list[bytes] = []
-        size = 0
-        for message in self.out:
-            if size + len(message) > 32768 and batch:
-                self.sock.send(b"".join(batch))
-                batch, size = [], 0
-            batch.append(message)
-            size += len(message)
-        self.sock.send(b"".join(batch))
-        self.out.clear()
+        """Send every queued request and wait for all their acknowledgements.
+
+        Requests go out in windows (several per datagram; the kernel walks them
+        in order) and each window's acknowledgements are read before the next is
+        sent: unread acknowledgements count against the socket's receive buffer,
+        which the kernel caps at net.core.rmem_max (about 208 KiB by default), and
+        an overflow loses them (ENOBUFS).
+        """
         first_error = None
-        while self.pending:
+        out, self.out = self.out, []
+        for start in range(0, len(out), WINDOW):
+            window = out[start : start + WINDOW]
+            self.sock.send(b"".join(message for _, message in window))
+            error = self._read_acks({seq for seq, _ in window})
+            first_error = first_error or error
+        if first_error is not None:
+            raise first_error
+
+    def _read_acks(self, waiting: set[int]) -> OSError | None:
+        first_error = None
+        while waiting:
             buf = self.sock.recv(1 << 16)
             offset = 0
             while offset < len(buf):
@@ -158,11 +173,11 @@ class Rtnl:
                 if kind == NLMSG_ERROR:
                     (code,) = struct.unpack_from("=i", buf, offset + _HDR.size)
                     what, target = self.pending.pop(seq, ("netlink request failed", ""))
+                    waiting.discard(seq)
                     if code and first_error is None:
                         first_error = OSError(-code, what, f"{target}{self._where()}")
                 offset += (length + 3) & ~3
-        if first_error is not None:
-            raise first_error
+        return first_error
 
     def _where(self) -> str:
         return f" (in {self.label})" if self.label else ""

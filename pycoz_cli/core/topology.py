@@ -182,9 +182,17 @@ class Topology:
         return link
 
     def _ifname(self, node: Node, other: str) -> str:
-        if node.kind == "switch" and len(other) <= IFNAMSIZ and other not in node.interfaces:
+        if (
+            node.kind == "switch"
+            and len(other) <= IFNAMSIZ
+            and other not in node.interfaces
+            and other != "br0"
+        ):
             return other  # a switch port is named after what plugs into it
-        return f"eth{len(node.interfaces)}"
+        n = 0
+        while f"eth{n}" in node.interfaces:
+            n += 1
+        return f"eth{n}"
 
     # --- queries -------------------------------------------------------------
 
@@ -523,6 +531,8 @@ class Network:
         self.relay_ns = None
         self.relay_pid: int | None = None
         self.relay_key = name or f"e{os.getpid()}-{id(self):x}"
+        #: Commands started on hosts (``start_commands``): ContainerProcess objects.
+        self.started: list = []
 
     def __enter__(self) -> Network:
         return self.build()
@@ -679,9 +689,45 @@ class Network:
             )
         link.impair[end] = impair
 
+    def start_commands(self, detach: bool = False, log_dir: str | None = None) -> list:
+        """Start every node's declared commands, each in its own container.
+
+        Ephemeral networks stop them at teardown and let them write to pycoz's own
+        stdout/stderr; named ones detach them and log to ``log_dir``.  Returns
+        (node, argv, process, log path) for each.
+        """
+        from pycoz_cli.core.container import Container
+
+        started = []
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        try:
+            for node in self.topology.nodes.values():
+                for i, argv in enumerate(node.commands):
+                    log = out = None
+                    if log_dir is not None:
+                        log = f"{log_dir}/{self.name}.{node.name}.{i}.log"
+                        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                    try:
+                        proc = Container(network=self, host=node.name, overlay=False).spawn(
+                            argv, stdin=devnull, stdout=out, stderr=out, detach=detach
+                        )
+                    finally:
+                        if out is not None:
+                            os.close(out)
+                    if not detach:
+                        self.started.append(proc)
+                    started.append((node.name, argv, proc, log))
+        finally:
+            os.close(devnull)
+        return started
+
     def teardown(self) -> None:
         from pycoz_cli.core.netns import remove_named
 
+        for proc in self.started:
+            proc.kill()
+            proc.wait()
+        self.started.clear()
         if self.relay_pid is not None and self.name is None:
             try:
                 os.kill(self.relay_pid, signal.SIGKILL)

@@ -88,7 +88,12 @@ def test_tcp_crosses_an_impaired_link_intact():
         )
         os.close(w)
         try:
-            assert os.read(r, 100) == b"listening\n"
+            ready = b""
+            while not ready.endswith(b"\n"):
+                chunk = os.read(r, 100)
+                assert chunk, "the server died"
+                ready += chunk
+            assert ready == b"listening\n"
             out_r, out_w = os.pipe()
             code = Container(network=net, host="client", overlay=False).run(
                 ["python3", "-c", CLIENT], stdout=out_w

@@ -1,0 +1,1144 @@
+"""Topology files (pycoz_cli.core.topofile): what a file builds, and the one-line
+``FILE:LINE: KEY: reason`` error for each kind of mistake."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pycoz_cli.core import topofile
+from pycoz_cli.core.topofile import load, loads, parse_duration, parse_percent, parse_rate
+from pycoz_cli.core.topology import resolve
+from pycoz_cli.errors import SpecError
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((REPO / "examples" / "topologies").glob("*.toml"))
+DOC = REPO / "docs" / "topology-format.md"
+
+
+def src(text: str) -> str:
+    """Dedent a source; its first line is the one after the opening quotes."""
+    return textwrap.dedent(text.removeprefix("\n"))
+
+
+def error(text: str, filename: str = "lab.toml") -> str:
+    with pytest.raises(SpecError) as info:
+        loads(src(text), filename)
+    message = str(info.value)
+    assert "\n" not in message
+    assert info.value.exit_code == 2
+    return message
+
+
+# --- a full file ---------------------------------------------------------------------
+
+FULL = """
+# A client and a server through a router.
+name = "lab"
+
+[hosts.client]
+routes = ["default via 198.18.0.2", "default via 2001:db8::2", "blackhole 2001:db8:1::/64"]
+sysctls = { "net.ipv4.tcp_ecn" = "1" }
+commands = [["python3", "-m", "http.server", "8000"], "echo 'hi' > /tmp/x"]
+
+[routers.r1]
+routes = ["unreachable 198.18.99.0/24", "prohibit 2001:db8:99::/64"]
+[routers.r1.sysctls]
+net.ipv6.conf.all.forwarding = 0
+net.core.somaxconn = 512
+
+[switches.s1]
+
+[hosts.server]
+routes = [
+  "default via 198.18.1.1",
+  "unicast 2001:db8:3::/64 via 2001:db8:2::1",
+]
+
+[hosts.h3]
+
+[[links]]
+a = "client:wan0"
+b = "r1"
+a_addresses = ["198.18.0.1/24", "2001:db8::1/64"]
+b_addresses = ["198.18.0.2/24", "2001:db8::2/64"]
+mtu = 1400
+delay = "50ms"
+jitter = "5ms"
+loss = "1%"
+[links.b_to_a]
+rate = "10mbit"
+delay = "0ms"
+corrupt = "0.1%"
+
+[[links]]
+a = "r1"
+b = "s1"
+a_addresses = ["198.18.1.1/24"]
+
+[[links]]
+a = "server"
+b = "s1"
+a_addresses = ["198.18.1.2/24", "2001:db8:2::2/64"]
+a_to_b = { rate = "1.5gbit" }
+
+[[links]]
+a = "h3"
+b = "s1:uplink"
+a_addresses = ["198.18.1.3/24"]
+"""
+
+FULL_DICT = {
+    "name": "lab",
+    "nodes": [
+        {
+            "name": "client",
+            "kind": "host",
+            "interfaces": [
+                {
+                    "name": "wan0",
+                    "addresses": ["198.18.0.1/24", "2001:db8::1/64"],
+                    "mtu": 1400,
+                    "peer": "r1:eth0",
+                }
+            ],
+            "routes": [
+                "default via 198.18.0.2",
+                "default via 2001:db8::2",
+                "blackhole 2001:db8:1::/64",
+            ],
+            "sysctls": {"net.ipv4.tcp_ecn": "1"},
+            "commands": [
+                ["python3", "-m", "http.server", "8000"],
+                ["sh", "-c", "echo 'hi' > /tmp/x"],
+            ],
+        },
+        {
+            "name": "r1",
+            "kind": "router",
+            "interfaces": [
+                {
+                    "name": "eth0",
+                    "addresses": ["198.18.0.2/24", "2001:db8::2/64"],
+                    "mtu": 1400,
+                    "peer": "client:wan0",
+                },
+                {"name": "eth1", "addresses": ["198.18.1.1/24"], "peer": "s1:r1"},
+            ],
+            "routes": ["unreachable 198.18.99.0/24", "prohibit 2001:db8:99::/64"],
+            "sysctls": {
+                "net.ipv4.ip_forward": "1",
+                "net.ipv6.conf.all.forwarding": "0",
+                "net.core.somaxconn": "512",
+            },
+        },
+        {
+            "name": "s1",
+            "kind": "switch",
+            "interfaces": [
+                {"name": "r1", "addresses": [], "peer": "r1:eth1"},
+                {"name": "server", "addresses": [], "peer": "server:eth0"},
+                {"name": "uplink", "addresses": [], "peer": "h3:eth0"},
+            ],
+            "routes": [],
+        },
+        {
+            "name": "server",
+            "kind": "host",
+            "interfaces": [
+                {
+                    "name": "eth0",
+                    "addresses": ["198.18.1.2/24", "2001:db8:2::2/64"],
+                    "peer": "s1:server",
+                }
+            ],
+            "routes": ["default via 198.18.1.1", "2001:db8:3::/64 via 2001:db8:2::1"],
+        },
+        {
+            "name": "h3",
+            "kind": "host",
+            "interfaces": [{"name": "eth0", "addresses": ["198.18.1.3/24"], "peer": "s1:uplink"}],
+            "routes": [],
+        },
+    ],
+    "links": [
+        {
+            "a": "client:wan0",
+            "b": "r1:eth0",
+            "impair": {
+                "client:wan0": {"delay_ms": 50.0, "jitter_ms": 5.0, "loss": 1.0},
+                "r1:eth0": {"jitter_ms": 5.0, "loss": 1.0, "corrupt": 0.1, "rate_bps": 10**7},
+            },
+        },
+        {"a": "r1:eth1", "b": "s1:r1"},
+        {"a": "server:eth0", "b": "s1:server", "impair": {"server:eth0": {"rate_bps": 15 * 10**8}}},
+        {"a": "h3:eth0", "b": "s1:uplink"},
+    ],
+}
+
+
+def test_full_file_builds_the_expected_topology():
+    topo = loads(src(FULL), "labs/lab.toml")
+    assert topo.to_dict() == FULL_DICT
+    # Keyed by the sending end: a_to_b is what a sends.
+    link = topo.links[0]
+    assert link.impair[("client", "wan0")].delay_ms == 50.0
+    assert link.impair[("r1", "eth0")].delay_ms == 0.0
+    assert topo.first_host() == "client"
+
+
+def test_nodes_are_created_in_file_order_across_sections():
+    topo = loads(src("[hosts.b]\n[switches.s]\n[routers.r]\n[hosts.a]\n"), "x.toml")
+    assert list(topo.nodes) == ["b", "s", "r", "a"]
+    assert [n.kind for n in topo.nodes.values()] == ["host", "switch", "router", "host"]
+
+
+def test_name_defaults_to_the_file_stem():
+    assert loads("[hosts.h1]\n", "some/dir/my-lab.toml").name == "my-lab"
+    assert loads("[hosts.h1]\n").name == "<string>"
+
+
+def test_minimal_isolated_host():
+    assert loads("[hosts.h1]\n", "one.toml").to_dict() == {
+        "name": "one",
+        "nodes": [{"name": "h1", "kind": "host", "interfaces": [], "routes": []}],
+        "links": [],
+    }
+
+
+def test_named_interfaces_are_reserved_before_automatic_ones():
+    topo = loads(
+        src(
+            """
+            [hosts.h1]
+            [hosts.h2]
+            [hosts.h3]
+            [[links]]
+            a = "h1"
+            b = "h2"
+            [[links]]
+            a = "h1:eth0"
+            b = "h3:eth0"
+            [[links]]
+            a = "h1"
+            b = "h3"
+            """
+        )
+    )
+    assert list(topo.nodes["h1"].interfaces) == ["eth1", "eth0", "eth2"]
+    assert list(topo.nodes["h3"].interfaces) == ["eth0", "eth1"]
+    assert [lk.label for lk in topo.links] == [
+        "h1:eth1-h2:eth0",
+        "h1:eth0-h3:eth0",
+        "h1:eth2-h3:eth1",
+    ]
+
+
+def test_switch_ports_are_named_after_their_peer_unless_taken():
+    topo = loads(
+        src(
+            """
+            [switches.s1]
+            [hosts.h1]
+            [hosts.br0]
+            [[links]]
+            a = "h1"
+            b = "s1"
+            [[links]]
+            a = "h1"
+            b = "s1"
+            [[links]]
+            a = "br0"
+            b = "s1"
+            """
+        )
+    )
+    assert list(topo.nodes["s1"].interfaces) == ["h1", "eth0", "eth1"]
+
+
+def test_direction_tables_override_the_link_key_by_key():
+    topo = loads(
+        src(
+            """
+            [hosts.a]
+            [hosts.b]
+            [[links]]
+            a = "a"
+            b = "b"
+            delay = "10ms"
+            loss = "2%"
+            a_to_b = { loss = "0%", rate = "1mbit" }
+            b_to_a = { delay = "0s", loss = "0%" }
+            """
+        )
+    )
+    link = topo.links[0]
+    assert link.impair[("a", "eth0")].to_dict() == {"delay_ms": 10.0, "rate_bps": 10**6}
+    assert ("b", "eth0") not in link.impair  # nothing left in that direction
+
+
+def test_sysctls_in_quoted_and_nested_form_and_router_defaults():
+    topo = loads(
+        src(
+            """
+            [routers.r1.sysctls]
+            "net.ipv4.tcp_ecn" = 1
+            net.ipv4.ip_forward = "0"
+            net.ipv6 = { conf.all.accept_ra = 2 }
+            """
+        )
+    )
+    assert topo.nodes["r1"].sysctls == {
+        "net.ipv4.ip_forward": "0",
+        "net.ipv6.conf.all.forwarding": "1",
+        "net.ipv4.tcp_ecn": "1",
+        "net.ipv6.conf.all.accept_ra": "2",
+    }
+
+
+def test_crlf_line_endings():
+    text = src(FULL).replace("\n", "\r\n")
+    assert loads(text, "lab.toml").to_dict() == FULL_DICT
+    bad = text.replace('delay = "50ms"', 'delay = "50"')
+    with pytest.raises(SpecError, match=r"^lab\.toml:31: links\[0\]\.delay: "):
+        loads(bad, "lab.toml")
+
+
+def test_links_as_an_inline_array():
+    topo = loads(
+        src(
+            """
+            links = [
+              { a = "a", b = "b", a_addresses = ["198.18.0.1/24"] },
+              { a = "a", b = "b", delay = "1ms" },
+            ]
+            [hosts.a]
+            [hosts.b]
+            """
+        )
+    )
+    assert [lk.label for lk in topo.links] == ["a:eth0-b:eth0", "a:eth1-b:eth1"]
+
+
+# --- units ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [("50ms", 50.0), ("1.5s", 1500.0), ("200us", 0.2), ("200µs", 0.2), ("250ns", 0.00025),
+     ("0ms", 0.0), (".5ms", 0.5), (" 7 ms ", 7.0), ("3.s", 3000.0)],
+)  # fmt: skip
+def test_durations(text, ms):
+    assert parse_duration(text) == pytest.approx(ms)
+
+
+@pytest.mark.parametrize(
+    ("text", "pct"), [("1%", 1.0), ("0.1%", 0.1), ("100%", 100.0), ("0%", 0.0), ("2.5 %", 2.5)]
+)
+def test_percentages(text, pct):
+    assert parse_percent(text) == pytest.approx(pct)
+
+
+@pytest.mark.parametrize(
+    ("text", "bps"),
+    [("10mbit", 10**7), ("500kbit", 500_000), ("1gbit", 10**9), ("1.5Gbit", 15 * 10**8),
+     ("8bit", 8), ("0bit", 0), ("1tbit", 10**12), ("1kibit", 1024), ("2mibit", 2 * 1024**2),
+     ("1GiBit", 1024**3), ("100 kbit", 100_000)],
+)  # fmt: skip
+def test_rates(text, bps):
+    assert parse_rate(text) == bps
+
+
+@pytest.mark.parametrize(
+    ("parse", "value", "message"),
+    [
+        (parse_duration, "50 parsecs", "'50 parsecs' is not a duration (use 10ms, 1.5s, 200us)"),
+        (parse_duration, "-5ms", "'-5ms' is not a duration (use 10ms, 1.5s, 200us)"),
+        (parse_duration, 50, '50 has no unit (write "50ms")'),
+        (parse_duration, True, "True is not a duration (use 10ms, 1.5s, 200us)"),
+        (parse_duration, "1e9s", "'1e9s' is not a duration (use 10ms, 1.5s, 200us)"),
+        (parse_duration, "10000000000s", "'10000000000s' is too long"),
+        (parse_percent, "150%", "'150%' is more than 100%"),
+        (parse_percent, "1", "'1' is not a percentage (use 1%, 0.1%)"),
+        (parse_percent, 0.01, '0.01 has no unit (write "0.01%")'),
+        (parse_rate, "fast", "'fast' is not a rate (use 10mbit, 500kbit, 1gbit)"),
+        (parse_rate, "10mbit/s", "'10mbit/s' is not a rate (use 10mbit, 500kbit, 1gbit)"),
+        (parse_rate, 1000, "1000 has no unit (use 10mbit, 500kbit, 1gbit)"),
+        (parse_rate, "4bit", "'4bit' is below 8bit, the smallest rate netem applies"),
+        (
+            parse_rate,
+            "10Mbps",
+            "'10Mbps' is in bytes per second, which tc and people read differently: "
+            "write bits ('80mbit')",
+        ),
+        (
+            parse_rate,
+            "1.5kibps",
+            "'1.5kibps' is in bytes per second, which tc and people read differently: "
+            "write bits ('12kibit')",
+        ),
+    ],
+)
+def test_unit_errors(parse, value, message):
+    with pytest.raises(ValueError) as info:
+        parse(value)
+    assert str(info.value) == message
+
+
+# --- errors: each kind, exactly --------------------------------------------------------
+
+# Two hosts and a link, for the error cases to extend.  Lines: 1 [hosts.client],
+# 2 [hosts.server], 3 [[links]], 4 a, 5 b, 6 a_addresses, 7 b_addresses.
+PAIR = """
+[hosts.client]
+[hosts.server]
+[[links]]
+a = "client"
+b = "server"
+a_addresses = ["198.18.0.1/24", "2001:db8::1/64"]
+b_addresses = ["198.18.0.2/24", "2001:db8::2/64"]
+"""
+
+ERRORS = [
+    # TOML syntax, with tomllib's line and column
+    (
+        "syntax",
+        "[hosts.client]\nfoo\n",
+        "lab.toml:2: invalid TOML: expected '=' after a key in a key/value pair (column 4)",
+    ),
+    (
+        "syntax-eof",
+        'name = "lab\n',
+        "lab.toml:1: invalid TOML: illegal character '\\n' (column 12)",
+    ),
+    (
+        "syntax-end",
+        "[hosts.h]\nx = [1,",
+        "lab.toml:2: invalid TOML: invalid value (at the end)",
+    ),
+    (
+        "table-twice",
+        "[hosts.a]\n[hosts.b]\n\n[hosts.a]\n",
+        "lab.toml:4: hosts.a: defined twice (first on line 1)",
+    ),
+    (
+        "key-twice",
+        "[hosts.a]\nroutes = []\nsysctls = {}\nroutes = []\n",
+        "lab.toml:4: hosts.a.routes: defined twice (first on line 2)",
+    ),
+    # the top level
+    (
+        "top-typo",
+        "[host.a]\n",
+        "lab.toml:1: host: unknown key 'host' (did you mean 'hosts'?)",
+    ),
+    (
+        "top-unknown",
+        "colour = 'red'\n",
+        "lab.toml:1: colour: unknown key 'colour' (the file takes name, hosts, routers, "
+        "switches or links)",
+    ),
+    (
+        "name-type",
+        "name = 5\n[hosts.a]\n",
+        "lab.toml:1: name: 5: the name is a string",
+    ),
+    (
+        "name-empty",
+        "name = ''\n[hosts.a]\n",
+        "lab.toml:1: name: '': give a name on one line",
+    ),
+    (
+        "hosts-array",
+        "hosts = ['a']\n",
+        "lab.toml:1: hosts: must be a table (one [hosts.NAME] table per host)",
+    ),
+    (
+        "host-not-table",
+        "[hosts]\nclient = 'yes'\n",
+        "lab.toml:2: hosts.client: must be a table ([hosts.client])",
+    ),
+    (
+        "no-nodes",
+        "# nothing\n",
+        "lab.toml:1: hosts: no nodes: declare at least one, like [hosts.h1]",
+    ),
+    (
+        "links-table",
+        "[hosts.a]\n[links]\na = 'a'\n",
+        "lab.toml:2: links: write each link as its own [[links]] table",
+    ),
+    (
+        "links-string",
+        "links = 'a-b'\n[hosts.a]\n",
+        "lab.toml:1: links: must be an array of tables: one [[links]] per link",
+    ),
+    (
+        "link-not-table",
+        "links = [1]\n[hosts.a]\n",
+        "lab.toml:1: links[0]: must be a table: one [[links]] per link",
+    ),
+    # nodes
+    (
+        "node-twice",
+        "[hosts.r1]\n\n[routers.r1]\n",
+        "lab.toml:3: routers.r1: 'r1' is already a node (hosts.r1, line 1)",
+    ),
+    (
+        "node-key-typo",
+        "[hosts.a]\nroute = []\n",
+        "lab.toml:2: hosts.a.route: unknown key 'route' (did you mean 'routes'?)",
+    ),
+    (
+        "node-key-unknown",
+        "[routers.a]\naddress = '1.2.3.4'\n",
+        "lab.toml:2: routers.a.address: unknown key 'address' (a router takes routes, "
+        "sysctls or commands)",
+    ),
+    (
+        "switch-routes",
+        "[switches.s]\nroutes = []\n",
+        "lab.toml:2: switches.s.routes: a switch takes no routes: it has no addresses of "
+        "its own (give them to a host or router)",
+    ),
+    (
+        "switch-commands",
+        "[switches.s]\ncommands = ['ls']\n",
+        "lab.toml:2: switches.s.commands: a switch takes no commands: it has no addresses "
+        "of its own (give them to a host or router)",
+    ),
+    (
+        "routes-string",
+        "[hosts.a]\nroutes = 'default via 1.2.3.4'\n",
+        "lab.toml:2: hosts.a.routes: must be an array (of route strings)",
+    ),
+    (
+        "route-type",
+        "[hosts.a]\nroutes = [\n  'default via 198.18.0.2',\n  5,\n]\n",
+        "lab.toml:4: hosts.a.routes[1]: 5: a route is a string; write "
+        "[unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]",
+    ),
+    (
+        "sysctl-not-net",
+        "[hosts.a]\nsysctls = { 'kernel.pid_max' = '100' }\n",
+        'lab.toml:2: hosts.a.sysctls."kernel.pid_max": not a network sysctl: only net.* '
+        "sysctls belong to a network namespace (like net.ipv4.tcp_ecn)",
+    ),
+    (
+        "sysctl-traversal",
+        "[hosts.a.sysctls]\n'net/../../kernel/x' = 1\n",
+        'lab.toml:2: hosts.a.sysctls."net/../../kernel/x": not a network sysctl: only '
+        "net.* sysctls belong to a network namespace (like net.ipv4.tcp_ecn)",
+    ),
+    (
+        "sysctl-bool",
+        "[hosts.a.sysctls]\n\nnet.ipv4.tcp_ecn = true\n",
+        "lab.toml:3: hosts.a.sysctls.net.ipv4.tcp_ecn: True: give a string or an integer",
+    ),
+    (
+        "sysctl-newline",
+        "[hosts.a.sysctls]\n'net.x' = \"1\\n2\"\n",
+        "lab.toml:2: hosts.a.sysctls.\"net.x\": '1\\n2': give a value on one line",
+    ),
+    (
+        "sysctls-array",
+        "[hosts.a]\nsysctls = ['net.x=1']\n",
+        'lab.toml:2: hosts.a.sysctls: must be a table ("net.NAME" = "VALUE" pairs)',
+    ),
+    (
+        "command-empty",
+        "[hosts.a]\ncommands = [[]]\n",
+        "lab.toml:2: hosts.a.commands[0]: empty command",
+    ),
+    (
+        "command-blank",
+        "[hosts.a]\ncommands = ['  ']\n",
+        "lab.toml:2: hosts.a.commands[0]: empty command",
+    ),
+    (
+        "command-arg",
+        "[hosts.a]\ncommands = [\n  ['sleep',\n   1],\n]\n",
+        "lab.toml:4: hosts.a.commands[0][1]: 1: arguments are strings",
+    ),
+    (
+        "command-type",
+        "[hosts.a]\ncommands = [{ run = 'x' }]\n",
+        "lab.toml:2: hosts.a.commands[0]: {'run': 'x'}: a command is a list of arguments, "
+        "or a string for sh -c",
+    ),
+    (
+        "node-name",
+        "[hosts.1st]\n",
+        "lab.toml:1: hosts.1st: node name '1st': use 1-15 letters, digits, '-' or '_', "
+        "starting with a letter",
+    ),
+    # routes
+    (
+        "route-no-gw",
+        "[hosts.client]\nroutes = ['default']\n",
+        "lab.toml:2: hosts.client.routes[0]: 'default': a unicast route needs a gateway "
+        "('default via GATEWAY')",
+    ),
+    (
+        "route-kind-gw",
+        "[hosts.client]\nroutes = ['blackhole 10.0.0.0/8 via 10.0.0.1']\n",
+        "lab.toml:2: hosts.client.routes[0]: 'blackhole 10.0.0.0/8 via 10.0.0.1': a "
+        "blackhole route takes no gateway",
+    ),
+    (
+        "route-host-bits",
+        "[hosts.client]\nroutes = ['198.18.5.1/24 via 198.18.0.2']\n",
+        "lab.toml:2: hosts.client.routes[0]: '198.18.5.1/24 via 198.18.0.2': 198.18.5.1/24 "
+        "has host bits set (did you mean 198.18.5.0/24?)",
+    ),
+    (
+        "route-family",
+        "[hosts.client]\nroutes = ['2001:db8:5::/64 via 198.18.0.2']\n",
+        "lab.toml:2: hosts.client.routes[0]: '2001:db8:5::/64 via 198.18.0.2': gateway "
+        "198.18.0.2 is IPv4 but 2001:db8:5::/64 is IPv6",
+    ),
+    (
+        "route-bad-dst",
+        "[hosts.client]\nroutes = ['somewhere via 10.0.0.1']\n",
+        "lab.toml:2: hosts.client.routes[0]: 'somewhere via 10.0.0.1': 'somewhere' is not a "
+        "network (like 198.18.1.0/24, 2001:db8:1::/64 or default)",
+    ),
+    (
+        "route-bad-gw",
+        "[hosts.client]\nroutes = ['default via gw']\n",
+        "lab.toml:2: hosts.client.routes[0]: 'default via gw': gateway 'gw' is not an IP address",
+    ),
+    (
+        "route-extra",
+        "[hosts.client]\nroutes = ['default via 10.0.0.1 dev eth0']\n",
+        "lab.toml:2: hosts.client.routes[0]: 'default via 10.0.0.1 dev eth0': unexpected "
+        "'dev eth0'; write [unicast|blackhole|unreachable|prohibit] DST|default [via "
+        "GATEWAY]",
+    ),
+    (
+        "route-only-via",
+        "[hosts.client]\nroutes = ['via 10.0.0.1']\n",
+        "lab.toml:2: hosts.client.routes[0]: 'via 10.0.0.1' is not a route: write "
+        "[unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]",
+    ),
+    (
+        "route-only-kind",
+        "[hosts.client]\nroutes = ['blackhole']\n",
+        "lab.toml:2: hosts.client.routes[0]: 'blackhole' is not a route: write "
+        "[unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]",
+    ),
+    (
+        "route-off-subnet",
+        "[hosts.client]\nroutes = ['default via 198.18.9.1']\n"
+        + PAIR.replace("[hosts.client]\n", ""),
+        "lab.toml:2: hosts.client.routes[0]: 'default via 198.18.9.1': gateway 198.18.9.1 "
+        "is not on a subnet of client (its subnets: 198.18.0.0/24)",
+    ),
+    (
+        "route-no-v6",
+        "[hosts.client]\nroutes = ['default via 2001:db8::9']\n",
+        "lab.toml:2: hosts.client.routes[0]: 'default via 2001:db8::9': gateway "
+        "2001:db8::9 is not on a subnet of client (no IPv6 addresses)",
+    ),
+    (
+        "route-own-gw",
+        "[hosts.client]\nroutes = ['default via 2001:db8::1']\n"
+        + PAIR.replace("[hosts.client]\n", ""),
+        "lab.toml:2: hosts.client.routes[0]: 'default via 2001:db8::1': gateway "
+        "2001:db8::1 is client's own address",
+    ),
+    (
+        "route-twice",
+        "[hosts.client]\nroutes = [\n  'default via 198.18.0.2',\n  'blackhole 0.0.0.0/0',\n]\n"
+        + PAIR.replace("[hosts.client]\n", ""),
+        "lab.toml:4: hosts.client.routes[1]: 'blackhole default': client already has a "
+        "route to 0.0.0.0/0 (hosts.client.routes[0])",
+    ),
+    (
+        "route-connected",
+        "[hosts.client]\nroutes = ['blackhole 198.18.0.0/24']\n"
+        + PAIR.replace("[hosts.client]\n", ""),
+        "lab.toml:2: hosts.client.routes[0]: 'blackhole 198.18.0.0/24': client reaches "
+        "198.18.0.0/24 directly (on eth0)",
+    ),
+    # links
+    (
+        "link-missing-b",
+        "[hosts.a]\n\n[[links]]\na = 'a'\n",
+        'lab.toml:3: links[0]: missing key \'b\' (the node at this end: "NODE" or "NODE:IFNAME")',
+    ),
+    (
+        "link-unknown-node",
+        PAIR.replace('b = "server"', 'b = "sever"'),
+        "lab.toml:5: links[0].b: unknown node 'sever' (did you mean 'server'?)",
+    ),
+    (
+        "link-unknown-far",
+        PAIR.replace('b = "server"', 'b = "db"'),
+        "lab.toml:5: links[0].b: unknown node 'db' (nodes: client, server)",
+    ),
+    (
+        "link-end-type",
+        PAIR.replace('a = "client"', "a = ['client']"),
+        'lab.toml:4: links[0].a: [\'client\']: give "NODE" or "NODE:IFNAME"',
+    ),
+    (
+        "link-key-typo",
+        PAIR + 'dealy = "5ms"\n',
+        "lab.toml:8: links[0].dealy: unknown key 'dealy' (did you mean 'delay'?)",
+    ),
+    (
+        "link-key-unknown",
+        PAIR + 'colour = "red"\n',
+        "lab.toml:8: links[0].colour: unknown key 'colour' (a link takes a, b, "
+        "a_addresses, b_addresses, mtu, delay, jitter, loss, corrupt, rate, a_to_b or "
+        "b_to_a)",
+    ),
+    (
+        "link-self",
+        "[hosts.a]\n[[links]]\na = 'a'\nb = 'a:eth1'\n",
+        "lab.toml:4: links[0].b: a link joins two different nodes, not a to itself",
+    ),
+    (
+        "ifname-long",
+        PAIR.replace('a = "client"', 'a = "client:averyveryverylong0"'),
+        "lab.toml:4: links[0].a: interface name 'averyveryverylong0': use 1-15 letters, "
+        "digits, '-', '_' or '.', starting with a letter",
+    ),
+    (
+        "ifname-empty",
+        PAIR.replace('a = "client"', 'a = "client:"'),
+        "lab.toml:4: links[0].a: interface name '': use 1-15 letters, digits, '-', '_' or "
+        "'.', starting with a letter",
+    ),
+    (
+        "ifname-lo",
+        PAIR.replace('a = "client"', 'a = "client:lo"'),
+        "lab.toml:4: links[0].a: interface name 'lo' is taken by the loopback interface",
+    ),
+    (
+        "ifname-br0",
+        "[switches.s]\n[hosts.a]\n[[links]]\na = 'a'\nb = 's:br0'\n",
+        "lab.toml:5: links[0].b: interface name 'br0' is taken by the switch's bridge",
+    ),
+    (
+        "ifname-twice",
+        PAIR.replace('a = "client"', 'a = "client:e0"')
+        + '[[links]]\na = "server"\nb = "client:e0"\n',
+        "lab.toml:10: links[1].b: client already has an interface 'e0' (links[0].a)",
+    ),
+    (
+        "addr-no-prefix",
+        PAIR.replace('"198.18.0.2/24"', '"198.18.0.2"'),
+        "lab.toml:7: links[0].b_addresses[0]: '198.18.0.2' has no prefix length (like "
+        "198.18.0.2/24)",
+    ),
+    (
+        "addr-no-prefix6",
+        PAIR.replace('"2001:db8::2/64"', '"2001:db8::2"'),
+        "lab.toml:7: links[0].b_addresses[1]: '2001:db8::2' has no prefix length (like "
+        "2001:db8::2/64)",
+    ),
+    (
+        "addr-bad",
+        PAIR.replace('"198.18.0.2/24"', '"198.18.0.300/24"'),
+        "lab.toml:7: links[0].b_addresses[0]: '198.18.0.300/24' is not an address with a "
+        "prefix length (like 198.18.0.1/24 or 2001:db8::1/64)",
+    ),
+    (
+        "addr-network",
+        PAIR.replace('"198.18.0.2/24"', '"198.18.0.0/24"'),
+        "lab.toml:7: links[0].b_addresses[0]: '198.18.0.0/24' is the network address of "
+        "198.18.0.0/24",
+    ),
+    (
+        "addr-broadcast",
+        PAIR.replace('"198.18.0.2/24"', '"198.18.0.255/24"'),
+        "lab.toml:7: links[0].b_addresses[0]: '198.18.0.255/24' is the broadcast address "
+        "of 198.18.0.0/24",
+    ),
+    (
+        "addr-multicast",
+        PAIR.replace('"2001:db8::2/64"', '"ff02::1/64"'),
+        "lab.toml:7: links[0].b_addresses[1]: 'ff02::1/64' is not a unicast address for an "
+        "interface",
+    ),
+    (
+        "addr-type",
+        PAIR.replace('"198.18.0.2/24"', "198"),
+        "lab.toml:7: links[0].b_addresses[0]: 198: give an address as a string, like 198.18.0.1/24",
+    ),
+    (
+        "addr-string",
+        PAIR.replace('["198.18.0.2/24", "2001:db8::2/64"]', '"198.18.0.2/24"'),
+        'lab.toml:7: links[0].b_addresses: must be an array (like ["198.18.0.1/24", '
+        '"2001:db8::1/64"])',
+    ),
+    (
+        "addr-twice",
+        PAIR.replace('"198.18.0.2/24"', '"198.18.0.1/24"'),
+        "lab.toml:7: links[0].b_addresses[0]: 198.18.0.1 is already on client:eth0 "
+        "(links[0].a_addresses[0])",
+    ),
+    (
+        "addr-twice-prefix",
+        PAIR + '[[links]]\na = "client"\nb = "server"\n'
+        'a_addresses = [\n  "10.0.0.1/8",\n  "2001:db8::1/127",\n]\n',
+        "lab.toml:13: links[1].a_addresses[1]: 2001:db8::1 is already on client:eth0 "
+        "(links[0].a_addresses[1])",
+    ),
+    (
+        "addr-switch",
+        "[switches.s]\n[hosts.a]\n[[links]]\na = 'a'\nb = 's'\nb_addresses = ['198.18.0.1/24']\n",
+        "lab.toml:6: links[0].b_addresses: s is a switch: its ports carry no addresses "
+        "(give them to the hosts)",
+    ),
+    (
+        "mtu-float",
+        PAIR + "mtu = 1400.0\n",
+        "lab.toml:8: links[0].mtu: 1400.0: give an integer from 68 to 65535",
+    ),
+    (
+        "mtu-small",
+        PAIR + "mtu = 67\n",
+        "lab.toml:8: links[0].mtu: 67: give an integer from 68 to 65535",
+    ),
+    (
+        "mtu-bool",
+        PAIR + "mtu = true\n",
+        "lab.toml:8: links[0].mtu: True: give an integer from 68 to 65535",
+    ),
+    (
+        "mtu-v6",
+        PAIR + "mtu = 1000\n",
+        "lab.toml:8: links[0].mtu: 1000: IPv6 needs an MTU of at least 1280",
+    ),
+    # impairments
+    (
+        "delay",
+        PAIR + 'delay = "50 parsecs"\n',
+        "lab.toml:8: links[0].delay: '50 parsecs' is not a duration (use 10ms, 1.5s, 200us)",
+    ),
+    (
+        "delay-bare",
+        PAIR + "delay = 50\n",
+        'lab.toml:8: links[0].delay: 50 has no unit (write "50ms")',
+    ),
+    (
+        "jitter",
+        PAIR + 'jitter = "5 ms later"\n',
+        "lab.toml:8: links[0].jitter: '5 ms later' is not a duration (use 10ms, 1.5s, 200us)",
+    ),
+    (
+        "loss-range",
+        PAIR + 'loss = "150%"\n',
+        "lab.toml:8: links[0].loss: '150%' is more than 100%",
+    ),
+    (
+        "corrupt",
+        PAIR + 'corrupt = "0.1"\n',
+        "lab.toml:8: links[0].corrupt: '0.1' is not a percentage (use 1%, 0.1%)",
+    ),
+    (
+        "rate-bytes",
+        PAIR + 'rate = "10mbps"\n',
+        "lab.toml:8: links[0].rate: '10mbps' is in bytes per second, which tc and people "
+        "read differently: write bits ('80mbit')",
+    ),
+    (
+        "rate",
+        PAIR + 'rate = "10 megabits"\n',
+        "lab.toml:8: links[0].rate: '10 megabits' is not a rate (use 10mbit, 500kbit, 1gbit)",
+    ),
+    (
+        "direction-type",
+        PAIR + 'a_to_b = "slow"\n',
+        "lab.toml:8: links[0].a_to_b: must be a table (delay, jitter, loss, corrupt, rate)",
+    ),
+    (
+        "direction-key",
+        PAIR + "\n[links.b_to_a]\nrate = '1mbit'\nmtu = 1400\n",
+        "lab.toml:11: links[0].b_to_a.mtu: unknown key 'mtu' (a direction takes delay, "
+        "jitter, loss, corrupt or rate)",
+    ),
+    (
+        "direction-value",
+        PAIR + "[links.a_to_b]\nloss = '1%'\n[links.b_to_a]\nloss = 'some'\n",
+        "lab.toml:11: links[0].b_to_a.loss: 'some' is not a percentage (use 1%, 0.1%)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "message"), [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS])
+def test_error_message(source, message):
+    assert error(source) == message
+
+
+def test_error_names_the_file_as_given():
+    assert error("[hosts.a]\nroute = []\n", "labs/x.toml").startswith(
+        "labs/x.toml:2: hosts.a.route: "
+    )
+
+
+# --- line numbers in harder places -------------------------------------------------------
+
+TRICKY = '''
+# [hosts.fake] in a comment
+name = "tricky"  # [hosts.fake2]
+
+[hosts.client]
+commands = [
+  ["sh", "-c", """
+[[links]]
+rate = 'x'
+"""],
+  [ "echo", "]", "[", "{", "#" ],   # brackets in strings
+  \'\'\'
+[hosts.fake]
+delay = "not a key"\'\'\',
+]
+sysctls = { "net.a" = "1", "net.b" = { c = 2 } }
+
+[routers."r1"]
+routes = [  # comment with [brackets]
+  'unicast 198.18.7.0/24 via 198.18.0.1', 'blackhole 10.0.0.0/8',
+  '10.1.0.0/16 via 198.18.0.1',
+]
+
+[[links]]
+a = "client"
+b = "r1"
+a_addresses = ['198.18.0.1/24']
+b_addresses = [
+  '198.18.0.2/24',
+]
+delay = "5ms"
+
+[links.a_to_b]
+rate = "1mbit"
+
+[[links]]
+a = "client"
+b = "r1"
+
+[links.b_to_a]
+jitter = """2ms"""
+delay = "5ms"
+[[links]]
+'a' = "client"
+"b" = "r1"
+'''
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "key"),
+    [
+        # each replaces one value of TRICKY with a bad one
+        ('"5ms"\n\n[links.a_to_b]', '"5"\n\n[links.a_to_b]', 30, "links[0].delay"),
+        ('rate = "1mbit"', 'rate = "1mbps"', 33, "links[0].a_to_b.rate"),
+        ('jitter = """2ms"""', 'jitter = """2"""', 40, "links[1].b_to_a.jitter"),
+        ("'198.18.0.2/24',\n]", "'198.18.0.1/24',\n]", 28, "links[0].b_addresses[0]"),
+        ('"b" = "r1"', '"b" = "r2"', 44, "links[2].b"),
+        (
+            "'10.1.0.0/16 via 198.18.0.1'",
+            "'10.1.0.0/16 via 198.18.9.1'",
+            20,
+            "routers.r1.routes[2]",
+        ),
+        ("'blackhole 10.0.0.0/8'", "'blackhole 10.0.0.1/8'", 19, "routers.r1.routes[1]"),
+        ('[ "echo", "]"', '[ "echo", 5', 10, "hosts.client.commands[1][1]"),
+        ("\n]\nsysctls", "\n  [],\n]\nsysctls", 14, "hosts.client.commands[3]"),
+        ("c = 2", "c = true", 15, 'hosts.client.sysctls."net.b".c'),
+        ('b = "r1"\n\n[links.b_to_a]', 'b = "r1"\nmtu = 5\n[links.b_to_a]', 38, "links[1].mtu"),
+        ("[[links]]\n'a'", "[[links]]\ncolor = 1\n'a'", 43, "links[2].color"),
+        ('name = "tricky"', "name = 'tricky'\nname = 2", 3, "name"),
+    ],
+)
+def test_error_lines(old, new, line, key):
+    good = src(TRICKY)
+    assert loads(good, "t.toml").name == "tricky"
+    assert good.count(old) == 1
+    message = error(good.replace(old, new), "t.toml")
+    assert message.startswith(f"t.toml:{line}: {key}: "), message
+
+
+def test_scanner_records_every_key_and_element():
+    lines = topofile._Scanner(src(TRICKY)).run().lines
+    assert lines[("name",)] == 2
+    assert lines[("hosts", "client", "commands", 0, 2)] == 6
+    assert lines[("hosts", "client", "commands", 1)] == 10
+    assert lines[("hosts", "client", "commands", 2)] == 11
+    assert lines[("hosts", "client", "sysctls", "net.b", "c")] == 15
+    assert lines[("routers", "r1")] == 17
+    assert lines[("routers", "r1", "routes", 1)] == 19
+    assert lines[("routers", "r1", "routes", 2)] == 20
+    assert lines[("links",)] == 23
+    assert lines[("links", 1, "b_to_a")] == 39
+    assert lines[("links", 2, "a")] == 43
+    assert ("hosts", "fake") not in lines
+    assert ("hosts", "fake2") not in lines
+    assert ("links", 3) not in lines
+
+
+def test_scanner_reads_key_escapes():
+    lines = topofile._Scanner('[hosts.h.sysctls]\n"net.\\u0061b" = 1\n').run().lines
+    assert lines[("hosts", "h", "sysctls", "net.ab")] == 2
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def test_load_reads_a_file(tmp_path):
+    path = tmp_path / "office.toml"
+    path.write_text(src(FULL).replace('name = "lab"\n', ""))
+    topo = load(path)
+    assert topo.name == "office"
+    assert topo.to_dict()["nodes"] == FULL_DICT["nodes"]
+
+
+def test_resolve_takes_a_file_path(tmp_path):
+    path = tmp_path / "lab.toml"
+    path.write_text(src(FULL))
+    assert resolve(str(path)).to_dict() == FULL_DICT
+
+
+def test_load_errors_name_the_path(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(src(PAIR) + 'delay = "50 parsecs"\n')
+    with pytest.raises(SpecError) as info:
+        load(path)
+    assert str(info.value) == (
+        f"{path}:8: links[0].delay: '50 parsecs' is not a duration (use 10ms, 1.5s, 200us)"
+    )
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.toml"
+    with pytest.raises(SpecError) as info:
+        load(path)
+    assert str(info.value) == (
+        f"{path}: cannot read topology file: ENOENT (No such file or directory)"
+    )
+    with pytest.raises(SpecError, match=r": cannot read topology file: EISDIR "):
+        load(tmp_path)
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b"[hosts.a]\n# caf\xe9\n")
+    with pytest.raises(SpecError) as info:
+        load(path)
+    assert str(info.value) == f"{path}:2: not UTF-8 text (byte 15)"
+
+
+def test_check_errors_are_prefixed_with_the_file(monkeypatch):
+    from pycoz_cli.core.topology import Topology
+
+    def refuse(self):
+        raise SpecError(f"topology {self.name}: something about the whole")
+
+    monkeypatch.setattr(Topology, "check", refuse)
+    assert error("[hosts.a]\n") == "lab.toml: something about the whole"
+
+
+# --- the examples and the reference -------------------------------------------------------
+
+
+def test_there_are_examples():
+    assert len(EXAMPLES) >= 2
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_loads(path):
+    topo = load(path)
+    assert topo.name == path.stem
+    assert loads(path.read_text(), path.name).to_dict() == topo.to_dict()
+    assert topo.links and topo.first_host() in topo.nodes
+    # Realistic: every host and router has an address.
+    for node in topo.nodes.values():
+        if node.kind != "switch":
+            assert node.addresses(), node.name
+
+
+def doc_blocks(lang: str) -> list[str]:
+    """The reference's fenced code blocks marked ``lang`` ("" for unmarked ones)."""
+    blocks, current, marked = [], None, None
+    for line in DOC.read_text().splitlines(keepends=True):
+        if line.startswith("```"):
+            if current is None:
+                current, marked = [], line[3:].strip()
+            else:
+                if marked == lang:
+                    blocks.append("".join(current))
+                current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def test_reference_example_loads_as_described():
+    (block,) = doc_blocks("toml")
+    topo = loads(block, "lab.toml")
+    data = topo.to_dict()
+    assert data["name"] == "lab"
+    assert [(n["name"], n["kind"]) for n in data["nodes"]] == [
+        ("client", "host"),
+        ("r1", "router"),
+        ("server", "host"),
+    ]
+    assert data["nodes"][0]["interfaces"][0]["mtu"] == 1400
+    assert data["links"][1]["impair"] == {
+        "r1:eth1": {"delay_ms": 50.0, "jitter_ms": 5.0, "loss": 1.0, "rate_bps": 10**7},
+        "server:eth0": {
+            "delay_ms": 50.0,
+            "jitter_ms": 5.0,
+            "loss": 1.0,
+            "corrupt": 0.1,
+            "rate_bps": 10**6,
+        },
+    }
+
+
+#: The mistakes behind the reference's ERRORS section, made in its EXAMPLE file.
+DOC_MISTAKES = [
+    ('sysctls = { "net.ipv4.tcp_ecn" = "1" }', 'sysctls { "net.ipv4.tcp_ecn" = "1" }'),
+    ("[routers.r1]", "[hosts.client]"),
+    ('delay = "50ms"', 'dealy = "50ms"'),
+    ('b = "server"', 'b = "sever"'),
+    ('b_addresses = ["198.18.1.2/24"', 'b_addresses = ["198.18.1.300/24"'),
+    ('b_addresses = ["198.18.1.2/24"', 'b_addresses = ["198.18.0.1/24"'),
+    ('"default via 198.18.0.2"', '"default via 198.18.5.1"'),
+    ('"blackhole 2001:db8:1:ffff::/64"', '"blackhole 2001:db8:1:ffff::1/64"'),
+    ('delay = "50ms"', 'delay = "50 parsecs"'),
+    ('rate = "10mbit"', 'rate = "10mbps"'),
+]
+
+
+def test_reference_errors_are_what_the_loader_says():
+    (example,) = doc_blocks("toml")
+    (shown,) = [b for b in doc_blocks("") if "invalid TOML" in b]
+    real = []
+    for old, new in DOC_MISTAKES:
+        assert example.count(old) == 1, old
+        with pytest.raises(SpecError) as info:
+            loads(example.replace(old, new), "lab.toml")
+        real.append(str(info.value))
+    assert shown.splitlines() == real
+    assert f"\n{real[-2]}\n" in DOC.read_text()  # the one in DESCRIPTION
+
+
+# --- cheap to import ----------------------------------------------------------------------
+
+
+def test_import_is_cheap():
+    code = (
+        "import sys, json; import pycoz_cli.core.topofile; print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    mods = set(json.loads(out.stdout))
+    assert not mods & {"tomllib", "difflib", "pyroute2", "cffi", "_cffi_backend"}
