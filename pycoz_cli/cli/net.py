@@ -222,31 +222,9 @@ def set_(name: str, link: str, sender: str | None, **values) -> None:
     Unset values are cleared: `pycoz net set lab h1-h2` removes every impairment.
     """
     from pycoz_cli.core import named
-    from pycoz_cli.core.topofile import parse_duration, parse_percent, parse_rate
-    from pycoz_cli.core.topology import Impairment
-    from pycoz_cli.errors import SpecError
+    from pycoz_cli.core.topology import parse_impairment
 
-    parsers = {
-        "delay": parse_duration,
-        "jitter": parse_duration,
-        "loss": parse_percent,
-        "corrupt": parse_percent,
-        "rate": parse_rate,
-    }
-    parsed = {}
-    for key, value in values.items():
-        if value is not None:
-            try:
-                parsed[key] = parsers[key](value)
-            except ValueError as err:
-                raise SpecError(f"--{key}: {err}") from None
-    impair = Impairment(
-        delay_ms=parsed.get("delay", 0),
-        jitter_ms=parsed.get("jitter", 0),
-        loss=parsed.get("loss", 0),
-        corrupt=parsed.get("corrupt", 0),
-        rate_bps=parsed.get("rate", 0),
-    )
+    impair = parse_impairment(values)
     changed = named.set_impairment(name, link, impair, sender)
     what = ", ".join(f"{k}={v}" for k, v in impair.to_dict().items()) or "none"
     click.echo(f"{name}: {' and '.join(changed)}: impairments {what}")

@@ -318,6 +318,30 @@ def bind_hosts_file(text: str, target: str) -> None:
     libc.mount(staged, target, None, libc.MS_BIND, what="cannot bind hosts file on")
 
 
+def mount_staging() -> None:
+    libc.mount(
+        "pycoz",
+        STAGING,
+        "tmpfs",
+        libc.MS_NOSUID | libc.MS_NODEV,
+        "mode=0755",
+        what="cannot mount staging tmpfs on",
+    )
+
+
+def mount_tmpfs(target: str, options: str) -> None:
+    """``--tmpfs DIR[:OPTIONS]``: an empty tmpfs, mode 0755 unless told otherwise."""
+    _mkdirs(target)
+    libc.mount(
+        "tmpfs",
+        target,
+        "tmpfs",
+        libc.MS_NOSUID | libc.MS_NODEV,
+        options or "mode=0755",
+        what="cannot mount tmpfs on",
+    )
+
+
 def build_light(plan: RootPlan) -> None:
     """The host's own filesystem, as ``ip netns exec`` shows it: only /etc/hosts
     (the topology's names) and /sys (the network namespace's devices) change,
@@ -327,14 +351,7 @@ def build_light(plan: RootPlan) -> None:
     try:
         if plan.any_shared:
             set_propagation(plan.propagation)
-        libc.mount(
-            "pycoz",
-            STAGING,
-            "tmpfs",
-            libc.MS_NOSUID | libc.MS_NODEV,
-            "mode=0755",
-            what="cannot mount staging tmpfs on",
-        )
+        mount_staging()
         if plan.hosts_text is not None:
             bind_hosts_file(plan.hosts_text, "/etc/hosts")
         if plan.own_netns:
@@ -348,15 +365,7 @@ def build_light(plan: RootPlan) -> None:
         for src, dst, readonly in plan.binds:
             bind(src, dst, readonly)
         for dst, options in plan.tmpfs:
-            _mkdirs(dst)
-            libc.mount(
-                "tmpfs",
-                dst,
-                "tmpfs",
-                libc.MS_NOSUID | libc.MS_NODEV,
-                options or "mode=0755",
-                what="cannot mount tmpfs on",
-            )
+            mount_tmpfs(dst, options)
         libc.umount2(STAGING, libc.MNT_DETACH)
     except OSError as err:
         raise OSError(err.errno, err.strerror, err.filename) from None
@@ -365,14 +374,7 @@ def build_light(plan: RootPlan) -> None:
 def _build_root(plan: RootPlan) -> None:
     if plan.any_shared:
         set_propagation(plan.propagation)
-    libc.mount(
-        "pycoz",
-        STAGING,
-        "tmpfs",
-        libc.MS_NOSUID | libc.MS_NODEV,
-        "mode=0755",
-        what="cannot mount staging tmpfs on",
-    )
+    mount_staging()
     os.mkdir(NEW_ROOT)
 
     mount_overlay(plan.base, NEW_ROOT, layer_dirs(plan.upper, "", 0))
@@ -382,16 +384,7 @@ def _build_root(plan: RootPlan) -> None:
     for src, dst, readonly in plan.binds:
         bind(src, NEW_ROOT + dst, readonly)
     for dst, options in plan.tmpfs:
-        target = NEW_ROOT + dst
-        _mkdirs(target)
-        libc.mount(
-            "tmpfs",
-            target,
-            "tmpfs",
-            libc.MS_NOSUID | libc.MS_NODEV,
-            options or "mode=0755",
-            what="cannot mount tmpfs on",
-        )
+        mount_tmpfs(NEW_ROOT + dst, options)
     if plan.hosts_text is not None:
         bind_hosts_file(plan.hosts_text, NEW_ROOT + "/etc/hosts")
     make_dev(NEW_ROOT + "/dev")

@@ -544,18 +544,9 @@ def _close_other_fds(keep: set[int]) -> None:  # pragma: no cover
     os.closerange(low, 1 << 20)
 
 
-#: Signals pycoz passes on to the command when they are sent to pycoz itself.
-PASSED_ON = frozenset(
-    {
-        signal.SIGHUP,
-        signal.SIGINT,
-        signal.SIGQUIT,
-        signal.SIGTERM,
-        signal.SIGUSR1,
-        signal.SIGUSR2,
-        signal.SIGALRM,
-    }
-)
+#: Signals pycoz passes on to the command when they are sent to pycoz itself
+#: (SIGWINCH reaches the command from the terminal directly).
+PASSED_ON = FORWARDED - {signal.SIGWINCH}
 
 
 class SignalsHeld:

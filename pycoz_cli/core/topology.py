@@ -429,36 +429,16 @@ def impair_spec(topo: Topology, spec: str) -> None:
     KEYs are delay, jitter (durations), loss, corrupt (percentages) and rate.
     With no KEY the link is only made adjustable (``pycoz net set`` later).
     """
-    from pycoz_cli.core.topofile import parse_duration, parse_percent, parse_rate
-
     where, _, settings = spec.partition(":")
     one_way = ">" in where
     link = topo.link(where.replace(">", "-"))
     values = {}
-    parsers = {
-        "delay": parse_duration,
-        "jitter": parse_duration,
-        "loss": parse_percent,
-        "corrupt": parse_percent,
-        "rate": parse_rate,
-    }
     for item in filter(None, settings.split(",")):
         key, sep, value = item.partition("=")
-        if not sep or key not in parsers:
-            raise SpecError(
-                f"--impair {spec!r}: {item!r}: use delay=, jitter=, loss=, corrupt= or rate="
-            )
-        try:
-            values[key] = parsers[key](value)
-        except ValueError as err:
-            raise SpecError(f"--impair {spec!r}: {key}: {err}") from None
-    impair = Impairment(
-        delay_ms=values.get("delay", 0),
-        jitter_ms=values.get("jitter", 0),
-        loss=values.get("loss", 0),
-        corrupt=values.get("corrupt", 0),
-        rate_bps=values.get("rate", 0),
-    )
+        if not sep:
+            raise SpecError(f"--impair {spec!r}: {item!r} is not KEY=VALUE")
+        values[key] = value
+    impair = parse_impairment(values, f"--impair {spec!r}: ")
     link.adjustable = True
     if one_way:
         sender = where.split(">")[0]
@@ -467,6 +447,38 @@ def impair_spec(topo: Topology, spec: str) -> None:
         ends = [link.a, link.b]
     for end in ends:
         link.impair[end] = impair
+
+
+IMPAIRMENT_KEYS = ("delay", "jitter", "loss", "corrupt", "rate")
+
+
+def parse_impairment(values: dict, where: str = "--") -> Impairment:
+    """An ``Impairment`` from text values keyed delay, jitter, loss, corrupt, rate."""
+    from pycoz_cli.core.topofile import parse_duration, parse_percent, parse_rate
+
+    parsers = {
+        "delay": parse_duration,
+        "jitter": parse_duration,
+        "loss": parse_percent,
+        "corrupt": parse_percent,
+        "rate": parse_rate,
+    }
+    parsed = {}
+    for key, value in values.items():
+        if key not in parsers:
+            raise SpecError(f"{where}{key!r}: use {', '.join(IMPAIRMENT_KEYS)}")
+        if value is not None:
+            try:
+                parsed[key] = parsers[key](value)
+            except ValueError as err:
+                raise SpecError(f"{where}{key}: {err}") from None
+    return Impairment(
+        delay_ms=parsed.get("delay", 0),
+        jitter_ms=parsed.get("jitter", 0),
+        loss=parsed.get("loss", 0),
+        corrupt=parsed.get("corrupt", 0),
+        rate_bps=parsed.get("rate", 0),
+    )
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
