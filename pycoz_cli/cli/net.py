@@ -36,14 +36,15 @@ def net() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def topologies(as_json: bool) -> None:
     """List the available topologies and their parameters."""
-    from pycoz_cli.core.topology import BUILTINS
+    from pycoz_cli.plugins import topology_registry
 
     rows = []
-    for name, (factory, schema) in sorted(BUILTINS.items()):
+    for name, (factory, schema, plugin) in sorted(topology_registry().items()):
         rows.append(
             {
                 "name": name,
-                "description": (factory.__doc__ or "").strip().splitlines()[0],
+                "plugin": plugin,
+                "description": (factory.__doc__ or "").strip().splitlines()[0].replace("``", ""),
                 "parameters": {
                     key: {"type": kind.__name__, "default": default, "help": text}
                     for key, (kind, default, text) in schema.items()

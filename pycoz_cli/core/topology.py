@@ -494,13 +494,23 @@ def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
 
 
 def resolve(spec: str, registry: dict | None = None) -> Topology:
-    """A topology from a built-in spec (``star:hosts=5``) or a TOML file path."""
+    """A topology from a spec (``star:hosts=5``, a plugin's, or a TOML file path).
+
+    Built-in names are looked up directly; anything else asks the plugin
+    manager, which is only then made (and plugins only then imported).
+    """
     if spec.endswith(".toml") or os.sep in spec:
         from pycoz_cli.core.topofile import load
 
         return load(spec)
-    registry = BUILTINS if registry is None else registry
     name, raw = parse_spec(spec)
+    if registry is None:
+        if name in BUILTINS:
+            registry = BUILTINS
+        else:
+            from pycoz_cli.plugins import topology_registry
+
+            registry = {n: (f, p) for n, (f, p, _plugin) in topology_registry().items()}
     if name not in registry:
         import difflib
 

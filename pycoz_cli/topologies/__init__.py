@@ -1,0 +1,1 @@
+"""Built-in topology families, registered as a plugin (see ``builtin``)."""
