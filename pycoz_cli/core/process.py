@@ -424,6 +424,12 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
         else:
             pid = _posix_spawn(plan, setup_w)
         os.close(setup_w)
+        if plan.detach:
+            # A detached init must not keep the caller's terminal or pipes open.
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            os.close(devnull)
         status = _reap_and_forward(pid)
         os.write(result_w, f"{status}\n".encode())
         code = os.waitstatus_to_exitcode(status)

@@ -714,9 +714,9 @@ class Network:
     def start_commands(self, detach: bool = False, log_dir: str | None = None) -> list:
         """Start every node's declared commands, each in its own container.
 
-        Ephemeral networks stop them at teardown and let them write to pycoz's own
-        stdout/stderr; named ones detach them and log to ``log_dir``.  Returns
-        (node, argv, process, log path) for each.
+        Ephemeral networks stop them at teardown and send their output to pycoz's
+        stderr (stdout stays the main command's own); named ones detach them and
+        log to ``log_dir``.  Returns (node, argv, process, log path) for each.
         """
         from pycoz_cli.core.container import Container
 
@@ -725,8 +725,9 @@ class Network:
         try:
             for node in self.topology.nodes.values():
                 for i, argv in enumerate(node.commands):
-                    log = out = None
+                    log, out = None, os.dup(2)
                     if log_dir is not None:
+                        os.close(out)
                         log = f"{log_dir}/{self.name}.{node.name}.{i}.log"
                         out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                     try:
