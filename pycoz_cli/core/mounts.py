@@ -366,7 +366,9 @@ def build_light(plan: RootPlan) -> None:
             bind(src, dst, readonly)
         for dst, options in plan.tmpfs:
             mount_tmpfs(dst, options)
-        libc.umount2(STAGING, libc.MNT_DETACH)
+        # The staging tmpfs stays mounted on /proc: init mounts the new procfs on
+        # top of it, which hides it just as well as an unmount, without the
+        # unmount's RCU grace period.
     except OSError as err:
         raise OSError(err.errno, err.strerror, err.filename) from None
 
