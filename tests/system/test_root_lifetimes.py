@@ -300,3 +300,62 @@ def test_thirty_containers_at_once(pycoz_bin, tmp_path, unique):
     for i in range(30):
         assert (out / str(i)).read_text() == f"{unique}-{i}\n"
     assert not os.path.exists(mine)
+
+
+def test_full_screen_editor_in_a_terminal(pycoz_bin, tmp_path, unique):
+    """vi (busybox's) works on the container's terminal; its edit stays inside."""
+    import shutil
+
+    if shutil.which("busybox") is None:
+        pytest.skip("busybox is not installed")
+    tmux = ["tmux", "-S", str(tmp_path / "tmux.sock"), "-f", "/dev/null"]
+    target = f"/etc/pycoz-vi-{unique}"
+
+    def screen() -> str:
+        r = subprocess.run(
+            [*tmux, "capture-pane", "-p", "-t", "v"], capture_output=True, text=True, timeout=10
+        )
+        return r.stdout
+
+    def keys(*k, literal=False):
+        subprocess.run(
+            [*tmux, "send-keys", "-t", "v", *(["-l"] if literal else []), *k],
+            check=True,
+            timeout=10,
+        )
+
+    inner = f"busybox vi {target} && echo saved-$(cat {target})"
+    subprocess.run(
+        [
+            *tmux,
+            "new-session",
+            "-d",
+            "-s",
+            "v",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            f"{pycoz_bin} root -- sh -c '{inner}'; echo st=$?; sleep 30",
+        ],
+        check=True,
+        timeout=10,
+    )
+    try:
+        # vi draws its screen: tildes down the left for the empty buffer.
+        assert wait_until(lambda: screen().count("~") > 10), screen()
+        keys("i")
+        keys("hello-vi", literal=True)
+        assert wait_until(lambda: "hello-vi" in screen()), screen()
+        keys("Escape")
+        # A key right after Escape would read as an escape sequence (Alt-:).
+        import time
+
+        time.sleep(0.5)
+        keys(":wq", literal=True)
+        keys("Enter")
+        assert wait_until(lambda: "st=0" in screen()), screen()
+        assert "saved-hello-vi" in screen()
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True, timeout=10)
+    assert not os.path.exists(target)
