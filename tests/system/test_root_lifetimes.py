@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -349,8 +350,6 @@ def test_full_screen_editor_in_a_terminal(pycoz_bin, tmp_path, unique):
         assert wait_until(lambda: "hello-vi" in screen()), screen()
         keys("Escape")
         # A key right after Escape would read as an escape sequence (Alt-:).
-        import time
-
         time.sleep(0.5)
         keys(":wq", literal=True)
         keys("Enter")
