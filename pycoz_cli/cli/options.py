@@ -59,15 +59,8 @@ ROOT_OPTIONS = (
         show_default=True,
         help="Mount propagation from the host into the container.",
     ),
-    click.option(
-        "-e",
-        "--env",
-        "env",
-        metavar="NAME=VALUE",
-        multiple=True,
-        help="Set an environment variable inside (repeatable).",
-    ),
 )
+_ENV_HELP = "Set an environment variable inside (repeatable)."
 
 
 NET_OPTIONS = (
@@ -143,9 +136,17 @@ def network_from_options(params: dict, stack):
     return network, host
 
 
-def root_options(func):
-    """Add the throwaway-root options to a command."""
-    for option in reversed(ROOT_OPTIONS):
+def root_options(func=None, *, env_short: bool = True):
+    """Add the throwaway-root options to a command.
+
+    ``env_short=False`` leaves ``--env`` without its ``-e`` (``pycoz trace``, where
+    ``-e`` is strace's).
+    """
+    if func is None:
+        return lambda f: root_options(f, env_short=env_short)
+    names = ("-e", "--env") if env_short else ("--env",)
+    env = click.option(*names, "env", metavar="NAME=VALUE", multiple=True, help=_ENV_HELP)
+    for option in reversed((*ROOT_OPTIONS, env)):
         func = option(func)
     return func
 

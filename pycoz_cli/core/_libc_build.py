@@ -30,6 +30,40 @@ struct mount_attr {
     uint64_t propagation;
     uint64_t userns_fd;
 };
+
+long ptrace(int request, ...);
+
+struct ptrace_syscall_info {
+    uint8_t op;
+    uint8_t pad[3];
+    uint32_t arch;
+    uint64_t instruction_pointer;
+    uint64_t stack_pointer;
+    union {
+        struct { uint64_t nr; uint64_t args[6]; } entry;
+        struct { int64_t rval; uint8_t is_error; } exit;
+        struct { uint64_t nr; uint64_t args[6]; uint32_t ret_data; } seccomp;
+    };
+};
+
+struct iovec {
+    void *iov_base;
+    size_t iov_len;
+};
+ssize_t process_vm_readv(int pid, const struct iovec *local_iov, unsigned long liovcnt,
+                         const struct iovec *remote_iov, unsigned long riovcnt,
+                         unsigned long flags);
+
+struct sock_filter {
+    uint16_t code;
+    uint8_t jt;
+    uint8_t jf;
+    uint32_t k;
+};
+struct sock_fprog {
+    unsigned short len;
+    struct sock_filter *filter;
+};
 """
 
 MODULE = "pycoz_cli.core._libc_cffi"

@@ -211,6 +211,8 @@ class Container:
         pass_fds: Iterable[int] = (),
         close_fds: bool = True,
         detach: bool = False,
+        pre_exec=(),
+        tracer=None,
     ) -> ContainerProcess:
         """Start ``argv`` (default: the user's shell) in a fresh throwaway root.
 
@@ -225,6 +227,8 @@ class Container:
         plan.pass_fds = tuple(pass_fds)
         plan.close_fds = close_fds
         plan.detach = detach
+        plan.pre_exec = tuple(pre_exec)
+        plan.tracer = tracer
         with _UpperDir(plan_upper(self)) as upper:
             proc = spawn(plan)
             upper.handover(proc)

@@ -98,6 +98,7 @@ class SpawnPlan:
         "stderr",
         "stdin",
         "stdout",
+        "tracer",
         "unshare",
         "with_init",
     )
@@ -138,6 +139,10 @@ class SpawnPlan:
         #: Outlive the caller: no parent-death signal, a session of its own (the
         #: commands of a named topology, stopped by ``pycoz net down``).
         self.detach = False
+        #: Run in init instead of its reaping loop, with the command's pid: the
+        #: ptrace loop of ``pycoz trace`` inside a container (the command is
+        #: forked, and its ``pre_exec`` makes it a tracee).  Returns its status.
+        self.tracer = None
         #: Signals ignored here, which exec would keep ignored: the command gets
         #: them back at their defaults (handled ones are reset by exec itself).
         self.ignored_signals = _ignored_signals()
@@ -430,7 +435,7 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
             os.close(devnull)
-        status = _reap_and_forward(pid)
+        status = plan.tracer(pid) if plan.tracer is not None else _reap_and_forward(pid)
         os.write(result_w, f"{status}\n".encode())
         code = os.waitstatus_to_exitcode(status)
         if code < 0:

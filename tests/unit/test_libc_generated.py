@@ -23,5 +23,15 @@ def test_generated_module_is_current():
 def test_every_declared_function_resolves():
     from pycoz_cli.core import libc
 
-    for name in ("unshare", "setns", "mount", "umount2", "prctl", "sethostname", "syscall"):
+    for name in (
+        "unshare",
+        "setns",
+        "mount",
+        "umount2",
+        "prctl",
+        "sethostname",
+        "syscall",
+        "ptrace",
+        "process_vm_readv",
+    ):
         assert callable(getattr(libc.lib, name))

@@ -1,0 +1,1 @@
+"""The tracer: ptrace loop, seccomp prefilter, decoding, formats, fault injection."""

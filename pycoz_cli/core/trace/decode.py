@@ -1,0 +1,2269 @@
+"""Syscall decoding: raw registers and tracee memory -> strace's text and JSON values.
+
+Each argument becomes an :class:`Arg` with ``.text`` (what strace 6.x prints for it,
+byte for byte where this module knows the call) and ``.value`` (the same thing as
+plain JSON data: an int, a string, a list of flag names, a dict for a struct or a
+socket address).  Calls it does not know are printed as strace prints an unknown
+call: integers in decimal, and that is the point where a difference may show.
+
+Speed matters more than elegance here: this runs for every printed call inside a
+Python ptrace loop.  So the tables are plain dicts and tuples built at import, a
+call's decoders are looked up once by name, memory is read only for arguments that
+are printed, and nothing is imported at module level that the loop does not need.
+
+x86_64 only (structure layouts and signal numbers).  Deliberate differences from
+strace, all because decoding happens once, at syscall exit:
+
+* value-result arguments (``accept``'s ``[128 => 16]``) show the value after the
+  call (``[16]``) unless the caller passes what :func:`capture_entry` read at entry;
+* ``select``'s fd sets show what the kernel left in them, likewise;
+* ``execve``/``execveat`` must be decoded at entry (``exiting=False``): after a
+  successful exec the old memory is gone.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+import struct
+
+__all__ = [
+    "Arg",
+    "capture_entry",
+    "decode_call",
+    "escape",
+    "fd_path",
+    "format_result",
+    "format_signal",
+    "quote",
+    "signame",
+]
+
+
+class Arg:
+    """One decoded argument: strace's text for it, and a JSON-able value."""
+
+    __slots__ = ("text", "value")
+
+    def __init__(self, text: str, value) -> None:
+        self.text = text
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Arg({self.text!r}, {self.value!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Arg) and self.text == other.text and self.value == other.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# --- strings ---------------------------------------------------------------------
+
+# strace's string_quote(): C escapes for the usual five, \" and \\, printable ASCII
+# as is, anything else octal in the shortest form -- unless the next byte is an
+# octal digit, which would be read as part of the escape, then all three digits.
+_ESC = {9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
+_SHORT = tuple(
+    _ESC.get(c) or (chr(c) if 32 <= c < 127 else "\\" + format(c, "o")) for c in range(256)
+)
+_LONG = tuple(_ESC.get(c) or (chr(c) if 32 <= c < 127 else f"\\{c:03o}") for c in range(256))
+_HEX = tuple(f"\\x{c:02x}" for c in range(256))
+_OCTDIGIT = frozenset(b"01234567")
+# Bytes that force the whole string to hex under -x: not printable, not whitespace.
+_NONTEXT = frozenset(c for c in range(256) if c > 126 or (c < 32 and not 9 <= c <= 13))
+_PRINTABLE = frozenset(range(32, 127)) - {34, 92}
+
+
+def escape(data: bytes, xflag: int = 0) -> str:
+    """The inside of strace's quotes for ``data`` (``-x`` is xflag=1, ``-xx`` is 2)."""
+    if xflag > 1 or (xflag and not _NONTEXT.isdisjoint(data)):
+        return "".join([_HEX[c] for c in data])
+    if _PRINTABLE.issuperset(data):  # the common case: nothing to escape
+        return data.decode("ascii")
+    out = []
+    last = len(data) - 1
+    for i, c in enumerate(data):
+        if 32 <= c < 127 or c in _ESC:
+            out.append(_SHORT[c])
+        elif i < last and data[i + 1] in _OCTDIGIT:
+            out.append(_LONG[c])
+        else:
+            out.append(_SHORT[c])
+    return "".join(out)
+
+
+def quote(data: bytes, truncated: bool = False, xflag: int = 0) -> str:
+    """``"data"`` as strace prints a buffer, with ``...`` after it when cut short."""
+    text = '"' + escape(data, xflag) + '"'
+    return text + "..." if truncated else text
+
+
+def _strval(data: bytes) -> str:
+    # JSON values keep every byte: undecodable ones become U+DC80..U+DCFF.
+    return data.decode("utf-8", "surrogateescape")
+
+
+# --- numbers, flags, names --------------------------------------------------------
+
+
+def _s32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - 0x100000000 if v & 0x80000000 else v
+
+
+def _s64(v: int) -> int:
+    v &= 0xFFFFFFFFFFFFFFFF
+    return v - 0x10000000000000000 if v & 0x8000000000000000 else v
+
+
+def _hex(v: int) -> str:
+    return f"{v:#x}" if v else "0"
+
+
+def _addr(v: int) -> str:
+    return f"{v:#x}" if v else "NULL"
+
+
+def _flags(v: int, table: tuple, zero: str = "0") -> tuple[str, list[str]]:
+    """strace's printflags: names in table order, leftover bits as hex."""
+    if not v:
+        return zero, ([zero] if zero != "0" else [])
+    names = []
+    for bit, name in table:
+        if v & bit == bit:
+            names.append(name)
+            v &= ~bit
+            if not v:
+                break
+    if v:
+        names.append(f"{v:#x}")
+    return "|".join(names), names
+
+
+def _xlat(v: int, table: dict, unknown: str | None = None) -> tuple[str, int | str]:
+    name = table.get(v)
+    if name is not None:
+        return name, name
+    if unknown is not None:
+        return f"{v:#x} /* {unknown} */", v
+    return str(v), v
+
+
+# fmt: off
+_SIGNALS = [
+    "0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
+    "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
+    "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
+    "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS", "SIGRTMIN",
+]
+# fmt: on
+_SIGNALS += [f"SIGRT_{n}" for n in range(1, 33)]
+
+
+def signame(sig: int) -> str:
+    """strace's name for a signal number (``SIGRTMIN``, ``SIGRT_1``...)."""
+    return _SIGNALS[sig] if 0 < sig < len(_SIGNALS) else str(sig)
+
+
+def _errname(err: int) -> str:
+    return _ERRNAMES.get(err) or _errno.errorcode.get(err) or str(err)
+
+
+_ERRNAMES = {
+    _errno.EAGAIN: "EAGAIN",
+    _errno.EDEADLK: "EDEADLK",
+    _errno.ENOTSUP: "EOPNOTSUPP",
+    512: "ERESTARTSYS",
+    513: "ERESTARTNOINTR",
+    514: "ERESTARTNOHAND",
+    515: "ENOIOCTLCMD",
+    516: "ERESTART_RESTARTBLOCK",
+}
+# The kernel-internal restart codes: a tracer sees them when a signal interrupts.
+_RESTART_TEXT = {
+    512: "To be restarted if SA_RESTART is set",
+    513: "To be restarted",
+    514: "To be restarted if no handler",
+    516: "Interrupted by signal",
+}
+
+_AF = {
+    0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 3: "AF_AX25", 4: "AF_IPX", 5: "AF_APPLETALK",
+    10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET", 29: "AF_CAN", 31: "AF_BLUETOOTH",
+    38: "AF_ALG", 40: "AF_VSOCK", 44: "AF_XDP",
+}  # fmt: skip
+_SOCK_TYPE = {
+    1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET",
+    6: "SOCK_DCCP", 10: "SOCK_PACKET",
+}  # fmt: skip
+_SOCK_FLAGS = ((0o2000000, "SOCK_CLOEXEC"), (0o4000, "SOCK_NONBLOCK"))
+_IPPROTO = {
+    0: "IPPROTO_IP", 1: "IPPROTO_ICMP", 2: "IPPROTO_IGMP", 4: "IPPROTO_IPIP", 6: "IPPROTO_TCP",
+    17: "IPPROTO_UDP", 41: "IPPROTO_IPV6", 47: "IPPROTO_GRE", 58: "IPPROTO_ICMPV6",
+    132: "IPPROTO_SCTP", 136: "IPPROTO_UDPLITE", 255: "IPPROTO_RAW", 262: "IPPROTO_MPTCP",
+}  # fmt: skip
+_NETLINK = {
+    0: "NETLINK_ROUTE", 2: "NETLINK_USERSOCK", 4: "NETLINK_SOCK_DIAG", 6: "NETLINK_XFRM",
+    7: "NETLINK_SELINUX", 9: "NETLINK_AUDIT", 12: "NETLINK_NETFILTER",
+    15: "NETLINK_KOBJECT_UEVENT", 16: "NETLINK_GENERIC",
+}  # fmt: skip
+_SOL = {0: "SOL_IP", 1: "SOL_SOCKET", 6: "SOL_TCP", 17: "SOL_UDP", 41: "SOL_IPV6",
+        58: "SOL_ICMPV6", 255: "SOL_RAW", 263: "SOL_PACKET", 270: "SOL_NETLINK"}  # fmt: skip
+_SOCKOPT = {
+    1: {
+        1: "SO_DEBUG", 2: "SO_REUSEADDR", 3: "SO_TYPE", 4: "SO_ERROR", 5: "SO_DONTROUTE",
+        6: "SO_BROADCAST", 7: "SO_SNDBUF", 8: "SO_RCVBUF", 9: "SO_KEEPALIVE",
+        10: "SO_OOBINLINE", 11: "SO_NO_CHECK", 12: "SO_PRIORITY", 13: "SO_LINGER",
+        14: "SO_BSDCOMPAT", 15: "SO_REUSEPORT", 16: "SO_PASSCRED", 17: "SO_PEERCRED",
+        18: "SO_RCVLOWAT", 19: "SO_SNDLOWAT", 20: "SO_RCVTIMEO_OLD", 21: "SO_SNDTIMEO_OLD",
+        25: "SO_BINDTODEVICE", 26: "SO_ATTACH_FILTER", 29: "SO_TIMESTAMP_OLD",
+        30: "SO_ACCEPTCONN", 31: "SO_PEERSEC", 32: "SO_SNDBUFFORCE", 33: "SO_RCVBUFFORCE",
+        34: "SO_PASSSEC", 36: "SO_MARK", 38: "SO_PROTOCOL", 39: "SO_DOMAIN",
+        46: "SO_BUSY_POLL", 49: "SO_INCOMING_CPU", 60: "SO_ZEROCOPY",
+        66: "SO_RCVTIMEO_NEW", 67: "SO_SNDTIMEO_NEW",
+    },
+    0: {
+        1: "IP_TOS", 2: "IP_TTL", 3: "IP_HDRINCL", 4: "IP_OPTIONS", 8: "IP_PKTINFO",
+        10: "IP_MTU_DISCOVER", 11: "IP_RECVERR", 12: "IP_RECVTTL", 13: "IP_RECVTOS",
+        14: "IP_MTU", 15: "IP_FREEBIND", 19: "IP_TRANSPARENT", 24: "IP_BIND_ADDRESS_NO_PORT",
+        32: "IP_MULTICAST_IF", 33: "IP_MULTICAST_TTL", 34: "IP_MULTICAST_LOOP",
+        35: "IP_ADD_MEMBERSHIP", 36: "IP_DROP_MEMBERSHIP",
+    },
+    6: {
+        1: "TCP_NODELAY", 2: "TCP_MAXSEG", 3: "TCP_CORK", 4: "TCP_KEEPIDLE",
+        5: "TCP_KEEPINTVL", 6: "TCP_KEEPCNT", 7: "TCP_SYNCNT", 8: "TCP_LINGER2",
+        9: "TCP_DEFER_ACCEPT", 10: "TCP_WINDOW_CLAMP", 11: "TCP_INFO", 12: "TCP_QUICKACK",
+        13: "TCP_CONGESTION", 18: "TCP_USER_TIMEOUT", 23: "TCP_FASTOPEN",
+        30: "TCP_FASTOPEN_CONNECT", 31: "TCP_ULP",
+    },
+    41: {
+        16: "IPV6_UNICAST_HOPS", 17: "IPV6_MULTICAST_IF", 18: "IPV6_MULTICAST_HOPS",
+        19: "IPV6_MULTICAST_LOOP", 20: "IPV6_ADD_MEMBERSHIP", 23: "IPV6_MTU_DISCOVER",
+        24: "IPV6_MTU", 25: "IPV6_RECVERR", 26: "IPV6_V6ONLY", 49: "IPV6_RECVPKTINFO",
+        67: "IPV6_TCLASS", 76: "IPV6_AUTOFLOWLABEL",
+    },
+}  # fmt: skip
+# fmt: off
+_MSG_NAMES = (
+    "OOB", "PEEK", "DONTROUTE", "CTRUNC", "PROBE", "TRUNC", "DONTWAIT", "EOR", "WAITALL",
+    "FIN", "SYN", "CONFIRM", "RST", "ERRQUEUE", "NOSIGNAL", "MORE", "WAITFORONE",
+    "SENDPAGE_NOTLAST", "BATCH", "NO_SHARED_FRAGS",
+)
+# fmt: on
+_MSG_FLAGS = (
+    *((1 << i, "MSG_" + n) for i, n in enumerate(_MSG_NAMES)),
+    (0x4000000, "MSG_ZEROCOPY"),
+    (0x20000000, "MSG_FASTOPEN"),
+    (0x40000000, "MSG_CMSG_CLOEXEC"),
+)
+_SHUT = {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}
+
+_O_ACCMODE = ("O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE")
+_O_FLAGS = (
+    (0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
+    (0o2000, "O_APPEND"), (0o4000, "O_NONBLOCK"), (0o4010000, "O_SYNC"),
+    (0o10000, "O_DSYNC"), (0o40000, "O_DIRECT"), (0o100000, "O_LARGEFILE"),
+    (0o400000, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"), (0o2000000, "O_CLOEXEC"),
+    (0o10000000, "O_PATH"), (0o20200000, "O_TMPFILE"), (0o200000, "O_DIRECTORY"),
+    (0o20000, "O_ASYNC"),
+)  # fmt: skip
+_AT_FDCWD = -100
+_AT_FLAGS = ((0x100, "AT_SYMLINK_NOFOLLOW"), (0x200, "AT_REMOVEDIR"),
+             (0x400, "AT_SYMLINK_FOLLOW"), (0x800, "AT_NO_AUTOMOUNT"),
+             (0x1000, "AT_EMPTY_PATH"), (0x8000, "AT_RECURSIVE"))  # fmt: skip
+_ACCESSAT_FLAGS = ((0x200, "AT_EACCESS"), (0x100, "AT_SYMLINK_NOFOLLOW"),
+                   (0x1000, "AT_EMPTY_PATH"))  # fmt: skip
+_STATX_SYNC = {0: "AT_STATX_SYNC_AS_STAT", 0x2000: "AT_STATX_FORCE_SYNC",
+               0x4000: "AT_STATX_DONT_SYNC", 0x6000: "AT_STATX_SYNC_TYPE"}  # fmt: skip
+_STATX_MASK = (
+    (0xFFF, "STATX_ALL"), (0x7FF, "STATX_BASIC_STATS"), (1, "STATX_TYPE"), (2, "STATX_MODE"),
+    (4, "STATX_NLINK"), (8, "STATX_UID"), (0x10, "STATX_GID"), (0x20, "STATX_ATIME"),
+    (0x40, "STATX_MTIME"), (0x80, "STATX_CTIME"), (0x100, "STATX_INO"), (0x200, "STATX_SIZE"),
+    (0x400, "STATX_BLOCKS"), (0x800, "STATX_BTIME"), (0x1000, "STATX_MNT_ID"),
+    (0x2000, "STATX_DIOALIGN"), (0x4000, "STATX_MNT_ID_UNIQUE"),
+)  # fmt: skip
+_ACCESS = ((4, "R_OK"), (2, "W_OK"), (1, "X_OK"))
+_RENAME = ((1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WHITEOUT"))
+_S_IFMT = {0o140000: "S_IFSOCK", 0o120000: "S_IFLNK", 0o100000: "S_IFREG", 0o60000: "S_IFBLK",
+           0o40000: "S_IFDIR", 0o20000: "S_IFCHR", 0o10000: "S_IFIFO"}  # fmt: skip
+_S_ISXID = ((0o4000, "S_ISUID"), (0o2000, "S_ISGID"), (0o1000, "S_ISVTX"))
+
+_PROT = ((1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC"), (8, "PROT_SEM"),
+         (0x1000000, "PROT_GROWSDOWN"), (0x2000000, "PROT_GROWSUP"))  # fmt: skip
+_MAP_TYPE = {1: "MAP_SHARED", 2: "MAP_PRIVATE", 3: "MAP_SHARED_VALIDATE", 0xF: "MAP_TYPE"}
+_MAP_FLAGS = (
+    (0x10, "MAP_FIXED"), (0x20, "MAP_ANONYMOUS"), (0x40, "MAP_32BIT"), (0x80, "MAP_ABOVE4G"),
+    (0x4000, "MAP_NORESERVE"), (0x8000, "MAP_POPULATE"), (0x10000, "MAP_NONBLOCK"),
+    (0x100, "MAP_GROWSDOWN"), (0x800, "MAP_DENYWRITE"), (0x1000, "MAP_EXECUTABLE"),
+    (0x2000, "MAP_LOCKED"), (0x20000, "MAP_STACK"), (0x40000, "MAP_HUGETLB"),
+    (0x80000, "MAP_SYNC"), (0x4000000, "MAP_UNINITIALIZED"), (0x100000, "MAP_FIXED_NOREPLACE"),
+)  # fmt: skip
+_MREMAP = ((1, "MREMAP_MAYMOVE"), (2, "MREMAP_FIXED"), (4, "MREMAP_DONTUNMAP"))
+_MADV = {0: "MADV_NORMAL", 1: "MADV_RANDOM", 2: "MADV_SEQUENTIAL", 3: "MADV_WILLNEED",
+         4: "MADV_DONTNEED", 8: "MADV_FREE", 9: "MADV_REMOVE", 10: "MADV_DONTFORK",
+         11: "MADV_DOFORK", 12: "MADV_MERGEABLE", 13: "MADV_UNMERGEABLE",
+         14: "MADV_HUGEPAGE", 15: "MADV_NOHUGEPAGE", 16: "MADV_DONTDUMP", 17: "MADV_DODUMP",
+         18: "MADV_WIPEONFORK", 19: "MADV_KEEPONFORK", 20: "MADV_COLD", 21: "MADV_PAGEOUT",
+         22: "MADV_POPULATE_READ", 23: "MADV_POPULATE_WRITE", 100: "MADV_HWPOISON"}  # fmt: skip
+
+_CLONE_FLAGS = (
+    (0x100, "CLONE_VM"), (0x200, "CLONE_FS"), (0x400, "CLONE_FILES"), (0x800, "CLONE_SIGHAND"),
+    (0x1000, "CLONE_PIDFD"), (0x2000, "CLONE_PTRACE"), (0x4000, "CLONE_VFORK"),
+    (0x8000, "CLONE_PARENT"), (0x10000, "CLONE_THREAD"), (0x20000, "CLONE_NEWNS"),
+    (0x40000, "CLONE_SYSVSEM"), (0x80000, "CLONE_SETTLS"), (0x100000, "CLONE_PARENT_SETTID"),
+    (0x200000, "CLONE_CHILD_CLEARTID"), (0x400000, "CLONE_DETACHED"),
+    (0x800000, "CLONE_UNTRACED"), (0x1000000, "CLONE_CHILD_SETTID"),
+    (0x2000000, "CLONE_NEWCGROUP"), (0x4000000, "CLONE_NEWUTS"), (0x8000000, "CLONE_NEWIPC"),
+    (0x10000000, "CLONE_NEWUSER"), (0x20000000, "CLONE_NEWPID"), (0x40000000, "CLONE_NEWNET"),
+    (0x80000000, "CLONE_IO"), (0x100000000, "CLONE_CLEAR_SIGHAND"),
+    (0x200000000, "CLONE_INTO_CGROUP"), (0x80, "CLONE_NEWTIME"),
+)  # fmt: skip
+_WAIT_OPTS = ((1, "WNOHANG"), (2, "WSTOPPED"), (4, "WEXITED"), (8, "WCONTINUED"),
+              (0x1000000, "WNOWAIT"), (0x20000000, "__WNOTHREAD"), (0x40000000, "__WALL"),
+              (0x80000000, "__WCLONE"))  # fmt: skip
+_WAIT4_OPTS = ((1, "WNOHANG"), (2, "WUNTRACED"), *_WAIT_OPTS[2:])
+_SIG_HOW = {0: "SIG_BLOCK", 1: "SIG_UNBLOCK", 2: "SIG_SETMASK"}
+_SA_FLAGS = ((0x04000000, "SA_RESTORER"), (0x08000000, "SA_ONSTACK"),
+             (0x10000000, "SA_RESTART"), (0x20000000, "SA_INTERRUPT"),
+             (0x40000000, "SA_NODEFER"), (0x80000000, "SA_RESETHAND"), (4, "SA_SIGINFO"),
+             (1, "SA_NOCLDSTOP"), (2, "SA_NOCLDWAIT"), (0x400, "SA_UNSUPPORTED"),
+             (0x800, "SA_EXPOSE_TAGBITS"))  # fmt: skip
+_SA_HANDLER = {0: "SIG_DFL", 1: "SIG_IGN", 0xFFFFFFFFFFFFFFFF: "SIG_ERR"}
+
+_FCNTL = {
+    0: "F_DUPFD", 1: "F_GETFD", 2: "F_SETFD", 3: "F_GETFL", 4: "F_SETFL", 5: "F_GETLK",
+    6: "F_SETLK", 7: "F_SETLKW", 8: "F_SETOWN", 9: "F_GETOWN", 10: "F_SETSIG",
+    11: "F_GETSIG", 15: "F_SETOWN_EX", 16: "F_GETOWN_EX", 17: "F_GETOWNER_UIDS",
+    36: "F_OFD_GETLK", 37: "F_OFD_SETLK", 38: "F_OFD_SETLKW", 1024: "F_SETLEASE",
+    1025: "F_GETLEASE", 1026: "F_NOTIFY", 1030: "F_DUPFD_CLOEXEC", 1031: "F_SETPIPE_SZ",
+    1032: "F_GETPIPE_SZ", 1033: "F_ADD_SEALS", 1034: "F_GET_SEALS",
+}  # fmt: skip
+# fcntl commands that take no third argument (strace prints two).
+_FCNTL_NOARG = frozenset((1, 3, 9, 11, 16, 17, 1025, 1032, 1034))
+_FCNTL_LOCK = frozenset((5, 6, 7, 36, 37, 38))
+_FLOCK_TYPE = {0: "F_RDLCK", 1: "F_WRLCK", 2: "F_UNLCK"}
+_SEALS = ((1, "F_SEAL_SEAL"), (2, "F_SEAL_SHRINK"), (4, "F_SEAL_GROW"), (8, "F_SEAL_WRITE"),
+          (0x10, "F_SEAL_FUTURE_WRITE"))  # fmt: skip
+_SEEK = {0: "SEEK_SET", 1: "SEEK_CUR", 2: "SEEK_END", 3: "SEEK_DATA", 4: "SEEK_HOLE"}
+_IOCTL = {
+    0x5401: "TCGETS", 0x5402: "TCSETS", 0x5403: "TCSETSW", 0x5404: "TCSETSF",
+    0x5405: "TCGETA", 0x5406: "TCSETA", 0x5409: "TCSBRK", 0x540A: "TCXONC", 0x540B: "TCFLSH",
+    0x540C: "TIOCEXCL", 0x540D: "TIOCNXCL", 0x540E: "TIOCSCTTY", 0x540F: "TIOCGPGRP",
+    0x5410: "TIOCSPGRP", 0x5411: "TIOCOUTQ", 0x5412: "TIOCSTI", 0x5413: "TIOCGWINSZ",
+    0x5414: "TIOCSWINSZ", 0x5415: "TIOCMGET", 0x541B: "FIONREAD", 0x541C: "TIOCLINUX",
+    0x541D: "TIOCCONS", 0x5421: "FIONBIO", 0x5422: "TIOCNOTTY", 0x5424: "TIOCSETD",
+    0x5425: "TIOCGETD", 0x5429: "TIOCGSID", 0x5450: "FIONCLEX", 0x5451: "FIOCLEX",
+    0x5452: "FIOASYNC", 0x80045430: "TIOCGPTN", 0x40045431: "TIOCSPTLCK",
+    0x80045432: "TIOCGDEV", 0x5441: "TIOCGPTPEER", 0x8912: "SIOCGIFCONF",
+    0x8913: "SIOCGIFFLAGS", 0x8914: "SIOCSIFFLAGS", 0x8915: "SIOCGIFADDR",
+    0x8921: "SIOCGIFMTU", 0x8927: "SIOCGIFHWADDR", 0x8933: "SIOCGIFINDEX",
+    0x80086601: "FS_IOC_GETFLAGS", 0x40086602: "FS_IOC_SETFLAGS", 0x5401 + 0x30: "TIOCGRS485",
+    0x4B3A: "KDSETMODE", 0x4B3B: "KDGETMODE", 0x80045705: "RNDGETENTCNT",
+}  # fmt: skip
+_IOCTL_INT_OUT = frozenset((0x540F, 0x541B, 0x5411, 0x5429, 0x80045430, 0x5425))
+_IOCTL_INT_IN = frozenset((0x5410, 0x5421, 0x40045431, 0x5452, 0x5424))
+_CLOCKS = {0: "CLOCK_REALTIME", 1: "CLOCK_MONOTONIC", 2: "CLOCK_PROCESS_CPUTIME_ID",
+           3: "CLOCK_THREAD_CPUTIME_ID", 4: "CLOCK_MONOTONIC_RAW", 5: "CLOCK_REALTIME_COARSE",
+           6: "CLOCK_MONOTONIC_COARSE", 7: "CLOCK_BOOTTIME", 8: "CLOCK_REALTIME_ALARM",
+           9: "CLOCK_BOOTTIME_ALARM", 11: "CLOCK_TAI"}  # fmt: skip
+_POLL = ((1, "POLLIN"), (2, "POLLPRI"), (4, "POLLOUT"), (8, "POLLERR"), (0x10, "POLLHUP"),
+         (0x20, "POLLNVAL"), (0x40, "POLLRDNORM"), (0x80, "POLLRDBAND"),
+         (0x100, "POLLWRNORM"), (0x200, "POLLWRBAND"), (0x400, "POLLMSG"),
+         (0x1000, "POLLREMOVE"), (0x2000, "POLLRDHUP"))  # fmt: skip
+_GRND = ((1, "GRND_NONBLOCK"), (2, "GRND_RANDOM"), (4, "GRND_INSECURE"))
+_FD_FLAGS = ((1, "FD_CLOEXEC"),)
+_PIPE_FLAGS = ((0o2000000, "O_CLOEXEC"), (0o4000, "O_NONBLOCK"), (0o40000, "O_DIRECT"),
+               (0o200000, "O_NOTIFICATION_PIPE"))  # fmt: skip
+_DT = {0: "DT_UNKNOWN", 1: "DT_FIFO", 2: "DT_CHR", 4: "DT_DIR", 6: "DT_BLK", 8: "DT_REG",
+       10: "DT_LNK", 12: "DT_SOCK", 14: "DT_WHT"}  # fmt: skip
+_ARCH_PRCTL = {0x1001: "ARCH_SET_GS", 0x1002: "ARCH_SET_FS", 0x1003: "ARCH_GET_FS",
+               0x1004: "ARCH_GET_GS", 0x1011: "ARCH_GET_CPUID", 0x1012: "ARCH_SET_CPUID",
+               0x3001: "ARCH_CET_STATUS"}  # fmt: skip
+_FUTEX_OPS = {0: "FUTEX_WAIT", 1: "FUTEX_WAKE", 2: "FUTEX_FD", 3: "FUTEX_REQUEUE",
+              4: "FUTEX_CMP_REQUEUE", 5: "FUTEX_WAKE_OP", 6: "FUTEX_LOCK_PI",
+              7: "FUTEX_UNLOCK_PI", 8: "FUTEX_TRYLOCK_PI", 9: "FUTEX_WAIT_BITSET",
+              10: "FUTEX_WAKE_BITSET", 11: "FUTEX_WAIT_REQUEUE_PI",
+              12: "FUTEX_CMP_REQUEUE_PI", 13: "FUTEX_LOCK_PI2"}  # fmt: skip
+# fmt: off
+_RLIMIT = (
+    "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
+    "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+    "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+)
+# fmt: on
+
+
+# --- the decoding context ----------------------------------------------------------
+
+
+class _Ctx:
+    """What one call's decoders share; one per decode_call, nothing per argument."""
+
+    __slots__ = ("args", "entry", "exiting", "fd_path", "mem", "retval", "strsize", "xflag")
+
+    def __init__(self, args, mem, strsize, fd_path, exiting, retval, entry, xflag):
+        self.args = args
+        self.mem = mem
+        self.strsize = strsize
+        self.fd_path = fd_path
+        self.exiting = exiting
+        self.retval = retval
+        self.entry = entry
+        self.xflag = xflag
+
+    @property
+    def ok(self) -> bool:
+        """Exiting with a successful result: output arguments hold data."""
+        r = self.retval
+        return self.exiting and r is not None and not -4096 < r < 0
+
+    def out(self, v: int) -> Arg | None:
+        """An output pointer that holds nothing to decode (yet): NULL or its address."""
+        if not v:
+            return Arg("NULL", None)
+        if not self.ok:
+            return Arg(f"{v:#x}", v)
+        return None
+
+
+# Each argument decoder is f(ctx, index) -> Arg.
+
+
+def _int(c, i):
+    v = _s32(c.args[i])
+    return Arg(str(v), v)
+
+
+def _uint(c, i):
+    v = c.args[i] & 0xFFFFFFFF
+    return Arg(str(v), v)
+
+
+def _long(c, i):
+    v = _s64(c.args[i])
+    return Arg(str(v), v)
+
+
+def _ulong(c, i):
+    v = c.args[i]
+    return Arg(str(v), v)
+
+
+def _xlong(c, i):
+    v = c.args[i]
+    return Arg(_hex(v), v)
+
+
+def _ptr(c, i):
+    v = c.args[i]
+    return Arg(_addr(v), v or None)
+
+
+def _fdtext(c, fd: int) -> str:
+    if c.fd_path is not None and fd >= 0:
+        path = c.fd_path(fd)
+        if path is not None:
+            return f"{fd}<{path}>"
+    return str(fd)
+
+
+def _fd(c, i):
+    fd = _s32(c.args[i])
+    return Arg(_fdtext(c, fd), fd)
+
+
+def _dirfd(c, i):
+    fd = _s32(c.args[i])
+    if fd == _AT_FDCWD:
+        return Arg("AT_FDCWD", "AT_FDCWD")
+    return Arg(_fdtext(c, fd), fd)
+
+
+def _read_cstr(c, addr: int, limit: int):
+    """(bytes, complete) for a NUL-terminated string of at most ``limit`` bytes."""
+    data = c.mem.read_cstring(addr, limit + 1)
+    nul = data.find(b"\0")
+    if nul >= 0:
+        return data[:nul], True
+    if len(data) > limit:
+        return data[:limit], False
+    return data, True
+
+
+def _path_at(c, addr: int) -> Arg:
+    # Paths are not cut at -s: strace prints up to PATH_MAX.
+    if not addr:
+        return Arg("NULL", None)
+    try:
+        data, complete = _read_cstr(c, addr, 4096)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    return Arg(quote(data, not complete, c.xflag), _strval(data))
+
+
+def _path(c, i):
+    return _path_at(c, c.args[i])
+
+
+def _str_at(c, addr: int) -> Arg:
+    if not addr:
+        return Arg("NULL", None)
+    try:
+        data, complete = _read_cstr(c, addr, c.strsize)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    return Arg(quote(data, not complete, c.xflag), _strval(data))
+
+
+def _str(c, i):
+    return _str_at(c, c.args[i])
+
+
+def _buf(c, addr: int, length: int, xflag=None) -> Arg:
+    """strace's printstrn: ``length`` bytes at ``addr``, cut at -s with ``...``."""
+    if not addr:
+        return Arg("NULL", None)
+    if length <= 0:
+        return Arg('""', "")
+    size = min(length, c.strsize)
+    try:
+        data = c.mem.read(addr, size)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    return Arg(quote(data, length > size, c.xflag if xflag is None else xflag), _strval(data))
+
+
+def _inbuf(c, i):
+    """An input buffer whose length is the next argument (write, send, pwrite)."""
+    return _buf(c, c.args[i], c.args[i + 1])
+
+
+def _outbuf(c, i):
+    """An output buffer filled with ``retval`` bytes (read, recv, readlink)."""
+    v = c.args[i]
+    return c.out(v) or _buf(c, v, c.retval)
+
+
+def _outpath(c, i):
+    """getcwd: a path of ``retval`` bytes, NUL included."""
+    v = c.args[i]
+    return c.out(v) or _path_at(c, v)
+
+
+def _octal(c, i):
+    v = c.args[i] & 0xFFFFFFFF
+    return Arg(f"0{v:03o}", v)
+
+
+def _oflags(c, i):
+    v = c.args[i] & 0xFFFFFFFF
+    acc = _O_ACCMODE[v & 3]
+    rest = v & ~3
+    if rest & 0o20000000:  # O_TMPFILE includes O_DIRECTORY; print it once
+        rest &= ~0o200000 if rest & 0o20200000 == 0o20200000 else ~0
+    if not rest:
+        return Arg(acc, [acc])
+    text, names = _flags(rest, _O_FLAGS)
+    return Arg(f"{acc}|{text}", [acc, *names])
+
+
+def _flagsarg(table, zero="0", mask=0xFFFFFFFF):
+    def dec(c, i):
+        text, names = _flags(c.args[i] & mask, table, zero)
+        return Arg(text, names)
+
+    return dec
+
+
+def _enumarg(table, unsigned=False):
+    def dec(c, i):
+        v = c.args[i] & 0xFFFFFFFF if unsigned else _s32(c.args[i])
+        text, value = _xlat(v, table)
+        return Arg(text, value)
+
+    return dec
+
+
+_atflags = _flagsarg(_AT_FLAGS)
+_accessmode = _flagsarg(_ACCESS, "F_OK")
+
+
+def _sig(c, i):
+    v = _s32(c.args[i])
+    name = signame(v) if v > 0 else str(v)
+    return Arg(name, name if v > 0 else v)
+
+
+# --- structures -------------------------------------------------------------------
+
+
+def _mode_text(mode: int) -> tuple[str, str]:
+    parts = []
+    fmt = _S_IFMT.get(mode & 0o170000)
+    if fmt:
+        parts.append(fmt)
+    for bit, name in _S_ISXID:
+        if mode & bit:
+            parts.append(name)
+    parts.append(f"0{mode & 0o777:03o}")
+    text = "|".join(parts)
+    return text, text
+
+
+def _stat(c, i):
+    v = c.args[i]
+    done = c.out(v)
+    if done:
+        return done
+    try:
+        raw = c.mem.read(v, 144)
+    except OSError:
+        return Arg(f"{v:#x}", v)
+    dev, ino, nlink, mode, uid, gid, rdev, size = struct.unpack_from("<QQQIII4xQq", raw)
+    mtext, mval = _mode_text(mode)
+    fmt = mode & 0o170000
+    value = {"st_dev": dev, "st_ino": ino, "st_mode": mval, "st_nlink": nlink,
+             "st_uid": uid, "st_gid": gid, "st_size": size}  # fmt: skip
+    if fmt in (0o20000, 0o60000):  # character and block devices show st_rdev
+        major = ((rdev >> 8) & 0xFFF) | ((rdev >> 32) & ~0xFFF)
+        minor = (rdev & 0xFF) | ((rdev >> 12) & ~0xFF)
+        value["st_rdev"] = rdev
+        return Arg(f"{{st_mode={mtext}, st_rdev=makedev({major:#x}, {minor:#x}), ...}}", value)
+    return Arg(f"{{st_mode={mtext}, st_size={size}, ...}}", value)
+
+
+def _statx(c, i):
+    v = c.args[i]
+    done = c.out(v)
+    if done:
+        return done
+    try:
+        raw = c.mem.read(v, 64)
+    except OSError:
+        return Arg(f"{v:#x}", v)
+    mask, _blksize, attrs, nlink, uid, gid, mode, ino, size = struct.unpack_from(
+        "<IIQIIIH2xQQ", raw
+    )
+    mtext, mval = _mode_text(mode)
+    masktext, masknames = _flags(mask, _STATX_MASK)
+    value = {"stx_mask": masknames, "stx_attributes": attrs, "stx_mode": mval,
+             "stx_nlink": nlink, "stx_uid": uid, "stx_gid": gid, "stx_ino": ino,
+             "stx_size": size}  # fmt: skip
+    return Arg(
+        f"{{stx_mask={masktext}, stx_attributes={_hex(attrs)}, stx_mode={mtext}, "
+        f"stx_size={size}, ...}}",
+        value,
+    )
+
+
+def _statx_flags(c, i):
+    v = c.args[i] & 0xFFFFFFFF
+    sync = _STATX_SYNC[v & 0x6000]
+    rest = v & ~0x6000
+    if not rest:
+        return Arg(sync, [sync])
+    text, names = _flags(rest, _AT_FLAGS)
+    return Arg(f"{sync}|{text}", [sync, *names])
+
+
+def _timespec_at(c, addr: int, usec: bool = False) -> Arg:
+    if not addr:
+        return Arg("NULL", None)
+    try:
+        sec, frac = struct.unpack("<qq", c.mem.read(addr, 16))
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    unit = "tv_usec" if usec else "tv_nsec"
+    return Arg(f"{{tv_sec={sec}, {unit}={frac}}}", {"tv_sec": sec, unit: frac})
+
+
+def _timespec(c, i):
+    return _timespec_at(c, c.args[i])
+
+
+def _timeval(c, i):
+    return _timespec_at(c, c.args[i], usec=True)
+
+
+def _out_timespec(c, i):
+    # nanosleep's "rem": written only when the sleep was interrupted.
+    v = c.args[i]
+    if not v:
+        return Arg("NULL", None)
+    if c.exiting and c.retval is not None and c.retval < 0:
+        return _timespec_at(c, v)
+    return Arg(f"{v:#x}", v)
+
+
+def _sigset_at(c, addr: int, size: int) -> Arg:
+    if not addr:
+        return Arg("NULL", None)
+    if size <= 0 or size > 128:
+        return Arg(f"{addr:#x}", addr)
+    size = min(size, 8)
+    try:
+        mask = int.from_bytes(c.mem.read(addr, size), "little")
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    return _sigmask(mask, size * 8)
+
+
+def _sigmask(mask: int, nbits: int) -> Arg:
+    # strace shows the complement when two thirds or more of the bits are set.
+    prefix = ""
+    if mask.bit_count() >= nbits * 2 // 3:
+        mask = ~mask & ((1 << nbits) - 1)
+        prefix = "~"
+    names = []
+    sig = 1
+    while mask:
+        if mask & 1:
+            names.append(signame(sig)[3:] if sig < len(_SIGNALS) else str(sig))
+        mask >>= 1
+        sig += 1
+    return Arg(f"{prefix}[{' '.join(names)}]", {"inverted": bool(prefix), "signals": names})
+
+
+def _sockaddr_at(c, addr: int, length: int) -> Arg:
+    if not addr:
+        return Arg("NULL", None)
+    if length <= 0:
+        return Arg(f"{addr:#x}", addr)
+    try:
+        raw = c.mem.read(addr, min(length, 128))
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    return decode_sockaddr(raw, c.xflag)
+
+
+def decode_sockaddr(raw: bytes, xflag: int = 0) -> Arg:
+    """A socket address as strace prints it, from the bytes the program passed."""
+    if len(raw) < 2:
+        return Arg("{sa_family=???}", {})
+    fam = raw[0] | raw[1] << 8
+    famname = _AF.get(fam) or str(fam)
+    value: dict = {"sa_family": famname}
+    if fam == 2 and len(raw) >= 8:
+        port = raw[2] << 8 | raw[3]
+        ip = f"{raw[4]}.{raw[5]}.{raw[6]}.{raw[7]}"
+        value.update(sin_port=port, sin_addr=ip)
+        return Arg(
+            f'{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr("{ip}")}}', value
+        )
+    if fam == 10 and len(raw) >= 24:
+        import socket
+
+        port = raw[2] << 8 | raw[3]
+        flow = int.from_bytes(raw[4:8], "big")
+        ip = socket.inet_ntop(socket.AF_INET6, raw[8:24])
+        scope = int.from_bytes(raw[24:28], "little") if len(raw) >= 28 else 0
+        value.update(sin6_port=port, sin6_flowinfo=flow, sin6_addr=ip, sin6_scope_id=scope)
+        text = (
+            f"{{sa_family=AF_INET6, sin6_port=htons({port}), sin6_flowinfo=htonl({flow}), "
+            f'inet_pton(AF_INET6, "{ip}", &sin6_addr)'
+        )
+        if len(raw) >= 28:
+            text += f", sin6_scope_id={scope}"
+        return Arg(text + "}", value)
+    if fam == 1:
+        path = raw[2:]
+        if not path:
+            return Arg("{sa_family=AF_UNIX}", value)
+        if path[0] == 0:  # abstract: the name is every byte after the NUL
+            name = path[1:]
+            value["sun_path"] = "@" + _strval(name)
+            return Arg(f"{{sa_family=AF_UNIX, sun_path=@{quote(name, False, xflag)}}}", value)
+        nul = path.find(b"\0")
+        if nul >= 0:
+            path = path[:nul]
+        value["sun_path"] = _strval(path)
+        return Arg(f"{{sa_family=AF_UNIX, sun_path={quote(path, False, xflag)}}}", value)
+    if fam == 16 and len(raw) >= 12:
+        pid, groups = struct.unpack_from("<II", raw, 4)
+        value.update(nl_pid=pid, nl_groups=groups)
+        return Arg(f"{{sa_family=AF_NETLINK, nl_pid={pid}, nl_groups={groups:08x}}}", value)
+    if fam == 17 and len(raw) >= 20:
+        proto = raw[2] << 8 | raw[3]
+        ifindex, hatype = struct.unpack_from("<iH", raw, 4)
+        pkttype, halen = raw[10], raw[11]
+        hwaddr = ":".join(f"{b:02x}" for b in raw[12 : 12 + min(halen, 8)])
+        value.update(sll_protocol=proto, sll_ifindex=ifindex, sll_hatype=hatype,
+                     sll_pkttype=pkttype, sll_halen=halen, sll_addr=hwaddr)  # fmt: skip
+        hw = ", ".join(f"{b:#04x}" for b in raw[12 : 12 + min(halen, 8)])
+        tail = f", sll_addr=[{hw}]}}" if halen else "}"
+        return Arg(
+            f"{{sa_family=AF_PACKET, sll_protocol=htons({proto:#x}), sll_ifindex={ifindex}, "
+            f"sll_hatype={hatype}, sll_pkttype={pkttype}, sll_halen={halen}{tail}",
+            value,
+        )
+    data = raw[2:]
+    value["sa_data"] = _strval(data)
+    return Arg(f"{{sa_family={famname}, sa_data={quote(data, False, xflag)}}}", value)
+
+
+def _int_at(c, addr: int, fmt: str = "<i") -> int:
+    return struct.unpack(fmt, c.mem.read(addr, 4))[0]
+
+
+def _intptr_out(c, i):
+    """``[N]`` for an int the call writes (FIONREAD, TIOCGPGRP...)."""
+    v = c.args[i]
+    done = c.out(v)
+    if done:
+        return done
+    try:
+        n = _int_at(c, v)
+    except OSError:
+        return Arg(f"{v:#x}", v)
+    return Arg(f"[{n}]", [n])
+
+
+def _intptr_in(c, i):
+    v = c.args[i]
+    if not v:
+        return Arg("NULL", None)
+    try:
+        n = _int_at(c, v)
+    except OSError:
+        return Arg(f"{v:#x}", v)
+    return Arg(f"[{n}]", [n])
+
+
+# --- per-call decoders: f(ctx) -> list[Arg] ---------------------------------------
+
+
+def _socket(c):
+    fam = _s32(c.args[0])
+    famtext, famval = _xlat(fam, _AF)
+    typ = c.args[1] & 0xFFFFFFFF
+    base = _SOCK_TYPE.get(typ & 0xF) or f"{typ & 0xF:#x} /* SOCK_??? */"
+    names = [base]
+    if typ & ~0xF:
+        _t, more = _flags(typ & ~0xF, _SOCK_FLAGS)
+        names += more
+    proto = _s32(c.args[2])
+    if fam in (2, 10):
+        ptext, pval = _xlat(proto, _IPPROTO)
+    elif fam == 16:
+        ptext, pval = _xlat(proto, _NETLINK)
+    elif fam == 17:
+        ptext, pval = f"htons({(proto >> 8 | proto << 8) & 0xFFFF:#x})", proto
+    else:
+        ptext, pval = str(proto), proto
+    return [Arg(famtext, famval), Arg("|".join(names), names), Arg(ptext, pval)]
+
+
+def _sockaddr_in(c):
+    """connect, bind: fd, input sockaddr, its length."""
+    ln = c.args[2] & 0xFFFFFFFF
+    return [_fd(c, 0), _sockaddr_at(c, c.args[1], ln), Arg(str(ln), ln)]
+
+
+def _socklen_out(c, addr_i: int, len_i: int) -> list[Arg]:
+    """An output sockaddr and its value-result length: ``{...}, [16]``."""
+    addr, lenp = c.args[addr_i], c.args[len_i]
+    before = c.entry.get(len_i) if c.entry else None
+    if not lenp:
+        return [_ptr(c, addr_i), Arg("NULL", None)]
+    try:
+        after = _int_at(c, lenp, "<I") if c.ok else None
+    except OSError:
+        return [_ptr(c, addr_i), Arg(f"{lenp:#x}", lenp)]
+    if after is None:  # failed or not yet returned: the address, and the length in
+        if before is None:
+            try:
+                before = _int_at(c, lenp, "<I")
+            except OSError:
+                return [_ptr(c, addr_i), Arg(f"{lenp:#x}", lenp)]
+        return [_ptr(c, addr_i), Arg(f"[{before}]", [before])]
+    if not addr:
+        sa = Arg("NULL", None)
+    else:
+        sa = _sockaddr_at(c, addr, min(after, before) if before is not None else after)
+    if before is not None and before != after:
+        return [sa, Arg(f"[{before} => {after}]", [before, after])]
+    return [sa, Arg(f"[{after}]", [after])]
+
+
+def _accept(c):
+    return [_fd(c, 0), *_socklen_out(c, 1, 2)]
+
+
+def _accept4(c):
+    text, names = _flags(c.args[3] & 0xFFFFFFFF, _SOCK_FLAGS)
+    return [*_accept(c), Arg(text, names)]
+
+
+def _listen(c):
+    return [_fd(c, 0), _int(c, 1)]
+
+
+def _shutdown(c):
+    return [_fd(c, 0), _enumarg(_SHUT)(c, 1)]
+
+
+_msgflags = _flagsarg(_MSG_FLAGS)
+
+
+def _sendto(c):
+    ln = c.args[5] & 0xFFFFFFFF
+    return [_fd(c, 0), _inbuf(c, 1), _ulong(c, 2), _msgflags(c, 3),
+            _sockaddr_at(c, c.args[4], ln), Arg(str(ln), ln)]  # fmt: skip
+
+
+def _recvfrom(c):
+    return [_fd(c, 0), _outbuf(c, 1), _ulong(c, 2), _msgflags(c, 3), *_socklen_out(c, 4, 5)]
+
+
+def _iov_at(c, addr: int, count: int, budget: int | None) -> Arg:
+    """An iovec array; ``budget`` is how many data bytes to show in all (None: no data)."""
+    if not addr:
+        return Arg("NULL", None)
+    if count <= 0:
+        return Arg("[]", [])
+    shown = min(count, c.strsize)
+    try:
+        raw = c.mem.read(addr, 16 * shown)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    texts, values = [], []
+    for k in range(shown):
+        base, ln = struct.unpack_from("<QQ", raw, 16 * k)
+        if budget is None:
+            b = Arg(_addr(base), base)
+        else:
+            b = _buf(c, base, min(ln, budget))
+            budget = max(0, budget - ln)
+        texts.append(f"{{iov_base={b.text}, iov_len={ln}}}")
+        values.append({"iov_base": b.value, "iov_len": ln})
+    more = ", ..." if count > shown else ""
+    return Arg(f"[{', '.join(texts)}{more}]", values)
+
+
+def _iov_total(c, addr: int, count: int) -> int:
+    try:
+        raw = c.mem.read(addr, 16 * min(count, 1024))
+    except OSError:
+        return 0
+    return sum(struct.unpack_from("<Q", raw, 16 * k + 8)[0] for k in range(len(raw) // 16))
+
+
+def _writev(c):
+    n = _s32(c.args[2])
+    return [_fd(c, 0), _iov_at(c, c.args[1], n, _iov_total(c, c.args[1], n)), Arg(str(n), n)]
+
+
+def _readv(c):
+    n = _s32(c.args[2])
+    budget = c.retval if c.ok else None
+    return [_fd(c, 0), _iov_at(c, c.args[1], n, budget), Arg(str(n), n)]
+
+
+def _pwritev(c):
+    return [*_writev(c), _long(c, 3)]
+
+
+def _preadv(c):
+    return [*_readv(c), _long(c, 3)]
+
+
+def _msghdr(c, addr: int, sending: bool) -> Arg:
+    if not addr:
+        return Arg("NULL", None)
+    if not sending and not c.ok:
+        return Arg(f"{addr:#x}", addr)
+    try:
+        raw = c.mem.read(addr, 56)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    name, namelen, iov, iovlen, ctl, ctllen, flags = struct.unpack("<QI4xQQQQi4x", raw)
+    sa = _sockaddr_at(c, name, namelen) if name else Arg("NULL", None)
+    budget = _iov_total(c, iov, iovlen) if sending else c.retval
+    io = _iov_at(c, iov, iovlen, budget)
+    ftext, fnames = _flags(flags & 0xFFFFFFFF, _MSG_FLAGS)
+    value = {"msg_name": sa.value, "msg_namelen": namelen, "msg_iov": io.value,
+             "msg_iovlen": iovlen, "msg_control": ctl or None, "msg_controllen": ctllen,
+             "msg_flags": fnames}  # fmt: skip
+    ctext = f"msg_control={ctl:#x}, " if ctllen else ""
+    return Arg(
+        f"{{msg_name={sa.text}, msg_namelen={namelen}, msg_iov={io.text}, msg_iovlen={iovlen}, "
+        f"{ctext}msg_controllen={ctllen}, msg_flags={ftext}}}",
+        value,
+    )
+
+
+def _sendmsg(c):
+    return [_fd(c, 0), _msghdr(c, c.args[1], True), _msgflags(c, 2)]
+
+
+def _recvmsg(c):
+    return [_fd(c, 0), _msghdr(c, c.args[1], False), _msgflags(c, 2)]
+
+
+def _sockopt_name(c):
+    level = _s32(c.args[1])
+    ltext, lval = _xlat(level, _SOL)
+    name = _s32(c.args[2])
+    ntext, nval = _xlat(name, _SOCKOPT.get(level, {}))
+    return Arg(ltext, lval), Arg(ntext, nval)
+
+
+def _optval(c, addr: int, ln: int) -> Arg:
+    if not addr:
+        return Arg("NULL", None)
+    if ln == 4:
+        try:
+            n = _int_at(c, addr)
+        except OSError:
+            return Arg(f"{addr:#x}", addr)
+        return Arg(f"[{n}]", [n])
+    return _buf(c, addr, ln, xflag=2 if ln > 0 else None)
+
+
+def _setsockopt(c):
+    level, name = _sockopt_name(c)
+    ln = _s32(c.args[4])
+    return [_fd(c, 0), level, name, _optval(c, c.args[3], ln), Arg(str(ln), ln)]
+
+
+def _getsockopt(c):
+    level, name = _sockopt_name(c)
+    val, lenp = c.args[3], c.args[4]
+    if not c.ok or not lenp:
+        return [_fd(c, 0), level, name, _ptr(c, 3), _ptr(c, 4)]
+    try:
+        ln = _int_at(c, lenp)
+    except OSError:
+        return [_fd(c, 0), level, name, _ptr(c, 3), Arg(f"{lenp:#x}", lenp)]
+    before = c.entry.get(4) if c.entry else None
+    lentext = f"[{before} => {ln}]" if before is not None and before != ln else f"[{ln}]"
+    return [_fd(c, 0), level, name, _optval(c, val, ln), Arg(lentext, [ln])]
+
+
+def _socketpair(c):
+    first = _socket(c)
+    return [*first, _pipefds(c, 3)]
+
+
+def _pipefds(c, i):
+    v = c.args[i]
+    done = c.out(v)
+    if done:
+        return done
+    try:
+        a, b = struct.unpack("<ii", c.mem.read(v, 8))
+    except OSError:
+        return Arg(f"{v:#x}", v)
+    return Arg(f"[{_fdtext(c, a)}, {_fdtext(c, b)}]", [a, b])
+
+
+def _pipe2(c):
+    text, names = _flags(c.args[1] & 0xFFFFFFFF, _PIPE_FLAGS)
+    return [_pipefds(c, 0), Arg(text, names)]
+
+
+def _uses_mode(flags: int) -> bool:
+    """O_CREAT or O_TMPFILE: open's mode argument matters, and strace prints it."""
+    return bool(flags & 0o100) or flags & 0o20200000 == 0o20200000
+
+
+def _open(c):
+    out = [_path(c, 0), _oflags(c, 1)]
+    if _uses_mode(c.args[1]):
+        out.append(_octal(c, 2))
+    return out
+
+
+def _openat(c):
+    out = [_dirfd(c, 0), _path(c, 1), _oflags(c, 2)]
+    if _uses_mode(c.args[2]):
+        out.append(_octal(c, 3))
+    return out
+
+
+def _openat2(c):
+    # struct open_how {u64 flags; u64 mode; u64 resolve;}
+    out = [_dirfd(c, 0), _path(c, 1)]
+    addr = c.args[2]
+    try:
+        flags, mode, resolve = struct.unpack("<QQQ", c.mem.read(addr, 24))
+    except OSError:
+        out.append(Arg(_addr(addr), addr))
+    else:
+        fl = _oflags(_Ctx((flags,), None, 0, None, True, None, None, 0), 0)
+        out.append(
+            Arg(
+                f"{{flags={fl.text}, mode=0{mode:03o}, resolve={_hex(resolve)}}}",
+                {"flags": fl.value, "mode": mode, "resolve": resolve},
+            )
+        )
+    out.append(_ulong(c, 3))
+    return out
+
+
+def _newfstatat(c):
+    return [_dirfd(c, 0), _path(c, 1), _stat(c, 2), _atflags(c, 3)]
+
+
+def _statx_call(c):
+    mtext, mnames = _flags(c.args[3] & 0xFFFFFFFF, _STATX_MASK)
+    return [_dirfd(c, 0), _path(c, 1), _statx_flags(c, 2), Arg(mtext, mnames), _statx(c, 4)]
+
+
+def _faccessat2(c):
+    text, names = _flags(c.args[3] & 0xFFFFFFFF, _ACCESSAT_FLAGS)
+    return [_dirfd(c, 0), _path(c, 1), _accessmode(c, 2), Arg(text, names)]
+
+
+def _unlinkat(c):
+    return [_dirfd(c, 0), _path(c, 1), _atflags(c, 2)]
+
+
+def _renameat2(c):
+    text, names = _flags(c.args[4] & 0xFFFFFFFF, _RENAME)
+    return [_dirfd(c, 0), _path(c, 1), _dirfd(c, 2), _path(c, 3), Arg(text, names)]
+
+
+def _linkat(c):
+    return [_dirfd(c, 0), _path(c, 1), _dirfd(c, 2), _path(c, 3), _atflags(c, 4)]
+
+
+def _fchmodat(c):
+    return [_dirfd(c, 0), _path(c, 1), _octal(c, 2)]
+
+
+def _fchownat(c):
+    return [_dirfd(c, 0), _path(c, 1), _int(c, 2), _int(c, 3), _atflags(c, 4)]
+
+
+def _utimensat(c):
+    v = c.args[2]
+    if not v:
+        times = Arg("NULL", None)
+    else:
+        try:
+            a = struct.unpack("<qqqq", c.mem.read(v, 32))
+        except OSError:
+            times = Arg(f"{v:#x}", v)
+        else:
+            special = {0x3FFFFFFF: "UTIME_NOW", 0x3FFFFFFE: "UTIME_OMIT"}
+            parts = []
+            for sec, nsec in ((a[0], a[1]), (a[2], a[3])):
+                parts.append(special.get(nsec) or f"{{tv_sec={sec}, tv_nsec={nsec}}}")
+            times = Arg(f"[{parts[0]}, {parts[1]}]", parts)
+    return [_dirfd(c, 0), _path(c, 1), times, _atflags(c, 3)]
+
+
+def _vec_at(c, addr: int) -> list[int] | None:
+    """A NULL-terminated pointer array (argv, envp), read in chunks.
+
+    A chunk may run past the end of the mapping that holds the array; then the
+    rest is read a pointer at a time, and only an unreadable pointer is an error.
+    """
+    ptrs: list[int] = []
+    while len(ptrs) < 100000:
+        at = addr + 8 * len(ptrs)
+        try:
+            chunk = c.mem.read(at, 256)
+        except OSError:
+            chunk = c.mem.read(at, 8)
+        for (p,) in struct.iter_unpack("<Q", chunk):
+            if not p:
+                return ptrs
+            ptrs.append(p)
+    return None
+
+
+def _argv(c, i):
+    v = c.args[i]
+    if not v:
+        return Arg("NULL", None)
+    try:
+        ptrs = _vec_at(c, v)
+    except OSError:
+        return Arg(f"{v:#x}", v)
+    if ptrs is None:
+        return Arg(f"{v:#x}", v)
+    shown = ptrs[: c.strsize]
+    items = [_str_at(c, p) for p in shown]
+    more = ", ..." if len(ptrs) > len(shown) else ""
+    return Arg(f"[{', '.join(a.text for a in items)}{more}]", [a.value for a in items])
+
+
+def _envp(c, i):
+    v = c.args[i]
+    if not v:
+        return Arg("NULL", None)
+    try:
+        ptrs = _vec_at(c, v)
+    except OSError:
+        ptrs = None
+    if ptrs is None:
+        return Arg(f"{v:#x}", v)
+    n = len(ptrs)
+    return Arg(f"{v:#x} /* {n} var{'' if n == 1 else 's'} */", {"address": v, "count": n})
+
+
+def _execve(c):
+    return [_path(c, 0), _argv(c, 1), _envp(c, 2)]
+
+
+def _execveat(c):
+    text, names = _flags(c.args[4] & 0xFFFFFFFF, _AT_FLAGS)
+    return [_dirfd(c, 0), _path(c, 1), _argv(c, 2), _envp(c, 3), Arg(text, names)]
+
+
+def _mmap(c):
+    v = c.args[3] & 0xFFFFFFFF
+    names = [_MAP_TYPE.get(v & 0xF) or f"{v & 0xF:#x} /* MAP_??? */"]
+    if v & ~0xF:
+        _t, more = _flags(v & ~0xF & ~(0x3F << 26), _MAP_FLAGS)
+        names += more
+        if v & 0x40000 and v >> 26:  # MAP_HUGETLB with a page size: MAP_HUGE_2MB etc.
+            shift = v >> 26
+            size = f"{1 << (shift - 20)}MB" if shift < 30 else f"{1 << (shift - 30)}GB"
+            names.append(f"MAP_HUGE_{size}")
+    prot = _flagsarg(_PROT, "PROT_NONE")(c, 2)
+    return [_ptr(c, 0), _ulong(c, 1), prot, Arg("|".join(names), names), _fd(c, 4),
+            _xlong(c, 5)]  # fmt: skip
+
+
+def _mprotect(c):
+    return [_ptr(c, 0), _ulong(c, 1), _flagsarg(_PROT, "PROT_NONE")(c, 2)]
+
+
+def _mremap(c):
+    out = [_ptr(c, 0), _ulong(c, 1), _ulong(c, 2), _flagsarg(_MREMAP)(c, 3)]
+    if c.args[3] & 2:
+        out.append(_ptr(c, 4))
+    return out
+
+
+def _clone(c):
+    flags = c.args[0]
+    sig = flags & 0xFF
+    fl = flags & ~0xFF
+    ftext, fnames = _flags(fl, _CLONE_FLAGS) if fl else ("", [])
+    if sig:
+        fnames = [*fnames, signame(sig)]
+        ftext = f"{ftext}|{signame(sig)}" if ftext else signame(sig)
+    elif not fl:
+        ftext = "0"
+    out = [Arg(f"child_stack={_addr(c.args[1])}", c.args[1] or None),
+           Arg(f"flags={ftext}", fnames)]  # fmt: skip
+    if flags & 0x100000:  # CLONE_PARENT_SETTID: the child's tid, at exit
+        ptid = c.args[2]
+        if c.ok and ptid:
+            try:
+                out.append(Arg(f"parent_tid=[{_int_at(c, ptid)}]", _int_at(c, ptid)))
+            except OSError:
+                out.append(Arg(f"parent_tid={ptid:#x}", ptid))
+        else:
+            out.append(Arg(f"parent_tid={_addr(ptid)}", ptid or None))
+    if flags & 0x80000:
+        out.append(Arg(f"tls={_addr(c.args[4])}", c.args[4]))
+    if flags & 0x1200000:
+        out.append(Arg(f"child_tidptr={_addr(c.args[3])}", c.args[3] or None))
+    return out
+
+
+def _clone3(c):
+    v = c.args[0]
+    size = c.args[1]
+    try:
+        raw = c.mem.read(v, min(size, 88))
+    except OSError:
+        return [Arg(_addr(v), v), _ulong(c, 1)]
+    raw = raw.ljust(88, b"\0")
+    flags, pidfd, ctid, ptid, esig, stack, ssize, tls, _settid, _settid_size, cgroup = (
+        struct.unpack("<11Q", raw)
+    )
+    ftext, fnames = _flags(flags, _CLONE_FLAGS)
+    parts = [f"flags={ftext}"]
+    value: dict = {"flags": fnames}
+    if flags & 0x1000:
+        parts.append(f"pidfd={_addr(pidfd)}")
+        value["pidfd"] = pidfd
+    if flags & 0x1200000:
+        parts.append(f"child_tid={_addr(ctid)}")
+        value["child_tid"] = ctid
+    if flags & 0x100000:
+        parts.append(f"parent_tid={_addr(ptid)}")
+        value["parent_tid"] = ptid
+    sig = signame(esig) if esig else "0"
+    parts += [f"exit_signal={sig}", f"stack={_addr(stack)}", f"stack_size={_hex(ssize)}"]
+    value.update(exit_signal=sig, stack=stack, stack_size=ssize)
+    if flags & 0x80000:
+        parts.append(f"tls={_addr(tls)}")
+        value["tls"] = tls
+    if flags & 0x200000000:
+        parts.append(f"cgroup={cgroup}")
+        value["cgroup"] = cgroup
+    text = "{" + ", ".join(parts) + "}"
+    if c.ok and flags & 0x101000:  # what the kernel wrote back, strace's "=> {...}"
+        after = []
+        try:
+            if flags & 0x1000 and pidfd:
+                after.append(f"pidfd=[{_int_at(c, pidfd)}]")
+            if flags & 0x100000 and ptid:
+                after.append(f"parent_tid=[{_int_at(c, ptid)}]")
+        except OSError:
+            after = []
+        if after:
+            text += " => {" + ", ".join(after) + "}"
+    return [Arg(text, value), _ulong(c, 1)]
+
+
+def _wstatus(c, i):
+    v = c.args[i]
+    if not v:
+        return Arg("NULL", None)
+    if not c.ok or not c.retval:  # nothing reaped: strace prints the address
+        return Arg(f"{v:#x}", v)
+    try:
+        s = _int_at(c, v)
+    except OSError:
+        return Arg(f"{v:#x}", v)
+    text, value = _status_text(s)
+    return Arg(f"[{{{text}}}]", value)
+
+
+def _status_text(s: int) -> tuple[str, dict]:
+    sig = s & 0x7F
+    if sig == 0:
+        code = (s >> 8) & 0xFF
+        text = f"WIFEXITED(s) && WEXITSTATUS(s) == {code}"
+        value: dict = {"exited": code}
+    elif sig == 0x7F:
+        stop = (s >> 8) & 0xFF
+        text = f"WIFSTOPPED(s) && WSTOPSIG(s) == {signame(stop)}"
+        value = {"stopped": signame(stop)}
+        if s >> 16:
+            text += f" && s >> 16 == {s >> 16}"
+            value["event"] = s >> 16
+    elif s == 0xFFFF:
+        return "WIFCONTINUED(s)", {"continued": True}
+    else:
+        text = f"WIFSIGNALED(s) && WTERMSIG(s) == {signame(sig)}"
+        value = {"signaled": signame(sig)}
+        if s & 0x80:
+            text += " && WCOREDUMP(s)"
+            value["core"] = True
+    return text, value
+
+
+def _rusage(c, i):
+    v = c.args[i]
+    done = c.out(v)
+    if done:
+        return done
+    try:
+        us, uu, ss, su = struct.unpack("<qqqq", c.mem.read(v, 32))
+    except OSError:
+        return Arg(f"{v:#x}", v)
+    return Arg(
+        f"{{ru_utime={{tv_sec={us}, tv_usec={uu}}}, ru_stime={{tv_sec={ss}, tv_usec={su}}}, ...}}",
+        {"ru_utime": [us, uu], "ru_stime": [ss, su]},
+    )
+
+
+def _wait4(c):
+    pid = _s32(c.args[0])
+    return [Arg(str(pid), pid), _wstatus(c, 1), _flagsarg(_WAIT4_OPTS)(c, 2), _rusage(c, 3)]
+
+
+_IDTYPE = {0: "P_ALL", 1: "P_PID", 2: "P_PGID", 3: "P_PIDFD"}
+
+
+def _waitid(c):
+    t, v = _xlat(_s32(c.args[0]), _IDTYPE)
+    info = c.args[2]
+    if not info or not c.ok:
+        itext = Arg(_addr(info), info or None)
+    else:
+        try:
+            si = _unpack_siginfo(c.mem.read(info, 128))
+        except OSError:
+            itext = Arg(f"{info:#x}", info)
+        else:
+            itext = Arg(_siginfo_text(si) if si["si_signo"] else "{}", si)
+    return [Arg(t, v), _int(c, 1), itext, _flagsarg(_WAIT_OPTS)(c, 3), _rusage(c, 4)]
+
+
+def _kill(c):
+    return [_int(c, 0), _sig(c, 1)]
+
+
+def _tgkill(c):
+    return [_int(c, 0), _int(c, 1), _sig(c, 2)]
+
+
+def _sigaction_at(c, addr: int, out: bool) -> Arg:
+    if not addr:
+        return Arg("NULL", None)
+    if out and not c.ok:
+        return Arg(f"{addr:#x}", addr)
+    try:
+        handler, flags, restorer, mask = struct.unpack("<QQQQ", c.mem.read(addr, 32))
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    htext = _SA_HANDLER.get(handler) or f"{handler:#x}"
+    mtext = _sigmask(mask, 64)
+    ftext, fnames = _flags(flags & 0xFFFFFFFF, _SA_FLAGS)
+    text = f"{{sa_handler={htext}, sa_mask={mtext.text}, sa_flags={ftext}"
+    value = {"sa_handler": htext, "sa_mask": mtext.value, "sa_flags": fnames}
+    if flags & 0x04000000:
+        text += f", sa_restorer={_addr(restorer)}"
+        value["sa_restorer"] = restorer
+    return Arg(text + "}", value)
+
+
+def _rt_sigaction(c):
+    return [_sig(c, 0), _sigaction_at(c, c.args[1], False), _sigaction_at(c, c.args[2], True),
+            _ulong(c, 3)]  # fmt: skip
+
+
+def _rt_sigprocmask(c):
+    size = c.args[3]
+    how = _s32(c.args[0])
+    htext, hval = _xlat(how, _SIG_HOW)
+    old = c.args[2]
+    oldarg = c.out(old) or _sigset_at(c, old, size)
+    return [Arg(htext, hval), _sigset_at(c, c.args[1], size), oldarg, _ulong(c, 3)]
+
+
+def _sigset_arg(c, i, size_i):
+    return _sigset_at(c, c.args[i], c.args[size_i])
+
+
+def _rt_sigsuspend(c):
+    return [_sigset_arg(c, 0, 1), _ulong(c, 1)]
+
+
+def _rt_sigreturn(c):
+    # The frame's saved mask sits at rsp + 40 (uc_sigmask); the caller passes no args.
+    return []
+
+
+def _dup2(c):
+    return [_fd(c, 0), _fd(c, 1)]
+
+
+def _dup3(c):
+    text, names = _flags(c.args[2] & 0xFFFFFFFF, ((0o2000000, "O_CLOEXEC"),))
+    return [_fd(c, 0), _fd(c, 1), Arg(text, names)]
+
+
+def _flock_at(c, addr: int) -> Arg:
+    try:
+        ltype, whence, start, ln, pid = struct.unpack("<hh4xqqi4x", c.mem.read(addr, 32))
+    except OSError:
+        return Arg(_addr(addr), addr)
+    t = _FLOCK_TYPE.get(ltype) or str(ltype)
+    w = _SEEK.get(whence) or str(whence)
+    value = {"l_type": t, "l_whence": w, "l_start": start, "l_len": ln}
+    text = f"{{l_type={t}, l_whence={w}, l_start={start}, l_len={ln}"
+    if c.ok and c.args[1] in (5, 36):
+        text += f", l_pid={pid}"
+        value["l_pid"] = pid
+    return Arg(text + "}", value)
+
+
+def _fcntl(c):
+    cmd = _s32(c.args[1])
+    ctext, cval = _xlat(cmd, _FCNTL)
+    out = [_fd(c, 0), Arg(ctext, cval)]
+    if cmd in _FCNTL_NOARG:
+        return out
+    if cmd == 2:
+        out.append(_flagsarg(_FD_FLAGS)(c, 2))
+    elif cmd == 4:
+        out.append(_oflags(c, 2))
+    elif cmd in _FCNTL_LOCK:
+        out.append(_flock_at(c, c.args[2]))
+    elif cmd in (10, 11):
+        out.append(_sig(c, 2))
+    elif cmd == 1033:
+        out.append(_flagsarg(_SEALS)(c, 2))
+    elif cmd in (1024,):
+        out.append(_enumarg(_FLOCK_TYPE)(c, 2))
+    else:
+        out.append(_long(c, 2))
+    return out
+
+
+def _ioctl(c):
+    req = c.args[1] & 0xFFFFFFFF
+    name = _IOCTL.get(req)
+    rtext = name or f"{req:#x}"
+    out = [_fd(c, 0), Arg(rtext, name or req)]
+    if req in (0x5450, 0x5451, 0x5422):  # FIONCLEX, FIOCLEX, TIOCNOTTY take nothing
+        return out
+    if req in _IOCTL_INT_OUT:
+        out.append(_intptr_out(c, 2))
+    elif req in _IOCTL_INT_IN:
+        out.append(_intptr_in(c, 2))
+    elif req in (0x5413, 0x5414) and (req == 0x5414 or c.ok) and c.args[2]:
+        try:
+            r, col, x, y = struct.unpack("<HHHH", c.mem.read(c.args[2], 8))
+        except OSError:
+            out.append(_ptr(c, 2))
+        else:
+            out.append(
+                Arg(
+                    f"{{ws_row={r}, ws_col={col}, ws_xpixel={x}, ws_ypixel={y}}}",
+                    {"ws_row": r, "ws_col": col, "ws_xpixel": x, "ws_ypixel": y},
+                )
+            )
+    elif req in (0x540E, 0x540B, 0x540A, 0x5409):  # integer arguments
+        out.append(_long(c, 2))
+    else:
+        out.append(_ptr(c, 2))
+    return out
+
+
+def _lseek(c):
+    return [_fd(c, 0), _long(c, 1), _enumarg(_SEEK)(c, 2)]
+
+
+def _getdents(c):
+    v = c.args[1]
+    if not v:
+        buf = Arg("NULL", None)
+    elif not c.ok:
+        buf = Arg(f"{v:#x}", v)
+    else:
+        n = _dirent_count(c, v, c.retval)
+        word = "entry" if n == 1 else "entries"
+        buf = Arg(f"{v:#x} /* {n} {word} */", {"address": v, "entries": n})
+    return [_fd(c, 0), buf, _uint(c, 2)]
+
+
+def _dirent_count(c, addr: int, size: int) -> int:
+    try:
+        raw = c.mem.read(addr, size)
+    except OSError:
+        return 0
+    n = off = 0
+    while off + 18 < len(raw):
+        reclen = raw[off + 16] | raw[off + 17] << 8
+        if not reclen:
+            break
+        n += 1
+        off += reclen
+    return n
+
+
+def _pollfds(c, addr: int, n: int, revents: bool) -> Arg:
+    if not addr:
+        return Arg("NULL", None)
+    shown = min(n, c.strsize)
+    try:
+        raw = c.mem.read(addr, 8 * shown)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    texts, values = [], []
+    for k in range(shown):
+        fd, ev, rev = struct.unpack_from("<ihh", raw, 8 * k)
+        if revents:
+            if not rev:
+                continue
+            t, names = _flags(rev & 0xFFFF, _POLL)
+            texts.append(f"{{fd={_fdtext(c, fd)}, revents={t}}}")
+            values.append({"fd": fd, "revents": names})
+        else:
+            t, names = _flags(ev & 0xFFFF, _POLL)
+            texts.append(f"{{fd={_fdtext(c, fd)}, events={t}}}")
+            values.append({"fd": fd, "events": names})
+    more = ", ..." if n > shown else ""
+    return Arg(f"[{', '.join(texts)}{more}]", values)
+
+
+def _poll(c):
+    n = c.args[1] & 0xFFFFFFFF
+    return [_pollfds(c, c.args[0], n, False), Arg(str(n), n), _int(c, 2)]
+
+
+def _ppoll(c):
+    n = c.args[1] & 0xFFFFFFFF
+    return [_pollfds(c, c.args[0], n, False), Arg(str(n), n), _timespec(c, 2),
+            _sigset_arg(c, 3, 4), _ulong(c, 4)]  # fmt: skip
+
+
+def _fdset_at(c, addr: int, nfds: int, saved: bytes | None = None) -> Arg:
+    if not addr:
+        return Arg("NULL", None)
+    nbytes = (min(max(nfds, 0), 1024 * 64) + 7) // 8
+    try:
+        raw = saved if saved is not None else c.mem.read(addr, nbytes)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    bits = int.from_bytes(raw, "little")
+    fds = [fd for fd in range(min(nfds, len(raw) * 8)) if bits >> fd & 1]
+    return Arg(f"[{' '.join(_fdtext(c, fd) for fd in fds)}]", fds)
+
+
+def _select_sets(c):
+    nfds = _s32(c.args[0])
+    saved = c.entry or {}
+    sets = [_fdset_at(c, c.args[k], nfds, saved.get(k)) for k in (1, 2, 3)]
+    return [Arg(str(nfds), nfds), *sets]
+
+
+def _select(c):
+    return [*_select_sets(c), _timeval(c, 4)]
+
+
+def _pselect6(c):
+    sm = c.args[5]
+    if not sm:
+        smarg = Arg("NULL", None)
+    else:
+        try:
+            ptr, size = struct.unpack("<QQ", c.mem.read(sm, 16))
+        except OSError:
+            smarg = Arg(f"{sm:#x}", sm)
+        else:
+            s = _sigset_at(c, ptr, size)
+            smarg = Arg(f"{{sigmask={s.text}, sigsetsize={size}}}", {"sigmask": s.value})
+    return [*_select_sets(c), _timespec(c, 4), smarg]
+
+
+def _nanosleep(c):
+    return [_timespec(c, 0), _out_timespec(c, 1)]
+
+
+def _clock_nanosleep(c):
+    flags = _s32(c.args[1])
+    ftext = "TIMER_ABSTIME" if flags == 1 else str(flags)
+    return [_enumarg(_CLOCKS)(c, 0), Arg(ftext, ftext if flags == 1 else flags),
+            _timespec(c, 2), _out_timespec(c, 3)]  # fmt: skip
+
+
+def _clock_gettime(c):
+    v = c.args[1]
+    return [_enumarg(_CLOCKS)(c, 0), c.out(v) or _timespec_at(c, v)]
+
+
+def _exit(c):
+    return [_int(c, 0)]
+
+
+def _getrandom(c):
+    v = c.args[0]
+    buf = c.out(v) or _buf(c, v, c.retval, xflag=2)
+    return [buf, _ulong(c, 1), _flagsarg(_GRND)(c, 2)]
+
+
+def _arch_prctl(c):
+    code = _s32(c.args[0])
+    t, val = _xlat(code, _ARCH_PRCTL)
+    return [Arg(t, val), _ptr(c, 1)]
+
+
+def _prlimit64(c):
+    res = _s32(c.args[1])
+    rtext = _RLIMIT[res] if 0 <= res < len(_RLIMIT) else str(res)
+    return [_int(c, 0), Arg(rtext, rtext), _rlimit_at(c, c.args[2], False),
+            _rlimit_at(c, c.args[3], True)]  # fmt: skip
+
+
+def _rlimit_at(c, addr: int, out: bool) -> Arg:
+    if not addr:
+        return Arg("NULL", None)
+    if out and not c.ok:
+        return Arg(f"{addr:#x}", addr)
+    try:
+        cur, mx = struct.unpack("<QQ", c.mem.read(addr, 16))
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+
+    def lim(v):
+        if v == 0xFFFFFFFFFFFFFFFF:
+            return "RLIM64_INFINITY"
+        return f"{v // 1024}*1024" if v and v % 1024 == 0 else str(v)
+
+    return Arg(f"{{rlim_cur={lim(cur)}, rlim_max={lim(mx)}}}", {"rlim_cur": cur, "rlim_max": mx})
+
+
+def _futex(c):
+    op = c.args[1] & 0xFFFFFFFF
+    cmd = op & 0x7F
+    name = (_FUTEX_OPS.get(cmd) or str(cmd)) + ("_PRIVATE" if op & 128 else "")
+    if op & 256:
+        name += "|FUTEX_CLOCK_REALTIME"
+    out = [_ptr(c, 0), Arg(name, name), _int(c, 2)]
+    if cmd in (0, 9):  # WAIT, WAIT_BITSET: a timeout (WAIT_BITSET: and a bitset)
+        out.append(_timespec(c, 3))
+        if cmd == 9:
+            bits = c.args[5] & 0xFFFFFFFF
+            out.append(Arg("FUTEX_BITSET_MATCH_ANY" if bits == 0xFFFFFFFF else _hex(bits), bits))
+    elif cmd in (3, 4):  # REQUEUE, CMP_REQUEUE
+        out += [_uint(c, 3), _ptr(c, 4)]
+        if cmd == 4:
+            out.append(_int(c, 5))
+    return out
+
+
+def _uname(c):
+    v = c.args[0]
+    done = c.out(v)
+    if done:
+        return [done]
+    try:
+        raw = c.mem.read(v, 130)
+    except OSError:
+        return [Arg(f"{v:#x}", v)]
+    sysname, nodename = (raw[k : k + 65].split(b"\0", 1)[0] for k in (0, 65))
+    return [
+        Arg(
+            f"{{sysname={quote(sysname)}, nodename={quote(nodename)}, ...}}",
+            {"sysname": _strval(sysname), "nodename": _strval(nodename)},
+        )
+    ]
+
+
+def _chdir_like(c):
+    return [_path(c, 0)]
+
+
+def _sched_getaffinity(c):
+    return [_int(c, 0), _uint(c, 1), _ptr(c, 2)]
+
+
+# --- the table ----------------------------------------------------------------------
+
+# A tuple of argument decoders, or a function of the whole context.
+_P, _D, _I, _U, _L, _UL, _X = _path, _dirfd, _int, _uint, _long, _ulong, _ptr
+_SIGS: dict = {
+    # files and descriptors
+    "read": (_fd, _outbuf, _ulong),
+    "write": (_fd, _inbuf, _ulong),
+    "pread64": (_fd, _outbuf, _ulong, _long),
+    "pwrite64": (_fd, _inbuf, _ulong, _long),
+    "readv": _readv,
+    "writev": _writev,
+    "preadv": _preadv,
+    "pwritev": _pwritev,
+    "open": _open,
+    "openat": _openat,
+    "openat2": _openat2,
+    "creat": (_P, _octal),
+    "close": (_fd,),
+    "close_range": (_U, _U, _U),
+    "stat": (_P, _stat),
+    "lstat": (_P, _stat),
+    "fstat": (_fd, _stat),
+    "newfstatat": _newfstatat,
+    "statx": _statx_call,
+    "access": (_P, _accessmode),
+    "faccessat": (_D, _P, _accessmode),
+    "faccessat2": _faccessat2,
+    "execve": _execve,
+    "execveat": _execveat,
+    "dup": (_fd,),
+    "dup2": _dup2,
+    "dup3": _dup3,
+    "pipe": (_pipefds,),
+    "pipe2": _pipe2,
+    "fcntl": _fcntl,
+    "ioctl": _ioctl,
+    "lseek": _lseek,
+    "chdir": _chdir_like,
+    "fchdir": (_fd,),
+    "chroot": _chdir_like,
+    "getcwd": (_outpath, _ulong),
+    "mkdir": (_P, _octal),
+    "mkdirat": (_D, _P, _octal),
+    "rmdir": _chdir_like,
+    "unlink": _chdir_like,
+    "unlinkat": _unlinkat,
+    "rename": (_P, _P),
+    "renameat": (_D, _P, _D, _P),
+    "renameat2": _renameat2,
+    "link": (_P, _P),
+    "linkat": _linkat,
+    "symlink": (_P, _P),
+    "symlinkat": (_P, _D, _P),
+    "readlink": (_P, _outbuf, _ulong),
+    "readlinkat": (_D, _P, _outbuf, _ulong),
+    "chmod": (_P, _octal),
+    "fchmod": (_fd, _octal),
+    "fchmodat": _fchmodat,
+    "chown": (_P, _I, _I),
+    "lchown": (_P, _I, _I),
+    "fchown": (_fd, _I, _I),
+    "fchownat": _fchownat,
+    "truncate": (_P, _L),
+    "ftruncate": (_fd, _L),
+    "fsync": (_fd,),
+    "fdatasync": (_fd,),
+    "umask": (_octal,),
+    "utimensat": _utimensat,
+    "getdents64": _getdents,
+    "getdents": _getdents,
+    "mknod": (_P, _octal, _xlong),
+    "mknodat": (_D, _P, _octal, _xlong),
+    "statfs": (_P, _X),
+    "fstatfs": (_fd, _X),
+    "sendfile": (_fd, _fd, _X, _ulong),
+    "flock": (_fd, _I),
+    # sockets
+    "socket": _socket,
+    "socketpair": _socketpair,
+    "connect": _sockaddr_in,
+    "bind": _sockaddr_in,
+    "listen": _listen,
+    "accept": _accept,
+    "accept4": _accept4,
+    "getsockname": _accept,
+    "getpeername": _accept,
+    "shutdown": _shutdown,
+    "sendto": _sendto,
+    "recvfrom": _recvfrom,
+    "sendmsg": _sendmsg,
+    "recvmsg": _recvmsg,
+    "setsockopt": _setsockopt,
+    "getsockopt": _getsockopt,
+    # waiting
+    "poll": _poll,
+    "ppoll": _ppoll,
+    "select": _select,
+    "pselect6": _pselect6,
+    "nanosleep": _nanosleep,
+    "clock_nanosleep": _clock_nanosleep,
+    "clock_gettime": _clock_gettime,
+    "futex": _futex,
+    # memory
+    "mmap": _mmap,
+    "mprotect": _mprotect,
+    "munmap": (_X, _ulong),
+    "brk": (_X,),
+    "mremap": _mremap,
+    "madvise": (_X, _ulong, _enumarg(_MADV)),
+    # processes and signals
+    "clone": _clone,
+    "clone3": _clone3,
+    "wait4": _wait4,
+    "waitid": _waitid,
+    "kill": _kill,
+    "tkill": _kill,
+    "tgkill": _tgkill,
+    "rt_sigaction": _rt_sigaction,
+    "rt_sigprocmask": _rt_sigprocmask,
+    "rt_sigsuspend": _rt_sigsuspend,
+    "rt_sigreturn": _rt_sigreturn,
+    "exit": _exit,
+    "exit_group": _exit,
+    "setpgid": (_I, _I),
+    "getpgid": (_I,),
+    "getsid": (_I,),
+    "setuid": (_U,),
+    "setgid": (_U,),
+    "setreuid": (_I, _I),
+    "setregid": (_I, _I),
+    "set_tid_address": (_X,),
+    "set_robust_list": (_X, _ulong),
+    "arch_prctl": _arch_prctl,
+    "prlimit64": _prlimit64,
+    "getrandom": _getrandom,
+    "sched_getaffinity": _sched_getaffinity,
+    "alarm": (_U,),
+    "rseq": (_X, _xlong, _I, _xlong),
+    "uname": _uname,
+    "epoll_create1": (_flagsarg(((0o2000000, "EPOLL_CLOEXEC"),)),),
+    "eventfd2": (
+        _U,
+        _flagsarg(((0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK"), (1, "EFD_SEMAPHORE"))),
+    ),
+    "pause": (),
+    "sched_yield": (),
+}
+# fmt: off
+_NO_ARGS = (
+    "getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getpgrp",
+    "setsid", "fork", "vfork", "sync", "munlockall", "inotify_init", "restart_syscall",
+)
+# fmt: on
+for _n in _NO_ARGS:
+    _SIGS[_n] = ()
+
+
+def decode_call(
+    name: str,
+    args: tuple[int, ...],
+    mem,
+    *,
+    strsize: int = 32,
+    fd_path=None,
+    exiting: bool = True,
+    retval: int | None = None,
+    entry: dict | None = None,
+    xflag: int = 0,
+) -> list[Arg]:
+    """Decode a syscall's arguments as strace prints them.
+
+    ``args`` are the raw register values (six, or as many as the call takes);
+    ``mem`` reads the tracee's memory (``read(addr, size)`` and
+    ``read_cstring(addr, limit)``, either may raise OSError: the argument then
+    shows as an address).  ``fd_path(fd) -> str | None`` adds strace's ``-y``
+    decoration (bind a pid with :func:`fd_path`).  Output arguments are decoded
+    when ``exiting`` and ``retval`` says the call succeeded; before that, or after a
+    failure, they show as addresses, as strace shows them.  ``retval`` is the
+    signed result (``-errno`` on failure).  ``entry`` is what
+    :func:`capture_entry` saved at syscall entry, for value-result arguments.
+    """
+    c = _Ctx(args, mem, strsize, fd_path, exiting, retval, entry, xflag)
+    sig = _SIGS.get(name)
+    if sig is None:
+        sig = _SIGS[name] = _from_prototype(name)
+        if sig is None:
+            # A call nobody describes: strace's printargs, every argument in hex.
+            return [Arg(_hex(v), v) for v in args]
+    if callable(sig):
+        return sig(c)
+    return [f(c, i) for i, f in enumerate(sig)]
+
+
+# fmt: off
+_PATH_NAMES = frozenset((
+    "path", "pathname", "filename", "oldname", "newname", "dir_name", "dev_name",
+    "specialfile", "library", "old_path", "new_path", "oldpath", "newpath",
+))
+# fmt: on
+# fmt: off
+_FD_NAMES = frozenset((
+    "fd", "epfd", "dfd", "olddirfd", "newdirfd", "dirfd", "oldfd", "newfd", "fd_in", "fd_out",
+))
+# fmt: on
+
+
+def _from_prototype(name: str):
+    """Decoders for a call this module does not know, from python-ptrace's prototypes.
+
+    Loaded on the first unknown call only (python-ptrace's table costs ~50 ms).
+    """
+    try:
+        from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
+    except ImportError:
+        return None
+    proto = SYSCALL_PROTOTYPES.get(name)
+    if proto is None:
+        return None
+    decoders = []
+    for ctype, argname in proto[1]:
+        if argname in _FD_NAMES:
+            decoders.append(_dirfd if "dir" in argname or argname == "dfd" else _fd)
+        elif "*" in ctype:
+            if "char" in ctype and argname in _PATH_NAMES:
+                decoders.append(_path)
+            elif ctype.startswith("const char"):
+                decoders.append(_str)
+            else:
+                decoders.append(_ptr)
+        elif "unsigned" in ctype or ctype in ("size_t", "uid_t", "gid_t", "u32", "u64"):
+            decoders.append(_ulong if "long" in ctype or ctype == "size_t" else _uint)
+        elif "long" in ctype or ctype in ("off_t", "loff_t", "ssize_t"):
+            decoders.append(_long)
+        else:
+            decoders.append(_int)
+    return tuple(decoders)
+
+
+def capture_entry(name: str, args: tuple[int, ...], mem) -> dict | None:
+    """Read, at syscall entry, what the call will overwrite and strace shows as input.
+
+    Returns ``{arg index: value}`` for :func:`decode_call`'s ``entry``, or None
+    when the call has nothing of the kind (the common case: no memory read).
+    """
+    try:
+        if name in ("accept", "accept4", "getsockname", "getpeername"):
+            return {2: _lenp(mem, args[2])} if args[2] else None
+        if name == "recvfrom":
+            return {5: _lenp(mem, args[5])} if args[5] else None
+        if name == "getsockopt":
+            return {4: _lenp(mem, args[4])} if args[4] else None
+        if name in ("select", "pselect6"):
+            nbytes = (min(max(_s32(args[0]), 0), 65536) + 7) // 8
+            return {k: mem.read(args[k], nbytes) for k in (1, 2, 3) if args[k]}
+    except OSError:
+        return None
+    return None
+
+
+def _lenp(mem, addr: int) -> int:
+    return struct.unpack("<I", mem.read(addr, 4))[0]
+
+
+# --- results ---------------------------------------------------------------------
+
+# Calls whose result is an address (strace's RVAL_HEX and friends).
+_HEX_RESULT = frozenset(("mmap", "mmap2", "brk", "mremap", "shmat", "personality"))
+_OCT_RESULT = frozenset(("umask",))
+# Calls that return a file descriptor (decorated under -y).
+# fmt: off
+_FD_RESULT = frozenset((
+    "open", "openat", "openat2", "creat", "dup", "dup2", "dup3", "socket", "accept", "accept4",
+    "epoll_create", "epoll_create1", "eventfd", "eventfd2", "signalfd", "signalfd4",
+    "timerfd_create", "inotify_init", "inotify_init1", "memfd_create", "pidfd_open",
+    "pidfd_getfd", "fanotify_init", "perf_event_open", "userfaultfd", "open_tree", "fsopen",
+    "fsmount", "fspick",
+))
+# fmt: on
+_TIMEOUT_RESULT = frozenset(
+    ("poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2")
+)  # fmt: skip
+
+
+def format_result(
+    name: str,
+    retval: int | None,
+    *,
+    args: tuple[int, ...] | None = None,
+    mem=None,
+    fd_path=None,
+) -> tuple[str, str | None]:
+    """strace's text for a result, and the errno name when it is an error.
+
+    ``retval`` is signed (``-2`` for ENOENT) or None for a call that never returned
+    (``exit_group``, a killed tracee): ``"?"``.  With ``args`` (and ``mem``), the
+    annotations strace adds are added too: ``0 (flags O_RDONLY)`` for fcntl's
+    F_GETFL, ``1 ([{fd=3, revents=POLLIN}])`` for poll, ``0 (Timeout)``.
+    """
+    if retval is None:
+        return "?", None
+    if -4096 < retval < 0:
+        err = -retval
+        ename = _errname(err)
+        restart = _RESTART_TEXT.get(err)
+        if restart:
+            return f"? {ename} ({restart})", ename
+        return f"-1 {ename} ({os.strerror(err)})", ename
+    if name in _HEX_RESULT:
+        return _hex(retval & 0xFFFFFFFFFFFFFFFF), None
+    if name in _OCT_RESULT:
+        return (f"0{retval:o}" if retval else "0"), None
+    if name in _TIMEOUT_RESULT:
+        if retval == 0:
+            return "0 (Timeout)", None
+        if name in ("poll", "ppoll") and args is not None and mem is not None:
+            c = _Ctx(args, mem, 32, fd_path, True, retval, None, 0)
+            fds = _pollfds(c, args[0], args[1] & 0xFFFFFFFF, True)
+            return f"{retval} ({fds.text})", None
+        if name in ("select", "pselect6") and args is not None and mem is not None:
+            return _select_result(retval, args, mem, fd_path), None
+    if name == "fcntl" and args is not None:
+        cmd = _s32(args[1])
+        if cmd == 1:
+            return (f"{_hex(retval)} (flags FD_CLOEXEC)" if retval else "0"), None
+        if cmd == 3:
+            fl = _oflags(_Ctx((retval,), None, 0, None, True, None, None, 0), 0)
+            return f"{_hex(retval)} (flags {fl.text})", None
+        if cmd == 1034:
+            return (f"{_hex(retval)} (seals {_flags(retval, _SEALS)[0]})" if retval else "0"), None
+    if fd_path is not None and name in _FD_RESULT:
+        path = fd_path(retval)
+        if path is not None:
+            return f"{retval}<{path}>", None
+    return str(retval), None
+
+
+def _select_result(retval, args, mem, fd_path) -> str:
+    c = _Ctx(args, mem, 32, fd_path, True, retval, None, 0)
+    nfds = _s32(args[0])
+    parts = []
+    for k, label in ((1, "in"), (2, "out"), (3, "except")):
+        if args[k]:
+            s = _fdset_at(c, args[k], nfds)
+            if s.value:
+                parts.append(f"{label} {s.text}")
+    if parts:
+        return f"{retval} ({', '.join(parts)})"
+    return str(retval)
+
+
+# --- signals ---------------------------------------------------------------------
+
+_SI_CODES = {0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER", -3: "SI_MESGQ",
+             -4: "SI_ASYNCIO", -5: "SI_SIGIO", -6: "SI_TKILL", -7: "SI_DETHREAD",
+             -60: "SI_ASYNCNL"}  # fmt: skip
+_SIG_CODES = {
+    17: ("CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"),
+    11: ("SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR", "SEGV_PKUERR", "SEGV_ACCADI",
+         "SEGV_ADIDERR", "SEGV_ADIPERR", "SEGV_MTEAERR", "SEGV_MTESERR", "SEGV_CPERR"),
+    7: ("BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO"),
+    5: ("TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH", "TRAP_HWBKPT", "TRAP_UNK", "TRAP_PERF"),
+    4: ("ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG",
+        "ILL_COPROC", "ILL_BADSTK", "ILL_BADIADDR"),
+    8: ("FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF", "FPE_FLTUND", "FPE_FLTRES",
+        "FPE_FLTINV", "FPE_FLTSUB", "FPE_FLTUNK", "FPE_CONDTRAP"),
+    29: ("POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP"),
+    31: ("SYS_SECCOMP", "SYS_USER_DISPATCH"),
+}  # fmt: skip
+
+
+def _si_code_name(signo: int, code: int) -> str:
+    name = _SI_CODES.get(code)
+    if name:
+        return name
+    codes = _SIG_CODES.get(signo)
+    if codes and 0 < code <= len(codes):
+        return codes[code - 1]
+    return str(code)
+
+
+def _unpack_siginfo(raw: bytes) -> dict:
+    signo, err, code = struct.unpack_from("<iii", raw)
+    a, b = struct.unpack_from("<iI", raw, 16)
+    (addr,) = struct.unpack_from("<Q", raw, 16)
+    si = {"si_signo": signo, "si_errno": err, "si_code": code, "si_pid": a, "si_uid": b,
+          "si_addr": addr}  # fmt: skip
+    if signo == 17:
+        status, utime, stime = struct.unpack_from("<iqq", raw, 24)
+        si.update(si_status=status, si_utime=utime, si_stime=stime)
+    else:
+        (ptr,) = struct.unpack_from("<Q", raw, 24)
+        si.update(si_int=_s32(ptr), si_ptr=ptr, si_timerid=a, si_overrun=b)
+        si.update(si_band=_s64(addr), si_fd=struct.unpack_from("<i", raw, 24)[0])
+    return si
+
+
+def _siginfo_text(si: dict) -> str:
+    g = si.get
+    signo = g("si_signo", 0)
+    if not signo:
+        return "{}"
+    code = g("si_code", 0)
+    parts = [f"si_signo={signame(signo)}", f"si_code={_si_code_name(signo, code)}"]
+    if g("si_errno"):
+        parts.append(f"si_errno={_errname(g('si_errno'))}")
+    source = [f"si_pid={g('si_pid', 0)}", f"si_uid={g('si_uid', 0)}"]
+    sigval = [f"si_int={g('si_int', 0)}", f"si_ptr={_addr(g('si_ptr', 0) or 0)}"]
+    if code <= 0:  # sent by a process (SI_FROMUSER)
+        if code == -2:
+            parts += [f"si_timerid={_hex(g('si_timerid', 0))}", f"si_overrun={g('si_overrun', 0)}"]
+            parts += sigval
+        elif code == -5:
+            parts += [f"si_band={g('si_band', 0)}", f"si_fd={g('si_fd', 0)}"]
+        else:
+            parts += source
+            if code not in (0, -6) and g("si_ptr"):
+                parts += sigval
+    elif signo == 17:
+        parts += source
+        status = g("si_status", 0)
+        parts.append(f"si_status={status if code == 1 else signame(status)}")
+        parts += [
+            f"si_utime={_clock_t(g('si_utime', 0))}",
+            f"si_stime={_clock_t(g('si_stime', 0))}",
+        ]
+    elif signo in (4, 5, 7, 8, 11):
+        parts.append(f"si_addr={_addr(g('si_addr', 0) or 0)}")
+    elif signo == 29:
+        if code in (1, 2, 3):
+            parts += [f"si_band={g('si_band', 0)}", f"si_fd={g('si_fd', 0)}"]
+    elif signo == 31:
+        parts.append(f"si_call_addr={_addr(g('si_call_addr', 0) or 0)}")
+        parts.append(f"si_syscall={g('si_syscall', 0)}")
+        parts.append(f"si_arch={g('si_arch', 'AUDIT_ARCH_X86_64')}")
+    else:
+        if g("si_pid") or g("si_uid"):
+            parts += source
+        if g("si_ptr"):
+            parts += sigval
+    return "{" + ", ".join(parts) + "}"
+
+
+def _clock_t(ticks: int) -> str:
+    # strace adds the time in seconds as a comment, at USER_HZ (100 on Linux).
+    if not ticks:
+        return "0"
+    return f"{ticks} /* {ticks // 100}.{ticks % 100:02d} s */"
+
+
+def format_signal(siginfo: dict) -> str:
+    """strace's line for a delivered signal: ``--- SIGCHLD {si_signo=SIGCHLD, ...} ---``.
+
+    ``siginfo`` holds the siginfo_t fields by name (``si_signo``, ``si_code``,
+    ``si_pid``, ``si_uid``, ``si_status``, ``si_utime``, ``si_stime``, ``si_addr``,
+    ``si_errno``, ``si_int``, ``si_ptr``...); missing ones count as 0.
+    """
+    return f"--- {signame(siginfo.get('si_signo', 0))} {_siginfo_text(siginfo)} ---"
+
+
+# --- -y: what an fd is -----------------------------------------------------------
+
+
+def fd_path(pid: int, fd: int, *, sockets: bool = False) -> str | None:
+    """What strace's ``-y`` shows inside ``fd<...>``: the path, ``pipe:[N]``, ``socket:[N]``.
+
+    With ``sockets=True`` (strace's ``-yy``) a socket is described by its protocol
+    and addresses from /proc/PID/net: ``TCP:[198.18.0.1:40000->198.18.0.2:80]``,
+    falling back to ``socket:[inode]`` when the socket is not found there.
+    """
+    try:
+        target = os.readlink(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        return None
+    if sockets and target.startswith("socket:["):
+        return _describe_socket(pid, int(target[8:-1])) or target
+    if target.startswith("/"):
+        return escape(os.fsencode(target)).replace(">", "\\76")
+    return target
+
+
+def _ipv4(hexaddr: str) -> str:
+    return ".".join(str(b) for b in bytes.fromhex(hexaddr)[::-1])
+
+
+def _ipv6(hexaddr: str) -> str:
+    import socket
+
+    raw = b"".join(bytes.fromhex(hexaddr[i : i + 8])[::-1] for i in range(0, 32, 8))
+    return socket.inet_ntop(socket.AF_INET6, raw)
+
+
+def _describe_socket(pid: int, inode: int) -> str | None:
+    key = str(inode)
+    for table, proto, v6 in (("tcp", "TCP", False), ("tcp6", "TCPv6", True),
+                             ("udp", "UDP", False), ("udp6", "UDPv6", True)):  # fmt: skip
+        try:
+            with open(f"/proc/{pid}/net/{table}") as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if len(cols) > 9 and cols[9] == key:
+                        return _inet_desc(proto, v6, cols[1], cols[2], inode)
+        except OSError:
+            continue
+    try:
+        with open(f"/proc/{pid}/net/unix") as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if len(cols) > 6 and cols[6] == key:
+                    kind = {"0001": "STREAM", "0002": "DGRAM", "0005": "SEQPACKET"}.get(
+                        cols[4], cols[4]
+                    )
+                    path = f',"{cols[7]}"' if len(cols) > 7 else ""
+                    return f"UNIX-{kind}:[{inode}{path}]"
+    except OSError:
+        pass
+    return None
+
+
+def _inet_desc(proto: str, v6: bool, local: str, remote: str, inode: int) -> str:
+    def fmt(hexpair: str) -> tuple[str, int, bool]:
+        addr, port = hexpair.split(":")
+        zero = not int(addr, 16) and not int(port, 16)
+        ip = _ipv6(addr) if v6 else _ipv4(addr)
+        return (f"[{ip}]" if v6 else ip), int(port, 16), zero
+
+    lip, lport, lzero = fmt(local)
+    rip, rport, rzero = fmt(remote)
+    if lzero:
+        return f"{proto}:[{inode}]"
+    if rzero:
+        return f"{proto}:[{lip}:{lport}]"
+    return f"{proto}:[{lip}:{lport}->{rip}:{rport}]"

@@ -1,0 +1,271 @@
+"""Sinks for the ptrace loop: strace's text, JSON lines, and the -c summary.
+
+Decoding happens here, per call that is printed, from the tracee's memory at
+the moment its syscall returns (execve and execveat are decoded at entry: after
+a successful exec their arguments are gone).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+from pycoz_cli.core.trace import decode
+from pycoz_cli.core.trace.syscalls import NAMES, NUMBERS
+
+DECODE_AT_ENTRY = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
+
+
+def _signame(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"SIG{sig}"
+
+
+class Common:
+    """Options every sink understands (strace's -s, -y, -e status=, -e signal=)."""
+
+    decode_at_entry = DECODE_AT_ENTRY
+
+    def __init__(self, *, strsize=32, decode_fds=False, status=None, signals=None, quiet=0):
+        self.strsize = strsize
+        self.decode_fds = decode_fds
+        self.status = status
+        self.signals = signals
+        self.quiet = quiet
+        self._entry_args: dict = {}
+
+    def enter(self, pid, nr, args, memory) -> None:
+        self._entry_args[pid] = self._decode(
+            pid, NAMES.get(nr, f"syscall_{nr}"), args, memory, None
+        )
+
+    def _decode(self, pid, name, args, memory, retval):
+        fd_path = (lambda fd: decode.fd_path(pid, fd)) if self.decode_fds else None
+        return decode.decode_call(
+            name, args, memory, strsize=self.strsize, fd_path=fd_path, exiting=True, retval=retval
+        )
+
+    def _wanted(self, retval, is_error) -> bool:
+        if self.status is None:
+            return True
+        if retval is None:
+            return "unfinished" in self.status
+        return ("failed" if is_error else "successful") in self.status
+
+    def _args(self, pid, nr, name, args, memory, retval):
+        if nr in DECODE_AT_ENTRY and pid in self._entry_args:
+            return self._entry_args.pop(pid)
+        return self._decode(pid, name, args, memory, retval)
+
+
+class StraceText(Common):
+    """Lines as strace prints them (``-f``'s ``[pid N]``, -t/-tt/-ttt, -r, -T)."""
+
+    def __init__(
+        self,
+        out,
+        *,
+        follow=True,
+        timestamps=0,
+        relative=False,
+        durations=False,
+        per_pid=None,
+        **common,
+    ):
+        super().__init__(**common)
+        self.out = out
+        self.follow = follow
+        self.timestamps = timestamps
+        self.relative = relative
+        self.durations = durations
+        #: -ff: a function pid -> file object (one file per process).
+        self.per_pid = per_pid
+        self.last = None
+        self.first_pid = None
+        self.pids = set()
+
+    def _write(self, pid, text, when=None) -> None:
+        out = self.per_pid(pid) if self.per_pid else self.out
+        prefix = ""
+        if self.follow and self.per_pid is None and len(self.pids) > 1:
+            prefix = f"[pid {pid:>5}] "
+        stamp = ""
+        if self.relative:
+            now = time.monotonic() if when is None else when
+            stamp = f"{0.0 if self.last is None else now - self.last:12.6f} "
+            self.last = now
+        elif self.timestamps:
+            now = time.time()
+            if self.timestamps >= 3:
+                stamp = f"{now:.6f} "
+            else:
+                lt = time.localtime(now)
+                stamp = time.strftime("%H:%M:%S", lt)
+                if self.timestamps == 2:
+                    stamp += f".{int(now % 1 * 1e6):06d}"
+                stamp += " "
+        out.write(f"{prefix}{stamp}{text}\n")
+
+    def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
+        if not self._wanted(retval, is_error):
+            return
+        name = NAMES.get(nr, f"syscall_{nr:#x}")
+        try:
+            decoded = self._args(pid, nr, name, args, memory, retval)
+            argtext = ", ".join(a.text for a in decoded)
+        except OSError:
+            argtext = ", ".join(hex(a) for a in args)
+        if retval is None:
+            self._write(pid, f"{name}({argtext}) = ?", t_enter)
+            return
+        result, _ = decode.format_result(name, retval)
+        if injected:
+            result += " (INJECTED)"
+        if self.durations and t_exit is not None:
+            result += f" <{t_exit - t_enter:.6f}>"
+        self._write(pid, f"{name}({argtext}) = {result}", t_enter)
+
+    def process(self, kind, pid, **info):
+        if kind in ("start", "fork"):
+            self.pids.add(pid)
+            if "child" in info:
+                self.pids.add(info["child"])
+        elif kind == "exit" and self.quiet < 2:
+            self._write(pid, f"+++ exited with {info['code']} +++")
+        elif kind == "killed" and self.quiet < 2:
+            core = " (core dumped)" if info.get("core") else ""
+            self._write(pid, f"+++ killed by {_signame(info['signal'])}{core} +++")
+        elif kind == "signal":
+            if self.signals is not None and info["signal"] not in self.signals:
+                return
+            signo, _err, code, spid, suid = info["info"]
+            fields = {"si_signo": signo, "si_code": code, "si_pid": spid, "si_uid": suid}
+            self._write(pid, decode.format_signal(fields))
+        elif kind == "detach" and not self.quiet:
+            self._write(pid, f"--- detached from {pid} ---")
+
+    def finish(self) -> None:
+        self.out.flush()
+
+
+class JsonLines(Common):
+    """One JSON object per line: calls (values and strace text) and process events."""
+
+    def __init__(self, out, *, durations=True, **common):
+        super().__init__(**common)
+        self.out = out
+        self.durations = durations
+
+    def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
+        if not self._wanted(retval, is_error):
+            return
+        name = NAMES.get(nr, f"syscall_{nr:#x}")
+        try:
+            decoded = self._args(pid, nr, name, args, memory, retval)
+            values = [a.value for a in decoded]
+            texts = [a.text for a in decoded]
+        except OSError:
+            values = list(args)
+            texts = [hex(a) for a in args]
+        record = {
+            "type": "syscall",
+            "pid": pid,
+            "time": t_enter,
+            "syscall": name,
+            "args": values,
+            "args_text": texts,
+        }
+        if retval is None:
+            record["result"] = None
+        else:
+            value = retval
+            text, errname = decode.format_result(name, value)
+            record.update(result=value, result_text=text, errno=errname)
+        if injected:
+            record["injected"] = True
+        if t_exit is not None and self.durations:
+            record["duration"] = round(t_exit - t_enter, 9)
+        self.out.write(json.dumps(record) + "\n")
+
+    def process(self, kind, pid, **info):
+        record = {"type": kind, "pid": pid, "time": time.monotonic()}
+        if kind == "signal":
+            _signo, _err, code, spid, _suid = info["info"]
+            record.update(signal=_signame(info["signal"]), si_code=code, si_pid=spid)
+        elif kind == "killed":
+            record.update(signal=_signame(info["signal"]), core=info.get("core", False))
+        else:
+            record.update({k: v for k, v in info.items()})
+        self.out.write(json.dumps(record) + "\n")
+
+    def finish(self) -> None:
+        self.out.flush()
+
+
+class Summary(Common):
+    """strace -c: calls, errors and time per syscall, sorted by time."""
+
+    def __init__(self, out, **common):
+        super().__init__(**common)
+        self.out = out
+        self.rows: dict = {}
+
+    def enter(self, pid, nr, args, memory) -> None:
+        pass
+
+    def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
+        row = self.rows.setdefault(nr, [0, 0, 0.0])
+        row[0] += 1
+        row[1] += bool(is_error)
+        if t_exit is not None:
+            row[2] += t_exit - t_enter
+
+    def process(self, kind, pid, **info):
+        pass
+
+    def finish(self) -> None:
+        total = sum(r[2] for r in self.rows.values()) or 1e-9
+        lines = [
+            "% time     seconds  usecs/call     calls    errors syscall",
+            "------ ----------- ----------- --------- --------- ----------------",
+        ]
+        for nr, (calls, errors, secs) in sorted(self.rows.items(), key=lambda kv: -kv[1][2]):
+            lines.append(
+                f"{100 * secs / total:6.2f} {secs:11.6f} {int(secs * 1e6 / calls):11d} "
+                f"{calls:9d} {errors or '':>9} {NAMES.get(nr, nr)}"
+            )
+        calls = sum(r[0] for r in self.rows.values())
+        errors = sum(r[1] for r in self.rows.values())
+        lines.append("------ ----------- ----------- --------- --------- ----------------")
+        lines.append(
+            f"100.00 {sum(r[2] for r in self.rows.values()):11.6f} "
+            f"{int(total * 1e6 / max(calls, 1)):11d} {calls:9d} {errors or '':>9} total"
+        )
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
+
+
+def open_per_pid(prefix: str):
+    """-ff: FILE.PID files, opened on first use."""
+    files: dict = {}
+
+    def get(pid):
+        f = files.get(pid)
+        if f is None:
+            f = files[pid] = open(f"{prefix}.{pid}", "w")  # noqa: SIM115 - closed by close()
+        return f
+
+    def close():
+        for f in files.values():
+            f.close()
+
+    get.close = close
+    return get
+
+
+def fd_exists(pid: int, fd: int) -> bool:
+    return os.path.exists(f"/proc/{pid}/fd/{fd}")

@@ -1,0 +1,275 @@
+"""pycoz's ptrace adapter: the requests the tracer needs, and the seccomp prefilter.
+
+python-ptrace's binding covers the classic requests, but not what makes a
+Python tracer fast enough: PTRACE_GET_SYSCALL_INFO (number, arguments and
+result of the current stop in one call, on any arch), PTRACE_O_EXITKILL,
+PTRACE_O_TRACESECCOMP and the seccomp-bpf filter itself.  This module speaks to
+the kernel through pycoz's own cffi bindings instead, so the hot path is one
+cffi call per request.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from pycoz_cli.core.libc import ffi, lib
+
+PTRACE_TRACEME = 0
+PTRACE_PEEKUSER = 3
+PTRACE_POKEUSER = 6
+PTRACE_CONT = 7
+PTRACE_KILL = 8
+PTRACE_DETACH = 17
+PTRACE_SYSCALL = 24
+PTRACE_SETOPTIONS = 0x4200
+PTRACE_GETEVENTMSG = 0x4201
+PTRACE_GETSIGINFO = 0x4202
+PTRACE_GETREGSET = 0x4204
+PTRACE_SETREGSET = 0x4205
+PTRACE_SEIZE = 0x4206
+PTRACE_INTERRUPT = 0x4207
+PTRACE_LISTEN = 0x4208
+PTRACE_GET_SYSCALL_INFO = 0x420E
+
+PTRACE_O_TRACESYSGOOD = 0x01
+PTRACE_O_TRACEFORK = 0x02
+PTRACE_O_TRACEVFORK = 0x04
+PTRACE_O_TRACECLONE = 0x08
+PTRACE_O_TRACEEXEC = 0x10
+PTRACE_O_TRACEVFORKDONE = 0x20
+PTRACE_O_TRACEEXIT = 0x40
+PTRACE_O_TRACESECCOMP = 0x80
+PTRACE_O_EXITKILL = 0x100000
+
+PTRACE_EVENT_FORK = 1
+PTRACE_EVENT_VFORK = 2
+PTRACE_EVENT_CLONE = 3
+PTRACE_EVENT_EXEC = 4
+PTRACE_EVENT_VFORK_DONE = 5
+PTRACE_EVENT_EXIT = 6
+PTRACE_EVENT_SECCOMP = 7
+PTRACE_EVENT_STOP = 128
+
+SYSCALL_INFO_NONE, SYSCALL_INFO_ENTRY, SYSCALL_INFO_EXIT, SYSCALL_INFO_SECCOMP = 0, 1, 2, 3
+
+_MACHINE = os.uname().machine
+# AUDIT_ARCH_* as seccomp_data.arch reports it.
+AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}.get(_MACHINE)
+
+_long = ffi.cast
+_NULL = ffi.NULL
+
+
+def _fail(what: str, pid: int) -> OSError:
+    return OSError(ffi.errno, what, f"pid {pid}")
+
+
+def request(req: int, pid: int, addr=0, data=0, what: str = "ptrace failed") -> int:
+    rc = lib.ptrace(
+        _long("int", req), _long("int", pid), _long("void *", addr), _long("void *", data)
+    )
+    if rc == -1 and ffi.errno:
+        raise _fail(what, pid)
+    return rc
+
+
+def traceme() -> None:
+    ffi.errno = 0
+    if lib.ptrace(_long("int", PTRACE_TRACEME), _long("int", 0), _NULL, _NULL) == -1:
+        raise OSError(ffi.errno, "ptrace(PTRACE_TRACEME) failed", None)
+
+
+def seize(pid: int, options: int) -> None:
+    ffi.errno = 0
+    request(PTRACE_SEIZE, pid, 0, options, "cannot attach to")
+
+
+def setoptions(pid: int, options: int) -> None:
+    ffi.errno = 0
+    request(PTRACE_SETOPTIONS, pid, 0, options, "cannot set ptrace options on")
+
+
+def resume(req: int, pid: int, sig: int = 0) -> None:
+    """PTRACE_SYSCALL / PTRACE_CONT / PTRACE_DETACH; a vanished tracee is fine."""
+    rc = lib.ptrace(_long("int", req), _long("int", pid), _NULL, _long("void *", sig))
+    # ESRCH: killed meanwhile (SIGKILL, the exit of its thread group): nothing to do.
+    if rc == -1 and ffi.errno != 3:
+        raise _fail("cannot resume", pid)
+
+
+def interrupt(pid: int) -> None:
+    ffi.errno = 0
+    request(PTRACE_INTERRUPT, pid, 0, 0, "cannot interrupt")
+
+
+def eventmsg(pid: int) -> int:
+    value = ffi.new("unsigned long *")
+    ffi.errno = 0
+    request(PTRACE_GETEVENTMSG, pid, 0, value, "cannot read the event of")
+    return int(value[0])
+
+
+_SIGINFO = ffi.new("unsigned char[128]")
+
+
+def siginfo(pid: int) -> tuple[int, int, int, int, int] | None:
+    """(signo, errno, code, pid, uid) of a signal-delivery stop; None for a group-stop."""
+    if lib.ptrace(_long("int", PTRACE_GETSIGINFO), _long("int", pid), _NULL, _SIGINFO) == -1:
+        return None
+    signo, err, code = struct.unpack_from("=iii", ffi.buffer(_SIGINFO, 16))
+    spid, suid = struct.unpack_from("=iI", ffi.buffer(_SIGINFO, 24), 16)
+    return signo, err, code, spid, suid
+
+
+_INFO = ffi.new("struct ptrace_syscall_info *")
+_INFO_SIZE = ffi.sizeof("struct ptrace_syscall_info")
+
+
+def syscall_info(pid: int):
+    """The current syscall stop: (op, nr, args) at entry/seccomp, (op, rval, is_error) at exit.
+
+    The returned cdata is reused by the next call (no allocation per stop).
+    """
+    rc = lib.ptrace(
+        _long("int", PTRACE_GET_SYSCALL_INFO), _long("int", pid), _long("void *", _INFO_SIZE), _INFO
+    )
+    if rc <= 0:
+        raise _fail("cannot read syscall information of", pid)
+    return _INFO
+
+
+# --- changing a syscall: skip it and set its result (fault injection) ------------
+
+if _MACHINE == "x86_64":
+    _ORIG_RAX, _RAX = 15 * 8, 10 * 8
+
+    def set_syscall_nr(pid: int, nr: int) -> None:
+        ffi.errno = 0
+        request(
+            PTRACE_POKEUSER, pid, _ORIG_RAX, nr & 0xFFFFFFFFFFFFFFFF, "cannot change the syscall of"
+        )
+
+    def set_return(pid: int, value: int) -> None:
+        ffi.errno = 0
+        request(PTRACE_POKEUSER, pid, _RAX, value & 0xFFFFFFFFFFFFFFFF, "cannot set the result of")
+
+elif _MACHINE == "aarch64":
+    _NT_PRSTATUS, _NT_ARM_SYSTEM_CALL = 1, 0x404
+
+    def set_syscall_nr(pid: int, nr: int) -> None:
+        value = ffi.new("int *", nr)
+        iov = ffi.new("struct iovec *", {"iov_base": value, "iov_len": 4})
+        ffi.errno = 0
+        request(PTRACE_SETREGSET, pid, _NT_ARM_SYSTEM_CALL, iov, "cannot change the syscall of")
+
+    def set_return(pid: int, value: int) -> None:
+        regs = ffi.new("uint64_t[34]")
+        iov = ffi.new("struct iovec *", {"iov_base": regs, "iov_len": 34 * 8})
+        ffi.errno = 0
+        request(PTRACE_GETREGSET, pid, _NT_PRSTATUS, iov, "cannot read registers of")
+        regs[0] = value & 0xFFFFFFFFFFFFFFFF
+        request(PTRACE_SETREGSET, pid, _NT_PRSTATUS, iov, "cannot set the result of")
+
+else:  # pragma: no cover
+
+    def set_syscall_nr(pid: int, nr: int) -> None:
+        raise OSError(95, "fault injection is not supported on", _MACHINE)
+
+    set_return = set_syscall_nr
+
+
+# --- reading the tracee's memory --------------------------------------------------
+
+
+class Memory:
+    """A tracee's memory, read with process_vm_readv (one syscall per read)."""
+
+    __slots__ = ("_buf", "_local", "_remote", "pid")
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self._buf = ffi.new("char[]", 65536)
+        self._local = ffi.new("struct iovec *")
+        self._remote = ffi.new("struct iovec *")
+
+    def read(self, addr: int, size: int) -> bytes:
+        size = min(size, 65536)
+        if size <= 0:
+            return b""
+        self._local.iov_base = self._buf
+        self._local.iov_len = size
+        self._remote.iov_base = ffi.cast("void *", addr)
+        self._remote.iov_len = size
+        got = lib.process_vm_readv(self.pid, self._local, 1, self._remote, 1, 0)
+        if got < 0:
+            raise OSError(ffi.errno, "cannot read memory of", f"pid {self.pid}")
+        return ffi.buffer(self._buf, got)[:]
+
+    def read_cstring(self, addr: int, limit: int) -> bytes:
+        """Up to ``limit`` bytes of a NUL-terminated string (without the NUL)."""
+        out = b""
+        while len(out) < limit:
+            # Never cross a page boundary in one read: the next page may be unmapped.
+            chunk = min(limit - len(out), 4096 - ((addr + len(out)) & 4095))
+            try:
+                data = self.read(addr + len(out), chunk)
+            except OSError:
+                if out:
+                    return out
+                raise
+            end = data.find(b"\0")
+            if end >= 0:
+                return out + data[:end]
+            out += data
+            if len(data) < chunk:
+                break
+        return out
+
+
+# --- the seccomp-bpf prefilter ------------------------------------------------------
+
+_BPF_LD_W_ABS = 0x20
+_BPF_JEQ_K = 0x15
+_BPF_RET_K = 0x06
+SECCOMP_RET_ALLOW = 0x7FFF0000
+SECCOMP_RET_TRACE = 0x7FF00000
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+
+
+def seccomp_program(numbers) -> list[tuple[int, int, int, int]]:
+    """A classic BPF program: RET_TRACE for ``numbers``, ALLOW for everything else.
+
+    Other architectures (a 32-bit binary on x86_64) are traced wholesale rather
+    than misread: their numbers mean other calls.
+    """
+    numbers = sorted(set(numbers))
+    prog = [(_BPF_LD_W_ABS, 0, 0, 4)]  # seccomp_data.arch
+    prog.append((_BPF_JEQ_K, 1, 0, AUDIT_ARCH))
+    prog.append((_BPF_RET_K, 0, 0, SECCOMP_RET_TRACE))
+    prog.append((_BPF_LD_W_ABS, 0, 0, 0))  # seccomp_data.nr
+    n = len(numbers)
+    for i, nr in enumerate(numbers):
+        # Jump to the final RET_TRACE (after the remaining tests and RET_ALLOW).
+        prog.append((_BPF_JEQ_K, n - i, 0, nr))
+    prog.append((_BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW))
+    prog.append((_BPF_RET_K, 0, 0, SECCOMP_RET_TRACE))
+    return prog
+
+
+def install_seccomp(numbers) -> None:
+    """Install the prefilter in the calling process (the child, before exec).
+
+    No PR_SET_NO_NEW_PRIVS: as root (CAP_SYS_ADMIN) it is not needed, and setting it
+    would stop setuid programs from working under the tracer.
+    """
+    prog = seccomp_program(numbers)
+    if len(prog) > 4096:
+        raise OSError(7, "too many syscalls for a seccomp filter", None)
+    filt = ffi.new(
+        "struct sock_filter[]", [{"code": c, "jt": t, "jf": f, "k": k} for c, t, f, k in prog]
+    )
+    fprog = ffi.new("struct sock_fprog *", {"len": len(prog), "filter": filt})
+    if lib.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ffi.cast("unsigned long", fprog), 0, 0):
+        raise OSError(ffi.errno, "cannot install the seccomp filter", None)

@@ -1,0 +1,208 @@
+"""Tracing from Python: start a command under the tracer, or attach to a process.
+
+from pycoz_cli.core.trace import session, output, filters
+f = filters.parse(["trace=%network"])
+status = session.trace_command(["curl", "http://h2/"], session.options_from(f),
+                               output.StraceText(sys.stderr))
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from pycoz_cli.core.trace import ptrace as pt
+from pycoz_cli.core.trace.tracer import DetachRequested, Injection, Options, child_prepare, run
+from pycoz_cli.errors import CommandNotExecutable, CommandNotFound, SetupError, describe_errno
+
+
+def options_from(filters, follow: bool = True, prefilter: bool = True) -> Options:
+    """Tracer options from parsed ``-e`` expressions (``filters.parse``)."""
+    injections = [
+        Injection(
+            inj.syscalls,
+            error=inj.error,
+            retval=inj.retval,
+            when=inj.applies,
+            delay_enter_us=inj.delay_enter_us,
+            delay_exit_us=inj.delay_exit_us,
+        )
+        for inj in filters.injections
+    ]
+    return Options(
+        traced=filters.syscalls, follow=follow, injections=injections, prefilter=prefilter
+    )
+
+
+def trace_command(argv, options: Options, sink, env=None, cwd=None) -> int:
+    """Run ``argv`` traced; return its wait status (``os.waitstatus_to_exitcode``).
+
+    Raises CommandNotFound / CommandNotExecutable if it could not be exec'd.
+    """
+    env = dict(os.environ if env is None else env)
+    path = resolve_command(argv[0], env)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the tracee-to-be
+        code = 127
+        try:
+            os.close(err_r)
+            for sig in (
+                signal.SIGINT,
+                signal.SIGQUIT,
+                signal.SIGTERM,
+                signal.SIGHUP,
+                signal.SIGPIPE,
+                signal.SIGXFSZ,
+            ):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, ())
+            if cwd:
+                os.chdir(cwd)
+            child_prepare(options)
+            os.execve(path, list(argv), env)
+        except OSError as err:
+            code = 127 if err.errno in (2, 20) else 126
+            os.write(err_w, f"{err.errno}".encode())
+        except BaseException:
+            pass
+        finally:
+            os._exit(code)
+    os.close(err_w)
+    try:
+        status = _traced(pid, options, sink, attached=False)
+    finally:
+        news = os.read(err_r, 64)
+        os.close(err_r)
+    if news:
+        code = int(news)
+        if code in (2, 20):
+            raise CommandNotFound(f"{argv[0]}: command not found")
+        raise CommandNotExecutable(f"{argv[0]}: cannot execute: {describe_errno(code)}")
+    return status
+
+
+def resolve_command(name: str, env) -> str:
+    """The file ``name`` runs, found on PATH before anything is traced (as strace
+    does: a missing command is one clear line, not a trace of failed execs)."""
+    if "/" in name:
+        candidates = [name]
+    else:
+        candidates = [
+            os.path.join(d or ".", name) for d in env.get("PATH", os.defpath).split(os.pathsep)
+        ]
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            if os.access(candidate, os.X_OK):
+                return candidate
+            raise CommandNotExecutable(f"{name}: cannot execute: {describe_errno(13)}")
+    if "/" in name and os.path.isdir(name):
+        raise CommandNotExecutable(f"{name}: cannot execute: {describe_errno(21)}")
+    raise CommandNotFound(f"{name}: command not found")
+
+
+def attach(pid: int, options: Options, sink) -> int:
+    """Trace the running process ``pid`` (all its threads) until it exits or a
+    SIGINT/SIGTERM/SIGHUP to us detaches cleanly, leaving it running."""
+    try:
+        tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+    except FileNotFoundError:
+        raise SetupError(f"-p {pid}: no such process", 3) from None
+    # No EXITKILL: an attached process must outlive pycoz (it is detached).
+    opts = options.ptrace_options() & ~(pt.PTRACE_O_TRACESECCOMP | pt.PTRACE_O_EXITKILL)
+    options.prefilter = False  # no filter can be installed in a running process
+    for tid in tids:
+        try:
+            pt.seize(tid, opts)
+            pt.interrupt(tid)
+        except OSError as err:
+            hint = None
+            if err.errno == 1:
+                hint = _eperm_reason(pid)
+            raise SetupError.from_oserror(err, hint) from None
+    return _traced(pid, options, sink, attached=True, extra=tids[1:] if len(tids) > 1 else ())
+
+
+def _eperm_reason(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("TracerPid:") and line.split()[1] != "0":
+                    return f"already traced by pid {line.split()[1]}"
+    except OSError:
+        pass
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
+            scope = f.read().strip()
+        if scope != "0":
+            return f"kernel.yama.ptrace_scope is {scope}"
+    except OSError:
+        pass
+    return "not permitted (CAP_SYS_PTRACE is needed to trace another user's process)"
+
+
+def _traced(pid, options, sink, attached, extra=()) -> int:
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        old[sig] = signal.signal(sig, signal.SIG_IGN if not attached else _Detach.handler)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        old[sig] = signal.signal(sig, _pass_on(pid) if not attached else _Detach.handler)
+    try:
+        status = run(pid, options, sink, attached=attached, extra=extra, detach=_Detach)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        _Detach.requested = False
+        sink.finish()
+    return status
+
+
+def _pass_on(pid):
+    def handler(sig, frame):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+    return handler
+
+
+class _Detach:
+    """Set by a signal while attached: detach from everything and stop."""
+
+    requested = False
+    waiting = False
+
+    @staticmethod
+    def handler(sig, frame):
+        _Detach.requested = True
+        if _Detach.waiting:
+            raise DetachRequested
+
+
+def trace_in_container(container, argv, options: Options, sink, close_fds: bool = False):
+    """Start ``argv`` traced inside ``container``; returns its ContainerProcess.
+
+    The tracer is the container's init (pid 1 of its pid namespace), so the pids
+    shown are the ones the program sees; init still reaps every orphan (its ptrace
+    loop waits for all children) and passes on SIGTERM, SIGHUP, SIGUSR1/2.
+    """
+    return container.spawn(
+        argv,
+        close_fds=close_fds,
+        pre_exec=[lambda: child_prepare(options)],
+        tracer=lambda pid: _init_tracer(pid, options, sink),
+    )
+
+
+def _init_tracer(pid: int, options: Options, sink) -> int:  # pragma: no cover - in init
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_IGN)  # the terminal sends these to the command
+    forward = _pass_on(pid)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, forward)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    try:
+        return run(pid, options, sink)
+    finally:
+        sink.finish()

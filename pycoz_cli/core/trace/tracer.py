@@ -1,0 +1,337 @@
+"""The ptrace loop: start or attach, follow forks, see every syscall stop, inject.
+
+One ``waitpid(-1, __WALL)`` and one ``PTRACE_GET_SYSCALL_INFO`` per stop, no
+allocation per stop, decoding left to the sink (and only for calls it prints):
+a Python tracer is as fast as the stops it avoids, so with a syscall filter a
+seccomp-bpf program in the tracee stops it only for the calls asked for
+(``PTRACE_O_TRACESECCOMP``), and between them the tracee runs untouched.
+
+Always ``PTRACE_O_EXITKILL``: a tracee whose tracer dies gets SIGKILL rather
+than running on with a filter that, tracer-less, would make every filtered call
+fail with ENOSYS (strace #274).
+
+Sinks receive:
+
+* ``syscall(pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory)``
+  when a call returns (``retval`` None for one that never returns: exit, execve
+  that succeeded is reported as its exec event and as returning 0);
+* ``process(kind, pid, **info)`` for "start", "fork", "exec", "exit", "killed",
+  "signal" and "detach".
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from pycoz_cli.core.trace import ptrace as pt
+
+_WALL = 0x40000000
+_SYSCALL_STOP = signal.SIGTRAP | 0x80
+_NEW_CHILD_EVENTS = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE)
+
+
+class Injection:
+    """What to do to matching calls: fail with ``error``, or return ``retval``."""
+
+    __slots__ = ("delay_enter_us", "delay_exit_us", "error", "matches", "retval", "when")
+
+    def __init__(
+        self, syscalls, error=None, retval=None, when=None, delay_enter_us=0, delay_exit_us=0
+    ):
+        self.matches = frozenset(syscalls)
+        self.error = error
+        self.retval = retval
+        #: callable(count) -> bool: whether the count-th matching call is hit.
+        self.when = when or (lambda count: True)
+        self.delay_enter_us = delay_enter_us
+        self.delay_exit_us = delay_exit_us
+
+
+class Options:
+    __slots__ = ("follow", "injections", "prefilter", "traced")
+
+    def __init__(self, traced=None, follow=True, injections=(), prefilter=True):
+        #: syscall numbers to report, or None for all.
+        self.traced = frozenset(traced) if traced is not None else None
+        self.follow = follow
+        self.injections = list(injections)
+        #: Use the seccomp prefilter when only some calls are traced.
+        self.prefilter = prefilter
+
+    def ptrace_options(self) -> int:
+        opts = pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_EXITKILL | pt.PTRACE_O_TRACEEXEC
+        if self.follow:
+            opts |= pt.PTRACE_O_TRACEFORK | pt.PTRACE_O_TRACEVFORK | pt.PTRACE_O_TRACECLONE
+        if self.seccomp_numbers() is not None:
+            opts |= pt.PTRACE_O_TRACESECCOMP
+        return opts
+
+    def seccomp_numbers(self):
+        """The syscalls the tracee must stop for, or None (stop for every call).
+
+        Only with ``follow``: children inherit the filter, and an untraced child
+        would get ENOSYS for every filtered call (strace's --seccomp-bpf needs -f
+        for the same reason).
+        """
+        if not self.prefilter or self.traced is None or not self.follow:
+            return None
+        numbers = set(self.traced)
+        for inj in self.injections:
+            numbers |= inj.matches
+        return numbers
+
+
+def child_prepare(options: Options) -> None:
+    """In the child, before exec: become traced, stop, install the prefilter.
+
+    The prefilter goes in after the stop, once the tracer has set
+    PTRACE_O_TRACESECCOMP: before it, a RET_TRACE with no tracer option set would
+    fail the call with ENOSYS.
+    """
+    pt.traceme()
+    os.kill(os.getpid(), signal.SIGSTOP)
+    numbers = options.seccomp_numbers()
+    if numbers is not None:
+        pt.install_seccomp(numbers)
+
+
+class _Tracee:
+    __slots__ = ("args", "enter", "fresh", "inject", "memory", "nr")
+
+    def __init__(self, pid: int, fresh: bool = True):
+        self.nr = -1  # -1: not inside a syscall
+        self.args = ()
+        self.enter = 0.0
+        self.inject = None
+        self.memory = pt.Memory(pid)
+        #: A new child's first stop is the SIGSTOP the kernel sends it: swallowed.
+        self.fresh = fresh
+
+
+class DetachRequested(Exception):
+    """Raised by a signal handler to make ``run`` detach and return."""
+
+
+def run(
+    first: int, options: Options, sink, *, attached: bool = False, extra=(), detach=None
+) -> int:
+    """Trace ``first`` (stopped by ``child_prepare``, or attached with ``extra``
+    threads) until every tracee is gone; return ``first``'s wait status.
+
+    While attached, a ``DetachRequested`` raised by a signal handler detaches from
+    every tracee, leaving them running, and returns 0.
+    """
+    seccomp = options.seccomp_numbers() is not None
+    cont = pt.PTRACE_CONT if seccomp else pt.PTRACE_SYSCALL
+    ptopts = options.ptrace_options()
+    traced = options.traced
+    injections = options.injections
+    counts: dict = {}
+    tracees: dict[int, _Tracee] = {}
+    first_status = None
+    waitpid = os.waitpid
+    monotonic = time.monotonic
+    syscall_info = pt.syscall_info
+    resume = pt.resume
+
+    if not attached:
+        _, status = waitpid(first, _WALL)
+        if not os.WIFSTOPPED(status):
+            return status
+        pt.setoptions(first, ptopts)
+    tracees[first] = _Tracee(first, fresh=False)
+    for tid in extra:
+        tracees[tid] = _Tracee(tid, fresh=False)
+    sink.process("start", first)
+    entry_hook = getattr(sink, "enter", None)
+    decode_at_entry = getattr(sink, "decode_at_entry", frozenset())
+    if not attached:
+        resume(cont, first, 0)
+
+    while tracees:
+        try:
+            if detach is not None:
+                # Only here may a detach request interrupt us: between a stop and
+                # its resume the tracee's state would be lost.
+                if detach.requested:
+                    raise DetachRequested
+                detach.waiting = True
+            pid, status = waitpid(-1, _WALL)
+        except ChildProcessError:
+            break
+        except DetachRequested:
+            _detach_all(tracees, sink)
+            return 0
+        finally:
+            if detach is not None:
+                detach.waiting = False
+        tracee = tracees.get(pid)
+        if tracee is None:
+            if os.WIFSTOPPED(status):
+                # A new child's first stop can come before its parent's fork event.
+                tracees[pid] = new = _Tracee(pid)
+                new.fresh = None
+                resume(cont, pid, 0)
+            continue
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            del tracees[pid]
+            if tracee.nr >= 0 and (traced is None or tracee.nr in traced):
+                # exit/exit_group: the call never returns.
+                sink.syscall(
+                    pid,
+                    tracee.nr,
+                    tracee.args,
+                    None,
+                    False,
+                    tracee.enter,
+                    None,
+                    False,
+                    tracee.memory,
+                )
+            if os.WIFEXITED(status):
+                sink.process("exit", pid, code=os.WEXITSTATUS(status))
+            else:
+                sink.process("killed", pid, signal=os.WTERMSIG(status), core=os.WCOREDUMP(status))
+            if pid == first:
+                first_status = status
+            continue
+        sig = os.WSTOPSIG(status)
+        event = status >> 16
+        if sig == _SYSCALL_STOP:
+            info = syscall_info(pid)
+            op = info.op
+            if op == pt.SYSCALL_INFO_ENTRY:
+                nr = info.entry.nr
+                tracee.nr = nr
+                tracee.args = tuple(info.entry.args)
+                tracee.enter = monotonic()
+                tracee.inject = None
+                if injections:
+                    _maybe_inject(pid, tracee, nr, injections, counts)
+                if nr in decode_at_entry and (traced is None or nr in traced):
+                    entry_hook(pid, nr, tracee.args, tracee.memory)
+            elif op == pt.SYSCALL_INFO_EXIT:
+                nr = tracee.nr
+                if nr >= 0 and (traced is None or nr in traced or tracee.inject):
+                    inj = tracee.inject
+                    if inj is not None:
+                        if inj.delay_exit_us:
+                            time.sleep(inj.delay_exit_us / 1e6)
+                        if inj.error is not None or inj.retval is not None:
+                            value = -inj.error if inj.error is not None else inj.retval
+                            pt.set_return(pid, value)
+                            rval, is_error = value, inj.error is not None
+                        else:
+                            rval, is_error = info.exit.rval, bool(info.exit.is_error)
+                    else:
+                        rval, is_error = info.exit.rval, bool(info.exit.is_error)
+                    sink.syscall(
+                        pid,
+                        nr,
+                        tracee.args,
+                        rval,
+                        is_error,
+                        tracee.enter,
+                        monotonic(),
+                        inj is not None,
+                        tracee.memory,
+                    )
+                tracee.nr = -1
+                resume(cont, pid, 0)
+                continue
+            resume(pt.PTRACE_SYSCALL if op == pt.SYSCALL_INFO_ENTRY else cont, pid, 0)
+            continue
+        if event == pt.PTRACE_EVENT_SECCOMP:
+            info = syscall_info(pid)
+            nr = info.seccomp.nr
+            tracee.nr = nr
+            tracee.args = tuple(info.seccomp.args)
+            tracee.enter = monotonic()
+            tracee.inject = None
+            if injections:
+                _maybe_inject(pid, tracee, nr, injections, counts)
+            if nr in decode_at_entry:
+                entry_hook(pid, nr, tracee.args, tracee.memory)
+            # PTRACE_SYSCALL from a seccomp stop goes straight to the exit stop.
+            resume(pt.PTRACE_SYSCALL, pid, 0)
+            continue
+        if event in _NEW_CHILD_EVENTS:
+            child = pt.eventmsg(pid)
+            if child not in tracees:
+                tracees[child] = _Tracee(child)
+            elif tracees[child].fresh is None:
+                tracees[child].fresh = False  # its first stop came first (see below)
+            sink.process("fork", pid, child=child)
+            # Inside a traced clone/fork: stop again at its exit to report it.
+            resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, 0)
+            continue
+        if event == pt.PTRACE_EVENT_EXEC:
+            former = pt.eventmsg(pid)
+            if former != pid and former in tracees:
+                # A non-leader thread exec'd: it takes the leader's pid.
+                tracees.pop(former, None)
+            tracee.memory = pt.Memory(pid)
+            sink.process("exec", pid)
+            resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, 0)
+            continue
+        if event == pt.PTRACE_EVENT_STOP:
+            resume(cont, pid, 0)
+            continue
+        # A signal-delivery stop (or a group-stop, which has no siginfo).
+        info = pt.siginfo(pid)
+        if info is None:
+            resume(cont, pid, 0)
+            continue
+        if sig == signal.SIGSTOP and tracee.fresh:
+            tracee.fresh = False
+            resume(cont, pid, 0)
+            continue
+        sink.process("signal", pid, signal=sig, info=info)
+        resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, sig)
+    return first_status if first_status is not None else 0
+
+
+def _detach_all(tracees: dict, sink) -> None:
+    """Stop every tracee (PTRACE_INTERRUPT), then detach each as its stop arrives."""
+    for pid in list(tracees):
+        try:
+            pt.interrupt(pid)
+        except OSError:
+            tracees.pop(pid, None)
+    while tracees:
+        try:
+            pid, status = os.waitpid(-1, _WALL)
+        except ChildProcessError:
+            break
+        except DetachRequested:
+            continue
+        known = tracees.pop(pid, None) is not None
+        if os.WIFSTOPPED(status):
+            if not known:
+                # A child forked while we were detaching: let it go too.
+                pt.resume(pt.PTRACE_DETACH, pid, 0)
+                continue
+            sig = os.WSTOPSIG(status)
+            # Give back a pending real signal; swallow ptrace's own stops.
+            keep = sig if (status >> 16) == 0 and sig != (signal.SIGTRAP | 0x80) else 0
+            if (status >> 16) == pt.PTRACE_EVENT_STOP:
+                keep = 0
+            pt.resume(pt.PTRACE_DETACH, pid, keep)
+            sink.process("detach", pid)
+
+
+def _maybe_inject(pid: int, tracee: _Tracee, nr: int, injections, counts) -> None:
+    for inj in injections:
+        if nr in inj.matches:
+            key = (pid, id(inj), nr)  # counted per process, as strace does
+            counts[key] = count = counts.get(key, 0) + 1
+            if not inj.when(count):
+                continue
+            if inj.delay_enter_us:
+                time.sleep(inj.delay_enter_us / 1e6)
+            if inj.error is not None or inj.retval is not None:
+                pt.set_syscall_nr(pid, -1)  # the kernel skips it; the exit stop sets the result
+            tracee.inject = inj
+            return

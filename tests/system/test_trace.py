@@ -1,0 +1,202 @@
+"""pycoz trace against real programs: what a strace user checks first."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+
+def test_traces_openat_like_strace(pycoz):
+    r = pycoz("trace", "-e", "trace=openat", "--", "cat", "/etc/hostname")
+    assert r.returncode == 0, r.stderr
+    assert 'openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3' in r.stderr
+    assert "+++ exited with 0 +++" in r.stderr
+    assert "read(" not in r.stderr  # only what was asked for
+
+
+def test_exit_status_and_signal_death_pass_through(pycoz):
+    assert pycoz("trace", "-e", "trace=none", "--", "sh", "-c", "exit 6").returncode == 6
+    r = pycoz("trace", "-e", "trace=none", "--", "sh", "-c", "kill -TERM $$")
+    assert r.returncode == 143
+    assert "+++ killed by SIGTERM +++" in r.stderr
+
+
+def test_follow_forks_shows_pids(pycoz):
+    r = pycoz("trace", "-f", "-e", "trace=execve", "--", "sh", "-c", "cat /etc/hostname; true")
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stderr.splitlines() if "execve(" in line]
+    assert any('"/usr/bin/cat"' in line or '"/bin/cat"' in line for line in lines), lines
+    assert any(line.startswith("[pid") for line in lines), lines
+
+
+def test_fault_injection_is_seen_by_the_program(pycoz):
+    # busybox is static: its only openat is the file's.
+    r = pycoz(
+        "trace",
+        "-e",
+        "inject=openat:error=ENOENT",
+        "-e",
+        "trace=openat",
+        "--",
+        "busybox",
+        "cat",
+        "/etc/hostname",
+    )
+    assert r.returncode == 1
+    assert "No such file or directory" in r.stderr
+    assert "ENOENT (No such file or directory) (INJECTED)" in r.stderr
+
+
+def test_retval_injection(pycoz):
+    # read() returning 0 at once: cat sees end of file and prints nothing.
+    r = pycoz(
+        "trace",
+        "-e",
+        "trace=read",
+        "-e",
+        "inject=read:retval=0:when=2+",
+        "--",
+        "cat",
+        "/etc/hostname",
+    )
+    assert r.returncode == 0
+    assert r.stdout == ""
+    assert "(INJECTED)" in r.stderr
+
+
+def test_json_lines_can_be_asserted_on(pycoz):
+    code = (
+        "import socket; s = socket.socket()\ntry: s.connect(('127.0.0.1', 9))\nexcept OSError: pass"
+    )
+    r = pycoz("trace", "--json", "-e", "trace=connect", "--", "python3", "-c", code)
+    records = [json.loads(line) for line in r.stderr.splitlines() if line.startswith("{")]
+    connects = [rec for rec in records if rec.get("syscall") == "connect"]
+    assert connects, r.stderr
+    rec = connects[0]
+    assert rec["errno"] == "ECONNREFUSED"
+    assert rec["result"] == -111
+    assert "127.0.0.1" in json.dumps(rec["args"])
+    assert any(rec["type"] == "exit" for rec in records)
+
+
+def test_summary_counts_calls(pycoz):
+    r = pycoz("trace", "-c", "--", "cat", "/etc/hostname")
+    assert r.returncode == 0
+    assert "total" in r.stderr and "openat" in r.stderr
+
+
+def test_output_files(pycoz, tmp_path):
+    out = tmp_path / "trace.txt"
+    r = pycoz("trace", "-o", str(out), "-e", "trace=openat", "--", "cat", "/etc/hostname")
+    assert r.returncode == 0 and r.stderr == ""
+    assert '"/etc/hostname"' in out.read_text()
+    r = pycoz(
+        "trace",
+        "-ff",
+        "-o",
+        str(tmp_path / "per"),
+        "-e",
+        "trace=execve",
+        "--",
+        "sh",
+        "-c",
+        "cat /etc/hostname",
+    )
+    assert r.returncode == 0
+    assert len(list(tmp_path.glob("per.*"))) >= 2
+
+
+def test_prefilter_is_a_seccomp_filter(pycoz):
+    check = "grep '^Seccomp:' /proc/self/status"
+    filtered = pycoz("trace", "-f", "-e", "trace=openat", "--", "sh", "-c", check)
+    assert "Seccomp:\t2" in filtered.stdout
+    unfiltered = pycoz("trace", "-f", "--no-seccomp", "-e", "trace=openat", "--", "sh", "-c", check)
+    assert "Seccomp:\t0" in unfiltered.stdout
+
+
+def test_tracee_dies_with_pycoz(pycoz_bin):
+    p = subprocess.Popen(
+        [
+            pycoz_bin,
+            "trace",
+            "-e",
+            "trace=nanosleep,clock_nanosleep",
+            "--",
+            "sh",
+            "-c",
+            "echo $$; exec sleep 100",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    pid = int(p.stdout.readline())
+    p.kill()
+    p.wait()
+    p.stdout.close()
+    for _ in range(100):
+        if not os.path.exists(f"/proc/{pid}"):
+            break
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{pid}")  # PTRACE_O_EXITKILL
+
+
+def test_attach_and_detach_leaves_the_process_running(pycoz_bin):
+    target = subprocess.Popen(
+        ["sh", "-c", "while :; do cat /etc/hostname >/dev/null; sleep 0.05; done"]
+    )
+    try:
+        p = subprocess.Popen(
+            [pycoz_bin, "trace", "-f", "-e", "trace=openat", "-p", str(target.pid)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=20)
+        assert p.returncode == 0, err
+        assert '"/etc/hostname"' in err
+        time.sleep(0.2)
+        assert target.poll() is None  # still running, no longer traced
+        with open(f"/proc/{target.pid}/status") as f:
+            assert "TracerPid:\t0" in f.read()
+    finally:
+        target.kill()
+        target.wait()
+
+
+@pytest.mark.parametrize(
+    "args, code, words",
+    [
+        (["-e", "trace=opne", "--", "true"], 2, ["opne", "open"]),
+        (["-e", "inject=openat:error=EWHAT", "--", "true"], 2, ["EWHAT"]),
+        (["--", "no-such-command-xyz"], 127, ["no-such-command-xyz"]),
+        (["-p", "999999999"], 125, ["999999999"]),
+    ],
+)
+def test_bad_input_is_one_line(pycoz, args, code, words):
+    r = pycoz("trace", *args)
+    assert r.returncode == code, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line]
+    assert len(lines) == 1, r.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_trace_a_client_inside_a_topology(pycoz):
+    code = (
+        "import socket\n"
+        "try: socket.create_connection(('h2', 8000))\n"
+        "except OSError as e: print('refused', e.errno)"
+    )
+    r = pycoz(
+        "trace", "--net", "pair", "--host", "h1", "-e", "trace=connect", "--", "python3", "-c", code
+    )
+    assert r.returncode == 0, r.stderr
+    assert "refused 111" in r.stdout
+    assert 'inet_addr("198.18.0.2")' in r.stderr or "2001:db8::2" in r.stderr
+    assert "ECONNREFUSED" in r.stderr
