@@ -20,6 +20,7 @@ __all__ = [
     "PycozError",
     "SetupError",
     "SpecError",
+    "trace_events",
 ]
 
 _LAZY = {
@@ -32,6 +33,7 @@ _LAZY = {
     "CommandNotFound": "pycoz_cli.errors",
     "CommandNotExecutable": "pycoz_cli.errors",
     "ExitCode": "pycoz_cli.errors",
+    "trace_events": "pycoz_cli.core.trace.session",
 }
 
 
@@ -41,7 +43,8 @@ def __getattr__(name: str):
         raise AttributeError(f"module 'pycoz_cli' has no attribute {name!r}")
     import importlib
 
-    return getattr(importlib.import_module(module), name)
+    attr = "events" if name == "trace_events" else name
+    return getattr(importlib.import_module(module), attr)
 
 
 def __dir__() -> list[str]:

@@ -16,7 +16,7 @@ import os
 import sys
 
 GROUP = "pycoz"
-DEFAULT_PLUGINS = ("pycoz_cli.topologies.builtin",)
+DEFAULT_PLUGINS = ("pycoz_cli.topologies.builtin", "pycoz_cli.tracers.builtin")
 
 _manager = None
 
@@ -89,3 +89,50 @@ def topology_registry() -> dict:
         except Exception as err:
             warn(f"plugin {plugin!r}: register_topologies failed: {type(err).__name__}: {err}")
     return registry
+
+
+def tracer_registry() -> dict:
+    """name -> (factory, syscalls, description, plugin) from every register_tracers."""
+    from pycoz_cli.errors import SpecError
+
+    pm = get_plugin_manager()
+    registry: dict = {}
+    for impl in pm.hook.register_tracers.get_hookimpls():
+        plugin = impl.plugin_name
+
+        def register(name, factory, syscalls=None, description="", _plugin=plugin):
+            if name in registry:
+                raise SpecError(
+                    f"tracer {name!r} is registered by both plugin {registry[name][3]!r} "
+                    f"and plugin {_plugin!r}"
+                )
+            registry[name] = (factory, syscalls, description, _plugin)
+
+        try:
+            impl.function(register=register)
+        except SpecError:
+            raise
+        except Exception as err:
+            warn(f"plugin {plugin!r}: register_tracers failed: {type(err).__name__}: {err}")
+    return registry
+
+
+def find_tracer(name: str):
+    """(factory, syscalls) for a tracer name: built-ins directly, else plugins."""
+    from pycoz_cli.errors import SpecError
+    from pycoz_cli.tracers.registry import BUILTINS
+
+    if name in BUILTINS:
+        factory, syscalls, _ = BUILTINS[name]
+        return factory, syscalls
+    registry = tracer_registry()
+    if name not in registry:
+        import difflib
+
+        close = difflib.get_close_matches(name, registry, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise SpecError(
+            f"--tracer {name!r}: unknown tracer{hint}; known: {', '.join(sorted(registry))}"
+        )
+    factory, syscalls, _, _ = registry[name]
+    return factory, syscalls

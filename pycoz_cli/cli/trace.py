@@ -72,6 +72,15 @@ CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help
     help="Stop at every syscall even when only some are traced.",
 )
 @click.option(
+    "--tracer",
+    "tracer_name",
+    metavar="NAME",
+    default="strace",
+    show_default=True,
+    help="What to make of the events: strace (text), sockets (the life of every "
+    "socket and a summary per connection), or a plugin's tracer.",
+)
+@click.option(
     "--root",
     "use_root",
     is_flag=True,
@@ -95,6 +104,7 @@ def trace(
     as_json,
     no_seccomp,
     use_root,
+    tracer_name,
     command,
     **params,
 ) -> int:
@@ -124,7 +134,18 @@ def trace(
         raise SpecError("-p and COMMAND: choose one")
     if attach_pid is None and not command:
         raise click.UsageError("COMMAND or -p PID is needed")
-    parsed = filters.parse(list(exprs))
+    tracer_factory, tracer_syscalls = None, None
+    if tracer_name != "strace":
+        from pycoz_cli.plugins import find_tracer
+
+        tracer_factory, tracer_syscalls = find_tracer(tracer_name)
+    defaults = []
+    if tracer_syscalls:
+        from pycoz_cli.core.trace.syscalls import NUMBERS
+
+        names = [n for n in tracer_syscalls if n in NUMBERS]
+        defaults = [f"trace={','.join(names)}"]
+    parsed = filters.parse([*defaults, *exprs])
     per_pid = None
     stream = sys.stderr
     if output:
@@ -141,6 +162,8 @@ def trace(
     }
     if summary:
         sink = outputs.Summary(stream, **common)
+    elif tracer_factory is not None:
+        sink = tracer_factory(stream, **common)
     elif as_json:
         sink = outputs.JsonLines(stream, durations=True, **common)
     else:

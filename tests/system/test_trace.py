@@ -157,7 +157,12 @@ def test_attach_and_detach_leaves_the_process_running(pycoz_bin):
         )
         time.sleep(1.0)
         p.send_signal(signal.SIGINT)
-        _, err = p.communicate(timeout=20)
+        try:
+            _, err = p.communicate(timeout=20)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         assert p.returncode == 0, err
         assert '"/etc/hostname"' in err
         time.sleep(0.2)
@@ -200,3 +205,114 @@ def test_trace_a_client_inside_a_topology(pycoz):
     assert "refused 111" in r.stdout
     assert 'inet_addr("198.18.0.2")' in r.stderr or "2001:db8::2" in r.stderr
     assert "ECONNREFUSED" in r.stderr
+
+
+FALLBACK_LAB = """
+[hosts.client]
+routes = ["default via 198.18.0.2", "default via 2001:db8::2"]
+[routers.r1]
+routes = ["blackhole 2001:db8:1::2/128"]
+[hosts.server]
+routes = ["default via 198.18.1.1", "default via 2001:db8:1::1"]
+commands = [["python3", "-m", "http.server", "--bind", "0.0.0.0", "--directory", "DIR", "8000"]]
+[[links]]
+a = "client"
+b = "r1"
+a_addresses = ["198.18.0.1/24", "2001:db8::1/64"]
+b_addresses = ["198.18.0.2/24", "2001:db8::2/64"]
+[[links]]
+a = "r1"
+b = "server"
+a_addresses = ["198.18.1.1/24", "2001:db8:1::1/64"]
+b_addresses = ["198.18.1.2/24", "2001:db8:1::2/64"]
+"""
+
+
+def test_sockets_tracer_tells_the_fallback_story(pycoz, tmp_path, unique):
+    """IPv6 to the server is silently dropped; curl falls back to IPv4."""
+    lab = tmp_path / "lab.toml"
+    lab.write_text(FALLBACK_LAB.replace("DIR", str(tmp_path)))
+    name = f"s{unique}"
+    try:
+        r = pycoz("net", "up", str(lab), "--name", name)
+        assert r.returncode == 0, r.stderr
+        fetch = (
+            "for i in $(seq 50); do "
+            "curl -4 -s -o /dev/null http://198.18.1.2:8000/ && break; sleep 0.1; done; "
+            "curl -s -o /dev/null -w '%{http_code}' --connect-timeout 5 http://server:8000/"
+        )
+        r = pycoz(
+            "trace",
+            "--tracer",
+            "sockets",
+            "--join",
+            name,
+            "--host",
+            "client",
+            "--",
+            "sh",
+            "-c",
+            fetch,
+        )
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "200"
+        summary = [line for line in r.stderr.splitlines() if line.startswith("summary:")]
+        assert any(
+            "tried IPv6 first" in line and "fell back to IPv4 after" in line for line in summary
+        ), r.stderr
+    finally:
+        pycoz("net", "down", name)
+
+
+def test_python_api_iterates_events_and_injects():
+    from pycoz_cli import trace_events
+
+    seen = list(
+        trace_events(
+            ["busybox", "cat", "/etc/hostname"], ["trace=openat", "inject=openat:error=EACCES"]
+        )
+    )
+    calls = [ev for ev in seen if ev.kind == "syscall"]
+    assert [ev.name for ev in calls] == ["openat"]
+    assert calls[0].errno == "EACCES" and calls[0].injected
+    assert calls[0].args[1] == "/etc/hostname"
+    assert seen[-1].kind == "status" and os.waitstatus_to_exitcode(seen[-1].result) == 1
+
+
+def test_delay_injection_holds_the_call(pycoz):
+    start = time.monotonic()
+    r = pycoz(
+        "trace",
+        "-e",
+        "trace=openat",
+        "-e",
+        "inject=openat:delay_enter=300ms",
+        "--",
+        "busybox",
+        "cat",
+        "/etc/hostname",
+    )
+    assert r.returncode == 0
+    assert time.monotonic() - start >= 0.3
+
+
+def test_attach_to_an_already_traced_process_says_why(pycoz):
+    target = subprocess.Popen(["strace", "-o", "/dev/null", "sleep", "30"])
+    try:
+        sleeper = None
+        for _ in range(100):
+            with open(f"/proc/{target.pid}/task/{target.pid}/children") as f:
+                kids = f.read().split()
+            if kids:
+                with open(f"/proc/{kids[0]}/comm") as f:
+                    if f.read().strip() == "sleep":
+                        sleeper = int(kids[0])
+                        break
+            time.sleep(0.05)
+        assert sleeper is not None
+        r = pycoz("trace", "-p", str(sleeper))
+        assert r.returncode == 125
+        assert "EPERM" in r.stderr and f"already traced by pid {target.pid}" in r.stderr
+    finally:
+        target.kill()
+        target.wait()

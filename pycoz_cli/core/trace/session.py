@@ -203,6 +203,165 @@ def _init_tracer(pid: int, options: Options, sink) -> int:  # pragma: no cover -
         signal.signal(sig, forward)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
     try:
+        return run(pid, options, sink, until_first=True)
+    except BaseException as err:
+        # The command has exec'd: the setup pipe is closed, so say it here.
+        os.write(2, f"pycoz trace: the tracer failed: {type(err).__name__}: {err}\n".encode())
+        raise
+    finally:
+        sink.finish()
+
+
+class Event:
+    """One traced call or process event, as the Python API hands them out."""
+
+    __slots__ = (
+        "args",
+        "duration",
+        "errno",
+        "injected",
+        "kind",
+        "name",
+        "pid",
+        "result",
+        "text",
+        "time",
+    )
+
+    def __init__(
+        self,
+        kind,
+        pid,
+        name=None,
+        args=(),
+        result=None,
+        errno=None,
+        text="",
+        time=0.0,
+        duration=None,
+        injected=False,
+    ):
+        self.kind = kind
+        self.pid = pid
+        self.name = name
+        #: decoded arguments: JSON-able values (ints, strings, flag lists, dicts)
+        self.args = args
+        self.result = result
+        self.errno = errno
+        #: the line strace would print (syscalls) or a short description (events)
+        self.text = text
+        self.time = time
+        self.duration = duration
+        self.injected = injected
+
+    def __repr__(self) -> str:
+        return f"Event({self.kind}, pid={self.pid}, {self.text!r})"
+
+
+class _Collect:
+    """A sink that turns calls into ``Event`` objects for a callback."""
+
+    def __init__(self, emit, strsize=32):
+        from pycoz_cli.core.trace.output import DECODE_AT_ENTRY, Common
+
+        self.decode_at_entry = DECODE_AT_ENTRY
+        self._common = Common(strsize=strsize)
+        self.enter = self._common.enter
+        self.emit = emit
+
+    def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
+        from pycoz_cli.core.trace import decode
+        from pycoz_cli.core.trace.syscalls import NAMES
+
+        name = NAMES.get(nr, f"syscall_{nr:#x}")
+        try:
+            decoded = self._common._args(pid, nr, name, args, memory, retval)
+        except OSError:
+            decoded = []
+        if retval is None:
+            text, errname = "?", None
+        else:
+            text, errname = decode.format_result(name, retval)
+        line = f"{name}({', '.join(a.text for a in decoded)}) = {text}"
+        self.emit(
+            Event(
+                "syscall",
+                pid,
+                name,
+                [a.value for a in decoded],
+                retval,
+                errname,
+                line,
+                t_enter,
+                None if t_exit is None else t_exit - t_enter,
+                injected,
+            )
+        )
+
+    def process(self, kind, pid, **info):
+        self.emit(Event(kind, pid, text=" ".join(f"{k}={v}" for k, v in info.items())))
+
+    def finish(self):
+        pass
+
+
+def events(argv, expressions=(), *, follow=True, env=None):
+    """Run ``argv`` traced and yield ``Event`` objects as they happen.
+
+    ``expressions`` are strace ``-e`` expressions (``"trace=%network"``,
+    ``"inject=openat:error=ENOENT:when=2"``).  The tracer runs in a thread of
+    its own (ptrace belongs to the thread that started the tracee); the
+    generator's last value is an ``Event("status", pid, result=wait status)``.
+    Raises SpecError for bad expressions, CommandNotFound if argv[0] is missing.
+
+        for ev in events(["curl", "-s", "http://h2/"], ["trace=connect"]):
+            print(ev.name, ev.args, ev.errno)
+    """
+    import queue
+    import threading
+
+    from pycoz_cli.core.trace import filters
+
+    options = options_from(filters.parse(list(expressions)), follow=follow)
+    env = dict(os.environ if env is None else env)
+    resolve_command(argv[0], env)  # fail here, in the caller's thread
+    q: queue.Queue = queue.Queue()
+    done = object()
+
+    def work():
+        try:
+            status = _trace_quietly(argv, options, _Collect(q.put), env)
+            q.put(Event("status", 0, result=status))
+        except BaseException as err:
+            q.put(err)
+        finally:
+            q.put(done)
+
+    thread = threading.Thread(target=work, name="pycoz-tracer", daemon=True)
+    thread.start()
+    while True:
+        item = q.get()
+        if item is done:
+            break
+        if isinstance(item, BaseException):
+            thread.join()
+            raise item
+        yield item
+    thread.join()
+
+
+def _trace_quietly(argv, options, sink, env) -> int:
+    """trace_command without touching signal dispositions (not the main thread)."""
+    path = resolve_command(argv[0], env)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, ())
+            child_prepare(options)
+            os.execve(path, list(argv), env)
+        finally:
+            os._exit(127)
+    try:
         return run(pid, options, sink)
     finally:
         sink.finish()

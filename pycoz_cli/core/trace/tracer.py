@@ -115,10 +115,18 @@ class DetachRequested(Exception):
 
 
 def run(
-    first: int, options: Options, sink, *, attached: bool = False, extra=(), detach=None
+    first: int,
+    options: Options,
+    sink,
+    *,
+    attached: bool = False,
+    extra=(),
+    detach=None,
+    until_first: bool = False,
 ) -> int:
     """Trace ``first`` (stopped by ``child_prepare``, or attached with ``extra``
-    threads) until every tracee is gone; return ``first``'s wait status.
+    threads) until every tracee is gone (or, ``until_first``, until ``first`` is);
+    return ``first``'s wait status.
 
     While attached, a ``DetachRequested`` raised by a signal handler detaches from
     every tracee, leaving them running, and returns 0.
@@ -151,6 +159,8 @@ def run(
         resume(cont, first, 0)
 
     while tracees:
+        if until_first and first_status is not None:
+            break  # a container ends with its command: init's exit takes the rest
         try:
             if detach is not None:
                 # Only here may a detach request interrupt us: between a stop and

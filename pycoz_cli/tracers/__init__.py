@@ -1,0 +1,1 @@
+"""Built-in tracers, registered as a plugin (see ``builtin``)."""
