@@ -174,6 +174,7 @@ def trace(
             relative=relative,
             durations=durations,
             per_pid=per_pid,
+            to_file=bool(output) and per_pid is None,
             **common,
         )
     import contextlib

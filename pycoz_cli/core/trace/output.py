@@ -74,10 +74,13 @@ class StraceText(Common):
         relative=False,
         durations=False,
         per_pid=None,
+        to_file=False,
         **common,
     ):
         super().__init__(**common)
         self.out = out
+        #: -f -o FILE: every line starts with its pid, as strace writes files.
+        self.to_file = to_file
         self.follow = follow
         self.timestamps = timestamps
         self.relative = relative
@@ -91,8 +94,11 @@ class StraceText(Common):
     def _write(self, pid, text, when=None) -> None:
         out = self.per_pid(pid) if self.per_pid else self.out
         prefix = ""
-        if self.follow and self.per_pid is None and len(self.pids) > 1:
-            prefix = f"[pid {pid:>5}] "
+        if self.follow and self.per_pid is None:
+            if self.to_file:
+                prefix = f"{pid:<5} "
+            elif len(self.pids) > 1:
+                prefix = f"[pid {pid:>5}] "
         stamp = ""
         if self.relative:
             now = time.monotonic() if when is None else when
@@ -110,6 +116,12 @@ class StraceText(Common):
                 stamp += " "
         out.write(f"{prefix}{stamp}{text}\n")
 
+    def _call(self, pid, call: str, result: str, when) -> None:
+        # strace aligns " = result" at column 40 when the call is shorter.
+        head = len(call) + (6 if self.to_file and self.follow else 0)
+        pad = " " * (39 - head) if head < 39 else ""
+        self._write(pid, f"{call}{pad} = {result}", when)
+
     def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
         if not self._wanted(retval, is_error):
             return
@@ -120,14 +132,14 @@ class StraceText(Common):
         except OSError:
             argtext = ", ".join(hex(a) for a in args)
         if retval is None:
-            self._write(pid, f"{name}({argtext}) = ?", t_enter)
+            self._call(pid, f"{name}({argtext})", "?", t_enter)
             return
         result, _ = decode.format_result(name, retval)
         if injected:
             result += " (INJECTED)"
         if self.durations and t_exit is not None:
             result += f" <{t_exit - t_enter:.6f}>"
-        self._write(pid, f"{name}({argtext}) = {result}", t_enter)
+        self._call(pid, f"{name}({argtext})", result, t_enter)
 
     def process(self, kind, pid, **info):
         if kind in ("start", "fork"):
