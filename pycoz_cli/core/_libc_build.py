@@ -31,7 +31,10 @@ struct mount_attr {
     uint64_t userns_fd;
 };
 
-long ptrace(int request, ...);
+/* Declared with fixed integer arguments (glibc's is variadic: same registers on
+   x86_64 and aarch64 for integer and pointer arguments), so that the hot path
+   passes plain ints and needs no cdata casts per call. */
+long ptrace(int request, int pid, unsigned long addr, unsigned long data);
 
 struct ptrace_syscall_info {
     uint8_t op;

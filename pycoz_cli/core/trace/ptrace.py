@@ -57,18 +57,19 @@ _MACHINE = os.uname().machine
 # AUDIT_ARCH_* as seccomp_data.arch reports it.
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}.get(_MACHINE)
 
-_long = ffi.cast
-_NULL = ffi.NULL
 
 
 def _fail(what: str, pid: int) -> OSError:
     return OSError(ffi.errno, what, f"pid {pid}")
 
 
+def _addr(value) -> int:
+    """An address argument: an int, or cdata pointing at our buffer."""
+    return value if isinstance(value, int) else int(ffi.cast("uintptr_t", value))
+
+
 def request(req: int, pid: int, addr=0, data=0, what: str = "ptrace failed") -> int:
-    rc = lib.ptrace(
-        _long("int", req), _long("int", pid), _long("void *", addr), _long("void *", data)
-    )
+    rc = lib.ptrace(req, pid, _addr(addr), _addr(data))
     if rc == -1 and ffi.errno:
         raise _fail(what, pid)
     return rc
@@ -76,7 +77,7 @@ def request(req: int, pid: int, addr=0, data=0, what: str = "ptrace failed") -> 
 
 def traceme() -> None:
     ffi.errno = 0
-    if lib.ptrace(_long("int", PTRACE_TRACEME), _long("int", 0), _NULL, _NULL) == -1:
+    if lib.ptrace(PTRACE_TRACEME, 0, 0, 0) == -1:
         raise OSError(ffi.errno, "ptrace(PTRACE_TRACEME) failed", None)
 
 
@@ -92,7 +93,7 @@ def setoptions(pid: int, options: int) -> None:
 
 def resume(req: int, pid: int, sig: int = 0) -> None:
     """PTRACE_SYSCALL / PTRACE_CONT / PTRACE_DETACH; a vanished tracee is fine."""
-    rc = lib.ptrace(_long("int", req), _long("int", pid), _NULL, _long("void *", sig))
+    rc = lib.ptrace(req, pid, 0, sig)
     # ESRCH: killed meanwhile (SIGKILL, the exit of its thread group): nothing to do.
     if rc == -1 and ffi.errno != 3:
         raise _fail("cannot resume", pid)
@@ -111,11 +112,12 @@ def eventmsg(pid: int) -> int:
 
 
 _SIGINFO = ffi.new("unsigned char[128]")
+_SIGINFO_ADDR = int(ffi.cast("uintptr_t", _SIGINFO))
 
 
 def siginfo(pid: int) -> tuple[int, int, int, int, int] | None:
     """(signo, errno, code, pid, uid) of a signal-delivery stop; None for a group-stop."""
-    if lib.ptrace(_long("int", PTRACE_GETSIGINFO), _long("int", pid), _NULL, _SIGINFO) == -1:
+    if lib.ptrace(PTRACE_GETSIGINFO, pid, 0, _SIGINFO_ADDR) == -1:
         return None
     signo, err, code = struct.unpack_from("=iii", ffi.buffer(_SIGINFO, 16))
     spid, suid = struct.unpack_from("=iI", ffi.buffer(_SIGINFO, 24), 16)
@@ -124,6 +126,7 @@ def siginfo(pid: int) -> tuple[int, int, int, int, int] | None:
 
 _INFO = ffi.new("struct ptrace_syscall_info *")
 _INFO_SIZE = ffi.sizeof("struct ptrace_syscall_info")
+_INFO_ADDR = int(ffi.cast("uintptr_t", _INFO))
 
 
 def syscall_info(pid: int):
@@ -131,9 +134,7 @@ def syscall_info(pid: int):
 
     The returned cdata is reused by the next call (no allocation per stop).
     """
-    rc = lib.ptrace(
-        _long("int", PTRACE_GET_SYSCALL_INFO), _long("int", pid), _long("void *", _INFO_SIZE), _INFO
-    )
+    rc = lib.ptrace(PTRACE_GET_SYSCALL_INFO, pid, _INFO_SIZE, _INFO_ADDR)
     if rc <= 0:
         raise _fail("cannot read syscall information of", pid)
     return _INFO
