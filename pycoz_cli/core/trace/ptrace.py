@@ -58,7 +58,6 @@ _MACHINE = os.uname().machine
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}.get(_MACHINE)
 
 
-
 def _fail(what: str, pid: int) -> OSError:
     return OSError(ffi.errno, what, f"pid {pid}")
 
