@@ -15,22 +15,25 @@ def _sockets(out, **options):
     return SocketsTracer(out, **options)
 
 
+#: What the sockets tracer must see (the seccomp prefilter lets the rest run).
+SOCKET_SYSCALLS = (
+    "socket",
+    "bind",
+    "listen",
+    "connect",
+    "accept",
+    "accept4",
+    "shutdown",
+    "close",
+    "getsockopt",
+)
+
 #: name -> (factory(out, **options), default syscalls or None, description)
 BUILTINS = {
     "strace": (_strace, None, "syscalls as strace prints them (the default)"),
     "sockets": (
         _sockets,
-        (
-            "socket",
-            "bind",
-            "listen",
-            "connect",
-            "accept",
-            "accept4",
-            "shutdown",
-            "close",
-            "getsockopt",
-        ),
+        SOCKET_SYSCALLS,
         "the life of every socket and a summary per connection",
     ),
 }

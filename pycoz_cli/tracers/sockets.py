@@ -13,19 +13,8 @@ import struct
 
 from pycoz_cli.core.trace import decode
 from pycoz_cli.core.trace.syscalls import NAMES
+from pycoz_cli.tracers.registry import SOCKET_SYSCALLS as SYSCALLS
 
-#: What this tracer needs to see (the seccomp prefilter lets the rest run).
-SYSCALLS = (
-    "socket",
-    "bind",
-    "listen",
-    "connect",
-    "accept",
-    "accept4",
-    "shutdown",
-    "close",
-    "getsockopt",
-)
 _FAMILIES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6", socket.AF_UNIX: "unix"}
 EINPROGRESS = 115
 
