@@ -47,6 +47,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchlib import stats as benchlib_stats
+
 HERE = Path(__file__).resolve().parent
 ANCHOR_PAIR = HERE / "anchor_iproute2_pair.sh"
 PYTHON = sys.executable
@@ -115,12 +117,7 @@ class Candidate:
     #: The exception that stopped this candidate (it is not run again).
     failed: BaseException | None = None
 
-    @staticmethod
-    def stats(values: list[float]) -> tuple[float, float, float]:
-        if len(values) < 2:
-            return values[0], values[0], values[0]
-        q = statistics.quantiles(values, n=10, method="inclusive")
-        return statistics.median(values), q[0], q[-1]
+    stats = staticmethod(benchlib_stats)
 
     @property
     def ok(self) -> bool:

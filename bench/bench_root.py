@@ -34,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchlib import processes
+
 HERE = Path(__file__).resolve().parent
 ANCHOR_UNSHARE = HERE / "anchor_unshare.sh"
 PYTHON = sys.executable
@@ -167,23 +169,6 @@ def mount_lines() -> list[str]:
     """This process's mount table: the host's (the bench runs in its namespace)."""
     with open("/proc/self/mountinfo") as f:
         return f.read().splitlines()
-
-
-def processes() -> dict[int, tuple[int, str, str]]:
-    """pid -> (ppid, state, comm) for every process on the machine."""
-    out = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        out[int(name)] = (int(ppid), state, comm)
-    return out
 
 
 def children() -> set[str]:

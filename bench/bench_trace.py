@@ -38,6 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchlib import processes
+from benchlib import stats as benchlib_stats
+
 PYTHON = sys.executable
 PYCOZ = str(Path(sys.prefix) / "bin" / "pycoz")
 
@@ -82,12 +85,7 @@ class Candidate:
     #: Why this candidate was stopped (it is not run again).
     failed: str | None = None
 
-    @staticmethod
-    def stats(values: list[float]) -> tuple[float, float, float]:
-        if len(values) < 2:
-            return values[0], values[0], values[0]
-        q = statistics.quantiles(values, n=10, method="inclusive")
-        return statistics.median(values), q[0], q[-1]
+    stats = staticmethod(benchlib_stats)
 
     @property
     def ok(self) -> bool:
@@ -250,23 +248,6 @@ def ratio_line(cand: Candidate, anchor: Candidate, goal: float | None) -> str:
 
 
 # --- what must not be left behind --------------------------------------------------
-
-
-def processes() -> dict[int, tuple[int, str, str]]:
-    """pid -> (ppid, state, comm) for every process on the machine."""
-    out = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        out[int(name)] = (int(ppid), state, comm)
-    return out
 
 
 @dataclass
