@@ -316,3 +316,28 @@ def test_attach_to_an_already_traced_process_says_why(pycoz):
     finally:
         target.kill()
         target.wait()
+
+
+def test_signal_and_result_annotations_match_strace(pycoz):
+    """Lines strace users read every day come out as strace prints them."""
+    code = (
+        "import os, fcntl, socket\n"
+        "s = socket.socket(); fcntl.fcntl(s.fileno(), fcntl.F_GETFL)\n"
+        "p = os.fork()\n"
+        "if p == 0: os._exit(3)\n"
+        "os.waitpid(p, 0)"
+    )
+    args = ["-e", "trace=fcntl,wait4", "--", "python3", "-c", code]
+    ours = pycoz("trace", *args).stderr
+    theirs = subprocess.run(["strace", *args[:2], *args[3:]], capture_output=True, text=True).stderr
+
+    def normal(text):
+        import re
+
+        return [
+            re.sub(r"0x[0-9a-f]{6,}|\b\d{3,}\b", "N", line)
+            for line in text.splitlines()
+            if "F_GETFL" in line or "SIGCHLD" in line or "wait4(" in line
+        ]
+
+    assert normal(ours) == normal(theirs)

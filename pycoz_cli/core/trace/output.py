@@ -15,7 +15,24 @@ import time
 from pycoz_cli.core.trace import decode
 from pycoz_cli.core.trace.syscalls import NAMES, NUMBERS
 
-DECODE_AT_ENTRY = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
+#: Decoded whole at entry: after a successful exec their arguments are gone.
+EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
+#: Calls whose input the kernel overwrites (socklen, fd sets): read at entry.
+CAPTURE_CALLS = frozenset(
+    NUMBERS[n]
+    for n in (
+        "accept",
+        "accept4",
+        "getsockname",
+        "getpeername",
+        "recvfrom",
+        "getsockopt",
+        "select",
+        "pselect6",
+    )
+    if n in NUMBERS
+)
+DECODE_AT_ENTRY = EXEC_CALLS | CAPTURE_CALLS
 
 
 def _signame(sig: int) -> str:
@@ -37,17 +54,31 @@ class Common:
         self.signals = signals
         self.quiet = quiet
         self._entry_args: dict = {}
+        self._captured: dict = {}
 
     def enter(self, pid, nr, args, memory) -> None:
-        self._entry_args[pid] = self._decode(
-            pid, NAMES.get(nr, f"syscall_{nr}"), args, memory, None
-        )
+        name = NAMES.get(nr, f"syscall_{nr}")
+        if nr in EXEC_CALLS:
+            self._entry_args[pid] = self._decode(pid, name, args, memory, None)
+        else:
+            self._captured[pid] = decode.capture_entry(name, args, memory)
 
-    def _decode(self, pid, name, args, memory, retval):
+    def _decode(self, pid, name, args, memory, retval, entry=None):
         fd_path = (lambda fd: decode.fd_path(pid, fd)) if self.decode_fds else None
         return decode.decode_call(
-            name, args, memory, strsize=self.strsize, fd_path=fd_path, exiting=True, retval=retval
+            name,
+            args,
+            memory,
+            strsize=self.strsize,
+            fd_path=fd_path,
+            exiting=True,
+            retval=retval,
+            entry=entry,
         )
+
+    def _result(self, pid, name, retval, args, memory):
+        fd_path = (lambda fd: decode.fd_path(pid, fd)) if self.decode_fds else None
+        return decode.format_result(name, retval, args=args, mem=memory, fd_path=fd_path)
 
     def _wanted(self, retval, is_error) -> bool:
         if self.status is None:
@@ -57,9 +88,10 @@ class Common:
         return ("failed" if is_error else "successful") in self.status
 
     def _args(self, pid, nr, name, args, memory, retval):
-        if nr in DECODE_AT_ENTRY and pid in self._entry_args:
+        if nr in EXEC_CALLS and pid in self._entry_args:
             return self._entry_args.pop(pid)
-        return self._decode(pid, name, args, memory, retval)
+        entry = self._captured.pop(pid, None) if nr in CAPTURE_CALLS else None
+        return self._decode(pid, name, args, memory, retval, entry)
 
 
 class StraceText(Common):
@@ -134,7 +166,7 @@ class StraceText(Common):
         if retval is None:
             self._call(pid, f"{name}({argtext})", "?", t_enter)
             return
-        result, _ = decode.format_result(name, retval)
+        result, _ = self._result(pid, name, retval, args, memory)
         if injected:
             result += " (INJECTED)"
         if self.durations and t_exit is not None:
@@ -154,9 +186,7 @@ class StraceText(Common):
         elif kind == "signal":
             if self.signals is not None and info["signal"] not in self.signals:
                 return
-            signo, _err, code, spid, suid = info["info"]
-            fields = {"si_signo": signo, "si_code": code, "si_pid": spid, "si_uid": suid}
-            self._write(pid, decode.format_signal(fields))
+            self._write(pid, decode.format_signal(info["fields"]))
         elif kind == "detach" and not self.quiet:
             self._write(pid, f"--- detached from {pid} ---")
 
@@ -195,7 +225,7 @@ class JsonLines(Common):
             record["result"] = None
         else:
             value = retval
-            text, errname = decode.format_result(name, value)
+            text, errname = self._result(pid, name, value, args, memory)
             record.update(result=value, result_text=text, errno=errname)
         if injected:
             record["injected"] = True
@@ -211,7 +241,7 @@ class JsonLines(Common):
         elif kind == "killed":
             record.update(signal=_signame(info["signal"]), core=info.get("core", False))
         else:
-            record.update({k: v for k, v in info.items()})
+            record.update({k: v for k, v in info.items() if k != "fields"})
         self.out.write(json.dumps(record) + "\n")
 
     def finish(self) -> None:

@@ -298,7 +298,7 @@ def run(
             tracee.fresh = False
             resume(cont, pid, 0)
             continue
-        sink.process("signal", pid, signal=sig, info=info)
+        sink.process("signal", pid, signal=sig, info=info, fields=pt.siginfo_fields(info))
         resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, sig)
     return first_status if first_status is not None else 0
 
