@@ -35,7 +35,19 @@ def machine_state() -> dict[str, list[str]]:
         mounts = sorted(
             " ".join(line.split(" ")[4:5] + line.split(" - ")[1].split(" ")[:1]) for line in f
         )
-    return {"named netns": netns, "root-namespace links": link_names, "mounts": mounts}
+    etc_netns = (
+        ["/etc/netns"] + [f"/etc/netns/{n}" for n in sorted(os.listdir("/etc/netns"))]
+        if os.path.isdir("/etc/netns")
+        else []
+    )
+    state = sorted(os.listdir("/run/pycoz/net")) if os.path.isdir("/run/pycoz/net") else []
+    return {
+        "named netns": netns,
+        "root-namespace links": link_names,
+        "mounts": mounts,
+        "/etc/netns": etc_netns,
+        "named-topology state": state,
+    }
 
 
 def _is_controller(config) -> bool:

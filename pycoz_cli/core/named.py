@@ -20,6 +20,8 @@ from pycoz_cli.errors import SetupError, SpecError
 
 STATE_DIR = "/run/pycoz/net"
 ETC_NETNS = "/etc/netns"
+#: Present while /etc/netns exists because pycoz made it.
+_ETC_NETNS_MADE = f"{STATE_DIR}/.etc-netns-made"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 #: /run/netns/NAME-NODE must fit a sane length; ip netns allows 255, keep it short.
 MAX_NS_NAME = 64
@@ -157,16 +159,20 @@ def up(topology, name: str, spec: str):
         "started": time.time(),
         "complete": False,
     }
+    # /etc/netns/NAME-HOST directories that do not exist yet are pycoz's to make
+    # (and to remove): recorded with the claim, before any is made.
+    state["etc_netns"] = [
+        f"{ETC_NETNS}/{name}-{node}"
+        for node in topology.hosts()
+        if not os.path.lexists(f"{ETC_NETNS}/{name}-{node}")
+    ]
     # Claim the name atomically, recording what will be made before making it.
     _write_state(state, claim=True)
     net = Network(topology, name=name)
     try:
         net.build()
-        for node in topology.hosts():
-            made = _write_etc_netns(f"{name}-{node}", state["hosts_file"])
-            if made:
-                state["etc_netns"].append(made)
-                _write_state(state)
+        for directory in state["etc_netns"]:
+            _write_etc_netns(directory, state["hosts_file"])
         state["netem"] = net.netem
         state["links"] = [
             {
@@ -273,15 +279,17 @@ def set_impairment(name: str, label: str, impair, sender: str | None = None) -> 
     return changed
 
 
-def _write_etc_netns(ns: str, hosts_text: str) -> str | None:
-    directory = f"{ETC_NETNS}/{ns}"
-    try:
-        os.makedirs(directory, mode=0o755)
-    except FileExistsError:
-        return None  # someone else's: leave it alone
+def _write_etc_netns(directory: str, hosts_text: str) -> None:
+    """NAME-HOST/hosts, which ``ip netns exec`` binds over /etc/hosts."""
+    if not os.path.isdir(ETC_NETNS):
+        os.makedirs(ETC_NETNS, mode=0o755, exist_ok=True)
+        # Remember that /etc/netns is pycoz's, to remove it once it is empty.
+        os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
+        with open(_ETC_NETNS_MADE, "w"):
+            pass
+    os.mkdir(directory, 0o755)
     with open(f"{directory}/hosts", "w") as f:
         f.write(hosts_text)
-    return directory
 
 
 def down(name: str) -> list[str]:
@@ -303,6 +311,12 @@ def down(name: str) -> list[str]:
                 pass
         try:
             os.rmdir(directory)
+        except OSError:
+            pass
+    if os.path.exists(_ETC_NETNS_MADE):
+        try:
+            os.rmdir(ETC_NETNS)  # only when empty: other topologies may still use it
+            os.unlink(_ETC_NETNS_MADE)
         except OSError:
             pass
     try:

@@ -298,8 +298,8 @@ def test_delay_injection_holds_the_call(pycoz):
 
 def test_attach_to_an_already_traced_process_says_why(pycoz):
     target = subprocess.Popen(["strace", "-o", "/dev/null", "sleep", "30"])
+    sleeper = None
     try:
-        sleeper = None
         for _ in range(100):
             with open(f"/proc/{target.pid}/task/{target.pid}/children") as f:
                 kids = f.read().split()
@@ -314,8 +314,13 @@ def test_attach_to_an_already_traced_process_says_why(pycoz):
         assert r.returncode == 125
         assert "EPERM" in r.stderr and f"already traced by pid {target.pid}" in r.stderr
     finally:
-        target.kill()
+        target.kill()  # strace; its tracee, detached, would sleep on: end it too
         target.wait()
+        if sleeper is not None:
+            try:
+                os.kill(sleeper, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def test_signal_and_result_annotations_match_strace(pycoz):
