@@ -6,7 +6,13 @@ import json
 
 import click
 
-from pycoz_cli.cli.options import NET_OPTIONS, TailCommand, build_topology, command_args
+from pycoz_cli.cli.options import (
+    NET_OPTIONS,
+    TailCommand,
+    build_topology,
+    command_args,
+    run_in_container,
+)
 
 _impair_option = NET_OPTIONS[-1]
 
@@ -96,15 +102,11 @@ def check(file: str) -> None:
     click.echo(f"{file}: ok ({len(topo.nodes)} nodes, {len(topo.links)} links)")
 
 
-def _placed_run(network, host: str | None, command, overlay: bool = False) -> int:
+def _placed_run(network, host: str | None, command) -> int:
+    """COMMAND in HOST with the host's own filesystem (as ``ip netns exec``)."""
     from pycoz_cli.core.container import Container
-    from pycoz_cli.core.process import SignalsHeld, exit_code_for, wait_passing_signals
 
-    container = Container(network=network, host=host, overlay=overlay)
-    with SignalsHeld():
-        proc = container.spawn(command, close_fds=False)
-        returncode = wait_passing_signals(proc)
-    return exit_code_for(returncode)
+    return run_in_container(Container(network=network, host=host, overlay=False), command)
 
 
 @net.command(cls=TailCommand, context_settings=RUN_CONTEXT)

@@ -6,8 +6,6 @@ three never drift apart.
 
 from __future__ import annotations
 
-import functools
-
 import click
 
 ROOT_OPTIONS = (
@@ -151,8 +149,12 @@ def root_options(func=None, *, env_short: bool = True):
     return func
 
 
-def container_from_options(params: dict):
-    """A ``Container`` from the values of ``root_options``; pops what it uses."""
+def container_from_options(params: dict, stack=None):
+    """A ``Container`` from the values of ``root_options``; pops what it uses.
+
+    With ``stack`` (an ExitStack) the ``net_options`` are used too: the network
+    is built or opened, placed in the container, and torn down with the stack.
+    """
     from pycoz_cli.core.container import Bind, Container
     from pycoz_cli.errors import SpecError
 
@@ -164,6 +166,7 @@ def container_from_options(params: dict):
         env[name] = value
     binds = [Bind.parse(b) for b in params.pop("binds")]
     binds += [Bind.parse(b, readonly=True) for b in params.pop("ro_binds")]
+    network, host = network_from_options(params, stack) if stack is not None else (None, None)
     return Container(
         base=params.pop("base"),
         upper=params.pop("upper"),
@@ -173,7 +176,22 @@ def container_from_options(params: dict):
         workdir=params.pop("workdir"),
         propagation=params.pop("propagation"),
         env=env,
+        network=network,
+        host=host,
     )
+
+
+def run_in_container(container, command, start=None) -> int:
+    """Start COMMAND in CONTAINER, pass on the signals sent to pycoz while it runs,
+    and return the exit code pycoz exits with (128+N for a death by signal N).
+
+    ``start(command)`` replaces ``container.spawn`` (``pycoz trace`` traces it).
+    """
+    from pycoz_cli.core.process import SignalsHeld, exit_code_for, wait_passing_signals
+
+    with SignalsHeld():
+        proc = start(command) if start else container.spawn(command, close_fds=False)
+        return exit_code_for(wait_passing_signals(proc))
 
 
 def command_args(func):
@@ -211,4 +229,4 @@ def container_command(**settings):
     """``click.command`` settings for commands whose arguments after COMMAND are
     the command's own (``pycoz root ls -la`` passes ``-la`` to ls)."""
     context = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]}
-    return functools.partial(click.command, cls=TailCommand, context_settings=context, **settings)()
+    return click.command(cls=TailCommand, context_settings=context, **settings)

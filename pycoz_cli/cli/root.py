@@ -7,8 +7,8 @@ from pycoz_cli.cli.options import (
     container_command,
     container_from_options,
     net_options,
-    network_from_options,
     root_options,
+    run_in_container,
 )
 
 
@@ -36,13 +36,5 @@ def root(command: tuple[str, ...], **params) -> int:
     """
     import contextlib
 
-    from pycoz_cli.core.process import SignalsHeld, exit_code_for, wait_passing_signals
-
     with contextlib.ExitStack() as stack:
-        network, host = network_from_options(params, stack)
-        container = container_from_options(params)
-        container.network, container.host = network, host
-        with SignalsHeld():
-            proc = container.spawn(command, close_fds=False)
-            returncode = wait_passing_signals(proc)
-    return exit_code_for(returncode)
+        return run_in_container(container_from_options(params, stack), command)

@@ -9,8 +9,8 @@ from pycoz_cli.cli.options import (
     command_args,
     container_from_options,
     net_options,
-    network_from_options,
     root_options,
+    run_in_container,
 )
 
 CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]}
@@ -190,17 +190,14 @@ def trace(
                 raise SpecError("-p: attach traces a process where it runs (no --root/--net)")
             status = session.attach(attach_pid, options, sink)
         elif in_container:
-            from pycoz_cli.core.process import SignalsHeld, wait_passing_signals
-
             with contextlib.ExitStack() as stack:
-                network, host = network_from_options(params, stack)
-                container = container_from_options(params)
+                container = container_from_options(params, stack)
                 container.overlay = bool(use_root)
-                container.network, container.host = network, host
-                with SignalsHeld():
-                    proc = session.trace_in_container(container, command, options, sink)
-                    returncode = wait_passing_signals(proc)
-            return exit_code_for(returncode)
+                return run_in_container(
+                    container,
+                    command,
+                    lambda argv: session.trace_in_container(container, argv, options, sink),
+                )
         else:
             status = session.trace_command(command, options, sink)
     finally:

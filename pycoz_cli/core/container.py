@@ -229,7 +229,7 @@ class Container:
         plan.detach = detach
         plan.pre_exec = tuple(pre_exec)
         plan.tracer = tracer
-        with _UpperDir(plan_upper(self)) as upper:
+        with _UpperDir(os.path.abspath(self.upper) if self.upper else None) as upper:
             proc = spawn(plan)
             upper.handover(proc)
         return proc
@@ -238,10 +238,6 @@ class Container:
         """Run ``argv`` to completion; its exit code, or -N if signal N killed it."""
         with self.spawn(argv, **kwargs) as proc:
             return proc.wait()
-
-
-def plan_upper(container: Container) -> str | None:
-    return os.path.abspath(container.upper) if container.upper else None
 
 
 class _UpperDir:
@@ -266,8 +262,8 @@ class _UpperDir:
             for p in (self.path, *(f"{self.path}/{sub}" for sub in ("upper", "work", "mounts")))
             if not os.path.exists(p)
         ]
-        for made in self.made[:1] if self.made and self.made[0] == self.path else ():
-            os.mkdir(made, 0o755)
+        if self.path in self.made:
+            os.mkdir(self.path, 0o755)  # the rest is made by the container's init
         self.fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -17,17 +17,7 @@ lib = ffi.dlopen(None)
 # Resolve every symbol now, in the parent: the first attribute access does a
 # dlsym and builds a function object, which forked children would otherwise
 # each repeat (and pay for in copied pages) on their hot path.
-for _name in (
-    "unshare",
-    "setns",
-    "mount",
-    "umount2",
-    "prctl",
-    "sethostname",
-    "syscall",
-    "ptrace",
-    "process_vm_readv",
-):
+for _name in dir(lib):  # every function declared in _libc_build.CDEF
     getattr(lib, _name)
 del _name
 

@@ -172,11 +172,10 @@ def exit_code_for(returncode: int) -> int:
 class ContainerProcess:
     """A running command in its namespaces; like ``subprocess.Popen``, trimmed."""
 
-    def __init__(self, pid: int, init_pid: int | None, result_fd: int | None):
-        #: Host pid of the setup process (our direct child).
-        self.setup_pid = pid
-        #: Host pid of the container's init (pid 1 inside), or of the command.
-        self.pid = init_pid if init_pid is not None else pid
+    def __init__(self, pid: int, result_fd: int | None):
+        #: Host pid of our direct child: the container's init (pid 1 inside), or
+        #: the command itself when there is no pid namespace.
+        self.pid = pid
         self._result_fd = result_fd
         self.returncode: int | None = None
         #: Called once the command has ended (release locks held for it).
@@ -184,7 +183,7 @@ class ContainerProcess:
 
     def poll(self) -> int | None:
         if self.returncode is None:
-            pid, status = os.waitpid(self.setup_pid, os.WNOHANG)
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
                 self._finish(status)
         return self.returncode
@@ -194,7 +193,7 @@ class ContainerProcess:
         if self.returncode is None:
             while True:
                 try:
-                    _, status = os.waitpid(self.setup_pid, 0)
+                    _, status = os.waitpid(self.pid, 0)
                     break
                 except InterruptedError:  # pragma: no cover - PEP 475 retries
                     continue
@@ -229,7 +228,7 @@ class ContainerProcess:
         """Kill the whole container at once (init's death takes its pid namespace)."""
         if self.returncode is None:
             try:
-                os.kill(self.setup_pid, signal.SIGKILL)
+                os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
 
@@ -304,7 +303,7 @@ def spawn(plan: SpawnPlan) -> ContainerProcess:
         if kind in ("E", "X"):
             error = (kind, *rest.split("\t"))
             break
-    proc = ContainerProcess(pid, pid, result_r if plan.with_init else None)
+    proc = ContainerProcess(pid, result_r if plan.with_init else None)
     if not plan.with_init:
         os.close(result_r)
     if error is not None:
@@ -437,9 +436,7 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             os.close(devnull)
         status = plan.tracer(pid) if plan.tracer is not None else _reap_and_forward(pid)
         os.write(result_w, f"{status}\n".encode())
-        code = os.waitstatus_to_exitcode(status)
-        if code < 0:
-            code = ExitCode.SIGNAL_BASE - code
+        code = exit_code_for(_status_to_returncode(status))
     except BaseException as err:
         _report(setup_w, "E", err)
     finally:

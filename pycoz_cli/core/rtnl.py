@@ -20,7 +20,7 @@ import struct
 
 NETLINK_ROUTE = 0
 
-RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK = 16, 17, 18, 19
+RTM_NEWLINK = 16
 RTM_NEWADDR = 20
 RTM_NEWROUTE = 24
 RTM_NEWRULE = 32
@@ -28,13 +28,10 @@ RTM_NEWQDISC, RTM_DELQDISC = 36, 37
 
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
-NLM_F_ROOT = 0x100
-NLM_F_MATCH = 0x200
 NLM_F_REPLACE = 0x100
 NLM_F_EXCL = 0x200
 NLM_F_CREATE = 0x400
 NLMSG_ERROR = 2
-NLMSG_DONE = 3
 
 IFF_UP = 0x1
 
@@ -181,38 +178,6 @@ class Rtnl:
 
     def _where(self) -> str:
         return f" (in {self.label})" if self.label else ""
-
-    def dump_links(self) -> dict[str, int]:
-        """name -> ifindex of every link in this namespace."""
-        self.flush()
-        self.seq += 1
-        self.sock.send(
-            _HDR.pack(
-                _HDR.size + 16, RTM_GETLINK, NLM_F_REQUEST | NLM_F_ROOT | NLM_F_MATCH, self.seq, 0
-            )
-            + ifinfo()
-        )
-        links = {}
-        while True:
-            buf = self.sock.recv(1 << 16)
-            offset = 0
-            while offset < len(buf):
-                length, kind, _flags, _seq, _pid = _HDR.unpack_from(buf, offset)
-                if kind == NLMSG_DONE:
-                    return links
-                if kind == NLMSG_ERROR:
-                    (code,) = struct.unpack_from("=i", buf, offset + _HDR.size)
-                    raise OSError(-code, "cannot list links", self.label)
-                if kind == RTM_NEWLINK:
-                    index = struct.unpack_from("=i", buf, offset + _HDR.size + 4)[0]
-                    pos = offset + _HDR.size + 16
-                    end = offset + length
-                    while pos < end:
-                        alen, atype = struct.unpack_from("=HH", buf, pos)
-                        if atype == IFLA_IFNAME:
-                            links[buf[pos + 4 : pos + alen].rstrip(b"\0").decode()] = index
-                        pos += (alen + 3) & ~3
-                offset += (length + 3) & ~3
 
     # --- requests ------------------------------------------------------------
 

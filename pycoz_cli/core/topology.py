@@ -234,7 +234,7 @@ class Topology:
         return "\n".join(lines) + "\n"
 
     def check(self) -> None:
-        """Overlapping addresses and routes through nowhere are errors."""
+        """An address on two interfaces is an error (topology files check routes too)."""
         seen: dict = {}
         for node in self.nodes.values():
             for iface in node.interfaces.values():

@@ -215,3 +215,17 @@ def tree(path) -> dict[str, tuple]:
                 what = ""
             out[os.path.relpath(full, top)] = (stat.filemode(st.st_mode), st.st_uid, what)
     return out
+
+
+def pycoz_in_own_uts(pycoz_bin: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``pycoz ARGS`` in a sacrificial UTS namespace, then print its hostname.
+
+    Were pycoz to share that namespace, only this copy of the hostname would
+    change, never the machine's; the output's last line shows which it was.
+    """
+    return subprocess.run(
+        ["unshare", "--uts", "--", "sh", "-c", '"$@"; hostname', "sh", pycoz_bin, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from tests.conftest import PYCOZ
+
 
 def netns_names():
     return set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
@@ -53,6 +55,23 @@ def test_bad_input_is_one_line_exit_2(pycoz, args, words):
 
 
 def test_show_json_describes_without_building(pycoz):
+    # Builds nothing: traced, `net show` enters or makes no namespace at all
+    # (`net run` shows both calls under the same trace).
+    traced = pycoz(
+        "trace",
+        "-f",
+        "-e",
+        "trace=unshare,setns",
+        "--",
+        "pycoz",
+        "net",
+        "show",
+        "pair",
+        env={**os.environ, "PATH": os.path.dirname(PYCOZ) + ":" + os.environ["PATH"]},
+    )
+    assert traced.returncode == 0, traced.stderr
+    assert "unshare(" not in traced.stderr and "setns(" not in traced.stderr
+    assert "+++ exited with 0 +++" in traced.stderr
     r = pycoz("net", "show", "chain:routers=2", "--json")
     data = json.loads(r.stdout)
     assert [n["name"] for n in data["nodes"]] == ["h1", "r1", "r2", "h2"]

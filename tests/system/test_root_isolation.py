@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 
-from .helpers import SNAP, assert_same, sacrificial, sections
+from .helpers import SNAP, assert_same, pycoz_in_own_uts, sacrificial, sections
 
 # --- writes, deletes and renames leave the host unchanged ---------------------
 
@@ -339,26 +339,7 @@ def test_orphans_are_reaped_no_zombies(pycoz):
 def test_hostname_set_inside_does_not_reach_the_host(pycoz_bin, unique):
     # In a sacrificial UTS namespace: were pycoz to share the host's, only this
     # copy of the hostname would change, not the machine's.
-    r = subprocess.run(
-        [
-            "unshare",
-            "--uts",
-            "--",
-            "sh",
-            "-c",
-            '"$@"; hostname',
-            "sh",
-            pycoz_bin,
-            "root",
-            "--",
-            "sh",
-            "-c",
-            f"hostname {unique}; hostname",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = pycoz_in_own_uts(pycoz_bin, "root", "--", "sh", "-c", f"hostname {unique}; hostname")
     assert (r.returncode, r.stdout) == (0, f"{unique}\n{socket.gethostname()}\n"), r.stderr
 
 

@@ -203,12 +203,12 @@ def test_api_kill_leaves_no_process_or_namespace():
     with proc:
         assert os.read(r, 6) == b"ready\n"
         os.close(r)
-        # .pid is the container's init (pid 1 inside); setup_pid is our child.
+        # .pid is the container's init (pid 1 inside), our direct child.
         assert ns_pid(proc.pid)[-1] == 1
-        with open(f"/proc/{proc.setup_pid}/status") as f:
+        with open(f"/proc/{proc.pid}/status") as f:
             assert f"PPid:\t{os.getpid()}\n" in f.read()
-        assert wait_until(lambda: len(descendants(proc.setup_pid)) >= 2)
-        pids = {proc.setup_pid, proc.pid, *descendants(proc.setup_pid)}
+        assert wait_until(lambda: len(descendants(proc.pid)) >= 2)
+        pids = {proc.pid, *descendants(proc.pid)}
         tree = [i for i in map(identity, pids) if i]
         held = namespaces(proc.pid)
         proc.kill()

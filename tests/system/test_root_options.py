@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 import socket
 import stat
-import subprocess
 import sys
 
 import pytest
 
-from .helpers import sacrificial, sections, tree
+from .helpers import pycoz_in_own_uts, sacrificial, sections, tree
 
 # --- --base and --upper -----------------------------------------------------------
 
@@ -199,27 +198,8 @@ def test_tmpfs_is_an_empty_tmpfs_left_behind_nowhere(pycoz, unique):
 
 def test_hostname(pycoz_bin, unique):
     # In a sacrificial UTS namespace, whose hostname (the host's) must stay as it was.
-    r = subprocess.run(
-        [
-            "unshare",
-            "--uts",
-            "--",
-            "sh",
-            "-c",
-            '"$@"; hostname',
-            "sh",
-            pycoz_bin,
-            "root",
-            "--hostname",
-            unique,
-            "--",
-            "sh",
-            "-c",
-            "hostname; uname -n",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    r = pycoz_in_own_uts(
+        pycoz_bin, "root", "--hostname", unique, "--", "sh", "-c", "hostname; uname -n"
     )
     assert r.stdout == f"{unique}\n{unique}\n{socket.gethostname()}\n", r.stderr
 

@@ -8,7 +8,6 @@ a successful exec their arguments are gone).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 
@@ -307,7 +306,3 @@ def open_per_pid(prefix: str):
 
     get.close = close
     return get
-
-
-def fd_exists(pid: int, fd: int) -> bool:
-    return os.path.exists(f"/proc/{pid}/fd/{fd}")

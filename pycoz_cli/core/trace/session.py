@@ -40,6 +40,19 @@ def trace_command(argv, options: Options, sink, env=None, cwd=None) -> int:
     Raises CommandNotFound / CommandNotExecutable if it could not be exec'd.
     """
     env = dict(os.environ if env is None else env)
+    pid, err_r = _start_tracee(argv, options, env, cwd)
+    try:
+        return _traced(pid, options, sink, attached=False)
+    finally:
+        _raise_exec_error(err_r, argv[0])
+
+
+def _start_tracee(argv, options: Options, env, cwd=None) -> tuple[int, int]:
+    """Fork the program to trace, stopped before exec (``child_prepare``).
+
+    Returns its pid and the read end of a close-on-exec pipe that carries the
+    errno of a failed exec (empty once the exec has succeeded).
+    """
     path = resolve_command(argv[0], env)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
@@ -69,17 +82,17 @@ def trace_command(argv, options: Options, sink, env=None, cwd=None) -> int:
         finally:
             os._exit(code)
     os.close(err_w)
-    try:
-        status = _traced(pid, options, sink, attached=False)
-    finally:
-        news = os.read(err_r, 64)
-        os.close(err_r)
+    return pid, err_r
+
+
+def _raise_exec_error(err_r: int, name: str) -> None:
+    news = os.read(err_r, 64)
+    os.close(err_r)
     if news:
         code = int(news)
         if code in (2, 20):
-            raise CommandNotFound(f"{argv[0]}: command not found")
-        raise CommandNotExecutable(f"{argv[0]}: cannot execute: {describe_errno(code)}")
-    return status
+            raise CommandNotFound(f"{name}: command not found")
+        raise CommandNotExecutable(f"{name}: cannot execute: {describe_errno(code)}")
 
 
 def resolve_command(name: str, env) -> str:
@@ -352,16 +365,9 @@ def events(argv, expressions=(), *, follow=True, env=None):
 
 def _trace_quietly(argv, options, sink, env) -> int:
     """trace_command without touching signal dispositions (not the main thread)."""
-    path = resolve_command(argv[0], env)
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover
-        try:
-            signal.pthread_sigmask(signal.SIG_SETMASK, ())
-            child_prepare(options)
-            os.execve(path, list(argv), env)
-        finally:
-            os._exit(127)
+    pid, err_r = _start_tracee(argv, options, env)
     try:
         return run(pid, options, sink)
     finally:
         sink.finish()
+        _raise_exec_error(err_r, argv[0])
