@@ -22,6 +22,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 BUILTIN_COMMANDS = {
     "net": "pycoz_cli.cli.net:net",
     "root": "pycoz_cli.cli.root:root",
+    "shell": "pycoz_cli.cli.shell:shell",
     "trace": "pycoz_cli.cli.trace:trace",
 }
 

@@ -88,6 +88,199 @@ NET_OPTIONS = (
 )
 
 
+#: The tracing options of ``pycoz trace``, shared with ``pycoz shell --trace``.
+#: Each entry: (short option or None, long option, parameter, keyword arguments).
+#: ``shell`` keeps -c and -q for itself, so there the summary and quiet switches
+#: are long options only.
+TRACE_OPTIONS = (
+    (
+        "-e",
+        None,
+        "exprs",
+        {
+            "metavar": "EXPR",
+            "multiple": True,
+            "help": "strace's -e: trace=SET (names, !negation, /regex, %file %process "
+            "%network %signal %ipc %desc %memory %creds), status=, signal=, "
+            "inject=SET:error=ERRNO|retval=N[:when=A[..B][+S]] (repeatable).",
+        },
+    ),
+    (
+        "-f",
+        "--follow-forks",
+        "follow",
+        {
+            "count": True,
+            "help": "Follow forks, clones and vforks (-ff: one file per process with -o; "
+            "always on inside a container).",
+        },
+    ),
+    ("-o", "--output", "output", {"metavar": "FILE", "help": "Write the trace to FILE."}),
+    (
+        "-s",
+        "--string-limit",
+        "strsize",
+        {
+            "type": click.IntRange(0),
+            "default": 32,
+            "show_default": True,
+            "help": "Longest string printed.",
+        },
+    ),
+    (
+        "-t",
+        "--timestamps",
+        "timestamps",
+        {
+            "count": True,
+            "help": "Time of day (-tt: microseconds, -ttt: seconds since the epoch).",
+        },
+    ),
+    (
+        "-r",
+        "--relative-timestamps",
+        "relative",
+        {"is_flag": True, "help": "Time since the previous line."},
+    ),
+    ("-T", "--syscall-times", "durations", {"is_flag": True, "help": "Time spent in each call."}),
+    ("-y", "--decode-fds", "decode_fds", {"is_flag": True, "help": "Print paths of fds."}),
+    (
+        "-c",
+        "--summary-only",
+        "summary",
+        {"is_flag": True, "help": "Count calls, errors and time per syscall."},
+    ),
+    ("-q", "--quiet", "quiet", {"count": True, "help": "Fewer messages (-qq: no exit lines)."}),
+    (
+        None,
+        "--json",
+        "as_json",
+        {
+            "is_flag": True,
+            "help": "One JSON object per line: calls (values and strace text) and events.",
+        },
+    ),
+    (
+        None,
+        "--no-seccomp",
+        "no_seccomp",
+        {"is_flag": True, "help": "Stop at every syscall even when only some are traced."},
+    ),
+    (
+        None,
+        "--tracer",
+        "tracer_name",
+        {
+            "metavar": "NAME",
+            "default": "strace",
+            "show_default": True,
+            "help": "What to make of the events: strace (text), sockets (the life of every "
+            "socket and a summary per connection), or a plugin's tracer.",
+        },
+    ),
+)
+#: The trace options ``pycoz shell`` does not take (its -q covers the tracer too).
+_SHELL_SKIPS = {"quiet"}
+_SHELL_LONG_ONLY = {"summary"}
+
+
+def trace_options(func=None, *, in_shell: bool = False):
+    """Add the tracing options to a command (``in_shell``: for ``pycoz shell``)."""
+    if func is None:
+        return lambda f: trace_options(f, in_shell=in_shell)
+    for short, long, param, settings in reversed(TRACE_OPTIONS):
+        if in_shell and param in _SHELL_SKIPS:
+            continue
+        if in_shell and param in _SHELL_LONG_ONLY:
+            short = None
+        names = [n for n in (short, long) if n]
+        func = click.option(*names, param, **settings)(func)
+    return func
+
+
+TRACE_PARAMS = tuple(entry[2] for entry in TRACE_OPTIONS)
+
+
+class TraceSetup:
+    """The tracer made from the values of ``trace_options``: its sink, its
+    options, and the files to close when tracing is over.
+
+    ``stream`` is where the trace goes without -o (pycoz's stderr by default).
+    """
+
+    def __init__(self, params: dict, *, in_container: bool, stream=None):
+        import sys
+
+        from pycoz_cli.core.trace import filters, session
+        from pycoz_cli.core.trace import output as outputs
+
+        values = {name: params.pop(name, None) for name in TRACE_PARAMS}
+        tracer_factory, tracer_syscalls = None, None
+        if values["tracer_name"] not in (None, "strace"):
+            from pycoz_cli.plugins import find_tracer
+
+            tracer_factory, tracer_syscalls = find_tracer(values["tracer_name"])
+        defaults = []
+        if tracer_syscalls:
+            from pycoz_cli.core.trace.syscalls import NUMBERS
+
+            names = [n for n in tracer_syscalls if n in NUMBERS]
+            defaults = [f"trace={','.join(names)}"]
+        parsed = filters.parse([*defaults, *(values["exprs"] or ())])
+        follow, output = values["follow"] or 0, values["output"]
+        self.output = output
+        self._per_pid = None
+        self._stream = stream if stream is not None else sys.stderr
+        self._opened = None
+        if output:
+            if follow >= 2:
+                self._per_pid = outputs.open_per_pid(output)
+            else:
+                self._stream = self._opened = open(output, "w")  # noqa: SIM115 - close()
+        common = {
+            "strsize": values["strsize"] if values["strsize"] is not None else 32,
+            "decode_fds": bool(values["decode_fds"]),
+            "status": parsed.status,
+            "signals": parsed.signals,
+            "quiet": values["quiet"] or 0,
+        }
+        if values["summary"]:
+            self.sink = outputs.Summary(self._stream, **common)
+        elif tracer_factory is not None:
+            self.sink = tracer_factory(self._stream, **common)
+        elif values["as_json"]:
+            self.sink = outputs.JsonLines(self._stream, durations=True, **common)
+        else:
+            self.sink = outputs.StraceText(
+                self._stream,
+                follow=bool(follow) or in_container,
+                timestamps=values["timestamps"] or 0,
+                relative=bool(values["relative"]),
+                durations=bool(values["durations"]),
+                per_pid=self._per_pid,
+                to_file=bool(output) and self._per_pid is None,
+                **common,
+            )
+        # Inside a container every process is followed: they all share its fate.
+        self.options = session.options_from(
+            parsed,
+            follow=bool(follow) or in_container,
+            prefilter=not values["no_seccomp"],
+        )
+
+    def tracing(self):
+        """The container-spec form: ``Container(trace=setup.tracing())``."""
+        from pycoz_cli.core.trace.session import Tracing
+
+        return Tracing(self.options, self.sink)
+
+    def close(self) -> None:
+        if self._per_pid is not None:
+            self._per_pid.close()
+        if self._opened is not None:
+            self._opened.close()
+
+
 def build_topology(spec: str, impairs=()):
     """Resolve a topology spec and apply ``--impair`` options to it."""
     from pycoz_cli.core.topology import impair_spec, resolve
@@ -181,16 +374,13 @@ def container_from_options(params: dict, stack=None):
     )
 
 
-def run_in_container(container, command, start=None) -> int:
+def run_in_container(container, command) -> int:
     """Start COMMAND in CONTAINER, pass on the signals sent to pycoz while it runs,
-    and return the exit code pycoz exits with (128+N for a death by signal N).
-
-    ``start(command)`` replaces ``container.spawn`` (``pycoz trace`` traces it).
-    """
+    and return the exit code pycoz exits with (128+N for a death by signal N)."""
     from pycoz_cli.core.process import SignalsHeld, exit_code_for, wait_passing_signals
 
     with SignalsHeld():
-        proc = start(command) if start else container.spawn(command, close_fds=False)
+        proc = container.spawn(command, close_fds=False)
         return exit_code_for(wait_passing_signals(proc))
 
 

@@ -63,7 +63,12 @@ class Container:
     * ``overlay=False``: the host's filesystem as it is (``ip netns exec``-like);
     * ``network`` (a built ``topology.Network``) and ``host``: run in that host's
       network namespace, with its name as hostname and a hosts file naming
-      every host of the topology.
+      every host of the topology;
+    * ``trace`` (a ``trace.session.Tracing``): trace every process of the
+      container, with the tracer as its init.
+
+    Root, network placement and tracing combine freely: ``pycoz root``, ``net``,
+    ``trace`` and ``shell`` all fill in this one spec.
 
     >>> Container(hostname="box").run(["hostname"])  # doctest: +SKIP
     0
@@ -81,6 +86,7 @@ class Container:
         "propagation",
         "env",
         "overlay",
+        "trace",
     )
 
     def __init__(
@@ -96,6 +102,7 @@ class Container:
         overlay: bool = True,
         network=None,
         host: str | None = None,
+        trace=None,
     ):
         self.base = base
         self.upper = upper
@@ -109,6 +116,8 @@ class Container:
         #: A built ``topology.Network`` to place the command in, and which host.
         self.network = network
         self.host = host
+        #: A ``trace.session.Tracing``: its tracer runs as the container's init.
+        self.trace = trace
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
@@ -213,6 +222,7 @@ class Container:
         detach: bool = False,
         pre_exec=(),
         tracer=None,
+        terminal: bool = False,
     ) -> ContainerProcess:
         """Start ``argv`` (default: the user's shell) in a fresh throwaway root.
 
@@ -221,6 +231,11 @@ class Container:
         ``stderr`` take file descriptors.  Raises SpecError for bad input,
         SetupError if the container could not be made, CommandNotFound /
         CommandNotExecutable if the command could not be exec'd.
+
+        ``terminal=True`` starts the command in a new session on a new
+        pseudo-terminal of the container's own devpts, sized like pycoz's
+        terminal; its master end is ``proc.terminal`` (the caller relays it and
+        closes it; see ``core.terminal``).
         """
         plan = self.plan(argv, env)
         plan.stdin, plan.stdout, plan.stderr = stdin, stdout, stderr
@@ -229,6 +244,22 @@ class Container:
         plan.detach = detach
         plan.pre_exec = tuple(pre_exec)
         plan.tracer = tracer
+        if self.trace is not None and tracer is None:
+            plan.pre_exec = (*plan.pre_exec, self.trace.prepare_tracee)
+            plan.tracer = self.trace.run_as_init
+        if not terminal:
+            return self._spawn(plan)
+        import socket
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        with ours, theirs:
+            plan.terminal = theirs.fileno()
+            plan.winsize = _terminal_size()
+            proc = self._spawn(plan)
+            proc.terminal = _receive_terminal(ours, proc)
+        return proc
+
+    def _spawn(self, plan: SpawnPlan) -> ContainerProcess:
         with _UpperDir(os.path.abspath(self.upper) if self.upper else None) as upper:
             proc = spawn(plan)
             upper.handover(proc)
@@ -286,6 +317,36 @@ class _UpperDir:
 
             for made in reversed(self.made):
                 shutil.rmtree(made, ignore_errors=True)
+
+
+def _terminal_size() -> bytes | None:
+    """pycoz's terminal size as a packed struct winsize, if it has a terminal."""
+    import fcntl
+    import termios
+
+    for fd in (0, 1, 2):
+        try:
+            return fcntl.ioctl(fd, termios.TIOCGWINSZ, bytes(8))
+        except OSError:
+            continue
+    return None
+
+
+def _receive_terminal(channel, proc: ContainerProcess) -> int:
+    """The master end of the container's terminal, sent by its init."""
+    import socket
+
+    channel.setblocking(False)
+    try:
+        _, fds, _, _ = socket.recv_fds(channel, 1, 1)
+    except BlockingIOError:
+        fds = []
+    if not fds:
+        proc.kill()
+        proc.wait()
+        raise SetupError("the container's terminal: init did not send it")
+    os.set_blocking(fds[0], True)
+    return fds[0]
 
 
 def default_shell(env: Mapping[str, str], base: str) -> str:

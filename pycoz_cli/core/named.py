@@ -155,6 +155,7 @@ def up(topology, name: str, spec: str):
         "namespaces": namespaces,
         "etc_netns": [],
         "hosts_file": topology.hosts_file(),
+        "addresses": {node: topology.interface_addresses(node) for node in topology.hosts()},
         "pid": os.getpid(),
         "started": time.time(),
         "complete": False,
@@ -382,3 +383,6 @@ class _TopologyView:
 
     def hosts(self) -> list[str]:
         return list(self.state["hosts"])
+
+    def interface_addresses(self, node: str) -> list[str]:
+        return list(self.state.get("addresses", {}).get(node, ()))

@@ -98,8 +98,10 @@ class SpawnPlan:
         "stderr",
         "stdin",
         "stdout",
+        "terminal",
         "tracer",
         "unshare",
+        "winsize",
         "with_init",
     )
 
@@ -143,6 +145,13 @@ class SpawnPlan:
         #: ptrace loop of ``pycoz trace`` inside a container (the command is
         #: forked, and its ``pre_exec`` makes it a tracee).  Returns its status.
         self.tracer = None
+        #: A unix socket: init opens a pseudo-terminal in the container's own
+        #: devpts, sends its master end over this socket, and starts the command
+        #: in a new session with the terminal as its stdin, stdout, stderr and
+        #: controlling terminal (``pycoz shell``).  ``winsize`` is its first size
+        #: (a packed struct winsize, or None).
+        self.terminal: int | None = None
+        self.winsize: bytes | None = None
         #: Signals ignored here, which exec would keep ignored: the command gets
         #: them back at their defaults (handled ones are reset by exec itself).
         self.ignored_signals = _ignored_signals()
@@ -177,6 +186,8 @@ class ContainerProcess:
         #: the command itself when there is no pid namespace.
         self.pid = pid
         self._result_fd = result_fd
+        #: The master end of the command's pseudo-terminal (``spawn(terminal=True)``).
+        self.terminal: int | None = None
         self.returncode: int | None = None
         #: Called once the command has ended (release locks held for it).
         self._on_exit: list = []
@@ -405,6 +416,8 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             keep = {setup_w, result_w, *_stdio(plan), *plan.pass_fds}
             if plan.netns_fd is not None:
                 keep.add(plan.netns_fd)
+            if plan.terminal is not None:
+                keep.add(plan.terminal)
             _close_other_fds(keep)
         rest = plan.unshare & ~libc.CLONE_NEWPID if new_pid_ns else plan.unshare
         if rest:
@@ -420,6 +433,8 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             _exec_stage(plan, setup_w)
         for step in plan.in_pid_namespace:
             step()
+        if plan.terminal is not None:
+            plan.terminal = _open_terminal(plan.terminal, plan.winsize)
         if plan.pre_exec:
             pid = os.fork()
             if pid == 0:
@@ -478,6 +493,13 @@ def _exec_stage(plan, setup_w):  # pragma: no cover
         for target, fd in ((0, plan.stdin), (1, plan.stdout), (2, plan.stderr)):
             if fd is not None and fd != target:
                 os.dup2(fd, target)
+        if plan.terminal is not None:
+            os.setsid()
+            fd = os.open(plan.terminal, os.O_RDWR)  # the session's controlling terminal
+            for target in (0, 1, 2):
+                os.dup2(fd, target)
+            if fd > 2:
+                os.close(fd)
         for fd in plan.pass_fds:
             os.set_inheritable(fd, True)
         for step in plan.pre_exec:
@@ -509,6 +531,11 @@ def _posix_spawn(plan, setup_w) -> int:  # pragma: no cover
         for target, fd in ((0, plan.stdin), (1, plan.stdout), (2, plan.stderr))
         if fd is not None and fd != target
     ]
+    if plan.terminal is not None:
+        # After setsid (glibc applies the attributes first), opening the terminal
+        # makes it the new session's controlling terminal.
+        actions = [(os.POSIX_SPAWN_OPEN, 0, plan.terminal, os.O_RDWR, 0)]
+        actions += [(os.POSIX_SPAWN_DUP2, 0, 1), (os.POSIX_SPAWN_DUP2, 0, 2)]
     for fd in plan.pass_fds:
         os.set_inheritable(fd, True)
     try:
@@ -517,6 +544,7 @@ def _posix_spawn(plan, setup_w) -> int:  # pragma: no cover
             list(plan.argv),
             plan.env,
             file_actions=actions,
+            setsid=plan.terminal is not None,
             setsigmask=(),
             setsigdef=plan.ignored_signals,
         )
@@ -524,6 +552,27 @@ def _posix_spawn(plan, setup_w) -> int:  # pragma: no cover
         _report(setup_w, "X", err)
         missing = err.errno in (2, 20)
         os._exit(ExitCode.NOT_FOUND if missing else ExitCode.NOT_EXECUTABLE)
+
+
+def _open_terminal(sock: int, winsize: bytes | None) -> str:  # pragma: no cover
+    """Open a pseudo-terminal in the container's devpts; send its master end up
+    ``sock``; return the path of its terminal end for the command to open."""
+    import socket
+
+    master, slave = os.openpty()  # /dev/ptmx: the container's own devpts instance
+    try:
+        if winsize:
+            import fcntl
+            import termios
+
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, winsize)
+        path = os.ttyname(slave)
+        with socket.socket(fileno=sock) as channel:
+            socket.send_fds(channel, [b"T"], [master])
+    finally:
+        os.close(master)
+        os.close(slave)
+    return path
 
 
 def _chdir(plan) -> None:  # pragma: no cover

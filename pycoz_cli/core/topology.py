@@ -200,6 +200,10 @@ class Topology:
         """Nodes a command can run in (hosts and routers; switches too, last)."""
         return [n.name for n in self.nodes.values() if n.kind != "switch"]
 
+    def interface_addresses(self, node: str) -> list[str]:
+        """The addresses of ``node`` with their prefix lengths, as text."""
+        return [str(a) for i in self.nodes[node].interfaces.values() for a in i.addresses]
+
     def first_host(self) -> str:
         for node in self.nodes.values():
             if node.kind == "host":

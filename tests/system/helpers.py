@@ -229,3 +229,50 @@ def pycoz_in_own_uts(pycoz_bin: str, *args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=60,
     )
+
+
+class Tmux:
+    """A tmux server of the test's own (its socket in the test's folder): real
+    terminals to type into and read back."""
+
+    def __init__(self, tmp_path, width: int = 120, height: int = 40):
+        self.base = ["tmux", "-S", str(tmp_path / "tmux.sock"), "-f", "/dev/null"]
+        self.size = (str(width), str(height))
+
+    def run(self, *args: str) -> str:
+        r = subprocess.run(
+            [*self.base, *args], capture_output=True, text=True, timeout=10, check=True
+        )
+        return r.stdout
+
+    def start(self, name: str, command: str, env: dict | None = None) -> int:
+        """Open window ``name`` running ``command`` (via sh); returns the pane's pid."""
+        if not os.path.exists(self.base[2]):
+            where = ["new-session", "-d", "-s", "main", "-n", name, "-x", self.size[0]]
+            where += ["-y", self.size[1]]
+        else:
+            where = ["new-window", "-d", "-n", name, "-t", "main"]
+        settings = [a for k, v in (env or {}).items() for a in ("-e", f"{k}={v}")]
+        pid = self.run(*where, *settings, "-P", "-F", "#{pane_pid}", command)
+        return int(pid.strip())
+
+    def screen(self, name: str) -> str:
+        return self.run("capture-pane", "-p", "-J", "-S", "-200", "-t", f"main:{name}")
+
+    def type(self, name: str, text: str, enter: bool = True) -> None:
+        self.run("send-keys", "-t", f"main:{name}", "-l", text)
+        if enter:
+            self.run("send-keys", "-t", f"main:{name}", "Enter")
+
+    def keys(self, name: str, *keys: str) -> None:
+        self.run("send-keys", "-t", f"main:{name}", *keys)
+
+    def wait_for(self, name: str, text: str, timeout: float = 20) -> str:
+        """Wait until ``text`` is on the window's screen; the screen (asserted)."""
+        found = wait_until(lambda: text in self.screen(name), timeout=timeout, interval=0.05)
+        screen = self.screen(name)
+        assert found, f"{text!r} never appeared on the screen:\n{screen}"
+        return screen
+
+    def close(self) -> None:
+        subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=10)

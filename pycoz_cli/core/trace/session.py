@@ -193,36 +193,36 @@ class _Detach:
             raise DetachRequested
 
 
-def trace_in_container(container, argv, options: Options, sink, close_fds: bool = False):
-    """Start ``argv`` traced inside ``container``; returns its ContainerProcess.
+class Tracing:
+    """Tracing as part of a container spec (``Container(trace=Tracing(...))``).
 
     The tracer is the container's init (pid 1 of its pid namespace), so the pids
     shown are the ones the program sees; init still reaps every orphan (its ptrace
     loop waits for all children) and passes on SIGTERM, SIGHUP, SIGUSR1/2.
     """
-    return container.spawn(
-        argv,
-        close_fds=close_fds,
-        pre_exec=[lambda: child_prepare(options)],
-        tracer=lambda pid: _init_tracer(pid, options, sink),
-    )
 
+    def __init__(self, options: Options, sink):
+        self.options = options
+        self.sink = sink
 
-def _init_tracer(pid: int, options: Options, sink) -> int:  # pragma: no cover - in init
-    for sig in (signal.SIGINT, signal.SIGQUIT):
-        signal.signal(sig, signal.SIG_IGN)  # the terminal sends these to the command
-    forward = _pass_on(pid)
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(sig, forward)
-    signal.pthread_sigmask(signal.SIG_SETMASK, ())
-    try:
-        return run(pid, options, sink, until_first=True)
-    except BaseException as err:
-        # The command has exec'd: the setup pipe is closed, so say it here.
-        os.write(2, f"pycoz trace: the tracer failed: {type(err).__name__}: {err}\n".encode())
-        raise
-    finally:
-        sink.finish()
+    def prepare_tracee(self) -> None:  # pragma: no cover - in the command, before exec
+        child_prepare(self.options)
+
+    def run_as_init(self, pid: int) -> int:  # pragma: no cover - in init
+        for sig in (signal.SIGINT, signal.SIGQUIT):
+            signal.signal(sig, signal.SIG_IGN)  # the terminal sends these to the command
+        forward = _pass_on(pid)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(sig, forward)
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        try:
+            return run(pid, self.options, self.sink, until_first=True)
+        except BaseException as err:
+            # The command has exec'd: the setup pipe is closed, so say it here.
+            os.write(2, f"pycoz trace: the tracer failed: {type(err).__name__}: {err}\n".encode())
+            raise
+        finally:
+            self.sink.finish()
 
 
 class Event:

@@ -1,0 +1,146 @@
+"""pycoz's terminal relayed to a container's own pseudo-terminal.
+
+An interactive shell gets a terminal of the container's devpts instance
+(``Container.spawn(terminal=True)``), in a session of its own, as
+systemd-nspawn, ``machinectl shell`` and ssh give theirs.  pycoz puts its own
+terminal in raw mode and copies bytes both ways, so that:
+
+* every key, Ctrl-C, Ctrl-Z and Ctrl-\\ included, reaches the container's
+  line discipline, which signals the container's foreground job — never pycoz;
+* job control works inside (the shell is a session leader with a controlling
+  terminal; the host's terminal is not shared with it);
+* a program in the container cannot push input into the user's own terminal
+  with TIOCSTI (bubblewrap's CVE-2017-5226, which it closes with --new-session
+  at the price of job control);
+* window resizes reach the container (pycoz's SIGWINCH sets the inner size,
+  and the kernel signals the foreground job).
+
+The relay ends when the container's init has exited and its terminal is drained.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+
+#: Signals sent to pycoz (``kill``, a closing terminal) that the container gets.
+_FORWARDED = (
+    signal.SIGHUP,
+    signal.SIGINT,
+    signal.SIGQUIT,
+    signal.SIGTERM,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+)
+
+
+def relay(proc, *, side=None, stdin: int = 0, stdout: int = 1, stderr: int = 2) -> int:
+    """Relay ``stdin``/``stdout`` to ``proc.terminal`` until the container ends.
+
+    ``side`` is an optional readable fd (the tracer's output) copied to
+    ``stderr``, with CR-LF line ends while the terminal is raw.  Signals sent
+    to pycoz are passed on to the container.  Returns the command's exit code
+    (-N for a death by signal N), like ``ContainerProcess.wait``.
+    """
+    import termios
+    import tty
+
+    master = proc.terminal
+    saved = termios.tcgetattr(stdin)
+    pidfd = os.pidfd_open(proc.pid)
+    old_handlers = {}
+
+    def pass_on(sig, frame):
+        proc.send_signal(sig)
+
+    def resize(sig=None, frame=None):
+        copy_window_size(stdin, master)
+
+    try:
+        for sig in _FORWARDED:
+            old_handlers[sig] = signal.signal(sig, pass_on)
+        old_handlers[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, resize)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, (*_FORWARDED, signal.SIGWINCH))
+        resize()  # a resize before the handler was installed
+        tty.setraw(stdin, termios.TCSANOW)
+        _pump(master, pidfd, side, stdin, stdout, stderr, raw=os.isatty(stderr))
+    finally:
+        termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
+        os.close(pidfd)
+        os.close(master)
+        proc.terminal = None
+    return proc.wait()
+
+
+def copy_window_size(src: int, dst: int) -> None:
+    """Give terminal ``dst`` the window size of terminal ``src``."""
+    import fcntl
+    import termios
+
+    try:
+        size = fcntl.ioctl(src, termios.TIOCGWINSZ, bytes(8))
+        fcntl.ioctl(dst, termios.TIOCSWINSZ, size)
+    except OSError:
+        pass
+
+
+def _pump(master, pidfd, side, stdin, stdout, stderr, raw) -> None:
+    os.set_blocking(master, False)
+    to_master = b""
+    reading_stdin = True
+    ended = False
+    sources = {master, pidfd} | ({side} if side is not None else set())
+    while master in sources or side in sources:
+        readers = [fd for fd in sources if fd != pidfd or not ended]
+        if reading_stdin and not to_master:
+            readers.append(stdin)
+        writers = [master] if to_master and master in sources else []
+        # After init has exited, wait only for what is left in the buffers.
+        timeout = 0 if ended else None
+        readable, writable, _ = select.select(readers, writers, [], timeout)
+        if ended and not readable and not writable:
+            break
+        if pidfd in readable:
+            ended = True
+            sources.discard(pidfd)
+        if stdin in readable:
+            data = os.read(stdin, 65536)
+            if data:
+                to_master += data
+            else:
+                reading_stdin = False
+        if master in writable:
+            try:
+                to_master = to_master[os.write(master, to_master) :]
+            except BlockingIOError:
+                pass
+            except OSError:
+                to_master = b""
+        if master in readable:
+            try:
+                data = os.read(master, 65536)
+            except BlockingIOError:
+                data = None
+            except OSError:  # EIO: every terminal end is closed
+                data = b""
+            if data:
+                _write_all(stdout, data)
+            elif data == b"":
+                sources.discard(master)
+        if side is not None and side in readable:
+            data = os.read(side, 65536)
+            if data:
+                _write_all(stderr, data.replace(b"\n", b"\r\n") if raw else data)
+            else:
+                sources.discard(side)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        try:
+            data = data[os.write(fd, data) :]
+        except BlockingIOError:
+            select.select([], [fd], [])
