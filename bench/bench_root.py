@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import processes
+from benchlib import child_env, processes
 
 HERE = Path(__file__).resolve().parent
 ANCHOR_UNSHARE = HERE / "anchor_unshare.sh"
@@ -86,23 +86,6 @@ class Candidate:
             return self.times[0], self.times[0]
         q = statistics.quantiles(self.times, n=10, method="inclusive")
         return q[0], q[-1]
-
-
-def child_env(as_is: bool, cache_dir: str) -> dict[str, str] | None:
-    """Python children cache their bytecode, as an installed package would.
-
-    With PYTHONDONTWRITEBYTECODE set (some CI and sandbox images set it), the
-    editable pycoz_cli has no .pyc and is compiled from source on every start,
-    while click, installed by pip, has its .pyc: that would charge pycoz for a
-    cost no installed copy pays.  The cache goes to a temporary
-    PYTHONPYCACHEPREFIX, so nothing is written into the source tree.
-    """
-    if as_is:
-        return None
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = cache_dir
-    return env
 
 
 def command(argv: list[str], env: dict[str, str] | None, quiet: bool = False) -> Callable[[], None]:
@@ -427,7 +410,7 @@ def main() -> None:
 
     cache_dir = tempfile.mkdtemp(prefix="pycoz-bench-pycache-")
     try:
-        env = child_env(args.env_as_is, cache_dir)
+        env = child_env(cache_dir, args.env_as_is)
         if env is None:
             dont = os.environ.get("PYTHONDONTWRITEBYTECODE")
             print(f"note: environment as is (PYTHONDONTWRITEBYTECODE={dont or 'unset'})")

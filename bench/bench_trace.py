@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import processes
+from benchlib import child_env, processes
 from benchlib import stats as benchlib_stats
 
 PYTHON = sys.executable
@@ -469,14 +469,6 @@ def report_full(cands: list[Candidate], dd: Candidate) -> None:
                     if c.ok
                 )
             )
-
-
-def child_env(cache_dir: str) -> dict[str, str]:
-    """As bench_root.py: Python children cache bytecode in a temporary directory."""
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = cache_dir
-    return env
 
 
 def main() -> None:

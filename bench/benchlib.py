@@ -30,3 +30,21 @@ def processes() -> dict[int, tuple[int, str, str]]:
         state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
         out[int(name)] = (int(ppid), state, comm)
     return out
+
+
+def child_env(cache_dir: str, as_is: bool = False) -> dict[str, str] | None:
+    """Python children cache their bytecode, as an installed package would.
+
+    With PYTHONDONTWRITEBYTECODE set (some CI and sandbox images set it), the
+    editable pycoz_cli has no .pyc and is compiled from source on every start,
+    while click, installed by pip, has its .pyc: that would charge pycoz for a
+    cost no installed copy pays.  The cache goes to a temporary
+    PYTHONPYCACHEPREFIX, so nothing is written into the source tree.
+    ``as_is``: leave the environment unchanged (None).
+    """
+    if as_is:
+        return None
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = cache_dir
+    return env
