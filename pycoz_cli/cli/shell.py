@@ -82,7 +82,7 @@ def shell(command, quiet, no_root, traced, **params) -> int:
                 # The tracer's lines reach this raw terminal through pycoz.
                 side, w = os.pipe2(os.O_CLOEXEC)
                 stack.callback(os.close, side)
-                stream = stack.enter_context(os.fdopen(w, "w"))
+                stream = stack.enter_context(os.fdopen(w, "w", buffering=1))
             setup = TraceSetup(params, in_container=True, stream=stream)
             stack.callback(setup.close)
         container = container_from_options(params, stack)

@@ -247,3 +247,21 @@ def test_trace_options_need_trace(pycoz):
     r = pycoz("shell", "-e", "trace=connect", "-c", "true")
     assert r.returncode == 2
     assert_one_line(r.stderr, "-e", "--trace")
+
+
+def test_trace_on_the_terminal_between_the_shells_output(tmux, pycoz_bin, home):
+    tmux.start(
+        "a",
+        f"{pycoz_bin} shell --trace -e trace=connect; echo EXIT=$?; sleep 60",
+        env=shell_env(home),
+    )
+    screen = tmux.wait_for("a", "[pycoz] ")
+    assert "tracing   trace=connect -> this terminal" in screen
+    code = "import socket; socket.socket().connect_ex(('127.0.0.1', 9)); print('done')"
+    tmux.type("a", f'python3 -c "{code}"')
+    screen = tmux.wait_for("a", "ECONNREFUSED")
+    # Each trace line starts at the left margin (CR-LF on the raw terminal).
+    line = next(li for li in screen.splitlines() if "ECONNREFUSED" in li)
+    assert re.match(r"\[pid +\d+\] connect\(", line), screen
+    tmux.type("a", "exit")
+    tmux.wait_for("a", "EXIT=0")
