@@ -265,3 +265,12 @@ def test_trace_on_the_terminal_between_the_shells_output(tmux, pycoz_bin, home):
     assert re.match(r"\[pid +\d+\] connect\(", line), screen
     tmux.type("a", "exit")
     tmux.wait_for("a", "EXIT=0")
+
+
+def test_no_root_keeps_the_hosts_filesystem(pycoz, tmp_path):
+    made = tmp_path / "made-inside"
+    r = pycoz("shell", "--no-root", "--net", "isolated", "-c", f"touch {made}; hostname")
+    assert (r.returncode, r.stdout) == (0, "h1\n"), r.stderr
+    assert made.exists()
+    r = pycoz("shell", "--net", "isolated", "-c", f"rm {made} && echo removed-inside")
+    assert r.stdout == "removed-inside\n" and made.exists()  # the throwaway root's copy
