@@ -69,11 +69,15 @@ def register_commands(cli: click.Group) -> None:
 def register_topologies(register: Callable[..., None]) -> None:
     """Register topology families: ``register(name, factory, params)``.
 
-    ``factory(**kwargs)`` returns a ``pycoz_cli.core.topology.Topology``;
-    ``params`` maps each keyword parameter to ``(type, default, help)``, so that
-    ``NAME:key=value`` on the command line is converted and checked before the
-    factory is called.  A name may be registered by only one plugin: a second
-    registration is an error naming both plugins.
+    ``factory(**kwargs)`` returns a ``pycoz_cli.core.topology.Topology`` (its
+    docstring's first line describes the family in ``pycoz net topologies``);
+    raise ``pycoz_cli.errors.SpecError`` for values out of range.  ``params``
+    maps each keyword parameter of the factory to ``(type, default, help)``,
+    type ``int``, ``float`` or ``str``, so that ``NAME:key=value`` on the
+    command line is converted and checked before the factory is called.  Names
+    are letters, digits, ``-`` and ``_``.  A name may be registered by only one
+    plugin, and not by a plugin if it is a built-in's; a clash, or a schema
+    that breaks these rules, is an error naming the plugin(s).
 
     >>> @hookimpl
     ... def register_topologies(register):
@@ -93,7 +97,8 @@ def register_tracers(register: Callable[..., None]) -> None:
     for the numbers in its ``decode_at_entry``.  ``options`` are the -s/-y/-e
     status=/signal= settings and, for text tracers, -f/-t/-r/-T.  ``syscalls`` is
     the tuple of syscall names the tracer needs when the user gives no
-    ``-e trace=`` (None: all).  Select with ``pycoz trace --tracer NAME``.
+    ``-e trace=`` (None: all).  Select with ``pycoz trace --tracer NAME``.  A
+    name registered twice is an error naming both plugins.
     """
 
 

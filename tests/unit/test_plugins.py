@@ -358,3 +358,23 @@ def test_switches_apply_to_declared_commands_too(dists):
     only_it = dists.run("plugins", "--json", PYCOZ_LOAD_PLUGINS="helloplug")
     names = [row["name"] for row in json.loads(only_it.stdout) if not row.get("builtin")]
     assert names == ["helloplug"]
+
+
+def test_every_hook_is_in_the_readme_plugin_reference():
+    import inspect
+    import pathlib
+
+    from pycoz_cli import hookspecs
+
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    reference = readme[readme.index("### Writing a plugin") :]
+    hooks = [
+        name
+        for name, func in vars(hookspecs).items()
+        if inspect.isfunction(func) and hasattr(func, "pycoz_spec")
+    ]
+    assert len(hooks) == 6
+    for name in hooks:
+        params = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
+        assert f"| `{name}({params})` |" in reference, name
+        assert getattr(hookspecs, name).__doc__.strip(), name
