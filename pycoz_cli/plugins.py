@@ -35,7 +35,9 @@ failures: dict[str, str] = {}
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"pycoz: warning: {message}\n")
+    """One line on stderr, whatever the message (pluggy's span several)."""
+    line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    sys.stderr.write(f"pycoz: warning: {line}\n")
     sys.stderr.flush()
 
 
@@ -66,6 +68,11 @@ def get_plugin_manager():
             continue
         try:
             pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as err:
+            # e.g. an argument the hook does not have; pluggy's text names the hook.
+            detail = str(err).partition("\n")[2] or str(err)
+            _left_out(name, f"{where} left out: {detail}")
+            continue
         except Exception as err:
             _left_out(name, f"{where} failed to register: {type(err).__name__}: {err}")
             continue
@@ -315,8 +322,11 @@ def register_commands(cli) -> dict:
                     f"command {name!r} is registered by both {describe(added[name])} "
                     f"and {describe(plugin)}"
                 )
+            declared = cli.declared().get(name)
             known = cli.commands.get(name)
-            if known is not None and known is not command:
+            if (declared is not None and declared[1] is not origin(plugin)[0]) or (
+                known is not None and known is not command
+            ):
                 raise SpecError(
                     f"command {name!r} is declared by {cli.declared_by(name)} and "
                     f"registered by {describe(plugin)}"

@@ -187,6 +187,17 @@ def test_two_plugins_registering_one_command_is_an_error_naming_both(dists):
     one_line(r.stderr, "command 'hello'", "plugin 'helloa' (hello-a 0.1)", "'hellob' (hello-b 0.1)")
 
 
+def test_a_command_declared_by_one_distribution_and_registered_by_another(dists):
+    dists.add("hello-a", {"helloa_cli": HELLO}, {"pycoz.commands": {"hello": "helloa_cli:hello"}})
+    add_hello(dists, name="hello-b", declare=False)
+    assert dists.run("hello").stdout == "hello world\n"  # the declared one, found first
+    r = dists.run("plugins")
+    assert r.returncode == 2
+    one_line(
+        r.stderr, "command 'hello' is declared by hello-a 0.1", "plugin 'hellob' (hello-b 0.1)"
+    )
+
+
 # --- failures ----------------------------------------------------------------------
 
 GOOD_TOPOLOGY = """
@@ -242,6 +253,16 @@ def test_a_misspelled_hook_leaves_the_plugin_out_loudly(dists):
     r = dists.run("net", "topologies")
     assert r.returncode == 0 and "pair" in r.stdout and "fam" not in r.stdout
     one_line(r.stderr, "plugin 'typo' (typo 0.1)", "'register_topologie'", "not a pycoz hook")
+
+
+def test_a_hook_with_an_argument_its_spec_lacks_is_one_warning(dists):
+    source = GOOD_TOPOLOGY.replace(
+        "def register_topologies(register):", "def register_topologies(register, cli):"
+    )
+    dists.add("badargs", {"badargs": source}, {"pycoz": {"badargs": "badargs"}})
+    r = dists.run("net", "topologies")
+    assert r.returncode == 0 and "star" in r.stdout and "fam" not in r.stdout
+    one_line(r.stderr, "plugin 'badargs' (badargs 0.1) left out", "register_topologies", "{'cli'}")
 
 
 def test_a_register_hook_that_raises_is_named_and_others_are_unaffected(dists):
