@@ -117,6 +117,29 @@ class LazyGroup(click.Group):
         self._plugins_loaded = True
         return register_commands(self)
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list:
+        """As Click's, but a declared plugin command is offered from its metadata,
+        not imported (Click would import each to show its short help)."""
+        from click.shell_completion import CompletionItem
+
+        from pycoz_cli.entrypoints import normalize
+
+        items = []
+        for name in self.list_commands(ctx):
+            if not name.startswith(incomplete):
+                continue
+            if name in self.declared() and name not in self.commands:
+                dist = self.declared()[name][1]
+                items.append(
+                    CompletionItem(name, help=f"from {normalize(dist.name)} {dist.version}")
+                )
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                items.append(CompletionItem(name, help=command.get_short_help_str()))
+        items.extend(click.Command.shell_complete(self, ctx, incomplete))
+        return items
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Built-in commands with their short help; plugin commands with where they
         come from, read from the metadata (listing them imports no plugin)."""

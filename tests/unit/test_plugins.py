@@ -111,6 +111,26 @@ def test_help_lists_plugin_commands_without_importing_any_plugin(dists):
     assert imported == [] and "pluggy" not in modules and "importlib.metadata" not in modules
 
 
+def test_completing_a_subcommand_offers_plugin_commands_without_importing_them(dists):
+    add_hello(dists)
+    r = dists.python(
+        """
+        import json, os, sys
+        from pycoz_cli.cli import cli
+        os.environ.update(_PYCOZ_COMPLETE="bash_complete", COMP_WORDS="pycoz ", COMP_CWORD="1")
+        try:
+            cli.main(args=[], prog_name="pycoz")
+        except SystemExit:
+            pass
+        print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+        """
+    )
+    offered = [line.partition(",")[2] for line in r.stdout.splitlines()]  # "plain,NAME"
+    assert {"hello", "net", "plugins", "root", "trace"} <= set(offered), r.stdout + r.stderr
+    modules = json.loads(r.stderr.splitlines()[-1])
+    assert "helloplug_cli" not in modules and "pluggy" not in modules
+
+
 def test_a_declared_command_runs_without_loading_other_plugins(dists):
     add_hello(dists)
     r = dists.python(
