@@ -9,7 +9,10 @@ them.  A sanity pass checks that first (with ``python -X importtime``), then
 hyperfine times every candidate; the bench prints medians, p10/p90 and the
 ratios.  hyperfine times one command's runs back to back, so the bench calls it
 in rounds, rotating the order, for machine noise to hit every candidate alike.
-Goal: ``pycoz --help`` / ``python -c 'import click'`` <= 1.5.
+Goal: ``pycoz --help`` / ``python -c 'import click'`` <= 1.5.  For reference,
+``pycoz root -- /bin/true`` with and without autoload shows what external
+plugins cost a built-in command: pycoz loads them to call their lifecycle hooks.
+Needs root for that line.
 Nothing here asserts a time (DESIGN.md, "Testing").
 """
 
@@ -139,6 +142,8 @@ def main() -> None:
             "pycoz --help, autoload off (+ env exec)": [*disable, PYCOZ, "--help"],
             "pycoz reach --help (imports that command)": [PYCOZ, "reach", "--help"],
             "pycoz plugins (imports every plugin)": [PYCOZ, "plugins"],
+            "pycoz root -- /bin/true (looks for hooks)": [PYCOZ, "root", "--", "/bin/true"],
+            "pycoz root -- /bin/true, autoload off": [*disable, PYCOZ, "root", "--", "/bin/true"],
             "python -c 'import click, importlib.metadata'": [
                 PYTHON,
                 "-c",
