@@ -1,35 +1,83 @@
 """The plugin contract: pluggy hook specifications of project ``pycoz``.
 
 A plugin is a module (or object) with functions marked ``@hookimpl``, installed
-as an entry point of group ``pycoz``::
+as an entry point of group ``pycoz``; the subcommands it adds are also declared
+in group ``pycoz.commands``, so that ``pycoz --help`` lists them without
+importing the plugin::
 
     [project.entry-points.pycoz]
     ring = "pycoz_ring.plugin"
 
+    [project.entry-points."pycoz.commands"]
+    reach = "pycoz_ring.cli:reach"
+
 Built-ins are plugins too (``pycoz_cli.plugins.DEFAULT_PLUGINS``), registered
 through the same manager and the same hooks.  Each hook's docstring below is its
-reference.
+reference.  An implementation may take fewer arguments than its hook (pluggy
+passes only those it names); one that names a hook pycoz does not have is left
+out with a warning (``check_pending``).
+
+Two kinds of hooks:
+
+* ``register_*`` hooks are called when pycoz needs what they provide (an unknown
+  subcommand, topology or tracer, or a listing).  A name taken twice, or a
+  registration that breaks the contract, is an error naming the plugins.
+* ``pycoz_*`` lifecycle hooks are called as containers and networks start and
+  stop, in every plugin implementing them, when external plugins are installed
+  (with only the built-ins, pycoz does not even import pluggy for them).  They
+  observe: what they return is ignored, and one that raises is named in a
+  warning while pycoz and the other plugins carry on.  They run in pycoz's own
+  process, between setup steps: keep them short.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pluggy import HookimplMarker, HookspecMarker
+
+if TYPE_CHECKING:
+    import click
+
+    from pycoz_cli.core.container import Container
+    from pycoz_cli.core.topology import Network
 
 hookspec = HookspecMarker("pycoz")
 hookimpl = HookimplMarker("pycoz")
 
 
 @hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add subcommands: ``cli.add_command(command)`` or ``@cli.command()``.
+
+    ``cli`` stands for the ``pycoz`` group: commands added to it become
+    ``pycoz NAME``.  A name may belong to only one plugin and never to a
+    built-in command: a clash is an error naming both.  Declare each command in
+    entry-point group ``pycoz.commands`` too (``NAME = "module:attr"``, the
+    command object): ``pycoz --help`` then lists it, and ``pycoz NAME`` imports
+    that module only, without loading other plugins.  An undeclared command
+    still works, but is found only by loading every plugin.
+
+    >>> @hookimpl
+    ... def register_commands(cli):
+    ...     cli.add_command(reach)
+    """
+
+
+@hookspec
 def register_topologies(register: Callable[..., None]) -> None:
     """Register topology families: ``register(name, factory, params)``.
 
-    ``factory(**kwargs)`` returns a ``pycoz_cli.core.topology.Topology``;
-    ``params`` maps each keyword parameter to ``(type, default, help)``, so that
-    ``NAME:key=value`` on the command line is converted and checked before the
-    factory is called.  A name may be registered by only one plugin: a second
-    registration is an error naming both plugins.
+    ``factory(**kwargs)`` returns a ``pycoz_cli.core.topology.Topology`` (its
+    docstring's first line describes the family in ``pycoz net topologies``);
+    raise ``pycoz_cli.errors.SpecError`` for values out of range.  ``params``
+    maps each keyword parameter of the factory to ``(type, default, help)``,
+    type ``int``, ``float`` or ``str``, so that ``NAME:key=value`` on the
+    command line is converted and checked before the factory is called.  Names
+    are letters, digits, ``-`` and ``_``.  A name may be registered by only one
+    plugin, and not by a plugin if it is a built-in's; a clash, or a schema
+    that breaks these rules, is an error naming the plugin(s).
 
     >>> @hookimpl
     ... def register_topologies(register):
@@ -49,5 +97,44 @@ def register_tracers(register: Callable[..., None]) -> None:
     for the numbers in its ``decode_at_entry``.  ``options`` are the -s/-y/-e
     status=/signal= settings and, for text tracers, -f/-t/-r/-T.  ``syscalls`` is
     the tuple of syscall names the tracer needs when the user gives no
-    ``-e trace=`` (None: all).  Select with ``pycoz trace --tracer NAME``.
+    ``-e trace=`` (None: all).  Select with ``pycoz trace --tracer NAME``.  A
+    name registered twice is an error naming both plugins.
+    """
+
+
+@hookspec
+def pycoz_network_up(network: Network) -> None:
+    """A topology's network has just been built, before anything runs in it.
+
+    ``network`` is a ``pycoz_cli.core.topology.Network``: ``network.topology``
+    is the model (``nodes``, ``links``, ``hosts()``, ``to_dict()``),
+    ``network.name`` is the name of a named topology (``pycoz net up``) or None
+    for an ephemeral one, and ``network.netns(host)`` gives a host's namespace
+    (``.fd``, ``with .entered():`` to run Python code inside it).  Declared host
+    commands start after this hook.  Called for ``pycoz net run/up``,
+    ``--net`` and the Python API's ``Network``.
+    """
+
+
+@hookspec
+def pycoz_before_command(container: Container, argv: Sequence[str]) -> None:
+    """A command is about to start in ``container`` (a ``Container``, checked).
+
+    ``argv`` is the command as it will be executed (the shell when none was
+    given).  ``container.network`` and ``container.host`` say where it runs
+    (None: the host's network); ``container.overlay`` is False for commands run
+    on the host's filesystem (``pycoz net run``, declared host commands).
+    Called for every command pycoz starts in a container: ``pycoz root``,
+    ``pycoz net run/exec``, ``pycoz trace --root/--net``, commands declared by
+    a topology, and ``Container.spawn``/``run`` from Python.
+    """
+
+
+@hookspec
+def pycoz_after_command(container: Container, argv: Sequence[str], returncode: int) -> None:
+    """The command started in ``container`` has ended (and been reaped).
+
+    ``returncode`` is its exit status, or ``-N`` if signal N killed it (as
+    ``subprocess`` says it; the CLI exits with 128+N).  Called once for each
+    ``pycoz_before_command`` whose command started.
     """

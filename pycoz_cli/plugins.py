@@ -2,27 +2,43 @@
 
 Nothing here is imported for ``pycoz --help`` or for a built-in topology: the
 manager is made only when something only a plugin can provide is asked for (an
-unknown topology name) or when plugins are listed.
+unknown subcommand, topology or tracer), when plugins are listed, or when a
+container or network starts while external plugins are installed (so that their
+lifecycle hooks run).
 
-Operator switches (as pytest's and llm's):
+Operator switches (as pytest's and llm's), applied in ``pycoz_cli.entrypoints``:
 
 * ``PYCOZ_DISABLE_PLUGIN_AUTOLOAD=1`` — load no entry points;
 * ``PYCOZ_LOAD_PLUGINS=a,b`` — load only these entry points (by name).
+
+Failures are contained: a plugin that cannot be imported or registered, or that
+implements a hook pycoz does not have (``check_pending``), is named in one
+warning line and left out; a lifecycle hook that raises is named in one warning
+line and the other plugins still run.  Two plugins claiming one name, or a
+registration that breaks the contract, is an error naming them.
 """
 
 from __future__ import annotations
 
-import os
+import re
 import sys
 
-GROUP = "pycoz"
+from pycoz_cli.entrypoints import PLUGINS as GROUP
+
 DEFAULT_PLUGINS = ("pycoz_cli.topologies.builtin", "pycoz_cli.tracers.builtin")
 
 _manager = None
+#: plugin name -> (distribution or None, entry-point value) of loaded entry points.
+_origins: dict = {}
+#: plugin name -> why it was left out (shown by ``pycoz plugins``).
+failures: dict[str, str] = {}
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"pycoz: warning: {message}\n")
+    """One line on stderr, whatever the message (pluggy's span several)."""
+    line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    sys.stderr.write(f"pycoz: warning: {line}\n")
+    sys.stderr.flush()
 
 
 def get_plugin_manager():
@@ -34,86 +50,223 @@ def get_plugin_manager():
 
     import pluggy
 
-    from pycoz_cli import hookspecs
+    from pycoz_cli import entrypoints, hookspecs
 
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     for name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
-    if not os.environ.get("PYCOZ_DISABLE_PLUGIN_AUTOLOAD"):
-        _load_entry_points(pm)
     pm.check_pending()
+    for name, value, dist in entrypoints.plugins():
+        if pm.get_plugin(name) is not None:
+            continue
+        where = f"plugin {name!r} ({entrypoints.normalize(dist.name)} {dist.version})"
+        try:
+            plugin = entrypoints.load(value)
+        except Exception as err:
+            _left_out(name, f"{where} failed to import {value}: {type(err).__name__}: {err}")
+            continue
+        try:
+            pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as err:
+            # e.g. an argument the hook does not have; pluggy's text names the hook.
+            detail = str(err).partition("\n")[2] or str(err)
+            _left_out(name, f"{where} left out: {detail}")
+            continue
+        except Exception as err:
+            _left_out(name, f"{where} failed to register: {type(err).__name__}: {err}")
+            continue
+        try:
+            pm.check_pending()
+        except pluggy.PluginValidationError as err:
+            pm.unregister(name=name)
+            _left_out(name, f"{where} left out: {_unknown_hook(err)}")
+            continue
+        _origins[name] = (dist, value)
     _manager = pm
     return pm
 
 
-def _load_entry_points(pm) -> None:
-    from importlib.metadata import entry_points
+def _left_out(name: str, message: str) -> None:
+    failures[name] = message
+    warn(message)
 
-    wanted = os.environ.get("PYCOZ_LOAD_PLUGINS")
-    allowed = {n.strip() for n in wanted.split(",") if n.strip()} if wanted else None
-    for ep in entry_points(group=GROUP):
-        if allowed is not None and ep.name not in allowed:
-            continue
-        if pm.get_plugin(ep.name) is not None:
-            continue
+
+def _unknown_hook(err) -> str:
+    # pluggy: "unknown hook 'x' in plugin <module ...>"; say it without the repr.
+    match = re.search(r"unknown hook '([^']+)'", str(err))
+    if match:
+        return f"it implements {match.group(1)!r}, which is not a pycoz hook (misspelled?)"
+    return str(err)
+
+
+def origin(plugin_name: str):
+    """(distribution or None, entry-point value) a loaded plugin came from."""
+    return _origins.get(plugin_name, (None, None))
+
+
+def describe(plugin_name: str) -> str:
+    """``plugin 'ring' (pycoz-ring 0.1.0)``, or ``built-in plugin 'x'``."""
+    dist, _ = origin(plugin_name)
+    if dist is None:
+        return f"built-in plugin {plugin_name!r}"
+    from pycoz_cli.entrypoints import normalize
+
+    return f"plugin {plugin_name!r} ({normalize(dist.name)} {dist.version})"
+
+
+# --- lifecycle hooks -----------------------------------------------------------
+
+_external: bool | None = None
+
+
+def active() -> bool:
+    """Whether lifecycle hooks can have implementations: plugins are loaded, or
+    external ones are installed.  Cheap: one metadata scan per process, no import."""
+    global _external
+    if _manager is not None:
+        return True
+    if _external is None:
+        from pycoz_cli import entrypoints
+
+        _external = bool(entrypoints.plugins())
+    return _external
+
+
+def notify(hook: str, **kwargs) -> None:
+    """Call lifecycle hook ``hook`` in every plugin implementing it.
+
+    A plugin whose implementation raises is named in one warning; the others
+    still run (each implementation is called on its own, in pluggy's order).
+    """
+    if not active():
+        return
+    caller = getattr(get_plugin_manager().hook, hook)
+    for impl in reversed(caller.get_hookimpls()):
         try:
-            plugin = ep.load()
-            pm.register(plugin, name=ep.name)
+            impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
         except Exception as err:
-            warn(f"plugin {ep.name!r} ({ep.value}) failed to load: {type(err).__name__}: {err}")
+            warn(f"{describe(impl.plugin_name)}: {hook} failed: {type(err).__name__}: {err}")
+
+
+# --- registries ------------------------------------------------------------------
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_PARAM_TYPES = (int, float, str)
+
+
+def _registrations(hook: str, make_register):
+    """Call a ``register_*`` hook in each plugin with its own ``register``.
+
+    A plugin whose implementation raises (other than by breaking the contract,
+    a SpecError) is named in one warning; the others are unaffected.
+    """
+    from pycoz_cli.errors import SpecError
+
+    pm = get_plugin_manager()
+    for impl in reversed(getattr(pm.hook, hook).get_hookimpls()):
+        try:
+            impl.function(**{impl.argnames[0]: make_register(impl.plugin_name)})
+        except SpecError:
+            raise
+        except Exception as err:
+            warn(f"{describe(impl.plugin_name)}: {hook} failed: {type(err).__name__}: {err}")
 
 
 def topology_registry() -> dict:
     """name -> (factory, params, plugin name) from every plugin's register_topologies."""
     from pycoz_cli.errors import SpecError
 
-    pm = get_plugin_manager()
     registry: dict = {}
-    for impl in pm.hook.register_topologies.get_hookimpls():
-        plugin = impl.plugin_name
 
-        def register(name, factory, params=None, _plugin=plugin):
-            if name in registry:
-                other = registry[name][2]
+    def make_register(plugin):
+        def register(name, factory, params=None):
+            where = f"{describe(plugin)}: topology {name!r}"
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
                 raise SpecError(
-                    f"topology {name!r} is registered by both plugin {other!r} and "
-                    f"plugin {_plugin!r}"
+                    f"{describe(plugin)}: topology name {name!r}: use letters, digits, "
+                    "'-' or '_', starting with a letter"
                 )
-            registry[name] = (factory, dict(params or {}), _plugin)
+            if name in registry:
+                raise SpecError(
+                    f"topology {name!r} is registered by both {describe(registry[name][2])} "
+                    f"and {describe(plugin)}"
+                )
+            if not callable(factory):
+                raise SpecError(f"{where}: factory {factory!r} is not callable")
+            registry[name] = (factory, _check_params(where, factory, params), plugin)
 
-        try:
-            impl.function(register=register)
-        except SpecError:
-            raise
-        except Exception as err:
-            warn(f"plugin {plugin!r}: register_topologies failed: {type(err).__name__}: {err}")
+        return register
+
+    _registrations("register_topologies", make_register)
     return registry
+
+
+def _check_params(where: str, factory, params) -> dict:
+    """A topology's parameter schema: {name: (int|float|str, default, help)}."""
+    from pycoz_cli.errors import SpecError
+
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise SpecError(f"{where}: params must be a dict, not {type(params).__name__}")
+    import inspect
+
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        signature = None
+    for key, spec in params.items():
+        at = f"{where}: parameter {key!r}"
+        if not isinstance(key, str) or not key.isidentifier():
+            raise SpecError(f"{at}: not a keyword name")
+        if not (isinstance(spec, tuple) and len(spec) == 3):
+            raise SpecError(f"{at}: expected (type, default, help), got {spec!r}")
+        kind, default, text = spec
+        if kind not in _PARAM_TYPES:
+            raise SpecError(f"{at}: type {kind!r} is not int, float or str")
+        if not isinstance(default, kind) or isinstance(default, bool):
+            raise SpecError(f"{at}: default {default!r} is not {kind.__name__}")
+        if not isinstance(text, str):
+            raise SpecError(f"{at}: help {text!r} is not a string")
+        if signature is not None:
+            try:
+                signature.bind_partial(**{key: default})
+            except TypeError:
+                raise SpecError(f"{at}: the factory takes no such keyword") from None
+    return dict(params)
 
 
 def tracer_registry() -> dict:
     """name -> (factory, syscalls, description, plugin) from every register_tracers."""
     from pycoz_cli.errors import SpecError
 
-    pm = get_plugin_manager()
     registry: dict = {}
-    for impl in pm.hook.register_tracers.get_hookimpls():
-        plugin = impl.plugin_name
 
-        def register(name, factory, syscalls=None, description="", _plugin=plugin):
+    def make_register(plugin):
+        def register(name, factory, syscalls=None, description=""):
+            where = f"{describe(plugin)}: tracer {name!r}"
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
+                raise SpecError(
+                    f"{describe(plugin)}: tracer name {name!r}: use letters, digits, "
+                    "'-' or '_', starting with a letter"
+                )
             if name in registry:
                 raise SpecError(
-                    f"tracer {name!r} is registered by both plugin {registry[name][3]!r} "
-                    f"and plugin {_plugin!r}"
+                    f"tracer {name!r} is registered by both {describe(registry[name][3])} "
+                    f"and {describe(plugin)}"
                 )
-            registry[name] = (factory, syscalls, description, _plugin)
+            if not callable(factory):
+                raise SpecError(f"{where}: factory {factory!r} is not callable")
+            if syscalls is not None and (
+                isinstance(syscalls, str) or not all(isinstance(s, str) for s in syscalls)
+            ):
+                raise SpecError(f"{where}: syscalls must be a tuple of names or None")
+            registry[name] = (factory, syscalls, description, plugin)
 
-        try:
-            impl.function(register=register)
-        except SpecError:
-            raise
-        except Exception as err:
-            warn(f"plugin {plugin!r}: register_tracers failed: {type(err).__name__}: {err}")
+        return register
+
+    _registrations("register_tracers", make_register)
     return registry
 
 
@@ -136,3 +289,48 @@ def find_tracer(name: str):
         )
     factory, syscalls, _, _ = registry[name]
     return factory, syscalls
+
+
+def register_commands(cli) -> dict:
+    """Add every plugin's ``register_commands`` commands to the ``pycoz`` group.
+
+    Each implementation gets a scratch group, so that what it adds is known to
+    be its own; a name that is a built-in command (``cli.lazy``) or another
+    plugin's is an error naming both.  Returns name -> plugin name.
+    """
+    import click
+
+    from pycoz_cli.errors import SpecError
+
+    added: dict = {}
+    pm = get_plugin_manager()
+    for impl in reversed(pm.hook.register_commands.get_hookimpls()):
+        plugin = impl.plugin_name
+        scratch = click.Group(name=cli.name)
+        try:
+            impl.function(**{impl.argnames[0]: scratch})
+        except Exception as err:
+            warn(f"{describe(plugin)}: register_commands failed: {type(err).__name__}: {err}")
+            continue
+        for name, command in scratch.commands.items():
+            if name in cli.lazy:
+                raise SpecError(
+                    f"command {name!r} is both pycoz's own and registered by {describe(plugin)}"
+                )
+            if name in added:
+                raise SpecError(
+                    f"command {name!r} is registered by both {describe(added[name])} "
+                    f"and {describe(plugin)}"
+                )
+            declared = cli.declared().get(name)
+            known = cli.commands.get(name)
+            if (declared is not None and declared[1] is not origin(plugin)[0]) or (
+                known is not None and known is not command
+            ):
+                raise SpecError(
+                    f"command {name!r} is declared by {cli.declared_by(name)} and "
+                    f"registered by {describe(plugin)}"
+                )
+            added[name] = plugin
+            cli.add_command(command, name)
+    return added

@@ -21,6 +21,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 #: name -> "module:attribute"; imported on first use.
 BUILTIN_COMMANDS = {
     "net": "pycoz_cli.cli.net:net",
+    "plugins": "pycoz_cli.cli.plugins:plugins",
     "root": "pycoz_cli.cli.root:root",
     "shell": "pycoz_cli.cli.shell:shell",
     "trace": "pycoz_cli.cli.trace:trace",
@@ -28,20 +29,143 @@ BUILTIN_COMMANDS = {
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported only when they are needed."""
+    """A group whose subcommands are imported only when they are needed.
+
+    Built-in commands are ``lazy`` ("module:attr").  Plugin commands are found
+    in two steps, the cheap one first: those declared in entry-point group
+    ``pycoz.commands`` are read from the installed metadata (no import) and
+    imported alone when used; any other name loads the plugins and asks their
+    ``register_commands`` hooks.
+    """
 
     def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
+        self._declared: dict | None = None
+        self._clashes: dict[str, str] = {}
+        self._plugins_loaded = False
+
+    def declared(self) -> dict:
+        """name -> (module:attr, distribution) from ``pycoz.commands``, without
+        the names that clash (those are in ``_clashes``: name -> message)."""
+        if self._declared is None:
+            from pycoz_cli.entrypoints import commands, normalize
+
+            declared: dict = {}
+            for name, value, dist in commands():
+                owner = f"{normalize(dist.name)} {dist.version}"
+                if name in self.lazy:
+                    self._clashes[name] = f"command {name!r} is both pycoz's own and {owner}'s"
+                elif name in declared and declared[name][1] is not dist:
+                    first = declared[name][1]
+                    self._clashes[name] = (
+                        f"command {name!r} is declared by both {normalize(first.name)} "
+                        f"{first.version} and {owner}"
+                    )
+                else:
+                    declared[name] = (value, dist)
+            self._declared = {n: d for n, d in declared.items() if n not in self._clashes}
+        return self._declared
+
+    def declared_by(self, name: str) -> str:
+        from pycoz_cli.entrypoints import normalize
+
+        dist = self.declared().get(name, (None, None))[1]
+        return f"{normalize(dist.name)} {dist.version}" if dist else "another plugin"
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy})
+        return sorted({*super().list_commands(ctx), *self.lazy, *self.declared()})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.lazy and name not in self.commands:
-            module, _, attr = self.lazy[name].partition(":")
-            self.add_command(getattr(importlib.import_module(module), attr), name)
-        return super().get_command(ctx, name)
+        if name in self.lazy:
+            if name not in self.commands:
+                module, _, attr = self.lazy[name].partition(":")
+                self.add_command(getattr(importlib.import_module(module), attr), name)
+            return super().get_command(ctx, name)
+        if name in self.commands:
+            return self.commands[name]
+        from pycoz_cli.errors import SpecError
+
+        if name in self.declared():
+            value, dist = self.declared()[name]
+            from pycoz_cli.entrypoints import load, normalize
+
+            try:
+                command = load(value)
+            except Exception as err:
+                raise SpecError(
+                    f"command {name!r} of {normalize(dist.name)} {dist.version} failed to "
+                    f"import {value}: {type(err).__name__}: {err}"
+                ) from None
+            if not isinstance(command, click.Command):
+                raise SpecError(
+                    f"command {name!r} of {normalize(dist.name)} {dist.version}: {value} "
+                    "is not a Click command"
+                )
+            self.add_command(command, name)
+            return command
+        if name in self._clashes:
+            raise SpecError(self._clashes[name])
+        self.load_plugins()
+        return self.commands.get(name)
+
+    def load_plugins(self) -> dict:
+        """Every plugin's ``register_commands``; name -> plugin name."""
+        from pycoz_cli.plugins import register_commands
+
+        if self._plugins_loaded:
+            return {}
+        self._plugins_loaded = True
+        return register_commands(self)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list:
+        """As Click's, but a declared plugin command is offered from its metadata,
+        not imported (Click would import each to show its short help)."""
+        from click.shell_completion import CompletionItem
+
+        from pycoz_cli.entrypoints import normalize
+
+        items = []
+        for name in self.list_commands(ctx):
+            if not name.startswith(incomplete):
+                continue
+            if name in self.declared() and name not in self.commands:
+                dist = self.declared()[name][1]
+                items.append(
+                    CompletionItem(name, help=f"from {normalize(dist.name)} {dist.version}")
+                )
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                items.append(CompletionItem(name, help=command.get_short_help_str()))
+        items.extend(click.Command.shell_complete(self, ctx, incomplete))
+        return items
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Built-in commands with their short help; plugin commands with where they
+        come from, read from the metadata (listing them imports no plugin)."""
+        declared = self.declared()
+        commands = []
+        for name in sorted(self.lazy):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                commands.append((name, command))
+        limit = formatter.width - 6 - max(map(len, [*self.lazy, *declared]), default=0)
+        rows = [(name, command.get_short_help_str(limit)) for name, command in commands]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+        if declared:
+            from pycoz_cli.entrypoints import normalize
+
+            rows = [
+                (name, f"from {normalize(dist.name)} {dist.version}")
+                for name, (_, dist) in sorted(declared.items())
+            ]
+            with formatter.section("Plugin commands"):
+                formatter.write_dl(rows)
+        for message in self._clashes.values():
+            sys.stderr.write(f"pycoz: warning: {message}: ignored\n")
 
 
 @click.group(cls=LazyGroup, lazy=BUILTIN_COMMANDS, context_settings=CONTEXT_SETTINGS)

@@ -260,9 +260,23 @@ class Container:
         return proc
 
     def _spawn(self, plan: SpawnPlan) -> ContainerProcess:
+        from pycoz_cli import plugins
+
+        hooks = plugins.active()
+        if hooks:
+            plugins.notify("pycoz_before_command", container=self, argv=tuple(plan.argv))
         with _UpperDir(os.path.abspath(self.upper) if self.upper else None) as upper:
             proc = spawn(plan)
             upper.handover(proc)
+        if hooks:
+            proc._on_exit.append(
+                lambda: plugins.notify(
+                    "pycoz_after_command",
+                    container=self,
+                    argv=tuple(plan.argv),
+                    returncode=proc.returncode,
+                )
+            )
         return proc
 
     def run(self, argv: Sequence[str] = (), **kwargs) -> int:

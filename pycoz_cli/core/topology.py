@@ -581,6 +581,9 @@ class Network:
     def build(self) -> Network:
         try:
             self._build()
+            from pycoz_cli import plugins
+
+            plugins.notify("pycoz_network_up", network=self)
         except BaseException as err:
             if self.relay_pid is not None:
                 try:

@@ -12,9 +12,9 @@ PLUGIN = textwrap.dedent(
     from pycoz_cli.hookspecs import hookimpl
 
 
-    def ring(hosts=3):
-        """Hosts in a ring, each linked to the next."""
-        topo = Topology(f"ring:hosts={hosts}")
+    def loop(hosts=3):
+        """Hosts in a loop, each linked to the next."""
+        topo = Topology(f"loop:hosts={hosts}")
         for i in range(1, hosts + 1):
             topo.add_node(f"h{i}")
         for i in range(1, hosts + 1):
@@ -25,7 +25,7 @@ PLUGIN = textwrap.dedent(
 
     @hookimpl
     def register_topologies(register):
-        register("ring", ring, {"hosts": (int, 3, "hosts on the ring")})
+        register("loop", loop, {"hosts": (int, 3, "hosts on the loop")})
     '''
 )
 
@@ -56,7 +56,7 @@ def test_plugin_topology_runs_and_is_listed(pycoz_bin, plugin_path):
         plugin_path,
         "net",
         "run",
-        "ring:hosts=4",
+        "loop:hosts=4",
         "--",
         "ping",
         "-c1",
@@ -68,7 +68,7 @@ def test_plugin_topology_runs_and_is_listed(pycoz_bin, plugin_path):
     warnings = [line for line in r.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "pycozbroken" in warnings[0]
     listed = run(pycoz_bin, plugin_path, "net", "topologies")
-    assert "ring:hosts=3" in listed.stdout and "pair" in listed.stdout
+    assert "loop:hosts=3" in listed.stdout and "pair" in listed.stdout
 
 
 def test_builtins_do_not_load_plugins(pycoz_bin, plugin_path):
@@ -78,10 +78,10 @@ def test_builtins_do_not_load_plugins(pycoz_bin, plugin_path):
 
 
 def test_switches_choose_and_disable_plugins(pycoz_bin, plugin_path):
-    r = run(pycoz_bin, plugin_path, "net", "show", "ring", PYCOZ_LOAD_PLUGINS="pycozring")
+    r = run(pycoz_bin, plugin_path, "net", "show", "loop", PYCOZ_LOAD_PLUGINS="pycozring")
     assert r.returncode == 0 and "warning" not in r.stderr
-    r = run(pycoz_bin, plugin_path, "net", "show", "ring", PYCOZ_DISABLE_PLUGIN_AUTOLOAD="1")
-    assert r.returncode == 2 and "unknown topology 'ring'" in r.stderr
+    r = run(pycoz_bin, plugin_path, "net", "show", "loop", PYCOZ_DISABLE_PLUGIN_AUTOLOAD="1")
+    assert r.returncode == 2 and "unknown topology 'loop'" in r.stderr
 
 
 def test_a_name_taken_twice_names_both_plugins(pycoz_bin, plugin_path):

@@ -1,0 +1,180 @@
+"""Installed entry points of pycoz's groups, read without importlib.metadata.
+
+``pycoz --help`` lists the subcommands plugins declare (group ``pycoz.commands``)
+and must stay close to the cost of importing Click; importing
+``importlib.metadata`` alone costs a third of that (it pulls in email, zipfile,
+csv and pathlib).  What pycoz needs is small: for each distribution on
+``sys.path``, its name, version and ``entry_points.txt``.  This module reads
+exactly that, from ``*.dist-info`` and ``*.egg-info`` directories (what pip,
+editable installs and setuptools write), with importlib.metadata's rule for
+duplicates: the first distribution of a name on ``sys.path`` wins.  Zipped eggs
+and custom metadata finders are not looked at.
+
+The operator switches apply here, so every reader sees the same plugins:
+
+* ``PYCOZ_DISABLE_PLUGIN_AUTOLOAD=1``: no distribution's entry points;
+* ``PYCOZ_LOAD_PLUGINS=a,b``: only distributions with a ``pycoz`` entry point
+  named ``a`` or ``b`` (and of those, only those entry points).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+PLUGINS = "pycoz"
+COMMANDS = "pycoz.commands"
+_GROUPS = (PLUGINS, COMMANDS)
+
+
+class Distribution:
+    """One installed distribution with entry points in pycoz's groups."""
+
+    __slots__ = ("entry_points", "name", "path", "version")
+
+    def __init__(self, name: str, version: str, path: str, entry_points: dict):
+        self.name = name
+        self.version = version
+        #: The metadata directory (``.../NAME-VERSION.dist-info``).
+        self.path = path
+        #: group -> {entry-point name: "module[:attr]"}, pycoz's groups only.
+        self.entry_points = entry_points
+
+    def __repr__(self) -> str:
+        return f"Distribution({self.name!r}, {self.version!r})"
+
+
+def normalize(name: str) -> str:
+    """PEP 503 normalisation: ``Pycoz_Ring`` and ``pycoz-ring`` are one name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_cache: list[Distribution] | None = None
+
+
+def distributions() -> list[Distribution]:
+    """Distributions on ``sys.path`` declaring entry points in pycoz's groups,
+    before the operator switches (cached for the process)."""
+    global _cache
+    if _cache is None:
+        _cache = _scan(sys.path)
+    return _cache
+
+
+def _scan(paths) -> list[Distribution]:
+    seen: set[str] = set()
+    found = []
+    for entry in paths:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:  # not a directory (a zip), or gone
+            continue
+        for meta in sorted(names):
+            if meta.endswith(".dist-info"):
+                stem = meta[: -len(".dist-info")]
+            elif meta.endswith(".egg-info"):
+                stem = meta[: -len(".egg-info")]
+            else:
+                continue
+            name, _, version = stem.partition("-")
+            key = normalize(name)
+            if key in seen:
+                continue
+            seen.add(key)
+            directory = os.path.join(entry or ".", meta)
+            try:
+                with open(os.path.join(directory, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            groups = parse(text)
+            if not groups:
+                continue
+            if not version or meta.endswith(".egg-info"):
+                version = _metadata_version(directory) or version.partition("-")[0]
+            found.append(Distribution(name, version, directory, groups))
+    return found
+
+
+def parse(text: str) -> dict[str, dict[str, str]]:
+    """The pycoz groups of an ``entry_points.txt`` (INI: ``[group]``, ``name = value``)."""
+    groups: dict[str, dict[str, str]] = {}
+    current = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            group = line[1:-1].strip()
+            current = groups.setdefault(group, {}) if group in _GROUPS else None
+            continue
+        if current is not None:
+            name, sep, value = line.partition("=")
+            if sep:
+                current[name.strip()] = value.strip()
+    return {group: eps for group, eps in groups.items() if eps}
+
+
+def _metadata_version(directory: str) -> str | None:
+    for leaf in ("METADATA", "PKG-INFO"):
+        try:
+            with open(os.path.join(directory, leaf), encoding="utf-8") as f:
+                for line in f:
+                    if line.startswith("Version:"):
+                        return line.partition(":")[2].strip()
+                    if not line.strip():
+                        break
+        except OSError:
+            continue
+    return None
+
+
+def enabled() -> list[Distribution]:
+    """The distributions whose entry points pycoz uses, after the operator switches."""
+    if os.environ.get("PYCOZ_DISABLE_PLUGIN_AUTOLOAD"):
+        return []
+    wanted = chosen()
+    dists = distributions()
+    if wanted is None:
+        return dists
+    return [d for d in dists if wanted & set(d.entry_points.get(PLUGINS, ()))]
+
+
+def chosen() -> set[str] | None:
+    """The entry-point names in ``PYCOZ_LOAD_PLUGINS`` (None: all of them)."""
+    value = os.environ.get("PYCOZ_LOAD_PLUGINS")
+    if not value:
+        return None
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+def plugins() -> list[tuple[str, str, Distribution]]:
+    """(name, "module[:attr]", distribution) of each enabled ``pycoz`` entry point."""
+    wanted = chosen()
+    return [
+        (name, value, dist)
+        for dist in enabled()
+        for name, value in dist.entry_points.get(PLUGINS, {}).items()
+        if wanted is None or name in wanted
+    ]
+
+
+def commands() -> list[tuple[str, str, Distribution]]:
+    """(command name, "module:attr", distribution) declared in ``pycoz.commands``."""
+    return [
+        (name, value, dist)
+        for dist in enabled()
+        for name, value in dist.entry_points.get(COMMANDS, {}).items()
+    ]
+
+
+def load(value: str):
+    """Import ``module[:attr.attr]`` as an entry point's ``load()`` does."""
+    import importlib
+
+    module, _, attrs = value.partition(":")
+    obj = importlib.import_module(module.strip())
+    for attr in filter(None, attrs.split("[")[0].strip().split(".")):
+        obj = getattr(obj, attr)
+    return obj
