@@ -98,6 +98,12 @@ def resume(req: int, pid: int, sig: int = 0) -> None:
         raise _fail("cannot resume", pid)
 
 
+def detach_if_stopped(pid: int) -> bool:
+    """PTRACE_DETACH ``pid`` if it is in a ptrace-stop; False if it is not (ESRCH:
+    running, or gone)."""
+    return lib.ptrace(PTRACE_DETACH, pid, 0, 0) == 0
+
+
 def interrupt(pid: int) -> None:
     ffi.errno = 0
     request(PTRACE_INTERRUPT, pid, 0, 0, "cannot interrupt")

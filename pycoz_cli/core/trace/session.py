@@ -124,16 +124,19 @@ def attach(pid: int, options: Options, sink) -> int:
     # No EXITKILL: an attached process must outlive pycoz (it is detached).
     opts = options.ptrace_options() & ~(pt.PTRACE_O_TRACESECCOMP | pt.PTRACE_O_EXITKILL)
     options.prefilter = False  # no filter can be installed in a running process
-    for tid in tids:
-        try:
-            pt.seize(tid, opts)
-            pt.interrupt(tid)
-        except OSError as err:
-            hint = None
-            if err.errno == 1:
-                hint = _eperm_reason(pid)
-            raise SetupError.from_oserror(err, hint) from None
-    return _traced(pid, options, sink, attached=True, extra=tids[1:] if len(tids) > 1 else ())
+    # Ctrl-C detaches from the moment the first thread is seized.
+    with _Signals(pid, attached=True):
+        for tid in tids:
+            try:
+                pt.seize(tid, opts)
+                pt.interrupt(tid)
+            except OSError as err:
+                hint = None
+                if err.errno == 1:
+                    hint = _eperm_reason(pid)
+                raise SetupError.from_oserror(err, hint) from None
+        extra = tids[1:] if len(tids) > 1 else ()
+        return _traced(pid, options, sink, attached=True, extra=extra)
 
 
 def _eperm_reason(pid: int) -> str:
@@ -155,19 +158,40 @@ def _eperm_reason(pid: int) -> str:
 
 
 def _traced(pid, options, sink, attached, extra=()) -> int:
-    old = {}
-    for sig in (signal.SIGINT, signal.SIGQUIT):
-        old[sig] = signal.signal(sig, signal.SIG_IGN if not attached else _Detach.handler)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        old[sig] = signal.signal(sig, _pass_on(pid) if not attached else _Detach.handler)
     try:
-        status = run(pid, options, sink, attached=attached, extra=extra, detach=_Detach)
+        with _Signals(pid, attached):
+            return run(pid, options, sink, attached=attached, extra=extra, detach=_Detach)
     finally:
-        for sig, handler in old.items():
+        sink.finish()
+
+
+class _Signals:
+    """While tracing: Ctrl-C and Ctrl-\\ are the traced program's (ignored here);
+    SIGTERM and SIGHUP are passed on to it.  While attached, all four detach."""
+
+    def __init__(self, pid: int, attached: bool):
+        self.pid = pid
+        self.attached = attached
+
+    def __enter__(self):
+        if signal.getsignal(signal.SIGINT) is _Detach.handler:
+            self.old = None  # already installed (attach, then _traced)
+            return self
+        self.old = {}
+        for sig in (signal.SIGINT, signal.SIGQUIT):
+            handler = _Detach.handler if self.attached else signal.SIG_IGN
+            self.old[sig] = signal.signal(sig, handler)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            handler = _Detach.handler if self.attached else _pass_on(self.pid)
+            self.old[sig] = signal.signal(sig, handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.old is None:
+            return
+        for sig, handler in self.old.items():
             signal.signal(sig, handler)
         _Detach.requested = False
-        sink.finish()
-    return status
 
 
 def _pass_on(pid):

@@ -304,8 +304,18 @@ def run(
 
 
 def _detach_all(tracees: dict, sink) -> None:
-    """Stop every tracee (PTRACE_INTERRUPT), then detach each as its stop arrives."""
+    """Detach from every tracee, leaving it running.
+
+    A tracee already in a ptrace-stop is detached at once: the detach request
+    may have interrupted the loop just after ``waitpid`` reported that stop, so
+    no second report would come for it.  The others are stopped with
+    PTRACE_INTERRUPT and detached as their stops arrive.
+    """
     for pid in list(tracees):
+        if pt.detach_if_stopped(pid):
+            tracees.pop(pid)
+            sink.process("detach", pid)
+            continue
         try:
             pt.interrupt(pid)
         except OSError:
