@@ -41,6 +41,10 @@ LOOKUPS = {
 OPENS = frozenset({"open", "creat", "openat", "openat2"})
 READS = frozenset({"read", "pread64", "readv", "preadv", "preadv2"})
 WRITES = frozenset({"write", "pwrite64", "writev", "pwritev", "pwritev2"})
+#: Calls that move bytes from one descriptor to another in the kernel (cat uses
+#: copy_file_range when its output is a file): name -> (source arg, target arg).
+TRANSFERS = {"copy_file_range": (0, 2), "splice": (0, 2), "sendfile": (1, 0)}
+MAP_ANONYMOUS = 0x20
 
 
 def _s32(value: int) -> int:
@@ -49,11 +53,11 @@ def _s32(value: int) -> int:
 
 
 class _Path:
-    __slots__ = ("bytes_read", "bytes_written", "failed", "opened", "read", "written")
+    __slots__ = ("bytes_read", "bytes_written", "failed", "mapped", "opened", "read", "written")
 
     def __init__(self):
         self.opened = 0
-        self.read = self.written = False
+        self.read = self.written = self.mapped = False
         self.bytes_read = self.bytes_written = 0
         #: errno name -> the calls that failed with it
         self.failed: dict[str, set[str]] = {}
@@ -95,6 +99,18 @@ class FilesTracer:
                     entry.read, entry.bytes_read = True, entry.bytes_read + retval
                 else:
                     entry.written, entry.bytes_written = True, entry.bytes_written + retval
+        elif name in TRANSFERS:
+            source, target = (fds.get(_s32(args[i])) for i in TRANSFERS[name])
+            if source is not None:
+                entry = self._path(source[0])
+                entry.read, entry.bytes_read = True, entry.bytes_read + retval
+            if target is not None:
+                entry = self._path(target[0])
+                entry.written, entry.bytes_written = True, entry.bytes_written + retval
+        elif name == "mmap":
+            known = None if args[3] & MAP_ANONYMOUS else fds.get(_s32(args[4]))
+            if known is not None:
+                self._path(known[0]).mapped = True
         elif name == "close":
             fds.pop(_s32(args[0]), None)
         elif name in ("dup", "dup2", "dup3") or (
@@ -162,7 +178,12 @@ class FilesTracer:
         write = self.out.write
         read = [(p, e) for p, e in self.paths.items() if e.read]
         written = [(p, e) for p, e in self.paths.items() if e.written]
-        opened = [(p, e) for p, e in self.paths.items() if e.opened and not (e.read or e.written)]
+        mapped = [(p, e) for p, e in self.paths.items() if e.mapped and not e.read]
+        opened = [
+            (p, e)
+            for p, e in self.paths.items()
+            if e.opened and not (e.read or e.written or e.mapped)
+        ]
         missing = [(p, e) for p, e in self.paths.items() if "ENOENT" in e.failed]
         failed = [
             (p, code, calls)
@@ -178,6 +199,10 @@ class FilesTracer:
             write("written:\n")
             for path, e in written:
                 write(f"  {_size(e.bytes_written):>9}  {path}\n")
+        if mapped:
+            write("mapped into memory (not read):\n")
+            for path, _ in mapped:
+                write(f"  {'':>9}  {path}\n")
         if opened:
             write("opened, neither read nor written:\n")
             for path, _ in opened:
@@ -192,7 +217,8 @@ class FilesTracer:
                 write(f"  {code:>9}  {path} ({', '.join(sorted(calls))})\n")
         total_opened = sum(1 for e in self.paths.values() if e.opened)
         write(
-            f"files: {total_opened} opened, {len(read)} read, {len(written)} written, "
+            f"files: {total_opened} opened, {len(read)} read, {len(mapped)} mapped, "
+            f"{len(written)} written, "
             f"{len(missing)} not found, {len(failed)} failed\n"
         )
         self.out.flush()

@@ -52,8 +52,22 @@ def test_cat_reads_the_file_it_prints():
     got = sections(r.stderr)
     assert f"{size} B  /etc/hostname" in got["read"]
     assert re.search(
-        r"^files: \d+ opened, \d+ read, 0 written, \d+ not found, 0 failed$", r.stderr, re.M
+        r"^files: \d+ opened, \d+ read, \d+ mapped, 0 written, \d+ not found, 0 failed$",
+        r.stderr,
+        re.M,
     )
+
+
+def test_copies_in_the_kernel_and_mapped_files(tmp_path):
+    """cat writing to a file copies with copy_file_range; the loader maps libc."""
+    out = tmp_path / "copy"
+    r = pycoz("trace", "-f", "--tracer", "files", "--", "sh", "-c", f"cat /etc/hostname > {out}")
+    assert r.returncode == 0, r.stderr
+    size = len(pathlib.Path("/etc/hostname").read_bytes())
+    got = sections(r.stderr)
+    assert f"{size} B  /etc/hostname" in got["read"]
+    assert f"{size} B  {out}" in got["written"]
+    assert "/etc/ld.so.cache" in got["mapped into memory (not read)"]
 
 
 def test_relative_paths_redirections_dups_and_failures(tmp_path):
