@@ -25,7 +25,11 @@ import sys
 
 PLUGINS = "pycoz"
 COMMANDS = "pycoz.commands"
-_GROUPS = (PLUGINS, COMMANDS)
+#: Names of ``pycoz`` entry points that implement lifecycle hooks: declaring
+#: them lets a container start know, from metadata alone, whether it must load
+#: plugins at all.
+LIFECYCLE = "pycoz.lifecycle"
+_GROUPS = (PLUGINS, COMMANDS, LIFECYCLE)
 
 
 class Distribution:
@@ -158,6 +162,17 @@ def plugins() -> list[tuple[str, str, Distribution]]:
         for name, value in dist.entry_points.get(PLUGINS, {}).items()
         if wanted is None or name in wanted
     ]
+
+
+def lifecycle() -> set[str]:
+    """Names of the enabled ``pycoz`` entry points declared in ``pycoz.lifecycle``."""
+    loaded = {name for name, _, _ in plugins()}
+    return {
+        name
+        for dist in enabled()
+        for name in dist.entry_points.get(LIFECYCLE, {})
+        if name in loaded
+    }
 
 
 def commands() -> list[tuple[str, str, Distribution]]:

@@ -23,8 +23,9 @@ Two kinds of hooks:
   subcommand, topology or tracer, or a listing).  A name taken twice, or a
   registration that breaks the contract, is an error naming the plugins.
 * ``pycoz_*`` lifecycle hooks are called as containers and networks start and
-  stop, in every plugin implementing them, when external plugins are installed
-  (with only the built-ins, pycoz does not even import pluggy for them).  They
+  stop, in every plugin that implements them and declares its entry-point name
+  in group ``pycoz.lifecycle`` as well (with none declared, a container start
+  reads that from metadata and imports neither pluggy nor any plugin).  They
   observe: what they return is ignored, and one that raises is named in a
   warning while pycoz and the other plugins carry on.  They run in pycoz's own
   process, between setup steps: keep them short.

@@ -3,8 +3,8 @@
 Nothing here is imported for ``pycoz --help`` or for a built-in topology: the
 manager is made only when something only a plugin can provide is asked for (an
 unknown subcommand, topology or tracer), when plugins are listed, or when a
-container or network starts while external plugins are installed (so that their
-lifecycle hooks run).
+container or network starts while an installed plugin declares lifecycle hooks
+(entry-point group ``pycoz.lifecycle``, so that they run).
 
 Operator switches (as pytest's and llm's), applied in ``pycoz_cli.entrypoints``:
 
@@ -83,8 +83,26 @@ def get_plugin_manager():
             _left_out(name, f"{where} left out: {_unknown_hook(err)}")
             continue
         _origins[name] = (dist, value)
+        undeclared = _lifecycle_hooks(pm, name) if name not in entrypoints.lifecycle() else []
+        if undeclared:
+            warn(
+                f"{where} implements {', '.join(undeclared)} but does not declare it in "
+                f"entry-point group {entrypoints.LIFECYCLE!r}: not called"
+            )
     _manager = pm
     return pm
+
+
+LIFECYCLE_HOOKS = ("pycoz_network_up", "pycoz_before_command", "pycoz_after_command")
+
+
+def _lifecycle_hooks(pm, name: str) -> list[str]:
+    plugin = pm.get_plugin(name)
+    return [
+        hook
+        for hook in LIFECYCLE_HOOKS
+        if any(impl.plugin is plugin for impl in getattr(pm.hook, hook).get_hookimpls())
+    ]
 
 
 def _left_out(name: str, message: str) -> None:
@@ -117,24 +135,24 @@ def describe(plugin_name: str) -> str:
 
 # --- lifecycle hooks -----------------------------------------------------------
 
-_external: bool | None = None
+_declared: set | None = None
 
 
 def active() -> bool:
-    """Whether lifecycle hooks can have implementations: plugins are loaded, or
-    external ones are installed.  Cheap: one metadata scan per process, no import."""
-    global _external
-    if _manager is not None:
-        return True
-    if _external is None:
+    """Whether lifecycle hooks have implementations to call: an installed plugin
+    declares some (entry-point group ``pycoz.lifecycle``).  Cheap: one metadata
+    scan per process, no import; with none declared, a container start loads no
+    plugin at all."""
+    global _declared
+    if _declared is None:
         from pycoz_cli import entrypoints
 
-        _external = bool(entrypoints.plugins())
-    return _external
+        _declared = entrypoints.lifecycle()
+    return bool(_declared)
 
 
 def notify(hook: str, **kwargs) -> None:
-    """Call lifecycle hook ``hook`` in every plugin implementing it.
+    """Call lifecycle hook ``hook`` in every plugin that implements and declares it.
 
     A plugin whose implementation raises is named in one warning; the others
     still run (each implementation is called on its own, in pluggy's order).
@@ -143,6 +161,8 @@ def notify(hook: str, **kwargs) -> None:
         return
     caller = getattr(get_plugin_manager().hook, hook)
     for impl in reversed(caller.get_hookimpls()):
+        if impl.plugin_name not in _declared:
+            continue
         try:
             impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
         except Exception as err:

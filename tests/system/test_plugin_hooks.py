@@ -63,7 +63,11 @@ def records(path) -> list[dict]:
 
 
 def test_network_up_before_and_after_in_order(dists, tmp_path):
-    dists.add("rec", {"recplug": RECORDER.format(tag="rec")}, {"pycoz": {"rec": "recplug"}})
+    dists.add(
+        "rec",
+        {"recplug": RECORDER.format(tag="rec")},
+        {"pycoz": {"rec": "recplug"}, "pycoz.lifecycle": {"rec": "recplug"}},
+    )
     out = tmp_path / "record.jsonl"
     r = dists.run(
         "net", "run", "pair", "--host", "h2", "--", "sh", "-c", "exit 3",
@@ -87,7 +91,11 @@ def test_network_up_before_and_after_in_order(dists, tmp_path):
 
 
 def test_a_death_by_signal_reaches_after_command_as_minus_n(dists, tmp_path):
-    dists.add("rec", {"recplug": RECORDER.format(tag="rec")}, {"pycoz": {"rec": "recplug"}})
+    dists.add(
+        "rec",
+        {"recplug": RECORDER.format(tag="rec")},
+        {"pycoz": {"rec": "recplug"}, "pycoz.lifecycle": {"rec": "recplug"}},
+    )
     out = tmp_path / "record.jsonl"
     r = dists.run("root", "--", "sh", "-c", "kill -9 $$", PYCOZ_TEST_RECORD=str(out))
     assert r.returncode == 137, r.stderr
@@ -99,8 +107,16 @@ def test_a_death_by_signal_reaches_after_command_as_minus_n(dists, tmp_path):
 
 
 def test_a_raising_hook_is_named_and_other_plugins_still_run(dists, tmp_path):
-    dists.add("rec", {"recplug": RECORDER.format(tag="rec")}, {"pycoz": {"rec": "recplug"}})
-    dists.add("grumpy", {"grumpyplug": RAISING}, {"pycoz": {"grumpy": "grumpyplug"}})
+    dists.add(
+        "rec",
+        {"recplug": RECORDER.format(tag="rec")},
+        {"pycoz": {"rec": "recplug"}, "pycoz.lifecycle": {"rec": "recplug"}},
+    )
+    dists.add(
+        "grumpy",
+        {"grumpyplug": RAISING},
+        {"pycoz": {"grumpy": "grumpyplug"}, "pycoz.lifecycle": {"grumpy": "grumpyplug"}},
+    )
     out = tmp_path / "record.jsonl"
     r = dists.run("root", "--net", "pair", "--", "sh", "-c", "echo ran", PYCOZ_TEST_RECORD=str(out))
     assert r.returncode == 0 and r.stdout == "ran\n"
@@ -115,8 +131,9 @@ def test_a_raising_hook_is_named_and_other_plugins_still_run(dists, tmp_path):
 
 
 def test_hooks_cost_nothing_without_external_plugins(dists, tmp_path):
-    """With only the built-ins, starting a container imports no pluggy; with an
-    external plugin installed, its hooks run for the Python API too."""
+    """With only the built-ins, or with plugins that declare no lifecycle hooks,
+    starting a container imports no pluggy; with a plugin declaring them, its
+    hooks run for the Python API too."""
     probe = """
     import json, sys
     from pycoz_cli import Container
@@ -125,7 +142,14 @@ def test_hooks_cost_nothing_without_external_plugins(dists, tmp_path):
     """
     alone = dists.python(probe, PYCOZ_DISABLE_PLUGIN_AUTOLOAD="1")
     assert json.loads(alone.stdout) == [0, False], alone.stderr
-    dists.add("rec", {"recplug": RECORDER.format(tag="rec")}, {"pycoz": {"rec": "recplug"}})
+    dists.add("quiet", {"quietplug": "X = 1\n"}, {"pycoz": {"quiet": "quietplug"}})
+    others = dists.python(probe, PYCOZ_LOAD_PLUGINS="quiet")
+    assert json.loads(others.stdout) == [0, False], others.stderr
+    dists.add(
+        "rec",
+        {"recplug": RECORDER.format(tag="rec")},
+        {"pycoz": {"rec": "recplug"}, "pycoz.lifecycle": {"rec": "recplug"}},
+    )
     out = tmp_path / "record.jsonl"
     with_plugin = dists.python(probe, PYCOZ_TEST_RECORD=str(out), PYCOZ_LOAD_PLUGINS="rec")
     assert json.loads(with_plugin.stdout) == [0, True], with_plugin.stderr
@@ -136,7 +160,11 @@ def test_hooks_cost_nothing_without_external_plugins(dists, tmp_path):
 
 
 def test_named_topologies_call_network_up_with_their_name(dists, tmp_path, unique):
-    dists.add("rec", {"recplug": RECORDER.format(tag="rec")}, {"pycoz": {"rec": "recplug"}})
+    dists.add(
+        "rec",
+        {"recplug": RECORDER.format(tag="rec")},
+        {"pycoz": {"rec": "recplug"}, "pycoz.lifecycle": {"rec": "recplug"}},
+    )
     out = tmp_path / "record.jsonl"
     up = dists.run("net", "up", "star:hosts=2", "--name", unique, PYCOZ_TEST_RECORD=str(out))
     try:
@@ -147,3 +175,22 @@ def test_named_topologies_call_network_up_with_their_name(dists, tmp_path, uniqu
     finally:
         down = dists.run("net", "down", unique)
         assert down.returncode == 0, down.stderr
+
+
+def test_an_undeclared_lifecycle_hook_is_named_and_never_called(dists, tmp_path):
+    """Declaring lifecycle hooks in metadata is what makes them run; one that is
+    implemented but not declared would run only when plugins happen to be
+    loaded, so it never runs, and loading the plugin says why."""
+    dists.add("rec", {"recplug": RECORDER.format(tag="rec")}, {"pycoz": {"rec": "recplug"}})
+    out = tmp_path / "record.jsonl"
+    r = dists.run("root", "--net", "pair", "--", "true", PYCOZ_TEST_RECORD=str(out))
+    assert (r.returncode, r.stderr) == (0, "")
+    listed = dists.run("plugins", PYCOZ_TEST_RECORD=str(out))
+    assert listed.returncode == 0
+    (warning,) = [line for line in listed.stderr.splitlines() if "warning" in line]
+    assert "plugin 'rec'" in warning and "pycoz.lifecycle" in warning
+    assert "pycoz_before_command" in warning and "not called" in warning
+    # Nor does a network: network_up is undeclared too.
+    r = dists.run("net", "run", "pair", "--", "true", PYCOZ_TEST_RECORD=str(out))
+    assert r.returncode == 0
+    assert records(out) == []
