@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from pycoz_cli.cli import complete
 from pycoz_cli.cli.options import (
     TailCommand,
     command_args,
@@ -21,6 +22,7 @@ CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help
     "-e",
     "exprs",
     metavar="EXPR",
+    shell_complete=complete.trace_expr,
     multiple=True,
     help="strace's -e: trace=SET (names, !negation, /regex, %file %process "
     "%network %signal %ipc %desc %memory %creds), status=, signal=, "
@@ -32,7 +34,9 @@ CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help
     count=True,
     help="Follow forks, clones and vforks (-ff: one file per process with -o).",
 )
-@click.option("-o", "output", metavar="FILE", help="Write the trace to FILE.")
+@click.option(
+    "-o", "output", metavar="FILE", shell_complete=complete.path, help="Write the trace to FILE."
+)
 @click.option(
     "-s",
     "strsize",
@@ -57,6 +61,7 @@ CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help
     "attach_pid",
     type=int,
     metavar="PID",
+    shell_complete=complete.pid,
     help="Attach to a running process; Ctrl-C detaches and leaves it running.",
 )
 @click.option(
@@ -75,6 +80,7 @@ CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help
     "--tracer",
     "tracer_name",
     metavar="NAME",
+    shell_complete=complete.tracer,
     default="strace",
     show_default=True,
     help="What to make of the events: strace (text), sockets (the life of every "
