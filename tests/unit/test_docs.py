@@ -131,7 +131,10 @@ def test_pip_install_puts_pages_and_scripts_where_man_and_the_shells_look(tmp_pa
     subprocess.run([*pip, "wheel", "--no-deps", "-w", wheels, REPO], check=True, timeout=300)
     prefix = tmp_path / "prefix"
     wheel = next(wheels.glob("pycoz-*.whl"))
-    subprocess.run([*pip, "install", "--no-deps", "--prefix", prefix, wheel], check=True)
+    # --ignore-installed: never touch the pycoz installed in this environment
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--ignore-installed", "--prefix", prefix, wheel], check=True
+    )
     share = prefix / "share"
     installed = {str(p.relative_to(share)) for p in share.rglob("*") if p.is_file()}
     assert {
