@@ -80,12 +80,19 @@ def _setup(shell: str, home: pathlib.Path, scripts: pathlib.Path) -> list[str]:
 
 
 def complete(
-    shell: str, text: str, scripts: pathlib.Path, home: pathlib.Path, tabs: int = 1, cwd=None
+    shell: str,
+    text: str,
+    scripts: pathlib.Path,
+    home: pathlib.Path,
+    tabs: int = 1,
+    cwd=None,
+    path: str = "",
 ) -> tuple[str, str]:
-    """(buffer after TAB, what the shell printed meanwhile) for ``text`` + TAB."""
+    """(buffer after TAB, what the shell printed meanwhile) for ``text`` + TAB;
+    ``path`` is put in front of PATH (it ends with a colon)."""
     argv = _setup(shell, home, scripts)
     env = {
-        "PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+        "PATH": f"{path}{BIN}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_DATA_HOME": str(home / ".local" / "share"),

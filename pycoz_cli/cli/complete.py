@@ -383,13 +383,27 @@ class _LineComplete(ShellComplete):
         head = ""
         if incomplete.startswith("-") and "=" in incomplete:
             head = incomplete.partition("=")[0] + "="
-        items = super().get_completions(args, incomplete)
+        items = self._candidates(args, incomplete)
         if head:
             items = [
                 CompletionItem(head + i.value, type=i.type, help=i.help) if i.type == "plain" else i
                 for i in items
             ]
         return items
+
+    def _candidates(self, args, incomplete):
+        # Click's own steps (ShellComplete.get_completions), with one change: when
+        # the value of an option is being completed ("net set lab h1-h2 --from "),
+        # Click's parse of the words before stops at that option, missing its
+        # value, and the arguments after it are left unparsed (None): the
+        # context is made again without the option, so that callbacks see them.
+        from click.shell_completion import _resolve_context, _resolve_incomplete
+
+        ctx = _resolve_context(self.cli, self.ctx_args, self.prog_name, list(args))
+        obj, incomplete = _resolve_incomplete(ctx, list(args), incomplete)
+        if isinstance(obj, click.Option) and args and args[-1] in obj.opts:
+            ctx = _resolve_context(self.cli, self.ctx_args, self.prog_name, list(args[:-1]))
+        return obj.shell_complete(ctx, incomplete)
 
     def cut(self, incomplete: str, breaks: str) -> int:
         """Where the shell's word begins in ``incomplete``."""

@@ -27,10 +27,10 @@ ALL_SHELLS = [
 
 @pytest.fixture
 def complete(tmp_path):
-    def run(shell, text, cwd=None):
+    def run(shell, text, cwd=None, path=""):
         home = tmp_path / f"home-{shell}"
         home.mkdir(exist_ok=True)
-        return shells.complete(shell, text, SCRIPTS, home, cwd=cwd)
+        return shells.complete(shell, text, SCRIPTS, home, cwd=cwd, path=path)
 
     return run
 
@@ -43,7 +43,8 @@ CASES = [
     ("pycoz net run pa", "pycoz net run pair "),
     ("pycoz net run star:h", "pycoz net run star:hosts="),
     ("pycoz root --net dualstack --host cl", "pycoz root --net dualstack --host client "),
-    ("pycoz net run chain:routers=3 --host r", "pycoz net run chain:routers=3 --host r"),
+    ("pycoz net run chain:routers=3 --host r3", "pycoz net run chain:routers=3 --host r3 "),
+    ("pycoz net run star:hosts=2 --impair h2-", "pycoz net run star:hosts=2 --impair h2-s1 "),
     ("pycoz root --net=v6rej", "pycoz root --net=v6rejected "),
     ("pycoz root --net pair --impair h1-h2:los", "pycoz root --net pair --impair h1-h2:loss="),
     ("pycoz trace -e trace=%netw", "pycoz trace -e trace=%network "),
@@ -91,11 +92,19 @@ def test_topology_files_and_their_hosts(complete, shell, tmp_path, unique):
 
 
 @pytest.mark.parametrize("shell", ALL_SHELLS)
-def test_command_after_the_double_dash(complete, shell):
-    buffer, _ = complete(shell, "pycoz root -- pycoz-no-such-program-x")
-    assert buffer == "pycoz root -- pycoz-no-such-program-x"
-    buffer, _ = complete(shell, f"pycoz root -- {os.path.basename(sys.executable)[:-1]}")
-    assert buffer.startswith(f"pycoz root -- {os.path.basename(sys.executable)[:-1]}")
+def test_a_command_after_the_double_dash_then_its_files(complete, shell, tmp_path, unique):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    program = bin_dir / f"{unique}-program"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / f"{unique}-data").write_text("")
+    buffer, _ = complete(shell, f"pycoz root -- {unique}-pro", cwd=work, path=f"{bin_dir}:")
+    assert buffer == f"pycoz root -- {unique}-program "
+    buffer, _ = complete(shell, f"pycoz root -- {unique}-program {unique}-d", cwd=work)
+    assert buffer == f"pycoz root -- {unique}-program {unique}-data "
 
 
 @pytest.mark.skipif(not shells.available("bash"), reason="bash-completion not installed")
