@@ -6,20 +6,17 @@
 Every subcommand of ``pycoz`` gets a page, pycoz-NAME(1), found by walking the
 Click tree (so a new subcommand gets its page by running this again); the
 subcommands of a group (``pycoz net run``, ``net up``...) are sections of the
-group's page.  pycoz-topology(5) is made from docs/topology-format.md.  Plugins
-are not loaded: the pages describe pycoz itself.
+group's page.  pycoz-topology(5) is made from docs/topology-format.md.  Commands
+that plugins add are left out: the pages describe pycoz itself.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import pathlib
 import re
 import sys
 import textwrap
-
-os.environ["PYCOZ_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 
 import click
 
@@ -346,10 +343,22 @@ def tidy(page: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def builtin_commands(ctx: click.Context) -> list[str]:
+    """pycoz's own subcommands: those a plugin adds are defined outside pycoz_cli."""
+    names = []
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
+        if command is None or command.hidden:
+            continue
+        if (getattr(command.callback, "__module__", None) or "").startswith("pycoz_cli."):
+            names.append(name)
+    return names
+
+
 def generate() -> dict[str, str]:
     """{path relative to the repository: content} of every generated file."""
     ctx = click.Context(cli, info_name="pycoz", **cli.context_settings)
-    names = [n for n in cli.list_commands(ctx) if not cli.get_command(ctx, n).hidden]
+    names = builtin_commands(ctx)
     files = {"man/pycoz.1": tidy(main_page(names, ctx))}
     for name in names:
         page = subcommand_page(name, cli.get_command(ctx, name), ctx)

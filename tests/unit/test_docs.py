@@ -56,13 +56,14 @@ def test_check_mode_fails_on_a_stale_page(tmp_path):
     assert module.main(["--check"]) == 1
 
 
-def test_every_command_and_option_is_in_its_page(monkeypatch):
+def test_every_command_and_option_is_in_its_page():
     from pycoz_cli.cli import cli
 
-    monkeypatch.setenv("PYCOZ_DISABLE_PLUGIN_AUTOLOAD", "1")  # the pages are pycoz's own
     ctx = click.Context(cli, info_name="pycoz", **cli.context_settings)
     main_page = plain((REPO / "man" / "pycoz.1").read_text())
-    for name in cli.list_commands(ctx):
+    names = gen_docs().builtin_commands(ctx)
+    assert {"root", "net", "trace", "completion"} <= set(names)
+    for name in names:
         command = cli.get_command(ctx, name)
         assert f"pycoz-{name}(1)" in main_page.replace("\n", " ")
         page = plain((REPO / "man" / f"pycoz-{name}.1").read_text())
