@@ -182,20 +182,23 @@ def _resolve(spec: str):
     return resolve(spec)
 
 
+def _running(ctx) -> dict | None:
+    """The state of the named topology given before: ``--join NAME`` or NAME
+    (``net exec``, ``net set``), unless a TOPOLOGY was given (``net up T --name``)."""
+    if _spec_of(ctx):
+        return None
+    return _named_state(ctx.params.get("join") or ctx.params.get("name"))
+
+
 @_quiet
 def host(ctx, param, incomplete):
     """Hosts of the topology given before: ``--net``/TOPOLOGY, ``--join`` or NAME."""
-    state = _named_state(ctx.params.get("join") or ctx.params.get("name"))
-    if state is not None:
-        hosts = state.get("hosts", [])
-    elif _spec_of(ctx):
+    if _spec_of(ctx):
         topo = _resolve(_spec_of(ctx))
-        hosts = [n for n in topo.hosts()]
-        kinds = {n: topo.nodes[n].kind for n in hosts}
-        return _plain(hosts, incomplete, kinds)
-    else:
-        return []
-    return _plain(hosts, incomplete)
+        kinds = {n: topo.nodes[n].kind for n in topo.hosts()}
+        return _plain(list(kinds), incomplete, kinds)
+    state = _running(ctx)
+    return _plain(state.get("hosts", []), incomplete) if state else []
 
 
 def _link_labels(links) -> list[str]:
@@ -212,7 +215,7 @@ def link(ctx, param, incomplete):
     """Links of the topology (``--impair LINK[:KEY=VALUE,...]``, ``net set NAME LINK``)."""
     from pycoz_cli.core.topology import IMPAIRMENT_KEYS
 
-    state = _named_state(ctx.params.get("name"))
+    state = _running(ctx)
     if state is not None:
         return _plain(
             _link_labels([(lk["a"], lk["b"]) for lk in state.get("links", [])]), incomplete
@@ -232,7 +235,7 @@ def link(ctx, param, incomplete):
 @_quiet
 def link_end(ctx, param, incomplete):
     """``net set NAME LINK --from NODE``: the two ends of LINK."""
-    state = _named_state(ctx.params.get("name"))
+    state = _running(ctx)
     if state is None:
         return []
     label = ctx.params.get("link") or ""

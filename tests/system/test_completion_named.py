@@ -46,6 +46,11 @@ def test_named_topologies_and_their_hosts_complete(named, shell, tmp_path):
         (f"pycoz root --join {named} --host al", f"pycoz root --join {named} --host alpha "),
         (f"pycoz trace --join={named} --host be", f"pycoz trace --join={named} --host beta "),
         (f"pycoz net exec {named} be", f"pycoz net exec {named} beta "),
+        # the TOPOLOGY given, not the running topology of that name
+        (
+            f"pycoz net up star:hosts=1 --name {named} --impair h",
+            f"pycoz net up star:hosts=1 --name {named} --impair h1-s1 ",
+        ),
         (f"pycoz net set {named} al", f"pycoz net set {named} alpha-beta "),
         (
             f"pycoz net set {named} alpha-beta --from b",
