@@ -83,6 +83,7 @@ def header(name: str, section: int, summary: str) -> list[str]:
     title = name.upper().replace("-", "\\-")
     return [
         f'.TH {title} {section} {DATE} "{SOURCE}" "{MANUAL}"',
+        ".nh",  # no hyphenation: names like pycoz-topology(5) stay whole
         ".SH NAME",
         f"{code(name)} \\- {esc(summary)}",
     ]
