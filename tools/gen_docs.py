@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from pycoz_cli import __version__  # noqa: E402
 from pycoz_cli.cli import cli  # noqa: E402
-from pycoz_cli.cli.complete import FILES, SCRIPTS  # noqa: E402
+from pycoz_cli.cli.completion import FILES, SCRIPTS  # noqa: E402
 from pycoz_cli.errors import ExitCode  # noqa: E402
 
 #: The date in the pages' headers: bump it with the version when the CLI changes.

@@ -248,3 +248,15 @@ def test_completion_imports_nothing_heavy(line):
     modules = json.loads(out.stderr.strip().splitlines()[-1])
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
     assert "pycoz_cli.core.named" not in modules
+
+
+def test_commands_import_the_callbacks_but_not_the_completion_machinery():
+    probe = (
+        "import sys, json, pycoz_cli.cli.net, pycoz_cli.cli.trace, pycoz_cli.cli.root\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    modules = set(json.loads(out.stdout))
+    assert "pycoz_cli.cli.complete" in modules
+    assert "click.shell_completion" not in modules
+    assert "pycoz_cli.cli.completion" not in modules
