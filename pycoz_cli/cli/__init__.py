@@ -20,6 +20,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 #: name -> "module:attribute"; imported on first use.
 BUILTIN_COMMANDS = {
+    "completion": "pycoz_cli.cli.completion:completion",
     "net": "pycoz_cli.cli.net:net",
     "plugins": "pycoz_cli.cli.plugins:plugins",
     "root": "pycoz_cli.cli.root:root",
@@ -187,6 +188,10 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the CLI, map failures to one line + code."""
+    if os.environ.get("_PYCOZ_COMPLETE"):  # a TAB in a shell with pycoz's completion script
+        from pycoz_cli.cli.completion import complete_main
+
+        return complete_main(cli)
     try:
         rv = cli.main(args=argv, prog_name="pycoz", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as err:

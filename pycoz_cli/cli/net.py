@@ -6,6 +6,7 @@ import json
 
 import click
 
+from pycoz_cli.cli import complete
 from pycoz_cli.cli.options import (
     NET_OPTIONS,
     TailCommand,
@@ -67,7 +68,7 @@ def topologies(as_json: bool) -> None:
 
 
 @net.command(context_settings=CONTEXT)
-@click.argument("topology")
+@click.argument("topology", shell_complete=complete.topology)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(topology: str, as_json: bool) -> None:
     """Show a topology's hosts, links, addresses and routes (builds nothing)."""
@@ -110,8 +111,13 @@ def _placed_run(network, host: str | None, command) -> int:
 
 
 @net.command(cls=TailCommand, context_settings=RUN_CONTEXT)
-@click.argument("topology")
-@click.option("--host", metavar="HOST", help="Host to run in (default: the first host).")
+@click.argument("topology", shell_complete=complete.topology)
+@click.option(
+    "--host",
+    metavar="HOST",
+    shell_complete=complete.host,
+    help="Host to run in (default: the first host).",
+)
 @_impair_option
 @command_args
 def run(topology: str, host: str | None, impair, command: tuple[str, ...]) -> int:
@@ -130,7 +136,7 @@ def run(topology: str, host: str | None, impair, command: tuple[str, ...]) -> in
 
 
 @net.command(context_settings=CONTEXT)
-@click.argument("topology")
+@click.argument("topology", shell_complete=complete.topology)
 @click.option(
     "--name", required=True, metavar="NAME", help="Name: namespaces are NAME-HOST in /run/netns."
 )
@@ -149,8 +155,8 @@ def up(topology: str, name: str, impair) -> None:
 
 
 @net.command(name="exec", cls=TailCommand, context_settings=RUN_CONTEXT)
-@click.argument("name")
-@click.argument("host")
+@click.argument("name", shell_complete=complete.named)
+@click.argument("host", shell_complete=complete.host)
 @command_args
 def exec_(name: str, host: str, command: tuple[str, ...]) -> int:
     """Run COMMAND in HOST of the running named topology NAME."""
@@ -165,7 +171,7 @@ def exec_(name: str, host: str, command: tuple[str, ...]) -> int:
 
 
 @net.command(context_settings=CONTEXT)
-@click.argument("name")
+@click.argument("name", shell_complete=complete.named)
 def down(name: str) -> None:
     """Remove the named topology NAME: exactly what pycoz made for it."""
     from pycoz_cli.core import named
@@ -209,15 +215,19 @@ def prune() -> None:
 
 
 @net.command(name="set", context_settings=CONTEXT)
-@click.argument("name")
-@click.argument("link")
+@click.argument("name", shell_complete=complete.named)
+@click.argument("link", shell_complete=complete.link)
 @click.option("--delay", metavar="DURATION", help="e.g. 50ms")
 @click.option("--jitter", metavar="DURATION", help="e.g. 5ms")
 @click.option("--loss", metavar="PERCENT", help="e.g. 1%")
 @click.option("--corrupt", metavar="PERCENT", help="e.g. 0.1%")
 @click.option("--rate", metavar="RATE", help="e.g. 10mbit")
 @click.option(
-    "--from", "sender", metavar="NODE", help="Only traffic sent by NODE (default: both directions)."
+    "--from",
+    "sender",
+    metavar="NODE",
+    shell_complete=complete.link_end,
+    help="Only traffic sent by NODE (default: both directions).",
 )
 def set_(name: str, link: str, sender: str | None, **values) -> None:
     """Change the impairments of LINK (h1-h2) in the running topology NAME.

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import click
 
+from pycoz_cli.cli import complete
+
 ROOT_OPTIONS = (
     click.option(
         "--base",
         metavar="DIR",
+        shell_complete=complete.directory,
         default="/",
         show_default=True,
         help="Lower layer: the root filesystem to start from.",
@@ -19,6 +22,7 @@ ROOT_OPTIONS = (
     click.option(
         "--upper",
         metavar="DIR",
+        shell_complete=complete.directory,
         help="Keep the changes in DIR (DIR/upper, DIR/mounts/...) instead of "
         "discarding them; the next run can reuse DIR.",
     ),
@@ -27,6 +31,7 @@ ROOT_OPTIONS = (
         "binds",
         metavar="SRC[:DST]",
         multiple=True,
+        shell_complete=complete.path,
         help="Bind a host path into the container, writable (repeatable).",
     ),
     click.option(
@@ -34,6 +39,7 @@ ROOT_OPTIONS = (
         "ro_binds",
         metavar="SRC[:DST]",
         multiple=True,
+        shell_complete=complete.path,
         help="Bind a host path into the container, read-only (repeatable).",
     ),
     click.option(
@@ -41,6 +47,7 @@ ROOT_OPTIONS = (
         "tmpfs",
         metavar="DIR[:OPTS]",
         multiple=True,
+        shell_complete=complete.directory,
         help="Mount an empty tmpfs on DIR, e.g. /tmp:mode=1777 (repeatable).",
     ),
     click.option("--hostname", metavar="NAME", help="Hostname inside the container."),
@@ -48,6 +55,7 @@ ROOT_OPTIONS = (
         "-w",
         "--workdir",
         metavar="DIR",
+        shell_complete=complete.directory,
         help="Working directory inside (default: the current one if it exists there, else /).",
     ),
     click.option(
@@ -66,22 +74,28 @@ NET_OPTIONS = (
         "--net",
         "net",
         metavar="TOPOLOGY",
+        shell_complete=complete.topology,
         help="Run in a host of this topology, built for this run and removed "
         "after (a built-in such as pair or star:hosts=5, or a TOML file).",
     ),
     click.option(
         "--join",
         metavar="NAME",
+        shell_complete=complete.named,
         help="Run in a host of the running named topology NAME (pycoz net up).",
     ),
     click.option(
-        "--host", metavar="HOST", help="The host to run in (default: the topology's first host)."
+        "--host",
+        metavar="HOST",
+        shell_complete=complete.host,
+        help="The host to run in (default: the topology's first host).",
     ),
     click.option(
         "--impair",
         "impair",
         metavar="LINK[:KEY=VALUE,...]",
         multiple=True,
+        shell_complete=complete.link,
         help="With --net: impair a link, e.g. h1-h2:delay=50ms,loss=1% (both directions) "
         "or h1>h2:rate=1mbit (one); keys delay, jitter, loss, corrupt, rate (repeatable).",
     ),
@@ -99,6 +113,7 @@ TRACE_OPTIONS = (
         "exprs",
         {
             "metavar": "EXPR",
+            "shell_complete": complete.trace_expr,
             "multiple": True,
             "help": "strace's -e: trace=SET (names, !negation, /regex, %file %process "
             "%network %signal %ipc %desc %memory %creds), status=, signal=, "
@@ -115,7 +130,12 @@ TRACE_OPTIONS = (
             "always on inside a container).",
         },
     ),
-    ("-o", "--output", "output", {"metavar": "FILE", "help": "Write the trace to FILE."}),
+    (
+        "-o",
+        "--output",
+        "output",
+        {"metavar": "FILE", "shell_complete": complete.path, "help": "Write the trace to FILE."},
+    ),
     (
         "-s",
         "--string-limit",
@@ -172,6 +192,7 @@ TRACE_OPTIONS = (
         "tracer_name",
         {
             "metavar": "NAME",
+            "shell_complete": complete.tracer,
             "default": "strace",
             "show_default": True,
             "help": "What to make of the events: strace (text), sockets (the life of every "
@@ -387,7 +408,11 @@ def run_in_container(container, command) -> int:
 def command_args(func):
     """The trailing ``[--] COMMAND [ARG]...`` of a container command."""
     argument = click.argument(
-        "command", nargs=-1, type=click.UNPROCESSED, metavar="[--] COMMAND [ARG]..."
+        "command",
+        nargs=-1,
+        type=click.UNPROCESSED,
+        metavar="[--] COMMAND [ARG]...",
+        shell_complete=complete.command,
     )
     return argument(func)
 

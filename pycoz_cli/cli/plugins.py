@@ -21,6 +21,12 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     Installed plugins are entry points of group `pycoz`.
     PYCOZ_LOAD_PLUGINS=a,b loads only those; PYCOZ_DISABLE_PLUGIN_AUTOLOAD=1
     loads none. A plugin that could not be loaded is listed with the reason.
+
+    \b
+    Examples:
+      pycoz plugins                              # what is installed, and from where
+      pycoz plugins --json | jq '.[].hooks'      # the hooks each implements
+      PYCOZ_LOAD_PLUGINS=ring pycoz plugins      # only the entry point named ring
     """
     from pycoz_cli import __version__
     from pycoz_cli import plugins as manager

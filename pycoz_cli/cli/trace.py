@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from pycoz_cli.cli import complete
 from pycoz_cli.cli.options import (
     TailCommand,
     TraceSetup,
@@ -26,6 +27,7 @@ CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help
     "attach_pid",
     type=int,
     metavar="PID",
+    shell_complete=complete.pid,
     help="Attach to a running process; Ctrl-C detaches and leaves it running.",
 )
 @click.option(
