@@ -747,3 +747,29 @@ def test_uname_and_epoll_create1():
     mem = FakeMem({0x1000: uts})
     assert line("uname", (0x1000,), mem) == 'uname({sysname="Linux", nodename="box", ...})'
     assert line("epoll_create1", (0o2000000,)) == "epoll_create1(EPOLL_CLOEXEC)"
+
+
+def test_unshare_and_setns_flags_by_name():
+    # As strace 6.1 prints them (raw syscalls through ctypes): known bits by name,
+    # the rest in hex, and a comment when no bit has a name.
+    assert line("unshare", [0x40020000]) == "unshare(CLONE_NEWNS|CLONE_NEWNET)"
+    assert line("unshare", [0]) == "unshare(0)"
+    assert line("unshare", [0xDEADCAF5]) == (
+        "unshare(CLONE_NEWTIME|CLONE_FS|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM"
+        "|CLONE_NEWCGROUP|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWUSER|CLONE_NEWNET|0x80a8c075)"
+    )
+    assert line("unshare", [0xBADC0DED0000000F]) == "unshare(0xbadc0ded0000000f /* CLONE_??? */)"
+    assert line("setns", [3, 0x40000000]) == "setns(3, CLONE_NEWNET)"
+    assert line("setns", [3, 0xDEFACED100000000]) == "setns(3, 0)"
+    assert line("setns", [3, 0xBADC0DED81FDFF7F]) == "setns(3, 0x81fdff7f /* CLONE_NEW??? */)"
+    assert line("setns", [3, 0xFEEDFACE]) == (
+        "setns(3, CLONE_NEWTIME|CLONE_NEWCGROUP|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWUSER"
+        "|CLONE_NEWPID|CLONE_NEWNET|0x80edfa4e)"
+    )
+    assert line("unshare", [0x81F8F07F]) == "unshare(0x81f8f07f /* CLONE_??? */)"
+    assert line("setns", [3, 0xFFFFFFFF]) == (
+        "setns(3, CLONE_NEWTIME|CLONE_NEWNS|CLONE_NEWCGROUP|CLONE_NEWUTS|CLONE_NEWIPC"
+        "|CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWNET|0x81fdff7f)"
+    )
+    args = decode.decode_call("unshare", (0x20020000,), FakeMem())
+    assert args[0].value == ["CLONE_NEWNS", "CLONE_NEWPID"]

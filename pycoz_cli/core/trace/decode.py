@@ -141,6 +141,14 @@ def _flags(v: int, table: tuple, zero: str = "0") -> tuple[str, list[str]]:
     return "|".join(names), names
 
 
+def _flags_or_unknown(v: int, table: tuple, unknown: str) -> tuple[str, list[str]]:
+    """printflags with a default: bits no name covers alone are ``0x... /* CLONE_??? */``."""
+    text, names = _flags(v, table)
+    if v and len(names) == 1 and names[0][:2] == "0x":
+        return f"{text} /* {unknown} */", names
+    return text, names
+
+
 def _xlat(v: int, table: dict, unknown: str | None = None) -> tuple[str, int | str]:
     name = table.get(v)
     if name is not None:
@@ -308,7 +316,8 @@ _MADV = {0: "MADV_NORMAL", 1: "MADV_RANDOM", 2: "MADV_SEQUENTIAL", 3: "MADV_WILL
          22: "MADV_POPULATE_READ", 23: "MADV_POPULATE_WRITE", 100: "MADV_HWPOISON"}  # fmt: skip
 
 _CLONE_FLAGS = (
-    (0x100, "CLONE_VM"), (0x200, "CLONE_FS"), (0x400, "CLONE_FILES"), (0x800, "CLONE_SIGHAND"),
+    (0x80, "CLONE_NEWTIME"), (0x100, "CLONE_VM"), (0x200, "CLONE_FS"), (0x400, "CLONE_FILES"),
+    (0x800, "CLONE_SIGHAND"),
     (0x1000, "CLONE_PIDFD"), (0x2000, "CLONE_PTRACE"), (0x4000, "CLONE_VFORK"),
     (0x8000, "CLONE_PARENT"), (0x10000, "CLONE_THREAD"), (0x20000, "CLONE_NEWNS"),
     (0x40000, "CLONE_SYSVSEM"), (0x80000, "CLONE_SETTLS"), (0x100000, "CLONE_PARENT_SETTID"),
@@ -317,8 +326,15 @@ _CLONE_FLAGS = (
     (0x2000000, "CLONE_NEWCGROUP"), (0x4000000, "CLONE_NEWUTS"), (0x8000000, "CLONE_NEWIPC"),
     (0x10000000, "CLONE_NEWUSER"), (0x20000000, "CLONE_NEWPID"), (0x40000000, "CLONE_NEWNET"),
     (0x80000000, "CLONE_IO"), (0x100000000, "CLONE_CLEAR_SIGHAND"),
-    (0x200000000, "CLONE_INTO_CGROUP"), (0x80, "CLONE_NEWTIME"),
+    (0x200000000, "CLONE_INTO_CGROUP"),
 )  # fmt: skip
+# What unshare(2) accepts, and setns(2)'s namespace types, as strace names them.
+_UNSHARE_FLAGS = tuple(
+    (bit, name) for bit, name in _CLONE_FLAGS
+    if bit in (0x80, 0x100, 0x200, 0x400, 0x800, 0x10000, 0x20000, 0x40000)
+    or name.startswith("CLONE_NEW")
+)  # fmt: skip
+_NS_TYPES = tuple((bit, name) for bit, name in _CLONE_FLAGS if name.startswith("CLONE_NEW"))
 _WAIT_OPTS = ((1, "WNOHANG"), (2, "WSTOPPED"), (4, "WEXITED"), (8, "WCONTINUED"),
               (0x1000000, "WNOWAIT"), (0x20000000, "__WNOTHREAD"), (0x40000000, "__WALL"),
               (0x80000000, "__WCLONE"))  # fmt: skip
@@ -1315,6 +1331,16 @@ def _clone3(c):
     return [Arg(text, value), _ulong(c, 1)]
 
 
+def _unshare(c):
+    text, names = _flags_or_unknown(c.args[0], _UNSHARE_FLAGS, "CLONE_???")
+    return [Arg(text, names)]
+
+
+def _setns(c):
+    text, names = _flags_or_unknown(c.args[1] & 0xFFFFFFFF, _NS_TYPES, "CLONE_NEW???")
+    return [_fd(c, 0), Arg(text, names)]
+
+
 def _wstatus(c, i):
     v = c.args[i]
     if not v:
@@ -1845,6 +1871,8 @@ _SIGS: dict = {
     # processes and signals
     "clone": _clone,
     "clone3": _clone3,
+    "unshare": _unshare,
+    "setns": _setns,
     "wait4": _wait4,
     "waitid": _waitid,
     "kill": _kill,
