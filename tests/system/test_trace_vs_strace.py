@@ -73,3 +73,62 @@ def test_setns_types_by_name(pycoz):
         "setns(4, CLONE_NEWNET) = 0",
         "setns(5, CLONE_NEWNS) = 0",
     ]
+
+
+TTY_PROGRAM = """
+import array, fcntl, os, struct, termios, tty
+m, s = os.openpty()
+saved = termios.tcgetattr(s)
+for when in (termios.TCSANOW, termios.TCSADRAIN, termios.TCSAFLUSH):
+    termios.tcsetattr(s, when, saved)
+tty.setraw(s)
+bare = list(saved)  # flag words of 0 print as nothing at all in strace 6.1
+bare[0:4] = [0, 0, termios.CS7 | termios.CREAD, 0]
+termios.tcsetattr(s, termios.TCSANOW, bare)
+every = list(saved)
+every[0:4] = [0xFFFF, 0xFFFF, 0xFFFFFFFF & ~0o10017, 0o377777]
+termios.tcsetattr(s, termios.TCSANOW, every)
+termios.tcgetattr(s)
+termios.tcsetattr(s, termios.TCSANOW, saved)
+fcntl.ioctl(s, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+fcntl.ioctl(s, termios.TIOCGWINSZ, bytes(8))
+n = array.array("i", [0])
+fcntl.ioctl(m, termios.FIONREAD, n, True)
+fcntl.ioctl(s, termios.TIOCOUTQ, n, True)
+fcntl.ioctl(m, 0x80045430, n, True)  # TIOCGPTN
+fcntl.ioctl(s, termios.FIONBIO, array.array("i", [1]), False)
+termios.tcflush(s, termios.TCIOFLUSH)
+termios.tcflow(s, termios.TCOON)
+termios.tcdrain(s)
+fcntl.ioctl(s, termios.TCGETA, bytes(18))
+fcntl.ioctl(s, termios.TIOCEXCL)
+fcntl.ioctl(s, termios.TIOCGETD, n, True)
+"""
+
+
+def test_termios_ioctls_like_strace(pycoz):
+    ours, theirs = run_both(pycoz, ["-e", "trace=ioctl"], [PYTHON, "-c", TTY_PROGRAM])
+    mine = calls(ours, ["ioctl"])
+    assert mine == calls(theirs, ["ioctl"])
+    text = "\n".join(mine)
+    # What the comparison covered, so that it cannot pass on two empty traces:
+    for expected in (
+        "TCGETS, {c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR, ",
+        "SNDCTL_TMR_STOP or TCSETSW, {c_iflag=",
+        "SNDCTL_TMR_CONTINUE or TCSETSF, {c_iflag=",
+        "{c_iflag=, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|, c_cflag=",
+        "c_oflag=NL1|CR3|XTABS|BS1|VT1|FF1|OPOST|",
+        "c_cflag=B38400|CS7|CREAD, c_lflag=, ...}",
+        "c_cflag=B38400|B4000000<<IBSHIFT|CS8|CSTOPB|CREAD|",
+        "TIOCSWINSZ, {ws_row=24, ws_col=80, ws_xpixel=0, ws_ypixel=0}) = 0",
+        "FIONREAD, [0]) = 0",
+        "TIOCGPTN, [",
+        "FIONBIO, [1]) = 0",
+        "TCFLSH, TCIOFLUSH) = 0",
+        "TCXONC, TCOON) = 0",
+        "TCSBRK, 1) = 0",
+        "TCGETA, {c_iflag=",
+        "TIOCEXCL) = 0",
+        "TIOCGETD, [0]) = 0",
+    ):
+        assert expected in text, expected

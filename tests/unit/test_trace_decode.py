@@ -773,3 +773,53 @@ def test_unshare_and_setns_flags_by_name():
     )
     args = decode.decode_call("unshare", (0x20020000,), FakeMem())
     assert args[0].value == ["CLONE_NEWNS", "CLONE_NEWPID"]
+
+
+def test_termios_ioctls():
+    # strace 6.1 on a pty: ioctl(0, TCGETS, {...}) for a terminal in its default state.
+    tios = struct.pack("<4I", 0o2400, 0o5, 0o277, 0o105073) + bytes(20)
+    mem = FakeMem({0x1000: tios})
+    assert line("ioctl", (0, 0x5401, 0x1000), mem) == (
+        "ioctl(0, TCGETS, {c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR, "
+        "c_cflag=B38400|CS8|CREAD, "
+        "c_lflag=ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN|ECHOCTL|ECHOKE, ...})"
+    )
+    # A set request decodes its input even when the call failed; a get shows the address.
+    assert line("ioctl", (0, 0x5403, 0x1000), mem, retval=-25).startswith(
+        "ioctl(0, SNDCTL_TMR_STOP or TCSETSW, {c_iflag=ICRNL|IXON, "
+    )
+    assert line("ioctl", (0, 0x5401, 0x1000), mem, retval=-25) == "ioctl(0, TCGETS, 0x1000)"
+    # Raw mode: empty flag words, and the delay fields' trailing "|" as strace has them.
+    mem.put(0x2000, struct.pack("<4I", 0, 0, 0o40 | 0o200, 0))
+    assert line("ioctl", (0, 0x5402, 0x2000), mem) == (
+        "ioctl(0, SNDCTL_TMR_START or TCSETS, {c_iflag=, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|, "
+        "c_cflag=B0|CS7|CREAD, c_lflag=, ...})"
+    )
+    mem.put(0x3000, struct.pack("<4I", 0xFFFF, 0xFFFF, 0xFFFFFFFF & ~0o10000, 0o377777))
+    text = line("ioctl", (0, 0x5402, 0x3000), mem)
+    assert (
+        "c_oflag=NL1|CR3|XTABS|BS1|VT1|FF1|OPOST|OLCUC|ONLCR|OCRNL|ONOCR|ONLRET|OFILL|OFDEL,"
+        in text
+    )
+    assert "c_cflag=B38400|B4000000<<IBSHIFT|CS8|CSTOPB|CREAD|PARENB|PARODD|HUPCL|" in text
+    assert text.endswith(
+        "c_lflag=ISIG|ICANON|XCASE|ECHO|ECHOE|ECHOK|ECHONL|NOFLSH|IEXTEN|ECHOCTL|ECHOPRT"
+        "|ECHOKE|FLUSHO|PENDIN|TOSTOP|EXTPROC|0x2000, ...})"
+    )
+    value = decode.decode_call("ioctl", (0, 0x5402, 0x2000), mem, retval=0)
+    assert value[1].value == "TCSETS"
+    assert value[2].value["c_cflag"] == ["B0", "CS7", "CREAD"]
+    # The old struct termio: 16-bit words.
+    mem.put(0x4000, struct.pack("<4H", 0o2400, 0o5, 0o277, 0o105073) + bytes(10))
+    assert line("ioctl", (0, 0x5405, 0x4000), mem).startswith("ioctl(0, TCGETA, {c_iflag=ICRNL")
+
+
+def test_tty_ioctls_with_plain_arguments():
+    mem = FakeMem({0x1000: struct.pack("<i", 0)})
+    assert line("ioctl", (0, 0x540B, 2)) == "ioctl(0, TCFLSH, TCIOFLUSH)"
+    assert line("ioctl", (0, 0x540A, 1)) == "ioctl(0, TCXONC, TCOON)"
+    assert line("ioctl", (0, 0x540A, 9)) == "ioctl(0, TCXONC, 0x9 /* TC??? */)"
+    assert line("ioctl", (0, 0x5409, 1)) == "ioctl(0, TCSBRK, 1)"
+    assert line("ioctl", (0, 0x540C, 0)) == "ioctl(0, TIOCEXCL)"
+    assert line("ioctl", (0, 0x5424, 0x1000), mem) == "ioctl(0, TIOCGETD, [0])"
+    assert line("ioctl", (0, 0x5423, 0x1000), mem) == "ioctl(0, TIOCSETD, [0])"

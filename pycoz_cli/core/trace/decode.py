@@ -364,21 +364,79 @@ _SEALS = ((1, "F_SEAL_SEAL"), (2, "F_SEAL_SHRINK"), (4, "F_SEAL_GROW"), (8, "F_S
 _SEEK = {0: "SEEK_SET", 1: "SEEK_CUR", 2: "SEEK_END", 3: "SEEK_DATA", 4: "SEEK_HOLE"}
 _IOCTL = {
     0x5401: "TCGETS", 0x5402: "TCSETS", 0x5403: "TCSETSW", 0x5404: "TCSETSF",
-    0x5405: "TCGETA", 0x5406: "TCSETA", 0x5409: "TCSBRK", 0x540A: "TCXONC", 0x540B: "TCFLSH",
+    0x5405: "TCGETA", 0x5406: "TCSETA", 0x5407: "TCSETAW", 0x5408: "TCSETAF",
+    0x5409: "TCSBRK", 0x540A: "TCXONC", 0x540B: "TCFLSH",
     0x540C: "TIOCEXCL", 0x540D: "TIOCNXCL", 0x540E: "TIOCSCTTY", 0x540F: "TIOCGPGRP",
     0x5410: "TIOCSPGRP", 0x5411: "TIOCOUTQ", 0x5412: "TIOCSTI", 0x5413: "TIOCGWINSZ",
     0x5414: "TIOCSWINSZ", 0x5415: "TIOCMGET", 0x541B: "FIONREAD", 0x541C: "TIOCLINUX",
-    0x541D: "TIOCCONS", 0x5421: "FIONBIO", 0x5422: "TIOCNOTTY", 0x5424: "TIOCSETD",
-    0x5425: "TIOCGETD", 0x5429: "TIOCGSID", 0x5450: "FIONCLEX", 0x5451: "FIOCLEX",
+    0x541D: "TIOCCONS", 0x5420: "TIOCPKT", 0x5421: "FIONBIO", 0x5422: "TIOCNOTTY",
+    0x5423: "TIOCSETD", 0x5424: "TIOCGETD", 0x5425: "TCSBRKP", 0x5427: "TIOCSBRK",
+    0x5428: "TIOCCBRK", 0x5429: "TIOCGSID", 0x5450: "FIONCLEX", 0x5451: "FIOCLEX",
     0x5452: "FIOASYNC", 0x80045430: "TIOCGPTN", 0x40045431: "TIOCSPTLCK",
     0x80045432: "TIOCGDEV", 0x5441: "TIOCGPTPEER", 0x8912: "SIOCGIFCONF",
     0x8913: "SIOCGIFFLAGS", 0x8914: "SIOCSIFFLAGS", 0x8915: "SIOCGIFADDR",
     0x8921: "SIOCGIFMTU", 0x8927: "SIOCGIFHWADDR", 0x8933: "SIOCGIFINDEX",
-    0x80086601: "FS_IOC_GETFLAGS", 0x40086602: "FS_IOC_SETFLAGS", 0x5401 + 0x30: "TIOCGRS485",
+    0x80086601: "FS_IOC_GETFLAGS", 0x40086602: "FS_IOC_SETFLAGS", 0x542E: "TIOCGRS485",
     0x4B3A: "KDSETMODE", 0x4B3B: "KDGETMODE", 0x80045705: "RNDGETENTCNT",
 }  # fmt: skip
-_IOCTL_INT_OUT = frozenset((0x540F, 0x541B, 0x5411, 0x5429, 0x80045430, 0x5425))
-_IOCTL_INT_IN = frozenset((0x5410, 0x5421, 0x40045431, 0x5452, 0x5424))
+# strace 6.1 cannot tell these tty requests from OSS sound ones (_IO('T', 2..4))
+# and prints both names; the JSON value keeps the tty name.
+_IOCTL_TEXT = {
+    0x5402: "SNDCTL_TMR_START or TCSETS",
+    0x5403: "SNDCTL_TMR_STOP or TCSETSW",
+    0x5404: "SNDCTL_TMR_CONTINUE or TCSETSF",
+}
+_IOCTL_INT_OUT = frozenset((0x540F, 0x541B, 0x5411, 0x5429, 0x80045430, 0x5424, 0x80045432))
+_IOCTL_INT_IN = frozenset((0x5410, 0x5421, 0x40045431, 0x5452, 0x5423, 0x5420))
+# Requests that take no argument at all (strace prints two).
+_IOCTL_NOARG = frozenset((0x5450, 0x5451, 0x5422, 0x540C, 0x540D, 0x541D, 0x5427, 0x5428))
+_IOCTL_TERMIOS_OUT = frozenset((0x5401, 0x5405))  # TCGETS, TCGETA
+_IOCTL_TERMIOS_IN = frozenset((0x5402, 0x5403, 0x5404, 0x5406, 0x5407, 0x5408))
+_TCFLSH = {0: "TCIFLUSH", 1: "TCOFLUSH", 2: "TCIOFLUSH"}
+_TCXONC = {0: "TCOOFF", 1: "TCOON", 2: "TCIOFF", 3: "TCION"}
+
+# termios flags (asm-generic/termbits.h), in the order strace prints them.
+_TC_IFLAGS = (
+    (0o1, "IGNBRK"), (0o2, "BRKINT"), (0o4, "IGNPAR"), (0o10, "PARMRK"), (0o20, "INPCK"),
+    (0o40, "ISTRIP"), (0o100, "INLCR"), (0o200, "IGNCR"), (0o400, "ICRNL"), (0o1000, "IUCLC"),
+    (0o2000, "IXON"), (0o4000, "IXANY"), (0o10000, "IXOFF"), (0o20000, "IMAXBEL"),
+    (0o40000, "IUTF8"),
+)  # fmt: skip
+# c_oflag's delay fields, each printed even when zero, then the flags.
+_TC_ODELAYS = (
+    (0o400, {0: "NL0", 0o400: "NL1"}),
+    (0o3000, {0: "CR0", 0o1000: "CR1", 0o2000: "CR2", 0o3000: "CR3"}),
+    (0o14000, {0: "TAB0", 0o4000: "TAB1", 0o10000: "TAB2", 0o14000: "XTABS"}),
+    (0o20000, {0: "BS0", 0o20000: "BS1"}),
+    (0o40000, {0: "VT0", 0o40000: "VT1"}),
+    (0o100000, {0: "FF0", 0o100000: "FF1"}),
+)
+_TC_OFLAGS = (
+    (0o1, "OPOST"), (0o2, "OLCUC"), (0o4, "ONLCR"), (0o10, "OCRNL"), (0o20, "ONOCR"),
+    (0o40, "ONLRET"), (0o100, "OFILL"), (0o200, "OFDEL"),
+)  # fmt: skip
+_TC_CBAUD, _TC_CIBAUD, _TC_CSIZE = 0o10017, 0o2003600000, 0o60
+_TC_BAUD = {
+    0: "B0", 1: "B50", 2: "B75", 3: "B110", 4: "B134", 5: "B150", 6: "B200", 7: "B300",
+    8: "B600", 9: "B1200", 10: "B1800", 11: "B2400", 12: "B4800", 13: "B9600",
+    14: "B19200", 15: "B38400", 0o10000: "BOTHER", 0o10001: "B57600", 0o10002: "B115200",
+    0o10003: "B230400", 0o10004: "B460800", 0o10005: "B500000", 0o10006: "B576000",
+    0o10007: "B921600", 0o10010: "B1000000", 0o10011: "B1152000", 0o10012: "B1500000",
+    0o10013: "B2000000", 0o10014: "B2500000", 0o10015: "B3000000", 0o10016: "B3500000",
+    0o10017: "B4000000",
+}  # fmt: skip
+_TC_CSIZES = {0: "CS5", 0o20: "CS6", 0o40: "CS7", 0o60: "CS8"}
+_TC_CFLAGS = (
+    (0o100, "CSTOPB"), (0o200, "CREAD"), (0o400, "PARENB"), (0o1000, "PARODD"),
+    (0o2000, "HUPCL"), (0o4000, "CLOCAL"), (0o10000000000, "CMSPAR"),
+    (0o20000000000, "CRTSCTS"),
+)  # fmt: skip
+_TC_LFLAGS = (
+    (0o1, "ISIG"), (0o2, "ICANON"), (0o4, "XCASE"), (0o10, "ECHO"), (0o20, "ECHOE"),
+    (0o40, "ECHOK"), (0o100, "ECHONL"), (0o200, "NOFLSH"), (0o100000, "IEXTEN"),
+    (0o1000, "ECHOCTL"), (0o2000, "ECHOPRT"), (0o4000, "ECHOKE"), (0o10000, "FLUSHO"),
+    (0o40000, "PENDIN"), (0o400, "TOSTOP"), (0o200000, "EXTPROC"),
+)  # fmt: skip
 _CLOCKS = {0: "CLOCK_REALTIME", 1: "CLOCK_MONOTONIC", 2: "CLOCK_PROCESS_CPUTIME_ID",
            3: "CLOCK_THREAD_CPUTIME_ID", 4: "CLOCK_MONOTONIC_RAW", 5: "CLOCK_REALTIME_COARSE",
            6: "CLOCK_MONOTONIC_COARSE", 7: "CLOCK_BOOTTIME", 8: "CLOCK_REALTIME_ALARM",
@@ -1519,20 +1577,65 @@ def _fcntl(c):
     return out
 
 
+def _tc_flags(v: int, table: tuple) -> tuple[str, list[str]]:
+    # strace 6.1 prints nothing at all for a termios flag word of 0.
+    if not v:
+        return "", []
+    return _flags(v, table)
+
+
+def _termios_text(iflag: int, oflag: int, cflag: int, lflag: int) -> tuple[str, dict]:
+    """strace's abbreviated termios: the four flag words by name, then ``...``."""
+    itext, inames = _tc_flags(iflag, _TC_IFLAGS)
+    onames = []
+    for mask, names in _TC_ODELAYS:
+        onames.append(names[oflag & mask])
+        oflag &= ~mask
+    otext, more = _tc_flags(oflag, _TC_OFLAGS)
+    onames += more
+    # The fields each end in "|" even when no flag follows (strace 6.1 does so).
+    otext = "|".join(onames[:6]) + "|" + otext
+    cnames = [_TC_BAUD[cflag & _TC_CBAUD]]
+    if cflag & _TC_CIBAUD:
+        cnames.append(_TC_BAUD[(cflag & _TC_CIBAUD) >> 16] + "<<IBSHIFT")
+    cnames.append(_TC_CSIZES[cflag & _TC_CSIZE])
+    ctext, more = _tc_flags(cflag & ~(_TC_CBAUD | _TC_CIBAUD | _TC_CSIZE), _TC_CFLAGS)
+    ctext = "|".join(cnames) + "|" + ctext
+    cnames += more
+    ltext, lnames = _tc_flags(lflag, _TC_LFLAGS)
+    text = f"{{c_iflag={itext}, c_oflag={otext}, c_cflag={ctext}, c_lflag={ltext}, ...}}"
+    return text, {"c_iflag": inames, "c_oflag": onames, "c_cflag": cnames, "c_lflag": lnames}
+
+
+def _termios_at(c, addr: int, termio: bool) -> Arg:
+    # struct termios: four u32 words; the old struct termio: four u16 words.
+    try:
+        raw = c.mem.read(addr, 8 if termio else 16)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    text, value = _termios_text(*struct.unpack("<4H" if termio else "<4I", raw))
+    return Arg(text, value)
+
+
 def _ioctl(c):
     req = c.args[1] & 0xFFFFFFFF
     name = _IOCTL.get(req)
-    rtext = name or f"{req:#x}"
+    rtext = _IOCTL_TEXT.get(req) or name or f"{req:#x}"
     out = [_fd(c, 0), Arg(rtext, name or req)]
-    if req in (0x5450, 0x5451, 0x5422):  # FIONCLEX, FIOCLEX, TIOCNOTTY take nothing
+    if req in _IOCTL_NOARG:
         return out
-    if req in _IOCTL_INT_OUT:
+    arg = c.args[2]
+    if req in _IOCTL_TERMIOS_OUT:
+        out.append(c.out(arg) or _termios_at(c, arg, req == 0x5405))
+    elif req in _IOCTL_TERMIOS_IN:
+        out.append(_termios_at(c, arg, req >= 0x5406) if arg else Arg("NULL", None))
+    elif req in _IOCTL_INT_OUT:
         out.append(_intptr_out(c, 2))
     elif req in _IOCTL_INT_IN:
         out.append(_intptr_in(c, 2))
-    elif req in (0x5413, 0x5414) and (req == 0x5414 or c.ok) and c.args[2]:
+    elif req in (0x5413, 0x5414) and (req == 0x5414 or c.ok) and arg:
         try:
-            r, col, x, y = struct.unpack("<HHHH", c.mem.read(c.args[2], 8))
+            r, col, x, y = struct.unpack("<HHHH", c.mem.read(arg, 8))
         except OSError:
             out.append(_ptr(c, 2))
         else:
@@ -1542,8 +1645,16 @@ def _ioctl(c):
                     {"ws_row": r, "ws_col": col, "ws_xpixel": x, "ws_ypixel": y},
                 )
             )
-    elif req in (0x540E, 0x540B, 0x540A, 0x5409):  # integer arguments
-        out.append(_long(c, 2))
+    elif req == 0x540B:
+        t, v = _xlat(arg, _TCFLSH, "TC???")
+        out.append(Arg(t, v))
+    elif req == 0x540A:
+        t, v = _xlat(arg, _TCXONC, "TC???")
+        out.append(Arg(t, v))
+    elif req in (0x540E, 0x5409, 0x5425):  # TIOCSCTTY, TCSBRK, TCSBRKP: an int
+        out.append(_int(c, 2))
+    elif req == 0x5412:  # TIOCSTI: one character
+        out.append(_buf(c, arg, 1))
     else:
         out.append(_ptr(c, 2))
     return out
