@@ -132,3 +132,97 @@ def test_termios_ioctls_like_strace(pycoz):
         "TIOCGETD, [0]) = 0",
     ):
         assert expected in text, expected
+
+
+MSG_PROGRAM = """
+import ctypes, os, socket, struct
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+r, w = os.pipe()
+socket.send_fds(a, [b"hello"], [r, w])
+socket.recv_fds(b, 100, 4)
+b.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+creds = struct.pack("iII", os.getpid(), os.getuid(), os.getgid())
+a.sendmsg([b"cred", b"xx"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, creds)])
+b.recvmsg(100, 256)
+a.sendmsg([b"plain"], [], socket.MSG_DONTWAIT)
+b.recvmsg(100)
+try:
+    b.recvmsg(100, 0, socket.MSG_DONTWAIT)
+except BlockingIOError:
+    pass
+u1 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u1.bind(("127.0.0.1", 0))
+u1.setsockopt(socket.SOL_IP, 8, 1)  # IP_PKTINFO
+u1.setsockopt(socket.SOL_SOCKET, 29, 1)  # SO_TIMESTAMP
+u1.setsockopt(socket.SOL_IP, 12, 1)  # IP_RECVTTL
+u2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u2.sendmsg([b"dgram"], [], 0, u1.getsockname())
+u1.recvmsg(100, 256)
+u2.sendmsg([b"abc"], [], 0, u1.getsockname())
+u1.recvmsg(2, 256)  # cut short: MSG_TRUNC
+
+# sendmmsg and recvmmsg have no Python wrapper: through libc.
+libc = ctypes.CDLL(None, use_errno=True)
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+class msghdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint),
+                ("iov", ctypes.POINTER(iovec)), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+class mmsghdr(ctypes.Structure):
+    _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
+c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+bufs = [ctypes.create_string_buffer(x) for x in (b"one", b"two!")]
+iovs = [iovec(ctypes.cast(x, ctypes.c_void_p), len(x.value)) for x in bufs]
+out = (mmsghdr * 2)()
+for i in range(2):
+    out[i].hdr.iov = ctypes.pointer(iovs[i])
+    out[i].hdr.iovlen = 1
+assert libc.sendmmsg(c.fileno(), out, 2, 0) == 2
+rbufs = [ctypes.create_string_buffer(10) for _ in range(3)]
+riovs = [iovec(ctypes.cast(x, ctypes.c_void_p), 10) for x in rbufs]
+names = [ctypes.create_string_buffer(110) for _ in range(3)]
+into = (mmsghdr * 3)()
+for i in range(3):
+    into[i].hdr.iov = ctypes.pointer(riovs[i])
+    into[i].hdr.iovlen = 1
+    into[i].hdr.name = ctypes.cast(names[i], ctypes.c_void_p)
+    into[i].hdr.namelen = 110
+assert libc.recvmmsg(d.fileno(), into, 3, socket.MSG_DONTWAIT, None) == 2
+assert libc.recvmmsg(d.fileno(), into, 3, socket.MSG_DONTWAIT, None) == -1
+"""
+
+
+def test_msghdr_and_control_messages_like_strace(pycoz):
+    names = ["sendmsg", "recvmsg", "sendmmsg", "recvmmsg"]
+    ours, theirs = run_both(pycoz, ["-e", "trace=" + ",".join(names)], [PYTHON, "-c", MSG_PROGRAM])
+    # What differs between two runs: the sender's pid, ports, times of arrival.
+    vary = [
+        (r"pid=\d+", "pid=PID"),
+        (r"htons\(\d+\)", "htons(PORT)"),
+        (r"tv_sec=\d+, tv_usec=\d+", "tv_sec=S, tv_usec=U"),
+    ]
+    mine = calls(ours, names, vary)
+    assert mine == calls(theirs, names, vary)
+    text = "\n".join(mine)
+    for expected in (
+        "msg_control=[{cmsg_len=24, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, "
+        "cmsg_data=[5, 6]}], msg_controllen=24",
+        "cmsg_data=[7, 8]",
+        "cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=PID, uid=0, gid=0}}]",
+        "msg_namelen=110 => 0, ",
+        "recvmsg(4, {msg_namelen=110}, MSG_DONTWAIT) = -1 EAGAIN",
+        "cmsg_type=SO_TIMESTAMP_OLD, cmsg_data={tv_sec=S, tv_usec=U}}",
+        'cmsg_type=IP_PKTINFO, cmsg_data={ipi_ifindex=if_nametoindex("lo"), '
+        'ipi_spec_dst=inet_addr("127.0.0.1"), ipi_addr=inet_addr("127.0.0.1")}}',
+        "cmsg_type=IP_TTL, cmsg_data=[64]}",
+        "msg_flags=MSG_TRUNC}, 0) = 2",
+        'sendmmsg(11, [{msg_hdr={msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="one", '
+        "iov_len=3}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, msg_len=3}, ",
+        'recvmmsg(12, [{msg_hdr={msg_name=0xADDR, msg_namelen=110 => 0, msg_iov=[{iov_base="one", '
+        "iov_len=10}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, msg_len=3}, ",
+        "], 3, MSG_DONTWAIT, NULL) = 2",
+        "recvmmsg(12, 0xADDR, 3, MSG_DONTWAIT, NULL) = -1 EAGAIN",
+    ):
+        assert expected in text, expected

@@ -823,3 +823,79 @@ def test_tty_ioctls_with_plain_arguments():
     assert line("ioctl", (0, 0x540C, 0)) == "ioctl(0, TIOCEXCL)"
     assert line("ioctl", (0, 0x5424, 0x1000), mem) == "ioctl(0, TIOCGETD, [0])"
     assert line("ioctl", (0, 0x5423, 0x1000), mem) == "ioctl(0, TIOCSETD, [0])"
+
+
+def _msghdr(name=0, namelen=0, iov=0, iovlen=0, ctl=0, ctllen=0, flags=0) -> bytes:
+    return struct.pack("<QI4xQQQQi4x", name, namelen, iov, iovlen, ctl, ctllen, flags)
+
+
+def _cmsg(level: int, typ: int, data: bytes) -> bytes:
+    raw = struct.pack("<Qii", 16 + len(data), level, typ) + data
+    return raw + bytes(-len(raw) % 8)
+
+
+def test_sendmsg_control_messages():
+    mem = FakeMem()
+    iov = mem.put(0x1000, struct.pack("<QQ", mem.put(0x1100, b"hello"), 5))
+    ctl = mem.put(0x2000, _cmsg(1, 1, struct.pack("<ii", 5, 6)))
+    hdr = mem.put(0x3000, _msghdr(iov=iov, iovlen=1, ctl=ctl, ctllen=24))
+    assert line("sendmsg", (3, hdr, 0), mem, retval=5) == (
+        'sendmsg(3, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="hello", iov_len=5}], '
+        "msg_iovlen=1, msg_control=[{cmsg_len=24, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, "
+        "cmsg_data=[5, 6]}], msg_controllen=24, msg_flags=0}, 0)"
+    )
+    # -y decorates the descriptors passed; the JSON value holds the numbers.
+    args = decode.decode_call(
+        "sendmsg", (3, hdr, 0), mem, retval=5, fd_path=lambda fd: f"pipe:[{fd}]"
+    )
+    assert "cmsg_data=[5<pipe:[5]>, 6<pipe:[6]>]" in args[1].text
+    assert args[1].value["msg_control"][0]["cmsg_data"] == [5, 6]
+    # Two messages, one of a level strace does not decode, and an -s cut of the fds.
+    mem.put(0x2000, _cmsg(1, 2, struct.pack("<iII", 42, 0, 0)) + _cmsg(41, 50, b"\1\2\3\4"))
+    mem.put(0x3000, _msghdr(iov=iov, iovlen=1, ctl=ctl, ctllen=56))
+    assert line("sendmsg", (3, hdr, 0), mem, retval=5).endswith(
+        "msg_control=[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_CREDENTIALS, "
+        "cmsg_data={pid=42, uid=0, gid=0}}, {cmsg_len=20, cmsg_level=SOL_IPV6, "
+        "cmsg_type=0x32}], msg_controllen=56, msg_flags=0}, 0)"
+    )
+    mem.put(0x2000, _cmsg(1, 1, struct.pack("<3i", 3, 4, 5)))
+    mem.put(0x3000, _msghdr(iov=iov, iovlen=1, ctl=ctl, ctllen=32))
+    assert "cmsg_data=[3, 4, ...]}" in line("sendmsg", (3, hdr, 0), mem, retval=5, strsize=2)
+    # Too short for a header: the address, as strace prints it.
+    mem.put(0x3000, _msghdr(iov=iov, iovlen=1, ctl=ctl, ctllen=8))
+    assert "msg_control=0x2000, msg_controllen=8," in line("sendmsg", (3, hdr, 0), mem, retval=5)
+
+
+def test_recvmsg_namelen_before_and_after():
+    mem = FakeMem()
+    iov = mem.put(0x1000, struct.pack("<QQ", mem.put(0x1100, b"hello" + bytes(95)), 100))
+    hdr = mem.put(0x3000, _msghdr(name=0x4000, namelen=110, iov=iov, iovlen=1))
+    entry = decode.capture_entry("recvmsg", (4, hdr, 0x40), mem)
+    assert entry == {1: 110}
+    # A failed call shows what the program offered; a successful one what changed.
+    assert line("recvmsg", (4, hdr, 0x40), mem, retval=-11, entry=entry) == (
+        "recvmsg(4, {msg_namelen=110}, MSG_DONTWAIT)"
+    )
+    mem.put(0x3000, _msghdr(name=0x4000, namelen=0, iov=iov, iovlen=1, flags=8))
+    assert line("recvmsg", (4, hdr, 0x40), mem, retval=5, entry=entry) == (
+        "recvmsg(4, {msg_name=0x4000, msg_namelen=110 => 0, "
+        'msg_iov=[{iov_base="hello", iov_len=100}], msg_iovlen=1, msg_controllen=0, '
+        "msg_flags=MSG_CTRUNC}, MSG_DONTWAIT)"
+    )
+    # Without what entry saw (a call first seen at its exit): the address on failure.
+    assert line("recvmsg", (4, hdr, 0x40), mem, retval=-11) == "recvmsg(4, 0x3000, MSG_DONTWAIT)"
+
+
+def test_recvmmsg_timeout_as_it_was_at_entry():
+    mem = FakeMem()
+    ts = mem.put(0x5000, struct.pack("<qq", 1, 500))
+    vec = mem.put(0x6000, bytes(64))
+    entry = decode.capture_entry("recvmmsg", (4, vec, 1, 0, ts), mem)
+    mem.put(0x5000, struct.pack("<qq", 0, 250))  # the kernel writes what is left
+    assert line("recvmmsg", (4, vec, 1, 0, ts), mem, retval=-11, entry=entry) == (
+        "recvmmsg(4, 0x6000, 1, 0, {tv_sec=1, tv_nsec=500})"
+    )
+    assert decode.format_result("recvmmsg", 0)[0] == "0 (Timeout)"
+    assert decode.format_result("recvmmsg", 1, args=(4, vec, 1, 0, ts), mem=mem)[0] == (
+        "1 (left {tv_sec=0, tv_nsec=250})"
+    )

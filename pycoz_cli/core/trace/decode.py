@@ -1042,29 +1042,197 @@ def _preadv(c):
     return [*_readv(c), _long(c, 3)]
 
 
+# Control message types strace names: SOL_SOCKET's (SCM_*, SO_TIMESTAMP*) and SOL_IP's.
+_SCM = {1: "SCM_RIGHTS", 2: "SCM_CREDENTIALS", 3: "SCM_SECURITY", 29: "SO_TIMESTAMP_OLD",
+        35: "SO_TIMESTAMPNS_OLD", 37: "SO_TIMESTAMPING_OLD", 41: "SO_WIFI_STATUS",
+        61: "SO_TXTIME", 63: "SO_TIMESTAMP_NEW", 64: "SO_TIMESTAMPNS_NEW",
+        65: "SO_TIMESTAMPING_NEW"}  # fmt: skip
+_IP_CMSG = {1: "IP_TOS", 2: "IP_TTL", 3: "IP_HDRINCL", 4: "IP_OPTIONS", 6: "IP_RECVOPTS",
+            7: "IP_RETOPTS", 8: "IP_PKTINFO", 9: "IP_PKTOPTIONS", 10: "IP_MTU_DISCOVER",
+            11: "IP_RECVERR", 12: "IP_RECVTTL", 13: "IP_RECVTOS", 14: "IP_MTU",
+            15: "IP_FREEBIND", 19: "IP_TRANSPARENT", 20: "IP_ORIGDSTADDR", 21: "IP_MINTTL",
+            22: "IP_NODEFRAG", 23: "IP_CHECKSUM", 24: "IP_BIND_ADDRESS_NO_PORT",
+            25: "IP_RECVFRAGSIZE", 26: "IP_RECVERR_RFC4884", 52: "IP_PROTOCOL"}  # fmt: skip
+_IFNAMES: dict = {}  # ifindex -> name, for IP_PKTINFO (strace asks its own netns too)
+_OPTMEM: list = []  # net.core.optmem_max, read once: the most control data strace reads
+
+
+def _optmem_max() -> int:
+    if not _OPTMEM:
+        try:
+            with open("/proc/sys/net/core/optmem_max") as f:
+                n = int(f.read())
+        except (OSError, ValueError):
+            n = 0
+        _OPTMEM.append((n + 7) & ~7 if n > 0 else 8 * (2 * 1024 + 512))
+    return _OPTMEM[0]
+
+
+def _ifindex(idx: int) -> str:
+    name = _IFNAMES.get(idx)
+    if name is None:
+        import socket
+
+        try:
+            name = _IFNAMES[idx] = f'if_nametoindex("{socket.if_indextoname(idx)}")'
+        except OSError:
+            name = str(idx)  # not cached: the interface may appear later
+    return name
+
+
+def _ipv4_text(raw: bytes) -> str:
+    return f'inet_addr("{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}")'
+
+
+def _cmsg_data(c, level: int, typ: int, data: bytes):
+    """(text, value) of a control message's data, or None where strace shows none."""
+    n = len(data)
+    if level == 1:
+        if typ == 1 and n >= 4:  # SCM_RIGHTS: the descriptors passed
+            fds = [fd for (fd,) in struct.iter_unpack("<i", data[: n & ~3])]
+            shown = fds[: c.strsize]
+            more = ", ..." if len(fds) > len(shown) else ""
+            return f"[{', '.join(_fdtext(c, fd) for fd in shown)}{more}]", fds
+        if typ == 2 and n >= 12:  # SCM_CREDENTIALS: struct ucred
+            pid, uid, gid = struct.unpack_from("<iii", data)
+            return f"{{pid={pid}, uid={uid}, gid={gid}}}", {"pid": pid, "uid": uid, "gid": gid}
+        if typ == 3 and n:  # SCM_SECURITY: a security context
+            return quote(data, False, c.xflag), _strval(data)
+        if typ in (29, 63) and n >= 16:  # SO_TIMESTAMP: a timeval
+            sec, usec = struct.unpack_from("<qq", data)
+            return f"{{tv_sec={sec}, tv_usec={usec}}}", {"tv_sec": sec, "tv_usec": usec}
+        if typ in (35, 64) and n >= 16:  # SO_TIMESTAMPNS: a timespec
+            sec, nsec = struct.unpack_from("<qq", data)
+            return f"{{tv_sec={sec}, tv_nsec={nsec}}}", {"tv_sec": sec, "tv_nsec": nsec}
+        if typ in (37, 65) and n >= 48:  # SO_TIMESTAMPING: three timespecs
+            ts = [struct.unpack_from("<qq", data, 16 * k) for k in range(3)]
+            text = ", ".join(f"{{tv_sec={a}, tv_nsec={b}}}" for a, b in ts)
+            return f"[{text}]", [{"tv_sec": a, "tv_nsec": b} for a, b in ts]
+        return None
+    if level == 0:
+        if typ == 8 and n >= 12:  # IP_PKTINFO: struct in_pktinfo
+            (idx,) = struct.unpack_from("<i", data)
+            spec, dst = data[4:8], data[8:12]
+            value = {"ipi_ifindex": idx, "ipi_spec_dst": ".".join(map(str, spec)),
+                     "ipi_addr": ".".join(map(str, dst))}  # fmt: skip
+            return (
+                f"{{ipi_ifindex={_ifindex(idx)}, ipi_spec_dst={_ipv4_text(spec)}, "
+                f"ipi_addr={_ipv4_text(dst)}}}",
+                value,
+            )
+        if typ in (2, 23) and n >= 4:  # IP_TTL, IP_CHECKSUM: unsigned ints
+            nums = [v for (v,) in struct.iter_unpack("<I", data[: n & ~3])]
+            return f"[{', '.join(map(str, nums))}]", nums
+        if typ in (1, 6, 7) and n:  # IP_TOS, IP_RECVOPTS, IP_RETOPTS: bytes in hex
+            return f"[{', '.join(_hex(b) for b in data)}]", list(data)
+        if typ == 11 and n >= 32:  # IP_RECVERR: struct sock_extended_err + offender
+            err, origin, etype, code, _pad, info, edata = struct.unpack_from("<IBBBBII", data)
+            sa = decode_sockaddr(data[16:32], c.xflag)
+            value = {"ee_errno": err, "ee_origin": origin, "ee_type": etype, "ee_code": code,
+                     "ee_info": info, "ee_data": edata, "offender": sa.value}  # fmt: skip
+            return (
+                f"{{ee_errno={err}, ee_origin={origin}, ee_type={etype}, ee_code={code}, "
+                f"ee_info={info}, ee_data={edata}, offender={sa.text}}}",
+                value,
+            )
+        if typ == 20 and n >= 16:  # IP_ORIGDSTADDR: a sockaddr_in
+            sa = decode_sockaddr(data[:128], c.xflag)
+            return sa.text, sa.value
+        if typ == 52 and n >= 4:  # IP_PROTOCOL
+            t, v = _xlat(struct.unpack_from("<i", data)[0], _IPPROTO, "IP_???")
+            return f"[{t}]", [v]
+    return None
+
+
+def _cmsgs(c, addr: int, ctllen: int) -> Arg:
+    """msg_control as strace prints it: the control messages, decoded."""
+    size = min(ctllen, _optmem_max())
+    if size < 16:
+        return Arg(_addr(addr), addr or None)
+    try:
+        buf = c.mem.read(addr, size)
+    except OSError:
+        return Arg(_addr(addr), addr or None)
+    if len(buf) < size:
+        return Arg(_addr(addr), addr or None)
+    texts, values = [], []
+    off, left = 0, size
+    while left >= 16:
+        cmsg_len, level, typ = struct.unpack_from("<Qii", buf, off)
+        ln = min(cmsg_len, left)
+        ltext, lval = _xlat(level, _SOL, "SOL_???")
+        value: dict = {"cmsg_len": cmsg_len, "cmsg_level": lval}
+        if level == 1:
+            ttext, value["cmsg_type"] = _xlat(typ, _SCM, "SCM_???")
+        elif level == 0:
+            ttext, value["cmsg_type"] = _xlat(typ, _IP_CMSG, "IP_???")
+        else:
+            ttext, value["cmsg_type"] = _hex(typ & 0xFFFFFFFF), typ
+        text = f"{{cmsg_len={cmsg_len}, cmsg_level={ltext}, cmsg_type={ttext}"
+        data = _cmsg_data(c, level, typ, buf[off + 16 : off + ln] if ln > 16 else b"")
+        if data is not None:
+            text += f", cmsg_data={data[0]}"
+            value["cmsg_data"] = data[1]
+        texts.append(text + "}")
+        values.append(value)
+        if ln < 16:
+            left -= 16
+            break
+        step = (cmsg_len + 7) & ~7
+        if step >= left:
+            left = 0
+            break
+        off += step
+        left -= step
+    if left:  # bytes that do not make a header: where they start
+        texts.append(f"... /* {addr + size - left:#x} */")
+    elif size < ctllen:
+        texts.append("...")
+    return Arg(f"[{', '.join(texts)}]", values)
+
+
+def _msghdr_raw(c, raw: bytes, data_size: int | None, user_namelen: int | None) -> Arg:
+    """A struct msghdr from its 56 bytes; ``data_size`` bytes of iov data are shown
+    (None: all of them, for a message being sent).  ``user_namelen`` is what the
+    program offered at entry, for a received message's ``msg_namelen=110 => 16``."""
+    name, namelen, iov, iovlen, ctl, ctllen, flags = struct.unpack("<Qi4xQQQQi4x", raw)
+    shown_len = namelen
+    if user_namelen is not None and namelen > user_namelen:
+        shown_len = user_namelen
+    sa = _sockaddr_at(c, name, shown_len) if name else Arg("NULL", None)
+    budget = _iov_total(c, iov, iovlen) if data_size is None else data_size
+    io = _iov_at(c, iov, iovlen, budget)
+    ftext, fnames = _flags(flags & 0xFFFFFFFF, _MSG_FLAGS)
+    value = {"msg_name": sa.value, "msg_namelen": namelen, "msg_iov": io.value,
+             "msg_iovlen": iovlen, "msg_controllen": ctllen, "msg_flags": fnames}  # fmt: skip
+    lentext = str(namelen)
+    if user_namelen is not None and user_namelen != namelen:
+        lentext = f"{user_namelen} => {namelen}"
+    ctext = ""
+    if ctllen:
+        cm = _cmsgs(c, ctl, ctllen)
+        ctext = f"msg_control={cm.text}, "
+        value["msg_control"] = cm.value
+    return Arg(
+        f"{{msg_name={sa.text}, msg_namelen={lentext}, msg_iov={io.text}, msg_iovlen={iovlen}, "
+        f"{ctext}msg_controllen={ctllen}, msg_flags={ftext}}}",
+        value,
+    )
+
+
 def _msghdr(c, addr: int, sending: bool) -> Arg:
     if not addr:
         return Arg("NULL", None)
+    user = c.entry.get(1) if c.entry and not sending else None
     if not sending and not c.ok:
+        if user is not None and c.exiting and c.retval is not None:
+            return Arg(f"{{msg_namelen={user}}}", {"msg_namelen": user})
         return Arg(f"{addr:#x}", addr)
     try:
         raw = c.mem.read(addr, 56)
     except OSError:
         return Arg(f"{addr:#x}", addr)
-    name, namelen, iov, iovlen, ctl, ctllen, flags = struct.unpack("<QI4xQQQQi4x", raw)
-    sa = _sockaddr_at(c, name, namelen) if name else Arg("NULL", None)
-    budget = _iov_total(c, iov, iovlen) if sending else c.retval
-    io = _iov_at(c, iov, iovlen, budget)
-    ftext, fnames = _flags(flags & 0xFFFFFFFF, _MSG_FLAGS)
-    value = {"msg_name": sa.value, "msg_namelen": namelen, "msg_iov": io.value,
-             "msg_iovlen": iovlen, "msg_control": ctl or None, "msg_controllen": ctllen,
-             "msg_flags": fnames}  # fmt: skip
-    ctext = f"msg_control={ctl:#x}, " if ctllen else ""
-    return Arg(
-        f"{{msg_name={sa.text}, msg_namelen={namelen}, msg_iov={io.text}, msg_iovlen={iovlen}, "
-        f"{ctext}msg_controllen={ctllen}, msg_flags={ftext}}}",
-        value,
-    )
+    return _msghdr_raw(c, raw, None if sending else c.retval, user)
 
 
 def _sendmsg(c):
@@ -1073,6 +1241,54 @@ def _sendmsg(c):
 
 def _recvmsg(c):
     return [_fd(c, 0), _msghdr(c, c.args[1], False), _msgflags(c, 2)]
+
+
+def _mmsgvec(c, addr: int, count: int, with_len: int, received: bool) -> Arg:
+    """An array of struct mmsghdr (64 bytes each): ``{msg_hdr={...}, msg_len=N}``."""
+    if not addr:
+        return Arg("NULL", None)
+    shown = min(count, c.strsize, 1024)
+    if shown <= 0:
+        return Arg("[]", [])
+    try:
+        raw = c.mem.read(addr, 64 * shown)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    users = c.entry.get(1) if c.entry and received else None
+    texts, values = [], []
+    for k in range(shown):
+        (msg_len,) = struct.unpack_from("<I", raw, 64 * k + 56)
+        user = users[k] if users is not None and k < len(users) else None
+        hdr = _msghdr_raw(c, raw[64 * k : 64 * k + 56], msg_len if received else None, user)
+        value = {"msg_hdr": hdr.value}
+        if k < with_len:
+            texts.append(f"{{msg_hdr={hdr.text}, msg_len={msg_len}}}")
+            value["msg_len"] = msg_len
+        else:
+            texts.append(f"{{msg_hdr={hdr.text}}}")
+        values.append(value)
+    more = ", ..." if count > shown else ""
+    return Arg(f"[{', '.join(texts)}{more}]", values)
+
+
+def _sendmmsg(c):
+    vlen = c.args[2] & 0xFFFFFFFF
+    sent = c.retval if c.ok else 0
+    return [_fd(c, 0), _mmsgvec(c, c.args[1], vlen, sent, False), Arg(str(vlen), vlen),
+            _msgflags(c, 3)]  # fmt: skip
+
+
+def _recvmmsg(c):
+    vlen = c.args[2] & 0xFFFFFFFF
+    vec = _mmsgvec(c, c.args[1], c.retval, c.retval, True) if c.ok else _ptr(c, 1)
+    # The timeout as it was at entry: the kernel writes what is left of it.
+    saved = c.entry.get(4) if c.entry else None
+    if saved is not None:
+        sec, nsec = struct.unpack("<qq", saved)
+        timeout = Arg(f"{{tv_sec={sec}, tv_nsec={nsec}}}", {"tv_sec": sec, "tv_nsec": nsec})
+    else:
+        timeout = _timespec(c, 4)
+    return [_fd(c, 0), vec, Arg(str(vlen), vlen), _msgflags(c, 3), timeout]
 
 
 def _sockopt_name(c):
@@ -1961,6 +2177,8 @@ _SIGS: dict = {
     "recvfrom": _recvfrom,
     "sendmsg": _sendmsg,
     "recvmsg": _recvmsg,
+    "sendmmsg": _sendmmsg,
+    "recvmmsg": _recvmmsg,
     "setsockopt": _setsockopt,
     "getsockopt": _getsockopt,
     # waiting
@@ -2123,6 +2341,17 @@ def capture_entry(name: str, args: tuple[int, ...], mem) -> dict | None:
             return {5: _lenp(mem, args[5])} if args[5] else None
         if name == "getsockopt":
             return {4: _lenp(mem, args[4])} if args[4] else None
+        if name == "recvmsg":  # msg_namelen, which the kernel rewrites
+            return {1: _lenp(mem, args[1] + 8, "<i")} if args[1] else None
+        if name == "recvmmsg":  # every msg_namelen, and the timeout (rewritten too)
+            saved: dict = {}
+            n = min(args[2] & 0xFFFFFFFF, 1024)
+            if args[1] and n:
+                raw = mem.read(args[1], 64 * n)
+                saved[1] = [struct.unpack_from("<i", raw, 64 * k + 8)[0] for k in range(n)]
+            if args[4]:
+                saved[4] = mem.read(args[4], 16)
+            return saved or None
         if name in ("select", "pselect6"):
             nbytes = (min(max(_s32(args[0]), 0), 65536) + 7) // 8
             return {k: mem.read(args[k], nbytes) for k in (1, 2, 3) if args[k]}
@@ -2131,8 +2360,8 @@ def capture_entry(name: str, args: tuple[int, ...], mem) -> dict | None:
     return None
 
 
-def _lenp(mem, addr: int) -> int:
-    return struct.unpack("<I", mem.read(addr, 4))[0]
+def _lenp(mem, addr: int, fmt: str = "<I") -> int:
+    return struct.unpack(fmt, mem.read(addr, 4))[0]
 
 
 # --- results ---------------------------------------------------------------------
@@ -2192,6 +2421,12 @@ def format_result(
             return f"{retval} ({fds.text})", None
         if name in ("select", "pselect6") and args is not None and mem is not None:
             return _select_result(retval, args, mem, fd_path), None
+    if name == "recvmmsg":
+        if retval == 0:
+            return "0 (Timeout)", None
+        if args is not None and mem is not None and args[4]:
+            left = _timespec_at(_Ctx(args, mem, 32, None, True, retval, None, 0), args[4])
+            return f"{retval} (left {left.text})", None
     if name == "fcntl" and args is not None:
         cmd = _s32(args[1])
         if cmd == 1:
