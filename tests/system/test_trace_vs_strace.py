@@ -226,3 +226,31 @@ def test_msghdr_and_control_messages_like_strace(pycoz):
         "recvmmsg(12, 0xADDR, 3, MSG_DONTWAIT, NULL) = -1 EAGAIN",
     ):
         assert expected in text, expected
+
+
+SIGNAL_PROGRAM = """
+import os, signal
+signal.signal(signal.SIGUSR1, lambda *a: None)
+os.kill(os.getpid(), signal.SIGUSR1)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGHUP, signal.SIGRTMIN + 2])
+os.kill(os.getpid(), signal.SIGUSR1)
+signal.pthread_sigmask(signal.SIG_BLOCK, set(signal.valid_signals()) - {signal.SIGUSR1})
+os.kill(os.getpid(), signal.SIGUSR1)
+"""
+
+
+def test_rt_sigreturn_shows_the_restored_mask(pycoz):
+    ours, theirs = run_both(pycoz, ["-e", "trace=rt_sigreturn"], [PYTHON, "-c", SIGNAL_PROGRAM])
+    mine = calls(ours, ["rt_sigreturn"])
+    assert mine == calls(theirs, ["rt_sigreturn"])
+    assert mine[-3:] == [
+        "rt_sigreturn({mask=[]}) = 0",
+        "rt_sigreturn({mask=[HUP RT_4]}) = 0",
+        "rt_sigreturn({mask=~[KILL USR1 STOP RTMIN RT_1]}) = 0",  # glibc keeps 32, 33
+    ]
+    # A shell's trap, in a static busybox: the same line strace prints.
+    ours, theirs = run_both(
+        pycoz, ["-e", "trace=rt_sigreturn"], ["busybox", "sh", "-c", "trap : USR1; kill -USR1 $$"]
+    )
+    assert calls(ours, ["rt_sigreturn"]) == calls(theirs, ["rt_sigreturn"])
+    assert calls(ours, ["rt_sigreturn"]) == ["rt_sigreturn({mask=[]}) = 0"]

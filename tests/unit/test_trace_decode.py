@@ -899,3 +899,22 @@ def test_recvmmsg_timeout_as_it_was_at_entry():
     assert decode.format_result("recvmmsg", 1, args=(4, vec, 1, 0, ts), mem=mem)[0] == (
         "1 (left {tv_sec=0, tv_nsec=250})"
     )
+
+
+def test_rt_sigreturn_mask_is_the_threads_blocked_set():
+    # At the call's exit the kernel has restored the frame's mask: /proc has it.
+    class Own(FakeMem):
+        pid = os.getpid()  # this thread is the process's main thread under pytest
+
+    import signal
+
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2, signal.SIGHUP])
+    try:
+        args = decode.decode_call("rt_sigreturn", (0,) * 6, Own(), retval=0)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    assert [a.text for a in args] == ["{mask=[HUP USR2]}"]
+    assert args[0].value == {"mask": {"inverted": False, "signals": ["HUP", "USR2"]}}
+    # No process to look at (or a call that never returned): no argument, as before.
+    assert decode.decode_call("rt_sigreturn", (0,) * 6, FakeMem(), retval=0) == []
+    assert decode.decode_call("rt_sigreturn", (0,) * 6, Own(), retval=None) == []

@@ -1742,8 +1742,26 @@ def _rt_sigsuspend(c):
 
 
 def _rt_sigreturn(c):
-    # The frame's saved mask sits at rsp + 40 (uc_sigmask); the caller passes no args.
-    return []
+    """``{mask=[...]}``: the blocked mask the signal frame restores.
+
+    strace reads it from the frame at entry.  Decoding happens at exit, when the
+    kernel has just made it the thread's blocked mask, so /proc/TID/status holds
+    the same set (less SIGKILL and SIGSTOP, which the kernel never blocks and no
+    frame it builds contains).  Without a pid to look at: no argument shown.
+    """
+    pid = getattr(c.mem, "pid", None)
+    if pid is None or not c.exiting or c.retval is None:
+        return []
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            status = f.read()
+    except OSError:
+        return []
+    at = status.find(b"\nSigBlk:\t")
+    if at < 0:
+        return []
+    mask = _sigmask(int(status[at + 9 : at + 25], 16), 64)
+    return [Arg(f"{{mask={mask.text}}}", {"mask": mask.value})]
 
 
 def _dup2(c):
