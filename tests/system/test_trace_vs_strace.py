@@ -254,3 +254,37 @@ def test_rt_sigreturn_shows_the_restored_mask(pycoz):
     )
     assert calls(ours, ["rt_sigreturn"]) == calls(theirs, ["rt_sigreturn"])
     assert calls(ours, ["rt_sigreturn"]) == ["rt_sigreturn({mask=[]}) = 0"]
+
+
+@pytest.mark.skipif(shutil.which("ping") is None, reason="ping is not installed")
+def test_ping_capabilities_prctl_timers_sockopts_like_strace(pycoz):
+    names = ["capget", "capset", "prctl", "setitimer", "setsockopt", "getsockopt"]
+    ours, theirs = run_both(
+        pycoz, ["-f", "-e", "trace=" + ",".join(names)], ["ping", "-c1", "127.0.0.1"]
+    )
+    mine = calls(ours, names)
+    assert mine == calls(theirs, names)
+    text = "\n".join(mine)
+    for expected in (
+        "capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, ",
+        "prctl(PR_SET_KEEPCAPS, ",
+        "setitimer(ITIMER_REAL, {it_interval={tv_sec=0, tv_usec=0}, it_value={tv_sec=",
+        "setsockopt(3, SOL_RAW, ICMP_FILTER, ~[ICMP_ECHOREPLY ",
+    ):
+        assert expected in text, expected
+
+
+def test_fadvise_and_connect_error_like_strace(pycoz):
+    ours, theirs = run_both(pycoz, ["-e", "trace=fadvise64"], ["cat", "/etc/hostname"])
+    mine = calls(ours, ["fadvise64"])
+    assert mine == calls(theirs, ["fadvise64"])
+    assert mine == ["fadvise64(3, 0, 0, POSIX_FADV_SEQUENTIAL) = 0"]
+    if shutil.which("curl") is None:
+        return
+    # Port 9 on loopback: nothing listens, the connect fails with ECONNREFUSED.
+    ours, theirs = run_both(
+        pycoz, ["-f", "-e", "trace=getsockopt"], ["curl", "-s", "http://127.0.0.1:9/"]
+    )
+    mine = calls(ours, ["getsockopt"])
+    assert mine == calls(theirs, ["getsockopt"])
+    assert any("SO_ERROR, [ECONNREFUSED], [4]) = 0" in line for line in mine), mine

@@ -918,3 +918,62 @@ def test_rt_sigreturn_mask_is_the_threads_blocked_set():
     # No process to look at (or a call that never returned): no argument, as before.
     assert decode.decode_call("rt_sigreturn", (0,) * 6, FakeMem(), retval=0) == []
     assert decode.decode_call("rt_sigreturn", (0,) * 6, Own(), retval=None) == []
+
+
+def test_common_calls_strace_decodes():
+    # Lines strace 6.1 printed for ping, cat and curl on this machine.
+    caps = struct.pack("<6I", 0, 0x3000, 0, 0, 0, 0)
+    mem = FakeMem({0x1000: struct.pack("<Ii", 0x20080522, 0), 0x2000: caps})
+    assert line("capget", (0x1000, 0x2000), mem) == (
+        "capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, "
+        "{effective=0, permitted=1<<CAP_NET_ADMIN|1<<CAP_NET_RAW, inheritable=0})"
+    )
+    assert line("capget", (0x1000, 0), mem) == (
+        "capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, NULL)"
+    )
+    mem.put(0x2000, struct.pack("<6I", 1 << 13, 0x3000, 0, 0, 0, 0))
+    assert line("capset", (0x1000, 0x2000), mem).endswith(
+        "{effective=1<<CAP_NET_RAW, permitted=1<<CAP_NET_ADMIN|1<<CAP_NET_RAW, inheritable=0})"
+    )
+    mem.put(0x2000, struct.pack("<6I", 0, 0, 0, 1, 0, 0))  # CAP_MAC_OVERRIDE: a high word
+    assert "effective=1<<CAP_MAC_OVERRIDE," in line("capset", (0x1000, 0x2000), mem)
+    assert line("prctl", (8, 1, 1, 0x7F00, 1)) == "prctl(PR_SET_KEEPCAPS, 1)"
+    assert line("prctl", (23, 32, 0, 0x7F00, 0)) == "prctl(PR_CAPBSET_READ, CAP_MAC_OVERRIDE)"
+    assert line("prctl", (23, 41, 0, 0, 0)) == "prctl(PR_CAPBSET_READ, 0x29 /* CAP_??? */)"
+    assert line("prctl", (1, 9, 0, 0, 0)) == "prctl(PR_SET_PDEATHSIG, SIGKILL)"
+    assert line("prctl", (38, 1, 0, 0, 0)) == "prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)"
+    assert line("prctl", (39, 0, 0, 0, 0)) == "prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)"
+    assert line("prctl", (0x1234, 1, 2, 3, 4)) == "prctl(0x1234 /* PR_??? */, 0x1, 0x2, 0x3, 0x4)"
+    mem.put(0x3000, c("pycoz-worker"))
+    assert line("prctl", (15, 0x3000, 0, 0, 0), mem) == 'prctl(PR_SET_NAME, "pycoz-worker")'
+    assert decode.format_result("prctl", 1, args=(3, 0, 0, 0, 0))[0] == "1 (SUID_DUMP_USER)"
+    mem.put(0x4000, struct.pack("<4q", 0, 0, 10, 0))
+    assert line("setitimer", (0, 0x4000, 0), mem) == (
+        "setitimer(ITIMER_REAL, {it_interval={tv_sec=0, tv_usec=0}, "
+        "it_value={tv_sec=10, tv_usec=0}}, NULL)"
+    )
+    assert line("fadvise64", (3, 0, 0, 2)) == "fadvise64(3, 0, 0, POSIX_FADV_SEQUENTIAL)"
+    mem.put(0x5000, struct.pack("<i", -6202))
+    assert line("setsockopt", (3, 255, 1, 0x5000, 4), mem) == (
+        "setsockopt(3, SOL_RAW, ICMP_FILTER, ~[ICMP_ECHOREPLY ICMP_DEST_UNREACH "
+        "ICMP_SOURCE_QUENCH ICMP_REDIRECT ICMP_TIME_EXCEEDED ICMP_PARAMETERPROB], 4)"
+    )
+    mem.put(0x6000, struct.pack("<qq", 1, 0))
+    assert line("setsockopt", (3, 1, 20, 0x6000, 16), mem) == (
+        'setsockopt(3, SOL_SOCKET, SO_RCVTIMEO_OLD, "\\1' + "\\0" * 15 + '", 16)'
+    )
+    mem.put(0x6000, struct.pack("<ii", 1, 0))
+    assert line("setsockopt", (3, 1, 13, 0x6000, 8), mem) == (
+        "setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8)"
+    )
+    mem.put(0x7000, struct.pack("<i", 111))
+    mem.put(0x7100, struct.pack("<i", 4))
+    assert line("getsockopt", (5, 1, 4, 0x7000, 0x7100), mem) == (
+        "getsockopt(5, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4])"
+    )
+    info = struct.pack("<q3Q6QH6xQQI4x", 8472, 1, 2, 3, 10, 9, 8, 7, 0, 0, 92, 0, 0, 1)
+    mem.put(0x8000, info)
+    assert line("sysinfo", (0x8000,), mem) == (
+        "sysinfo({uptime=8472, loads=[1, 2, 3], totalram=10, freeram=9, sharedram=8, "
+        "bufferram=7, totalswap=0, freeswap=0, procs=92, totalhigh=0, freehigh=0, mem_unit=1})"
+    )

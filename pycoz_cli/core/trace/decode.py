@@ -245,6 +245,7 @@ _SOCKOPT = {
         13: "TCP_CONGESTION", 18: "TCP_USER_TIMEOUT", 23: "TCP_FASTOPEN",
         30: "TCP_FASTOPEN_CONNECT", 31: "TCP_ULP",
     },
+    255: {1: "ICMP_FILTER"},
     41: {
         16: "IPV6_UNICAST_HOPS", 17: "IPV6_MULTICAST_IF", 18: "IPV6_MULTICAST_HOPS",
         19: "IPV6_MULTICAST_LOOP", 20: "IPV6_ADD_MEMBERSHIP", 23: "IPV6_MTU_DISCOVER",
@@ -1299,22 +1300,45 @@ def _sockopt_name(c):
     return Arg(ltext, lval), Arg(ntext, nval)
 
 
-def _optval(c, addr: int, ln: int) -> Arg:
+def _optval(c, addr: int, ln: int, level: int = -1, name: int = -1) -> Arg:
+    """A socket option's value: ``[1]`` for an int, a struct strace knows, else the bytes."""
     if not addr:
         return Arg("NULL", None)
+    if level == 1 and name in (13, 17) and ln >= (8 if name == 13 else 12):
+        try:
+            raw = c.mem.read(addr, 12 if name == 17 else 8)
+        except OSError:
+            return Arg(f"{addr:#x}", addr)
+        if name == 13:  # SO_LINGER: struct linger
+            on, secs = struct.unpack("<ii", raw)
+            return Arg(f"{{l_onoff={on}, l_linger={secs}}}", {"l_onoff": on, "l_linger": secs})
+        pid, uid, gid = struct.unpack("<iii", raw)  # SO_PEERCRED: struct ucred
+        return Arg(f"{{pid={pid}, uid={uid}, gid={gid}}}", {"pid": pid, "uid": uid, "gid": gid})
     if ln == 4:
         try:
             n = _int_at(c, addr)
         except OSError:
             return Arg(f"{addr:#x}", addr)
+        if level == 255 and name == 1:  # ICMP_FILTER: the ICMP types let through
+            passed = ~n & 0xFFFFFFFF
+            names = [_ICMP_TYPES.get(t) or str(t) for t in range(32) if passed >> t & 1]
+            return Arg(f"~[{' '.join(names)}]", {"inverted": True, "types": names})
         return Arg(f"[{n}]", [n])
-    return _buf(c, addr, ln, xflag=2 if ln > 0 else None)
+    return _buf(c, addr, ln)
+
+
+_ICMP_TYPES = {0: "ICMP_ECHOREPLY", 3: "ICMP_DEST_UNREACH", 4: "ICMP_SOURCE_QUENCH",
+               5: "ICMP_REDIRECT", 8: "ICMP_ECHO", 11: "ICMP_TIME_EXCEEDED",
+               12: "ICMP_PARAMETERPROB", 13: "ICMP_TIMESTAMP", 14: "ICMP_TIMESTAMPREPLY",
+               15: "ICMP_INFO_REQUEST", 16: "ICMP_INFO_REPLY", 17: "ICMP_ADDRESS",
+               18: "ICMP_ADDRESSREPLY"}  # fmt: skip
 
 
 def _setsockopt(c):
     level, name = _sockopt_name(c)
     ln = _s32(c.args[4])
-    return [_fd(c, 0), level, name, _optval(c, c.args[3], ln), Arg(str(ln), ln)]
+    optval = _optval(c, c.args[3], ln, _s32(c.args[1]), _s32(c.args[2]))
+    return [_fd(c, 0), level, name, optval, Arg(str(ln), ln)]
 
 
 def _getsockopt(c):
@@ -1328,7 +1352,12 @@ def _getsockopt(c):
         return [_fd(c, 0), level, name, _ptr(c, 3), Arg(f"{lenp:#x}", lenp)]
     before = c.entry.get(4) if c.entry else None
     lentext = f"[{before} => {ln}]" if before is not None and before != ln else f"[{ln}]"
-    return [_fd(c, 0), level, name, _optval(c, val, ln), Arg(lentext, [ln])]
+    optval = _optval(c, val, ln, _s32(c.args[1]), _s32(c.args[2]))
+    if c.args[1] & 0xFFFFFFFF == 1 and c.args[2] & 0xFFFFFFFF == 4 and ln == 4 and val:
+        err = optval.value[0] if isinstance(optval.value, list) else 0
+        if err > 0:  # SO_ERROR: the pending error by name, [ECONNREFUSED]
+            optval = Arg(f"[{_errname(err)}]", [_errname(err)])
+    return [_fd(c, 0), level, name, optval, Arg(lentext, [ln])]
 
 
 def _socketpair(c):
@@ -2103,6 +2132,250 @@ def _sched_getaffinity(c):
     return [_int(c, 0), _uint(c, 1), _ptr(c, 2)]
 
 
+_FADV = {0: "POSIX_FADV_NORMAL", 1: "POSIX_FADV_RANDOM", 2: "POSIX_FADV_SEQUENTIAL",
+         3: "POSIX_FADV_WILLNEED", 4: "POSIX_FADV_DONTNEED", 5: "POSIX_FADV_NOREUSE"}  # fmt: skip
+
+
+def _fadvise64(c):
+    t, v = _xlat(_s32(c.args[3]), _FADV)
+    return [_fd(c, 0), _long(c, 1), _long(c, 2), Arg(t, v)]
+
+
+_ITIMERS = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
+
+
+def _itimerval_at(c, addr: int) -> Arg:
+    if not addr:
+        return Arg("NULL", None)
+    try:
+        isec, iusec, vsec, vusec = struct.unpack("<4q", c.mem.read(addr, 32))
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    return Arg(
+        f"{{it_interval={{tv_sec={isec}, tv_usec={iusec}}}, "
+        f"it_value={{tv_sec={vsec}, tv_usec={vusec}}}}}",
+        {"it_interval": {"tv_sec": isec, "tv_usec": iusec},
+         "it_value": {"tv_sec": vsec, "tv_usec": vusec}},
+    )  # fmt: skip
+
+
+def _setitimer(c):
+    old = c.args[2]
+    return [_enumarg(_ITIMERS)(c, 0), _itimerval_at(c, c.args[1]),
+            c.out(old) or _itimerval_at(c, old)]  # fmt: skip
+
+
+def _getitimer(c):
+    cur = c.args[1]
+    return [_enumarg(_ITIMERS)(c, 0), c.out(cur) or _itimerval_at(c, cur)]
+
+
+_SYSINFO_FIELDS = ("totalram", "freeram", "sharedram", "bufferram", "totalswap", "freeswap")
+
+
+def _sysinfo(c):
+    v = c.args[0]
+    done = c.out(v)
+    if done:
+        return [done]
+    try:
+        raw = c.mem.read(v, 112)
+    except OSError:
+        return [Arg(f"{v:#x}", v)]
+    uptime, l1, l2, l3, *mem = struct.unpack_from("<q9Q", raw)
+    (procs,) = struct.unpack_from("<H", raw, 80)
+    high, freehigh, unit = struct.unpack_from("<QQI", raw, 88)
+    sizes = dict(zip(_SYSINFO_FIELDS, mem, strict=True))
+    value = {"uptime": uptime, "loads": [l1, l2, l3], **sizes,
+             "procs": procs, "totalhigh": high, "freehigh": freehigh, "mem_unit": unit}  # fmt: skip
+    text = ", ".join(f"{k}={value[k]}" for k in _SYSINFO_FIELDS)
+    return [
+        Arg(
+            f"{{uptime={uptime}, loads=[{l1}, {l2}, {l3}], {text}, procs={procs}, "
+            f"totalhigh={high}, freehigh={freehigh}, mem_unit={unit}}}",
+            value,
+        )
+    ]
+
+
+# fmt: off
+_CAPS = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+)
+# fmt: on
+_CAP_BITS = tuple((1 << n, "1<<" + name) for n, name in enumerate(_CAPS))
+_CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
+                 0x20071026: "_LINUX_CAPABILITY_VERSION_2",
+                 0x20080522: "_LINUX_CAPABILITY_VERSION_3"}  # fmt: skip
+
+
+def _cap_name(v: int) -> tuple[str, int | str]:
+    if 0 <= v < len(_CAPS):
+        return _CAPS[v], _CAPS[v]
+    return f"{v:#x} /* CAP_??? */", v
+
+
+def _cap_header(c) -> tuple[Arg, int]:
+    v = c.args[0]
+    if not v:
+        return Arg("NULL", None), 0
+    try:
+        version, pid = struct.unpack("<Ii", c.mem.read(v, 8))
+    except OSError:
+        return Arg(f"{v:#x}", v), 0
+    vtext, vval = _xlat(version, _CAP_VERSIONS, "_LINUX_CAPABILITY_VERSION_???")
+    return Arg(f"{{version={vtext}, pid={pid}}}", {"version": vval, "pid": pid}), version
+
+
+def _cap_data_at(c, addr: int, version: int) -> Arg:
+    # Version 1 has one struct of 32-bit sets; 2 and 3 two (low and high words).
+    two = version in (0x20071026, 0x20080522)
+    try:
+        raw = c.mem.read(addr, 24 if two else 12)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    words = struct.unpack("<6I" if two else "<3I", raw)
+    sets = words[:3] if not two else [words[k] | words[k + 3] << 32 for k in range(3)]
+    texts, value = [], {}
+    for label, bits in zip(("effective", "permitted", "inheritable"), sets, strict=True):
+        t, names = _flags(bits, _CAP_BITS)
+        texts.append(f"{label}={t}")
+        value[label] = [n[3:] if n.startswith("1<<") else n for n in names]
+    return Arg("{" + ", ".join(texts) + "}", value)
+
+
+def _capget(c):
+    header, version = _cap_header(c)
+    v = c.args[1]
+    return [header, c.out(v) or _cap_data_at(c, v, version)]
+
+
+def _capset(c):
+    header, version = _cap_header(c)
+    v = c.args[1]
+    return [header, _cap_data_at(c, v, version) if v else Arg("NULL", None)]
+
+
+_PR_OPTIONS = {
+    1: "PR_SET_PDEATHSIG", 2: "PR_GET_PDEATHSIG", 3: "PR_GET_DUMPABLE", 4: "PR_SET_DUMPABLE",
+    5: "PR_GET_UNALIGN", 6: "PR_SET_UNALIGN", 7: "PR_GET_KEEPCAPS", 8: "PR_SET_KEEPCAPS",
+    9: "PR_GET_FPEMU", 10: "PR_SET_FPEMU", 11: "PR_GET_FPEXC", 12: "PR_SET_FPEXC",
+    13: "PR_GET_TIMING", 14: "PR_SET_TIMING", 15: "PR_SET_NAME", 16: "PR_GET_NAME",
+    19: "PR_GET_ENDIAN", 20: "PR_SET_ENDIAN", 21: "PR_GET_SECCOMP", 22: "PR_SET_SECCOMP",
+    23: "PR_CAPBSET_READ", 24: "PR_CAPBSET_DROP", 25: "PR_GET_TSC", 26: "PR_SET_TSC",
+    27: "PR_GET_SECUREBITS", 28: "PR_SET_SECUREBITS", 29: "PR_SET_TIMERSLACK",
+    30: "PR_GET_TIMERSLACK", 31: "PR_TASK_PERF_EVENTS_DISABLE",
+    32: "PR_TASK_PERF_EVENTS_ENABLE", 33: "PR_MCE_KILL", 34: "PR_MCE_KILL_GET",
+    35: "PR_SET_MM", 36: "PR_SET_CHILD_SUBREAPER", 37: "PR_GET_CHILD_SUBREAPER",
+    38: "PR_SET_NO_NEW_PRIVS", 39: "PR_GET_NO_NEW_PRIVS", 40: "PR_GET_TID_ADDRESS",
+    41: "PR_SET_THP_DISABLE", 42: "PR_GET_THP_DISABLE", 43: "PR_MPX_ENABLE_MANAGEMENT",
+    44: "PR_MPX_DISABLE_MANAGEMENT", 45: "PR_SET_FP_MODE", 46: "PR_GET_FP_MODE",
+    47: "PR_CAP_AMBIENT", 50: "PR_SVE_SET_VL", 51: "PR_SVE_GET_VL",
+    52: "PR_GET_SPECULATION_CTRL", 53: "PR_SET_SPECULATION_CTRL", 54: "PR_PAC_RESET_KEYS",
+    55: "PR_SET_TAGGED_ADDR_CTRL", 56: "PR_GET_TAGGED_ADDR_CTRL", 57: "PR_SET_IO_FLUSHER",
+    58: "PR_GET_IO_FLUSHER", 59: "PR_SET_SYSCALL_USER_DISPATCH",
+    60: "PR_PAC_SET_ENABLED_KEYS", 61: "PR_PAC_GET_ENABLED_KEYS", 62: "PR_SCHED_CORE",
+    0x53564D41: "PR_SET_VMA", 0x59616D61: "PR_SET_PTRACER",
+}  # fmt: skip
+_PR_DUMPABLE = {0: "SUID_DUMP_DISABLE", 1: "SUID_DUMP_USER", 2: "SUID_DUMP_ROOT"}
+_PR_CAP_AMBIENT = {1: "PR_CAP_AMBIENT_IS_SET", 2: "PR_CAP_AMBIENT_RAISE",
+                   3: "PR_CAP_AMBIENT_LOWER", 4: "PR_CAP_AMBIENT_CLEAR_ALL"}  # fmt: skip
+_SECCOMP_MODES = {0: "SECCOMP_MODE_DISABLED", 1: "SECCOMP_MODE_STRICT", 2: "SECCOMP_MODE_FILTER"}
+_PR_NO_ARGS = frozenset((3, 7, 13, 21, 30, 31, 32))  # GET_DUMPABLE, GET_KEEPCAPS...
+_PR_UINT_ARG = frozenset((8, 10, 12, 14, 20, 36))  # SET_KEEPCAPS, SET_CHILD_SUBREAPER...
+_PR_INT_OUT = frozenset((9, 11, 19, 37))  # GET_FPEMU, GET_FPEXC, GET_ENDIAN, GET_CHILD_SUBREAPER
+_PR_UINT_THEN_HEX = frozenset((38, 41, 57))  # SET_NO_NEW_PRIVS, SET_THP_DISABLE, SET_IO_FLUSHER
+
+
+def _prctl_hex(c, first: int) -> list[Arg]:
+    return [Arg(_hex(c.args[k]), c.args[k]) for k in range(first, 5)]
+
+
+def _prctl(c):
+    option = c.args[0] & 0xFFFFFFFF
+    otext, oval = _xlat(option, _PR_OPTIONS, "PR_???")
+    out = [Arg(otext, oval)]
+    arg2 = c.args[1]
+    if option in _PR_NO_ARGS:
+        return out
+    if option in _PR_UINT_ARG:
+        return [*out, Arg(str(arg2), arg2)]
+    if option in _PR_UINT_THEN_HEX:
+        return [*out, Arg(str(arg2), arg2), *_prctl_hex(c, 2)]
+    if option in (23, 24):  # PR_CAPBSET_READ, PR_CAPBSET_DROP
+        return [*out, Arg(*_cap_name(arg2))]
+    if option == 4:
+        return [*out, Arg(*_xlat(arg2, _PR_DUMPABLE, "SUID_DUMP_???"))]
+    if option == 1:  # PR_SET_PDEATHSIG
+        if arg2 > 128:
+            return [*out, Arg(str(arg2), arg2)]
+        name = signame(arg2) if arg2 else "0"
+        return [*out, Arg(name, name if arg2 else 0)]
+    if option == 2:  # PR_GET_PDEATHSIG: [SIGKILL]
+        done = c.out(arg2)
+        if done:
+            return [*out, done]
+        try:
+            sig = _int_at(c, arg2)
+        except OSError:
+            return [*out, Arg(f"{arg2:#x}", arg2)]
+        name = signame(sig) if sig > 0 else str(sig)
+        return [*out, Arg(f"[{name}]", [name])]
+    if option in _PR_INT_OUT:  # [N]
+        return [*out, _intptr_out(c, 1)]
+    if option in (15, 16):  # PR_SET_NAME, PR_GET_NAME: the comm, at most 16 bytes
+        if option == 16 and not c.ok:
+            return [*out, _ptr(c, 1)]
+        if not arg2:
+            return [*out, Arg("NULL", None)]
+        try:
+            data, complete = _read_cstr(c, arg2, 15 if option == 15 else 16)
+        except OSError:
+            return [*out, Arg(f"{arg2:#x}", arg2)]
+        return [*out, Arg(quote(data, not complete, c.xflag), _strval(data))]
+    if option == 47:  # PR_CAP_AMBIENT
+        out.append(Arg(*_xlat(arg2, _PR_CAP_AMBIENT, "PR_CAP_AMBIENT_???")))
+        if arg2 in (1, 2, 3):
+            return [*out, Arg(*_cap_name(c.args[2])), *_prctl_hex(c, 3)]
+        return [*out, *_prctl_hex(c, 2)]
+    if option == 22:  # PR_SET_SECCOMP
+        out.append(Arg(*_xlat(arg2, _SECCOMP_MODES, "SECCOMP_MODE_???")))
+        if arg2 == 1:
+            return out
+        if arg2 == 2:
+            return [*out, _sock_fprog(c, c.args[2])]
+        return [*out, *_prctl_hex(c, 2)]
+    if option == 29:  # PR_SET_TIMERSLACK
+        return [*out, _long(c, 1)]
+    if option == 0x59616D61:  # PR_SET_PTRACER
+        if _s32(arg2) == -1:
+            return [*out, Arg("PR_SET_PTRACER_ANY", "PR_SET_PTRACER_ANY")]
+        return [*out, Arg(str(arg2), arg2)]
+    if option == 0x53564D41 and arg2 == 0:  # PR_SET_VMA, PR_SET_VMA_ANON_NAME
+        return [*out, Arg("PR_SET_VMA_ANON_NAME", "PR_SET_VMA_ANON_NAME"), _ptr(c, 2),
+                _ulong(c, 3), _str(c, 4)]  # fmt: skip
+    return [*out, *_prctl_hex(c, 1)]
+
+
+def _sock_fprog(c, addr: int) -> Arg:
+    """struct sock_fprog: strace's abbreviated ``{len=N, filter=0x...}``."""
+    if not addr:
+        return Arg("NULL", None)
+    try:
+        n, filt = struct.unpack("<H6xQ", c.mem.read(addr, 16))
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    return Arg(f"{{len={n}, filter={_addr(filt)}}}", {"len": n, "filter": filt or None})
+
+
 # --- the table ----------------------------------------------------------------------
 
 # A tuple of argument decoders, or a function of the whole context.
@@ -2254,6 +2527,13 @@ _SIGS: dict = {
     ),
     "pause": (),
     "sched_yield": (),
+    "fadvise64": _fadvise64,
+    "setitimer": _setitimer,
+    "getitimer": _getitimer,
+    "sysinfo": _sysinfo,
+    "capget": _capget,
+    "capset": _capset,
+    "prctl": _prctl,
 }
 # fmt: off
 _NO_ARGS = (
@@ -2439,6 +2719,10 @@ def format_result(
             return f"{retval} ({fds.text})", None
         if name in ("select", "pselect6") and args is not None and mem is not None:
             return _select_result(retval, args, mem, fd_path), None
+    if name == "prctl" and args is not None and args[0] & 0xFFFFFFFF == 3:
+        dumpable = _PR_DUMPABLE.get(retval)  # PR_GET_DUMPABLE: 1 (SUID_DUMP_USER)
+        if dumpable:
+            return f"{retval} ({dumpable})", None
     if name == "recvmmsg":
         if retval == 0:
             return "0 (Timeout)", None
