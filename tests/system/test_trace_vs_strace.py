@@ -288,3 +288,28 @@ def test_fadvise_and_connect_error_like_strace(pycoz):
     mine = calls(ours, ["getsockopt"])
     assert mine == calls(theirs, ["getsockopt"])
     assert any("SO_ERROR, [ECONNREFUSED], [4]) = 0" in line for line in mine), mine
+
+
+def test_statfs_umask_getgroups_like_strace(pycoz):
+    # /proc's and /sys's numbers do not change between the two runs; a disk's would.
+    names = ["statfs", "umask", "getgroups", "mkdir", "fchmodat", "chmod"]
+    script = (
+        "stat -f /proc /sys >/dev/null; umask 0; umask 22; id >/dev/null; "
+        "d=$(mktemp -d); mkdir -m 0 $d/x; chmod 640 $d/x; rmdir $d/x $d"
+    )
+    ours, theirs = run_both(pycoz, ["-f", "-e", "trace=" + ",".join(names)], ["sh", "-c", script])
+    vary = [(r'"/tmp/tmp\.\w+', '"/tmp/TMP')]
+    mine = calls(ours, names, vary)
+    assert mine == calls(theirs, names, vary)
+    text = "\n".join(mine)
+    for expected in (
+        'statfs("/proc", {f_type=PROC_SUPER_MAGIC, f_bsize=4096, f_blocks=0, ',
+        'statfs("/sys", {f_type=SYSFS_MAGIC, ',
+        "f_flags=ST_VALID|",
+        "umask(000) = 022",
+        "umask(022) = 000",
+        "getgroups(0, []) = ",
+        'mkdir("/tmp/TMP/x", 000) = 0',
+        "0640) = 0",
+    ):
+        assert expected in text, expected

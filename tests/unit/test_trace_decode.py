@@ -977,3 +977,28 @@ def test_common_calls_strace_decodes():
         "sysinfo({uptime=8472, loads=[1, 2, 3], totalram=10, freeram=9, sharedram=8, "
         "bufferram=7, totalswap=0, freeswap=0, procs=92, totalhigh=0, freehigh=0, mem_unit=1})"
     )
+
+
+def test_statfs_getgroups_umask_statx_attributes():
+    raw = struct.pack("<qq5QIIqqq32x", 0x9FA0, 4096, 0, 0, 0, 0, 0, 0x15, 0, 255, 4096, 0x1020)
+    mem = FakeMem({0x1000: raw, 0x2000: c("/proc")})
+    assert line("statfs", (0x2000, 0x1000), mem) == (
+        'statfs("/proc", {f_type=PROC_SUPER_MAGIC, f_bsize=4096, f_blocks=0, f_bfree=0, '
+        "f_bavail=0, f_files=0, f_ffree=0, f_fsid={val=[0x15, 0]}, f_namelen=255, "
+        "f_frsize=4096, f_flags=ST_VALID|ST_RELATIME})"
+    )
+    assert line("statfs", (0x2000, 0x1000), mem, retval=-2) == 'statfs("/proc", 0x1000)'
+    mem.put(0x3000, struct.pack("<3I", 0, 4, 27))
+    assert line("getgroups", (0, 0x3000), mem, retval=3) == "getgroups(0, [])"
+    assert line("getgroups", (3, 0x3000), mem, retval=3) == "getgroups(3, [0, 4, 27])"
+    assert line("getgroups", (0, 0), mem, retval=3) == "getgroups(0, NULL)"
+    assert line("umask", (0,)) == "umask(000)"
+    assert line("umask", (0o22,)) == "umask(022)"
+    assert line("mkdirat", (AT_FDCWD, 0x2000, 0o755), mem) == 'mkdirat(AT_FDCWD, "/proc", 0755)'
+    assert decode.format_result("umask", 0)[0] == "000"
+    assert decode.format_result("umask", 0o22)[0] == "022"
+    stx = struct.pack("<IIQIIIH2xQQ", 0x7FF, 4096, 0x2000, 1, 0, 0, 0o40755, 2, 4096)
+    mem.put(0x4000, stx + bytes(256 - len(stx)))
+    assert "stx_attributes=STATX_ATTR_MOUNT_ROOT, stx_mode=S_IFDIR|0755" in line(
+        "statx", (AT_FDCWD, 0x2000, 0, 0x7FF, 0x4000), mem
+    )

@@ -292,6 +292,12 @@ _STATX_MASK = (
     (0x400, "STATX_BLOCKS"), (0x800, "STATX_BTIME"), (0x1000, "STATX_MNT_ID"),
     (0x2000, "STATX_DIOALIGN"), (0x4000, "STATX_MNT_ID_UNIQUE"),
 )  # fmt: skip
+_STATX_ATTRS = (
+    (0x4, "STATX_ATTR_COMPRESSED"), (0x10, "STATX_ATTR_IMMUTABLE"), (0x20, "STATX_ATTR_APPEND"),
+    (0x40, "STATX_ATTR_NODUMP"), (0x800, "STATX_ATTR_ENCRYPTED"), (0x1000, "STATX_ATTR_AUTOMOUNT"),
+    (0x2000, "STATX_ATTR_MOUNT_ROOT"), (0x100000, "STATX_ATTR_VERITY"),
+    (0x200000, "STATX_ATTR_DAX"),
+)  # fmt: skip
 _ACCESS = ((4, "R_OK"), (2, "W_OK"), (1, "X_OK"))
 _RENAME = ((1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WHITEOUT"))
 _S_IFMT = {0o140000: "S_IFSOCK", 0o120000: "S_IFLNK", 0o100000: "S_IFREG", 0o60000: "S_IFBLK",
@@ -626,9 +632,14 @@ def _outpath(c, i):
     return c.out(v) or _path_at(c, v)
 
 
+def _c_octal(v: int) -> str:
+    """C's ``%#03o``, strace's format for modes and umask: 000, 022, 0644."""
+    return (f"0{v:o}" if v else "0").zfill(3)
+
+
 def _octal(c, i):
     v = c.args[i] & 0xFFFFFFFF
-    return Arg(f"0{v:03o}", v)
+    return Arg(_c_octal(v), v)
 
 
 def _oflags(c, i):
@@ -722,12 +733,12 @@ def _statx(c, i):
     )
     mtext, mval = _mode_text(mode)
     masktext, masknames = _flags(mask, _STATX_MASK)
-    value = {"stx_mask": masknames, "stx_attributes": attrs, "stx_mode": mval,
+    atext, anames = _flags(attrs, _STATX_ATTRS)
+    value = {"stx_mask": masknames, "stx_attributes": anames, "stx_mode": mval,
              "stx_nlink": nlink, "stx_uid": uid, "stx_gid": gid, "stx_ino": ino,
              "stx_size": size}  # fmt: skip
     return Arg(
-        f"{{stx_mask={masktext}, stx_attributes={_hex(attrs)}, stx_mode={mtext}, "
-        f"stx_size={size}, ...}}",
+        f"{{stx_mask={masktext}, stx_attributes={atext}, stx_mode={mtext}, stx_size={size}, ...}}",
         value,
     )
 
@@ -2376,6 +2387,70 @@ def _sock_fprog(c, addr: int) -> Arg:
     return Arg(f"{{len={n}, filter={_addr(filt)}}}", {"len": n, "filter": filt or None})
 
 
+_FS_MAGIC = {
+    0xEF53: "EXT2_SUPER_MAGIC", 0x01021994: "TMPFS_MAGIC", 0x9FA0: "PROC_SUPER_MAGIC",
+    0x62656572: "SYSFS_MAGIC", 0x1CD1: "DEVPTS_SUPER_MAGIC", 0x794C7630: "OVERLAYFS_SUPER_MAGIC",
+    0x63677270: "CGROUP2_SUPER_MAGIC", 0x27E0EB: "CGROUP_SUPER_MAGIC",
+    0x58465342: "XFS_SUPER_MAGIC", 0x9123683E: "BTRFS_SUPER_MAGIC", 0x6969: "NFS_SUPER_MAGIC",
+    0x6E736673: "NSFS_MAGIC", 0x73717368: "SQUASHFS_MAGIC", 0x65735546: "FUSE_SUPER_MAGIC",
+    0xCAFE4A11: "BPF_FS_MAGIC", 0x64626720: "DEBUGFS_MAGIC", 0x74726163: "TRACEFS_MAGIC",
+    0x73636673: "SECURITYFS_MAGIC", 0xF97CFF8C: "SELINUX_MAGIC", 0x4D44: "MSDOS_SUPER_MAGIC",
+    0x9660: "ISOFS_SUPER_MAGIC", 0x858458F6: "RAMFS_MAGIC", 0x01021997: "V9FS_MAGIC",
+    0x42494E4D: "BINFMTFS_MAGIC", 0x50495045: "PIPEFS_MAGIC", 0x534F434B: "SOCKFS_MAGIC",
+    0x958458F6: "HUGETLBFS_MAGIC", 0x19800202: "MQUEUE_MAGIC", 0xF2F52010: "F2FS_SUPER_MAGIC",
+}  # fmt: skip
+_ST_FLAGS = ((1, "ST_RDONLY"), (2, "ST_NOSUID"), (4, "ST_NODEV"), (8, "ST_NOEXEC"),
+             (0x10, "ST_SYNCHRONOUS"), (0x20, "ST_VALID"), (0x40, "ST_MANDLOCK"),
+             (0x80, "ST_WRITE"), (0x100, "ST_APPEND"), (0x200, "ST_IMMUTABLE"),
+             (0x400, "ST_NOATIME"), (0x800, "ST_NODIRATIME"), (0x1000, "ST_RELATIME"),
+             (0x2000, "ST_NOSYMFOLLOW"))  # fmt: skip
+_STATFS_COUNTS = ("f_blocks", "f_bfree", "f_bavail", "f_files", "f_ffree")
+
+
+def _statfs_buf(c, i):
+    v = c.args[i]
+    done = c.out(v)
+    if done:
+        return done
+    try:
+        raw = c.mem.read(v, 120)
+    except OSError:
+        return Arg(f"{v:#x}", v)
+    ftype, bsize, *counts = struct.unpack_from("<qq5Q", raw)
+    fsid = struct.unpack_from("<II", raw, 56)
+    namelen, frsize, flags = struct.unpack_from("<qqq", raw, 64)
+    ttext = _FS_MAGIC.get(ftype) or _hex(ftype)
+    ftext, fnames = _flags(flags, _ST_FLAGS, "0")
+    value = {"f_type": ttext, "f_bsize": bsize, **dict(zip(_STATFS_COUNTS, counts, strict=True)),
+             "f_fsid": list(fsid), "f_namelen": namelen, "f_frsize": frsize,
+             "f_flags": fnames}  # fmt: skip
+    sizes = ", ".join(f"{k}={n}" for k, n in zip(_STATFS_COUNTS, counts, strict=True))
+    return Arg(
+        f"{{f_type={ttext}, f_bsize={bsize}, {sizes}, "
+        f"f_fsid={{val=[{_hex(fsid[0])}, {_hex(fsid[1])}]}}, f_namelen={namelen}, "
+        f"f_frsize={frsize}, f_flags={ftext}}}",
+        value,
+    )
+
+
+def _getgroups(c):
+    # The list is written only when size is not 0 (then retval says how many).
+    size = _s32(c.args[0])
+    v = c.args[1]
+    done = c.out(v) if size or not v else None
+    if done:
+        return [Arg(str(size), size), done]
+    n = min(c.retval, 1 << 16) if size else 0
+    try:
+        raw = c.mem.read(v, 4 * n) if n else b""
+    except OSError:
+        return [Arg(str(size), size), Arg(f"{v:#x}", v)]
+    gids = [g for (g,) in struct.iter_unpack("<I", raw)]
+    shown = gids[: c.strsize]
+    more = ", ..." if len(gids) > len(shown) else ""
+    return [Arg(str(size), size), Arg(f"[{', '.join(map(str, shown))}{more}]", gids)]
+
+
 # --- the table ----------------------------------------------------------------------
 
 # A tuple of argument decoders, or a function of the whole context.
@@ -2449,8 +2524,9 @@ _SIGS: dict = {
     "getdents": _getdents,
     "mknod": (_P, _octal, _xlong),
     "mknodat": (_D, _P, _octal, _xlong),
-    "statfs": (_P, _X),
-    "fstatfs": (_fd, _X),
+    "statfs": (_P, _statfs_buf),
+    "fstatfs": (_fd, _statfs_buf),
+    "getgroups": _getgroups,
     "sendfile": (_fd, _fd, _X, _ulong),
     "flock": (_fd, _I),
     # sockets
@@ -2709,7 +2785,7 @@ def format_result(
     if name in _HEX_RESULT:
         return _hex(retval & 0xFFFFFFFFFFFFFFFF), None
     if name in _OCT_RESULT:
-        return (f"0{retval:o}" if retval else "0"), None
+        return _c_octal(retval), None
     if name in _TIMEOUT_RESULT:
         if retval == 0:
             return "0 (Timeout)", None
