@@ -313,3 +313,14 @@ def test_statfs_umask_getgroups_like_strace(pycoz):
         "0640) = 0",
     ):
         assert expected in text, expected
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="iproute2 is not installed")
+def test_netlink_socket_options_like_strace(pycoz):
+    names = ["setsockopt", "bind"]
+    ours, theirs = run_both(
+        pycoz, ["-e", "trace=" + ",".join(names)], ["ip", "-o", "link", "show", "lo"]
+    )
+    mine = calls(ours, names)
+    assert mine == calls(theirs, names)
+    assert "setsockopt(3, SOL_NETLINK, NETLINK_EXT_ACK, [1], 4) = 0" in mine

@@ -1002,3 +1002,11 @@ def test_statfs_getgroups_umask_statx_attributes():
     assert "stx_attributes=STATX_ATTR_MOUNT_ROOT, stx_mode=S_IFDIR|0755" in line(
         "statx", (AT_FDCWD, 0x2000, 0, 0x7FF, 0x4000), mem
     )
+
+
+def test_netlink_address_pid_is_signed():
+    # The kernel picks a negative nl_pid for a process's second netlink socket.
+    raw = struct.pack("<HHiI", 16, 0, -963316893, 0)
+    assert decode.decode_sockaddr(raw).text == (
+        "{sa_family=AF_NETLINK, nl_pid=-963316893, nl_groups=00000000}"
+    )

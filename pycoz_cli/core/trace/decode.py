@@ -246,6 +246,12 @@ _SOCKOPT = {
         30: "TCP_FASTOPEN_CONNECT", 31: "TCP_ULP",
     },
     255: {1: "ICMP_FILTER"},
+    270: {
+        1: "NETLINK_ADD_MEMBERSHIP", 2: "NETLINK_DROP_MEMBERSHIP", 3: "NETLINK_PKTINFO",
+        4: "NETLINK_BROADCAST_ERROR", 5: "NETLINK_NO_ENOBUFS", 6: "NETLINK_RX_RING",
+        7: "NETLINK_TX_RING", 8: "NETLINK_LISTEN_ALL_NSID", 9: "NETLINK_LIST_MEMBERSHIPS",
+        10: "NETLINK_CAP_ACK", 11: "NETLINK_EXT_ACK", 12: "NETLINK_GET_STRICT_CHK",
+    },
     41: {
         16: "IPV6_UNICAST_HOPS", 17: "IPV6_MULTICAST_IF", 18: "IPV6_MULTICAST_HOPS",
         19: "IPV6_MULTICAST_LOOP", 20: "IPV6_ADD_MEMBERSHIP", 23: "IPV6_MTU_DISCOVER",
@@ -866,7 +872,7 @@ def decode_sockaddr(raw: bytes, xflag: int = 0) -> Arg:
         value["sun_path"] = _strval(path)
         return Arg(f"{{sa_family=AF_UNIX, sun_path={quote(path, False, xflag)}}}", value)
     if fam == 16 and len(raw) >= 12:
-        pid, groups = struct.unpack_from("<II", raw, 4)
+        pid, groups = struct.unpack_from("<iI", raw, 4)  # strace prints nl_pid signed
         value.update(nl_pid=pid, nl_groups=groups)
         return Arg(f"{{sa_family=AF_NETLINK, nl_pid={pid}, nl_groups={groups:08x}}}", value)
     if fam == 17 and len(raw) >= 20:
