@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -35,18 +36,47 @@ def normal(line: str, extra=()) -> str:
     return re.sub(r"\) +=", ") =", line)
 
 
+_RESUMED = re.compile(r"^(?:\[pid +\d+\] |\d+ +)?<\.\.\. (\w+) resumed>(.*)$")
+
+
+def _joined(text: str) -> list[str]:
+    """strace's lines with each ``<unfinished ...>`` call joined to its ``resumed`` end."""
+    lines: list = []
+    open_calls: dict = {}  # name -> index of its unfinished line
+    for line in text.splitlines():
+        if line.endswith(" <unfinished ...>"):
+            name = re.sub(r"^(?:\[pid +\d+\] |\d+ +)?(\w+)\(.*", r"\1", line)
+            open_calls[name] = len(lines)
+            lines.append(line[: -len("<unfinished ...>")])
+            continue
+        m = _RESUMED.match(line)
+        if m and m.group(1) in open_calls:
+            k = open_calls.pop(m.group(1))
+            head, tail = lines[k], m.group(2)
+            lines[k] = (head.rstrip() if tail[:1] in ",)" else head) + tail
+            continue
+        lines.append(line)
+    return lines
+
+
 def calls(text: str, names, extra=()) -> list[str]:
     """The lines of ``names`` calls, normalised, in order."""
     pat = re.compile(r"^(?:\[pid +\d+\] |\d+ +)?(?:" + "|".join(names) + r")\(")
-    return [normal(line, extra) for line in text.splitlines() if pat.match(line)]
+    return [normal(line, extra) for line in _joined(text) if pat.match(line)]
 
 
 def run_both(pycoz, options, argv):
-    """(ours, theirs): the trace text of ``argv`` under pycoz and under strace."""
-    ours = pycoz("trace", *options, "--", *argv)
-    theirs = subprocess.run([STRACE, *options, *argv], capture_output=True, text=True)
-    assert ours.returncode == theirs.returncode, (ours.stderr, theirs.stderr)
-    return ours.stderr, theirs.stderr
+    """(ours, theirs): the trace of ``argv`` under pycoz and under strace (-o files,
+    so that strace's "Process N attached" notes stay out of the lines)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        mine, strace_out = os.path.join(tmp, "pycoz"), os.path.join(tmp, "strace")
+        ours = pycoz("trace", "-o", mine, *options, "--", *argv)
+        theirs = subprocess.run(
+            [STRACE, "-o", strace_out, *options, *argv], capture_output=True, text=True
+        )
+        assert ours.returncode == theirs.returncode, (ours.stderr, theirs.stderr)
+        with open(mine) as a, open(strace_out) as b:
+            return a.read(), b.read()
 
 
 def test_unshare_flags_by_name(pycoz):
@@ -324,3 +354,24 @@ def test_netlink_socket_options_like_strace(pycoz):
     mine = calls(ours, names)
     assert mine == calls(theirs, names)
     assert "setsockopt(3, SOL_NETLINK, NETLINK_EXT_ACK, [1], 4) = 0" in mine
+
+
+def test_clone_and_clone3_like_strace(pycoz):
+    # A thread (clone3, and its parent_tid written back) and a fork (clone).
+    program = (
+        "import os, threading\n"
+        "t = threading.Thread(target=lambda: None); t.start(); t.join()\n"
+        "pid = os.fork()\n"
+        "if pid == 0: os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+    )
+    names = ["clone", "clone3"]
+    ours, theirs = run_both(
+        pycoz, ["-f", "-e", "trace=" + ",".join(names)], [PYTHON, "-c", program]
+    )
+    vary = [(r"parent_tid=\[\d+\]", "parent_tid=[TID]"), (r"\) = \d+$", ") = PID")]
+    mine = calls(ours, names, vary)
+    assert mine == calls(theirs, names, vary)
+    assert len(mine) == 2 and mine[0].startswith("clone3({flags=CLONE_VM|CLONE_FS|")
+    assert " => {parent_tid=[TID]}, 88) = PID" in mine[0]
+    assert mine[1].startswith("clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|")
