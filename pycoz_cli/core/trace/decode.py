@@ -18,7 +18,14 @@ strace, all because decoding happens once, at syscall exit:
   call (``[16]``) unless the caller passes what :func:`capture_entry` read at entry;
 * ``select``'s fd sets show what the kernel left in them, likewise;
 * ``execve``/``execveat`` must be decoded at entry (``exiting=False``): after a
-  successful exec the old memory is gone.
+  successful exec the old memory is gone;
+* ``rt_sigreturn``'s ``{mask=[...]}`` is the thread's blocked set after the call
+  (/proc/TID/status), which is the frame's mask strace reads less SIGKILL and
+  SIGSTOP (never in a frame the kernel builds).
+
+Where strace 6.1 prints something odd, pycoz prints the same (``c_iflag=`` for a
+termios word of 0, ``SNDCTL_TMR_START or TCSETS`` for a tty's TCSETS); the JSON
+value then holds the plain meaning (``"TCSETS"``, ``[]``).
 """
 
 from __future__ import annotations
