@@ -747,3 +747,266 @@ def test_uname_and_epoll_create1():
     mem = FakeMem({0x1000: uts})
     assert line("uname", (0x1000,), mem) == 'uname({sysname="Linux", nodename="box", ...})'
     assert line("epoll_create1", (0o2000000,)) == "epoll_create1(EPOLL_CLOEXEC)"
+
+
+def test_unshare_and_setns_flags_by_name():
+    # As strace 6.1 prints them (raw syscalls through ctypes): known bits by name,
+    # the rest in hex, and a comment when no bit has a name.
+    assert line("unshare", [0x40020000]) == "unshare(CLONE_NEWNS|CLONE_NEWNET)"
+    assert line("unshare", [0]) == "unshare(0)"
+    assert line("unshare", [0xDEADCAF5]) == (
+        "unshare(CLONE_NEWTIME|CLONE_FS|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM"
+        "|CLONE_NEWCGROUP|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWUSER|CLONE_NEWNET|0x80a8c075)"
+    )
+    assert line("unshare", [0xBADC0DED0000000F]) == "unshare(0xbadc0ded0000000f /* CLONE_??? */)"
+    assert line("setns", [3, 0x40000000]) == "setns(3, CLONE_NEWNET)"
+    assert line("setns", [3, 0xDEFACED100000000]) == "setns(3, 0)"
+    assert line("setns", [3, 0xBADC0DED81FDFF7F]) == "setns(3, 0x81fdff7f /* CLONE_NEW??? */)"
+    assert line("setns", [3, 0xFEEDFACE]) == (
+        "setns(3, CLONE_NEWTIME|CLONE_NEWCGROUP|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWUSER"
+        "|CLONE_NEWPID|CLONE_NEWNET|0x80edfa4e)"
+    )
+    assert line("unshare", [0x81F8F07F]) == "unshare(0x81f8f07f /* CLONE_??? */)"
+    assert line("setns", [3, 0xFFFFFFFF]) == (
+        "setns(3, CLONE_NEWTIME|CLONE_NEWNS|CLONE_NEWCGROUP|CLONE_NEWUTS|CLONE_NEWIPC"
+        "|CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWNET|0x81fdff7f)"
+    )
+    args = decode.decode_call("unshare", (0x20020000,), FakeMem())
+    assert args[0].value == ["CLONE_NEWNS", "CLONE_NEWPID"]
+
+
+def test_termios_ioctls():
+    # strace 6.1 on a pty: ioctl(0, TCGETS, {...}) for a terminal in its default state.
+    tios = struct.pack("<4I", 0o2400, 0o5, 0o277, 0o105073) + bytes(20)
+    mem = FakeMem({0x1000: tios})
+    assert line("ioctl", (0, 0x5401, 0x1000), mem) == (
+        "ioctl(0, TCGETS, {c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR, "
+        "c_cflag=B38400|CS8|CREAD, "
+        "c_lflag=ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN|ECHOCTL|ECHOKE, ...})"
+    )
+    # A set request decodes its input even when the call failed; a get shows the address.
+    assert line("ioctl", (0, 0x5403, 0x1000), mem, retval=-25).startswith(
+        "ioctl(0, SNDCTL_TMR_STOP or TCSETSW, {c_iflag=ICRNL|IXON, "
+    )
+    assert line("ioctl", (0, 0x5401, 0x1000), mem, retval=-25) == "ioctl(0, TCGETS, 0x1000)"
+    # Raw mode: empty flag words, and the delay fields' trailing "|" as strace has them.
+    mem.put(0x2000, struct.pack("<4I", 0, 0, 0o40 | 0o200, 0))
+    assert line("ioctl", (0, 0x5402, 0x2000), mem) == (
+        "ioctl(0, SNDCTL_TMR_START or TCSETS, {c_iflag=, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|, "
+        "c_cflag=B0|CS7|CREAD, c_lflag=, ...})"
+    )
+    mem.put(0x3000, struct.pack("<4I", 0xFFFF, 0xFFFF, 0xFFFFFFFF & ~0o10000, 0o377777))
+    text = line("ioctl", (0, 0x5402, 0x3000), mem)
+    assert (
+        "c_oflag=NL1|CR3|XTABS|BS1|VT1|FF1|OPOST|OLCUC|ONLCR|OCRNL|ONOCR|ONLRET|OFILL|OFDEL,"
+        in text
+    )
+    assert "c_cflag=B38400|B4000000<<IBSHIFT|CS8|CSTOPB|CREAD|PARENB|PARODD|HUPCL|" in text
+    assert text.endswith(
+        "c_lflag=ISIG|ICANON|XCASE|ECHO|ECHOE|ECHOK|ECHONL|NOFLSH|IEXTEN|ECHOCTL|ECHOPRT"
+        "|ECHOKE|FLUSHO|PENDIN|TOSTOP|EXTPROC|0x2000, ...})"
+    )
+    value = decode.decode_call("ioctl", (0, 0x5402, 0x2000), mem, retval=0)
+    assert value[1].value == "TCSETS"
+    assert value[2].value["c_cflag"] == ["B0", "CS7", "CREAD"]
+    # The old struct termio: 16-bit words.
+    mem.put(0x4000, struct.pack("<4H", 0o2400, 0o5, 0o277, 0o105073) + bytes(10))
+    assert line("ioctl", (0, 0x5405, 0x4000), mem).startswith("ioctl(0, TCGETA, {c_iflag=ICRNL")
+
+
+def test_tty_ioctls_with_plain_arguments():
+    mem = FakeMem({0x1000: struct.pack("<i", 0)})
+    assert line("ioctl", (0, 0x540B, 2)) == "ioctl(0, TCFLSH, TCIOFLUSH)"
+    assert line("ioctl", (0, 0x540A, 1)) == "ioctl(0, TCXONC, TCOON)"
+    assert line("ioctl", (0, 0x540A, 9)) == "ioctl(0, TCXONC, 0x9 /* TC??? */)"
+    assert line("ioctl", (0, 0x5409, 1)) == "ioctl(0, TCSBRK, 1)"
+    assert line("ioctl", (0, 0x540C, 0)) == "ioctl(0, TIOCEXCL)"
+    assert line("ioctl", (0, 0x5424, 0x1000), mem) == "ioctl(0, TIOCGETD, [0])"
+    assert line("ioctl", (0, 0x5423, 0x1000), mem) == "ioctl(0, TIOCSETD, [0])"
+
+
+def _msghdr(name=0, namelen=0, iov=0, iovlen=0, ctl=0, ctllen=0, flags=0) -> bytes:
+    return struct.pack("<QI4xQQQQi4x", name, namelen, iov, iovlen, ctl, ctllen, flags)
+
+
+def _cmsg(level: int, typ: int, data: bytes) -> bytes:
+    raw = struct.pack("<Qii", 16 + len(data), level, typ) + data
+    return raw + bytes(-len(raw) % 8)
+
+
+def test_sendmsg_control_messages():
+    mem = FakeMem()
+    iov = mem.put(0x1000, struct.pack("<QQ", mem.put(0x1100, b"hello"), 5))
+    ctl = mem.put(0x2000, _cmsg(1, 1, struct.pack("<ii", 5, 6)))
+    hdr = mem.put(0x3000, _msghdr(iov=iov, iovlen=1, ctl=ctl, ctllen=24))
+    assert line("sendmsg", (3, hdr, 0), mem, retval=5) == (
+        'sendmsg(3, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="hello", iov_len=5}], '
+        "msg_iovlen=1, msg_control=[{cmsg_len=24, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, "
+        "cmsg_data=[5, 6]}], msg_controllen=24, msg_flags=0}, 0)"
+    )
+    # -y decorates the descriptors passed; the JSON value holds the numbers.
+    args = decode.decode_call(
+        "sendmsg", (3, hdr, 0), mem, retval=5, fd_path=lambda fd: f"pipe:[{fd}]"
+    )
+    assert "cmsg_data=[5<pipe:[5]>, 6<pipe:[6]>]" in args[1].text
+    assert args[1].value["msg_control"][0]["cmsg_data"] == [5, 6]
+    # Two messages, one of a level strace does not decode, and an -s cut of the fds.
+    mem.put(0x2000, _cmsg(1, 2, struct.pack("<iII", 42, 0, 0)) + _cmsg(41, 50, b"\1\2\3\4"))
+    mem.put(0x3000, _msghdr(iov=iov, iovlen=1, ctl=ctl, ctllen=56))
+    assert line("sendmsg", (3, hdr, 0), mem, retval=5).endswith(
+        "msg_control=[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_CREDENTIALS, "
+        "cmsg_data={pid=42, uid=0, gid=0}}, {cmsg_len=20, cmsg_level=SOL_IPV6, "
+        "cmsg_type=0x32}], msg_controllen=56, msg_flags=0}, 0)"
+    )
+    mem.put(0x2000, _cmsg(1, 1, struct.pack("<3i", 3, 4, 5)))
+    mem.put(0x3000, _msghdr(iov=iov, iovlen=1, ctl=ctl, ctllen=32))
+    assert "cmsg_data=[3, 4, ...]}" in line("sendmsg", (3, hdr, 0), mem, retval=5, strsize=2)
+    # Too short for a header: the address, as strace prints it.
+    mem.put(0x3000, _msghdr(iov=iov, iovlen=1, ctl=ctl, ctllen=8))
+    assert "msg_control=0x2000, msg_controllen=8," in line("sendmsg", (3, hdr, 0), mem, retval=5)
+
+
+def test_recvmsg_namelen_before_and_after():
+    mem = FakeMem()
+    iov = mem.put(0x1000, struct.pack("<QQ", mem.put(0x1100, b"hello" + bytes(95)), 100))
+    hdr = mem.put(0x3000, _msghdr(name=0x4000, namelen=110, iov=iov, iovlen=1))
+    entry = decode.capture_entry("recvmsg", (4, hdr, 0x40), mem)
+    assert entry == {1: 110}
+    # A failed call shows what the program offered; a successful one what changed.
+    assert line("recvmsg", (4, hdr, 0x40), mem, retval=-11, entry=entry) == (
+        "recvmsg(4, {msg_namelen=110}, MSG_DONTWAIT)"
+    )
+    mem.put(0x3000, _msghdr(name=0x4000, namelen=0, iov=iov, iovlen=1, flags=8))
+    assert line("recvmsg", (4, hdr, 0x40), mem, retval=5, entry=entry) == (
+        "recvmsg(4, {msg_name=0x4000, msg_namelen=110 => 0, "
+        'msg_iov=[{iov_base="hello", iov_len=100}], msg_iovlen=1, msg_controllen=0, '
+        "msg_flags=MSG_CTRUNC}, MSG_DONTWAIT)"
+    )
+    # Without what entry saw (a call first seen at its exit): the address on failure.
+    assert line("recvmsg", (4, hdr, 0x40), mem, retval=-11) == "recvmsg(4, 0x3000, MSG_DONTWAIT)"
+
+
+def test_recvmmsg_timeout_as_it_was_at_entry():
+    mem = FakeMem()
+    ts = mem.put(0x5000, struct.pack("<qq", 1, 500))
+    vec = mem.put(0x6000, bytes(64))
+    entry = decode.capture_entry("recvmmsg", (4, vec, 1, 0, ts), mem)
+    mem.put(0x5000, struct.pack("<qq", 0, 250))  # the kernel writes what is left
+    assert line("recvmmsg", (4, vec, 1, 0, ts), mem, retval=-11, entry=entry) == (
+        "recvmmsg(4, 0x6000, 1, 0, {tv_sec=1, tv_nsec=500})"
+    )
+    assert decode.format_result("recvmmsg", 0)[0] == "0 (Timeout)"
+    assert decode.format_result("recvmmsg", 1, args=(4, vec, 1, 0, ts), mem=mem)[0] == (
+        "1 (left {tv_sec=0, tv_nsec=250})"
+    )
+
+
+def test_rt_sigreturn_mask_is_the_threads_blocked_set():
+    # At the call's exit the kernel has restored the frame's mask: /proc has it.
+    class Own(FakeMem):
+        pid = os.getpid()  # this thread is the process's main thread under pytest
+
+    import signal
+
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2, signal.SIGHUP])
+    try:
+        args = decode.decode_call("rt_sigreturn", (0,) * 6, Own(), retval=0)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    assert [a.text for a in args] == ["{mask=[HUP USR2]}"]
+    assert args[0].value == {"mask": {"inverted": False, "signals": ["HUP", "USR2"]}}
+    # No process to look at (or a call that never returned): no argument, as before.
+    assert decode.decode_call("rt_sigreturn", (0,) * 6, FakeMem(), retval=0) == []
+    assert decode.decode_call("rt_sigreturn", (0,) * 6, Own(), retval=None) == []
+
+
+def test_common_calls_strace_decodes():
+    # Lines strace 6.1 printed for ping, cat and curl on this machine.
+    caps = struct.pack("<6I", 0, 0x3000, 0, 0, 0, 0)
+    mem = FakeMem({0x1000: struct.pack("<Ii", 0x20080522, 0), 0x2000: caps})
+    assert line("capget", (0x1000, 0x2000), mem) == (
+        "capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, "
+        "{effective=0, permitted=1<<CAP_NET_ADMIN|1<<CAP_NET_RAW, inheritable=0})"
+    )
+    assert line("capget", (0x1000, 0), mem) == (
+        "capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, NULL)"
+    )
+    mem.put(0x2000, struct.pack("<6I", 1 << 13, 0x3000, 0, 0, 0, 0))
+    assert line("capset", (0x1000, 0x2000), mem).endswith(
+        "{effective=1<<CAP_NET_RAW, permitted=1<<CAP_NET_ADMIN|1<<CAP_NET_RAW, inheritable=0})"
+    )
+    mem.put(0x2000, struct.pack("<6I", 0, 0, 0, 1, 0, 0))  # CAP_MAC_OVERRIDE: a high word
+    assert "effective=1<<CAP_MAC_OVERRIDE," in line("capset", (0x1000, 0x2000), mem)
+    assert line("prctl", (8, 1, 1, 0x7F00, 1)) == "prctl(PR_SET_KEEPCAPS, 1)"
+    assert line("prctl", (23, 32, 0, 0x7F00, 0)) == "prctl(PR_CAPBSET_READ, CAP_MAC_OVERRIDE)"
+    assert line("prctl", (23, 41, 0, 0, 0)) == "prctl(PR_CAPBSET_READ, 0x29 /* CAP_??? */)"
+    assert line("prctl", (1, 9, 0, 0, 0)) == "prctl(PR_SET_PDEATHSIG, SIGKILL)"
+    assert line("prctl", (38, 1, 0, 0, 0)) == "prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)"
+    assert line("prctl", (39, 0, 0, 0, 0)) == "prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)"
+    assert line("prctl", (0x1234, 1, 2, 3, 4)) == "prctl(0x1234 /* PR_??? */, 0x1, 0x2, 0x3, 0x4)"
+    mem.put(0x3000, c("pycoz-worker"))
+    assert line("prctl", (15, 0x3000, 0, 0, 0), mem) == 'prctl(PR_SET_NAME, "pycoz-worker")'
+    assert decode.format_result("prctl", 1, args=(3, 0, 0, 0, 0))[0] == "1 (SUID_DUMP_USER)"
+    mem.put(0x4000, struct.pack("<4q", 0, 0, 10, 0))
+    assert line("setitimer", (0, 0x4000, 0), mem) == (
+        "setitimer(ITIMER_REAL, {it_interval={tv_sec=0, tv_usec=0}, "
+        "it_value={tv_sec=10, tv_usec=0}}, NULL)"
+    )
+    assert line("fadvise64", (3, 0, 0, 2)) == "fadvise64(3, 0, 0, POSIX_FADV_SEQUENTIAL)"
+    mem.put(0x5000, struct.pack("<i", -6202))
+    assert line("setsockopt", (3, 255, 1, 0x5000, 4), mem) == (
+        "setsockopt(3, SOL_RAW, ICMP_FILTER, ~[ICMP_ECHOREPLY ICMP_DEST_UNREACH "
+        "ICMP_SOURCE_QUENCH ICMP_REDIRECT ICMP_TIME_EXCEEDED ICMP_PARAMETERPROB], 4)"
+    )
+    mem.put(0x6000, struct.pack("<qq", 1, 0))
+    assert line("setsockopt", (3, 1, 20, 0x6000, 16), mem) == (
+        'setsockopt(3, SOL_SOCKET, SO_RCVTIMEO_OLD, "\\1' + "\\0" * 15 + '", 16)'
+    )
+    mem.put(0x6000, struct.pack("<ii", 1, 0))
+    assert line("setsockopt", (3, 1, 13, 0x6000, 8), mem) == (
+        "setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8)"
+    )
+    mem.put(0x7000, struct.pack("<i", 111))
+    mem.put(0x7100, struct.pack("<i", 4))
+    assert line("getsockopt", (5, 1, 4, 0x7000, 0x7100), mem) == (
+        "getsockopt(5, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4])"
+    )
+    info = struct.pack("<q3Q6QH6xQQI4x", 8472, 1, 2, 3, 10, 9, 8, 7, 0, 0, 92, 0, 0, 1)
+    mem.put(0x8000, info)
+    assert line("sysinfo", (0x8000,), mem) == (
+        "sysinfo({uptime=8472, loads=[1, 2, 3], totalram=10, freeram=9, sharedram=8, "
+        "bufferram=7, totalswap=0, freeswap=0, procs=92, totalhigh=0, freehigh=0, mem_unit=1})"
+    )
+
+
+def test_statfs_getgroups_umask_statx_attributes():
+    raw = struct.pack("<qq5QIIqqq32x", 0x9FA0, 4096, 0, 0, 0, 0, 0, 0x15, 0, 255, 4096, 0x1020)
+    mem = FakeMem({0x1000: raw, 0x2000: c("/proc")})
+    assert line("statfs", (0x2000, 0x1000), mem) == (
+        'statfs("/proc", {f_type=PROC_SUPER_MAGIC, f_bsize=4096, f_blocks=0, f_bfree=0, '
+        "f_bavail=0, f_files=0, f_ffree=0, f_fsid={val=[0x15, 0]}, f_namelen=255, "
+        "f_frsize=4096, f_flags=ST_VALID|ST_RELATIME})"
+    )
+    assert line("statfs", (0x2000, 0x1000), mem, retval=-2) == 'statfs("/proc", 0x1000)'
+    mem.put(0x3000, struct.pack("<3I", 0, 4, 27))
+    assert line("getgroups", (0, 0x3000), mem, retval=3) == "getgroups(0, [])"
+    assert line("getgroups", (3, 0x3000), mem, retval=3) == "getgroups(3, [0, 4, 27])"
+    assert line("getgroups", (0, 0), mem, retval=3) == "getgroups(0, NULL)"
+    assert line("umask", (0,)) == "umask(000)"
+    assert line("umask", (0o22,)) == "umask(022)"
+    assert line("mkdirat", (AT_FDCWD, 0x2000, 0o755), mem) == 'mkdirat(AT_FDCWD, "/proc", 0755)'
+    assert decode.format_result("umask", 0)[0] == "000"
+    assert decode.format_result("umask", 0o22)[0] == "022"
+    stx = struct.pack("<IIQIIIH2xQQ", 0x7FF, 4096, 0x2000, 1, 0, 0, 0o40755, 2, 4096)
+    mem.put(0x4000, stx + bytes(256 - len(stx)))
+    assert "stx_attributes=STATX_ATTR_MOUNT_ROOT, stx_mode=S_IFDIR|0755" in line(
+        "statx", (AT_FDCWD, 0x2000, 0, 0x7FF, 0x4000), mem
+    )
+
+
+def test_netlink_address_pid_is_signed():
+    # The kernel picks a negative nl_pid for a process's second netlink socket.
+    raw = struct.pack("<HHiI", 16, 0, -963316893, 0)
+    assert decode.decode_sockaddr(raw).text == (
+        "{sa_family=AF_NETLINK, nl_pid=-963316893, nl_groups=00000000}"
+    )

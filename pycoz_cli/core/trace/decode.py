@@ -18,7 +18,14 @@ strace, all because decoding happens once, at syscall exit:
   call (``[16]``) unless the caller passes what :func:`capture_entry` read at entry;
 * ``select``'s fd sets show what the kernel left in them, likewise;
 * ``execve``/``execveat`` must be decoded at entry (``exiting=False``): after a
-  successful exec the old memory is gone.
+  successful exec the old memory is gone;
+* ``rt_sigreturn``'s ``{mask=[...]}`` is the thread's blocked set after the call
+  (/proc/TID/status), which is the frame's mask strace reads less SIGKILL and
+  SIGSTOP (never in a frame the kernel builds).
+
+Where strace 6.1 prints something odd, pycoz prints the same (``c_iflag=`` for a
+termios word of 0, ``SNDCTL_TMR_START or TCSETS`` for a tty's TCSETS); the JSON
+value then holds the plain meaning (``"TCSETS"``, ``[]``).
 """
 
 from __future__ import annotations
@@ -141,6 +148,14 @@ def _flags(v: int, table: tuple, zero: str = "0") -> tuple[str, list[str]]:
     return "|".join(names), names
 
 
+def _flags_or_unknown(v: int, table: tuple, unknown: str) -> tuple[str, list[str]]:
+    """printflags with a default: bits no name covers alone are ``0x... /* CLONE_??? */``."""
+    text, names = _flags(v, table)
+    if v and len(names) == 1 and names[0][:2] == "0x":
+        return f"{text} /* {unknown} */", names
+    return text, names
+
+
 def _xlat(v: int, table: dict, unknown: str | None = None) -> tuple[str, int | str]:
     name = table.get(v)
     if name is not None:
@@ -237,6 +252,13 @@ _SOCKOPT = {
         13: "TCP_CONGESTION", 18: "TCP_USER_TIMEOUT", 23: "TCP_FASTOPEN",
         30: "TCP_FASTOPEN_CONNECT", 31: "TCP_ULP",
     },
+    255: {1: "ICMP_FILTER"},
+    270: {
+        1: "NETLINK_ADD_MEMBERSHIP", 2: "NETLINK_DROP_MEMBERSHIP", 3: "NETLINK_PKTINFO",
+        4: "NETLINK_BROADCAST_ERROR", 5: "NETLINK_NO_ENOBUFS", 6: "NETLINK_RX_RING",
+        7: "NETLINK_TX_RING", 8: "NETLINK_LISTEN_ALL_NSID", 9: "NETLINK_LIST_MEMBERSHIPS",
+        10: "NETLINK_CAP_ACK", 11: "NETLINK_EXT_ACK", 12: "NETLINK_GET_STRICT_CHK",
+    },
     41: {
         16: "IPV6_UNICAST_HOPS", 17: "IPV6_MULTICAST_IF", 18: "IPV6_MULTICAST_HOPS",
         19: "IPV6_MULTICAST_LOOP", 20: "IPV6_ADD_MEMBERSHIP", 23: "IPV6_MTU_DISCOVER",
@@ -283,6 +305,12 @@ _STATX_MASK = (
     (0x400, "STATX_BLOCKS"), (0x800, "STATX_BTIME"), (0x1000, "STATX_MNT_ID"),
     (0x2000, "STATX_DIOALIGN"), (0x4000, "STATX_MNT_ID_UNIQUE"),
 )  # fmt: skip
+_STATX_ATTRS = (
+    (0x4, "STATX_ATTR_COMPRESSED"), (0x10, "STATX_ATTR_IMMUTABLE"), (0x20, "STATX_ATTR_APPEND"),
+    (0x40, "STATX_ATTR_NODUMP"), (0x800, "STATX_ATTR_ENCRYPTED"), (0x1000, "STATX_ATTR_AUTOMOUNT"),
+    (0x2000, "STATX_ATTR_MOUNT_ROOT"), (0x100000, "STATX_ATTR_VERITY"),
+    (0x200000, "STATX_ATTR_DAX"),
+)  # fmt: skip
 _ACCESS = ((4, "R_OK"), (2, "W_OK"), (1, "X_OK"))
 _RENAME = ((1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WHITEOUT"))
 _S_IFMT = {0o140000: "S_IFSOCK", 0o120000: "S_IFLNK", 0o100000: "S_IFREG", 0o60000: "S_IFBLK",
@@ -308,7 +336,8 @@ _MADV = {0: "MADV_NORMAL", 1: "MADV_RANDOM", 2: "MADV_SEQUENTIAL", 3: "MADV_WILL
          22: "MADV_POPULATE_READ", 23: "MADV_POPULATE_WRITE", 100: "MADV_HWPOISON"}  # fmt: skip
 
 _CLONE_FLAGS = (
-    (0x100, "CLONE_VM"), (0x200, "CLONE_FS"), (0x400, "CLONE_FILES"), (0x800, "CLONE_SIGHAND"),
+    (0x80, "CLONE_NEWTIME"), (0x100, "CLONE_VM"), (0x200, "CLONE_FS"), (0x400, "CLONE_FILES"),
+    (0x800, "CLONE_SIGHAND"),
     (0x1000, "CLONE_PIDFD"), (0x2000, "CLONE_PTRACE"), (0x4000, "CLONE_VFORK"),
     (0x8000, "CLONE_PARENT"), (0x10000, "CLONE_THREAD"), (0x20000, "CLONE_NEWNS"),
     (0x40000, "CLONE_SYSVSEM"), (0x80000, "CLONE_SETTLS"), (0x100000, "CLONE_PARENT_SETTID"),
@@ -317,8 +346,15 @@ _CLONE_FLAGS = (
     (0x2000000, "CLONE_NEWCGROUP"), (0x4000000, "CLONE_NEWUTS"), (0x8000000, "CLONE_NEWIPC"),
     (0x10000000, "CLONE_NEWUSER"), (0x20000000, "CLONE_NEWPID"), (0x40000000, "CLONE_NEWNET"),
     (0x80000000, "CLONE_IO"), (0x100000000, "CLONE_CLEAR_SIGHAND"),
-    (0x200000000, "CLONE_INTO_CGROUP"), (0x80, "CLONE_NEWTIME"),
+    (0x200000000, "CLONE_INTO_CGROUP"),
 )  # fmt: skip
+# What unshare(2) accepts, and setns(2)'s namespace types, as strace names them.
+_UNSHARE_FLAGS = tuple(
+    (bit, name) for bit, name in _CLONE_FLAGS
+    if bit in (0x80, 0x100, 0x200, 0x400, 0x800, 0x10000, 0x20000, 0x40000)
+    or name.startswith("CLONE_NEW")
+)  # fmt: skip
+_NS_TYPES = tuple((bit, name) for bit, name in _CLONE_FLAGS if name.startswith("CLONE_NEW"))
 _WAIT_OPTS = ((1, "WNOHANG"), (2, "WSTOPPED"), (4, "WEXITED"), (8, "WCONTINUED"),
               (0x1000000, "WNOWAIT"), (0x20000000, "__WNOTHREAD"), (0x40000000, "__WALL"),
               (0x80000000, "__WCLONE"))  # fmt: skip
@@ -348,21 +384,79 @@ _SEALS = ((1, "F_SEAL_SEAL"), (2, "F_SEAL_SHRINK"), (4, "F_SEAL_GROW"), (8, "F_S
 _SEEK = {0: "SEEK_SET", 1: "SEEK_CUR", 2: "SEEK_END", 3: "SEEK_DATA", 4: "SEEK_HOLE"}
 _IOCTL = {
     0x5401: "TCGETS", 0x5402: "TCSETS", 0x5403: "TCSETSW", 0x5404: "TCSETSF",
-    0x5405: "TCGETA", 0x5406: "TCSETA", 0x5409: "TCSBRK", 0x540A: "TCXONC", 0x540B: "TCFLSH",
+    0x5405: "TCGETA", 0x5406: "TCSETA", 0x5407: "TCSETAW", 0x5408: "TCSETAF",
+    0x5409: "TCSBRK", 0x540A: "TCXONC", 0x540B: "TCFLSH",
     0x540C: "TIOCEXCL", 0x540D: "TIOCNXCL", 0x540E: "TIOCSCTTY", 0x540F: "TIOCGPGRP",
     0x5410: "TIOCSPGRP", 0x5411: "TIOCOUTQ", 0x5412: "TIOCSTI", 0x5413: "TIOCGWINSZ",
     0x5414: "TIOCSWINSZ", 0x5415: "TIOCMGET", 0x541B: "FIONREAD", 0x541C: "TIOCLINUX",
-    0x541D: "TIOCCONS", 0x5421: "FIONBIO", 0x5422: "TIOCNOTTY", 0x5424: "TIOCSETD",
-    0x5425: "TIOCGETD", 0x5429: "TIOCGSID", 0x5450: "FIONCLEX", 0x5451: "FIOCLEX",
+    0x541D: "TIOCCONS", 0x5420: "TIOCPKT", 0x5421: "FIONBIO", 0x5422: "TIOCNOTTY",
+    0x5423: "TIOCSETD", 0x5424: "TIOCGETD", 0x5425: "TCSBRKP", 0x5427: "TIOCSBRK",
+    0x5428: "TIOCCBRK", 0x5429: "TIOCGSID", 0x5450: "FIONCLEX", 0x5451: "FIOCLEX",
     0x5452: "FIOASYNC", 0x80045430: "TIOCGPTN", 0x40045431: "TIOCSPTLCK",
     0x80045432: "TIOCGDEV", 0x5441: "TIOCGPTPEER", 0x8912: "SIOCGIFCONF",
     0x8913: "SIOCGIFFLAGS", 0x8914: "SIOCSIFFLAGS", 0x8915: "SIOCGIFADDR",
     0x8921: "SIOCGIFMTU", 0x8927: "SIOCGIFHWADDR", 0x8933: "SIOCGIFINDEX",
-    0x80086601: "FS_IOC_GETFLAGS", 0x40086602: "FS_IOC_SETFLAGS", 0x5401 + 0x30: "TIOCGRS485",
+    0x80086601: "FS_IOC_GETFLAGS", 0x40086602: "FS_IOC_SETFLAGS", 0x542E: "TIOCGRS485",
     0x4B3A: "KDSETMODE", 0x4B3B: "KDGETMODE", 0x80045705: "RNDGETENTCNT",
 }  # fmt: skip
-_IOCTL_INT_OUT = frozenset((0x540F, 0x541B, 0x5411, 0x5429, 0x80045430, 0x5425))
-_IOCTL_INT_IN = frozenset((0x5410, 0x5421, 0x40045431, 0x5452, 0x5424))
+# strace 6.1 cannot tell these tty requests from OSS sound ones (_IO('T', 2..4))
+# and prints both names; the JSON value keeps the tty name.
+_IOCTL_TEXT = {
+    0x5402: "SNDCTL_TMR_START or TCSETS",
+    0x5403: "SNDCTL_TMR_STOP or TCSETSW",
+    0x5404: "SNDCTL_TMR_CONTINUE or TCSETSF",
+}
+_IOCTL_INT_OUT = frozenset((0x540F, 0x541B, 0x5411, 0x5429, 0x80045430, 0x5424, 0x80045432))
+_IOCTL_INT_IN = frozenset((0x5410, 0x5421, 0x40045431, 0x5452, 0x5423, 0x5420))
+# Requests that take no argument at all (strace prints two).
+_IOCTL_NOARG = frozenset((0x5450, 0x5451, 0x5422, 0x540C, 0x540D, 0x541D, 0x5427, 0x5428))
+_IOCTL_TERMIOS_OUT = frozenset((0x5401, 0x5405))  # TCGETS, TCGETA
+_IOCTL_TERMIOS_IN = frozenset((0x5402, 0x5403, 0x5404, 0x5406, 0x5407, 0x5408))
+_TCFLSH = {0: "TCIFLUSH", 1: "TCOFLUSH", 2: "TCIOFLUSH"}
+_TCXONC = {0: "TCOOFF", 1: "TCOON", 2: "TCIOFF", 3: "TCION"}
+
+# termios flags (asm-generic/termbits.h), in the order strace prints them.
+_TC_IFLAGS = (
+    (0o1, "IGNBRK"), (0o2, "BRKINT"), (0o4, "IGNPAR"), (0o10, "PARMRK"), (0o20, "INPCK"),
+    (0o40, "ISTRIP"), (0o100, "INLCR"), (0o200, "IGNCR"), (0o400, "ICRNL"), (0o1000, "IUCLC"),
+    (0o2000, "IXON"), (0o4000, "IXANY"), (0o10000, "IXOFF"), (0o20000, "IMAXBEL"),
+    (0o40000, "IUTF8"),
+)  # fmt: skip
+# c_oflag's delay fields, each printed even when zero, then the flags.
+_TC_ODELAYS = (
+    (0o400, {0: "NL0", 0o400: "NL1"}),
+    (0o3000, {0: "CR0", 0o1000: "CR1", 0o2000: "CR2", 0o3000: "CR3"}),
+    (0o14000, {0: "TAB0", 0o4000: "TAB1", 0o10000: "TAB2", 0o14000: "XTABS"}),
+    (0o20000, {0: "BS0", 0o20000: "BS1"}),
+    (0o40000, {0: "VT0", 0o40000: "VT1"}),
+    (0o100000, {0: "FF0", 0o100000: "FF1"}),
+)
+_TC_OFLAGS = (
+    (0o1, "OPOST"), (0o2, "OLCUC"), (0o4, "ONLCR"), (0o10, "OCRNL"), (0o20, "ONOCR"),
+    (0o40, "ONLRET"), (0o100, "OFILL"), (0o200, "OFDEL"),
+)  # fmt: skip
+_TC_CBAUD, _TC_CIBAUD, _TC_CSIZE = 0o10017, 0o2003600000, 0o60
+_TC_BAUD = {
+    0: "B0", 1: "B50", 2: "B75", 3: "B110", 4: "B134", 5: "B150", 6: "B200", 7: "B300",
+    8: "B600", 9: "B1200", 10: "B1800", 11: "B2400", 12: "B4800", 13: "B9600",
+    14: "B19200", 15: "B38400", 0o10000: "BOTHER", 0o10001: "B57600", 0o10002: "B115200",
+    0o10003: "B230400", 0o10004: "B460800", 0o10005: "B500000", 0o10006: "B576000",
+    0o10007: "B921600", 0o10010: "B1000000", 0o10011: "B1152000", 0o10012: "B1500000",
+    0o10013: "B2000000", 0o10014: "B2500000", 0o10015: "B3000000", 0o10016: "B3500000",
+    0o10017: "B4000000",
+}  # fmt: skip
+_TC_CSIZES = {0: "CS5", 0o20: "CS6", 0o40: "CS7", 0o60: "CS8"}
+_TC_CFLAGS = (
+    (0o100, "CSTOPB"), (0o200, "CREAD"), (0o400, "PARENB"), (0o1000, "PARODD"),
+    (0o2000, "HUPCL"), (0o4000, "CLOCAL"), (0o10000000000, "CMSPAR"),
+    (0o20000000000, "CRTSCTS"),
+)  # fmt: skip
+_TC_LFLAGS = (
+    (0o1, "ISIG"), (0o2, "ICANON"), (0o4, "XCASE"), (0o10, "ECHO"), (0o20, "ECHOE"),
+    (0o40, "ECHOK"), (0o100, "ECHONL"), (0o200, "NOFLSH"), (0o100000, "IEXTEN"),
+    (0o1000, "ECHOCTL"), (0o2000, "ECHOPRT"), (0o4000, "ECHOKE"), (0o10000, "FLUSHO"),
+    (0o40000, "PENDIN"), (0o400, "TOSTOP"), (0o200000, "EXTPROC"),
+)  # fmt: skip
 _CLOCKS = {0: "CLOCK_REALTIME", 1: "CLOCK_MONOTONIC", 2: "CLOCK_PROCESS_CPUTIME_ID",
            3: "CLOCK_THREAD_CPUTIME_ID", 4: "CLOCK_MONOTONIC_RAW", 5: "CLOCK_REALTIME_COARSE",
            6: "CLOCK_MONOTONIC_COARSE", 7: "CLOCK_BOOTTIME", 8: "CLOCK_REALTIME_ALARM",
@@ -551,9 +645,14 @@ def _outpath(c, i):
     return c.out(v) or _path_at(c, v)
 
 
+def _c_octal(v: int) -> str:
+    """C's ``%#03o``, strace's format for modes and umask: 000, 022, 0644."""
+    return (f"0{v:o}" if v else "0").zfill(3)
+
+
 def _octal(c, i):
     v = c.args[i] & 0xFFFFFFFF
-    return Arg(f"0{v:03o}", v)
+    return Arg(_c_octal(v), v)
 
 
 def _oflags(c, i):
@@ -647,12 +746,12 @@ def _statx(c, i):
     )
     mtext, mval = _mode_text(mode)
     masktext, masknames = _flags(mask, _STATX_MASK)
-    value = {"stx_mask": masknames, "stx_attributes": attrs, "stx_mode": mval,
+    atext, anames = _flags(attrs, _STATX_ATTRS)
+    value = {"stx_mask": masknames, "stx_attributes": anames, "stx_mode": mval,
              "stx_nlink": nlink, "stx_uid": uid, "stx_gid": gid, "stx_ino": ino,
              "stx_size": size}  # fmt: skip
     return Arg(
-        f"{{stx_mask={masktext}, stx_attributes={_hex(attrs)}, stx_mode={mtext}, "
-        f"stx_size={size}, ...}}",
+        f"{{stx_mask={masktext}, stx_attributes={atext}, stx_mode={mtext}, stx_size={size}, ...}}",
         value,
     )
 
@@ -780,7 +879,7 @@ def decode_sockaddr(raw: bytes, xflag: int = 0) -> Arg:
         value["sun_path"] = _strval(path)
         return Arg(f"{{sa_family=AF_UNIX, sun_path={quote(path, False, xflag)}}}", value)
     if fam == 16 and len(raw) >= 12:
-        pid, groups = struct.unpack_from("<II", raw, 4)
+        pid, groups = struct.unpack_from("<iI", raw, 4)  # strace prints nl_pid signed
         value.update(nl_pid=pid, nl_groups=groups)
         return Arg(f"{{sa_family=AF_NETLINK, nl_pid={pid}, nl_groups={groups:08x}}}", value)
     if fam == 17 and len(raw) >= 20:
@@ -968,29 +1067,197 @@ def _preadv(c):
     return [*_readv(c), _long(c, 3)]
 
 
+# Control message types strace names: SOL_SOCKET's (SCM_*, SO_TIMESTAMP*) and SOL_IP's.
+_SCM = {1: "SCM_RIGHTS", 2: "SCM_CREDENTIALS", 3: "SCM_SECURITY", 29: "SO_TIMESTAMP_OLD",
+        35: "SO_TIMESTAMPNS_OLD", 37: "SO_TIMESTAMPING_OLD", 41: "SO_WIFI_STATUS",
+        61: "SO_TXTIME", 63: "SO_TIMESTAMP_NEW", 64: "SO_TIMESTAMPNS_NEW",
+        65: "SO_TIMESTAMPING_NEW"}  # fmt: skip
+_IP_CMSG = {1: "IP_TOS", 2: "IP_TTL", 3: "IP_HDRINCL", 4: "IP_OPTIONS", 6: "IP_RECVOPTS",
+            7: "IP_RETOPTS", 8: "IP_PKTINFO", 9: "IP_PKTOPTIONS", 10: "IP_MTU_DISCOVER",
+            11: "IP_RECVERR", 12: "IP_RECVTTL", 13: "IP_RECVTOS", 14: "IP_MTU",
+            15: "IP_FREEBIND", 19: "IP_TRANSPARENT", 20: "IP_ORIGDSTADDR", 21: "IP_MINTTL",
+            22: "IP_NODEFRAG", 23: "IP_CHECKSUM", 24: "IP_BIND_ADDRESS_NO_PORT",
+            25: "IP_RECVFRAGSIZE", 26: "IP_RECVERR_RFC4884", 52: "IP_PROTOCOL"}  # fmt: skip
+_IFNAMES: dict = {}  # ifindex -> name, for IP_PKTINFO (strace asks its own netns too)
+_OPTMEM: list = []  # net.core.optmem_max, read once: the most control data strace reads
+
+
+def _optmem_max() -> int:
+    if not _OPTMEM:
+        try:
+            with open("/proc/sys/net/core/optmem_max") as f:
+                n = int(f.read())
+        except (OSError, ValueError):
+            n = 0
+        _OPTMEM.append((n + 7) & ~7 if n > 0 else 8 * (2 * 1024 + 512))
+    return _OPTMEM[0]
+
+
+def _ifindex(idx: int) -> str:
+    name = _IFNAMES.get(idx)
+    if name is None:
+        import socket
+
+        try:
+            name = _IFNAMES[idx] = f'if_nametoindex("{socket.if_indextoname(idx)}")'
+        except OSError:
+            name = str(idx)  # not cached: the interface may appear later
+    return name
+
+
+def _ipv4_text(raw: bytes) -> str:
+    return f'inet_addr("{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}")'
+
+
+def _cmsg_data(c, level: int, typ: int, data: bytes):
+    """(text, value) of a control message's data, or None where strace shows none."""
+    n = len(data)
+    if level == 1:
+        if typ == 1 and n >= 4:  # SCM_RIGHTS: the descriptors passed
+            fds = [fd for (fd,) in struct.iter_unpack("<i", data[: n & ~3])]
+            shown = fds[: c.strsize]
+            more = ", ..." if len(fds) > len(shown) else ""
+            return f"[{', '.join(_fdtext(c, fd) for fd in shown)}{more}]", fds
+        if typ == 2 and n >= 12:  # SCM_CREDENTIALS: struct ucred
+            pid, uid, gid = struct.unpack_from("<iii", data)
+            return f"{{pid={pid}, uid={uid}, gid={gid}}}", {"pid": pid, "uid": uid, "gid": gid}
+        if typ == 3 and n:  # SCM_SECURITY: a security context
+            return quote(data, False, c.xflag), _strval(data)
+        if typ in (29, 63) and n >= 16:  # SO_TIMESTAMP: a timeval
+            sec, usec = struct.unpack_from("<qq", data)
+            return f"{{tv_sec={sec}, tv_usec={usec}}}", {"tv_sec": sec, "tv_usec": usec}
+        if typ in (35, 64) and n >= 16:  # SO_TIMESTAMPNS: a timespec
+            sec, nsec = struct.unpack_from("<qq", data)
+            return f"{{tv_sec={sec}, tv_nsec={nsec}}}", {"tv_sec": sec, "tv_nsec": nsec}
+        if typ in (37, 65) and n >= 48:  # SO_TIMESTAMPING: three timespecs
+            ts = [struct.unpack_from("<qq", data, 16 * k) for k in range(3)]
+            text = ", ".join(f"{{tv_sec={a}, tv_nsec={b}}}" for a, b in ts)
+            return f"[{text}]", [{"tv_sec": a, "tv_nsec": b} for a, b in ts]
+        return None
+    if level == 0:
+        if typ == 8 and n >= 12:  # IP_PKTINFO: struct in_pktinfo
+            (idx,) = struct.unpack_from("<i", data)
+            spec, dst = data[4:8], data[8:12]
+            value = {"ipi_ifindex": idx, "ipi_spec_dst": ".".join(map(str, spec)),
+                     "ipi_addr": ".".join(map(str, dst))}  # fmt: skip
+            return (
+                f"{{ipi_ifindex={_ifindex(idx)}, ipi_spec_dst={_ipv4_text(spec)}, "
+                f"ipi_addr={_ipv4_text(dst)}}}",
+                value,
+            )
+        if typ in (2, 23) and n >= 4:  # IP_TTL, IP_CHECKSUM: unsigned ints
+            nums = [v for (v,) in struct.iter_unpack("<I", data[: n & ~3])]
+            return f"[{', '.join(map(str, nums))}]", nums
+        if typ in (1, 6, 7) and n:  # IP_TOS, IP_RECVOPTS, IP_RETOPTS: bytes in hex
+            return f"[{', '.join(_hex(b) for b in data)}]", list(data)
+        if typ == 11 and n >= 32:  # IP_RECVERR: struct sock_extended_err + offender
+            err, origin, etype, code, _pad, info, edata = struct.unpack_from("<IBBBBII", data)
+            sa = decode_sockaddr(data[16:32], c.xflag)
+            value = {"ee_errno": err, "ee_origin": origin, "ee_type": etype, "ee_code": code,
+                     "ee_info": info, "ee_data": edata, "offender": sa.value}  # fmt: skip
+            return (
+                f"{{ee_errno={err}, ee_origin={origin}, ee_type={etype}, ee_code={code}, "
+                f"ee_info={info}, ee_data={edata}, offender={sa.text}}}",
+                value,
+            )
+        if typ == 20 and n >= 16:  # IP_ORIGDSTADDR: a sockaddr_in
+            sa = decode_sockaddr(data[:128], c.xflag)
+            return sa.text, sa.value
+        if typ == 52 and n >= 4:  # IP_PROTOCOL
+            t, v = _xlat(struct.unpack_from("<i", data)[0], _IPPROTO, "IP_???")
+            return f"[{t}]", [v]
+    return None
+
+
+def _cmsgs(c, addr: int, ctllen: int) -> Arg:
+    """msg_control as strace prints it: the control messages, decoded."""
+    size = min(ctllen, _optmem_max())
+    if size < 16:
+        return Arg(_addr(addr), addr or None)
+    try:
+        buf = c.mem.read(addr, size)
+    except OSError:
+        return Arg(_addr(addr), addr or None)
+    if len(buf) < size:
+        return Arg(_addr(addr), addr or None)
+    texts, values = [], []
+    off, left = 0, size
+    while left >= 16:
+        cmsg_len, level, typ = struct.unpack_from("<Qii", buf, off)
+        ln = min(cmsg_len, left)
+        ltext, lval = _xlat(level, _SOL, "SOL_???")
+        value: dict = {"cmsg_len": cmsg_len, "cmsg_level": lval}
+        if level == 1:
+            ttext, value["cmsg_type"] = _xlat(typ, _SCM, "SCM_???")
+        elif level == 0:
+            ttext, value["cmsg_type"] = _xlat(typ, _IP_CMSG, "IP_???")
+        else:
+            ttext, value["cmsg_type"] = _hex(typ & 0xFFFFFFFF), typ
+        text = f"{{cmsg_len={cmsg_len}, cmsg_level={ltext}, cmsg_type={ttext}"
+        data = _cmsg_data(c, level, typ, buf[off + 16 : off + ln] if ln > 16 else b"")
+        if data is not None:
+            text += f", cmsg_data={data[0]}"
+            value["cmsg_data"] = data[1]
+        texts.append(text + "}")
+        values.append(value)
+        if ln < 16:
+            left -= 16
+            break
+        step = (cmsg_len + 7) & ~7
+        if step >= left:
+            left = 0
+            break
+        off += step
+        left -= step
+    if left:  # bytes that do not make a header: where they start
+        texts.append(f"... /* {addr + size - left:#x} */")
+    elif size < ctllen:
+        texts.append("...")
+    return Arg(f"[{', '.join(texts)}]", values)
+
+
+def _msghdr_raw(c, raw: bytes, data_size: int | None, user_namelen: int | None) -> Arg:
+    """A struct msghdr from its 56 bytes; ``data_size`` bytes of iov data are shown
+    (None: all of them, for a message being sent).  ``user_namelen`` is what the
+    program offered at entry, for a received message's ``msg_namelen=110 => 16``."""
+    name, namelen, iov, iovlen, ctl, ctllen, flags = struct.unpack("<Qi4xQQQQi4x", raw)
+    shown_len = namelen
+    if user_namelen is not None and namelen > user_namelen:
+        shown_len = user_namelen
+    sa = _sockaddr_at(c, name, shown_len) if name else Arg("NULL", None)
+    budget = _iov_total(c, iov, iovlen) if data_size is None else data_size
+    io = _iov_at(c, iov, iovlen, budget)
+    ftext, fnames = _flags(flags & 0xFFFFFFFF, _MSG_FLAGS)
+    value = {"msg_name": sa.value, "msg_namelen": namelen, "msg_iov": io.value,
+             "msg_iovlen": iovlen, "msg_controllen": ctllen, "msg_flags": fnames}  # fmt: skip
+    lentext = str(namelen)
+    if user_namelen is not None and user_namelen != namelen:
+        lentext = f"{user_namelen} => {namelen}"
+    ctext = ""
+    if ctllen:
+        cm = _cmsgs(c, ctl, ctllen)
+        ctext = f"msg_control={cm.text}, "
+        value["msg_control"] = cm.value
+    return Arg(
+        f"{{msg_name={sa.text}, msg_namelen={lentext}, msg_iov={io.text}, msg_iovlen={iovlen}, "
+        f"{ctext}msg_controllen={ctllen}, msg_flags={ftext}}}",
+        value,
+    )
+
+
 def _msghdr(c, addr: int, sending: bool) -> Arg:
     if not addr:
         return Arg("NULL", None)
+    user = c.entry.get(1) if c.entry and not sending else None
     if not sending and not c.ok:
+        if user is not None and c.exiting and c.retval is not None:
+            return Arg(f"{{msg_namelen={user}}}", {"msg_namelen": user})
         return Arg(f"{addr:#x}", addr)
     try:
         raw = c.mem.read(addr, 56)
     except OSError:
         return Arg(f"{addr:#x}", addr)
-    name, namelen, iov, iovlen, ctl, ctllen, flags = struct.unpack("<QI4xQQQQi4x", raw)
-    sa = _sockaddr_at(c, name, namelen) if name else Arg("NULL", None)
-    budget = _iov_total(c, iov, iovlen) if sending else c.retval
-    io = _iov_at(c, iov, iovlen, budget)
-    ftext, fnames = _flags(flags & 0xFFFFFFFF, _MSG_FLAGS)
-    value = {"msg_name": sa.value, "msg_namelen": namelen, "msg_iov": io.value,
-             "msg_iovlen": iovlen, "msg_control": ctl or None, "msg_controllen": ctllen,
-             "msg_flags": fnames}  # fmt: skip
-    ctext = f"msg_control={ctl:#x}, " if ctllen else ""
-    return Arg(
-        f"{{msg_name={sa.text}, msg_namelen={namelen}, msg_iov={io.text}, msg_iovlen={iovlen}, "
-        f"{ctext}msg_controllen={ctllen}, msg_flags={ftext}}}",
-        value,
-    )
+    return _msghdr_raw(c, raw, None if sending else c.retval, user)
 
 
 def _sendmsg(c):
@@ -1001,6 +1268,54 @@ def _recvmsg(c):
     return [_fd(c, 0), _msghdr(c, c.args[1], False), _msgflags(c, 2)]
 
 
+def _mmsgvec(c, addr: int, count: int, with_len: int, received: bool) -> Arg:
+    """An array of struct mmsghdr (64 bytes each): ``{msg_hdr={...}, msg_len=N}``."""
+    if not addr:
+        return Arg("NULL", None)
+    shown = min(count, c.strsize, 1024)
+    if shown <= 0:
+        return Arg("[]", [])
+    try:
+        raw = c.mem.read(addr, 64 * shown)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    users = c.entry.get(1) if c.entry and received else None
+    texts, values = [], []
+    for k in range(shown):
+        (msg_len,) = struct.unpack_from("<I", raw, 64 * k + 56)
+        user = users[k] if users is not None and k < len(users) else None
+        hdr = _msghdr_raw(c, raw[64 * k : 64 * k + 56], msg_len if received else None, user)
+        value = {"msg_hdr": hdr.value}
+        if k < with_len:
+            texts.append(f"{{msg_hdr={hdr.text}, msg_len={msg_len}}}")
+            value["msg_len"] = msg_len
+        else:
+            texts.append(f"{{msg_hdr={hdr.text}}}")
+        values.append(value)
+    more = ", ..." if count > shown else ""
+    return Arg(f"[{', '.join(texts)}{more}]", values)
+
+
+def _sendmmsg(c):
+    vlen = c.args[2] & 0xFFFFFFFF
+    sent = c.retval if c.ok else 0
+    return [_fd(c, 0), _mmsgvec(c, c.args[1], vlen, sent, False), Arg(str(vlen), vlen),
+            _msgflags(c, 3)]  # fmt: skip
+
+
+def _recvmmsg(c):
+    vlen = c.args[2] & 0xFFFFFFFF
+    vec = _mmsgvec(c, c.args[1], c.retval, c.retval, True) if c.ok else _ptr(c, 1)
+    # The timeout as it was at entry: the kernel writes what is left of it.
+    saved = c.entry.get(4) if c.entry else None
+    if saved is not None:
+        sec, nsec = struct.unpack("<qq", saved)
+        timeout = Arg(f"{{tv_sec={sec}, tv_nsec={nsec}}}", {"tv_sec": sec, "tv_nsec": nsec})
+    else:
+        timeout = _timespec(c, 4)
+    return [_fd(c, 0), vec, Arg(str(vlen), vlen), _msgflags(c, 3), timeout]
+
+
 def _sockopt_name(c):
     level = _s32(c.args[1])
     ltext, lval = _xlat(level, _SOL)
@@ -1009,22 +1324,45 @@ def _sockopt_name(c):
     return Arg(ltext, lval), Arg(ntext, nval)
 
 
-def _optval(c, addr: int, ln: int) -> Arg:
+def _optval(c, addr: int, ln: int, level: int = -1, name: int = -1) -> Arg:
+    """A socket option's value: ``[1]`` for an int, a struct strace knows, else the bytes."""
     if not addr:
         return Arg("NULL", None)
+    if level == 1 and name in (13, 17) and ln >= (8 if name == 13 else 12):
+        try:
+            raw = c.mem.read(addr, 12 if name == 17 else 8)
+        except OSError:
+            return Arg(f"{addr:#x}", addr)
+        if name == 13:  # SO_LINGER: struct linger
+            on, secs = struct.unpack("<ii", raw)
+            return Arg(f"{{l_onoff={on}, l_linger={secs}}}", {"l_onoff": on, "l_linger": secs})
+        pid, uid, gid = struct.unpack("<iii", raw)  # SO_PEERCRED: struct ucred
+        return Arg(f"{{pid={pid}, uid={uid}, gid={gid}}}", {"pid": pid, "uid": uid, "gid": gid})
     if ln == 4:
         try:
             n = _int_at(c, addr)
         except OSError:
             return Arg(f"{addr:#x}", addr)
+        if level == 255 and name == 1:  # ICMP_FILTER: the ICMP types let through
+            passed = ~n & 0xFFFFFFFF
+            names = [_ICMP_TYPES.get(t) or str(t) for t in range(32) if passed >> t & 1]
+            return Arg(f"~[{' '.join(names)}]", {"inverted": True, "types": names})
         return Arg(f"[{n}]", [n])
-    return _buf(c, addr, ln, xflag=2 if ln > 0 else None)
+    return _buf(c, addr, ln)
+
+
+_ICMP_TYPES = {0: "ICMP_ECHOREPLY", 3: "ICMP_DEST_UNREACH", 4: "ICMP_SOURCE_QUENCH",
+               5: "ICMP_REDIRECT", 8: "ICMP_ECHO", 11: "ICMP_TIME_EXCEEDED",
+               12: "ICMP_PARAMETERPROB", 13: "ICMP_TIMESTAMP", 14: "ICMP_TIMESTAMPREPLY",
+               15: "ICMP_INFO_REQUEST", 16: "ICMP_INFO_REPLY", 17: "ICMP_ADDRESS",
+               18: "ICMP_ADDRESSREPLY"}  # fmt: skip
 
 
 def _setsockopt(c):
     level, name = _sockopt_name(c)
     ln = _s32(c.args[4])
-    return [_fd(c, 0), level, name, _optval(c, c.args[3], ln), Arg(str(ln), ln)]
+    optval = _optval(c, c.args[3], ln, _s32(c.args[1]), _s32(c.args[2]))
+    return [_fd(c, 0), level, name, optval, Arg(str(ln), ln)]
 
 
 def _getsockopt(c):
@@ -1038,7 +1376,12 @@ def _getsockopt(c):
         return [_fd(c, 0), level, name, _ptr(c, 3), Arg(f"{lenp:#x}", lenp)]
     before = c.entry.get(4) if c.entry else None
     lentext = f"[{before} => {ln}]" if before is not None and before != ln else f"[{ln}]"
-    return [_fd(c, 0), level, name, _optval(c, val, ln), Arg(lentext, [ln])]
+    optval = _optval(c, val, ln, _s32(c.args[1]), _s32(c.args[2]))
+    if c.args[1] & 0xFFFFFFFF == 1 and c.args[2] & 0xFFFFFFFF == 4 and ln == 4 and val:
+        err = optval.value[0] if isinstance(optval.value, list) else 0
+        if err > 0:  # SO_ERROR: the pending error by name, [ECONNREFUSED]
+            optval = Arg(f"[{_errname(err)}]", [_errname(err)])
+    return [_fd(c, 0), level, name, optval, Arg(lentext, [ln])]
 
 
 def _socketpair(c):
@@ -1315,6 +1658,16 @@ def _clone3(c):
     return [Arg(text, value), _ulong(c, 1)]
 
 
+def _unshare(c):
+    text, names = _flags_or_unknown(c.args[0], _UNSHARE_FLAGS, "CLONE_???")
+    return [Arg(text, names)]
+
+
+def _setns(c):
+    text, names = _flags_or_unknown(c.args[1] & 0xFFFFFFFF, _NS_TYPES, "CLONE_NEW???")
+    return [_fd(c, 0), Arg(text, names)]
+
+
 def _wstatus(c, i):
     v = c.args[i]
     if not v:
@@ -1442,8 +1795,26 @@ def _rt_sigsuspend(c):
 
 
 def _rt_sigreturn(c):
-    # The frame's saved mask sits at rsp + 40 (uc_sigmask); the caller passes no args.
-    return []
+    """``{mask=[...]}``: the blocked mask the signal frame restores.
+
+    strace reads it from the frame at entry.  Decoding happens at exit, when the
+    kernel has just made it the thread's blocked mask, so /proc/TID/status holds
+    the same set (less SIGKILL and SIGSTOP, which the kernel never blocks and no
+    frame it builds contains).  Without a pid to look at: no argument shown.
+    """
+    pid = getattr(c.mem, "pid", None)
+    if pid is None or not c.exiting or c.retval is None:
+        return []
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            status = f.read()
+    except OSError:
+        return []
+    at = status.find(b"\nSigBlk:\t")
+    if at < 0:
+        return []
+    mask = _sigmask(int(status[at + 9 : at + 25], 16), 64)
+    return [Arg(f"{{mask={mask.text}}}", {"mask": mask.value})]
 
 
 def _dup2(c):
@@ -1493,20 +1864,65 @@ def _fcntl(c):
     return out
 
 
+def _tc_flags(v: int, table: tuple) -> tuple[str, list[str]]:
+    # strace 6.1 prints nothing at all for a termios flag word of 0.
+    if not v:
+        return "", []
+    return _flags(v, table)
+
+
+def _termios_text(iflag: int, oflag: int, cflag: int, lflag: int) -> tuple[str, dict]:
+    """strace's abbreviated termios: the four flag words by name, then ``...``."""
+    itext, inames = _tc_flags(iflag, _TC_IFLAGS)
+    onames = []
+    for mask, names in _TC_ODELAYS:
+        onames.append(names[oflag & mask])
+        oflag &= ~mask
+    otext, more = _tc_flags(oflag, _TC_OFLAGS)
+    onames += more
+    # The fields each end in "|" even when no flag follows (strace 6.1 does so).
+    otext = "|".join(onames[:6]) + "|" + otext
+    cnames = [_TC_BAUD[cflag & _TC_CBAUD]]
+    if cflag & _TC_CIBAUD:
+        cnames.append(_TC_BAUD[(cflag & _TC_CIBAUD) >> 16] + "<<IBSHIFT")
+    cnames.append(_TC_CSIZES[cflag & _TC_CSIZE])
+    ctext, more = _tc_flags(cflag & ~(_TC_CBAUD | _TC_CIBAUD | _TC_CSIZE), _TC_CFLAGS)
+    ctext = "|".join(cnames) + "|" + ctext
+    cnames += more
+    ltext, lnames = _tc_flags(lflag, _TC_LFLAGS)
+    text = f"{{c_iflag={itext}, c_oflag={otext}, c_cflag={ctext}, c_lflag={ltext}, ...}}"
+    return text, {"c_iflag": inames, "c_oflag": onames, "c_cflag": cnames, "c_lflag": lnames}
+
+
+def _termios_at(c, addr: int, termio: bool) -> Arg:
+    # struct termios: four u32 words; the old struct termio: four u16 words.
+    try:
+        raw = c.mem.read(addr, 8 if termio else 16)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    text, value = _termios_text(*struct.unpack("<4H" if termio else "<4I", raw))
+    return Arg(text, value)
+
+
 def _ioctl(c):
     req = c.args[1] & 0xFFFFFFFF
     name = _IOCTL.get(req)
-    rtext = name or f"{req:#x}"
+    rtext = _IOCTL_TEXT.get(req) or name or f"{req:#x}"
     out = [_fd(c, 0), Arg(rtext, name or req)]
-    if req in (0x5450, 0x5451, 0x5422):  # FIONCLEX, FIOCLEX, TIOCNOTTY take nothing
+    if req in _IOCTL_NOARG:
         return out
-    if req in _IOCTL_INT_OUT:
+    arg = c.args[2]
+    if req in _IOCTL_TERMIOS_OUT:
+        out.append(c.out(arg) or _termios_at(c, arg, req == 0x5405))
+    elif req in _IOCTL_TERMIOS_IN:
+        out.append(_termios_at(c, arg, req >= 0x5406) if arg else Arg("NULL", None))
+    elif req in _IOCTL_INT_OUT:
         out.append(_intptr_out(c, 2))
     elif req in _IOCTL_INT_IN:
         out.append(_intptr_in(c, 2))
-    elif req in (0x5413, 0x5414) and (req == 0x5414 or c.ok) and c.args[2]:
+    elif req in (0x5413, 0x5414) and (req == 0x5414 or c.ok) and arg:
         try:
-            r, col, x, y = struct.unpack("<HHHH", c.mem.read(c.args[2], 8))
+            r, col, x, y = struct.unpack("<HHHH", c.mem.read(arg, 8))
         except OSError:
             out.append(_ptr(c, 2))
         else:
@@ -1516,8 +1932,16 @@ def _ioctl(c):
                     {"ws_row": r, "ws_col": col, "ws_xpixel": x, "ws_ypixel": y},
                 )
             )
-    elif req in (0x540E, 0x540B, 0x540A, 0x5409):  # integer arguments
-        out.append(_long(c, 2))
+    elif req == 0x540B:
+        t, v = _xlat(arg, _TCFLSH, "TC???")
+        out.append(Arg(t, v))
+    elif req == 0x540A:
+        t, v = _xlat(arg, _TCXONC, "TC???")
+        out.append(Arg(t, v))
+    elif req in (0x540E, 0x5409, 0x5425):  # TIOCSCTTY, TCSBRK, TCSBRKP: an int
+        out.append(_int(c, 2))
+    elif req == 0x5412:  # TIOCSTI: one character
+        out.append(_buf(c, arg, 1))
     else:
         out.append(_ptr(c, 2))
     return out
@@ -1732,6 +2156,314 @@ def _sched_getaffinity(c):
     return [_int(c, 0), _uint(c, 1), _ptr(c, 2)]
 
 
+_FADV = {0: "POSIX_FADV_NORMAL", 1: "POSIX_FADV_RANDOM", 2: "POSIX_FADV_SEQUENTIAL",
+         3: "POSIX_FADV_WILLNEED", 4: "POSIX_FADV_DONTNEED", 5: "POSIX_FADV_NOREUSE"}  # fmt: skip
+
+
+def _fadvise64(c):
+    t, v = _xlat(_s32(c.args[3]), _FADV)
+    return [_fd(c, 0), _long(c, 1), _long(c, 2), Arg(t, v)]
+
+
+_ITIMERS = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
+
+
+def _itimerval_at(c, addr: int) -> Arg:
+    if not addr:
+        return Arg("NULL", None)
+    try:
+        isec, iusec, vsec, vusec = struct.unpack("<4q", c.mem.read(addr, 32))
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    return Arg(
+        f"{{it_interval={{tv_sec={isec}, tv_usec={iusec}}}, "
+        f"it_value={{tv_sec={vsec}, tv_usec={vusec}}}}}",
+        {"it_interval": {"tv_sec": isec, "tv_usec": iusec},
+         "it_value": {"tv_sec": vsec, "tv_usec": vusec}},
+    )  # fmt: skip
+
+
+def _setitimer(c):
+    old = c.args[2]
+    return [_enumarg(_ITIMERS)(c, 0), _itimerval_at(c, c.args[1]),
+            c.out(old) or _itimerval_at(c, old)]  # fmt: skip
+
+
+def _getitimer(c):
+    cur = c.args[1]
+    return [_enumarg(_ITIMERS)(c, 0), c.out(cur) or _itimerval_at(c, cur)]
+
+
+_SYSINFO_FIELDS = ("totalram", "freeram", "sharedram", "bufferram", "totalswap", "freeswap")
+
+
+def _sysinfo(c):
+    v = c.args[0]
+    done = c.out(v)
+    if done:
+        return [done]
+    try:
+        raw = c.mem.read(v, 112)
+    except OSError:
+        return [Arg(f"{v:#x}", v)]
+    uptime, l1, l2, l3, *mem = struct.unpack_from("<q9Q", raw)
+    (procs,) = struct.unpack_from("<H", raw, 80)
+    high, freehigh, unit = struct.unpack_from("<QQI", raw, 88)
+    sizes = dict(zip(_SYSINFO_FIELDS, mem, strict=True))
+    value = {"uptime": uptime, "loads": [l1, l2, l3], **sizes,
+             "procs": procs, "totalhigh": high, "freehigh": freehigh, "mem_unit": unit}  # fmt: skip
+    text = ", ".join(f"{k}={value[k]}" for k in _SYSINFO_FIELDS)
+    return [
+        Arg(
+            f"{{uptime={uptime}, loads=[{l1}, {l2}, {l3}], {text}, procs={procs}, "
+            f"totalhigh={high}, freehigh={freehigh}, mem_unit={unit}}}",
+            value,
+        )
+    ]
+
+
+# fmt: off
+_CAPS = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+)
+# fmt: on
+_CAP_BITS = tuple((1 << n, "1<<" + name) for n, name in enumerate(_CAPS))
+_CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
+                 0x20071026: "_LINUX_CAPABILITY_VERSION_2",
+                 0x20080522: "_LINUX_CAPABILITY_VERSION_3"}  # fmt: skip
+
+
+def _cap_name(v: int) -> tuple[str, int | str]:
+    if 0 <= v < len(_CAPS):
+        return _CAPS[v], _CAPS[v]
+    return f"{v:#x} /* CAP_??? */", v
+
+
+def _cap_header(c) -> tuple[Arg, int]:
+    v = c.args[0]
+    if not v:
+        return Arg("NULL", None), 0
+    try:
+        version, pid = struct.unpack("<Ii", c.mem.read(v, 8))
+    except OSError:
+        return Arg(f"{v:#x}", v), 0
+    vtext, vval = _xlat(version, _CAP_VERSIONS, "_LINUX_CAPABILITY_VERSION_???")
+    return Arg(f"{{version={vtext}, pid={pid}}}", {"version": vval, "pid": pid}), version
+
+
+def _cap_data_at(c, addr: int, version: int) -> Arg:
+    # Version 1 has one struct of 32-bit sets; 2 and 3 two (low and high words).
+    two = version in (0x20071026, 0x20080522)
+    try:
+        raw = c.mem.read(addr, 24 if two else 12)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    words = struct.unpack("<6I" if two else "<3I", raw)
+    sets = words[:3] if not two else [words[k] | words[k + 3] << 32 for k in range(3)]
+    texts, value = [], {}
+    for label, bits in zip(("effective", "permitted", "inheritable"), sets, strict=True):
+        t, names = _flags(bits, _CAP_BITS)
+        texts.append(f"{label}={t}")
+        value[label] = [n[3:] if n.startswith("1<<") else n for n in names]
+    return Arg("{" + ", ".join(texts) + "}", value)
+
+
+def _capget(c):
+    header, version = _cap_header(c)
+    v = c.args[1]
+    return [header, c.out(v) or _cap_data_at(c, v, version)]
+
+
+def _capset(c):
+    header, version = _cap_header(c)
+    v = c.args[1]
+    return [header, _cap_data_at(c, v, version) if v else Arg("NULL", None)]
+
+
+_PR_OPTIONS = {
+    1: "PR_SET_PDEATHSIG", 2: "PR_GET_PDEATHSIG", 3: "PR_GET_DUMPABLE", 4: "PR_SET_DUMPABLE",
+    5: "PR_GET_UNALIGN", 6: "PR_SET_UNALIGN", 7: "PR_GET_KEEPCAPS", 8: "PR_SET_KEEPCAPS",
+    9: "PR_GET_FPEMU", 10: "PR_SET_FPEMU", 11: "PR_GET_FPEXC", 12: "PR_SET_FPEXC",
+    13: "PR_GET_TIMING", 14: "PR_SET_TIMING", 15: "PR_SET_NAME", 16: "PR_GET_NAME",
+    19: "PR_GET_ENDIAN", 20: "PR_SET_ENDIAN", 21: "PR_GET_SECCOMP", 22: "PR_SET_SECCOMP",
+    23: "PR_CAPBSET_READ", 24: "PR_CAPBSET_DROP", 25: "PR_GET_TSC", 26: "PR_SET_TSC",
+    27: "PR_GET_SECUREBITS", 28: "PR_SET_SECUREBITS", 29: "PR_SET_TIMERSLACK",
+    30: "PR_GET_TIMERSLACK", 31: "PR_TASK_PERF_EVENTS_DISABLE",
+    32: "PR_TASK_PERF_EVENTS_ENABLE", 33: "PR_MCE_KILL", 34: "PR_MCE_KILL_GET",
+    35: "PR_SET_MM", 36: "PR_SET_CHILD_SUBREAPER", 37: "PR_GET_CHILD_SUBREAPER",
+    38: "PR_SET_NO_NEW_PRIVS", 39: "PR_GET_NO_NEW_PRIVS", 40: "PR_GET_TID_ADDRESS",
+    41: "PR_SET_THP_DISABLE", 42: "PR_GET_THP_DISABLE", 43: "PR_MPX_ENABLE_MANAGEMENT",
+    44: "PR_MPX_DISABLE_MANAGEMENT", 45: "PR_SET_FP_MODE", 46: "PR_GET_FP_MODE",
+    47: "PR_CAP_AMBIENT", 50: "PR_SVE_SET_VL", 51: "PR_SVE_GET_VL",
+    52: "PR_GET_SPECULATION_CTRL", 53: "PR_SET_SPECULATION_CTRL", 54: "PR_PAC_RESET_KEYS",
+    55: "PR_SET_TAGGED_ADDR_CTRL", 56: "PR_GET_TAGGED_ADDR_CTRL", 57: "PR_SET_IO_FLUSHER",
+    58: "PR_GET_IO_FLUSHER", 59: "PR_SET_SYSCALL_USER_DISPATCH",
+    60: "PR_PAC_SET_ENABLED_KEYS", 61: "PR_PAC_GET_ENABLED_KEYS", 62: "PR_SCHED_CORE",
+    0x53564D41: "PR_SET_VMA", 0x59616D61: "PR_SET_PTRACER",
+}  # fmt: skip
+_PR_DUMPABLE = {0: "SUID_DUMP_DISABLE", 1: "SUID_DUMP_USER", 2: "SUID_DUMP_ROOT"}
+_PR_CAP_AMBIENT = {1: "PR_CAP_AMBIENT_IS_SET", 2: "PR_CAP_AMBIENT_RAISE",
+                   3: "PR_CAP_AMBIENT_LOWER", 4: "PR_CAP_AMBIENT_CLEAR_ALL"}  # fmt: skip
+_SECCOMP_MODES = {0: "SECCOMP_MODE_DISABLED", 1: "SECCOMP_MODE_STRICT", 2: "SECCOMP_MODE_FILTER"}
+_PR_NO_ARGS = frozenset((3, 7, 13, 21, 30, 31, 32))  # GET_DUMPABLE, GET_KEEPCAPS...
+_PR_UINT_ARG = frozenset((8, 10, 12, 14, 20, 36))  # SET_KEEPCAPS, SET_CHILD_SUBREAPER...
+_PR_INT_OUT = frozenset((9, 11, 19, 37))  # GET_FPEMU, GET_FPEXC, GET_ENDIAN, GET_CHILD_SUBREAPER
+_PR_UINT_THEN_HEX = frozenset((38, 41, 57))  # SET_NO_NEW_PRIVS, SET_THP_DISABLE, SET_IO_FLUSHER
+
+
+def _prctl_hex(c, first: int) -> list[Arg]:
+    return [Arg(_hex(c.args[k]), c.args[k]) for k in range(first, 5)]
+
+
+def _prctl(c):
+    option = c.args[0] & 0xFFFFFFFF
+    otext, oval = _xlat(option, _PR_OPTIONS, "PR_???")
+    out = [Arg(otext, oval)]
+    arg2 = c.args[1]
+    if option in _PR_NO_ARGS:
+        return out
+    if option in _PR_UINT_ARG:
+        return [*out, Arg(str(arg2), arg2)]
+    if option in _PR_UINT_THEN_HEX:
+        return [*out, Arg(str(arg2), arg2), *_prctl_hex(c, 2)]
+    if option in (23, 24):  # PR_CAPBSET_READ, PR_CAPBSET_DROP
+        return [*out, Arg(*_cap_name(arg2))]
+    if option == 4:
+        return [*out, Arg(*_xlat(arg2, _PR_DUMPABLE, "SUID_DUMP_???"))]
+    if option == 1:  # PR_SET_PDEATHSIG
+        if arg2 > 128:
+            return [*out, Arg(str(arg2), arg2)]
+        name = signame(arg2) if arg2 else "0"
+        return [*out, Arg(name, name if arg2 else 0)]
+    if option == 2:  # PR_GET_PDEATHSIG: [SIGKILL]
+        done = c.out(arg2)
+        if done:
+            return [*out, done]
+        try:
+            sig = _int_at(c, arg2)
+        except OSError:
+            return [*out, Arg(f"{arg2:#x}", arg2)]
+        name = signame(sig) if sig > 0 else str(sig)
+        return [*out, Arg(f"[{name}]", [name])]
+    if option in _PR_INT_OUT:  # [N]
+        return [*out, _intptr_out(c, 1)]
+    if option in (15, 16):  # PR_SET_NAME, PR_GET_NAME: the comm, at most 16 bytes
+        if option == 16 and not c.ok:
+            return [*out, _ptr(c, 1)]
+        if not arg2:
+            return [*out, Arg("NULL", None)]
+        try:
+            data, complete = _read_cstr(c, arg2, 15 if option == 15 else 16)
+        except OSError:
+            return [*out, Arg(f"{arg2:#x}", arg2)]
+        return [*out, Arg(quote(data, not complete, c.xflag), _strval(data))]
+    if option == 47:  # PR_CAP_AMBIENT
+        out.append(Arg(*_xlat(arg2, _PR_CAP_AMBIENT, "PR_CAP_AMBIENT_???")))
+        if arg2 in (1, 2, 3):
+            return [*out, Arg(*_cap_name(c.args[2])), *_prctl_hex(c, 3)]
+        return [*out, *_prctl_hex(c, 2)]
+    if option == 22:  # PR_SET_SECCOMP
+        out.append(Arg(*_xlat(arg2, _SECCOMP_MODES, "SECCOMP_MODE_???")))
+        if arg2 == 1:
+            return out
+        if arg2 == 2:
+            return [*out, _sock_fprog(c, c.args[2])]
+        return [*out, *_prctl_hex(c, 2)]
+    if option == 29:  # PR_SET_TIMERSLACK
+        return [*out, _long(c, 1)]
+    if option == 0x59616D61:  # PR_SET_PTRACER
+        if _s32(arg2) == -1:
+            return [*out, Arg("PR_SET_PTRACER_ANY", "PR_SET_PTRACER_ANY")]
+        return [*out, Arg(str(arg2), arg2)]
+    if option == 0x53564D41 and arg2 == 0:  # PR_SET_VMA, PR_SET_VMA_ANON_NAME
+        return [*out, Arg("PR_SET_VMA_ANON_NAME", "PR_SET_VMA_ANON_NAME"), _ptr(c, 2),
+                _ulong(c, 3), _str(c, 4)]  # fmt: skip
+    return [*out, *_prctl_hex(c, 1)]
+
+
+def _sock_fprog(c, addr: int) -> Arg:
+    """struct sock_fprog: strace's abbreviated ``{len=N, filter=0x...}``."""
+    if not addr:
+        return Arg("NULL", None)
+    try:
+        n, filt = struct.unpack("<H6xQ", c.mem.read(addr, 16))
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    return Arg(f"{{len={n}, filter={_addr(filt)}}}", {"len": n, "filter": filt or None})
+
+
+_FS_MAGIC = {
+    0xEF53: "EXT2_SUPER_MAGIC", 0x01021994: "TMPFS_MAGIC", 0x9FA0: "PROC_SUPER_MAGIC",
+    0x62656572: "SYSFS_MAGIC", 0x1CD1: "DEVPTS_SUPER_MAGIC", 0x794C7630: "OVERLAYFS_SUPER_MAGIC",
+    0x63677270: "CGROUP2_SUPER_MAGIC", 0x27E0EB: "CGROUP_SUPER_MAGIC",
+    0x58465342: "XFS_SUPER_MAGIC", 0x9123683E: "BTRFS_SUPER_MAGIC", 0x6969: "NFS_SUPER_MAGIC",
+    0x6E736673: "NSFS_MAGIC", 0x73717368: "SQUASHFS_MAGIC", 0x65735546: "FUSE_SUPER_MAGIC",
+    0xCAFE4A11: "BPF_FS_MAGIC", 0x64626720: "DEBUGFS_MAGIC", 0x74726163: "TRACEFS_MAGIC",
+    0x73636673: "SECURITYFS_MAGIC", 0xF97CFF8C: "SELINUX_MAGIC", 0x4D44: "MSDOS_SUPER_MAGIC",
+    0x9660: "ISOFS_SUPER_MAGIC", 0x858458F6: "RAMFS_MAGIC", 0x01021997: "V9FS_MAGIC",
+    0x42494E4D: "BINFMTFS_MAGIC", 0x50495045: "PIPEFS_MAGIC", 0x534F434B: "SOCKFS_MAGIC",
+    0x958458F6: "HUGETLBFS_MAGIC", 0x19800202: "MQUEUE_MAGIC", 0xF2F52010: "F2FS_SUPER_MAGIC",
+}  # fmt: skip
+_ST_FLAGS = ((1, "ST_RDONLY"), (2, "ST_NOSUID"), (4, "ST_NODEV"), (8, "ST_NOEXEC"),
+             (0x10, "ST_SYNCHRONOUS"), (0x20, "ST_VALID"), (0x40, "ST_MANDLOCK"),
+             (0x80, "ST_WRITE"), (0x100, "ST_APPEND"), (0x200, "ST_IMMUTABLE"),
+             (0x400, "ST_NOATIME"), (0x800, "ST_NODIRATIME"), (0x1000, "ST_RELATIME"),
+             (0x2000, "ST_NOSYMFOLLOW"))  # fmt: skip
+_STATFS_COUNTS = ("f_blocks", "f_bfree", "f_bavail", "f_files", "f_ffree")
+
+
+def _statfs_buf(c, i):
+    v = c.args[i]
+    done = c.out(v)
+    if done:
+        return done
+    try:
+        raw = c.mem.read(v, 120)
+    except OSError:
+        return Arg(f"{v:#x}", v)
+    ftype, bsize, *counts = struct.unpack_from("<qq5Q", raw)
+    fsid = struct.unpack_from("<II", raw, 56)
+    namelen, frsize, flags = struct.unpack_from("<qqq", raw, 64)
+    ttext = _FS_MAGIC.get(ftype) or _hex(ftype)
+    ftext, fnames = _flags(flags, _ST_FLAGS, "0")
+    value = {"f_type": ttext, "f_bsize": bsize, **dict(zip(_STATFS_COUNTS, counts, strict=True)),
+             "f_fsid": list(fsid), "f_namelen": namelen, "f_frsize": frsize,
+             "f_flags": fnames}  # fmt: skip
+    sizes = ", ".join(f"{k}={n}" for k, n in zip(_STATFS_COUNTS, counts, strict=True))
+    return Arg(
+        f"{{f_type={ttext}, f_bsize={bsize}, {sizes}, "
+        f"f_fsid={{val=[{_hex(fsid[0])}, {_hex(fsid[1])}]}}, f_namelen={namelen}, "
+        f"f_frsize={frsize}, f_flags={ftext}}}",
+        value,
+    )
+
+
+def _getgroups(c):
+    # The list is written only when size is not 0 (then retval says how many).
+    size = _s32(c.args[0])
+    v = c.args[1]
+    done = c.out(v) if size or not v else None
+    if done:
+        return [Arg(str(size), size), done]
+    n = min(c.retval, 1 << 16) if size else 0
+    try:
+        raw = c.mem.read(v, 4 * n) if n else b""
+    except OSError:
+        return [Arg(str(size), size), Arg(f"{v:#x}", v)]
+    gids = [g for (g,) in struct.iter_unpack("<I", raw)]
+    shown = gids[: c.strsize]
+    more = ", ..." if len(gids) > len(shown) else ""
+    return [Arg(str(size), size), Arg(f"[{', '.join(map(str, shown))}{more}]", gids)]
+
+
 # --- the table ----------------------------------------------------------------------
 
 # A tuple of argument decoders, or a function of the whole context.
@@ -1805,8 +2537,9 @@ _SIGS: dict = {
     "getdents": _getdents,
     "mknod": (_P, _octal, _xlong),
     "mknodat": (_D, _P, _octal, _xlong),
-    "statfs": (_P, _X),
-    "fstatfs": (_fd, _X),
+    "statfs": (_P, _statfs_buf),
+    "fstatfs": (_fd, _statfs_buf),
+    "getgroups": _getgroups,
     "sendfile": (_fd, _fd, _X, _ulong),
     "flock": (_fd, _I),
     # sockets
@@ -1824,6 +2557,8 @@ _SIGS: dict = {
     "recvfrom": _recvfrom,
     "sendmsg": _sendmsg,
     "recvmsg": _recvmsg,
+    "sendmmsg": _sendmmsg,
+    "recvmmsg": _recvmmsg,
     "setsockopt": _setsockopt,
     "getsockopt": _getsockopt,
     # waiting
@@ -1845,6 +2580,8 @@ _SIGS: dict = {
     # processes and signals
     "clone": _clone,
     "clone3": _clone3,
+    "unshare": _unshare,
+    "setns": _setns,
     "wait4": _wait4,
     "waitid": _waitid,
     "kill": _kill,
@@ -1879,6 +2616,13 @@ _SIGS: dict = {
     ),
     "pause": (),
     "sched_yield": (),
+    "fadvise64": _fadvise64,
+    "setitimer": _setitimer,
+    "getitimer": _getitimer,
+    "sysinfo": _sysinfo,
+    "capget": _capget,
+    "capset": _capset,
+    "prctl": _prctl,
 }
 # fmt: off
 _NO_ARGS = (
@@ -1984,6 +2728,17 @@ def capture_entry(name: str, args: tuple[int, ...], mem) -> dict | None:
             return {5: _lenp(mem, args[5])} if args[5] else None
         if name == "getsockopt":
             return {4: _lenp(mem, args[4])} if args[4] else None
+        if name == "recvmsg":  # msg_namelen, which the kernel rewrites
+            return {1: _lenp(mem, args[1] + 8, "<i")} if args[1] else None
+        if name == "recvmmsg":  # every msg_namelen, and the timeout (rewritten too)
+            saved: dict = {}
+            n = min(args[2] & 0xFFFFFFFF, 1024)
+            if args[1] and n:
+                raw = mem.read(args[1], 64 * n)
+                saved[1] = [struct.unpack_from("<i", raw, 64 * k + 8)[0] for k in range(n)]
+            if args[4]:
+                saved[4] = mem.read(args[4], 16)
+            return saved or None
         if name in ("select", "pselect6"):
             nbytes = (min(max(_s32(args[0]), 0), 65536) + 7) // 8
             return {k: mem.read(args[k], nbytes) for k in (1, 2, 3) if args[k]}
@@ -1992,8 +2747,8 @@ def capture_entry(name: str, args: tuple[int, ...], mem) -> dict | None:
     return None
 
 
-def _lenp(mem, addr: int) -> int:
-    return struct.unpack("<I", mem.read(addr, 4))[0]
+def _lenp(mem, addr: int, fmt: str = "<I") -> int:
+    return struct.unpack(fmt, mem.read(addr, 4))[0]
 
 
 # --- results ---------------------------------------------------------------------
@@ -2043,7 +2798,7 @@ def format_result(
     if name in _HEX_RESULT:
         return _hex(retval & 0xFFFFFFFFFFFFFFFF), None
     if name in _OCT_RESULT:
-        return (f"0{retval:o}" if retval else "0"), None
+        return _c_octal(retval), None
     if name in _TIMEOUT_RESULT:
         if retval == 0:
             return "0 (Timeout)", None
@@ -2053,6 +2808,16 @@ def format_result(
             return f"{retval} ({fds.text})", None
         if name in ("select", "pselect6") and args is not None and mem is not None:
             return _select_result(retval, args, mem, fd_path), None
+    if name == "prctl" and args is not None and args[0] & 0xFFFFFFFF == 3:
+        dumpable = _PR_DUMPABLE.get(retval)  # PR_GET_DUMPABLE: 1 (SUID_DUMP_USER)
+        if dumpable:
+            return f"{retval} ({dumpable})", None
+    if name == "recvmmsg":
+        if retval == 0:
+            return "0 (Timeout)", None
+        if args is not None and mem is not None and args[4]:
+            left = _timespec_at(_Ctx(args, mem, 32, None, True, retval, None, 0), args[4])
+            return f"{retval} (left {left.text})", None
     if name == "fcntl" and args is not None:
         cmd = _s32(args[1])
         if cmd == 1:

@@ -25,6 +25,8 @@ CAPTURE_CALLS = frozenset(
         "getsockname",
         "getpeername",
         "recvfrom",
+        "recvmsg",
+        "recvmmsg",
         "getsockopt",
         "select",
         "pselect6",
