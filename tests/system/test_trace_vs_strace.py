@@ -375,3 +375,36 @@ def test_clone_and_clone3_like_strace(pycoz):
     assert len(mine) == 2 and mine[0].startswith("clone3({flags=CLONE_VM|CLONE_FS|")
     assert " => {parent_tid=[TID]}, 88) = PID" in mine[0]
     assert mine[1].startswith("clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|")
+
+
+def _terminal_lines(argv) -> list[str]:
+    """stderr lines (strace writes the same to a pipe as to a terminal without -o)."""
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 0, r.stderr
+    pid = re.compile(r"\[pid +\d+\]")
+    return sorted(
+        pid.sub("[pid N]", line)
+        for line in r.stderr.splitlines()
+        if "close(" in line or "+++ exited" in line
+    )
+
+
+def test_pid_prefix_and_alignment_like_strace(pycoz_bin):
+    """[pid N] only while more than one process is traced, and ' = ' at column 40
+    counting the prefix, as strace prints them."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    script = ["sh", "-c", "cat /dev/null; exit 0"]
+    ours = _terminal_lines([pycoz_bin, "trace", "-f", "-e", "trace=close", "--", *script])
+    theirs = _terminal_lines(["strace", "-f", "-e", "trace=close", *script])
+    assert ours == theirs
+    assert any(line.startswith("[pid N] close(3)  ") for line in ours)
+
+
+def test_relative_timestamps_are_as_wide_as_strace(pycoz_bin):
+    r = subprocess.run(
+        [pycoz_bin, "trace", "-r", "-e", "trace=close", "--", "cat", "/dev/null"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    first = r.stderr.splitlines()[0]
+    assert re.match(r"^ {5}0\.000000 close\(3\) {18}= 0$", first), first

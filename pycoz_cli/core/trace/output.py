@@ -124,36 +124,40 @@ class StraceText(Common):
         self.first_pid = None
         self.pids = set()
 
-    def _write(self, pid, text, when=None) -> None:
-        out = self.per_pid(pid) if self.per_pid else self.out
+    def _head(self, pid, when=None) -> str:
+        """What starts a line: the pid (-f, as strace: ``PID `` in a file, ``[pid N]``
+        on a terminal while more than one process is traced) and the time."""
         prefix = ""
         if self.follow and self.per_pid is None:
             if self.to_file:
                 prefix = f"{pid:<5} "
             elif len(self.pids) > 1:
                 prefix = f"[pid {pid:>5}] "
-        stamp = ""
         if self.relative:
             now = time.monotonic() if when is None else when
-            stamp = f"{0.0 if self.last is None else now - self.last:12.6f} "
+            stamp = f"{0.0 if self.last is None else now - self.last:13.6f} "  # %6ld.%06ld
             self.last = now
-        elif self.timestamps:
+            return prefix + stamp
+        if self.timestamps:
             now = time.time()
             if self.timestamps >= 3:
-                stamp = f"{now:.6f} "
-            else:
-                lt = time.localtime(now)
-                stamp = time.strftime("%H:%M:%S", lt)
-                if self.timestamps == 2:
-                    stamp += f".{int(now % 1 * 1e6):06d}"
-                stamp += " "
-        out.write(f"{prefix}{stamp}{text}\n")
+                return f"{prefix}{now:.6f} "
+            stamp = time.strftime("%H:%M:%S", time.localtime(now))
+            if self.timestamps == 2:
+                stamp += f".{int(now % 1 * 1e6):06d}"
+            return f"{prefix}{stamp} "
+        return prefix
+
+    def _write(self, pid, text, when=None) -> None:
+        out = self.per_pid(pid) if self.per_pid else self.out
+        out.write(f"{self._head(pid, when)}{text}\n")
 
     def _call(self, pid, call: str, result: str, when) -> None:
-        # strace aligns " = result" at column 40 when the call is shorter.
-        head = len(call) + (6 if self.to_file and self.follow else 0)
-        pad = " " * (39 - head) if head < 39 else ""
-        self._write(pid, f"{call}{pad} = {result}", when)
+        # strace aligns " = result" at column 40 of the line (pid and time included).
+        out = self.per_pid(pid) if self.per_pid else self.out
+        line = self._head(pid, when) + call
+        pad = " " * (39 - len(line)) if len(line) < 39 else ""
+        out.write(f"{line}{pad} = {result}\n")
 
     def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
         if not self._wanted(retval, is_error):
@@ -179,11 +183,13 @@ class StraceText(Common):
             self.pids.add(pid)
             if "child" in info:
                 self.pids.add(info["child"])
-        elif kind == "exit" and self.quiet < 2:
-            self._write(pid, f"+++ exited with {info['code']} +++")
-        elif kind == "killed" and self.quiet < 2:
-            core = " (core dumped)" if info.get("core") else ""
-            self._write(pid, f"+++ killed by {_signame(info['signal'])}{core} +++")
+        elif kind in ("exit", "killed"):
+            if self.quiet < 2 and kind == "exit":
+                self._write(pid, f"+++ exited with {info['code']} +++")
+            elif self.quiet < 2:
+                core = " (core dumped)" if info.get("core") else ""
+                self._write(pid, f"+++ killed by {_signame(info['signal'])}{core} +++")
+            self.pids.discard(pid)  # strace's [pid N]: while more than one is traced
         elif kind == "signal":
             if self.signals is not None and info["signal"] not in self.signals:
                 return
