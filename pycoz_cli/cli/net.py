@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from pycoz_cli.cli import complete
@@ -59,6 +57,8 @@ def topologies(as_json: bool) -> None:
             }
         )
     if as_json:
+        import json
+
         click.echo(json.dumps(rows, indent=1))
         return
     for row in rows:
@@ -77,6 +77,8 @@ def show(topology: str, as_json: bool) -> None:
     topo = resolve(topology)
     data = topo.to_dict()
     if as_json:
+        import json
+
         click.echo(json.dumps(data, indent=1))
         return
     click.echo(f"topology {data['name']}")
@@ -89,7 +91,11 @@ def show(topology: str, as_json: bool) -> None:
             click.echo(f"    route {route}")
     for link in data["links"]:
         impair = link.get("impair")
-        extra = f"  impair {json.dumps(impair)}" if impair else ""
+        extra = ""
+        if impair:
+            import json
+
+            extra = f"  impair {json.dumps(impair)}"
         click.echo(f"  link {link['a']} <-> {link['b']}{extra}")
 
 
@@ -197,6 +203,8 @@ def list_(as_json: bool) -> None:
         for s in named.list_states()
     ]
     if as_json:
+        import json
+
         click.echo(json.dumps(rows, indent=1))
         return
     for row in rows:
