@@ -132,7 +132,9 @@ def option_entries(command: click.Command, ctx: click.Context, with_help=True) -
             continue
         if param is help_option and not with_help:
             continue
-        names = ", ".join(f"\\fB{code(o)}\\fR" for o in [*param.opts, *param.secondary_opts])
+        # Short names first, whatever order Click keeps them in (it varies by version).
+        opts = sorted(param.opts, key=lambda o: o.startswith("--"))
+        names = ", ".join(f"\\fB{code(o)}\\fR" for o in [*opts, *param.secondary_opts])
         if not (param.is_flag or param.count):
             metavar = param.make_metavar(ctx)
             names += f" \\fI{code(metavar)}\\fR"
