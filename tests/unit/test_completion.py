@@ -57,6 +57,10 @@ CASES = [
     ("pycoz trace --tracer sock", "pycoz trace --tracer sockets "),
     ("pycoz trace --no-secc", "pycoz trace --no-seccomp "),
     ("pycoz root --propagation pri", "pycoz root --propagation private "),
+    ("pycoz she", "pycoz shell "),
+    ("pycoz shell --net dualstack --host ser", "pycoz shell --net dualstack --host server "),
+    ("pycoz shell --trace -e trace=%netw", "pycoz shell --trace -e trace=%network "),
+    ("pycoz shell --trace --summary-o", "pycoz shell --trace --summary-only "),
 ]
 
 
