@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 
 #: Where named topologies are recorded (``core.named.STATE_DIR``, not imported: see above).
-NAMED_STATE_DIR = "/run/pycoz/net"
 
 
 def _item(value: str, **info):
@@ -128,21 +127,9 @@ def topology(ctx, param, incomplete):
 
 
 def _named_states() -> list[dict]:
-    import json
+    from pycoz_cli.core.named import list_states
 
-    try:
-        entries = sorted(os.listdir(NAMED_STATE_DIR))
-    except OSError:
-        return []
-    states = []
-    for entry in entries:
-        if entry.endswith(".json"):
-            try:
-                with open(f"{NAMED_STATE_DIR}/{entry}") as f:
-                    states.append(json.load(f))
-            except (OSError, ValueError):
-                continue
-    return states
+    return list_states()
 
 
 @_quiet

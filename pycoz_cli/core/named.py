@@ -15,10 +15,12 @@ import os
 import re
 import time
 
-from pycoz_cli.core.netns import NETNS_RUN_DIR, NetNS, remove_named
 from pycoz_cli.errors import SetupError, SpecError
 
 STATE_DIR = "/run/pycoz/net"
+#: ip-netns's directory (``netns.NETNS_RUN_DIR``): spelled here so that reading the
+#: state (``list_states``, tab completion) imports no cffi binding.
+NETNS_RUN_DIR = "/run/netns"
 ETC_NETNS = "/etc/netns"
 #: Present while /etc/netns exists because pycoz made it.
 _ETC_NETNS_MADE = f"{STATE_DIR}/.etc-netns-made"
@@ -264,6 +266,8 @@ def set_impairment(name: str, label: str, impair, sender: str | None = None) -> 
 
             send_settings(name, link["relay"], side, impair.to_dict())
         elif state.get("netem") is not False:
+            from pycoz_cli.core.netns import NetNS
+
             ns = NetNS.open_named(f"{name}-{node}")
             try:
                 apply_netem(ns.rtnl(), index, (node, ifname), impair)
@@ -300,6 +304,8 @@ def down(name: str) -> list[str]:
     removed = []
     for ns in state.get("namespaces", []):
         try:
+            from pycoz_cli.core.netns import remove_named
+
             if remove_named(ns):
                 removed.append(ns)
         except OSError as err:
@@ -350,15 +356,17 @@ class Joined:
             raise SpecError(f"topology {name!r} is {status(self.state)} (pycoz net prune)")
         self.name = name
         self.topology = _TopologyView(self.state)
-        self._open: dict[str, NetNS] = {}
+        self._open: dict = {}
 
-    def netns(self, host: str) -> NetNS:
+    def netns(self, host: str):
         if host not in self.state["nodes"]:
             raise SpecError(
                 f"topology {self.name}: no host {host!r} (hosts: {', '.join(self.state['hosts'])})"
             )
         if host not in self._open:
             try:
+                from pycoz_cli.core.netns import NetNS
+
                 self._open[host] = NetNS.open_named(f"{self.name}-{host}")
             except OSError as err:
                 raise SetupError.from_oserror(err) from None

@@ -24,15 +24,7 @@ import os
 import select
 import signal
 
-#: Signals sent to pycoz (``kill``, a closing terminal) that the container gets.
-_FORWARDED = (
-    signal.SIGHUP,
-    signal.SIGINT,
-    signal.SIGQUIT,
-    signal.SIGTERM,
-    signal.SIGUSR1,
-    signal.SIGUSR2,
-)
+from pycoz_cli.core.process import PASSED_ON
 
 
 def relay(proc, *, side=None, stdin: int = 0, stdout: int = 1, stderr: int = 2) -> int:
@@ -58,10 +50,11 @@ def relay(proc, *, side=None, stdin: int = 0, stdout: int = 1, stderr: int = 2) 
         copy_window_size(stdin, master)
 
     try:
-        for sig in _FORWARDED:
+        # Signals sent to pycoz (kill, a closing terminal): the container gets them.
+        for sig in PASSED_ON:
             old_handlers[sig] = signal.signal(sig, pass_on)
         old_handlers[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, resize)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, (*_FORWARDED, signal.SIGWINCH))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, (*PASSED_ON, signal.SIGWINCH))
         resize()  # a resize before the handler was installed
         tty.setraw(stdin, termios.TCSANOW)
         _pump(master, pidfd, side, stdin, stdout, stderr, raw=os.isatty(stderr))
