@@ -105,6 +105,8 @@ def test_full_screen_program(tmux, pycoz_bin, home):
     # The container's own pid namespace: few processes, the shell among them.
     assert "bash" in screen
     tmux.keys("a", "q")
+    # Keys typed before top has gone would be top's commands.
+    assert wait_until(lambda: "load average" not in tmux.screen("a")), tmux.screen("a")
     tmux.type("a", "exit 4")
     tmux.wait_for("a", "EXIT=4")
 
