@@ -31,7 +31,8 @@ def relay(proc, *, side=None, stdin: int = 0, stdout: int = 1, stderr: int = 2) 
     """Relay ``stdin``/``stdout`` to ``proc.terminal`` until the container ends.
 
     ``side`` is an optional readable fd (the tracer's output) copied to
-    ``stderr``, with CR-LF line ends while the terminal is raw.  Signals sent
+    ``stderr``, with CR-LF line ends while the terminal is raw, each chunk
+    starting on a line of its own when ``stderr`` is the same terminal.  Signals sent
     to pycoz are passed on to the container.  Returns the command's exit code
     (-N for a death by signal N), like ``ContainerProcess.wait``.
     """
@@ -57,7 +58,7 @@ def relay(proc, *, side=None, stdin: int = 0, stdout: int = 1, stderr: int = 2) 
         signal.pthread_sigmask(signal.SIG_UNBLOCK, (*PASSED_ON, signal.SIGWINCH))
         resize()  # a resize before the handler was installed
         tty.setraw(stdin, termios.TCSANOW)
-        _pump(master, pidfd, side, stdin, stdout, stderr, raw=os.isatty(stderr))
+        _pump(master, pidfd, side, stdin, stdout, stderr, raw=_same_terminal(stdout, stderr))
     finally:
         termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
         for sig, handler in old_handlers.items():
@@ -80,9 +81,17 @@ def copy_window_size(src: int, dst: int) -> None:
         pass
 
 
+def _same_terminal(a: int, b: int) -> bool:
+    if not (os.isatty(a) and os.isatty(b)):
+        return False
+    sa, sb = os.fstat(a), os.fstat(b)
+    return (sa.st_rdev, sa.st_dev, sa.st_ino) == (sb.st_rdev, sb.st_dev, sb.st_ino)
+
+
 def _pump(master, pidfd, side, stdin, stdout, stderr, raw) -> None:
     os.set_blocking(master, False)
     to_master = b""
+    at_line_start = True  # of the shared terminal, when ``raw``
     reading_stdin = True
     ended = False
     sources = {master, pidfd} | ({side} if side is not None else set())
@@ -121,12 +130,19 @@ def _pump(master, pidfd, side, stdin, stdout, stderr, raw) -> None:
                 data = b""
             if data:
                 _write_all(stdout, data)
+                at_line_start = data.endswith(b"\n")
             elif data == b"":
                 sources.discard(master)
         if side is not None and side in readable:
             data = os.read(side, 65536)
-            if data:
-                _write_all(stderr, data.replace(b"\n", b"\r\n") if raw else data)
+            if data and raw:
+                # The tracer's lines start on a line of their own, not after a
+                # prompt or a partial line of the program's.
+                lead = b"" if at_line_start else b"\r\n"
+                _write_all(stderr, lead + data.replace(b"\n", b"\r\n"))
+                at_line_start = data.endswith(b"\n")
+            elif data:
+                _write_all(stderr, data)
             else:
                 sources.discard(side)
 

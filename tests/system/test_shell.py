@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 
 import pytest
 
@@ -89,8 +90,8 @@ def test_job_control_and_window_size(tmux, pycoz_bin, home):
     tmux.wait_for("a", "40 120")
     tmux.run("resize-window", "-t", "main:a", "-x", "100", "-y", "30")
     tmux.type("a", "stty size; tty")
-    screen = tmux.wait_for("a", "30 100")
-    assert "/dev/pts/0" in screen  # a terminal of the container's own devpts
+    tmux.wait_for("a", "30 100")
+    tmux.wait_for("a", "/dev/pts/0")  # a terminal of the container's own devpts
     tmux.type("a", "exit")
     tmux.wait_for("a", "EXIT=0")
 
@@ -270,7 +271,7 @@ def test_trace_on_the_terminal_between_the_shells_output(tmux, pycoz_bin, home):
     screen = tmux.wait_for("a", "[pycoz] ")
     assert "tracing   trace=connect -> this terminal" in screen
     code = "import socket; socket.socket().connect_ex(('127.0.0.1', 9)); print('done')"
-    tmux.type("a", f'python3 -c "{code}"')
+    tmux.type("a", f'{sys.executable} -c "{code}"')
     screen = tmux.wait_for("a", "ECONNREFUSED")
     # Each trace line starts at the left margin (CR-LF on the raw terminal).
     line = next(li for li in screen.splitlines() if "ECONNREFUSED" in li)
