@@ -316,8 +316,8 @@ def sanity(env: dict[str, str], scratch: Path, cands: dict[str, Candidate]) -> N
                 break
             finally:
                 trace.unlink(missing_ok=True)
-            # strace -f -o prefixes every line with the pid.
-            bodies = [ln.split(" ", 1)[1] if ln[:1].isdigit() else ln for ln in lines]
+            # strace -f -o prefixes every line with the pid, padded to 5 columns.
+            bodies = [ln.split(None, 1)[1] if ln[:1].isdigit() else ln for ln in lines]
             calls = [b for b in bodies if not b.startswith(("+++", "---"))]
             want = ["socket("] if what != "dd" else []
             got = [b.split("(", 1)[0] + "(" for b in calls]
