@@ -2,8 +2,9 @@
 
 System tests (tests/system) need root and real kernel objects; unit tests
 (tests/unit) need neither.  The session ends by comparing the machine's named
-network namespaces, root-namespace links and mount table with what they were at
-its start: anything a test left behind fails the run.  Under pytest-xdist the
+network namespaces, root-namespace links, mount table, /etc/netns, topology state
+and running pycoz processes with what they were at its start: anything a test
+left behind fails the run.  Under pytest-xdist the
 check runs once, in the controller, around all workers.
 """
 
@@ -47,7 +48,27 @@ def machine_state() -> dict[str, list[str]]:
         "mounts": mounts,
         "/etc/netns": etc_netns,
         "named-topology state": state,
+        "pycoz processes": pycoz_processes(),
     }
+
+
+def pycoz_processes() -> list[str]:
+    """Running pycoz processes (the CLI, its containers' inits, relays), as
+    "PID STARTTIME CMDLINE": one the suite started must not outlive it."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            with open(f"/proc/{name}/stat") as f:
+                start = f.read().rpartition(")")[2].split()[19]
+        except OSError:
+            continue
+        if any(a.endswith(b"/pycoz") or a == b"pycoz_cli" for a in argv[:3]):
+            found.append(f"{name} {start} {b' '.join(argv).decode(errors='replace').strip()}")
+    return sorted(found)
 
 
 def _is_controller(config) -> bool:
@@ -64,13 +85,22 @@ def pytest_sessionfinish(session, exitstatus):
     if before is None:
         return
     after = machine_state()
+    if set(after["pycoz processes"]) - set(before["pycoz processes"]):
+        # A container's init or a relay may still be on its way out: a moment.
+        import time
+
+        for _ in range(50):
+            time.sleep(0.1)
+            after["pycoz processes"] = pycoz_processes()
+            if not set(after["pycoz processes"]) - set(before["pycoz processes"]):
+                break
     problems = []
     for key in before:
         gone = sorted(set(before[key]) - set(after[key]))
         new = sorted(set(after[key]) - set(before[key]))
         if new:
             problems.append(f"{key} left behind: {new}")
-        if gone:
+        if gone and key != "pycoz processes":  # one running before may end meanwhile
             problems.append(f"{key} removed: {gone}")
     if problems:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -15,7 +15,10 @@ terminal in raw mode and copies bytes both ways, so that:
 * window resizes reach the container (pycoz's SIGWINCH sets the inner size,
   and the kernel signals the foreground job).
 
-The relay ends when the container's init has exited and its terminal is drained.
+The relay ends when the container's init has exited and its terminal is drained,
+or when pycoz's own terminal goes away: then the container's terminal is hung up
+too (its shell gets SIGHUP), and a container still there after a grace period is
+killed.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def relay(proc, *, side=None, stdin: int = 0, stdout: int = 1, stderr: int = 2) 
     def resize(sig=None, frame=None):
         copy_window_size(stdin, master)
 
+    hung_up = False
     try:
         # Signals sent to pycoz (kill, a closing terminal): the container gets them.
         for sig in PASSED_ON:
@@ -59,14 +63,31 @@ def relay(proc, *, side=None, stdin: int = 0, stdout: int = 1, stderr: int = 2) 
         resize()  # a resize before the handler was installed
         tty.setraw(stdin, termios.TCSANOW)
         _pump(master, pidfd, side, stdin, stdout, stderr, raw=_same_terminal(stdout, stderr))
+    except _HangUp:
+        hung_up = True
     finally:
-        termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
+        try:
+            termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
+        except OSError:
+            pass  # the terminal is gone
         for sig, handler in old_handlers.items():
             signal.signal(sig, handler)
-        os.close(pidfd)
+        # Closing the master end hangs up the container's terminal: the kernel
+        # sends SIGHUP to the session on it, as when a terminal window closes.
         os.close(master)
         proc.terminal = None
+        if hung_up and not select.select([pidfd], [], [], HANGUP_GRACE)[0]:
+            proc.kill()  # its user is gone: a program that ignores SIGHUP goes too
+        os.close(pidfd)
     return proc.wait()
+
+
+#: Seconds the container has to end after pycoz's terminal has gone away.
+HANGUP_GRACE = 2.0
+
+
+class _HangUp(Exception):
+    """pycoz's own terminal has gone away (closed window, dropped connection)."""
 
 
 def copy_window_size(src: int, dst: int) -> None:
@@ -92,12 +113,11 @@ def _pump(master, pidfd, side, stdin, stdout, stderr, raw) -> None:
     os.set_blocking(master, False)
     to_master = b""
     at_line_start = True  # of the shared terminal, when ``raw``
-    reading_stdin = True
     ended = False
     sources = {master, pidfd} | ({side} if side is not None else set())
     while master in sources or side in sources:
         readers = [fd for fd in sources if fd != pidfd or not ended]
-        if reading_stdin and not to_master:
+        if not to_master:
             readers.append(stdin)
         writers = [master] if to_master and master in sources else []
         # After init has exited, wait only for what is left in the buffers.
@@ -109,11 +129,13 @@ def _pump(master, pidfd, side, stdin, stdout, stderr, raw) -> None:
             ended = True
             sources.discard(pidfd)
         if stdin in readable:
-            data = os.read(stdin, 65536)
-            if data:
-                to_master += data
-            else:
-                reading_stdin = False
+            try:
+                data = os.read(stdin, 65536)
+            except OSError:  # EIO: hung up
+                data = b""
+            if not data:  # a raw terminal has no end of file: it was hung up
+                raise _HangUp
+            to_master += data
         if master in writable:
             try:
                 to_master = to_master[os.write(master, to_master) :]
@@ -153,3 +175,5 @@ def _write_all(fd: int, data: bytes) -> None:
             data = data[os.write(fd, data) :]
         except BlockingIOError:
             select.select([], [fd], [])
+        except OSError as err:  # EIO: the terminal is gone
+            raise _HangUp from err

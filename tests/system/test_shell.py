@@ -214,6 +214,26 @@ def test_sigkill_of_pycoz_leaves_nothing(tmux, pycoz_bin, home):
     assert wait_until(lambda: not alive([f for f in family if f])), alive(family)
 
 
+@pytest.mark.parametrize("busy", [False, True])
+def test_closing_the_terminal_ends_the_shell_and_all_in_it(tmux, pycoz_bin, home, busy):
+    """The window closes (tmux dies) with the shell idle at its prompt, or busy
+    with a job and a program that ignores SIGHUP: the container's terminal is hung
+    up, what ignores SIGHUP is killed after a grace period, and nothing stays.
+    pycoz is not the session leader here (a shell started it), so it may get no
+    SIGHUP of its own: it learns of the hang-up from its terminal."""
+    pane = tmux.start("a", f"{pycoz_bin} shell -q; sleep 60", env=shell_env(home))
+    tmux.wait_for("a", "[pycoz] ")
+    if busy:
+        tmux.type("a", "(trap '' HUP; exec sleep 301) & sleep 300")
+        assert wait_until(lambda: len(descendants(pane)) >= 5)
+    else:
+        tmux.type("a", "echo ready-$((20 + 22))")
+        tmux.wait_for("a", "ready-42")
+    family = [identity(pid) for pid in [pane, *descendants(pane)]]
+    tmux.close()
+    assert wait_until(lambda: not alive([f for f in family if f]), timeout=15), alive(family)
+
+
 def test_without_a_terminal(pycoz, home):
     r = pycoz(
         "shell",
