@@ -7,6 +7,7 @@ import re
 import shutil
 import signal
 import sys
+import time
 
 import pytest
 
@@ -120,6 +121,27 @@ def test_full_screen_program(tmux, pycoz_bin, home):
     assert prompt_back(), tmux.screen("a")
     tmux.type("a", "exit 4")
     tmux.wait_for("a", "EXIT=4")
+
+
+def test_vi_edits_inside_and_the_edit_stays_inside(tmux, pycoz_bin, home, unique):
+    if shutil.which("busybox") is None:
+        pytest.skip("busybox is not installed")
+    target = f"/etc/pycoz-vi-{unique}"
+    tmux.start("a", f"{pycoz_bin} shell -q; echo EXIT=$?; sleep 60", env=shell_env(home))
+    tmux.wait_for("a", "[pycoz] root@")
+    tmux.type("a", f"busybox vi {target}")
+    assert wait_until(lambda: tmux.screen("a").count("~") > 10), tmux.screen("a")
+    tmux.keys("a", "i")
+    tmux.type("a", "hello-vi", enter=False)
+    tmux.wait_for("a", "hello-vi")
+    tmux.keys("a", "Escape")
+    time.sleep(0.5)  # a key right after Escape would read as Alt-key
+    tmux.type("a", ":wq")
+    tmux.wait_for("a", "[pycoz] root@")
+    tmux.type("a", f"echo saved-$(cat {target}); exit 6")
+    tmux.wait_for("a", "saved-hello-vi")
+    tmux.wait_for("a", "EXIT=6")
+    assert not os.path.exists(target)
 
 
 def test_prompt_label_survives_rc_files_that_rewrite_it(tmux, pycoz_bin, home):
