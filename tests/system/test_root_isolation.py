@@ -44,7 +44,8 @@ mount --bind "$T/dev" /dev
 for d in "$E" "$R" "$T/tm" "$T/src"; do populate "$d"; done
 state() {
     snap "$E" "$R" "$T/tm" "$T/src" "$T/bnd" /dev
-    echo "## /etc"; ls -A /etc | grep -v '^pycoz-t'
+    # /etc/netns comes and goes with named-topology tests running alongside.
+    echo "## /etc"; ls -A /etc | grep -v -e '^pycoz-t' -e '^netns$'
     echo "## /usr/share"; ls -A /usr/share | grep -v '^pycoz-t'
     echo "## mounts"; grep -c " $T/" /proc/self/mountinfo
 }
