@@ -47,7 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import stats as benchlib_stats
+from benchlib import Timed
 
 HERE = Path(__file__).resolve().parent
 ANCHOR_PAIR = HERE / "anchor_iproute2_pair.sh"
@@ -101,7 +101,7 @@ def star_addresses(i: int) -> tuple[str, str]:
 
 
 @dataclass
-class Candidate:
+class Candidate(Timed):
     kind: str  # "api", "mn", "sh", "cli": how it is started
     label: str
     run: Callable[[], None]
@@ -116,16 +116,6 @@ class Candidate:
     settled: list[float] = field(default_factory=list)
     #: The exception that stopped this candidate (it is not run again).
     failed: BaseException | None = None
-
-    stats = staticmethod(benchlib_stats)
-
-    @property
-    def ok(self) -> bool:
-        return self.failed is None and bool(self.times)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
 
     @property
     def median_settled(self) -> float:

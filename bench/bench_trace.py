@@ -38,8 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import child_env, processes
-from benchlib import stats as benchlib_stats
+from benchlib import Timed, child_env, processes
 
 PYTHON = sys.executable
 PYCOZ = str(Path(sys.prefix) / "bin" / "pycoz")
@@ -68,7 +67,7 @@ WATCHED_COMMS = {"dd", "strace", "pycoz", "true"}
 
 
 @dataclass
-class Candidate:
+class Candidate(Timed):
     key: str
     kind: str  # "pycoz", "strace", "none" (untraced), "py"
     label: str
@@ -84,16 +83,6 @@ class Candidate:
     sizes: list[int] = field(default_factory=list)
     #: Why this candidate was stopped (it is not run again).
     failed: str | None = None
-
-    stats = staticmethod(benchlib_stats)
-
-    @property
-    def ok(self) -> bool:
-        return self.failed is None and bool(self.times)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
 
 
 class RunFailed(Exception):

@@ -15,6 +15,21 @@ def stats(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(values), q[0], q[-1]
 
 
+class Timed:
+    """What the benches' candidates share (mixed into their dataclasses, which
+    define ``times`` and ``failed``): whether one ran, and its median."""
+
+    stats = staticmethod(stats)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None and bool(self.times)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
 def processes() -> dict[int, tuple[int, str, str]]:
     """pid -> (ppid, state, comm) for every process on the machine."""
     out = {}
