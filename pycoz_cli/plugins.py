@@ -195,31 +195,39 @@ def _registrations(hook: str, make_register):
 
 def topology_registry() -> dict:
     """name -> (factory, params, plugin name) from every plugin's register_topologies."""
-    from pycoz_cli.errors import SpecError
 
     registry: dict = {}
 
     def make_register(plugin):
         def register(name, factory, params=None):
-            where = f"{describe(plugin)}: topology {name!r}"
-            if not isinstance(name, str) or not _NAME.fullmatch(name):
-                raise SpecError(
-                    f"{describe(plugin)}: topology name {name!r}: use letters, digits, "
-                    "'-' or '_', starting with a letter"
-                )
-            if name in registry:
-                raise SpecError(
-                    f"topology {name!r} is registered by both {describe(registry[name][2])} "
-                    f"and {describe(plugin)}"
-                )
-            if not callable(factory):
-                raise SpecError(f"{where}: factory {factory!r} is not callable")
+            where = _claim("topology", name, factory, plugin, registry)
             registry[name] = (factory, _check_params(where, factory, params), plugin)
 
         return register
 
     _registrations("register_topologies", make_register)
     return registry
+
+
+def _claim(kind: str, name, factory, plugin: str, registry: dict) -> str:
+    """Check a registration's name (free, well formed) and factory; where it is
+    from, for later messages.  Each registry entry ends with the plugin's name."""
+    from pycoz_cli.errors import SpecError
+
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise SpecError(
+            f"{describe(plugin)}: {kind} name {name!r}: use letters, digits, "
+            "'-' or '_', starting with a letter"
+        )
+    if name in registry:
+        raise SpecError(
+            f"{kind} {name!r} is registered by both {describe(registry[name][-1])} "
+            f"and {describe(plugin)}"
+        )
+    where = f"{describe(plugin)}: {kind} {name!r}"
+    if not callable(factory):
+        raise SpecError(f"{where}: factory {factory!r} is not callable")
+    return where
 
 
 def _check_params(where: str, factory, params) -> dict:
@@ -265,19 +273,7 @@ def tracer_registry() -> dict:
 
     def make_register(plugin):
         def register(name, factory, syscalls=None, description=""):
-            where = f"{describe(plugin)}: tracer {name!r}"
-            if not isinstance(name, str) or not _NAME.fullmatch(name):
-                raise SpecError(
-                    f"{describe(plugin)}: tracer name {name!r}: use letters, digits, "
-                    "'-' or '_', starting with a letter"
-                )
-            if name in registry:
-                raise SpecError(
-                    f"tracer {name!r} is registered by both {describe(registry[name][3])} "
-                    f"and {describe(plugin)}"
-                )
-            if not callable(factory):
-                raise SpecError(f"{where}: factory {factory!r} is not callable")
+            where = _claim("tracer", name, factory, plugin, registry)
             if syscalls is not None and (
                 isinstance(syscalls, str) or not all(isinstance(s, str) for s in syscalls)
             ):

@@ -209,19 +209,12 @@ def run(
             continue
         sig = os.WSTOPSIG(status)
         event = status >> 16
+        call = None  # at a syscall's entry: its number and arguments
         if sig == _SYSCALL_STOP:
             info = syscall_info(pid)
             op = info.op
             if op == pt.SYSCALL_INFO_ENTRY:
-                nr = info.entry.nr
-                tracee.nr = nr
-                tracee.args = tuple(info.entry.args)
-                tracee.enter = monotonic()
-                tracee.inject = None
-                if injections:
-                    _maybe_inject(pid, tracee, nr, injections, counts)
-                if nr in decode_at_entry and (traced is None or nr in traced):
-                    entry_hook(pid, nr, tracee.args, tracee.memory)
+                call = info.entry
             elif op == pt.SYSCALL_INFO_EXIT:
                 nr = tracee.nr
                 if nr >= 0 and (traced is None or nr in traced or tracee.inject):
@@ -251,20 +244,22 @@ def run(
                 tracee.nr = -1
                 resume(cont, pid, 0)
                 continue
-            resume(pt.PTRACE_SYSCALL if op == pt.SYSCALL_INFO_ENTRY else cont, pid, 0)
-            continue
-        if event == pt.PTRACE_EVENT_SECCOMP:
-            info = syscall_info(pid)
-            nr = info.seccomp.nr
+            else:
+                resume(cont, pid, 0)
+                continue
+        elif event == pt.PTRACE_EVENT_SECCOMP:
+            call = syscall_info(pid).seccomp  # the seccomp stop is the entry
+        if call is not None:
+            nr = call.nr
             tracee.nr = nr
-            tracee.args = tuple(info.seccomp.args)
+            tracee.args = tuple(call.args)
             tracee.enter = monotonic()
             tracee.inject = None
             if injections:
                 _maybe_inject(pid, tracee, nr, injections, counts)
-            if nr in decode_at_entry:
+            if nr in decode_at_entry and (traced is None or nr in traced):
                 entry_hook(pid, nr, tracee.args, tracee.memory)
-            # PTRACE_SYSCALL from a seccomp stop goes straight to the exit stop.
+            # To the exit stop (from a seccomp stop PTRACE_SYSCALL goes straight there).
             resume(pt.PTRACE_SYSCALL, pid, 0)
             continue
         if event in _NEW_CHILD_EVENTS:
