@@ -146,7 +146,8 @@ def _banner(container, where, setup, exprs: str) -> str:
     network = container.network
     if network is not None:
         topo = network.topology
-        kind = f"joined {network.name}" if hasattr(network, "state") else "ephemeral"
+        # A shell builds only ephemeral networks (no name); a joined one has its name.
+        kind = f"joined {network.name}" if network.name else "ephemeral"
         addresses = " ".join(topo.interface_addresses(where)) or "loopback only"
         lines.append(f"  host      {where} of {topo.name} ({kind}): {addresses}")
         others = [h for h in topo.hosts() if h != where]

@@ -116,7 +116,7 @@ def _pump(master, pidfd, side, stdin, stdout, stderr, raw) -> None:
     ended = False
     sources = {master, pidfd} | ({side} if side is not None else set())
     while master in sources or side in sources:
-        readers = [fd for fd in sources if fd != pidfd or not ended]
+        readers = list(sources)  # pidfd leaves ``sources`` once init has ended
         if not to_master:
             readers.append(stdin)
         writers = [master] if to_master and master in sources else []

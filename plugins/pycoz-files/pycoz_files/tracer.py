@@ -176,50 +176,48 @@ class FilesTracer:
 
     def finish(self) -> None:
         write = self.out.write
-        read = [(p, e) for p, e in self.paths.items() if e.read]
-        written = [(p, e) for p, e in self.paths.items() if e.written]
-        mapped = [(p, e) for p, e in self.paths.items() if e.mapped and not e.read]
-        opened = [
-            (p, e)
-            for p, e in self.paths.items()
-            if e.opened and not (e.read or e.written or e.mapped)
+        items = self.paths.items()
+        # (heading, [(left column, the path and what follows it)]), in this order.
+        sections = [
+            ("read", [(_size(e.bytes_read), p) for p, e in items if e.read]),
+            ("written", [(_size(e.bytes_written), p) for p, e in items if e.written]),
+            (
+                "mapped into memory (not read)",
+                [("", p) for p, e in items if e.mapped and not e.read],
+            ),
+            (
+                "opened, neither read nor written",
+                [("", p) for p, e in items if e.opened and not (e.read or e.written or e.mapped)],
+            ),
+            (
+                "not found",
+                [
+                    ("", f"{p} ({', '.join(sorted(e.failed['ENOENT']))})")
+                    for p, e in items
+                    if "ENOENT" in e.failed
+                ],
+            ),
+            (
+                "failed",
+                [
+                    (code, f"{p} ({', '.join(sorted(calls))})")
+                    for p, e in items
+                    for code, calls in e.failed.items()
+                    if code != "ENOENT"
+                ],
+            ),
         ]
-        missing = [(p, e) for p, e in self.paths.items() if "ENOENT" in e.failed]
-        failed = [
-            (p, code, calls)
-            for p, e in self.paths.items()
-            for code, calls in e.failed.items()
-            if code != "ENOENT"
-        ]
-        if read:
-            write("read:\n")
-            for path, e in read:
-                write(f"  {_size(e.bytes_read):>9}  {path}\n")
-        if written:
-            write("written:\n")
-            for path, e in written:
-                write(f"  {_size(e.bytes_written):>9}  {path}\n")
-        if mapped:
-            write("mapped into memory (not read):\n")
-            for path, _ in mapped:
-                write(f"  {'':>9}  {path}\n")
-        if opened:
-            write("opened, neither read nor written:\n")
-            for path, _ in opened:
-                write(f"  {'':>9}  {path}\n")
-        if missing:
-            write("not found:\n")
-            for path, e in missing:
-                write(f"  {'':>9}  {path} ({', '.join(sorted(e.failed['ENOENT']))})\n")
-        if failed:
-            write("failed:\n")
-            for path, code, calls in failed:
-                write(f"  {code:>9}  {path} ({', '.join(sorted(calls))})\n")
+        for heading, rows in sections:
+            if rows:
+                write(f"{heading}:\n")
+                for left, text in rows:
+                    write(f"  {left:>9}  {text}\n")
+        count = {heading: len(rows) for heading, rows in sections}
         total_opened = sum(1 for e in self.paths.values() if e.opened)
         write(
-            f"files: {total_opened} opened, {len(read)} read, {len(mapped)} mapped, "
-            f"{len(written)} written, "
-            f"{len(missing)} not found, {len(failed)} failed\n"
+            f"files: {total_opened} opened, {count['read']} read, "
+            f"{count['mapped into memory (not read)']} mapped, {count['written']} written, "
+            f"{count['not found']} not found, {count['failed']} failed\n"
         )
         self.out.flush()
 
