@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("pyroute2", "ptrace", "cffi", "_cffi_backend", "pluggy")
 
 
@@ -17,20 +19,12 @@ def imported_after(code: str) -> set[str]:
     return set(json.loads(out.stderr.strip().splitlines()[-1]))
 
 
-def test_help_imports_nothing_heavy():
+@pytest.mark.parametrize("argv", [["--help"], ["root", "--help"], ["shell", "--help"]])
+def test_help_imports_nothing_heavy(argv):
     mods = imported_after(
         "from pycoz_cli.cli import main\n"
         "import contextlib, io\n"
-        "with contextlib.redirect_stdout(io.StringIO()): main(['--help'])"
-    )
-    assert not [m for m in HEAVY if m in mods]
-
-
-def test_root_help_imports_nothing_heavy():
-    mods = imported_after(
-        "from pycoz_cli.cli import main\n"
-        "import contextlib, io\n"
-        "with contextlib.redirect_stdout(io.StringIO()): main(['root', '--help'])"
+        f"with contextlib.redirect_stdout(io.StringIO()): main({argv!r})"
     )
     assert not [m for m in HEAVY if m in mods]
 
