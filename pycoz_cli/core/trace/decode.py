@@ -36,6 +36,7 @@ import struct
 
 __all__ = [
     "Arg",
+    "capture",
     "capture_entry",
     "decode_call",
     "escape",
@@ -523,6 +524,10 @@ class _Ctx:
 
 # Each argument decoder is f(ctx, index) -> Arg.
 
+#: Decoders that read nothing from the tracee (``_fd`` and ``_dirfd`` only
+#: without -y, which reads /proc): see :func:`capture`.
+_PURE: set = set()
+
 
 def _int(c, i):
     v = _s32(c.args[i])
@@ -672,6 +677,7 @@ def _flagsarg(table, zero="0", mask=0xFFFFFFFF):
         text, names = _flags(c.args[i] & mask, table, zero)
         return Arg(text, names)
 
+    _PURE.add(dec)
     return dec
 
 
@@ -681,6 +687,7 @@ def _enumarg(table, unsigned=False):
         text, value = _xlat(v, table)
         return Arg(text, value)
 
+    _PURE.add(dec)
     return dec
 
 
@@ -2670,6 +2677,131 @@ def decode_call(
     return [f(c, i) for i, f in enumerate(sig)]
 
 
+# --- capture now, decode later ---------------------------------------------------
+#
+# The tracer resumes a tracee as soon as it can: a sink that decodes a call after
+# the resume lets the tracee run while the line is formatted.  But the tracee's
+# memory must be read before, while it is stopped, or the program may have
+# changed it.  ``capture`` reads, for the calls whose signature is made of the
+# decoders below, exactly what those decoders will read, into a ``Snapshot``
+# that ``decode_call`` then reads from as it would from the tracee.
+
+
+class Snapshot:
+    """Reads of a stopped tracee's memory, replayed later by the decoders."""
+
+    __slots__ = ("_reads",)
+
+    def __init__(self) -> None:
+        self._reads: dict = {}
+
+    def take(self, mem, addr: int, size: int) -> None:
+        try:
+            self._reads[addr, size] = mem.read(addr, size)
+        except OSError as err:
+            self._reads[addr, size] = err
+
+    def take_cstring(self, mem, addr: int, limit: int) -> None:
+        try:
+            self._reads[addr, -limit] = mem.read_cstring(addr, limit)
+        except OSError as err:
+            self._reads[addr, -limit] = err
+
+    def _replay(self, key):
+        got = self._reads.get(key)
+        if got is None:  # not captured: a decoder read what its capture did not
+            raise OSError(14, "not captured", key)
+        if isinstance(got, OSError):
+            raise got
+        return got
+
+    def read(self, addr: int, size: int) -> bytes:
+        size = min(size, 65536)
+        return self._replay((addr, size)) if size > 0 else b""
+
+    def read_cstring(self, addr: int, limit: int) -> bytes:
+        return self._replay((addr, -limit))
+
+
+def _cap_buf(c, snap, addr, length):
+    if addr and length > 0:
+        snap.take(c.mem, addr, min(length, c.strsize, 65536))
+
+
+def _cap_out(size):
+    """An output structure of ``size`` bytes, filled when the call succeeded."""
+
+    def cap(c, snap, i):
+        v = c.args[i]
+        if v and c.ok:
+            snap.take(c.mem, v, size)
+
+    return cap
+
+
+def _cap_path(c, snap, i):
+    if c.args[i]:
+        snap.take_cstring(c.mem, c.args[i], 4097)
+
+
+def _cap_outpath(c, snap, i):
+    if c.args[i] and c.ok:
+        snap.take_cstring(c.mem, c.args[i], 4097)
+
+
+#: For each decoder that reads memory, what it reads (same addresses, same sizes).
+_CAPTURES = {
+    _path: _cap_path,
+    _inbuf: lambda c, snap, i: _cap_buf(c, snap, c.args[i], c.args[i + 1]),
+    _outbuf: lambda c, snap, i: c.ok and _cap_buf(c, snap, c.args[i], c.retval),
+    _outpath: _cap_outpath,
+    _stat: _cap_out(144),
+    _statfs_buf: _cap_out(120),
+    _pipefds: _cap_out(8),
+}
+_PURE.update((_int, _uint, _long, _ulong, _xlong, _ptr, _fd, _dirfd, _octal, _oflags))
+#: Calls whose result text reads memory too (format_result), or that are decoded
+#: at entry: never deferred.
+_NOT_DEFERRED = frozenset(("poll", "ppoll", "select", "pselect6", "recvmmsg", "execve", "execveat"))
+_PLANS: dict = {}
+
+
+def _plan(name: str):
+    """(argument index, capture) for ``name``'s arguments that read memory, or
+    None when the call cannot be deferred (a decoder that is not described)."""
+    sig = _SIGS.get(name)
+    if name in _NOT_DEFERRED or sig is None or callable(sig):
+        return None
+    plan = []
+    for i, f in enumerate(sig):
+        if f in _CAPTURES:
+            plan.append((i, _CAPTURES[f]))
+        elif f not in _PURE:
+            return None
+    return tuple(plan)
+
+
+def capture(name: str, args, mem, retval, *, strsize: int = 32) -> Snapshot | None:
+    """Read now what ``decode_call(name, args, snapshot, ...)`` will read later.
+
+    Returns the snapshot, or None when ``name`` is not one of the calls this can
+    be done for (decode it now, from ``mem``).  Decoding from the snapshot gives
+    the same text as decoding from ``mem`` would have at this moment, for the
+    same ``strsize`` and ``retval`` and without ``fd_path`` (-y reads /proc).
+    """
+    plan = _PLANS.get(name, False)
+    if plan is False:
+        plan = _PLANS[name] = _plan(name)
+    if plan is None:
+        return None
+    snap = Snapshot()
+    if plan:
+        c = _Ctx(args, mem, strsize, None, True, retval, None, 0)
+        for i, cap in plan:
+            cap(c, snap, i)
+    return snap
+
+
 # fmt: off
 _PATH_NAMES = frozenset((
     "path", "pathname", "filename", "oldname", "newname", "dir_name", "dev_name",
@@ -2771,6 +2903,10 @@ _TIMEOUT_RESULT = frozenset(
 )  # fmt: skip
 
 
+#: Calls whose successful result is more than the number (see format_result).
+_ANNOTATED_RESULT = _HEX_RESULT | _OCT_RESULT | _TIMEOUT_RESULT | {"prctl", "recvmmsg", "fcntl"}
+
+
 def format_result(
     name: str,
     retval: int | None,
@@ -2788,6 +2924,8 @@ def format_result(
     """
     if retval is None:
         return "?", None
+    if retval >= 0 and fd_path is None and name not in _ANNOTATED_RESULT:
+        return str(retval), None  # the common case
     if -4096 < retval < 0:
         err = -retval
         ename = _errname(err)

@@ -7,9 +7,9 @@ a successful exec their arguments are gone).
 
 from __future__ import annotations
 
-import json
 import signal
 import time
+from functools import partial
 
 from pycoz_cli.core.trace import decode
 from pycoz_cli.core.trace.syscalls import NAMES, NUMBERS
@@ -34,6 +34,12 @@ CAPTURE_CALLS = frozenset(
     if n in NUMBERS
 )
 DECODE_AT_ENTRY = EXEC_CALLS | CAPTURE_CALLS
+
+
+def _dumps(record) -> str:
+    import json  # only --json needs it (a few ms of start-up otherwise)
+
+    return json.dumps(record)
 
 
 def _signame(sig: int) -> str:
@@ -78,7 +84,9 @@ class Common:
         )
 
     def _result(self, pid, name, retval, args, memory):
-        fd_path = (lambda fd: decode.fd_path(pid, fd)) if self.decode_fds else None
+        if not self.decode_fds:
+            return decode.format_result(name, retval, args=args, mem=memory)
+        fd_path = lambda fd: decode.fd_path(pid, fd)  # noqa: E731
         return decode.format_result(name, retval, args=args, mem=memory, fd_path=fd_path)
 
     def _wanted(self, retval, is_error) -> bool:
@@ -88,11 +96,25 @@ class Common:
             return "unfinished" in self.status
         return ("failed" if is_error else "successful") in self.status
 
+    def _snapshot(self, nr, name, args, memory, retval):
+        """What the call's decoders will read, read now (the tracee is stopped),
+        so that the line can be made after the tracer resumes it; None when the
+        call must be decoded now (see ``decode.capture``)."""
+        if self.decode_fds or retval is None or nr in DECODE_AT_ENTRY:
+            return None
+        return decode.capture(name, args, memory, retval, strsize=self.strsize)
+
     def _args(self, pid, nr, name, args, memory, retval):
-        if nr in EXEC_CALLS and pid in self._entry_args:
-            return self._entry_args.pop(pid)
-        entry = self._captured.pop(pid, None) if nr in CAPTURE_CALLS else None
-        return self._decode(pid, name, args, memory, retval, entry)
+        entry = None
+        if nr in DECODE_AT_ENTRY:
+            if nr in EXEC_CALLS and pid in self._entry_args:
+                return self._entry_args.pop(pid)
+            entry = self._captured.pop(pid, None)
+        if self.decode_fds:
+            return self._decode(pid, name, args, memory, retval, entry)
+        return decode.decode_call(
+            name, args, memory, strsize=self.strsize, retval=retval, entry=entry
+        )
 
 
 class StraceText(Common):
@@ -161,13 +183,20 @@ class StraceText(Common):
 
     def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
         if not self._wanted(retval, is_error):
-            return
+            return None
         name = NAMES.get(nr, f"syscall_{nr:#x}")
+        snap = self._snapshot(nr, name, args, memory, retval)
+        if snap is not None:
+            return partial(self._line, pid, nr, name, args, retval, t_enter, t_exit, injected, snap)
+        self._line(pid, nr, name, args, retval, t_enter, t_exit, injected, memory)
+        return None
+
+    def _line(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory):
         try:
             decoded = self._args(pid, nr, name, args, memory, retval)
-            argtext = ", ".join(a.text for a in decoded)
+            argtext = ", ".join([a.text for a in decoded])
         except OSError:
-            argtext = ", ".join(hex(a) for a in args)
+            argtext = ", ".join([hex(a) for a in args])
         if retval is None:
             self._call(pid, f"{name}({argtext})", "?", t_enter)
             return
@@ -211,8 +240,17 @@ class JsonLines(Common):
 
     def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
         if not self._wanted(retval, is_error):
-            return
+            return None
         name = NAMES.get(nr, f"syscall_{nr:#x}")
+        snap = self._snapshot(nr, name, args, memory, retval)
+        if snap is not None:
+            return partial(
+                self._record, pid, nr, name, args, retval, t_enter, t_exit, injected, snap
+            )
+        self._record(pid, nr, name, args, retval, t_enter, t_exit, injected, memory)
+        return None
+
+    def _record(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory):
         try:
             decoded = self._args(pid, nr, name, args, memory, retval)
             values = [a.value for a in decoded]
@@ -238,7 +276,7 @@ class JsonLines(Common):
             record["injected"] = True
         if t_exit is not None and self.durations:
             record["duration"] = round(t_exit - t_enter, 9)
-        self.out.write(json.dumps(record) + "\n")
+        self.out.write(_dumps(record) + "\n")
 
     def process(self, kind, pid, **info):
         record = {"type": kind, "pid": pid, "time": time.monotonic()}
@@ -249,7 +287,7 @@ class JsonLines(Common):
             record.update(signal=_signame(info["signal"]), core=info.get("core", False))
         else:
             record.update({k: v for k, v in info.items() if k != "fields"})
-        self.out.write(json.dumps(record) + "\n")
+        self.out.write(_dumps(record) + "\n")
 
     def finish(self) -> None:
         self.out.flush()

@@ -147,17 +147,32 @@ def siginfo_fields(info: tuple) -> dict:
 _INFO = ffi.new("struct ptrace_syscall_info *")
 _INFO_SIZE = ffi.sizeof("struct ptrace_syscall_info")
 _INFO_ADDR = int(ffi.cast("uintptr_t", _INFO))
+_INFO_VIEW = memoryview(ffi.buffer(_INFO))
+# struct ptrace_syscall_info: op (u8) at 0; from 24 on, entry {nr, args[6]},
+# seccomp {nr, args[6], ret_data} or exit {rval (s64), is_error (u8)}.
+_CALL = struct.Struct("=24x7Q").unpack_from
+_RESULT = struct.Struct("=24xqB").unpack_from
 
 
-def syscall_info(pid: int):
-    """The current syscall stop: (op, nr, args) at entry/seccomp, (op, rval, is_error) at exit.
+def syscall_info(pid: int) -> int:
+    """Read the current syscall stop; return its op (SYSCALL_INFO_*).
 
-    The returned cdata is reused by the next call (no allocation per stop).
+    Then ``stopped_call()`` gives (nr, a0, ... a5) at an entry or seccomp stop,
+    ``stopped_result()`` (rval, is_error) at an exit stop.  One buffer, reused:
+    no allocation per stop but the tuple.
     """
     rc = lib.ptrace(PTRACE_GET_SYSCALL_INFO, pid, _INFO_SIZE, _INFO_ADDR)
     if rc <= 0:
         raise _fail("cannot read syscall information of", pid)
-    return _INFO
+    return _INFO_VIEW[0]
+
+
+def stopped_call() -> tuple:
+    return _CALL(_INFO_VIEW)
+
+
+def stopped_result() -> tuple:
+    return _RESULT(_INFO_VIEW)
 
 
 # --- changing a syscall: skip it and set its result (fault injection) ------------
@@ -203,29 +218,37 @@ else:  # pragma: no cover
 # --- reading the tracee's memory --------------------------------------------------
 
 
-class Memory:
-    """A tracee's memory, read with process_vm_readv (one syscall per read)."""
+_IOVECS = struct.Struct("=QQQ")
 
-    __slots__ = ("_buf", "_local", "_remote", "pid")
+
+class Memory:
+    """A tracee's memory, read with process_vm_readv (one syscall per read).
+
+    The two iovecs live in one buffer: a read packs the local length and the
+    remote address and length into it with one ``pack_into`` (half the cost of
+    setting the cdata fields one by one).
+    """
+
+    __slots__ = ("_buf", "_iov", "_iovbuf", "_view", "pid")
 
     def __init__(self, pid: int):
         self.pid = pid
         self._buf = ffi.new("char[]", 65536)
-        self._local = ffi.new("struct iovec *")
-        self._remote = ffi.new("struct iovec *")
+        self._view = memoryview(ffi.buffer(self._buf))
+        self._iov = ffi.new("struct iovec[2]")
+        self._iov[0].iov_base = self._buf
+        self._iovbuf = ffi.buffer(self._iov)
 
     def read(self, addr: int, size: int) -> bytes:
         size = min(size, 65536)
         if size <= 0:
             return b""
-        self._local.iov_base = self._buf
-        self._local.iov_len = size
-        self._remote.iov_base = ffi.cast("void *", addr)
-        self._remote.iov_len = size
-        got = lib.process_vm_readv(self.pid, self._local, 1, self._remote, 1, 0)
+        iov = self._iov
+        _IOVECS.pack_into(self._iovbuf, 8, size, addr, size)
+        got = lib.process_vm_readv(self.pid, iov, 1, iov + 1, 1, 0)
         if got < 0:
             raise OSError(ffi.errno, "cannot read memory of", f"pid {self.pid}")
-        return ffi.buffer(self._buf, got)[:]
+        return self._view[:got].tobytes()
 
     def read_cstring(self, addr: int, limit: int) -> bytes:
         """Up to ``limit`` bytes of a NUL-terminated string (without the NUL)."""

@@ -14,7 +14,10 @@ Sinks receive:
 
 * ``syscall(pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory)``
   when a call returns (``retval`` None for one that never returns: exit, execve
-  that succeeded is reported as its exec event and as returning 0);
+  that succeeded is reported as its exec event and as returning 0).  It may
+  return a callable: the loop resumes the tracee first and calls it then, so
+  that a sink which has read what it needs from ``memory`` formats and writes
+  its line while the tracee runs on (on another CPU), not while it waits;
 * ``process(kind, pid, **info)`` for "start", "fork", "exec", "exit", "killed",
   "signal" and "detach".
 """
@@ -28,6 +31,15 @@ import time
 from pycoz_cli.core.trace import ptrace as pt
 
 _WALL = 0x40000000
+_WALL_NOHANG = _WALL | os.WNOHANG
+#: How many times to poll (waitpid WNOHANG, about 1 us each) for the next stop
+#: before sleeping in waitpid.  A tracee that stops for every syscall is back
+#: within microseconds; sleeping would cost a wake-up of the tracer's CPU on
+#: every stop, which on a virtual machine is tens of microseconds (more than the
+#: tracer's own work).  Bounded, so a tracee that runs for long costs at most
+#: this much polling per stop; off when the tracer has a single CPU to run on,
+#: where polling would only keep the tracee from running.
+SPIN = 100
 _SYSCALL_STOP = signal.SIGTRAP | 0x80
 _NEW_CHILD_EVENTS = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE)
 
@@ -142,7 +154,11 @@ def run(
     waitpid = os.waitpid
     monotonic = time.monotonic
     syscall_info = pt.syscall_info
+    stopped_call = pt.stopped_call
+    stopped_result = pt.stopped_result
+    ENTRY, EXIT = pt.SYSCALL_INFO_ENTRY, pt.SYSCALL_INFO_EXIT
     resume = pt.resume
+    spin = range(SPIN) if SPIN and len(os.sched_getaffinity(0)) > 1 else ()
 
     if not attached:
         _, status = waitpid(first, _WALL)
@@ -168,7 +184,13 @@ def run(
                 if detach.requested:
                     raise DetachRequested
                 detach.waiting = True
-            pid, status = waitpid(-1, _WALL)
+            pid = 0
+            for _ in spin:
+                pid, status = waitpid(-1, _WALL_NOHANG)
+                if pid:
+                    break
+            if not pid:
+                pid, status = waitpid(-1, _WALL)
         except ChildProcessError:
             break
         except DetachRequested:
@@ -189,7 +211,7 @@ def run(
             del tracees[pid]
             if tracee.nr >= 0 and (traced is None or tracee.nr in traced):
                 # exit/exit_group: the call never returns.
-                sink.syscall(
+                later = sink.syscall(
                     pid,
                     tracee.nr,
                     tracee.args,
@@ -200,6 +222,8 @@ def run(
                     False,
                     tracee.memory,
                 )
+                if later is not None:
+                    later()
             if os.WIFEXITED(status):
                 sink.process("exit", pid, code=os.WEXITSTATUS(status))
             else:
@@ -209,13 +233,12 @@ def run(
             continue
         sig = os.WSTOPSIG(status)
         event = status >> 16
-        call = None  # at a syscall's entry: its number and arguments
+        call = None  # at a syscall's entry: (nr, *args)
         if sig == _SYSCALL_STOP:
-            info = syscall_info(pid)
-            op = info.op
-            if op == pt.SYSCALL_INFO_ENTRY:
-                call = info.entry
-            elif op == pt.SYSCALL_INFO_EXIT:
+            op = syscall_info(pid)
+            if op == ENTRY:
+                call = stopped_call()
+            elif op == EXIT:
                 nr = tracee.nr
                 if nr >= 0 and (traced is None or nr in traced or tracee.inject):
                     inj = tracee.inject
@@ -227,10 +250,10 @@ def run(
                             pt.set_return(pid, value)
                             rval, is_error = value, inj.error is not None
                         else:
-                            rval, is_error = info.exit.rval, bool(info.exit.is_error)
+                            rval, is_error = stopped_result()
                     else:
-                        rval, is_error = info.exit.rval, bool(info.exit.is_error)
-                    sink.syscall(
+                        rval, is_error = stopped_result()
+                    later = sink.syscall(
                         pid,
                         nr,
                         tracee.args,
@@ -241,6 +264,11 @@ def run(
                         inj is not None,
                         tracee.memory,
                     )
+                    tracee.nr = -1
+                    resume(cont, pid, 0)
+                    if later is not None:
+                        later()
+                    continue
                 tracee.nr = -1
                 resume(cont, pid, 0)
                 continue
@@ -248,11 +276,12 @@ def run(
                 resume(cont, pid, 0)
                 continue
         elif event == pt.PTRACE_EVENT_SECCOMP:
-            call = syscall_info(pid).seccomp  # the seccomp stop is the entry
+            syscall_info(pid)  # the seccomp stop is the entry
+            call = stopped_call()
         if call is not None:
-            nr = call.nr
+            nr = call[0]
             tracee.nr = nr
-            tracee.args = tuple(call.args)
+            tracee.args = call[1:]
             tracee.enter = monotonic()
             tracee.inject = None
             if injections:
