@@ -16,7 +16,13 @@ numbers are for people (DESIGN.md, "Testing").
    FILE dd ...``.  Goal: ratio <= 2.0.  For reference, both with ``-o /dev/null``.
    These take seconds each, so they get few rounds (``--long-rounds``).
 3. Start-up: ``pycoz trace -e trace=none -- /bin/true`` against ``strace -e
-   trace=none /bin/true``, for reference.
+   trace=none /bin/true``, for reference; and ``python -c pass``, the least any
+   Python program costs before it does anything.
+
+Section 1 also runs the filtered candidates and dd on ten times the bytes: the
+difference between the two lengths is what each of
+the extra 1,800,000 calls costs, start-up set aside, and the ratio of those
+differences is the prefilter's own price per call.
 
 Sections 1 and 3 are timed together, in the same rounds; section 2 after them.
 The trace files go to a temporary directory and are deleted after every run.
@@ -266,9 +272,9 @@ class Snapshot:
 # --- sections ------------------------------------------------------------------
 
 
-def dd_argv() -> list[str]:
+def dd_argv(count: int = COUNT) -> list[str]:
     dd = shutil.which("dd") or "dd"
-    return [dd, "if=/dev/zero", "of=/dev/null", "bs=1", f"count={COUNT}"]
+    return [dd, "if=/dev/zero", "of=/dev/null", "bs=1", f"count={count}"]
 
 
 def pycoz(*args: str) -> list[str]:
@@ -358,6 +364,25 @@ def section_short(
             r,
         ),
         Candidate("click", "py", "python -c 'import click'", [PYTHON, "-c", "import click"], r),
+        Candidate("python", "py", "python -c pass", [PYTHON, "-c", "pass"], r),
+        Candidate(
+            "pycoz_filtered_long",
+            "pycoz",
+            "pycoz trace -f -e trace=%network -o /dev/null -- dd (x10)",
+            pycoz("-f", "-e", "trace=%network", "-o", DEV_NULL, "--", *dd_argv(10 * COUNT)),
+            r,
+        ),
+        Candidate(
+            "strace_filtered_long",
+            "strace",
+            "strace -f --seccomp-bpf -e trace=%network -o /dev/null dd (x10)",
+            [
+                *["strace", "-f", "--seccomp-bpf", "-e", "trace=%network", "-o", DEV_NULL],
+                *dd_argv(10 * COUNT),
+            ],
+            r,
+        ),
+        Candidate("dd_long", "none", "dd (untraced, x10)", dd_argv(10 * COUNT), r),
     ]
     by_key = {c.key: c for c in cands}
     sanity(env, scratch, by_key)
@@ -384,10 +409,32 @@ def report_short(c: dict[str, Candidate]) -> None:
             f"      (section 3) takes {ms(start)} ms more than strace's, and the goal allows\n"
             f"      {ms((GOAL_FILTERED - 1) * c['dd'].median)} ms in all on this workload."
         )
+    if all(c[k].ok for k in ("python", "dd")):
+        floor = (c["python"].median + c["dd"].median) / c["dd"].median
+        print(
+            f"floor: `python -c pass` alone takes {ms(c['python'].median)} ms here, so no Python\n"
+            f"      program that runs dd can score below {floor:.2f} on this workload."
+        )
+    longs = ("pycoz_filtered_long", "strace_filtered_long", "dd_long")
+    if all(c[k].ok for k in (*longs, "pycoz_filtered", "strace_filtered", "dd")):
+        extra = 18 * COUNT  # 2 calls a byte, 9 * COUNT more bytes
+        per = {
+            k: (c[k + "_long"].median - c[k].median) / extra * 1e9
+            for k in ("pycoz_filtered", "strace_filtered", "dd")
+        }
+        print(
+            f"per call, start-up set aside (the x10 run minus the x1 run, over {extra} calls):\n"
+            f"      dd {per['dd']:.0f} ns, strace --seccomp-bpf {per['strace_filtered']:.0f} ns, "
+            f"pycoz {per['pycoz_filtered']:.0f} ns\n"
+            f"      ratio pycoz / untraced {per['pycoz_filtered'] / per['dd']:.2f} "
+            f"(the goal's {GOAL_FILTERED}, per call), "
+            f"strace / untraced {per['strace_filtered'] / per['dd']:.2f}"
+        )
 
     print("\n== 3. start-up (reference)")
     print(ratio_line(c["pycoz_start"], c["strace_start"], None))
     print(ratio_line(c["pycoz_start"], c["click"], None))
+    print(ratio_line(c["pycoz_start"], c["python"], None))
 
 
 def section_full(args: argparse.Namespace, env: dict[str, str], scratch: Path) -> list[Candidate]:
