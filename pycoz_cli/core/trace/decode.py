@@ -89,6 +89,8 @@ def escape(data: bytes, xflag: int = 0) -> str:
         return "".join([_HEX[c] for c in data])
     if _PRINTABLE.issuperset(data):  # the common case: nothing to escape
         return data.decode("ascii")
+    if _OCTDIGIT.isdisjoint(data):  # no digit to misread after an escape: short forms
+        return "".join([_SHORT[c] for c in data])
     out = []
     last = len(data) - 1
     for i, c in enumerate(data):
@@ -2709,14 +2711,15 @@ class Snapshot:
 
     def _replay(self, key):
         got = self._reads.get(key)
+        if got.__class__ is bytes:
+            return got
         if got is None:  # not captured: a decoder read what its capture did not
             raise OSError(14, "not captured", key)
-        if isinstance(got, OSError):
-            raise got
-        return got
+        raise got
 
     def read(self, addr: int, size: int) -> bytes:
-        size = min(size, 65536)
+        if size > 65536:
+            size = 65536
         return self._replay((addr, size)) if size > 0 else b""
 
     def read_cstring(self, addr: int, limit: int) -> bytes:
