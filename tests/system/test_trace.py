@@ -363,3 +363,40 @@ def test_signal_and_result_annotations_match_strace(pycoz):
     # Whether SIGCHLD arrives before or after wait4 returns is a race in both
     # tracers: compare the lines, not their order.
     assert sorted(normal(ours)) == sorted(normal(theirs))
+
+
+#: Writes a buffer, then at once overwrites it and writes it again.
+_REWRITES = (
+    "import os\n"
+    "b = bytearray(b'first')\n"
+    "for word in (b'SECND', b'THIRD'):\n"
+    "    os.write(1, b)\n"
+    "    b[:] = word\n"
+    "os.write(1, b)\n"
+)
+
+
+@pytest.mark.parametrize("cpus", ["all", "one"])
+def test_buffers_show_what_the_call_saw(pycoz_bin, cpus):
+    """The tracee is resumed before its line is made (and, with more than one
+    CPU, runs on meanwhile): the line must still show the buffer as the call
+    saw it, not as the program rewrote it right after."""
+
+    def one_cpu():
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+    r = subprocess.run(
+        [pycoz_bin, "trace", "-e", "trace=write", "--", sys.executable, "-S", "-c", _REWRITES],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=one_cpu if cpus == "one" else None,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "firstSECNDTHIRD"
+    writes = [line for line in r.stderr.splitlines() if line.startswith("write(1,")]
+    assert writes == [
+        'write(1, "first", 5)                    = 5',
+        'write(1, "SECND", 5)                    = 5',
+        'write(1, "THIRD", 5)                    = 5',
+    ]
