@@ -566,6 +566,15 @@ def test_rt_sigaction():
         "rt_sigaction(SIGRT_1, {sa_handler=SIG_IGN, sa_mask=[], sa_flags=SA_RESTORER, "
         "sa_restorer=0x7f2789251050}, NULL, 8)"
     )
+    # dd's SIGINT handler: its flags were an int, sign-extended into the kernel's
+    # unsigned long; strace 6.1 shows the high bits that no flag names.
+    signed = struct.pack("<QQQQ", 0x5589794176A0, 0xFFFFFFFFC4000000, 0x7FACB3734050, 0x202)
+    mem.put(0x4000, signed)
+    assert line("rt_sigaction", (2, 0x4000, 0, 8), mem) == (
+        "rt_sigaction(SIGINT, {sa_handler=0x5589794176a0, sa_mask=[INT USR1], "
+        "sa_flags=SA_RESTORER|SA_NODEFER|SA_RESETHAND|0xffffffff00000000, "
+        "sa_restorer=0x7facb3734050}, NULL, 8)"
+    )
 
 
 def test_rt_sigprocmask_sets():

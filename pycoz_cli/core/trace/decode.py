@@ -1772,7 +1772,7 @@ def _sigaction_at(c, addr: int, out: bool) -> Arg:
         return Arg(f"{addr:#x}", addr)
     htext = _SA_HANDLER.get(handler) or f"{handler:#x}"
     mtext = _sigmask(mask, 64)
-    ftext, fnames = _flags(flags & 0xFFFFFFFF, _SA_FLAGS)
+    ftext, fnames = _flags(flags, _SA_FLAGS)  # unsigned long: high bits show, as in strace
     text = f"{{sa_handler={htext}, sa_mask={mtext.text}, sa_flags={ftext}"
     value = {"sa_handler": htext, "sa_mask": mtext.value, "sa_flags": fnames}
     if flags & 0x04000000:
