@@ -45,6 +45,7 @@ __all__ = [
     "format_signal",
     "quote",
     "signame",
+    "unpack_siginfo",
 ]
 
 
@@ -1745,7 +1746,7 @@ def _waitid(c):
         itext = Arg(_addr(info), info or None)
     else:
         try:
-            si = _unpack_siginfo(c.mem.read(info, 128))
+            si = unpack_siginfo(c.mem.read(info, 128))
         except OSError:
             itext = Arg(f"{info:#x}", info)
         else:
@@ -3019,14 +3020,16 @@ def _si_code_name(signo: int, code: int) -> str:
     return str(code)
 
 
-def _unpack_siginfo(raw: bytes) -> dict:
+def unpack_siginfo(raw: bytes) -> dict:
+    """A siginfo_t (128 bytes) by field name; ``format_signal`` picks the ones
+    strace shows for its signal and code."""
     signo, err, code = struct.unpack_from("<iii", raw)
     a, b = struct.unpack_from("<iI", raw, 16)
     (addr,) = struct.unpack_from("<Q", raw, 16)
     si = {"si_signo": signo, "si_errno": err, "si_code": code, "si_pid": a, "si_uid": b,
           "si_addr": addr}  # fmt: skip
     if signo == 17:
-        status, utime, stime = struct.unpack_from("<iqq", raw, 24)
+        status, utime, stime = struct.unpack_from("<i4xqq", raw, 24)
         si.update(si_status=status, si_utime=utime, si_stime=stime)
     else:
         (ptr,) = struct.unpack_from("<Q", raw, 24)

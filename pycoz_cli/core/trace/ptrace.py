@@ -129,19 +129,9 @@ def siginfo(pid: int) -> tuple[int, int, int, int, int] | None:
     return signo, err, code, spid, suid
 
 
-def siginfo_fields(info: tuple) -> dict:
-    """The siginfo of the last ``siginfo()`` call by field name, as strace shows it."""
-    signo, err, code, spid, suid = info
-    fields = {"si_signo": signo, "si_errno": err, "si_code": code}
-    if code <= 0 or signo == 17:  # sent by a process (SI_USER, SI_QUEUE...) or SIGCHLD
-        fields.update(si_pid=spid, si_uid=suid)
-    if signo == 17:  # SIGCHLD: status and CPU times follow (x86_64/aarch64 layout)
-        status, utime, stime = struct.unpack_from("=i4xqq", ffi.buffer(_SIGINFO, 48), 24)
-        fields.update(si_status=status, si_utime=utime, si_stime=stime)
-    elif signo in (4, 7, 8, 11) and code > 0:  # SIGILL, SIGBUS, SIGFPE, SIGSEGV
-        (addr,) = struct.unpack_from("=Q", ffi.buffer(_SIGINFO, 24), 16)
-        fields["si_addr"] = addr
-    return fields
+def siginfo_raw() -> bytes:
+    """The whole siginfo_t of the last ``siginfo()`` call (128 bytes)."""
+    return ffi.buffer(_SIGINFO, 128)[:]
 
 
 _INFO = ffi.new("struct ptrace_syscall_info *")

@@ -322,7 +322,10 @@ def run(
             tracee.fresh = False
             resume(cont, pid, 0)
             continue
-        sink.process("signal", pid, signal=sig, info=info, fields=pt.siginfo_fields(info))
+        from pycoz_cli.core.trace.decode import unpack_siginfo  # signals are rare
+
+        fields = unpack_siginfo(pt.siginfo_raw())
+        sink.process("signal", pid, signal=sig, info=info, fields=fields)
         resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, sig)
     return first_status if first_status is not None else 0
 
