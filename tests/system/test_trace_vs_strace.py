@@ -410,3 +410,50 @@ def test_relative_timestamps_are_as_wide_as_strace(pycoz_bin):
     )  # fmt: skip
     first = r.stderr.splitlines()[0]
     assert re.match(r"^ {5}0\.000000 close\(3\) {18}= 0$", first), first
+
+
+_TIMERS = r"""
+import ctypes, signal, time
+fired = []
+signal.signal(signal.SIGUSR1, lambda *a: fired.append(1))
+libc = ctypes.CDLL(None)
+class Ev(ctypes.Structure):
+    _fields_ = [("value", ctypes.c_void_p), ("signo", ctypes.c_int), ("notify", ctypes.c_int),
+                ("tid", ctypes.c_int), ("pad", ctypes.c_int * 11)]
+class Ts(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_long), ("nsec", ctypes.c_long)]
+class Its(ctypes.Structure):
+    _fields_ = [("interval", Ts), ("value", Ts)]
+NR = {"x86_64": (222, 223, 224, 226), "aarch64": (107, 110, 108, 111)}
+import os
+create, settime, gettime, delete = NR[os.uname().machine]
+t = ctypes.c_int()
+libc.syscall(create, 1, ctypes.byref(Ev(0x1234, signal.SIGUSR1, 0, 0)), ctypes.byref(t))
+old = Its()
+libc.syscall(settime, t.value, 0, ctypes.byref(Its(Ts(0, 0), Ts(0, 1000))), ctypes.byref(old))
+while not fired:
+    time.sleep(0.001)
+cur = Its()
+libc.syscall(gettime, t.value, ctypes.byref(cur))
+libc.syscall(delete, t.value)
+sigaltstack = Its()
+libc.sigaltstack(None, ctypes.byref(sigaltstack))
+"""
+
+
+def test_timers_sigaltstack_and_timer_signals_like_strace(pycoz):
+    """timer_create's sigevent, the itimerspecs, the SI_TIMER signal's fields
+    (the timer id, overrun and value the tracer reads from the signal), and
+    sigaltstack's stack_t."""
+    names = ["timer_create", "timer_settime", "timer_gettime", "timer_delete", "sigaltstack"]
+    options = ["-e", "trace=" + ",".join(names), "-e", "signal=SIGUSR1"]
+    ours, theirs = run_both(pycoz, options, [PYTHON, "-S", "-c", _TIMERS])
+    want = calls(theirs, names)
+    assert len(want) == 5, theirs
+    assert calls(ours, names) == want
+    signals = [normal(x) for x in ours.splitlines() if x.startswith("--- SIGUSR1")]
+    assert signals == [normal(x) for x in theirs.splitlines() if x.startswith("--- SIGUSR1")]
+    assert len(signals) == 1, ours
+    assert (
+        "si_code=SI_TIMER, si_timerid=0, si_overrun=0, si_int=4660, si_ptr=0x1234" in (signals[0])
+    ), signals

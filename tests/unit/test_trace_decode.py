@@ -1019,3 +1019,64 @@ def test_netlink_address_pid_is_signed():
     assert decode.decode_sockaddr(raw).text == (
         "{sa_family=AF_NETLINK, nl_pid=-963316893, nl_groups=00000000}"
     )
+
+
+def test_sigaltstack():
+    # strace 6.1 on a program that sets, then disables, its signal stack.
+    stack = struct.pack("<Qi4xQ", 0x55FDFE7796D0, 0, 65536)
+    disabled = struct.pack("<Qi4xQ", 0, 2, 0)
+    mem = FakeMem({0x1000: stack, 0x2000: disabled})
+    assert line("sigaltstack", (0x1000, 0x2000), mem) == (
+        "sigaltstack({ss_sp=0x55fdfe7796d0, ss_flags=0, ss_size=65536}, "
+        "{ss_sp=NULL, ss_flags=SS_DISABLE, ss_size=0})"
+    )
+    assert line("sigaltstack", (0, 0x2000), mem, retval=-22) == "sigaltstack(NULL, 0x2000)"
+
+
+def sigevent(value: int, signo: int, notify: int, a: int = 0, b: int = 0) -> bytes:
+    return struct.pack("<QiiQQ", value, signo, notify, a, b) + bytes(24)
+
+
+def test_timer_create_sigevents():
+    # strace 6.1 on raw timer_create calls (clock ids 0 and 1, timer ids written back).
+    mem = FakeMem({0x9000: struct.pack("<i", 1)})
+    cases = [
+        (sigevent(0, 10, 0), "{sigev_signo=SIGUSR1, sigev_notify=SIGEV_SIGNAL}"),
+        (
+            sigevent(0x1234, 10, 4, 17019),
+            "{sigev_value={sival_int=4660, sival_ptr=0x1234}, sigev_signo=SIGUSR1, "
+            "sigev_notify=SIGEV_THREAD_ID, sigev_notify_thread_id=17019}",
+        ),
+        (sigevent(0, 0, 1), "{sigev_signo=0, sigev_notify=SIGEV_NONE}"),
+        (
+            sigevent(7, 10, 2, 0x1000, 0),
+            "{sigev_value={sival_int=7, sival_ptr=0x7}, sigev_signo=SIGUSR1, "
+            "sigev_notify=SIGEV_THREAD, sigev_notify_function=0x1000, "
+            "sigev_notify_attributes=NULL}",
+        ),
+        (sigevent(0, 10, 9), "{sigev_signo=10, sigev_notify=0x9 /* SIGEV_??? */}"),
+    ]
+    for raw, text in cases:
+        mem.put(0x1000, raw)
+        assert line("timer_create", (0, 0x1000, 0x9000), mem) == (
+            f"timer_create(CLOCK_REALTIME, {text}, [1])"
+        )
+    assert line("timer_create", (1, 0, 0x9000), mem) == "timer_create(CLOCK_MONOTONIC, NULL, [1])"
+    assert line("timer_create", (0, 0x1000, 0x9000), mem, retval=-22).endswith(", 0x9000)")
+
+
+def test_timer_settime_and_gettime():
+    spec = struct.pack("<4q", 1, 500, 2, 0)
+    zero = struct.pack("<4q", 0, 0, 0, 0)
+    mem = FakeMem({0x1000: spec, 0x2000: zero})
+    assert line("timer_settime", (3, 0, 0x1000, 0x2000), mem) == (
+        "timer_settime(3, 0, {it_interval={tv_sec=1, tv_nsec=500}, "
+        "it_value={tv_sec=2, tv_nsec=0}}, {it_interval={tv_sec=0, tv_nsec=0}, "
+        "it_value={tv_sec=0, tv_nsec=0}})"
+    )
+    assert line("timer_settime", (3, 1, 0x1000, 0), mem) == (
+        "timer_settime(3, TIMER_ABSTIME, {it_interval={tv_sec=1, tv_nsec=500}, "
+        "it_value={tv_sec=2, tv_nsec=0}}, NULL)"
+    )
+    assert line("timer_gettime", (99, 0x1000), mem, retval=-22) == "timer_gettime(99, 0x1000)"
+    assert line("timer_delete", (3,), mem) == "timer_delete(3)"

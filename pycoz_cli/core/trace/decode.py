@@ -1782,6 +1782,28 @@ def _sigaction_at(c, addr: int, out: bool) -> Arg:
     return Arg(text + "}", value)
 
 
+_SS_FLAGS = ((1, "SS_ONSTACK"), (2, "SS_DISABLE"), (1 << 31, "SS_AUTODISARM"))
+
+
+def _stack_at(c, addr: int, out: bool) -> Arg:
+    """A stack_t: ``{ss_sp=0x..., ss_flags=SS_DISABLE, ss_size=8192}``."""
+    if not addr:
+        return Arg("NULL", None)
+    if out and not c.ok:
+        return Arg(f"{addr:#x}", addr)
+    try:
+        sp, flags, size = struct.unpack("<Qi4xQ", c.mem.read(addr, 24))
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    ftext, fnames = _flags(flags & 0xFFFFFFFF, _SS_FLAGS)
+    value = {"ss_sp": sp or None, "ss_flags": fnames, "ss_size": size}
+    return Arg(f"{{ss_sp={_addr(sp)}, ss_flags={ftext}, ss_size={size}}}", value)
+
+
+def _sigaltstack(c):
+    return [_stack_at(c, c.args[0], False), _stack_at(c, c.args[1], True)]
+
+
 def _rt_sigaction(c):
     return [_sig(c, 0), _sigaction_at(c, c.args[1], False), _sigaction_at(c, c.args[2], True),
             _ulong(c, 3)]  # fmt: skip
@@ -2178,19 +2200,83 @@ def _fadvise64(c):
 _ITIMERS = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
 
 
-def _itimerval_at(c, addr: int) -> Arg:
+def _itimerval_at(c, addr: int, unit: str = "tv_usec") -> Arg:
+    """An itimerval (``unit`` tv_usec) or an itimerspec (tv_nsec)."""
     if not addr:
         return Arg("NULL", None)
     try:
-        isec, iusec, vsec, vusec = struct.unpack("<4q", c.mem.read(addr, 32))
+        isec, ifrac, vsec, vfrac = struct.unpack("<4q", c.mem.read(addr, 32))
     except OSError:
         return Arg(f"{addr:#x}", addr)
     return Arg(
-        f"{{it_interval={{tv_sec={isec}, tv_usec={iusec}}}, "
-        f"it_value={{tv_sec={vsec}, tv_usec={vusec}}}}}",
-        {"it_interval": {"tv_sec": isec, "tv_usec": iusec},
-         "it_value": {"tv_sec": vsec, "tv_usec": vusec}},
+        f"{{it_interval={{tv_sec={isec}, {unit}={ifrac}}}, "
+        f"it_value={{tv_sec={vsec}, {unit}={vfrac}}}}}",
+        {"it_interval": {"tv_sec": isec, unit: ifrac},
+         "it_value": {"tv_sec": vsec, unit: vfrac}},
     )  # fmt: skip
+
+
+_SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
+
+
+def _sigevent_at(c, addr: int) -> Arg:
+    """A struct sigevent, with the fields strace 6.1 shows for its sigev_notify."""
+    if not addr:
+        return Arg("NULL", None)
+    try:
+        raw = c.mem.read(addr, 32)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    sival, signo, notify = struct.unpack_from("<Qii", raw)
+    parts, value = [], {}
+    if sival:
+        parts.append(f"sigev_value={{sival_int={_s32(sival)}, sival_ptr={sival:#x}}}")
+        value["sigev_value"] = sival
+    if notify in (0, 2, 4):  # a signal is sent: its name
+        stext = signame(signo) if signo > 0 else str(signo)
+    else:
+        stext = str(signo & 0xFFFFFFFF)
+    ntext = _SIGEV_NOTIFY.get(notify) or f"{notify:#x} /* SIGEV_??? */"
+    parts += [f"sigev_signo={stext}", f"sigev_notify={ntext}"]
+    value.update(sigev_signo=stext, sigev_notify=ntext)
+    if notify == 4:
+        (tid,) = struct.unpack_from("<i", raw, 16)
+        parts.append(f"sigev_notify_thread_id={tid}")
+        value["sigev_notify_thread_id"] = tid
+    elif notify == 2:
+        function, attributes = struct.unpack_from("<QQ", raw, 16)
+        parts += [f"sigev_notify_function={_addr(function)}",
+                  f"sigev_notify_attributes={_addr(attributes)}"]  # fmt: skip
+        value.update(sigev_notify_function=function, sigev_notify_attributes=attributes)
+    return Arg("{" + ", ".join(parts) + "}", value)
+
+
+def _timer_create(c):
+    out = c.args[2]
+    tid = c.out(out)
+    if tid is None:
+        try:
+            (n,) = struct.unpack("<i", c.mem.read(out, 4))
+            tid = Arg(f"[{n}]", n)
+        except OSError:
+            tid = Arg(f"{out:#x}", out)
+    return [_enumarg(_CLOCKS)(c, 0), _sigevent_at(c, c.args[1]), tid]
+
+
+def _timer_flags(c, i):
+    flags = _s32(c.args[i])
+    return Arg("TIMER_ABSTIME", "TIMER_ABSTIME") if flags == 1 else Arg(str(flags), flags)
+
+
+def _timer_settime(c):
+    old = c.args[3]
+    return [_int(c, 0), _timer_flags(c, 1), _itimerval_at(c, c.args[2], "tv_nsec"),
+            c.out(old) or _itimerval_at(c, old, "tv_nsec")]  # fmt: skip
+
+
+def _timer_gettime(c):
+    cur = c.args[1]
+    return [_int(c, 0), c.out(cur) or _itimerval_at(c, cur, "tv_nsec")]
 
 
 def _setitimer(c):
@@ -2598,6 +2684,12 @@ _SIGS: dict = {
     "tkill": _kill,
     "tgkill": _tgkill,
     "rt_sigaction": _rt_sigaction,
+    "sigaltstack": _sigaltstack,
+    "timer_create": _timer_create,
+    "timer_settime": _timer_settime,
+    "timer_gettime": _timer_gettime,
+    "timer_delete": (_int,),
+    "timer_getoverrun": (_int,),
     "rt_sigprocmask": _rt_sigprocmask,
     "rt_sigsuspend": _rt_sigsuspend,
     "rt_sigreturn": _rt_sigreturn,
