@@ -65,6 +65,8 @@ TIMEOUT = 300.0
 #: candidates must show that call and nothing else.
 NET_PROBE = "import socket; socket.socket(socket.AF_UNIX).close()"
 
+EDITABLE = "editable installs in site-packages: every Python start pays their finders"
+
 #: Programs this bench starts; a new live one after the run is a leftover.
 WATCHED_COMMS = {"dd", "strace", "pycoz", "true"}
 
@@ -530,6 +532,12 @@ def main() -> None:
     )
     parser.add_argument("--skip-full", action="store_true", help="leave section 2 out")
     parser.add_argument(
+        "--venv",
+        metavar="DIR",
+        help="time the pycoz and python of another virtual environment (say, one with a "
+        "regular, not editable, install of pycoz); default: this python's",
+    )
+    parser.add_argument(
         "--cpu",
         type=int,
         metavar="N",
@@ -543,6 +551,10 @@ def main() -> None:
         parser.error("warm-up counts cannot be negative")
     if os.geteuid() != 0:
         raise SystemExit("bench: run as root (as the tests and the other benches are)")
+    global PYCOZ, PYTHON
+    if args.venv is not None:
+        PYCOZ = str(Path(args.venv) / "bin" / "pycoz")
+        PYTHON = str(Path(args.venv) / "bin" / "python")
     if not os.access(PYCOZ, os.X_OK):
         raise SystemExit(f"bench: {PYCOZ} not found: run with the venv's python")
     if shutil.which("strace") is None:
@@ -557,10 +569,20 @@ def main() -> None:
     import pycoz_cli
 
     strace_version = subprocess.run(["strace", "-V"], capture_output=True, text=True).stdout
+    where = subprocess.run(
+        [PYTHON, "-c", "import pycoz_cli, site; print(pycoz_cli.__file__); "
+         "print(any('__editable__' in f for d in site.getsitepackages() "
+         "for f in __import__('os').listdir(d)))"],
+        capture_output=True, text=True, cwd="/",
+    ).stdout.split()  # fmt: skip
+    editable = len(where) == 2 and where[1] == "True"
     print(
         f"bench_trace: pycoz {pycoz_cli.__version__}, Python {platform.python_version()}, "
         f"Linux {platform.release()}, {os.cpu_count()} CPUs\n"
         f"             {strace_version.splitlines()[0].strip()}\n"
+        f"timed: {PYCOZ} and {PYTHON}\n"
+        f"       (pycoz_cli from {where[0] if where else '?'}; "
+        f"{EDITABLE if editable else 'no editable install'})\n"
         f"workload: {' '.join(dd_argv())}\n"
         f"CPUs every command may run on: {sorted(os.sched_getaffinity(0))}"
         f"{' (--cpu)' if args.cpu is not None else ''}\n"
