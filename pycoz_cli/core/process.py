@@ -481,6 +481,18 @@ def _reap_and_forward(main: int) -> int:  # pragma: no cover
                 pass
 
 
+def _find_program(name: str, env) -> str | None:
+    """The file ``execvpe(name)`` would run: the first executable regular file
+    on ``env``'s PATH (None: not found; execvpe then reports why)."""
+    if "/" in name:
+        return name
+    for directory in os.get_exec_path(env):
+        path = os.path.join(directory, name)
+        if os.access(path, os.X_OK) and os.path.isfile(path):
+            return path
+    return None
+
+
 def _exec_stage(plan, setup_w):  # pragma: no cover
     try:
         for sig in _ALL_SIGNALS:
@@ -503,13 +515,20 @@ def _exec_stage(plan, setup_w):  # pragma: no cover
                 os.close(fd)
         for fd in plan.pass_fds:
             os.set_inheritable(fd, True)
-        for step in plan.pre_exec:
-            step()
+        # Found before the pre-exec steps: a traced command (they make it a
+        # tracee) shows one execve, as under strace, not the PATH search's
+        # misses; and a command that is not there is not traced at all.
+        program = _find_program(plan.argv[0], plan.env)
+        if program is not None:
+            for step in plan.pre_exec:
+                step()
     except BaseException as err:
         _report(setup_w, "E", err)
         os._exit(ExitCode.SETUP)
     try:
-        os.execvpe(plan.argv[0], list(plan.argv), plan.env)
+        if program is None:
+            os.execvpe(plan.argv[0], list(plan.argv), plan.env)  # fails, and says why
+        os.execve(program, list(plan.argv), plan.env)
     except OSError as err:
         _report(setup_w, "X", err)
         missing = err.errno in (2, 20)

@@ -400,3 +400,25 @@ def test_buffers_show_what_the_call_saw(pycoz_bin, cpus):
         'write(1, "SECND", 5)                    = 5',
         'write(1, "THIRD", 5)                    = 5',
     ]
+
+
+@pytest.mark.parametrize("where", [[], ["--root"], ["--net", "pair", "--host", "h1"]])
+def test_one_execve_for_a_command_found_on_path(pycoz, where):
+    """As under strace, the command is found on PATH before it is traced: its
+    trace starts with the one execve that runs it, not the search's misses."""
+    env = {**os.environ, "PATH": "/nonexistent/bin:/usr/local/bin:/usr/bin:/bin"}
+    r = pycoz("trace", *where, "-e", "trace=execve", "--", "true", env=env)
+    assert r.returncode == 0, r.stderr
+    execs = [line for line in r.stderr.splitlines() if "execve(" in line]
+    assert len(execs) == 1, r.stderr
+    assert execs[0].startswith('execve("/usr/bin/true", ["true"]') or execs[0].startswith(
+        'execve("/bin/true", ["true"]'
+    ), execs
+    assert execs[0].endswith(" = 0")
+
+
+def test_a_missing_command_in_a_container_is_not_traced(pycoz):
+    r = pycoz("trace", "--root", "-e", "trace=execve", "--", "no-such-command-here")
+    assert r.returncode == 127
+    assert "execve(" not in r.stderr
+    assert "no-such-command-here: command not found" in r.stderr
