@@ -19,7 +19,7 @@ from pycoz_cli.core.trace import ptrace
 def memory(request, monkeypatch):
     if request.param == "process_vm_readv":
         # As in a new pid namespace whose /proc is the host's.
-        monkeypatch.setattr(ptrace, "_proc_is_ours", False)
+        monkeypatch.setattr(ptrace, "_own_proc", lambda: False)
     m = ptrace.Memory(os.getpid())
     yield m
     m.close()
@@ -69,11 +69,10 @@ def test_addresses_that_cannot_be_read_raise_oserror(memory, addr):
 def test_proc_mem_is_used_when_proc_is_ours(memory):
     memory.read(id(memory), 1)
     uses_proc = memory._fd is not None and memory._fd >= 0
-    assert uses_proc == (ptrace._proc_is_ours is not False)
+    assert uses_proc == ptrace._own_proc()
 
 
-def test_close_releases_the_file(monkeypatch):
-    monkeypatch.setattr(ptrace, "_proc_is_ours", None)
+def test_close_releases_the_file():
     m = ptrace.Memory(os.getpid())
     m.read(id(m), 1)
     fd = m._fd
@@ -82,3 +81,21 @@ def test_close_releases_the_file(monkeypatch):
     assert not os.path.exists(f"/proc/self/fd/{fd}") or (
         os.readlink(f"/proc/self/fd/{fd}") != f"/proc/{os.getpid()}/mem"
     )
+
+
+def test_the_proc_check_is_made_again_in_a_child():
+    """A child may be in another pid namespace: the answer cached by its parent
+    (for the parent's pid) is not taken for its own."""
+    assert ptrace._own_proc()  # the test machine's /proc is ours
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        ok = ptrace._proc_is_ours[0] != os.getpid() and ptrace._own_proc()
+        checked = ptrace._proc_is_ours[0] == os.getpid()
+        os.write(w, b"yes" if ok and checked else b"no")
+        os._exit(0)
+    os.close(w)
+    answer = os.read(r, 8)
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert answer == b"yes"

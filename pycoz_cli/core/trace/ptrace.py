@@ -209,6 +209,8 @@ else:  # pragma: no cover
 
 
 _IOVECS = struct.Struct("=QQQ")
+#: (pid, answer) of the last ``_own_proc`` check: asked again after a fork, as a
+#: child may be in another pid namespace (a container's tracer) or mount one.
 _proc_is_ours = None
 
 
@@ -217,12 +219,14 @@ def _own_proc() -> bool:
     process we know as PID).  In a new pid namespace with the host's /proc
     (``--no-root``), /proc/self names us by another pid."""
     global _proc_is_ours
-    if _proc_is_ours is None:
+    pid = os.getpid()
+    if _proc_is_ours is None or _proc_is_ours[0] != pid:
         try:
-            _proc_is_ours = os.readlink("/proc/self") == str(os.getpid())
+            ours = os.readlink("/proc/self") == str(pid)
         except OSError:
-            _proc_is_ours = False
-    return _proc_is_ours
+            ours = False
+        _proc_is_ours = (pid, ours)
+    return _proc_is_ours[1]
 
 
 class Memory:
