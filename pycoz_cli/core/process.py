@@ -481,14 +481,19 @@ def _reap_and_forward(main: int) -> int:  # pragma: no cover
                 pass
 
 
-def _find_program(name: str, env) -> str | None:
-    """The file ``execvpe(name)`` would run: the first executable regular file
-    on ``env``'s PATH (None: not found; execvpe then reports why)."""
+def program_candidates(name: str, env) -> list[str]:
+    """Where ``execvpe(name)`` looks: ``name`` itself when it has a slash, else
+    each directory of ``env``'s PATH (or the default path)."""
     if "/" in name:
-        return name
-    for directory in os.get_exec_path(env):
-        path = os.path.join(directory, name)
-        if os.access(path, os.X_OK) and os.path.isfile(path):
+        return [name]
+    return [os.path.join(directory, name) for directory in os.get_exec_path(env)]
+
+
+def find_program(name: str, env) -> str | None:
+    """The file ``execvpe(name)`` would run: the first executable regular file
+    among ``program_candidates`` (None: there is none; execvpe says why)."""
+    for path in program_candidates(name, env):
+        if os.path.isfile(path) and os.access(path, os.X_OK):
             return path
     return None
 
@@ -518,7 +523,7 @@ def _exec_stage(plan, setup_w):  # pragma: no cover
         # Found before the pre-exec steps: a traced command (they make it a
         # tracee) shows one execve, as under strace, not the PATH search's
         # misses; and a command that is not there is not traced at all.
-        program = _find_program(plan.argv[0], plan.env)
+        program = find_program(plan.argv[0], plan.env)
         if program is not None:
             for step in plan.pre_exec:
                 step()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 
+from pycoz_cli.core.process import find_program, program_candidates
 from pycoz_cli.core.trace import ptrace as pt
 from pycoz_cli.core.trace.tracer import DetachRequested, Injection, Options, child_prepare, run
 from pycoz_cli.errors import CommandNotExecutable, CommandNotFound, SetupError, describe_errno
@@ -98,17 +99,11 @@ def _raise_exec_error(err_r: int, name: str) -> None:
 def resolve_command(name: str, env) -> str:
     """The file ``name`` runs, found on PATH before anything is traced (as strace
     does: a missing command is one clear line, not a trace of failed execs)."""
-    if "/" in name:
-        candidates = [name]
-    else:
-        candidates = [
-            os.path.join(d or ".", name) for d in env.get("PATH", os.defpath).split(os.pathsep)
-        ]
-    for candidate in candidates:
-        if os.path.isfile(candidate):
-            if os.access(candidate, os.X_OK):
-                return candidate
-            raise CommandNotExecutable(f"{name}: cannot execute: {describe_errno(13)}")
+    path = find_program(name, env)
+    if path is not None:
+        return path
+    if any(os.path.isfile(candidate) for candidate in program_candidates(name, env)):
+        raise CommandNotExecutable(f"{name}: cannot execute: {describe_errno(13)}")
     if "/" in name and os.path.isdir(name):
         raise CommandNotExecutable(f"{name}: cannot execute: {describe_errno(21)}")
     raise CommandNotFound(f"{name}: command not found")
