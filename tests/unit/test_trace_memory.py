@@ -81,21 +81,3 @@ def test_close_releases_the_file():
     assert not os.path.exists(f"/proc/self/fd/{fd}") or (
         os.readlink(f"/proc/self/fd/{fd}") != f"/proc/{os.getpid()}/mem"
     )
-
-
-def test_the_proc_check_is_made_again_in_a_child():
-    """A child may be in another pid namespace: the answer cached by its parent
-    (for the parent's pid) is not taken for its own."""
-    assert ptrace._own_proc()  # the test machine's /proc is ours
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        ok = ptrace._proc_is_ours[0] != os.getpid() and ptrace._own_proc()
-        checked = ptrace._proc_is_ours[0] == os.getpid()
-        os.write(w, b"yes" if ok and checked else b"no")
-        os._exit(0)
-    os.close(w)
-    answer = os.read(r, 8)
-    os.close(r)
-    os.waitpid(pid, 0)
-    assert answer == b"yes"

@@ -209,24 +209,18 @@ else:  # pragma: no cover
 
 
 _IOVECS = struct.Struct("=QQQ")
-#: (pid, answer) of the last ``_own_proc`` check: asked again after a fork, as a
-#: child may be in another pid namespace (a container's tracer) or mount one.
-_proc_is_ours = None
 
 
 def _own_proc() -> bool:
     """Whether /proc is the procfs of our pid namespace (so /proc/PID is the
     process we know as PID).  In a new pid namespace with the host's /proc
-    (``--no-root``), /proc/self names us by another pid."""
-    global _proc_is_ours
-    pid = os.getpid()
-    if _proc_is_ours is None or _proc_is_ours[0] != pid:
-        try:
-            ours = os.readlink("/proc/self") == str(pid)
-        except OSError:
-            ours = False
-        _proc_is_ours = (pid, ours)
-    return _proc_is_ours[1]
+    (``--no-root``), /proc/self names us by another pid.  Asked at each
+    Memory's first read (once per tracee and exec), never cached: a forked
+    tracer may be in another pid or mount namespace than its parent."""
+    try:
+        return os.readlink("/proc/self") == str(os.getpid())
+    except OSError:
+        return False
 
 
 class Memory:
