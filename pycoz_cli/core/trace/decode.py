@@ -720,13 +720,17 @@ def _mode_text(mode: int) -> tuple[str, str]:
     return text, text
 
 
+#: Sizes of the structures the decoders read whole (their captures read as much).
+_STAT_SIZE, _STATFS_SIZE, _PIPEFDS_SIZE = 144, 120, 8
+
+
 def _stat(c, i):
     v = c.args[i]
     done = c.out(v)
     if done:
         return done
     try:
-        raw = c.mem.read(v, 144)
+        raw = c.mem.read(v, _STAT_SIZE)
     except OSError:
         return Arg(f"{v:#x}", v)
     dev, ino, nlink, mode, uid, gid, rdev, size = struct.unpack_from("<QQQIII4xQq", raw)
@@ -1405,7 +1409,7 @@ def _pipefds(c, i):
     if done:
         return done
     try:
-        a, b = struct.unpack("<ii", c.mem.read(v, 8))
+        a, b = struct.unpack("<ii", c.mem.read(v, _PIPEFDS_SIZE))
     except OSError:
         return Arg(f"{v:#x}", v)
     return Arg(f"[{_fdtext(c, a)}, {_fdtext(c, b)}]", [a, b])
@@ -2522,7 +2526,7 @@ def _statfs_buf(c, i):
     if done:
         return done
     try:
-        raw = c.mem.read(v, 120)
+        raw = c.mem.read(v, _STATFS_SIZE)
     except OSError:
         return Arg(f"{v:#x}", v)
     ftype, bsize, *counts = struct.unpack_from("<qq5Q", raw)
@@ -2790,17 +2794,17 @@ class Snapshot:
     def __init__(self) -> None:
         self._reads: dict = {}
 
-    def take(self, mem, addr: int, size: int) -> None:
+    def _keep(self, key, read, addr: int, size: int) -> None:
         try:
-            self._reads[addr, size] = mem.read(addr, size)
+            self._reads[key] = read(addr, size)
         except OSError as err:
-            self._reads[addr, size] = err
+            self._reads[key] = err
+
+    def take(self, mem, addr: int, size: int) -> None:
+        self._keep((addr, size), mem.read, addr, size)
 
     def take_cstring(self, mem, addr: int, limit: int) -> None:
-        try:
-            self._reads[addr, -limit] = mem.read_cstring(addr, limit)
-        except OSError as err:
-            self._reads[addr, -limit] = err
+        self._keep((addr, -limit), mem.read_cstring, addr, limit)
 
     def _replay(self, key):
         got = self._reads.get(key)
@@ -2851,9 +2855,9 @@ _CAPTURES = {
     _inbuf: lambda c, snap, i: _cap_buf(c, snap, c.args[i], c.args[i + 1]),
     _outbuf: lambda c, snap, i: c.ok and _cap_buf(c, snap, c.args[i], c.retval),
     _outpath: _cap_outpath,
-    _stat: _cap_out(144),
-    _statfs_buf: _cap_out(120),
-    _pipefds: _cap_out(8),
+    _stat: _cap_out(_STAT_SIZE),
+    _statfs_buf: _cap_out(_STATFS_SIZE),
+    _pipefds: _cap_out(_PIPEFDS_SIZE),
 }
 _PURE.update((_int, _uint, _long, _ulong, _xlong, _ptr, _fd, _dirfd, _octal, _oflags))
 #: Calls whose result text reads memory too (format_result), or that are decoded

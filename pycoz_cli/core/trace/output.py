@@ -36,12 +36,6 @@ CAPTURE_CALLS = frozenset(
 DECODE_AT_ENTRY = EXEC_CALLS | CAPTURE_CALLS
 
 
-def _dumps(record) -> str:
-    import json  # only --json needs it (a few ms of start-up otherwise)
-
-    return json.dumps(record)
-
-
 def _signame(sig: int) -> str:
     try:
         return signal.Signals(sig).name
@@ -234,9 +228,12 @@ class JsonLines(Common):
     """One JSON object per line: calls (values and strace text) and process events."""
 
     def __init__(self, out, *, durations=True, **common):
+        import json  # only --json needs it (a few ms of start-up otherwise)
+
         super().__init__(**common)
         self.out = out
         self.durations = durations
+        self._dumps = json.dumps
 
     def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
         if not self._wanted(retval, is_error):
@@ -276,7 +273,7 @@ class JsonLines(Common):
             record["injected"] = True
         if t_exit is not None and self.durations:
             record["duration"] = round(t_exit - t_enter, 9)
-        self.out.write(_dumps(record) + "\n")
+        self.out.write(self._dumps(record) + "\n")
 
     def process(self, kind, pid, **info):
         record = {"type": kind, "pid": pid, "time": time.monotonic()}
@@ -287,7 +284,7 @@ class JsonLines(Common):
             record.update(signal=_signame(info["signal"]), core=info.get("core", False))
         else:
             record.update({k: v for k, v in info.items() if k != "fields"})
-        self.out.write(_dumps(record) + "\n")
+        self.out.write(self._dumps(record) + "\n")
 
     def finish(self) -> None:
         self.out.flush()
