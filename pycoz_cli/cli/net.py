@@ -10,6 +10,8 @@ from pycoz_cli.cli.options import (
     TailCommand,
     build_topology,
     command_args,
+    fence_from_options,
+    fence_options,
     run_in_container,
 )
 
@@ -109,11 +111,13 @@ def check(file: str) -> None:
     click.echo(f"{file}: ok ({len(topo.nodes)} nodes, {len(topo.links)} links)")
 
 
-def _placed_run(network, host: str | None, command) -> int:
-    """COMMAND in HOST with the host's own filesystem (as ``ip netns exec``)."""
+def _placed_run(network, host: str | None, command, fence: dict) -> int:
+    """COMMAND in HOST with the host's own filesystem (as ``ip netns exec``),
+    behind the fence (``fence``: the fence options' values)."""
     from pycoz_cli.core.container import Container
 
-    return run_in_container(Container(network=network, host=host, overlay=False), command)
+    container = Container(network=network, host=host, overlay=False, **fence)
+    return run_in_container(container, command)
 
 
 @net.command(cls=TailCommand, context_settings=RUN_CONTEXT)
@@ -125,8 +129,9 @@ def _placed_run(network, host: str | None, command) -> int:
     help="Host to run in (default: the first host).",
 )
 @_impair_option
+@fence_options
 @command_args
-def run(topology: str, host: str | None, impair, command: tuple[str, ...]) -> int:
+def run(topology: str, host: str | None, impair, command: tuple[str, ...], **fence) -> int:
     """Build TOPOLOGY, run COMMAND in HOST, tear everything down.
 
     COMMAND sees the host's filesystem as it is (as with `ip netns exec`), with
@@ -135,10 +140,11 @@ def run(topology: str, host: str | None, impair, command: tuple[str, ...]) -> in
     """
     from pycoz_cli.core.topology import Network
 
+    fence = fence_from_options(fence)
     with Network(build_topology(topology, impair)) as network:
         network.netns(host or network.topology.first_host())
         network.start_commands()
-        return _placed_run(network, host, command)
+        return _placed_run(network, host, command, fence)
 
 
 @net.command(context_settings=CONTEXT)
@@ -163,15 +169,16 @@ def up(topology: str, name: str, impair) -> None:
 @net.command(name="exec", cls=TailCommand, context_settings=RUN_CONTEXT)
 @click.argument("name", shell_complete=complete.named)
 @click.argument("host", shell_complete=complete.host)
+@fence_options
 @command_args
-def exec_(name: str, host: str, command: tuple[str, ...]) -> int:
+def exec_(name: str, host: str, command: tuple[str, ...], **fence) -> int:
     """Run COMMAND in HOST of the running named topology NAME."""
     from pycoz_cli.core.named import Joined
 
     joined = Joined(name)
     try:
         joined.netns(host)
-        return _placed_run(joined, host, command)
+        return _placed_run(joined, host, command, fence_from_options(fence))
     finally:
         joined.close()
 

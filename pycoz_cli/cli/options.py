@@ -68,6 +68,72 @@ ROOT_OPTIONS = (
 )
 _ENV_HELP = "Set an environment variable inside (repeatable)."
 
+#: The fence and resource limits (``core.fence``, ``core.cgroups``): every command
+#: that makes a container takes them.
+FENCE_OPTIONS = (
+    click.option(
+        "--privileged",
+        is_flag=True,
+        help="DANGEROUS: no fence. Root inside keeps the host's full power: it can "
+        "mount, reach devices and disks, change kernel sysctls, the clock and host "
+        "keyrings, and type into your terminal. Writes to files stay in the overlay.",
+    ),
+    click.option(
+        "--cap-add",
+        "cap_add",
+        metavar="CAP",
+        multiple=True,
+        shell_complete=complete.capability,
+        help="Give root inside this capability too, e.g. SYS_PTRACE, or ALL (repeatable).",
+    ),
+    click.option(
+        "--cap-drop",
+        "cap_drop",
+        metavar="CAP",
+        multiple=True,
+        shell_complete=complete.capability,
+        help="Take this capability from root inside, e.g. NET_RAW, or ALL (repeatable).",
+    ),
+    click.option(
+        "--seccomp-deny",
+        "seccomp_deny",
+        metavar="SYSCALL[:ERRNO]",
+        multiple=True,
+        shell_complete=complete.syscall,
+        help="Make SYSCALL fail with ERRNO (default ENOSYS) in the container, e.g. "
+        "io_uring_setup, to see how a program copes without it (repeatable).",
+    ),
+    click.option(
+        "--memory",
+        metavar="SIZE",
+        help="Memory limit for everything in the container, e.g. 64M, 2G (no swap).",
+    ),
+    click.option(
+        "--pids",
+        metavar="N",
+        help="At most N processes and threads in the container (stops fork bombs).",
+    ),
+    click.option("--cpus", metavar="N", help="CPU time limit, in CPUs, e.g. 0.5 or 2."),
+)
+FENCE_PARAMS = ("privileged", "cap_add", "cap_drop", "seccomp_deny", "memory", "pids", "cpus")
+
+
+def fence_options(func):
+    """Add the fence and resource-limit options to a command."""
+    for option in reversed(FENCE_OPTIONS):
+        func = option(func)
+    return func
+
+
+def fence_from_options(params: dict) -> dict:
+    """The fence and limit values as ``Container`` keyword arguments; pops them."""
+    return {name: params.pop(name) for name in FENCE_PARAMS}
+
+
+def fence_options_given(params: dict) -> list[str]:
+    """The fence options set on the command line, as option names."""
+    return [f"--{n.replace('_', '-')}" for n in FENCE_PARAMS if params.get(n)]
+
 
 NET_OPTIONS = (
     click.option(
@@ -358,7 +424,7 @@ def root_options(func=None, *, env_short: bool = True):
         return lambda f: root_options(f, env_short=env_short)
     names = ("-e", "--env") if env_short else ("--env",)
     env = click.option(*names, "env", metavar="NAME=VALUE", multiple=True, help=_ENV_HELP)
-    for option in reversed((*ROOT_OPTIONS, env)):
+    for option in reversed((*ROOT_OPTIONS, env, *FENCE_OPTIONS)):
         func = option(func)
     return func
 
@@ -392,6 +458,7 @@ def container_from_options(params: dict, stack=None):
         env=env,
         network=network,
         host=host,
+        **fence_from_options(params),
     )
 
 

@@ -214,7 +214,7 @@ def layer_dirs(persist: str | None, name: str, index: int) -> Layer:
     return Layer(upper=f"{top}/upper", work=f"{top}/work")
 
 
-def mount_overlay(lower: str, target: str, layer: Layer) -> None:
+def mount_overlay(lower: str, target: str, layer: Layer, flags: int = 0) -> None:
     if layer.upper.startswith(STAGING + "/"):
         os.mkdir(layer.upper)  # fresh tmpfs: nothing exists yet
         os.mkdir(layer.work)
@@ -225,7 +225,7 @@ def mount_overlay(lower: str, target: str, layer: Layer) -> None:
         f"lowerdir={_overlay_escape(lower)},upperdir={_overlay_escape(layer.upper)},"
         f"workdir={_overlay_escape(layer.work)}"
     )
-    libc.mount("overlay", target, "overlay", 0, options, what="cannot mount overlay on")
+    libc.mount("overlay", target, "overlay", flags, options, what="cannot mount overlay on")
 
 
 def warn(message: str) -> None:
@@ -245,6 +245,7 @@ class RootPlan:
         "any_shared",
         "base",
         "binds",
+        "fenced",
         "hosts_text",
         "overlay",
         "own_netns",
@@ -278,6 +279,10 @@ class RootPlan:
         self.hosts_text: str | None = None
         #: The container has a network namespace of its own (fresh /sys shows it).
         self.own_netns = False
+        #: Behind the fence (see ``core.fence``): the root's filesystems are
+        #: nodev, so a device node anywhere but the fresh /dev opens nothing;
+        #: /sys/firmware is masked; without an overlay, /dev is fresh too.
+        self.fenced = False
 
 
 def set_propagation(kind: str) -> None:
@@ -355,13 +360,14 @@ def build_light(plan: RootPlan) -> None:
         if plan.hosts_text is not None:
             bind_hosts_file(plan.hosts_text, "/etc/hosts")
         if plan.own_netns:
-            libc.mount(
-                "sysfs",
-                "/sys",
-                "sysfs",
-                libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
-                what="cannot mount sysfs on",
-            )
+            mount_sysfs("/sys")
+        elif plan.fenced:
+            libc.mount("/sys", "/sys", None, libc.MS_BIND | libc.MS_REC, what="cannot bind")
+            libc.make_readonly_recursive("/sys")
+        if plan.fenced:
+            # The host's /dev holds its disks: a fresh one, as in a throwaway root.
+            make_dev("/dev")
+            mask_dirs("/sys", SYS_MASKED_DIRS)
         for src, dst, readonly in plan.binds:
             bind(src, dst, readonly)
         for dst, options in plan.tmpfs:
@@ -379,7 +385,7 @@ def _build_root(plan: RootPlan) -> None:
     mount_staging()
     os.mkdir(NEW_ROOT)
 
-    mount_overlay(plan.base, NEW_ROOT, layer_dirs(plan.upper, "", 0))
+    mount_overlay(plan.base, NEW_ROOT, layer_dirs(plan.upper, "", 0), _root_flags(plan))
     for index, entry in enumerate(plan.submounts, start=1):
         _layer_submount(plan, entry, index)
 
@@ -391,13 +397,9 @@ def _build_root(plan: RootPlan) -> None:
         bind_hosts_file(plan.hosts_text, NEW_ROOT + "/etc/hosts")
     make_dev(NEW_ROOT + "/dev")
     _ensure_dir(NEW_ROOT + "/sys")
-    libc.mount(
-        "sysfs",
-        NEW_ROOT + "/sys",
-        "sysfs",
-        libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
-        what="cannot mount sysfs on",
-    )
+    mount_sysfs(NEW_ROOT + "/sys")
+    if plan.fenced:
+        mask_dirs(NEW_ROOT + "/sys", SYS_MASKED_DIRS)
     _ensure_dir(NEW_ROOT + "/proc")
     pivot(NEW_ROOT)
 
@@ -417,7 +419,9 @@ def _layer_submount(plan: RootPlan, entry: MountEntry, index: int) -> None:
     if not os.path.isdir(target):
         return  # the mount point is hidden under another mount in the new root
     try:
-        mount_overlay(entry.mountpoint, target, layer_dirs(plan.upper, rel, index))
+        mount_overlay(
+            entry.mountpoint, target, layer_dirs(plan.upper, rel, index), _root_flags(plan)
+        )
     except OSError as err:
         # Some filesystems cannot be an overlay's lower layer (stacking depth,
         # some FUSE filesystems).  Read-only still keeps every write off the host.
@@ -426,13 +430,29 @@ def _layer_submount(plan: RootPlan, entry: MountEntry, index: int) -> None:
             None,
             target,
             None,
-            libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY,
+            libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | _root_flags(plan),
             what="cannot make read-only",
         )
         warn(
             f"{entry.mountpoint} ({entry.fstype}) cannot be overlaid "
             f"({os.strerror(err.errno or 0)}); it is read-only in the container"
         )
+
+
+def _root_flags(plan: RootPlan) -> int:
+    """Mount flags of the root's own filesystems: nodev behind the fence."""
+    return libc.MS_NODEV if plan.fenced else 0
+
+
+def mount_sysfs(target: str) -> None:
+    """A read-only sysfs (the network namespace's devices; no writes to the kernel)."""
+    libc.mount(
+        "sysfs",
+        target,
+        "sysfs",
+        libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
+        what="cannot mount sysfs on",
+    )
 
 
 def _bind_file_readonly(src: str, target: str) -> None:
@@ -552,13 +572,15 @@ def pivot(new_root: str) -> None:
     os.chdir("/")
 
 
-def mount_proc(own_netns: bool = False) -> None:
+def mount_proc(own_netns: bool = False, fenced: bool = False) -> None:
     """A fresh procfs for the current pid namespace (call from inside it).
 
     The kernel-wide knobs under /proc stay read-only, as in docker: /proc/sys
     (kernel.*, vm.* ... are not namespaced, so a write would change the host) and
     /proc/sysrq-trigger.  With a network namespace of its own the container may
-    still tune /proc/sys/net, which then belongs to it alone.
+    still tune /proc/sys/net, which then belongs to it alone.  Behind the fence,
+    what tells of the host's kernel or reaches its hardware is masked as docker
+    masks it (``PROC_MASKED``) or read-only (``PROC_READONLY``).
     """
     libc.mount(
         "proc",
@@ -567,13 +589,59 @@ def mount_proc(own_netns: bool = False) -> None:
         libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
         what="cannot mount proc on",
     )
-    for path in ("/proc/sys", "/proc/sysrq-trigger"):
+    for path in PROC_READONLY if fenced else PROC_READONLY[:2]:
         if os.path.exists(path):  # no sysrq-trigger without CONFIG_MAGIC_SYSRQ
             _bind_readonly(path)
     if own_netns:
+        # A bind of a read-only mount is read-only too: made writable again.
         libc.mount(
             "/proc/sys/net", "/proc/sys/net", None, libc.MS_BIND | libc.MS_REC, what="cannot bind"
         )
+        libc.mount(
+            None,
+            "/proc/sys/net",
+            None,
+            libc.MS_BIND | libc.MS_REMOUNT | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
+            what="cannot make writable",
+        )
+    if fenced:
+        for path in PROC_MASKED:
+            if os.path.isfile(path):
+                libc.mount("/dev/null", path, None, libc.MS_BIND, what="cannot mask")
+        mask_dirs("/proc", PROC_MASKED_DIRS)
+
+
+#: Read-only behind the fence (the first two always).
+PROC_READONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
+#: Files hidden behind /dev/null: the host's keys, timers, kernel memory and log.
+PROC_MASKED = (
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/key-users",
+    "/proc/kmsg",
+    "/proc/timer_list",
+    "/proc/sched_debug",
+    "/proc/latency_stats",
+    "/proc/vmallocinfo",
+)
+#: Directories hidden behind an empty read-only tmpfs.
+PROC_MASKED_DIRS = ("acpi", "scsi", "asound", "driver")
+SYS_MASKED_DIRS = ("firmware",)
+
+
+def mask_dirs(top: str, names) -> None:
+    """An empty read-only tmpfs over each of ``top``/NAME that exists."""
+    for name in names:
+        path = f"{top}/{name}"
+        if os.path.isdir(path):
+            libc.mount(
+                "pycoz-masked",
+                path,
+                "tmpfs",
+                libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
+                "size=0,mode=0555",
+                what="cannot mask",
+            )
 
 
 def _bind_readonly(path: str) -> None:
