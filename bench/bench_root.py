@@ -12,6 +12,8 @@ asserts a time: the numbers are for people (DESIGN.md, "Testing").
 2. api  ``Container().run(["/bin/true"])`` from this (already running) process
         against (a) bench/anchor_unshare.sh, the same container built with
         util-linux, and (b) bwrap.  Goal: at or below bwrap (ratio <= 1.0).
+   fence: the same cli and api runs with ``--privileged`` (``privileged=True``):
+        the fence must not cost start-up.  Goal: fenced / privileged <= 1.05.
 3. 1000 containers in a row from the API: open fds, RSS, the mount table, child
         processes and namespaces before and after; they must return to the start.
 
@@ -102,12 +104,16 @@ def command(argv: list[str], env: dict[str, str] | None, quiet: bool = False) ->
     return run
 
 
-def api_run() -> None:
+def api_run(privileged: bool = False) -> None:
     from pycoz_cli.core.container import Container
 
-    code = Container().run(["/bin/true"])
+    code = Container(privileged=privileged).run(["/bin/true"])
     if code != 0:
         raise SystemExit(f"bench: Container().run(['/bin/true']) returned {code}")
+
+
+def api_run_privileged() -> None:
+    api_run(privileged=True)
 
 
 def measure(candidates: list[Candidate], rounds: int, warmup: int) -> None:
@@ -244,8 +250,14 @@ def timings(
         Candidate(
             "click", "python -c 'import click'", command([PYTHON, "-c", "import click"], env)
         ),
+        Candidate(
+            "cli_priv",
+            "pycoz root --privileged -- /bin/true",
+            command([PYCOZ, "root", "--privileged", "--", "/bin/true"], env),
+        ),
         Candidate("version", "pycoz --version", command([PYCOZ, "--version"], env, quiet=True)),
         Candidate("api", "Container().run(['/bin/true'])", api_run),
+        Candidate("api_priv", "Container(privileged=True).run(...)", api_run_privileged),
         Candidate("unshare", "bench/anchor_unshare.sh", command([str(ANCHOR_UNSHARE)], env)),
         Candidate("true", "subprocess.run(['/bin/true'])", command(["/bin/true"], env)),
     ]
@@ -271,8 +283,8 @@ def timings(
     )
     print(f"     {'candidate':<44} {'median':>8} {'p10':>8} {'p90':>8}   (ms)")
     groups = {
-        "cli": ("cli", "click", "version"),
-        "api": ("api", "unshare", "bwrap", "bwrap_ns", "true"),
+        "cli": ("cli", "cli_priv", "click", "version"),
+        "api": ("api", "api_priv", "unshare", "bwrap", "bwrap_ns", "true"),
     }
     for group, keys in groups.items():
         for key in keys:
@@ -300,6 +312,8 @@ def ratios(c: dict[str, Candidate]) -> None:
     print("\n== ratios (medians of this run)")
     print(ratio_line("cli", c["cli"], c["click"], 1.3))
     print(ratio_line("cli", c["version"], c["click"], None))
+    print(ratio_line("cli", c["cli"], c["cli_priv"], 1.05))
+    print(ratio_line("api", c["api"], c["api_priv"], 1.05))
     print(ratio_line("api", c["api"], c["unshare"], None))
     if "bwrap" in c:
         print(ratio_line("api", c["api"], c["bwrap"], 1.0))

@@ -40,6 +40,7 @@ the fence must not cost (bench/bench_root.py measures it).
 from __future__ import annotations
 
 import errno as _errno
+import functools
 import os
 
 #: capabilities(7), by number (Linux 5.9+ knows all 41).
@@ -277,10 +278,11 @@ class Fence:
             CAP_NUMBERS[name] for name in CAPABILITIES[: _last_cap() + 1] if name not in caps
         )
         if not self.privileged:
-            plan.program = fence_program(caps)
+            plan.program = pack(fence_program(caps))
             plan.scope_abstract = not own_netns
+            landlock_abi()  # asked once, here, rather than in every container
         if self.seccomp_deny:
-            plan.user_program = deny_program(parse_deny(text) for text in self.seccomp_deny)
+            plan.user_program = pack(deny_program(parse_deny(t) for t in self.seccomp_deny))
         return plan
 
 
@@ -414,17 +416,23 @@ class FencePlan:
             install(self.user_program)
 
 
-def install(prog) -> None:
-    """Install a seccomp program in the calling thread (needs CAP_SYS_ADMIN or
-    no_new_privs; init has the former, and setuid programs keep working)."""
-    from pycoz_cli.core.libc import ffi, lib
+def pack(prog) -> bytes:
+    """A program as the kernel reads it: struct sock_filter {u16 code; u8 jt, jf;
+    u32 k} each, in native order (packed in the caller, once)."""
+    import struct
 
     if len(prog) > 4096:
         raise OSError(_errno.E2BIG, "too many syscalls for a seccomp filter", None)
-    filt = ffi.new(
-        "struct sock_filter[]", [{"code": c, "jt": t, "jf": f, "k": k} for c, t, f, k in prog]
-    )
-    fprog = ffi.new("struct sock_fprog *", {"len": len(prog), "filter": filt})
+    return struct.pack("=" + "HBBI" * len(prog), *(v for insn in prog for v in insn))
+
+
+def install(packed: bytes) -> None:
+    """Install a packed seccomp program in the calling thread (needs CAP_SYS_ADMIN
+    or no_new_privs; init has the former, and setuid programs keep working)."""
+    from pycoz_cli.core.libc import ffi, lib
+
+    filt = ffi.from_buffer("struct sock_filter[]", packed)
+    fprog = ffi.new("struct sock_fprog *", {"len": len(packed) // 8, "filter": filt})
     if lib.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ffi.cast("unsigned long", fprog), 0, 0):
         raise OSError(ffi.errno, "cannot install the fence's seccomp filter", None)
 
@@ -450,6 +458,7 @@ def _clear_inheritable() -> None:
             raise OSError(ffi.errno, "cannot clear the inheritable capabilities", None)
 
 
+@functools.cache
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version (0: none, or Landlock is disabled)."""
     from pycoz_cli.core.libc import ffi, lib
