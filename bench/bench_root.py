@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import child_env, processes
+from benchlib import child_env, mark_this_run, own_mount_namespace, own_processes, processes
 
 HERE = Path(__file__).resolve().parent
 ANCHOR_UNSHARE = HERE / "anchor_unshare.sh"
@@ -167,19 +167,23 @@ def children() -> set[str]:
     }
 
 
+#: This run's marker (benchlib.mark_this_run), set by main().
+RUN = ""
+
+
 def namespaces(kind: str) -> set[str]:
-    """Every ``kind`` namespace some live process on the machine is in.
+    """Every ``kind`` namespace one of this bench's live processes is in (its
+    descendants and what carries its marker, not other people's work).
 
     Zombies are left out: bwrap's sandbox init outlives bwrap and is reaped late by
     pid 1, which would show up here as namespaces coming and going.
     """
     out = set()
-    for pid, (_, state, _) in processes().items():
-        if state != "Z":
-            try:
-                out.add(os.readlink(f"/proc/{pid}/ns/{kind}"))
-            except OSError:  # gone, or not ours to read
-                pass
+    for pid in own_processes(RUN):
+        try:
+            out.add(os.readlink(f"/proc/{pid}/ns/{kind}"))
+        except OSError:  # gone meanwhile
+            pass
     return out
 
 
@@ -411,6 +415,11 @@ def main() -> None:
         raise SystemExit("bench: run as root (namespaces and mounts need CAP_SYS_ADMIN)")
     if not os.access(PYCOZ, os.X_OK):
         raise SystemExit(f"bench: {PYCOZ} not found: run with the venv's python")
+    global RUN
+    RUN = mark_this_run()
+    # The leak checks compare this bench's mount table and processes, which other
+    # people's work on the machine must not change.
+    own_mount_namespace()
     have_bwrap = shutil.which("bwrap") is not None
 
     import pycoz_cli

@@ -176,7 +176,7 @@ def test_prompt_label_in_other_shells(tmux, pycoz_bin, home, name, tmp_path):
 
 
 def test_two_shells_joined_to_one_named_topology(tmux, pycoz, pycoz_bin, home, tmp_path, unique):
-    name = f"j{unique[1:7]}"
+    name = f"j{unique}"
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "hello").write_text(f"hello-{unique}\n")
     r = pycoz("net", "up", "pair", "--name", name)
@@ -280,7 +280,7 @@ def test_join_of_a_missing_topology_or_host(pycoz, unique):
     r = pycoz("shell", "--join", f"missing{unique}", "-c", "true")
     assert r.returncode == 2
     assert_one_line(r.stderr, f"missing{unique}", "running:")
-    name = f"m{unique[1:7]}"
+    name = f"m{unique}"
     assert pycoz("net", "up", "pair", "--name", name).returncode == 0
     try:
         r = pycoz("shell", "--join", name, "--host", "h9", "-c", "true")
