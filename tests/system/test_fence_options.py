@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import pathlib
 import signal
 import subprocess
 import time
@@ -143,7 +144,7 @@ def test_fence_options_without_a_container_in_trace(pycoz):
 def pycoz_cgroups() -> list[str]:
     """Cgroups named like pycoz's, in every hierarchy of this machine."""
     found = []
-    for top in glob.glob("/sys/fs/cgroup/*/") + ["/sys/fs/cgroup/"]:
+    for top in [*glob.glob("/sys/fs/cgroup/*/"), "/sys/fs/cgroup/"]:
         for path, dirs, _ in os.walk(top):
             found += [f"{path}/{d}" for d in dirs if d.startswith("pycoz-")]
             if path.count("/") > 8:
@@ -199,7 +200,10 @@ def test_memory_hog_is_killed_in_its_container(pycoz_bin):
 
 
 def test_limits_are_applied_to_everything_in_the_container(pycoz):
-    script = "cat /proc/self/cgroup; sh -c 'cat /proc/self/cgroup' | md5sum; cat /proc/self/cgroup | md5sum"
+    script = (
+        "cat /proc/self/cgroup; sh -c 'cat /proc/self/cgroup' | md5sum;"
+        "cat /proc/self/cgroup | md5sum"
+    )
     r = pycoz("root", "--pids", "50", "--memory", "100M", "--cpus", "0.5", "--", "sh", "-c", script)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -221,9 +225,7 @@ def test_a_killed_pycoz_cgroup_is_removed_by_the_next(pycoz_bin, pycoz):
     proc.kill()
     proc.wait()
     deadline = time.monotonic() + 10
-    while any(
-        os.path.exists(f"{c}/cgroup.procs") and open(f"{c}/cgroup.procs").read() for c in left
-    ):
+    while any(pathlib.Path(c, "cgroup.procs").read_text() for c in left if os.path.isdir(c)):
         assert time.monotonic() < deadline, "the killed container's processes lived on"
         time.sleep(0.02)
     assert pycoz("root", "--pids", "20", "--", "true").returncode == 0
