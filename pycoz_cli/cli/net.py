@@ -75,28 +75,28 @@ def show(topology: str, as_json: bool) -> None:
     from pycoz_cli.core.topology import resolve
 
     topo = resolve(topology)
-    data = topo.to_dict()
     if as_json:
         import json
 
-        click.echo(json.dumps(data, indent=1))
+        click.echo(json.dumps(topo.to_dict(), indent=1))
         return
-    click.echo(f"topology {data['name']}")
-    for node in data["nodes"]:
-        click.echo(f"  {node['kind']} {node['name']}")
-        for iface in node["interfaces"]:
-            addrs = " ".join(iface["addresses"]) or "-"
-            click.echo(f"    {iface['name']:<8} {addrs}  -> {iface['peer']}")
-        for route in node["routes"]:
+    click.echo(f"topology {topo.name}")
+    for node in topo.nodes.values():
+        click.echo(f"  {node.kind} {node.name}")
+        for iface in node.interfaces.values():
+            addrs = " ".join(map(str, iface.addresses)) or "-"
+            peer = f"{iface.peer[0]}:{iface.peer[1]}" if iface.peer else None
+            mtu = f"  mtu {iface.mtu}" if iface.mtu else ""
+            click.echo(f"    {iface.name:<8} {addrs}  -> {peer}{mtu}")
+        for route in node.routes:
             click.echo(f"    route {route}")
-    for link in data["links"]:
-        impair = link.get("impair")
-        extra = ""
-        if impair:
-            import json
-
-            extra = f"  impair {json.dumps(impair)}"
-        click.echo(f"  link {link['a']} <-> {link['b']}{extra}")
+    for link in topo.links:
+        a, b = (f"{node}:{ifname}" for node, ifname in (link.a, link.b))
+        click.echo(f"  link {a} <-> {b}")
+        for sender, receiver in ((link.a, b), (link.b, a)):
+            impair = link.impair.get(sender)
+            if impair:
+                click.echo(f"    {sender[0]}:{sender[1]} -> {receiver}: {impair.describe()}")
 
 
 @net.command(context_settings=CONTEXT)
@@ -247,5 +247,4 @@ def set_(name: str, link: str, sender: str | None, **values) -> None:
 
     impair = parse_impairment(values)
     changed = named.set_impairment(name, link, impair, sender)
-    what = ", ".join(f"{k}={v}" for k, v in impair.to_dict().items()) or "none"
-    click.echo(f"{name}: {' and '.join(changed)}: impairments {what}")
+    click.echo(f"{name}: {' and '.join(changed)}: impairments {impair.describe()}")

@@ -116,6 +116,39 @@ def parse_rate(value) -> int:
     raise ValueError(f"{value!r} is not a rate (use 10mbit, 500kbit, 1gbit)")
 
 
+def format_duration(ms: float) -> str:
+    """50.0 -> ``"50ms"``: the shortest text ``parse_duration`` reads back as ``ms``
+    (to the nanosecond), as a person would write it (``1.5s``, ``250us``)."""
+    ns = round(ms * 1e6)
+    return _shortest(ns, (("s", 10**9), ("ms", 10**6), ("us", 10**3), ("ns", 1)))
+
+
+def format_percent(pct: float) -> str:
+    """0.5 -> ``"0.5%"``."""
+    return f"{pct:.10g}%"
+
+
+def format_rate(bps: int) -> str:
+    """10_000_000 -> ``"10mbit"``: the shortest text ``parse_rate`` reads back as
+    ``bps`` (``1.5gbit``, ``1mibit``, ``1234567bit``)."""
+    units = [(f"{p}bit", 1000 ** (i + 1)) for i, p in enumerate("kmgt")]
+    units += [(f"{p}ibit", 1024 ** (i + 1)) for i, p in enumerate("kmgt")]
+    return _shortest(int(bps), [*units, ("bit", 1)])
+
+
+def _shortest(value: int, units) -> str:
+    """``value`` (in the smallest unit) in the unit that writes it shortest, with
+    at most three decimals and at least 1 before the point."""
+    best = None
+    for unit, size in units:
+        if (value * 1000) % size or (value and value < size):
+            continue
+        text = f"{value * 1000 // size / 1000:.3f}".rstrip("0").rstrip(".") + unit
+        if best is None or len(text) < len(best):
+            best = text
+    return best if best is not None else f"{value}{units[-1][0]}"
+
+
 def _is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 

@@ -46,6 +46,19 @@ class Impairment:
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k)}
 
+    def describe(self) -> str:
+        """``delay 100ms, loss 1%``: the settings as a topology file writes them."""
+        from pycoz_cli.core.topofile import format_duration, format_percent, format_rate
+
+        shown = (
+            ("delay", self.delay_ms, format_duration),
+            ("jitter", self.jitter_ms, format_duration),
+            ("loss", self.loss, format_percent),
+            ("corrupt", self.corrupt, format_percent),
+            ("rate", self.rate_bps, format_rate),
+        )
+        return ", ".join(f"{key} {fmt(value)}" for key, value, fmt in shown if value) or "none"
+
 
 class Interface:
     __slots__ = ("addresses", "mtu", "name", "peer")

@@ -118,10 +118,12 @@ def test_net_set_changes_impairments_live(pycoz, unique):
         assert max(rtts(ping().stdout)) < 50
         r = pycoz("net", "set", name, "h1-h2", "--delay", "100ms", "--from", "h1")
         assert r.returncode == 0, r.stderr
+        assert r.stdout == f"{name}: h1:eth0: impairments delay 100ms\n"
         assert min(rtts(ping().stdout)) >= 99.0
         assert pycoz("net", "set", name, "h1-h2", "--loss", "100%").returncode == 0
         assert "100% packet loss" in ping().stdout
-        assert pycoz("net", "set", name, "h1-h2").returncode == 0  # clears everything
+        r = pycoz("net", "set", name, "h1-h2")  # clears everything
+        assert r.stdout == f"{name}: h1:eth0 and h2:eth0: impairments none\n"
         assert max(rtts(ping().stdout)) < 50
         bad = pycoz("net", "set", name, "h1-h9", "--delay", "1ms")
         assert bad.returncode == 2 and "no link 'h1-h9'" in bad.stderr

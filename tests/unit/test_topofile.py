@@ -1105,6 +1105,71 @@ def test_check_errors_are_prefixed_with_the_file(monkeypatch):
     assert error("[hosts.a]\n") == "lab.toml: something about the whole"
 
 
+# --- shown as written ----------------------------------------------------------------------
+
+
+def test_show_prints_mtu_and_impairments_in_the_file_units(tmp_path):
+    path = tmp_path / "lab.toml"
+    path.write_text(src(FULL))
+    r = subprocess.run(
+        [sys.executable, "-m", "pycoz_cli", "net", "show", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "    wan0     198.18.0.1/24 2001:db8::1/64  -> r1:eth0  mtu 1400" in lines
+    assert "    eth0     198.18.0.2/24 2001:db8::2/64  -> client:wan0  mtu 1400" in lines
+    tail = lines[lines.index("  link client:wan0 <-> r1:eth0") :]
+    assert tail == [
+        "  link client:wan0 <-> r1:eth0",
+        "    client:wan0 -> r1:eth0: delay 50ms, jitter 5ms, loss 1%",
+        "    r1:eth0 -> client:wan0: jitter 5ms, loss 1%, corrupt 0.1%, rate 10mbit",
+        "  link r1:eth1 <-> s1:r1",
+        "  link server:eth0 <-> s1:server",
+        "    server:eth0 -> s1:server: rate 1.5gbit",
+        "  link h3:eth0 <-> s1:uplink",
+    ]
+    assert "_ms" not in r.stdout and "_bps" not in r.stdout
+
+
+@pytest.mark.parametrize(
+    "parse, text, shown",
+    [
+        (parse_duration, "100ms", "100ms"),
+        (parse_duration, "1.5s", "1.5s"),
+        (parse_duration, "200us", "200us"),
+        (parse_duration, "0.25ms", "250us"),
+        (parse_duration, "2s", "2s"),
+        (parse_duration, "1500ns", "1.5us"),
+        (parse_duration, "40ns", "40ns"),
+        (parse_rate, "10mbit", "10mbit"),
+        (parse_rate, "1.5gbit", "1.5gbit"),
+        (parse_rate, "500kbit", "500kbit"),
+        (parse_rate, "1mibit", "1mibit"),
+        (parse_rate, "8bit", "8bit"),
+        (parse_rate, "1234567bit", "1234567bit"),
+        (parse_percent, "0.5%", "0.5%"),
+    ],
+)
+def test_values_are_shown_as_written(parse, text, shown):
+    fmt = {
+        parse_duration: topofile.format_duration,
+        parse_rate: topofile.format_rate,
+        parse_percent: topofile.format_percent,
+    }[parse]
+    assert fmt(parse(text)) == shown
+    assert parse(shown) == pytest.approx(parse(text))
+
+
+def test_an_impairment_describes_itself_in_file_units():
+    from pycoz_cli.core.topology import parse_impairment
+
+    impair = parse_impairment({"delay": "100ms", "loss": "0.5%", "rate": "2mbit"})
+    assert impair.describe() == "delay 100ms, loss 0.5%, rate 2mbit"
+    assert parse_impairment({}).describe() == "none"
+
+
 # --- the examples and the reference -------------------------------------------------------
 
 
