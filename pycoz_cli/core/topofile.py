@@ -20,7 +20,14 @@ import os
 import re
 import stat
 
-from pycoz_cli.core.topology import IFNAMSIZ, Impairment, Route, Topology
+from pycoz_cli.core.topology import (
+    BRIDGE_MAX_PORTS,
+    IFNAMSIZ,
+    PORT_LIMIT_REASON,
+    Impairment,
+    Route,
+    Topology,
+)
 from pycoz_cli.errors import SpecError, describe_errno
 
 #: Section -> the kind of node declared in it.
@@ -715,6 +722,7 @@ class _Loader:
         ethN), skipping the reserved names."""
         plans = []
         reserved: dict[str, dict[str, tuple]] = {}
+        ports: dict[str, int] = {}
         for i, spec in enumerate(links):
             path = ("links", i)
             if not isinstance(spec, dict):
@@ -725,6 +733,14 @@ class _Loader:
                 raise self.error(
                     (*path, "b"), f"a link joins two different nodes, not {ends[0][0]} to itself"
                 )
+            for side, (name, _) in zip("ab", ends, strict=True):
+                if self.topo.nodes[name].kind == "switch":
+                    ports[name] = ports.get(name, 0) + 1
+                    if ports[name] > BRIDGE_MAX_PORTS:
+                        raise self.error(
+                            (*path, side),
+                            f"a {ports[name]}th port on switch {name}: {PORT_LIMIT_REASON}",
+                        )
             plans.append((path, spec, ends))
         taken = {node: set(names) for node, names in reserved.items()}
         for path, spec, ends in plans:

@@ -1105,6 +1105,63 @@ def test_check_errors_are_prefixed_with_the_file(monkeypatch):
     assert error("[hosts.a]\n") == "lab.toml: something about the whole"
 
 
+# --- the kernel's limits ------------------------------------------------------------------
+
+
+def wide_switch(ports: int) -> str:
+    """A file with ``ports`` hosts on switch ``sw``: line 1 declares it, each link
+    takes three lines after the hosts."""
+    parts = ["[switches.sw]\n", *(f"[hosts.x{i}]\n" for i in range(ports))]
+    parts += [f'[[links]]\na = "x{i}"\nb = "sw"\n' for i in range(ports)]
+    return "".join(parts)
+
+
+def test_a_switch_takes_as_many_ports_as_a_bridge():
+    assert len(loads(wide_switch(1023)).nodes["sw"].interfaces) == 1023
+    line = 1 + 1024 + 3 * 1023 + 3  # the b of the 1024th link
+    assert error(wide_switch(1024)) == (
+        f"lab.toml:{line}: links[1023].b: a 1024th port on switch sw: a switch is a "
+        "Linux bridge, which takes at most 1023 ports"
+    )
+
+
+def test_star_and_plugin_topologies_are_checked_for_the_port_limit():
+    from pycoz_cli.core.topology import Topology
+
+    assert len(resolve("star:hosts=1023").nodes["s1"].interfaces) == 1023
+    with pytest.raises(SpecError) as info:
+        resolve("star:hosts=1024")
+    assert str(info.value) == (
+        "star: hosts=1024: use 1 to 1023 (a switch is a Linux bridge, which takes at "
+        "most 1023 ports)"
+    )
+    topo = Topology("wide")  # as a plugin's factory would make it
+    topo.add_node("sw", "switch")
+    for i in range(1024):
+        topo.add_node(f"x{i}")
+        topo.connect(f"x{i}", "sw")
+    with pytest.raises(SpecError) as info:
+        topo.check()
+    assert str(info.value) == (
+        "topology wide: switch sw has 1024 ports: a switch is a Linux bridge, which "
+        "takes at most 1023 ports"
+    )
+
+
+@pytest.mark.parametrize("command", ["show", "check"])
+def test_show_and_check_refuse_a_switch_too_wide_in_one_line(tmp_path, command):
+    path = tmp_path / "wide.toml"
+    path.write_text(wide_switch(1024))
+    for target in [str(path)] if command == "check" else [str(path), "star:hosts=4000"]:
+        r = subprocess.run(
+            [sys.executable, "-m", "pycoz_cli", "net", command, target],
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 2, r
+        assert r.stderr.count("\n") == 1 and "at most 1023 ports" in r.stderr, r.stderr
+
+
 # --- shown as written ----------------------------------------------------------------------
 
 
