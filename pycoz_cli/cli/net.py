@@ -152,7 +152,7 @@ def up(topology: str, name: str, impair) -> None:
     from pycoz_cli.core import named
 
     topo = build_topology(topology, impair)
-    network = named.up(topo, name, topology)
+    network = named.up(topo, name, topology, impair)
     for ns in network.namespaces.values():
         ns.close()
     if network.relay_ns is not None:
@@ -241,6 +241,13 @@ def set_(name: str, link: str, sender: str | None, **values) -> None:
     """Change the impairments of LINK (h1-h2) in the running topology NAME.
 
     Unset values are cleared: `pycoz net set lab h1-h2` removes every impairment.
+    On a kernel without netem, only a link declared when the topology was made
+    (`net up --impair LINK`, or impaired in its file) can change.
+
+    \b
+    Example:
+      pycoz net up star:hosts=3 --name lab --impair h1-s1
+      pycoz net set lab h1-s1 --delay 100ms --from h1
     """
     from pycoz_cli.core import named
     from pycoz_cli.core.topology import parse_impairment
