@@ -77,28 +77,28 @@ def show(topology: str, as_json: bool) -> None:
     from pycoz_cli.core.topology import resolve
 
     topo = resolve(topology)
-    data = topo.to_dict()
     if as_json:
         import json
 
-        click.echo(json.dumps(data, indent=1))
+        click.echo(json.dumps(topo.to_dict(), indent=1))
         return
-    click.echo(f"topology {data['name']}")
-    for node in data["nodes"]:
-        click.echo(f"  {node['kind']} {node['name']}")
-        for iface in node["interfaces"]:
-            addrs = " ".join(iface["addresses"]) or "-"
-            click.echo(f"    {iface['name']:<8} {addrs}  -> {iface['peer']}")
-        for route in node["routes"]:
+    click.echo(f"topology {topo.name}")
+    for node in topo.nodes.values():
+        click.echo(f"  {node.kind} {node.name}")
+        for iface in node.interfaces.values():
+            addrs = " ".join(map(str, iface.addresses)) or "-"
+            peer = f"{iface.peer[0]}:{iface.peer[1]}" if iface.peer else None
+            mtu = f"  mtu {iface.mtu}" if iface.mtu else ""
+            click.echo(f"    {iface.name:<8} {addrs}  -> {peer}{mtu}")
+        for route in node.routes:
             click.echo(f"    route {route}")
-    for link in data["links"]:
-        impair = link.get("impair")
-        extra = ""
-        if impair:
-            import json
-
-            extra = f"  impair {json.dumps(impair)}"
-        click.echo(f"  link {link['a']} <-> {link['b']}{extra}")
+    for link in topo.links:
+        a, b = (f"{node}:{ifname}" for node, ifname in (link.a, link.b))
+        click.echo(f"  link {a} <-> {b}")
+        for sender, receiver in ((link.a, b), (link.b, a)):
+            impair = link.impair.get(sender)
+            if impair:
+                click.echo(f"    {sender[0]}:{sender[1]} -> {receiver}: {impair.describe()}")
 
 
 @net.command(context_settings=CONTEXT)
@@ -158,7 +158,7 @@ def up(topology: str, name: str, impair) -> None:
     from pycoz_cli.core import named
 
     topo = build_topology(topology, impair)
-    network = named.up(topo, name, topology)
+    network = named.up(topo, name, topology, impair)
     for ns in network.namespaces.values():
         ns.close()
     if network.relay_ns is not None:
@@ -248,11 +248,17 @@ def set_(name: str, link: str, sender: str | None, **values) -> None:
     """Change the impairments of LINK (h1-h2) in the running topology NAME.
 
     Unset values are cleared: `pycoz net set lab h1-h2` removes every impairment.
+    On a kernel without netem, only a link declared when the topology was made
+    (`net up --impair LINK`, or impaired in its file) can change.
+
+    \b
+    Example:
+      pycoz net up star:hosts=3 --name lab --impair h1-s1
+      pycoz net set lab h1-s1 --delay 100ms --from h1
     """
     from pycoz_cli.core import named
     from pycoz_cli.core.topology import parse_impairment
 
     impair = parse_impairment(values)
     changed = named.set_impairment(name, link, impair, sender)
-    what = ", ".join(f"{k}={v}" for k, v in impair.to_dict().items()) or "none"
-    click.echo(f"{name}: {' and '.join(changed)}: impairments {what}")
+    click.echo(f"{name}: {' and '.join(changed)}: impairments {impair.describe()}")

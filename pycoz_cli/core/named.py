@@ -10,6 +10,7 @@ exactly what pycoz made and nothing else — also after a crash half-way through
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -135,8 +136,11 @@ def _alive(pid: int, started: float) -> bool:
     return time.time() - started < 3600
 
 
-def up(topology, name: str, spec: str):
-    """Build ``topology`` as named topology ``name``; returns the Network."""
+def up(topology, name: str, spec: str, impairs=()):
+    """Build ``topology`` as named topology ``name``; returns the Network.
+
+    ``spec`` and ``impairs`` (the ``--impair`` options) are what it was made from,
+    recorded to say how to make it again."""
     from pycoz_cli.core.topology import Network
 
     nodes = list(topology.nodes)
@@ -150,6 +154,7 @@ def up(topology, name: str, spec: str):
     state = {
         "name": name,
         "spec": spec,
+        "impairs": list(impairs),
         "topology": topology.name,
         "nodes": nodes,
         "hosts": topology.hosts(),
@@ -265,23 +270,46 @@ def set_impairment(name: str, label: str, impair, sender: str | None = None) -> 
             from pycoz_cli.core.impair import send_settings
 
             send_settings(name, link["relay"], side, impair.to_dict())
-        elif state.get("netem") is not False:
+        elif state.get("netem") is False:
+            raise _not_adjustable(state, label)
+        else:
             from pycoz_cli.core.netns import NetNS
 
             ns = NetNS.open_named(f"{name}-{node}")
             try:
                 apply_netem(ns.rtnl(), index, (node, ifname), impair)
+            except OSError as err:
+                if err.errno == errno.ENOENT:  # the kernel knows no qdisc "netem"
+                    raise _not_adjustable(state, label) from None
+                raise
             finally:
                 ns.close()
-        else:
-            raise SpecError(
-                f"link {label}: this kernel has no netem, and the link was not built "
-                f"adjustable: bring the topology up with --impair {label}"
-            )
         link["impair"][f"{node}:{ifname}"] = impair.to_dict()
         changed.append(f"{node}:{ifname}")
     _write_state(state)
     return changed
+
+
+def _not_adjustable(state: dict, label: str) -> SpecError:
+    """A link that only netem could change, on a kernel without netem: say how to
+    make the topology again with that link declared (and the others as they were).
+
+    pycoz does not re-plumb the link through the relay live: that would take the
+    interface away from under the programs running on the host (its addresses,
+    routes and neighbours vanish and come back), which is no longer the
+    topology they were started in.
+    """
+    import shlex
+
+    name = state["name"]
+    again = ["pycoz", "net", "up", state["spec"], "--name", name]
+    for option in [*state.get("impairs", []), label]:
+        again += ["--impair", option]
+    return SpecError(
+        f"link {label} of {name} cannot change: this kernel has no netem, so only "
+        f"links declared when the topology was made can (pycoz net down {name} && "
+        f"{shlex.join(again)})"
+    )
 
 
 def _write_etc_netns(directory: str, hosts_text: str) -> None:

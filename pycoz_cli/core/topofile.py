@@ -18,8 +18,16 @@ import bisect
 import ipaddress
 import os
 import re
+import stat
 
-from pycoz_cli.core.topology import IFNAMSIZ, Impairment, Route, Topology
+from pycoz_cli.core.topology import (
+    BRIDGE_MAX_PORTS,
+    IFNAMSIZ,
+    PORT_LIMIT_REASON,
+    Impairment,
+    Route,
+    Topology,
+)
 from pycoz_cli.errors import SpecError, describe_errno
 
 #: Section -> the kind of node declared in it.
@@ -115,6 +123,39 @@ def parse_rate(value) -> int:
     raise ValueError(f"{value!r} is not a rate (use 10mbit, 500kbit, 1gbit)")
 
 
+def format_duration(ms: float) -> str:
+    """50.0 -> ``"50ms"``: the shortest text ``parse_duration`` reads back as ``ms``
+    (to the nanosecond), as a person would write it (``1.5s``, ``250us``)."""
+    ns = round(ms * 1e6)
+    return _shortest(ns, (("s", 10**9), ("ms", 10**6), ("us", 10**3), ("ns", 1)))
+
+
+def format_percent(pct: float) -> str:
+    """0.5 -> ``"0.5%"``."""
+    return f"{pct:.10g}%"
+
+
+def format_rate(bps: int) -> str:
+    """10_000_000 -> ``"10mbit"``: the shortest text ``parse_rate`` reads back as
+    ``bps`` (``1.5gbit``, ``1mibit``, ``1234567bit``)."""
+    units = [(f"{p}bit", 1000 ** (i + 1)) for i, p in enumerate("kmgt")]
+    units += [(f"{p}ibit", 1024 ** (i + 1)) for i, p in enumerate("kmgt")]
+    return _shortest(int(bps), [*units, ("bit", 1)])
+
+
+def _shortest(value: int, units) -> str:
+    """``value`` (in the smallest unit) in the unit that writes it shortest, with
+    at most three decimals and at least 1 before the point."""
+    best = None
+    for unit, size in units:
+        if (value * 1000) % size or (value and value < size):
+            continue
+        text = f"{value * 1000 // size / 1000:.3f}".rstrip("0").rstrip(".") + unit
+        if best is None or len(text) < len(best):
+            best = text
+    return best if best is not None else f"{value}{units[-1][0]}"
+
+
 def _is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -122,14 +163,50 @@ def _is_number(value) -> bool:
 # --- entry points -----------------------------------------------------------------------
 
 
+#: The largest topology file read (a star of 4,000 hosts written out is ~1 MiB).
+MAX_FILE_SIZE = 16 * 2**20
+_FILE_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+}
+
+
 def load(path) -> Topology:
-    """The topology in the TOML file at ``path``; errors are one-line ``SpecError``s."""
+    """The topology in the TOML file at ``path``; errors are one-line ``SpecError``s.
+
+    Only a regular file of at most ``MAX_FILE_SIZE`` bytes is read: a FIFO would
+    block until a writer comes, and /dev/zero never ends.
+    """
     path = os.fspath(path)
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        # O_NONBLOCK: opening a FIFO waits for a writer otherwise.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as err:
         raise SpecError(f"{path}: cannot read topology file: {describe_errno(err.errno)}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a file")
+            raise SpecError(f"{path}: not a regular file ({kind})")
+        # Read one byte past the limit, whatever st_size says (files in /proc
+        # say 0, and a file may grow while it is read).
+        chunks, size = [], 0
+        while size <= MAX_FILE_SIZE:
+            chunk = os.read(fd, MAX_FILE_SIZE + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as err:
+        raise SpecError(f"{path}: cannot read topology file: {describe_errno(err.errno)}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_FILE_SIZE:
+        raise SpecError(f"{path}: larger than {MAX_FILE_SIZE // 2**20} MiB: not a topology file")
+    data = b"".join(chunks)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -147,7 +224,29 @@ def loads(text: str, filename: str = "<string>") -> Topology:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise _syntax_error(str(err), text, filename) from None
+    except RecursionError:
+        # tomllib recurses once per nested array or inline table.
+        line = _first_deep_line(text)
+        raise SpecError(
+            f"{filename}:{line}: invalid TOML: nested too deeply (arrays or inline tables)"
+        ) from None
     return _Loader(text, filename).topology(doc)
+
+
+def _first_deep_line(text: str, depth: int = 100) -> int:
+    """The line where brackets and braces first open ``depth`` deep (strings and
+    comments are not told apart: this only places an error message)."""
+    level, line = 0, 1
+    for char in text:
+        if char in "[{":
+            level += 1
+            if level >= depth:
+                return line
+        elif char in "]}":
+            level = max(0, level - 1)
+        elif char == "\n":
+            line += 1
+    return 1
 
 
 def _syntax_error(message: str, text: str, filename: str) -> SpecError:
@@ -211,7 +310,7 @@ class _Scanner:
     def run(self) -> _Scanner:
         try:
             self._document()
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, RecursionError):
             pass
         return self
 
@@ -623,6 +722,7 @@ class _Loader:
         ethN), skipping the reserved names."""
         plans = []
         reserved: dict[str, dict[str, tuple]] = {}
+        ports: dict[str, int] = {}
         for i, spec in enumerate(links):
             path = ("links", i)
             if not isinstance(spec, dict):
@@ -633,6 +733,14 @@ class _Loader:
                 raise self.error(
                     (*path, "b"), f"a link joins two different nodes, not {ends[0][0]} to itself"
                 )
+            for side, (name, _) in zip("ab", ends, strict=True):
+                if self.topo.nodes[name].kind == "switch":
+                    ports[name] = ports.get(name, 0) + 1
+                    if ports[name] > BRIDGE_MAX_PORTS:
+                        raise self.error(
+                            (*path, side),
+                            f"a {ports[name]}th port on switch {name}: {PORT_LIMIT_REASON}",
+                        )
             plans.append((path, spec, ends))
         taken = {node: set(names) for node, names in reserved.items()}
         for path, spec, ends in plans:

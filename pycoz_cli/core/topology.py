@@ -26,6 +26,12 @@ V6_BASE = ipaddress.ip_network("2001:db8::/32")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,14}")
 IFNAMSIZ = 15
 BRIDGE_INDEX = 2
+#: Ports a Linux bridge takes (BR_MAX_PORTS - 1: port numbers are 10 bits and 0 is
+#: reserved); one more fails with EXFULL.  A switch is one bridge: a tree of
+#: bridges would build, but a broadcast to that many veth ends overruns the
+#: per-CPU backlog (net.core.netdev_max_backlog, 1000, machine-wide) and is lost.
+BRIDGE_MAX_PORTS = 1023
+PORT_LIMIT_REASON = f"a switch is a Linux bridge, which takes at most {BRIDGE_MAX_PORTS} ports"
 
 
 class Impairment:
@@ -45,6 +51,19 @@ class Impairment:
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k)}
+
+    def describe(self) -> str:
+        """``delay 100ms, loss 1%``: the settings as a topology file writes them."""
+        from pycoz_cli.core.topofile import format_duration, format_percent, format_rate
+
+        shown = (
+            ("delay", self.delay_ms, format_duration),
+            ("jitter", self.jitter_ms, format_duration),
+            ("loss", self.loss, format_percent),
+            ("corrupt", self.corrupt, format_percent),
+            ("rate", self.rate_bps, format_rate),
+        )
+        return ", ".join(f"{key} {fmt(value)}" for key, value, fmt in shown if value) or "none"
 
 
 class Interface:
@@ -238,9 +257,15 @@ class Topology:
         return "\n".join(lines) + "\n"
 
     def check(self) -> None:
-        """An address on two interfaces is an error (topology files check routes too)."""
+        """An address on two interfaces, or a switch with more ports than a bridge
+        takes, is an error (topology files check routes too)."""
         seen: dict = {}
         for node in self.nodes.values():
+            if node.kind == "switch" and len(node.interfaces) > BRIDGE_MAX_PORTS:
+                raise SpecError(
+                    f"topology {self.name}: switch {node.name} has {len(node.interfaces)} "
+                    f"ports: {PORT_LIMIT_REASON}"
+                )
             for iface in node.interfaces.values():
                 for addr in iface.addresses:
                     where = f"{node.name}:{iface.name}"
@@ -321,8 +346,8 @@ def pair() -> Topology:
 
 def star(hosts: int = 3) -> Topology:
     """``hosts`` hosts ``h1..hN`` on one switch ``s1`` (a bridge), IPv4 and IPv6."""
-    if not 1 <= hosts <= 4000:
-        raise SpecError(f"star: hosts={hosts}: use 1 to 4000")
+    if not 1 <= hosts <= BRIDGE_MAX_PORTS:
+        raise SpecError(f"star: hosts={hosts}: use 1 to {BRIDGE_MAX_PORTS} ({PORT_LIMIT_REASON})")
     topo = Topology(f"star:hosts={hosts}")
     topo.add_node("s1", "switch")
     for i in range(1, hosts + 1):
@@ -418,7 +443,7 @@ def _net(iface: str) -> str:
 BUILTINS = {
     "isolated": (isolated, {}),
     "pair": (pair, {}),
-    "star": (star, {"hosts": (int, 3, "number of hosts on the switch")}),
+    "star": (star, {"hosts": (int, 3, "number of hosts on the switch, 1 to 1023")}),
     "chain": (chain, {"routers": (int, 1, "number of routers between h1 and h2")}),
     "dualstack": (dualstack, {}),
     "v6rejected": (v6rejected, {}),
