@@ -188,11 +188,22 @@ def p_ptrace_seize_init():
     r = sc(101, 0x4206, 1, 0, 0)
     return r >= 0, name(r)
 
-def p_proc1_fd_listable():
+def p_proc1_fd_open():
+    # Listing init's fd numbers tells nothing; opening one (its result pipe) is
+    # the attack: every fd init holds, for writing and for reading.
     try:
-        return True, " ".join(sorted(os.listdir("/proc/1/fd")))
+        fds = os.listdir("/proc/1/fd")
     except OSError as e:
-        return False, errno.errorcode[e.errno]
+        return False, "list " + errno.errorcode[e.errno]
+    opened, last = [], "none"
+    for fd in fds:
+        for mode in (os.O_WRONLY, os.O_RDONLY):
+            try:
+                os.close(os.open("/proc/1/fd/" + fd, mode | os.O_NONBLOCK))
+                opened.append(fd)
+            except OSError as e:
+                last = errno.errorcode[e.errno]
+    return bool(opened), " ".join(opened) or last
 
 def p_pidfd_getfd_init():
     pfd = sc(434, 1, 0)

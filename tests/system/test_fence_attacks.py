@@ -211,7 +211,7 @@ def test_limits_apply_to_the_command_and_leave_no_cgroup_behind(pycoz_bin, uniqu
             "0.5",
             "--",
             "sleep",
-            f"5.{int(unique[1:], 16) % 1000:03d}",
+            f"5.{int(unique[-8:], 16) % 1000:03d}",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -268,3 +268,13 @@ def test_api_takes_the_same_fence(tmp_path):
 
     with pytest.raises(SpecError, match="no such capability"):
         Container(cap_add=["WIZARD"]).run(["true"])
+
+
+def test_shell_banner_says_when_there_is_no_fence(pycoz_bin, tmp_path):
+    """--privileged is said where the user sees it (``shell``'s banner)."""
+    from pycoz_cli.cli.shell import _fence_line
+    from pycoz_cli.core.container import Container
+
+    assert "NONE (--privileged)" in _fence_line(Container(privileged=True))
+    line = _fence_line(Container(cap_add=["SYS_PTRACE"], pids=20))
+    assert "+SYS_PTRACE" in line and "pids 20" in line

@@ -45,6 +45,7 @@ def test_hostname_ping_write_and_exit_status(tmux, pycoz_bin, home, unique):
     # The banner: what this shell is.
     assert "throwaway root over /" in screen
     assert "198.18.0.1/24" in screen and "h2" in screen
+    assert "fence     root here owns this machine's namespaces only" in screen
     tmux.type("a", "hostname")
     tmux.wait_for("a", "\nh1\n")
     tmux.type("a", "ping -c1 -W5 h2 | grep -c 'bytes from'")
