@@ -263,6 +263,22 @@ def p_tiocsti_other_pty():
 
 
 
+def p_proc_keys_read():
+    try:
+        with open("/proc/keys") as f:
+            keys = f.read().splitlines()
+    except OSError as e:
+        return False, errno.errorcode[e.errno]
+    return bool(keys), "%d keys" % len(keys)
+
+def p_clone_new_uts():
+    r = sc(56, 0x04000000 | signal.SIGCHLD, 0, 0, 0, 0)  # clone(CLONE_NEWUTS), fork-like
+    if r == 0:
+        os._exit(0)
+    if r > 0:
+        os.waitpid(r, 0)
+    return r > 0, "child" if r > 0 else name(r)
+
 def p_proc_timer_list_read():
     try:
         with open("/proc/timer_list") as f:
@@ -324,7 +340,7 @@ def run_probes(runner: Runner, timeout: float = 60) -> dict[str, Outcome]:
         try:
             r = runner.run(
                 [PYTHON, "-c", PROBES, *batch],
-                timeout=timeout if len(batch) > 1 else 20,
+                timeout=timeout if len(batch) > 1 else 10,
                 stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired:
@@ -988,25 +1004,6 @@ def cgroup_paths_of(pid: int) -> list[str]:
     return paths
 
 
-def pycoz_cgroups_on_host() -> set[str]:
-    """Every cgroup directory named pycoz* in every hierarchy (three levels deep)."""
-    found = set()
-    for top in Path("/sys/fs/cgroup").iterdir():
-        todo = [(top, 0)]
-        while todo:
-            d, depth = todo.pop()
-            try:
-                subdirs = [e for e in d.iterdir() if e.is_dir()]
-            except OSError:
-                continue
-            for e in subdirs:
-                if e.name.startswith("pycoz"):
-                    found.add(str(e))
-                if depth < 3:
-                    todo.append((e, depth + 1))
-    return found
-
-
 def wait_gone(paths, timeout: float = 5) -> list[str]:
     """The paths still there after up to ``timeout`` seconds."""
     wait_until(lambda: not [p for p in paths if os.path.exists(p)], timeout=timeout)
@@ -1022,7 +1019,6 @@ __all__ = [
     "Runner",
     "bwrap_runners",
     "cgroup_paths_of",
-    "pycoz_cgroups_on_host",
     "pycoz_runners",
     "run_probes",
     "wait_gone",

@@ -221,6 +221,8 @@ def test_limits_apply_to_the_command_and_leave_no_cgroup_behind(pycoz_bin, uniqu
     try:
 
         def sleeper():
+            if proc.poll() is not None:
+                return -1  # pycoz ended: no container to look at
             for pid in descendants(proc.pid):
                 try:
                     with open(f"/proc/{pid}/comm") as f:
@@ -231,12 +233,19 @@ def test_limits_apply_to_the_command_and_leave_no_cgroup_behind(pycoz_bin, uniqu
             return None
 
         pid = wait_until(sleeper, timeout=20)
-        assert pid, f"no container came up (pycoz: {proc.poll()})"
+        assert pid and pid > 0, f"no container came up: {proc.communicate()}"
         paths = [p for p in cgroup_paths_of(pid) if p not in own]
         assert paths, "the command sits in the test's own cgroups: no limit applies"
         assert _limit(paths, "pids.max") == "200", paths
         memory = _limit(paths, "memory.max") or _limit(paths, "memory.limit_in_bytes")
         assert memory == str(64 << 20), (memory, paths)
+        cpu_max = _limit(paths, "cpu.max")  # v2: "QUOTA PERIOD"; v1: two files
+        quota, period = (
+            cpu_max.split()
+            if cpu_max
+            else (_limit(paths, "cpu.cfs_quota_us"), _limit(paths, "cpu.cfs_period_us"))
+        )
+        assert int(quota) * 2 == int(period), (quota, period, paths)
     except BaseException:
         proc.kill()
         proc.communicate()
