@@ -13,7 +13,7 @@ host's side.  They run under:
 - bubblewrap as root: ``bwrap --unshare-all --share-net --ro-bind / / --dev /dev
   --proc /proc --tmpfs /tmp`` and the same without ``--share-net``;
 - with ``--all``, pycoz's other fenced entry points too: ``shell -c``, ``net run``,
-  ``root --net``, ``trace --root``.
+  ``root --net``, ``trace --root`` and the Python API (``Container().run``).
 
 Each cell says THROUGH, blocked, ``-`` (the attempt does not apply: a host link
 with a network namespace of its own, a bind mount where the sandbox takes none)
@@ -57,6 +57,7 @@ EVERY = (
     "net-run",
     "root-net",
     "trace-root",
+    "api",
     "privileged",
     "bwrap-share-net",
     "bwrap",

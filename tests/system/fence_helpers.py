@@ -72,6 +72,7 @@ class Runner:
     own_net: bool = False
     own_root: bool = True  # writes and mounts stay in the sandbox (not net run)
     kind: str = "pycoz"  # or "bwrap"
+    takes_binds: bool = True
     env: dict = field(default_factory=dict)
 
     def argv(self, cmd, options=()) -> list[str]:
@@ -90,19 +91,30 @@ class Runner:
             return ("--bind", str(src), str(dst))
         return ("--bind", f"{src}:{dst}")
 
-    @property
-    def takes_binds(self) -> bool:
-        return "run" not in self.head  # pycoz net run has no root options
+
+#: The Python API as a command: Container().run(argv), its status as the CLI's.
+_API = """
+import sys
+from pycoz_cli import Container
+code = Container().run(sys.argv[1:])
+sys.exit(128 - code if code < 0 else code)
+"""
 
 
 def pycoz_runners(pycoz: str) -> dict[str, Runner]:
     """The fenced entry points, and the --privileged control."""
     trace = (pycoz, "trace", "--root", "-q", "-o", os.devnull)
+    python = os.path.join(os.path.dirname(pycoz), "python")
     return {
+        "api": Runner("api", (python, "-c", _API), (), takes_binds=False),
         "root": Runner("root", (pycoz, "root")),
         "shell": Runner("shell", (pycoz, "shell", "-q"), ("-c",), shell=True),
         "net-run": Runner(
-            "net-run", (pycoz, "net", "run", "pair", "--host", "h1"), own_net=True, own_root=False
+            "net-run",
+            (pycoz, "net", "run", "pair", "--host", "h1"),
+            own_net=True,
+            own_root=False,
+            takes_binds=False,
         ),
         "root-net": Runner(
             "root-net", (pycoz, "root", "--net", "pair", "--host", "h1"), own_net=True

@@ -33,7 +33,7 @@ from .fence_helpers import (
 )
 from .helpers import descendants, wait_until
 
-FENCED = ("root", "shell", "net-run", "root-net", "trace-root")
+FENCED = ("root", "shell", "net-run", "root-net", "trace-root", "api")
 
 
 def _privileged_net(pycoz_bin) -> Runner:
@@ -197,6 +197,14 @@ def _limit(paths: list[str], name: str) -> str | None:
     return None
 
 
+def _made_above(path: str, own: set[str]) -> list[str]:
+    made = []
+    while path not in own and path.count("/") > 4:  # /sys/fs/cgroup/HIERARCHY/...
+        made.append(path)
+        path = os.path.dirname(path)
+    return made
+
+
 def test_limits_apply_to_the_command_and_leave_no_cgroup_behind(pycoz_bin, unique):
     own = set(cgroup_paths_of(os.getpid()))
     proc = subprocess.Popen(
@@ -217,7 +225,7 @@ def test_limits_apply_to_the_command_and_leave_no_cgroup_behind(pycoz_bin, uniqu
         stderr=subprocess.PIPE,
         text=True,
     )
-    paths: list[str] = []
+    made: set[str] = set()
     try:
 
         def sleeper():
@@ -236,6 +244,8 @@ def test_limits_apply_to_the_command_and_leave_no_cgroup_behind(pycoz_bin, uniqu
         assert pid and pid > 0, f"no container came up: {proc.communicate()}"
         paths = [p for p in cgroup_paths_of(pid) if p not in own]
         assert paths, "the command sits in the test's own cgroups: no limit applies"
+        # Every directory pycoz made, between the test's own cgroup and the command's.
+        made = {a for p in paths for a in _made_above(p, own)}
         assert _limit(paths, "pids.max") == "200", paths
         memory = _limit(paths, "memory.max") or _limit(paths, "memory.limit_in_bytes")
         assert memory == str(64 << 20), (memory, paths)
@@ -252,4 +262,4 @@ def test_limits_apply_to_the_command_and_leave_no_cgroup_behind(pycoz_bin, uniqu
         raise
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert wait_gone(paths) == [], "cgroups left behind"
+    assert wait_gone(made) == [], "cgroups left behind"
