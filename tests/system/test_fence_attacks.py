@@ -14,6 +14,7 @@ bench/bench_fence_attacks.py runs the same attempts under bubblewrap too.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -25,13 +26,14 @@ import pytest
 from .fence_helpers import (
     ATTEMPTS,
     PROBE_NAMES,
+    PROBES,
     Runner,
     cgroup_paths_of,
     pycoz_runners,
     run_probes,
     wait_gone,
 )
-from .helpers import descendants, wait_until
+from .helpers import assert_one_line, descendants, wait_until
 
 FENCED = ("root", "shell", "net-run", "root-net", "trace-root", "api")
 
@@ -263,3 +265,72 @@ def test_limits_apply_to_the_command_and_leave_no_cgroup_behind(pycoz_bin, uniqu
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert wait_gone(made) == [], "cgroups left behind"
+
+
+# --- the fence's knobs: --cap-add, --cap-drop, --seccomp-deny, and bad input ------------
+
+
+def _probe(pycoz, options, *probes: str) -> dict[str, tuple[bool, str]]:
+    """Some probes under ``pycoz root OPTIONS``: {probe: (through, detail)}."""
+    r = pycoz("root", *options, "--", sys.executable, "-c", PROBES, *probes)
+    assert r.returncode == 0, r.stderr
+    return {k: tuple(v) for k, v in json.loads(r.stdout).items()}
+
+
+def test_cap_add_gives_back_one_power_only(pycoz):
+    probes = ("settimeofday_null", "adjtimex_tick_zero", "syslog_read_size")
+    found = _probe(pycoz, ["--cap-add=sys_time"], *probes)
+    assert found["settimeofday_null"][0] and found["adjtimex_tick_zero"][0], found
+    assert not found["syslog_read_size"][0], found
+
+
+def test_cap_drop_takes_one_power_away(pycoz):
+    r = pycoz(
+        "root",
+        "--cap-drop",
+        "CAP_NET_RAW",
+        "--",
+        sys.executable,
+        "-c",
+        "import socket\ntry:\n socket.socket(socket.AF_INET, socket.SOCK_RAW, 1)\n"
+        " print('raw socket')\nexcept PermissionError:\n print('EPERM')",
+    )
+    assert (r.returncode, r.stdout) == (0, "EPERM\n"), r.stderr
+    r = pycoz("root", "--cap-drop", "all", "--", "sh", "-c", "chown nobody /tmp 2>&1; echo $?")
+    assert r.stdout.splitlines()[-1] == "1" and "Operation not permitted" in r.stdout, r.stdout
+
+
+_IO_URING = r"""
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.syscall(425, 0, None)  # io_uring_setup(0, NULL): EINVAL/EFAULT when allowed
+print(errno.errorcode[ctypes.get_errno()] if r == -1 else r)
+"""
+
+
+@pytest.mark.parametrize(
+    ("deny", "seen"), [("io_uring_setup", "ENOSYS"), ("io_uring_setup:EPERM", "EPERM")]
+)
+def test_seccomp_deny_by_name(pycoz, deny, seen):
+    free = pycoz("root", "--", sys.executable, "-c", _IO_URING)
+    assert free.returncode == 0 and free.stdout.strip() not in ("ENOSYS", "EPERM"), free
+    r = pycoz("root", "--seccomp-deny", deny, "--", sys.executable, "-c", _IO_URING)
+    assert (r.returncode, r.stdout) == (0, f"{seen}\n"), r.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "word"),
+    [
+        ("--cap-add", "CAP_NOPE", "CAP_NOPE"),
+        ("--cap-drop", "sys_nothing", "sys_nothing"),
+        ("--seccomp-deny", "no_such_call", "no_such_call"),
+        ("--seccomp-deny", "getpid:ENOPE", "ENOPE"),
+        ("--memory", "64Q", "64Q"),
+        ("--pids", "-5", "-5"),
+        ("--cpus", "zero", "zero"),
+    ],
+)
+def test_bad_fence_option_is_one_line_and_exit_2(pycoz, option, value, word):
+    r = pycoz("root", option, value, "--", "true")
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert_one_line(r.stderr, word)
