@@ -9,14 +9,18 @@ create.  An attempt returns an ``Outcome``: ``through`` is True when the attack 
 through (the fence failed), with what was seen as ``detail``.
 
 The same attempt runs under any ``Runner``: pycoz fenced (``root``, ``shell -c``,
-``net run``, ``root --net``, ``trace --root``), pycoz ``--privileged`` (the control:
-the attempt is real when it gets through there) and bubblewrap, so that the bench
-can count, side by side, how many got through for each.
+``net run``, ``root --net``, ``trace --root``, the Python API), pycoz
+``--privileged`` (the control: the attempt is real when it gets through there) and
+bubblewrap, so that the bench can count, side by side, how many got through for
+each.  An attempt that did not run at all (a sandbox that refused to start) says
+so (``Outcome.ran``): it blocked nothing.
 
 Nothing here writes a real sysctl or a real device of the machine: the sysctl
-attempt writes back the value already there, the clock and module probes use
-arguments the kernel refuses after its capability check (an EINVAL there says the
-capability was present), and every object written to is the attempt's own.
+attempt writes back the value already there, the clock, swap and accounting probes
+use arguments the kernel refuses after its capability check (an EINVAL or ENOENT
+there says the capability was present), and every object written to is the
+attempt's own.  The one exception is the kernel log: the /dev/kmsg attempt adds a
+line naming itself when it gets through.
 """
 
 from __future__ import annotations
@@ -32,9 +36,8 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .helpers import Tmux, sacrificial, sections, wait_until
@@ -73,7 +76,6 @@ class Runner:
     own_root: bool = True  # writes and mounts stay in the sandbox (not net run)
     kind: str = "pycoz"  # or "bwrap"
     takes_binds: bool = True
-    env: dict = field(default_factory=dict)
 
     def argv(self, cmd, options=()) -> list[str]:
         cmd = list(cmd)
@@ -726,11 +728,11 @@ def attempt_abstract_unix_connect(runner: Runner, tmp: Path, unique: str) -> Out
     listener = Listener(socket.AF_UNIX, f"\0pycoz-fence-{unique}")
     try:
         r = runner.run([PYTHON, "-c", _CONNECT, "unix", f"pycoz-fence-{unique}"])
-        time.sleep(0.1)
     finally:
         listener.close()
+    through = listener.accepted > 0 or r.stdout.startswith("connected")
     detail = f"accepted {listener.accepted}; {r.stdout.strip()!r} {r.stderr[-300:]!r}"
-    return Outcome(listener.accepted > 0, detail, ran=r.stdout.startswith(("connected", "refused")))
+    return Outcome(through, detail, ran=r.stdout.startswith(("connected", "refused")))
 
 
 # keyctl through the raw syscalls: this machine has no keyutils.
