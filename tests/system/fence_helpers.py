@@ -926,7 +926,7 @@ def attempt_enter_other_node(runner: Runner, tmp: Path, unique: str) -> Outcome:
 
 
 # The terminal: TIOCSTI into the terminal the sandbox was started from.
-_TIOCSTI = r"""
+TIOCSTI_SCRIPT = r"""
 import errno, fcntl, sys, termios
 text = sys.argv[1].replace("@", "/") + "\n"
 n = 0
@@ -951,7 +951,7 @@ def attempt_tiocsti(runner: Runner, tmp: Path, unique: str) -> Outcome:
         tmux.start("a", "sh", env={"ENV": "", "HOME": str(tmp)})
         tmux.type("a", "PS1='P> '")
         tmux.wait_for("a", "P> ")
-        cmd = shlex.join(runner.argv([PYTHON, "-c", _TIOCSTI, injected]))
+        cmd = shlex.join(runner.argv([PYTHON, "-c", TIOCSTI_SCRIPT, injected]))
         tmux.type("a", f"{cmd}; echo DONE-{unique}")
         tmux.wait_for("a", f"\nDONE-{unique}", timeout=60)
         # Whatever was pushed is read by the shell before this line.

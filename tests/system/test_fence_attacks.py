@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -27,13 +28,14 @@ from .fence_helpers import (
     ATTEMPTS,
     PROBE_NAMES,
     PROBES,
+    TIOCSTI_SCRIPT,
     Runner,
     cgroup_paths_of,
     pycoz_runners,
     run_probes,
     wait_gone,
 )
-from .helpers import assert_one_line, descendants, wait_until
+from .helpers import Tmux, assert_one_line, descendants, wait_until
 
 FENCED = ("root", "shell", "net-run", "root-net", "trace-root", "api")
 
@@ -110,6 +112,29 @@ def test_attack_gets_through_when_privileged(pycoz_bin, tmp_path, unique, attemp
         runner = _privileged_net(pycoz_bin)
     outcome = attempt.run(runner, tmp_path, unique)
     assert outcome.through, f"{attempt.name} under {runner.name}: {outcome}"
+
+
+def test_tiocsti_in_an_interactive_shell_stays_in_its_own_terminal(pycoz_bin, tmp_path, unique):
+    """``pycoz shell`` on a terminal has a terminal of its own (README): what a program
+    pushes with TIOCSTI reaches that one, never the user's shell after exit."""
+    marker = tmp_path / f"injected-{unique}"
+    tmux = Tmux(tmp_path)
+    try:
+        tmux.start("a", "sh", env={"ENV": "", "HOME": str(tmp_path)})
+        tmux.type("a", "PS1='P> '")
+        tmux.wait_for("a", "P> ")
+        tmux.type("a", f"{pycoz_bin} shell -q; echo DONE-{unique}")
+        tmux.wait_for("a", "[pycoz] ")
+        injected = f"touch {marker}".replace("/", "@")
+        tmux.type("a", shlex.join([sys.executable, "-c", TIOCSTI_SCRIPT, injected]))
+        tmux.wait_for("a", "pushed ")
+        tmux.type("a", "exit")
+        tmux.wait_for("a", f"\nDONE-{unique}")
+        tmux.type("a", f"echo END-{unique}")
+        screen = tmux.wait_for("a", f"\nEND-{unique}")
+    finally:
+        tmux.close()
+    assert not marker.exists(), f"the user's shell ran what the container pushed:\n{screen}"
 
 
 # --- resource limits: a fork bomb and a memory hog end without harming the host ----------
