@@ -141,7 +141,7 @@ def bwrap_runners() -> dict[str, Runner]:
 #: arguments the kernel refuses after its permission check, or makes an object
 #: that dies with the probe (a bpf map, a perf event, a userfaultfd, a namespace).
 PROBES = r"""
-import ctypes, errno, fcntl, json, mmap, os, select, signal, struct, sys, termios, time
+import ctypes, errno, fcntl, json, mmap, os, select, signal, stat, struct, sys, termios, time
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 DENIED = (errno.EPERM, errno.EACCES, errno.ENOSYS)
@@ -154,6 +154,13 @@ def sc(nr, *args):
 
 def name(r):
     return "ok" if r >= 0 else errno.errorcode.get(-r, str(-r))
+
+def own_stdio(fd):
+    # The command's own stdin/stdout/stderr (init holds them too): not init's to
+    # guard.  A device by its number: the container's /dev/null is another node.
+    def what(st):
+        return ("c", st.st_rdev) if stat.S_ISCHR(st.st_mode) else (st.st_dev, st.st_ino)
+    return what(os.fstat(fd)) in {what(os.fstat(n)) for n in (0, 1, 2)}
 
 def allowed(r):
     # Refused after the permission check (EINVAL, EBADF, ENOENT...) = allowed.
@@ -202,11 +209,27 @@ def p_ptrace_seize_init():
     r = sc(101, 0x4206, 1, 0, 0)
     return r >= 0, name(r)
 
-def p_proc1_fd_listable():
+def p_proc1_fd_open():
+    # Listing init's fd numbers tells little; opening one (its result pipe) is
+    # the attack: every fd init holds, for writing and for reading (nothing is
+    # written or read here).
     try:
-        return True, " ".join(sorted(os.listdir("/proc/1/fd")))
+        fds = os.listdir("/proc/1/fd")
     except OSError as e:
-        return False, errno.errorcode[e.errno]
+        return False, "list " + errno.errorcode[e.errno]
+    opened, last = [], "none"
+    for fd in fds:
+        for mode in (os.O_WRONLY, os.O_RDONLY):
+            try:
+                n = os.open("/proc/1/fd/" + fd, mode | os.O_NONBLOCK)
+            except OSError as e:
+                last = errno.errorcode[e.errno]
+                continue
+            if not own_stdio(n):
+                opened.append(fd)
+            os.close(n)
+            break
+    return bool(opened), " ".join(opened) or last
 
 def p_pidfd_getfd_init():
     pfd = sc(434, 1, 0)
@@ -215,7 +238,7 @@ def p_pidfd_getfd_init():
     got, last = [], 0
     for n in range(64):
         r = sc(438, pfd, n, 0)
-        if r >= 0:
+        if r >= 0 and not own_stdio(r):
             got.append("%d:%s" % (n, os.readlink("/proc/self/fd/%d" % r)))
         else:
             last = r
