@@ -15,7 +15,6 @@ import struct
 
 from pycoz_cli.core.libc import ffi, lib
 
-PTRACE_TRACEME = 0
 PTRACE_PEEKUSER = 3
 PTRACE_POKEUSER = 6
 PTRACE_CONT = 7
@@ -74,20 +73,9 @@ def request(req: int, pid: int, addr=0, data=0, what: str = "ptrace failed") -> 
     return rc
 
 
-def traceme() -> None:
-    ffi.errno = 0
-    if lib.ptrace(PTRACE_TRACEME, 0, 0, 0) == -1:
-        raise OSError(ffi.errno, "ptrace(PTRACE_TRACEME) failed", None)
-
-
 def seize(pid: int, options: int) -> None:
     ffi.errno = 0
     request(PTRACE_SEIZE, pid, 0, options, "cannot attach to")
-
-
-def setoptions(pid: int, options: int) -> None:
-    ffi.errno = 0
-    request(PTRACE_SETOPTIONS, pid, 0, options, "cannot set ptrace options on")
 
 
 def resume(req: int, pid: int, sig: int = 0) -> None:

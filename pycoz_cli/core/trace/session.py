@@ -56,6 +56,7 @@ def _start_tracee(argv, options: Options, env, cwd=None) -> tuple[int, int]:
     """
     path = resolve_command(argv[0], env)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    tracer = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the tracee-to-be
         code = 127
@@ -73,7 +74,7 @@ def _start_tracee(argv, options: Options, env, cwd=None) -> tuple[int, int]:
             signal.pthread_sigmask(signal.SIG_SETMASK, ())
             if cwd:
                 os.chdir(cwd)
-            child_prepare(options)
+            child_prepare(options, tracer)
             os.execve(path, list(argv), env)
         except OSError as err:
             code = 127 if err.errno in (2, 20) else 126

@@ -28,7 +28,9 @@ import os
 import signal
 import time
 
+from pycoz_cli.core import libc
 from pycoz_cli.core.trace import ptrace as pt
+from pycoz_cli.core.trace.syscalls import NUMBERS
 
 _WALL = 0x40000000
 _WALL_NOHANG = _WALL | os.WNOHANG
@@ -42,6 +44,7 @@ _WALL_NOHANG = _WALL | os.WNOHANG
 SPIN = 100
 _SYSCALL_STOP = signal.SIGTRAP | 0x80
 _NEW_CHILD_EVENTS = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE)
+_EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
 
 
 class Injection:
@@ -95,31 +98,69 @@ class Options:
         return numbers
 
 
-def child_prepare(options: Options) -> None:
-    """In the child, before exec: become traced, stop, install the prefilter.
+def child_prepare(options: Options, tracer: int | None = None) -> None:
+    """In the child, before exec: stop until the tracer has seized us, then
+    install the prefilter.
+
+    The child never traces itself (PTRACE_TRACEME): the tracer seizes it with
+    PTRACE_O_EXITKILL in one call (``start``), so there is no moment when it is
+    traced without dying with its tracer.  Until then PR_SET_PDEATHSIG ties it to
+    the tracer, and the check of ``getppid()`` against ``tracer`` (the tracer's
+    pid, when the child can see it) covers a tracer killed before the prctl;
+    once seized, EXITKILL does the job and the death signal is taken back, so the
+    traced program starts as it would without a tracer.
 
     The prefilter goes in after the stop, once the tracer has set
     PTRACE_O_TRACESECCOMP: before it, a RET_TRACE with no tracer option set would
     fail the call with ENOSYS.
     """
-    pt.traceme()
+    libc.set_parent_death_signal(signal.SIGKILL)
+    if tracer is not None and os.getppid() != tracer:
+        os._exit(125)
     os.kill(os.getpid(), signal.SIGSTOP)
+    libc.set_parent_death_signal(0)
     numbers = options.seccomp_numbers()
     if numbers is not None:
         pt.install_seccomp(numbers)
 
 
-class _Tracee:
-    __slots__ = ("args", "enter", "fresh", "inject", "memory", "nr")
+def start(first: int, options: Options) -> int | None:
+    """Seize ``first``, stopped by ``child_prepare``, and let it go on to its exec.
 
-    def __init__(self, pid: int, fresh: bool = True):
+    Returns None, or ``first``'s wait status if it ended before stopping.  The
+    SIGCONT that ends its stop reaches it as a signal the loop swallows
+    (``_Tracee.swallow``); until the exec the loop hides its calls (strace's
+    hide_log), as strace hides the start-up child's.
+    """
+    while True:
+        _, status = os.waitpid(first, os.WUNTRACED)
+        if not os.WIFSTOPPED(status):
+            return status
+        if os.WSTOPSIG(status) == signal.SIGSTOP:
+            break
+        os.kill(first, signal.SIGCONT)  # a terminal's SIGTSTP came first: on to ours
+    pt.seize(first, options.ptrace_options())
+    # The seize turns its stop into a group-stop trap: wait for it, end the stop.
+    _, status = os.waitpid(first, _WALL)
+    if not os.WIFSTOPPED(status):
+        return status
+    os.kill(first, signal.SIGCONT)
+    return None
+
+
+class _Tracee:
+    __slots__ = ("args", "enter", "hide", "inject", "memory", "nr", "swallow")
+
+    def __init__(self, pid: int):
         self.nr = -1  # -1: not inside a syscall
         self.args = ()
         self.enter = 0.0
         self.inject = None
         self.memory = pt.Memory(pid)
-        #: A new child's first stop is the SIGSTOP the kernel sends it: swallowed.
-        self.fresh = fresh
+        #: A signal of the tracer's own to take away once (``start``'s SIGCONT).
+        self.swallow = 0
+        #: Until its exec, the started command's calls are pycoz's, not shown.
+        self.hide = False
 
 
 class DetachRequested(Exception):
@@ -145,7 +186,6 @@ def run(
     """
     seccomp = options.seccomp_numbers() is not None
     cont = pt.PTRACE_CONT if seccomp else pt.PTRACE_SYSCALL
-    ptopts = options.ptrace_options()
     traced = options.traced
     injections = options.injections
     counts: dict = {}
@@ -160,19 +200,19 @@ def run(
     resume = pt.resume
     spin = range(SPIN) if SPIN and len(os.sched_getaffinity(0)) > 1 else ()
 
+    tracees[first] = _Tracee(first)
     if not attached:
-        _, status = waitpid(first, _WALL)
-        if not os.WIFSTOPPED(status):
+        status = start(first, options)
+        if status is not None:
             return status
-        pt.setoptions(first, ptopts)
-    tracees[first] = _Tracee(first, fresh=False)
+        tracees[first].swallow = signal.SIGCONT
+        tracees[first].hide = True
+        resume(cont, first, 0)
     for tid in extra:
-        tracees[tid] = _Tracee(tid, fresh=False)
+        tracees[tid] = _Tracee(tid)
     sink.process("start", first)
     entry_hook = getattr(sink, "enter", None)
     decode_at_entry = getattr(sink, "decode_at_entry", frozenset())
-    if not attached:
-        resume(cont, first, 0)
 
     while tracees:
         if until_first and first_status is not None:
@@ -203,8 +243,7 @@ def run(
         if tracee is None:
             if os.WIFSTOPPED(status):
                 # A new child's first stop can come before its parent's fork event.
-                tracees[pid] = new = _Tracee(pid)
-                new.fresh = None
+                tracees[pid] = _Tracee(pid)
                 resume(cont, pid, 0)
             continue
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
@@ -280,6 +319,11 @@ def run(
             call = stopped_call()
         if call is not None:
             nr = call[0]
+            if tracee.hide:
+                if nr not in _EXEC_CALLS:
+                    resume(cont, pid, 0)
+                    continue
+                tracee.hide = False
             tracee.nr = nr
             tracee.args = call[1:]
             tracee.enter = monotonic()
@@ -295,8 +339,6 @@ def run(
             child = pt.eventmsg(pid)
             if child not in tracees:
                 tracees[child] = _Tracee(child)
-            elif tracees[child].fresh is None:
-                tracees[child].fresh = False  # its first stop came first (see below)
             sink.process("fork", pid, child=child)
             # Inside a traced clone/fork: stop again at its exit to report it.
             resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, 0)
@@ -307,6 +349,7 @@ def run(
                 # A non-leader thread exec'd: it takes the leader's pid.
                 tracees.pop(former, None)
             tracee.memory = pt.Memory(pid)
+            tracee.hide = False
             sink.process("exec", pid)
             resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, 0)
             continue
@@ -318,8 +361,8 @@ def run(
         if info is None:
             resume(cont, pid, 0)
             continue
-        if sig == signal.SIGSTOP and tracee.fresh:
-            tracee.fresh = False
+        if sig == tracee.swallow and info[3] == os.getpid():
+            tracee.swallow = 0
             resume(cont, pid, 0)
             continue
         from pycoz_cli.core.trace.decode import unpack_siginfo  # signals are rare
