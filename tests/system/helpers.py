@@ -341,3 +341,9 @@ def trace_leftovers(identities, tag: str) -> list[str]:
         except OSError:
             pass
     return left
+
+
+def tracer_of(pid: int) -> str:
+    """The TracerPid of ``pid``'s status ("0": not traced)."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(line.split()[1] for line in f if line.startswith("TracerPid:"))

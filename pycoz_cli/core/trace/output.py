@@ -217,6 +217,9 @@ class StraceText(Common):
             if self.signals is not None and info["signal"] not in self.signals:
                 return
             self._write(pid, decode.format_signal(info["fields"]))
+        elif kind == "stopped":
+            if self.signals is None or info["signal"] in self.signals:
+                self._write(pid, f"--- stopped by {_signame(info['signal'])} ---")
         elif kind == "detach" and not self.quiet:
             self._write(pid, f"--- detached from {pid} ---")
 
@@ -282,6 +285,8 @@ class JsonLines(Common):
             record.update(signal=_signame(info["signal"]), si_code=code, si_pid=spid)
         elif kind == "killed":
             record.update(signal=_signame(info["signal"]), core=info.get("core", False))
+        elif kind == "stopped":
+            record.update(signal=_signame(info["signal"]))
         else:
             record.update({k: v for k, v in info.items() if k != "fields"})
         self.out.write(self._dumps(record) + "\n")

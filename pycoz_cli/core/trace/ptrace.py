@@ -92,6 +92,13 @@ def detach_if_stopped(pid: int) -> bool:
     return lib.ptrace(PTRACE_DETACH, pid, 0, 0) == 0
 
 
+def listen(pid: int) -> None:
+    """PTRACE_LISTEN: leave a tracee in its group-stop, but let a SIGCONT (or a
+    new signal) wake it into a new stop.  A vanished tracee is fine."""
+    if lib.ptrace(PTRACE_LISTEN, pid, 0, 0) == -1 and ffi.errno != 3:
+        raise _fail("cannot leave stopped", pid)
+
+
 def interrupt(pid: int) -> None:
     ffi.errno = 0
     request(PTRACE_INTERRUPT, pid, 0, 0, "cannot interrupt")

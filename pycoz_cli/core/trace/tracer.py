@@ -19,7 +19,7 @@ Sinks receive:
   that a sink which has read what it needs from ``memory`` formats and writes
   its line while the tracee runs on (on another CPU), not while it waits;
 * ``process(kind, pid, **info)`` for "start", "fork", "exec", "exit", "killed",
-  "signal" and "detach".
+  "signal", "stopped" (a group-stop, ``signal=``) and "detach".
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ _WALL_NOHANG = _WALL | os.WNOHANG
 SPIN = 100
 _SYSCALL_STOP = signal.SIGTRAP | 0x80
 _NEW_CHILD_EVENTS = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE)
+_STOP_SIGNALS = frozenset((signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU))
 _EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
 
 
@@ -354,7 +355,13 @@ def run(
             resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, 0)
             continue
         if event == pt.PTRACE_EVENT_STOP:
-            resume(cont, pid, 0)
+            if sig in _STOP_SIGNALS:
+                # A group-stop: it stays stopped, as without a tracer, until a
+                # SIGCONT wakes it into another PTRACE_EVENT_STOP (strace's way).
+                sink.process("stopped", pid, signal=sig)
+                pt.listen(pid)
+            else:  # PTRACE_INTERRUPT, a new child, the end of a group-stop
+                resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, 0)
             continue
         # A signal-delivery stop (or a group-stop, which has no siginfo).
         info = pt.siginfo(pid)
