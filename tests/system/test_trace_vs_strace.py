@@ -457,3 +457,31 @@ def test_timers_sigaltstack_and_timer_signals_like_strace(pycoz):
     assert (
         "si_code=SI_TIMER, si_timerid=0, si_overrun=0, si_int=4660, si_ptr=0x1234" in (signals[0])
     ), signals
+
+
+@pytest.mark.parametrize(
+    "inject",
+    [
+        "getpid:delay_exit=1000",
+        "getpid:delay_enter=1000:error=EPERM",
+        "getpid:retval=5:delay_exit=1",
+    ],
+)
+def test_delayed_calls_are_marked_as_strace_marks_them(pycoz, inject):
+    program = [PYTHON, "-c", "import os; os.getpid()"]
+    ours, theirs = run_both(pycoz, ["-e", "trace=getpid", "-e", f"inject={inject}"], program)
+    pid_value = [(r"\) += \d+ \(", ") = PID (")]
+    mine = calls(ours, ["getpid"], pid_value)
+    assert mine == calls(theirs, ["getpid"], pid_value)
+    assert mine[-1].endswith("(DELAYED)")
+
+
+def test_summary_counts_what_strace_counts(pycoz):
+    """-c leaves out calls that never return (exit_group), and prints no table
+    when nothing was counted."""
+    program = [PYTHON, "-c", "import os; os.getpid()"]
+    ours, theirs = run_both(pycoz, ["-c", "-e", "trace=getpid,exit_group"], program)
+    names = lambda text: [line.split()[-1] for line in text.splitlines()[2:-2]]  # noqa: E731
+    assert names(ours) == names(theirs) == ["getpid"]
+    ours, theirs = run_both(pycoz, ["-c", "-e", "trace=exit_group"], ["true"])
+    assert ours == theirs == ""

@@ -13,6 +13,7 @@ from functools import partial
 
 from pycoz_cli.core.trace import decode
 from pycoz_cli.core.trace.syscalls import NAMES, NUMBERS
+from pycoz_cli.core.trace.tracer import DELAYED, INJECTED
 
 #: Decoded whole at entry: after a successful exec their arguments are gone.
 EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
@@ -195,8 +196,10 @@ class StraceText(Common):
             self._call(pid, f"{name}({argtext})", "?", t_enter)
             return
         result, _ = self._result(pid, name, retval, args, memory)
-        if injected:
+        if injected & INJECTED:
             result += " (INJECTED)"
+        if injected & DELAYED:
+            result += " (DELAYED)"
         if self.durations and t_exit is not None:
             result += f" <{t_exit - t_enter:.6f}>"
         self._call(pid, f"{name}({argtext})", result, t_enter)
@@ -272,8 +275,10 @@ class JsonLines(Common):
             value = retval
             text, errname = self._result(pid, name, value, args, memory)
             record.update(result=value, result_text=text, errno=errname)
-        if injected:
+        if injected & INJECTED:
             record["injected"] = True
+        if injected & DELAYED:
+            record["delayed"] = True
         if t_exit is not None and self.durations:
             record["duration"] = round(t_exit - t_enter, 9)
         self.out.write(self._dumps(record) + "\n")
@@ -307,6 +312,8 @@ class Summary(Common):
         pass
 
     def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
+        if retval is None:
+            return  # exit, exit_group: strace counts calls that return
         row = self.rows.setdefault(nr, [0, 0, 0.0])
         row[0] += 1
         row[1] += bool(is_error)
@@ -317,6 +324,8 @@ class Summary(Common):
         pass
 
     def finish(self) -> None:
+        if not self.rows:
+            return  # strace prints no table without calls
         total = sum(r[2] for r in self.rows.values()) or 1e-9
         lines = [
             "% time     seconds  usecs/call     calls    errors syscall",

@@ -13,7 +13,15 @@ import signal
 
 from pycoz_cli.core.process import find_program, program_candidates
 from pycoz_cli.core.trace import ptrace as pt
-from pycoz_cli.core.trace.tracer import DetachRequested, Injection, Options, child_prepare, run
+from pycoz_cli.core.trace.tracer import (
+    DELAYED,
+    INJECTED,
+    DetachRequested,
+    Injection,
+    Options,
+    child_prepare,
+    run,
+)
 from pycoz_cli.errors import CommandNotExecutable, CommandNotFound, SetupError, describe_errno
 
 
@@ -250,6 +258,7 @@ class Event:
 
     __slots__ = (
         "args",
+        "delayed",
         "duration",
         "errno",
         "injected",
@@ -273,6 +282,7 @@ class Event:
         time=0.0,
         duration=None,
         injected=False,
+        delayed=False,
     ):
         self.kind = kind
         self.pid = pid
@@ -285,7 +295,9 @@ class Event:
         self.text = text
         self.time = time
         self.duration = duration
+        #: fault injection replaced the result / held the call (strace's marks)
         self.injected = injected
+        self.delayed = delayed
 
     def __repr__(self) -> str:
         return f"Event({self.kind}, pid={self.pid}, {self.text!r})"
@@ -327,7 +339,8 @@ class _Collect:
                 line,
                 t_enter,
                 None if t_exit is None else t_exit - t_enter,
-                injected,
+                bool(injected & INJECTED),
+                bool(injected & DELAYED),
             )
         )
 

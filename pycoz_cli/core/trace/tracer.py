@@ -14,7 +14,8 @@ Sinks receive:
 
 * ``syscall(pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory)``
   when a call returns (``retval`` None for one that never returns: exit, execve
-  that succeeded is reported as its exec event and as returning 0).  It may
+  that succeeded is reported as its exec event and as returning 0; ``injected``
+  0, or INJECTED and/or DELAYED for a call that fault injection changed).  It may
   return a callable: the loop resumes the tracee first and calls it then, so
   that a sink which has read what it needs from ``memory`` formats and writes
   its line while the tracee runs on (on another CPU), not while it waits;
@@ -48,10 +49,16 @@ _STOP_SIGNALS = frozenset((signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signa
 _EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
 
 
-class Injection:
-    """What to do to matching calls: fail with ``error``, or return ``retval``."""
+#: Bits of a sink's ``injected``: the result was replaced, the call was delayed
+#: (strace's "(INJECTED)" and "(DELAYED)").
+INJECTED, DELAYED = 1, 2
 
-    __slots__ = ("delay_enter_us", "delay_exit_us", "error", "matches", "retval", "when")
+
+class Injection:
+    """What to do to matching calls: fail with ``error``, or return ``retval``;
+    and/or hold them ``delay_enter_us`` before and ``delay_exit_us`` after."""
+
+    __slots__ = ("delay_enter_us", "delay_exit_us", "error", "marks", "matches", "retval", "when")
 
     def __init__(
         self, syscalls, error=None, retval=None, when=None, delay_enter_us=0, delay_exit_us=0
@@ -63,6 +70,10 @@ class Injection:
         self.when = when or (lambda count: True)
         self.delay_enter_us = delay_enter_us
         self.delay_exit_us = delay_exit_us
+        #: What a tampered call's line says (INJECTED | DELAYED bits).
+        self.marks = (INJECTED if error is not None or retval is not None else 0) | (
+            DELAYED if delay_enter_us or delay_exit_us else 0
+        )
 
 
 class Options:
@@ -301,7 +312,7 @@ def run(
                         is_error,
                         tracee.enter,
                         monotonic(),
-                        inj is not None,
+                        inj.marks if inj is not None else 0,
                         tracee.memory,
                     )
                     tracee.nr = -1
