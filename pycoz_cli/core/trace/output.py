@@ -8,6 +8,7 @@ a successful exec their arguments are gone).
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from functools import partial
 
@@ -140,6 +141,7 @@ class StraceText(Common):
         self.last = None
         self.first_pid = None
         self.pids = set()
+        self.notes = sys.stderr
 
     def _head(self, pid, when=None) -> str:
         """What starts a line: the pid (-f, as strace: ``PID `` in a file, ``[pid N]``
@@ -223,8 +225,13 @@ class StraceText(Common):
         elif kind == "stopped":
             if self.signals is None or info["signal"] in self.signals:
                 self._write(pid, f"--- stopped by {_signame(info['signal'])} ---")
-        elif kind == "detach" and not self.quiet:
-            self._write(pid, f"--- detached from {pid} ---")
+        elif kind in ("attach", "detach") and not self.quiet:
+            # strace's notes: on stderr, not in the trace (-o FILE).
+            note = f"pycoz trace: Process {pid} {kind}ed"
+            if info.get("threads", 1) > 1:
+                note += f" with {info['threads']} threads"
+            self.notes.write(note + "\n")
+            self.notes.flush()
 
     def finish(self) -> None:
         self.out.flush()
