@@ -180,3 +180,19 @@ def test_sigkill_during_up_leaves_no_host_command_behind(pycoz_bin, pycoz, tmp_p
         time.sleep(0.1)
     assert processes_with(marker) == []
     assert [x for name in names for x in leftovers(name)] == []
+
+
+def test_a_command_not_waited_for_that_failed_by_the_end_of_start_is_reported(
+    pycoz, tmp_path, unique
+):
+    # The second command holds the start for half a second: by then the first,
+    # which nothing waits for, has failed.
+    path = write_lab(tmp_path, '["exit 1", { run = "sleep 0.5", ready = "exit" }]')
+    for args in (["run", str(path), "--", "true"], ["up", str(path), "--name", unique]):
+        r = pycoz("net", *args, timeout=30)
+        assert r.returncode == 125, r
+        assert (
+            r.stderr
+            == f"pycoz net: {path}:3: hosts.h2.commands[0]: exited with status 1 at start\n"
+        )
+    assert leftovers(unique) == []
