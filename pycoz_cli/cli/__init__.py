@@ -181,8 +181,9 @@ def cli() -> None:
       pycoz root --base ./rootfs --hostname box  # a shell in an unpacked root
 
     Exit status: the command's own; 128+N if it died of signal N; 125 if pycoz
-    could not set up the container; 126 if the command is not executable; 127 if
-    it was not found; 2 for a usage error.
+    could not set up the container (or a topology's host command could not
+    start); 126 if the command is not executable; 127 if it was not found; 2 for
+    a usage error.
     """
 
 

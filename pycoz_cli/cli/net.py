@@ -33,7 +33,7 @@ def net() -> None:
     \b
     Examples:
       pycoz net run pair -- ping -c1 h2
-      pycoz net run dualstack --host client -- curl http://server:8000/
+      pycoz net run examples/topologies/web-lab.toml --host client -- curl -s http://server:8000/
       pycoz net up star:hosts=3 --name lab && ip netns exec lab-h1 ping -c1 h3
       pycoz net down lab
     """
