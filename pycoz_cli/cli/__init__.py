@@ -210,22 +210,47 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as err:
         _fail(f"pycoz: {err.format_message()}")
         return err.exit_code
-    except PycozError as err:
-        _fail(f"{_where(argv)}: {err}")
-        return err.exit_code
-    except OSError as err:
-        from pycoz_cli.errors import describe_oserror
-
-        _fail(f"{_where(argv)}: {describe_oserror(err)}")
-        return ExitCode.SETUP
+    except (PycozError, OSError) as err:
+        where = _where(argv)
+        _fail(f"{where}: {_explain(err, where)}")
+        return err.exit_code if isinstance(err, PycozError) else ExitCode.SETUP
     return rv if isinstance(rv, int) else 0
 
 
+#: What makes namespaces or mounts, or changes what root made.  Refused for want
+#: of privilege, these say so, in one wording (``trace`` runs unprivileged).
+NEEDS_ROOT = frozenset(
+    {
+        "pycoz root",
+        "pycoz shell",
+        *(f"pycoz net {name}" for name in ("run", "up", "exec", "set", "down", "prune")),
+    }
+)
+
+
+def _explain(err: Exception, where: str) -> str:
+    """The failure, and for a refusal of a command that needs root, that it does."""
+    from pycoz_cli.errors import describe_oserror, lacks_privilege, needs_root
+
+    if isinstance(err, OSError):
+        failure = describe_oserror(err)
+    else:
+        failure = getattr(err, "failure", str(err))
+    if where in NEEDS_ROOT and lacks_privilege(getattr(err, "errno", None)):
+        return f"{failure}; {needs_root(where)}"
+    return failure if isinstance(err, OSError) else str(err)
+
+
 def _where(argv: list[str] | None) -> str:
-    """``pycoz root`` for messages: the subcommand that was running, if known."""
+    """``pycoz net up`` for messages: the (sub)command that was running, if known."""
     args = sys.argv[1:] if argv is None else argv
-    sub = next((a for a in args if not a.startswith("-")), None)
-    return f"pycoz {sub}" if sub in cli.lazy or sub in cli.commands else "pycoz"
+    words = [a for a in args if not a.startswith("-")]
+    if not words or not (words[0] in cli.lazy or words[0] in cli.commands):
+        return "pycoz"
+    command = cli.commands.get(words[0])
+    if isinstance(command, click.Group) and len(words) > 1 and words[1] in command.commands:
+        return f"pycoz {words[0]} {words[1]}"
+    return f"pycoz {words[0]}"
 
 
 def _fail(line: str) -> None:

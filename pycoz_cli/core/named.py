@@ -52,11 +52,15 @@ def _write_state(state: dict, claim: bool = False) -> None:
     of two ``net up`` with one name exactly one wins, and no reader ever sees a
     half-written state.
     """
-    os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
     final = state_path(state["name"])
     tmp = f"{final}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(state, f, indent=1)
+    try:
+        os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
+        with open(tmp, "w") as f:
+            json.dump(state, f, indent=1)
+    except OSError as err:
+        # Named by the state file, not the temporary one it is written through.
+        raise OSError(err.errno, "cannot write topology state", final) from None
     try:
         if claim:
             try:
@@ -88,6 +92,9 @@ def _remove_stale_temporaries() -> None:
                     os.unlink(f"{STATE_DIR}/{entry}")
                 except FileNotFoundError:
                     pass
+                except OSError as err:
+                    what = "cannot remove a half-written topology state in"
+                    raise OSError(err.errno, what, STATE_DIR) from None
 
 
 def load_state(name: str) -> dict:
@@ -228,12 +235,20 @@ def _start_time(pid: int) -> str | None:
 def _stop_relay(state: dict) -> None:
     """Kill the relay and the hosts' commands that pycoz started (same pid *and*
     start time, so a reused pid is never hit), and remove their logs."""
-    for proc in [state.get("relay") or {}, *state.get("commands", [])]:
+    relay = state.get("relay") or {}
+    for proc in [relay, *state.get("commands", [])]:
         if proc.get("start") and _start_time(proc["pid"]) == proc["start"]:
             try:
                 os.kill(proc["pid"], 9)
             except ProcessLookupError:
                 pass
+            except OSError as err:
+                what = "link relay" if proc is relay else f"{proc['node']} command"
+                raise OSError(
+                    err.errno,
+                    f"cannot stop the {what} (pid {proc['pid']}) of topology",
+                    state["name"],
+                ) from None
         if proc.get("log"):
             try:
                 os.unlink(proc["log"])

@@ -92,7 +92,11 @@ class NetNS:
         """Run the block with this thread inside the namespace (sysctls, sockets)."""
         own = _own_netns()
         try:
-            libc.setns(self.fd, libc.CLONE_NEWNET, self.label)
+            try:
+                libc.setns(self.fd, libc.CLONE_NEWNET)
+            except OSError as err:
+                what = "cannot enter network namespace"
+                raise OSError(err.errno, what, self.path or self.label) from None
             try:
                 yield self
             finally:
@@ -146,8 +150,11 @@ def remove_named(name: str) -> bool:
         libc.umount2(path, libc.MNT_DETACH)
     except OSError as err:
         if err.errno != 22:  # EINVAL: not a mount point (half-made); just unlink
-            raise
-    os.unlink(path)
+            raise OSError(err.errno, "cannot remove network namespace", path) from None
+    try:
+        os.unlink(path)
+    except OSError as err:
+        raise OSError(err.errno, "cannot remove network namespace", path) from None
     return True
 
 
