@@ -192,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         from pycoz_cli.cli.completion import complete_main
 
         return complete_main(cli)
+    from pycoz_cli.core.streams import name_stdout
+
+    name_stdout()
     try:
         rv = cli.main(args=argv, prog_name="pycoz", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as err:

@@ -323,7 +323,9 @@ class TraceSetup:
             if follow >= 2:
                 self._per_pid = outputs.open_per_pid(output)
             else:
-                self._stream = self._opened = open(output, "w")  # noqa: SIM115 - close()
+                from pycoz_cli.core.streams import open_text
+
+                self._stream = self._opened = open_text(output)
         common = {
             "strsize": values["strsize"] if values["strsize"] is not None else 32,
             "decode_fds": bool(values["decode_fds"]),
