@@ -29,7 +29,28 @@ BUILTIN_COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class SuggestingGroup(click.Group):
+    """A group whose "No such command" suggests the nearest of all its commands.
+
+    Click suggests among the commands already imported only (none, in a lazy
+    group), and with a cutoff that misses a typo in a two-letter name (uo: up).
+    """
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as err:
+            from difflib import get_close_matches
+
+            name = err.command_name
+            close = get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.5)
+            if not close:
+                raise
+            message = f"No such command {name!r}. Did you mean {close[0]!r}?"
+            raise click.exceptions.NoSuchCommand(name, message, ctx=ctx) from None
+
+
+class LazyGroup(SuggestingGroup):
     """A group whose subcommands are imported only when they are needed.
 
     Built-in commands are ``lazy`` ("module:attr").  Plugin commands are found
@@ -157,12 +178,17 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
         if declared:
-            from pycoz_cli.entrypoints import normalize
+            from pycoz_cli.entrypoints import normalize, read_help
 
-            rows = [
-                (name, f"from {normalize(dist.name)} {dist.version}")
-                for name, (_, dist) in sorted(declared.items())
-            ]
+            rows = []
+            for name, (value, dist) in sorted(declared.items()):
+                origin = f"{normalize(dist.name)} {dist.version}"
+                text = read_help(value)
+                if text:
+                    short = click.utils.make_default_short_help(text, limit - len(origin) - 3)
+                    rows.append((name, f"{short} ({origin})"))
+                else:
+                    rows.append((name, f"from {origin}"))
             with formatter.section("Plugin commands"):
                 formatter.write_dl(rows)
         for message in self._clashes.values():

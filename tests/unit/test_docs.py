@@ -121,7 +121,7 @@ def test_man_renders_the_trace_page():
     )
     assert out.returncode == 0
     assert out.stderr == ""
-    assert "pycoz trace [OPTIONS] [--] COMMAND [ARG]..." in out.stdout
+    assert "pycoz trace [OPTIONS] [[--] COMMAND [ARG]...]" in out.stdout
 
 
 def test_pip_install_puts_pages_and_scripts_where_man_and_the_shells_look(tmp_path):
