@@ -6,7 +6,7 @@ calling *thread's* network namespace, so the thread steps in, opens a handle
 sysctls, and steps back with ``setns``.  The fd then keeps the namespace alive;
 when pycoz exits, however it exits, the fd closes and the kernel removes the
 namespace with every veth end and bridge in it: ephemeral topologies need no
-cleanup code at all (DESIGN principle 2).
+cleanup code at all (README, Architecture: cleanup is by construction).
 
 A named namespace is the same fd bind-mounted on ``/run/netns/NAME``, exactly what
 ``ip netns add`` makes, so ``ip netns list`` and ``ip netns exec`` work on it.
