@@ -62,8 +62,21 @@ def send_settings(key: str, link: int, direction: str, impair: dict) -> None:
             sock.connect(control_name(key))
         except OSError as err:
             raise OSError(err.errno, "the link relay is not running for", key) from None
-        sock.send(json.dumps({"link": link, "dir": direction, "impair": impair}).encode())
-        reply = sock.recv(4096).decode()
+        # The relay takes settings from root and its own user only (see _control);
+        # asked first, so that a refusal is this one line, not a reset connection.
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        if os.getuid() not in (0, struct.unpack("3i", creds)[1]):
+            raise OSError(1, "cannot change the impairments of topology", key)
+        try:
+            sock.send(json.dumps({"link": link, "dir": direction, "impair": impair}).encode())
+            reply = sock.recv(4096).decode()
+        except OSError as err:
+            # Not an OSError: Click takes any EPIPE for a closed stdout, and exits 1
+            # without a word.
+            from pycoz_cli.errors import SetupError
+
+            failure = OSError(err.errno, "the link relay broke off the request for", key)
+            raise SetupError.from_oserror(failure) from None
     if reply == "EPERM":
         raise OSError(1, "cannot change the impairments of topology", key)
     if reply != "ok":
