@@ -135,6 +135,20 @@ def fence_options_given(params: dict) -> list[str]:
     return [f"--{n.replace('_', '-')}" for n in FENCE_PARAMS if params.get(n)]
 
 
+def impair_option(with_net: bool):
+    """``--impair``; ``with_net``: on a command where it goes with --net."""
+    return click.option(
+        "--impair",
+        "impair",
+        metavar="LINK[:KEY=VALUE,...]",
+        multiple=True,
+        shell_complete=complete.link,
+        help=("With --net: impair" if with_net else "Impair")
+        + " a link, e.g. h1-h2:delay=50ms,loss=1% (both directions) "
+        "or h1>h2:rate=1mbit (one); keys delay, jitter, loss, corrupt, rate (repeatable).",
+    )
+
+
 NET_OPTIONS = (
     click.option(
         "--net",
@@ -156,15 +170,7 @@ NET_OPTIONS = (
         shell_complete=complete.host,
         help="The host to run in (default: the topology's first host).",
     ),
-    click.option(
-        "--impair",
-        "impair",
-        metavar="LINK[:KEY=VALUE,...]",
-        multiple=True,
-        shell_complete=complete.link,
-        help="With --net: impair a link, e.g. h1-h2:delay=50ms,loss=1% (both directions) "
-        "or h1>h2:rate=1mbit (one); keys delay, jitter, loss, corrupt, rate (repeatable).",
-    ),
+    impair_option(with_net=True),
 )
 
 
@@ -323,7 +329,9 @@ class TraceSetup:
             if follow >= 2:
                 self._per_pid = outputs.open_per_pid(output)
             else:
-                self._stream = self._opened = open(output, "w")  # noqa: SIM115 - close()
+                from pycoz_cli.core.streams import open_text
+
+                self._stream = self._opened = open_text(output)
         common = {
             "strsize": values["strsize"] if values["strsize"] is not None else 32,
             "decode_fds": bool(values["decode_fds"]),
@@ -478,7 +486,7 @@ def command_args(func):
         "command",
         nargs=-1,
         type=click.UNPROCESSED,
-        metavar="[--] COMMAND [ARG]...",
+        metavar="[[--] COMMAND [ARG]...]",
         shell_complete=complete.command,
     )
     return argument(func)

@@ -52,11 +52,15 @@ def _write_state(state: dict, claim: bool = False) -> None:
     of two ``net up`` with one name exactly one wins, and no reader ever sees a
     half-written state.
     """
-    os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
     final = state_path(state["name"])
     tmp = f"{final}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(state, f, indent=1)
+    try:
+        os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
+        with open(tmp, "w") as f:
+            json.dump(state, f, indent=1)
+    except OSError as err:
+        # Named by the state file, not the temporary one it is written through.
+        raise OSError(err.errno, "cannot write topology state", final) from None
     try:
         if claim:
             try:
@@ -89,6 +93,9 @@ def _remove_stale_temporaries(name: str | None = None) -> None:
                     os.unlink(f"{STATE_DIR}/{entry}")
                 except FileNotFoundError:
                     pass
+                except OSError as err:
+                    what = "cannot remove a half-written topology state in"
+                    raise OSError(err.errno, what, STATE_DIR) from None
 
 
 def load_state(name: str) -> dict:
@@ -275,6 +282,10 @@ def _stop_relay(state: dict) -> None:
             os.kill(pid, 9)
         except ProcessLookupError:
             pass
+        except OSError as err:
+            raise OSError(
+                err.errno, f"cannot stop process {pid} of topology", state["name"]
+            ) from None
     # A container's init takes its whole pid namespace with it: once it is gone
     # (or a zombie), so are the command and everything it started.
     deadline = time.monotonic() + 5

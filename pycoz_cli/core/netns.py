@@ -6,7 +6,7 @@ calling *thread's* network namespace, so the thread steps in, opens a handle
 sysctls, and steps back with ``setns``.  The fd then keeps the namespace alive;
 when pycoz exits, however it exits, the fd closes and the kernel removes the
 namespace with every veth end and bridge in it: ephemeral topologies need no
-cleanup code at all (DESIGN principle 2).
+cleanup code at all (README, Architecture: cleanup is by construction).
 
 A named namespace is the same fd bind-mounted on ``/run/netns/NAME``, exactly what
 ``ip netns add`` makes, so ``ip netns list`` and ``ip netns exec`` work on it.
@@ -92,7 +92,11 @@ class NetNS:
         """Run the block with this thread inside the namespace (sysctls, sockets)."""
         own = _own_netns()
         try:
-            libc.setns(self.fd, libc.CLONE_NEWNET, self.label)
+            try:
+                libc.setns(self.fd, libc.CLONE_NEWNET)
+            except OSError as err:
+                what = "cannot enter network namespace"
+                raise OSError(err.errno, what, self.path or self.label) from None
             try:
                 yield self
             finally:
@@ -146,8 +150,11 @@ def remove_named(name: str) -> bool:
         libc.umount2(path, libc.MNT_DETACH)
     except OSError as err:
         if err.errno != 22:  # EINVAL: not a mount point (half-made); just unlink
-            raise
-    os.unlink(path)
+            raise OSError(err.errno, "cannot remove network namespace", path) from None
+    try:
+        os.unlink(path)
+    except OSError as err:
+        raise OSError(err.errno, "cannot remove network namespace", path) from None
     return True
 
 

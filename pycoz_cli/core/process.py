@@ -50,6 +50,7 @@ from pycoz_cli.errors import (
     ExitCode,
     SetupError,
     describe_errno,
+    needs_root,
 )
 
 SI_KERNEL = 0x80
@@ -392,7 +393,7 @@ def _error_from_report(error: tuple, command: str) -> Exception:
     err = OSError(code, what, target or None)
     hint = None
     if code == 1 and what.startswith("unshare"):  # EPERM
-        hint = "creating namespaces needs CAP_SYS_ADMIN: run pycoz as root"
+        hint = needs_root("creating namespaces")
     elif code == 19 and "overlay" in what:  # ENODEV
         hint = "this kernel has no overlayfs (modprobe overlay)"
     if code == 0:

@@ -383,7 +383,7 @@ def pair() -> Topology:
 
 
 def star(hosts: int = 3) -> Topology:
-    """``hosts`` hosts ``h1..hN`` on one switch ``s1`` (a bridge), IPv4 and IPv6."""
+    """Hosts ``h1..hN`` on one switch ``s1`` (a bridge), IPv4 and IPv6."""
     if not 1 <= hosts <= BRIDGE_MAX_PORTS:
         raise SpecError(f"star: hosts={hosts}: use 1 to {BRIDGE_MAX_PORTS} ({PORT_LIMIT_REASON})")
     topo = Topology(f"star:hosts={hosts}")
