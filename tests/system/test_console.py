@@ -10,16 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import Tmux
-
 PROBE = 't=$(tty); [ -c "$t" ] && echo "on-$t" > "$t"; echo "tty=$t"; sleep 30'
-
-
-@pytest.fixture
-def tmux(tmp_path):
-    term = Tmux(tmp_path)
-    yield term
-    term.close()
 
 
 @pytest.fixture
