@@ -489,6 +489,7 @@ def bind(src: str, target: str, readonly: bool) -> None:
 
 def make_dev(dev: str) -> None:
     """A fresh minimal /dev: a tmpfs with the usual nodes, a new devpts, shm."""
+    console = _stage_console()  # before a fresh /dev can hide the terminal's name
     _ensure_dir(dev)
     libc.mount(
         "tmpfs",
@@ -537,14 +538,19 @@ def make_dev(dev: str) -> None:
         "mode=1777",
         what="cannot mount tmpfs on",
     )
-    _bind_console(f"{dev}/console")
+    if console is not None:
+        _bind_file(console, f"{dev}/console", "cannot bind the terminal on")
 
 
-def _bind_console(target: str) -> None:
-    """Bind the terminal pycoz runs on to /dev/console, as bubblewrap does.
+def _stage_console() -> str | None:
+    """The terminal pycoz runs on, bound in the staging tmpfs; None without one.
 
-    The container's devpts is a new instance, so the terminal's own /dev/pts/N
-    is not there; /dev/console gives programs a path to it (``tty`` then names it).
+    It goes on /dev/console, as bubblewrap does: the container's devpts is a
+    new instance, so the terminal's own /dev/pts/N is not there, and ``tty``
+    then names /dev/console.  It is staged first because its name resolves
+    only while the host's /dev is in view, which a fresh /dev over /dev (no
+    overlay root) ends; a bind of /proc/self/fd/N would not do, its mount being
+    the host namespace's.
     """
     for fd in (0, 1, 2):
         try:
@@ -554,10 +560,16 @@ def _bind_console(target: str) -> None:
         except OSError:
             continue
     else:
-        return
+        return None
+    staged = f"{STAGING}/console"
+    _bind_file(name, staged, f"cannot bind terminal {name} on")
+    return staged
+
+
+def _bind_file(src: str, target: str, what: str) -> None:
     with open(target, "w"):
         pass
-    libc.mount(name, target, None, libc.MS_BIND, what=f"cannot bind terminal {name} on")
+    libc.mount(src, target, None, libc.MS_BIND, what=what)
 
 
 def pivot(new_root: str) -> None:

@@ -11,14 +11,7 @@ import time
 
 import pytest
 
-from tests.system.helpers import Tmux, alive, assert_one_line, descendants, identity, wait_until
-
-
-@pytest.fixture
-def tmux(tmp_path):
-    term = Tmux(tmp_path)
-    yield term
-    term.close()
+from tests.system.helpers import alive, assert_one_line, descendants, identity, wait_until
 
 
 @pytest.fixture
