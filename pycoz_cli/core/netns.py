@@ -146,10 +146,14 @@ def remove_named(name: str) -> bool:
     path = f"{NETNS_RUN_DIR}/{name}"
     if not os.path.lexists(path):
         return False
-    try:
-        libc.umount2(path, libc.MNT_DETACH)
-    except OSError as err:
-        if err.errno != 22:  # EINVAL: not a mount point (half-made); just unlink
+    # Every mount on the path: a namespace bound twice (a recursive bind of
+    # /run/netns over it copies it) is one mount per copy.
+    for _ in range(16):
+        try:
+            libc.umount2(path, libc.MNT_DETACH)
+        except OSError as err:
+            if err.errno == 22:  # EINVAL: no mount left (or half-made); just unlink
+                break
             raise OSError(err.errno, "cannot remove network namespace", path) from None
     try:
         os.unlink(path)
@@ -159,10 +163,22 @@ def remove_named(name: str) -> bool:
 
 
 def ensure_netns_run_dir() -> None:
-    """/run/netns, where ``ip netns`` looks.
+    """/run/netns, where ``ip netns`` looks, made as iproute2 makes it.
 
-    iproute2 also turns the directory into a shared bind mount of itself; pycoz
-    does not, so that naming a topology adds nothing to the host's mount table but
-    the namespaces themselves (which ``ip netns`` reads the same either way).
+    iproute2 turns the directory into a shared, recursive bind mount of itself the
+    first time it names a namespace, unless it is a mount point already.  pycoz
+    does the same before it binds a namespace there: were it to bind its
+    namespaces on the plain directory, a later ``ip netns add`` would cover them
+    with its bind, and ``pycoz net down`` would then unmount only the copy it can
+    see, leaving the namespace mounted underneath and its file impossible to
+    delete (EBUSY).  The one mount this adds is the one ``ip netns`` would add.
     """
     os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
+    try:
+        libc.mount(None, NETNS_RUN_DIR, None, libc.MS_SHARED | libc.MS_REC)
+        return
+    except OSError as err:
+        if err.errno != 22:  # EINVAL: not a mount point yet
+            raise OSError(err.errno, "cannot make shared", NETNS_RUN_DIR) from None
+    libc.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, None, libc.MS_BIND | libc.MS_REC, what="cannot bind")
+    libc.mount(None, NETNS_RUN_DIR, None, libc.MS_SHARED | libc.MS_REC, what="cannot make shared")
