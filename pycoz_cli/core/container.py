@@ -182,6 +182,11 @@ class Container:
         for name in self.env:
             if not name or "=" in name:
                 raise SpecError(f"--env {name!r}: not a variable name")
+        if not self.overlay and (self.upper is not None or self.base != "/"):
+            option = "--upper" if self.upper is not None else "--base"
+            raise SpecError(
+                f"{option}: needs a throwaway root (overlay=False keeps the host's files)"
+            )
         self.fence.validate()
         _ = self.limits
 
