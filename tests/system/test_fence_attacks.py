@@ -33,7 +33,16 @@ from .fence_helpers import (
 )
 from .helpers import descendants, wait_until
 
-FENCED = ("root", "shell", "net-run", "root-net", "trace-root")
+FENCED = (
+    "root",
+    "shell",
+    "net-run",
+    "root-net",
+    "trace-root",
+    "rootless-root",
+    "rootless-root-net",
+    "rootless-net-run",
+)
 
 
 def _privileged_net(pycoz_bin) -> Runner:
