@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pathlib
 import shutil
 import signal
 import subprocess
@@ -20,7 +21,7 @@ import sys
 import pytest
 
 from .fence_helpers import PROBE_NAMES
-from .helpers import assert_one_line, descendants, read_line, wait_until
+from .helpers import Tmux, assert_one_line, descendants, read_line, wait_until
 from .test_net_files import LAB
 from .test_root_lifetimes import _finish
 
@@ -324,3 +325,82 @@ def test_fence_probe_is_blocked_for_the_user(user_probes, probe):
     as the ordinary user: blocked as in root's containers."""
     outcome = user_probes[probe]
     assert outcome.ran and not outcome.through, f"{probe} under the user's pycoz root: {outcome}"
+
+
+# --- subordinate ids ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def user_with_ranges(as_user, unique):
+    """A user of the test's own, made with useradd (which gives it ranges in
+    /etc/subuid and /etc/subgid), removed after the test."""
+    if not (shutil.which("newuidmap") and shutil.which("useradd")):
+        pytest.skip("newuidmap/newgidmap (Debian's uidmap) or useradd is not installed")
+    name = f"pz{unique}"
+    subprocess.run(["useradd", "-M", "-s", "/bin/sh", name], check=True, capture_output=True)
+    try:
+        import pwd
+
+        entry = pwd.getpwnam(name)
+        yield name, entry.pw_uid, entry.pw_gid
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
+
+
+def test_subordinate_ids_give_the_user_many_uids_inside(pycoz_bin, user_with_ranges):
+    name, uid, gid = user_with_ranges
+    with open("/etc/subuid") as f:
+        start, count = next(
+            line.split(":")[1:] for line in f.read().splitlines() if line.startswith(name + ":")
+        )
+    r = subprocess.run(
+        [
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={gid}",
+            "--clear-groups",
+            pycoz_bin,
+            "root",
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; touch /tmp/f; chown 1000:1000 /tmp/f; stat -c %u:%g /tmp/f",
+        ],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env=_env(),
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    maps = [line.split() for line in r.stdout.splitlines()[:2]]
+    assert maps == [["0", str(uid), "1"], ["1", start, count]]
+    assert r.stdout.splitlines()[-1] == "1000:1000"
+
+
+def test_user_shell_in_a_terminal(pycoz_bin, shared_dir, unique):
+    """An interactive rootless shell in a real terminal (tmux, run by root: the
+    pane's terminal is handed to the user's pycoz, as sudo -u would)."""
+    home = os.path.join(shared_dir, "home")
+    os.mkdir(home)
+    with open(os.path.join(home, ".bashrc"), "w") as f:
+        f.write("PS1='\\u@\\h:\\w\\$ '\n")
+    tmux = Tmux(pathlib.Path(shared_dir))
+    env = {"HOME": home, "SHELL": "/bin/bash", "TERM": "xterm", "PS1": ""}
+    try:
+        tmux.start(
+            "a",
+            f"{' '.join(AS_USER)} {pycoz_bin} shell --net pair --host h1; echo EXIT=$?; sleep 60",
+            env=env,
+        )
+        screen = tmux.wait_for("a", "[pycoz h1] root@h1:")
+        assert "fence     root here owns this machine's namespaces only" in screen
+        tmux.type("a", "ping -c1 -W5 h2 | grep -c 'bytes from'; cat /proc/self/uid_map")
+        tmux.wait_for("a", f"\n1\n         0      {NOBODY}          1")
+        tmux.type("a", f"echo made > /etc/{unique} && cat /etc/{unique}")
+        tmux.wait_for("a", "\nmade\n")
+        tmux.type("a", "exit 3")
+        tmux.wait_for("a", "EXIT=3")
+    finally:
+        tmux.close()
+    assert not os.path.exists(f"/etc/{unique}")
