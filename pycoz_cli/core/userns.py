@@ -225,6 +225,14 @@ def why_refused(what: str, err: OSError) -> str:
             "(kernel.apparmor_restrict_unprivileged_userns=1): allow them for python3 "
             "with an AppArmor profile (as Ubuntu documents), or run pycoz as root"
         )
+    status = _read_setting("/proc/self/status") or ""
+    threads = [line.split()[1] for line in status.splitlines() if line.startswith("Threads:")]
+    if err.errno == 22 and threads and threads[0] != "1":  # EINVAL
+        return (
+            f"{head}; the process has {threads[0]} threads, and a user namespace can only "
+            "be entered by a single-threaded one: make pycoz's first container or network "
+            "before starting threads"
+        )
     if err.errno == 1:  # EPERM, none of the above: seccomp, SELinux, a chroot
         return (
             f"{head}; user namespaces are not allowed here (a seccomp filter, an SELinux "

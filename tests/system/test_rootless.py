@@ -404,3 +404,47 @@ def test_user_shell_in_a_terminal(pycoz_bin, shared_dir, unique):
     finally:
         tmux.close()
     assert not os.path.exists(f"/etc/{unique}")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("net", "up", "pair", "--name", "NAME"),
+        ("net", "down", "NAME"),
+        ("net", "exec", "NAME", "h1", "--", "true"),
+        ("root", "--join", "NAME", "--", "true"),
+    ],
+    ids=["net-up", "net-down", "net-exec", "root-join"],
+)
+def test_named_topologies_are_refused_in_one_line(as_user, unique, args):
+    """Named topologies live in /run/netns: root's (the next step of issue 16)."""
+    r = as_user(*(unique if a == "NAME" else a for a in args))
+    assert r.returncode == 125
+    assert_one_line(r.stderr, "named topologies need root", "pycoz net run")
+    state = "/run/pycoz/net"
+    assert not os.path.isdir(state) or not [n for n in os.listdir(state) if unique in n]
+
+
+_THREADED = """
+import threading, time
+threading.Thread(target=time.sleep, args=(5,), daemon=True).start()
+from pycoz_cli import Container
+from pycoz_cli.errors import SetupError
+try:
+    Container().run(["true"])
+except SetupError as err:
+    print(err)
+"""
+
+
+def test_api_in_a_threaded_process_says_why(as_user):
+    """unshare(CLONE_NEWUSER) needs a single-threaded caller: the API says so."""
+    r = subprocess.run(
+        [*AS_USER, sys.executable, "-c", _THREADED],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env=_env(),
+        timeout=60,
+    )
+    assert "EINVAL" in r.stdout and "single-threaded" in r.stdout, (r.stdout, r.stderr)
