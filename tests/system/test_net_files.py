@@ -142,12 +142,12 @@ def test_a_host_command_that_cannot_start_is_named_and_exits_125(
     for args in (["run", str(path), "--", "ip", "link"], ["up", str(path), "--name", unique]):
         r = pycoz("net", *args, timeout=30)
         assert r.returncode == 125, r
-        assert r.stderr == f"pycoz net: {path}:3: hosts.h2.commands[0]: {reason}\n"
+        assert r.stderr == f"pycoz net {args[0]}: {path}:3: hosts.h2.commands[0]: {reason}\n"
     assert leftovers(unique) == []
 
 
 def test_a_failed_up_stops_the_commands_it_started_and_removes_their_logs(pycoz, tmp_path, unique):
-    marker = f"1000.{int(unique[1:], 16)}"  # seconds for sleep, unique to this test
+    marker = f"1000.{int(unique[-8:], 16)}"  # seconds for sleep, unique to this test
     path = write_lab(tmp_path, f'["sleep {marker}", ["sleep", "{marker}"], ["nosuchprogram"]]')
     r = pycoz("net", "up", str(path), "--name", unique)
     assert r.returncode == 125, r
@@ -160,7 +160,7 @@ def test_sigkill_during_up_leaves_no_host_command_behind(pycoz_bin, pycoz, tmp_p
     """Killed at random moments while starting host commands: `net down` finds
     every command started (the large count: bench/stress_net_up.py)."""
     rng = random.Random(unique)
-    marker = f"1000.{int(unique[1:], 16)}"
+    marker = f"1000.{int(unique[-8:], 16)}"
     path = write_lab(tmp_path, "[" + ", ".join([f'"sleep {marker}"'] * 8) + "]")
     names = [f"{unique}{i}" for i in range(6)]
     for name in names:
@@ -191,8 +191,6 @@ def test_a_command_not_waited_for_that_failed_by_the_end_of_start_is_reported(
     for args in (["run", str(path), "--", "true"], ["up", str(path), "--name", unique]):
         r = pycoz("net", *args, timeout=30)
         assert r.returncode == 125, r
-        assert (
-            r.stderr
-            == f"pycoz net: {path}:3: hosts.h2.commands[0]: exited with status 1 at start\n"
-        )
+        where = f"{path}:3: hosts.h2.commands[0]"
+        assert r.stderr == f"pycoz net {args[0]}: {where}: exited with status 1 at start\n"
     assert leftovers(unique) == []
