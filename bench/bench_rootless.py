@@ -12,7 +12,7 @@ One run measures, interleaved round-robin (bench_root.measure):
 Every candidate starts through the same ``setpriv`` (root's with
 ``--reuid=0``), so the wrapper costs all of them alike.  Goal: rootless / root
 <= 1.1 for both commands.  Nothing here asserts a time: the numbers are for
-people (DESIGN.md, "Testing").
+people (bench/README.md).
 """
 
 from __future__ import annotations

@@ -493,7 +493,13 @@ def _lay_down(plan: RootPlan, src: str, target: str, rel: str, below, counter) -
                 os.mkdir(path)
                 os.chmod(path, stat.S_IMODE(st.st_mode))
                 if _mounts_below(below, host):
-                    _lay_down(plan, host, path, name, below, counter)
+                    try:
+                        _lay_down(plan, host, path, name, below, counter)
+                    except PermissionError:
+                        # A directory the user cannot list (another user's, with a
+                        # mount below): what it can reach of it, read-only, as is.
+                        libc.mount(host, path, None, libc.MS_BIND | libc.MS_REC, what="cannot bind")
+                        libc.make_readonly_recursive(path)
                 else:
                     counter[0] += 1
                     _overlay_or_readonly(plan, host, path, name, counter[0], st.st_mode)

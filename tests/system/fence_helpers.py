@@ -134,6 +134,7 @@ def pycoz_runners(pycoz: str) -> dict[str, Runner]:
             (pycoz, "net", "run", "pair", "--host", "h1", "--rootless"),
             own_net=True,
             own_root=False,
+            takes_binds=False,
         ),
         "privileged": Runner("privileged", (pycoz, "root", "--privileged")),
     }
@@ -1027,7 +1028,7 @@ ATTEMPTS = (
     Attempt("shocker", attempt_shocker, lambda r: r.takes_binds),
     Attempt("init-result-pipe", attempt_init_result_pipe, lambda r: r.kind == "pycoz"),
     Attempt("enter-other-node", attempt_enter_other_node, lambda r: r.own_net),
-    Attempt("tiocsti", attempt_tiocsti, lambda r: r.name != "net-run"),
+    Attempt("tiocsti", attempt_tiocsti, lambda r: not r.name.endswith("net-run")),
 )
 
 

@@ -448,3 +448,18 @@ def test_api_in_a_threaded_process_says_why(as_user):
         timeout=60,
     )
     assert "EINVAL" in r.stdout and "single-threaded" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_a_mount_below_a_directory_the_user_cannot_list(as_user, pycoz_bin, tmp_path):
+    """A root-only directory with a mount somewhere below it (pytest's own
+    /tmp/pytest-of-root with a test's tmpfs, say) does not stop the user's root."""
+    from tests.system.helpers import sacrificial
+
+    hidden = tmp_path / "hidden"
+    (hidden / "deep").mkdir(parents=True)
+    hidden.chmod(0o700)
+    script = f"mount -t tmpfs pycoz-test {hidden}/deep && " + " ".join(
+        f"'{a}'" for a in (*AS_USER, pycoz_bin, "root", "--", "sh", "-c", "echo ok")
+    )
+    r = sacrificial(f"cd / && {script}")
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
