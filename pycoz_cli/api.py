@@ -207,7 +207,6 @@ class Popen(subprocess.Popen):
         trace: Sequence[str] | bool | None = None,
         trace_dir: str | None = None,
         host: str = "container",
-        on_exit=None,
         **kwargs,
     ):
         for name, why in _REFUSED.items():
@@ -223,13 +222,22 @@ class Popen(subprocess.Popen):
         self._pycoz_trace_dir = trace_dir
         self._pycoz_trace_file = None
         self._pycoz_process = None
-        self._pycoz_on_exit = on_exit
         #: Where the command runs ("container", or a network host's name).
         self.host = host
         #: The command's ``Trace`` once it has ended (None if not traced).
         self.trace: Trace | None = None
+        #: What ``communicate()`` returned (or had read when it timed out).
+        self.output: tuple = (None, None)
         self.started = time.monotonic()
         super().__init__(args, **kwargs)
+
+    def communicate(self, input=None, timeout=None):
+        try:
+            self.output = super().communicate(input, timeout)
+        except TimeoutExpired as err:
+            self.output = (err.stdout, err.stderr)
+            raise
+        return self.output
 
     def _execute_child(
         self,
@@ -311,8 +319,6 @@ class Popen(subprocess.Popen):
                 self.trace = traced.collect()
             except OSError:
                 self.trace = Trace([])
-        if self._pycoz_on_exit is not None:
-            self._pycoz_on_exit(self)
 
     def __repr__(self) -> str:
         return f"<pycoz Popen: host={self.host} returncode={self.returncode} args={self.args!r}>"
@@ -376,21 +382,31 @@ class Host:
     from the same spec (a fresh root; the same network namespace on a host).
     """
 
-    def __init__(self, container, name: str = "container", *, trace_dir=None, on_exit=None):
+    def __init__(self, container, name: str = "container", *, trace_dir=None, on_spawn=None):
         self.container = container
         self.name = name
+        #: Where traces are kept (a directory, or a function giving one; None:
+        #: a temporary file, read and removed when the command ends).
         self._trace_dir = trace_dir
-        self._on_exit = on_exit
+        #: Called with each ``Popen`` started here (the pytest plugin records them).
+        self._on_spawn = on_spawn
+        #: ``trace=`` for commands that give none (``pycoz_tracer``).
+        self._default_trace = None
 
     def __repr__(self) -> str:
         return f"<pycoz Host {self.name}>"
 
     def spawn(self, args, **kwargs) -> Popen:
         """``subprocess.Popen(args, **kwargs)`` in this host."""
-        kwargs.setdefault("trace_dir", self._trace_dir)
-        return Popen(
-            args, container=self.container, host=self.name, on_exit=self._on_exit, **kwargs
-        )
+        if "trace" not in kwargs and self._default_trace is not None:
+            kwargs["trace"] = self._default_trace
+        if "trace_dir" not in kwargs:
+            where = self._trace_dir
+            kwargs["trace_dir"] = where() if callable(where) else where
+        proc = Popen(args, container=self.container, host=self.name, **kwargs)
+        if self._on_spawn is not None:
+            self._on_spawn(proc)
+        return proc
 
     Popen = spawn
 
@@ -521,8 +537,8 @@ class Network:
         topology="pair",
         *,
         impair=None,
-        trace_dir: str | None = None,
-        on_exit=None,
+        trace_dir=None,
+        on_spawn=None,
         **host_options,
     ):
         from pycoz_cli.core import topology as core
@@ -533,7 +549,7 @@ class Network:
         self.topology = topo
         self._host_options = {"overlay": False, **host_options}
         self._trace_dir = trace_dir
-        self._on_exit = on_exit
+        self._on_spawn = on_spawn
         self._hosts: dict = {}
         self._network = core.Network(topo).build()
         try:
@@ -581,7 +597,7 @@ class Network:
         _check_options("host()", options)
         spec = Container(network=self._network, host=name, **{**self._host_options, **options})
         spec.validate()
-        return Host(spec, name, trace_dir=self._trace_dir, on_exit=self._on_exit)
+        return Host(spec, name, trace_dir=self._trace_dir, on_spawn=self._on_spawn)
 
     def address(self, host: str, version: int = 4) -> str:
         """The first IPv4 (or ``version=6``) address of ``host``."""

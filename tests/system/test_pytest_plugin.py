@@ -1,0 +1,433 @@
+"""The pytest plugin (pycoz_cli.pytest_plugin), tested as pytest plugins are: with
+pytester running real inner test sessions that build real networks.
+
+What an inner session made is found afterwards by a marker of this test's own in
+the environment of every process it started (the inner test sets it first), and
+by the network-namespace fds an in-process session leaves open.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+#: Inner tests find a real Python this way (pyenv shims fork wrappers).
+PY = os.path.realpath(sys.executable)
+
+
+def marked_processes(mark: str) -> list[str]:
+    """Live processes whose environment carries ``P14MARK=<mark>``."""
+    needle = f"P14MARK={mark}".encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                if f.read().rpartition(")")[2].split()[0] == "Z":
+                    continue
+            with open(f"/proc/{name}/environ", "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    with open(f"/proc/{name}/cmdline", "rb") as c:
+                        cmdline = c.read().replace(b"\0", b" ").decode()
+                    found.append(f"{name} {cmdline}")
+        except OSError:
+            continue
+    return found
+
+
+def netns_fds() -> int:
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith("net:["):
+                count += 1
+        except OSError:
+            continue
+    return count
+
+
+@pytest.fixture
+def mark(monkeypatch):
+    return uuid.uuid4().hex
+
+
+def inner(source: str, mark: str) -> str:
+    """An inner test module: PY, MARK and a ``marked`` fixture that sets the
+    marker in the environment every pycoz process inherits."""
+    head = f"""
+        import os, signal, subprocess, sys, time
+        import pytest
+        PY = {PY!r}
+        MARK = {mark!r}
+        SERVER = ("import socket, sys\\n"
+                  "s = socket.socket(socket.AF_INET6)\\n"
+                  "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\\n"
+                  "s.bind(('::', 7000)); s.listen(8); print('ready', flush=True)\\n"
+                  "while True:\\n"
+                  "    c, _ = s.accept(); c.sendall(c.recv(100).upper()); c.close()\\n")
+        CLIENT = ("import socket, sys\\n"
+                  "c = socket.create_connection((sys.argv[1], 7000), timeout=5)\\n"
+                  "c.sendall(b'hello'); print(c.recv(100).decode())\\n")
+
+        @pytest.fixture(autouse=True)
+        def marked(monkeypatch):
+            monkeypatch.setenv("P14MARK", MARK)
+    """
+    return textwrap.dedent(head) + textwrap.dedent(source)
+
+
+def test_outcomes_each_leave_nothing_behind(pytester, mark):
+    """Passing, failing, erroring and timing-out tests, each with a network,
+    a server left running and a relay (impaired link): nothing remains."""
+    pytester.makepyfile(
+        inner(
+            """
+            def start(net):
+                server = net["h2"].spawn([PY, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+                assert server.stdout.readline() == "ready\\n"
+                return server
+
+            def test_passes(pycoz_network):
+                net = pycoz_network("pair", impair={"h1-h2": {"delay": "1ms"}})
+                start(net)
+                out = net["h1"].run([PY, "-c", CLIENT, "h2"], capture_output=True, text=True)
+                assert out.stdout == "HELLO\\n"
+
+            def test_fails(pycoz_network):
+                net = pycoz_network("pair", impair={"h1-h2": {"delay": "1ms"}})
+                start(net)
+                net["h1"].spawn(["sleep", "600"])
+                assert False, "on purpose"
+
+            @pytest.fixture
+            def broken(pycoz_network):
+                start(pycoz_network("pair"))
+                raise RuntimeError("fixture broke on purpose")
+
+            def test_errors(broken):
+                pass
+
+            def test_times_out(pycoz_net):
+                start(pycoz_net)
+                pycoz_net["h1"].run(["sleep", "600"], timeout=0.3)
+            """,
+            mark,
+        )
+    )
+    before = netns_fds()
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=2, errors=1)
+    result.stdout.fnmatch_lines(["*TimeoutExpired*"])
+    assert marked_processes(mark) == []
+    assert netns_fds() == before
+
+
+def test_failure_report_has_topology_trace_and_commands(pytester, mark):
+    pytester.makepyfile(
+        inner(
+            """
+            def test_client(pycoz_network, pycoz_tracer):
+                net = pycoz_network("dualstack", impair={"client-r1": {"delay": "5ms"}})
+                server = net["server"].spawn([PY, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+                assert server.stdout.readline() == "ready\\n"
+                client = pycoz_tracer(net["client"], "trace=connect")
+                out = client.run([PY, "-c", CLIENT, "server"], capture_output=True, text=True)
+                assert out.stdout == "HELLO\\n"
+                assert pycoz_tracer.calls("connect")[-1].errno == "EINPROGRESS"
+                net["client"].run(["sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3"],
+                                  capture_output=True)
+                assert False, "look at the report"
+            """,
+            mark,
+        )
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*- pycoz topology dualstack -*",
+            "topology dualstack",
+            "*client:eth0 -> r1:eth0: delay 5ms",
+            "*- pycoz trace: client pid *: *python* -c *",
+            "*connect(3, {sa_family=AF_INET6, sin6_port=htons(7000), *2001:db8:0:1::2*",
+            "*- pycoz commands -*",
+            "[[]server] $ *python* -c *  -> running",
+            "[[]client] $ sh -c * -> exit 3",
+            "  stdout:",
+            "    to-stdout",
+            "  stderr:",
+            "    to-stderr",
+        ]
+    )
+    assert marked_processes(mark) == []
+
+
+def test_passing_test_report_has_no_sections(pytester, mark):
+    pytester.makepyfile(
+        inner(
+            """
+            def test_ok(pycoz_net):
+                assert pycoz_net["h1"].run(["true"]).returncode == 0
+            """,
+            mark,
+        )
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-rA")
+    result.assert_outcomes(passed=1)
+    assert "pycoz topology" not in result.stdout.str()
+
+
+def test_marker_runs_each_topology_as_its_own_test(pytester, mark):
+    pytester.makepyfile(
+        inner(
+            """
+            @pytest.mark.pycoz_topologies("dualstack", "v6rejected", "v6dropped")
+            def test_v6(pycoz_net):
+                code = pycoz_net["client"].run(
+                    [PY, "-c", "import socket; s = socket.socket(socket.AF_INET6); "
+                     "s.settimeout(0.5); print(s.connect_ex(('2001:db8:0:1::2', 9)))"],
+                    capture_output=True, text=True).stdout.strip()
+                # refused by the server / no route, at once / no answer (EAGAIN)
+                expected = {"dualstack": {"111"}, "v6rejected": {"101", "113"}, "v6dropped": {"11"}}
+                assert code in expected[pycoz_net.name]
+
+            @pytest.mark.parametrize("pycoz_net", ["pair", "star:hosts=3"], indirect=True)
+            def test_indirect(pycoz_net):
+                assert pycoz_net["h2"].run(["hostname"], capture_output=True).stdout == b"h2\\n"
+
+            @pytest.mark.pycoz_topologies("pair", impair={"h1-h2": {"delay": "30ms"}})
+            def test_marker_impairs(pycoz_net):
+                assert "delay 30ms" in pycoz_net.describe()
+            """,
+            mark,
+        )
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*test_v6[[]dualstack] PASSED*",
+            "*test_v6[[]v6rejected] PASSED*",
+            "*test_v6[[]v6dropped] PASSED*",
+            "*test_indirect[[]pair] PASSED*",
+            "*test_indirect[[]star:hosts=3] PASSED*",
+        ]
+    )
+
+
+def test_bad_topology_fails_at_setup_in_one_line(pytester, mark):
+    pytester.makefile(".toml", broken="[hosts.a\n")
+    pytester.makepyfile(
+        inner(
+            """
+            @pytest.mark.pycoz_topologies("nosuch")
+            def test_unknown(pycoz_net):
+                pass
+
+            @pytest.mark.pycoz_topologies("broken.toml")
+            def test_unparsable(pycoz_net):
+                pass
+
+            def test_factory(pycoz_network):
+                pycoz_network("star:hosts=0")
+            """,
+            mark,
+        )
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=2, failed=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines_random(
+        [
+            "pycoz: unknown topology 'nosuch'; known: *",
+            "pycoz: broken.toml:*",
+            "pycoz: star: hosts=0: use 1 to 1023*",
+            "ERROR *test_unknown*",
+            "ERROR *test_unparsable*",
+            "FAILED *test_factory*",
+        ]
+    )
+    assert "Traceback" not in out and "pycoz_cli/" not in out
+
+
+def test_misused_fixtures_say_what_to_write(pytester, mark):
+    pytester.makepyfile(
+        inner(
+            """
+            @pytest.mark.pycoz_topologies("pair")
+            def test_marker_without_fixture():
+                pass
+            """,
+            mark,
+        ),
+        test_more=inner(
+            """
+            def test_calls_the_built_network(pycoz_net):
+                pycoz_net("dualstack")
+
+            def test_runs_on_the_factory(pycoz_container):
+                pycoz_container.run(["true"])
+
+            @pytest.fixture(scope="module")
+            def shared(pycoz_network):
+                return pycoz_network("pair")
+
+            def test_wrong_scope(shared):
+                pass
+
+            @pytest.fixture(scope="module")
+            def shared_right(pycoz_network_factory):
+                return pycoz_network_factory("pair")
+
+            def test_right_scope(shared_right):
+                assert shared_right["h1"].run(["true"]).returncode == 0
+            """,
+            mark,
+        ),
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--continue-on-collection-errors"
+    )
+    result.stdout.fnmatch_lines_random(
+        [
+            "*test_marker_without_fixture: @pytest.mark.pycoz_topologies builds its topologies "
+            "as the pycoz_net fixture: add pycoz_net to the test's arguments*",
+            "*pycoz_net is the test's network, built already (pair); to build a network of "
+            "your own, ask for the pycoz_network fixture: net = pycoz_network('pair')",
+            "*pycoz_container is a factory: box = pycoz_container(hostname='box'); "
+            "then box.run([[]...])",
+            "pycoz: pycoz_network is function-scoped; in a fixture of wider scope use "
+            "pycoz_network_factory (session-scoped)",
+        ]
+    )
+    result.assert_outcomes(passed=1, failed=2, errors=2)
+    assert marked_processes(mark) == []
+
+
+def test_artifacts_keep_traces_per_test_id(pytester, mark, tmp_path):
+    pytester.makepyfile(
+        inner(
+            """
+            @pytest.mark.pycoz_topologies("dualstack", "v6rejected")
+            def test_traced(pycoz_net, pycoz_tracer):
+                client = pycoz_tracer(pycoz_net["client"], "trace=connect")
+                client.run([PY, "-c", "import socket; socket.socket().connect_ex(('server', 9))"])
+            """,
+            mark,
+        )
+    )
+    artifacts = tmp_path / "artifacts"
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", f"--pycoz-artifacts={artifacts}"
+    )
+    result.assert_outcomes(passed=2)
+    dirs = sorted(p.name for p in artifacts.iterdir())
+    assert dirs == [
+        "test_artifacts_keep_traces_per_test_id.py_test_traced_dualstack",
+        "test_artifacts_keep_traces_per_test_id.py_test_traced_v6rejected",
+    ]
+    for name in dirs:
+        files = sorted(p.name for p in (artifacts / name).iterdir())
+        assert files == [
+            "000-client.jsonl",
+            "000-client.strace",
+            "commands.txt",
+            f"topology-{name.rsplit('_', 1)[1]}.txt",
+        ]
+        assert "connect(" in (artifacts / name / "000-client.strace").read_text()
+        assert '"syscall": "connect"' in (artifacts / name / "000-client.jsonl").read_text()
+
+
+def test_plugin_is_off_with_p_no_pycoz(pytester):
+    pytester.makepyfile("def test_x(pycoz_net):\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:pycoz")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'pycoz_net' not found*"])
+
+
+@pytest.mark.parametrize(("option", "outcome"), [((), "skipped"), (("--pycoz-require",), "failed")])
+def test_machine_that_cannot_run_it_skips_or_errors(pytester, option, outcome):
+    """A real unprivileged user (nobody): no CAP_SYS_ADMIN, so no namespaces."""
+    import shutil
+    import tempfile
+
+    # pytester's directory is under root's private /tmp/pytest-of-root.
+    here = tempfile.mkdtemp(prefix="pycoz-nobody-")
+    try:
+        os.chmod(here, 0o777)
+        with open(f"{here}/test_x.py", "w") as f:
+            f.write("def test_x(pycoz_net):\n    pass\n")
+        result = subprocess.run(
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--",
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "-rs",
+                *option,
+            ],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HOME": here},
+        )
+    finally:
+        shutil.rmtree(here)
+    assert f"1 {'error' if outcome == 'failed' else outcome}" in result.stdout, result.stdout
+    assert "pycoz: pycoz needs root (CAP_SYS_ADMIN) to make namespaces" in result.stdout
+
+
+def test_ctrl_c_leaves_nothing_behind(pytester, mark):
+    pytester.makepyfile(
+        inner(
+            """
+            def test_interrupted(pycoz_network):
+                net = pycoz_network("dualstack", impair={"client-r1": {"loss": "1%"}})
+                server = net["server"].spawn([PY, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+                assert server.stdout.readline() == "ready\\n"
+                net["client"].spawn(["sleep", "600"])
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(30)
+            """,
+            mark,
+        )
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    result.stdout.fnmatch_lines(["*KeyboardInterrupt*"])
+    assert marked_processes(mark) == []
+
+
+def test_xdist_hundred_tests_no_collision(pytester, mark):
+    pytester.makepyfile(
+        inner(
+            """
+            @pytest.mark.parametrize("n", range(100))
+            def test_pair(pycoz_network, n):
+                net = pycoz_network("pair")
+                server = net["h2"].spawn([PY, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+                assert server.stdout.readline() == "ready\\n"
+                out = net["h1"].run([PY, "-c", CLIENT, "h2"], capture_output=True, text=True,
+                                    timeout=30)
+                assert out.stdout == "HELLO\\n", out.stderr
+            """,
+            mark,
+        )
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "4", timeout=600)
+    result.assert_outcomes(passed=100)
+    assert marked_processes(mark) == []
