@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import errno as _errno
+import functools
 import os
 import subprocess
 import time
@@ -422,6 +423,7 @@ class Host:
         return self.run(args, stdout=PIPE, check=True, **kwargs).stdout
 
 
+@functools.cache
 def _container_options() -> frozenset:
     """``Container``'s own options (its signature); ``env``, ``network``, ``host``
     and ``trace`` are set by the API itself."""
