@@ -163,11 +163,17 @@ class _TraceFile:
         options = session.options_from(filters.parse(list(expressions)), follow=True)
         fd, self.path = tempfile.mkstemp(prefix=f"pycoz-{label}-", suffix=".jsonl", dir=directory)
         self.keep = directory is not None
-        self.file = os.fdopen(fd, "w")
+        # Line-buffered: a command that is still running (a hung server) has its
+        # trace so far on disk, for a failing test's report (``trace_so_far``).
+        self.file = os.fdopen(fd, "w", buffering=1)
         self.tracing = session.Tracing(options, JsonLines(self.file, durations=True))
 
     def close_in_command(self) -> None:  # pragma: no cover - in the command, before exec
         os.close(self.file.fileno())
+
+    def peek(self) -> Trace:
+        with open(self.path) as f:
+            return Trace.from_json_lines(f.read())
 
     def collect(self) -> Trace:
         self.file.close()
@@ -320,6 +326,15 @@ class Popen(subprocess.Popen):
                 self.trace = traced.collect()
             except OSError:
                 self.trace = Trace([])
+
+    def trace_so_far(self) -> Trace | None:
+        """The trace, also of a command still running (what its tracer wrote so far)."""
+        if self.trace is not None or self._pycoz_trace_file is None:
+            return self.trace
+        try:
+            return self._pycoz_trace_file.peek()
+        except OSError:
+            return None
 
     def __repr__(self) -> str:
         return f"<pycoz Popen: host={self.host} returncode={self.returncode} args={self.args!r}>"

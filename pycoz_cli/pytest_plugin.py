@@ -147,7 +147,7 @@ class _Record:
         for net in self.networks:
             out.append((f"pycoz topology {net.name}", net.describe()))
         for proc in self.processes:
-            trace = proc.trace
+            trace = proc.trace_so_far()
             if trace is None:
                 continue
             # The processes that made traced calls (not every shell a wrapper forked).
@@ -156,7 +156,8 @@ class _Record:
                 lines = trace.lines(pid)
                 tail = lines[-TRACE_TAIL:]
                 cut = f" (last {len(tail)} of {len(lines)} lines)" if len(lines) > len(tail) else ""
-                title = f"pycoz trace: {proc.host} pid {pid}{cut}: {_argv_text(proc.args)}"
+                running = " (still running)" if proc.returncode is None else ""
+                title = f"pycoz trace: {proc.host} pid {pid}{cut}{running}: {_argv_text(proc.args)}"
                 out.append((title, "\n".join(tail)))
         if self.processes:
             out.append(("pycoz commands", "\n".join(self.command_lines(OUTPUT_TAIL))))

@@ -136,7 +136,8 @@ def test_failure_report_has_topology_trace_and_commands(pytester, mark):
             """
             def test_client(pycoz_network, pycoz_tracer):
                 net = pycoz_network("dualstack", impair={"client-r1": {"delay": "5ms"}})
-                server = net["server"].spawn([PY, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+                server = pycoz_tracer(net["server"], "trace=bind,listen").spawn(
+                    [PY, "-c", SERVER], stdout=subprocess.PIPE, text=True)
                 assert server.stdout.readline() == "ready\\n"
                 client = pycoz_tracer(net["client"], "trace=connect")
                 out = client.run([PY, "-c", CLIENT, "server"], capture_output=True, text=True)
@@ -156,6 +157,9 @@ def test_failure_report_has_topology_trace_and_commands(pytester, mark):
             "*- pycoz topology dualstack -*",
             "topology dualstack",
             "*client:eth0 -> r1:eth0: delay 5ms",
+            "*- pycoz trace: server pid * (still running): *python* -c *",
+            "*bind(3, {sa_family=AF_INET6, sin6_port=htons(7000)*, 28) = 0",
+            "*listen(3, 8) = 0",
             "*- pycoz trace: client pid *: *python* -c *",
             "*connect(3, {sa_family=AF_INET6, sin6_port=htons(7000), *2001:db8:0:1::2*",
             "*- pycoz commands -*",
