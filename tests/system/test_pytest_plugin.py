@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 
 import pytest
@@ -128,6 +129,33 @@ def test_outcomes_each_leave_nothing_behind(pytester, mark):
     result.stdout.fnmatch_lines(["*TimeoutExpired*"])
     assert marked_processes(mark) == []
     assert netns_fds() == before
+
+
+@pytest.mark.parametrize("method", ["signal", "thread"])
+def test_pytest_timeout_leaves_nothing_behind(pytester, mark, method):
+    """pytest-timeout's signal method fails the test and tears down as usual; its
+    thread method ends pytest at once (os._exit): then the kernel's lifetimes
+    (parent-death signals, fds) end the containers, relay and namespaces."""
+    pytester.makepyfile(
+        inner(
+            f"""
+            @pytest.mark.timeout(1, method={method!r})
+            def test_hangs(pycoz_network):
+                net = pycoz_network("dualstack", impair={{"client-r1": {{"delay": "1ms"}}}})
+                server = net["server"].spawn([PY, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+                assert server.stdout.readline() == "ready\\n"
+                net["client"].run(["sleep", "600"])
+            """,
+            mark,
+        )
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    result.stdout.fnmatch_lines(["*Timeout*"])
+    for _ in range(50):  # a parent-death signal is delivered as the parent exits
+        if not marked_processes(mark):
+            break
+        time.sleep(0.1)
+    assert marked_processes(mark) == []
 
 
 def test_failure_report_has_topology_trace_and_commands(pytester, mark):
