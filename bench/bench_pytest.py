@@ -13,7 +13,8 @@ network (two hosts, one veth, IPv4 and IPv6) and one command run in each host:
   with ``ip netns exec``, ``ip netns del`` at teardown.
 
 Each suite is one ``pytest`` process, timed whole (pytest's own start-up is in
-both).  Measured side by side in one run, interleaved round-robin: pycoz ``-n 1``
+both; a suite of one empty test shows how much that is, and the ratio is also
+printed without it).  Measured side by side in one run, interleaved round-robin: pycoz ``-n 1``
 against iproute2 ``-n 1`` (goal: at most 0.25 of its time), and pycoz ``-n 2``
 against pycoz ``-n 1`` (goal: at least 1.6 times faster on 2 CPUs).  After each
 run the bench waits until the kernel has freed the namespaces it dropped
@@ -92,9 +93,20 @@ def test_pair(pair, n):
 """
 
 
+#: One test that does nothing: what pytest and xdist cost before the first test.
+EMPTY_SUITE = """
+def test_nothing():
+    pass
+"""
+
+
 def write_suites(directory: Path, tests: int) -> dict[str, Path]:
     suites = {}
-    for name, source in (("pycoz", PYCOZ_SUITE), ("iproute2", IPROUTE2_SUITE)):
+    for name, source in (
+        ("pycoz", PYCOZ_SUITE),
+        ("iproute2", IPROUTE2_SUITE),
+        ("start-up", EMPTY_SUITE),
+    ):
         folder = directory / name
         folder.mkdir()
         (folder / f"test_{name}.py").write_text(textwrap.dedent(source.format(tests=tests)))
@@ -103,6 +115,8 @@ def write_suites(directory: Path, tests: int) -> dict[str, Path]:
 
 
 def run_suite(folder: Path, workers: int, tests: int) -> float:
+    if folder.name == "start-up":
+        tests = 1
     argv = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(workers)]
     started = time.perf_counter()
     result = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
@@ -120,7 +134,7 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench_pytest: needs root (namespaces)", file=sys.stderr)
         return 2
-    candidates = [("pycoz", 1), ("iproute2", 1), ("pycoz", 2)]
+    candidates = [("pycoz", 1), ("iproute2", 1), ("pycoz", 2), ("start-up", 1)]
     times: dict = {c: [] for c in candidates}
     directory = Path(tempfile.mkdtemp(prefix="pycoz-bench-pytest-"))
     settle = KernelSettle()
@@ -156,6 +170,12 @@ def main() -> int:
     print(
         f"  pycoz -n 2 speed-up over -n 1:    {speedup:.2f}x  (goal >= 1.6: "
         f"{'met' if speedup >= 1.6 else 'NOT met'})"
+    )
+    fixed = med[("start-up", 1)]
+    net = (med[("pycoz", 1)] - fixed) / (med[("iproute2", 1)] - fixed)
+    print(
+        f"  the same without pytest's and xdist's start-up ({fixed:.2f} s, one empty test): "
+        f"{net:.3f}"
     )
     print(f"  kernel clean-up after each run: median {stats(settled)[0]:.2f} s (not timed)")
     return 0
