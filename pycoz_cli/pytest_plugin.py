@@ -212,8 +212,15 @@ def _argv_text(args) -> str:
 
 
 def _test_dir_name(nodeid: str) -> str:
-    """A directory name for a test id (unique per test, so xdist workers never share)."""
-    return re.sub(r"[^A-Za-z0-9_.=+-]+", "_", nodeid).strip("_")[:200] or "test"
+    """A directory name for a test id, unique per test (so xdist workers never
+    share one): the id's safe characters, and a digest of the id when it is too
+    long to be a file name."""
+    name = re.sub(r"[^A-Za-z0-9_.=+-]+", "_", nodeid).strip("_")
+    if len(name) > 200:
+        import hashlib
+
+        name = f"{name[:180]}-{hashlib.sha1(nodeid.encode()).hexdigest()[:10]}"
+    return name or "test"
 
 
 @pytest.hookimpl(wrapper=True)
