@@ -5,7 +5,7 @@
 One run measures every candidate and its anchors on the same machine, interleaved
 round-robin (the order rotates each round), so machine noise hits them all alike;
 it prints medians, p10/p90 and the ratios against the goals.  Nothing here
-asserts a time: the numbers are for people (DESIGN.md, "Testing").
+asserts a time: the numbers are for people (bench/README.md).
 
 1. cli  ``pycoz root -- /bin/true`` against ``python -c 'import click'`` (this venv's
         python: the floor of any Click CLI).  Goal: ratio <= 1.3.

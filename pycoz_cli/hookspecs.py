@@ -92,9 +92,10 @@ def register_tracers(register: Callable[..., None]) -> None:
 
     ``factory(out, **options)`` returns a sink for the ptrace loop: an object with
     ``syscall(pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory)``
-    (called when a traced call returns; ``memory.read(addr, size)`` reads the
-    tracee), ``process(kind, pid, **info)`` (start, fork, exec, exit, killed,
-    signal, detach), ``finish()``, and optionally ``enter(pid, nr, args, memory)``
+    (called when a traced call returns; ``injected`` is 0, or the bits INJECTED
+    and DELAYED of ``pycoz_cli.core.trace.tracer``; ``memory.read(addr, size)``
+    reads the tracee), ``process(kind, pid, **info)`` (start, fork, exec, exit, killed,
+    signal, stopped, attach, detach), ``finish()``, and optionally ``enter(pid, nr, args, memory)``
     for the numbers in its ``decode_at_entry``.  ``options`` are the -s/-y/-e
     status=/signal= settings and, for text tracers, -f/-t/-r/-T.  ``syscalls`` is
     the tuple of syscall names the tracer needs when the user gives no

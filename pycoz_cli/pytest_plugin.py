@@ -59,7 +59,7 @@ def pytest_addoption(parser):
         action="store_true",
         default=False,
         help="fail (instead of skip) the tests that need pycoz when this machine "
-        "cannot run it (no root, no overlayfs)",
+        "cannot run it (not root and no user namespaces, no overlayfs)",
     )
 
 
@@ -291,13 +291,19 @@ def machine_problem(overlay: bool = False) -> str | None:
 
 
 def _problem(overlay: bool) -> str | None:
-    if not _has_cap_sys_admin():
-        return (
-            "pycoz needs root (CAP_SYS_ADMIN) to make namespaces, and this process "
-            f"(uid {os.geteuid()}) does not have it"
-        )
     if not os.path.exists("/proc/self/ns/net") or not os.path.exists("/proc/self/ns/pid"):
         return "this kernel has no network or pid namespaces"
+    if not _has_cap_sys_admin():
+        # Not root: pycoz's rootless mode, a user namespace of its own that this
+        # process enters (as pycoz does on first use); its refusal is one line
+        # naming the setting that stops it.
+        from pycoz_cli.core import userns
+        from pycoz_cli.errors import PycozError
+
+        try:
+            userns.ensure()
+        except PycozError as err:
+            return f"not root, and {err}"
     if overlay and not _has_overlayfs():
         return "this kernel has no overlayfs (modprobe overlay)"
     return None

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import click
 
-from pycoz_cli.cli import complete
+from pycoz_cli.cli import SuggestingGroup, complete
 from pycoz_cli.cli.options import (
-    NET_OPTIONS,
     TailCommand,
     build_topology,
     command_args,
     fence_from_options,
     fence_options,
+    impair_option,
     run_in_container,
 )
 
-_impair_option = NET_OPTIONS[-1]
+_impair_option = impair_option(with_net=False)
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 RUN_CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]}
 
 
-@click.group(name="net", context_settings=CONTEXT)
+@click.group(name="net", cls=SuggestingGroup, context_settings=CONTEXT)
 def net() -> None:
     """Network topologies that build in milliseconds and vanish without a trace.
 
@@ -33,7 +33,7 @@ def net() -> None:
     \b
     Examples:
       pycoz net run pair -- ping -c1 h2
-      pycoz net run dualstack --host client -- curl http://server:8000/
+      pycoz net run examples/topologies/web-lab.toml --host client -- curl -s http://server:8000/
       pycoz net up star:hosts=3 --name lab && ip netns exec lab-h1 ping -c1 h3
       pycoz net down lab
     """

@@ -114,8 +114,24 @@ FENCE_OPTIONS = (
         help="At most N processes and threads in the container (stops fork bombs).",
     ),
     click.option("--cpus", metavar="N", help="CPU time limit, in CPUs, e.g. 0.5 or 2."),
+    click.option(
+        "--rootless",
+        is_flag=True,
+        help="Run in a user namespace of pycoz's own, as pycoz does by itself when "
+        "not run by root: root inside has no power outside it, and files of other "
+        "users show as nobody and cannot be changed.",
+    ),
 )
-FENCE_PARAMS = ("privileged", "cap_add", "cap_drop", "seccomp_deny", "memory", "pids", "cpus")
+FENCE_PARAMS = (
+    "privileged",
+    "cap_add",
+    "cap_drop",
+    "seccomp_deny",
+    "memory",
+    "pids",
+    "cpus",
+    "rootless",
+)
 
 
 def fence_options(func):
@@ -126,13 +142,34 @@ def fence_options(func):
 
 
 def fence_from_options(params: dict) -> dict:
-    """The fence and limit values as ``Container`` keyword arguments; pops them."""
+    """The fence and limit values as ``Container`` keyword arguments; pops them.
+
+    Enters pycoz's user namespace first in rootless mode (``core.userns``): the
+    networks and containers made after it belong to it.
+    """
+    from pycoz_cli.core import userns
+
+    userns.ensure(bool(params.get("rootless")))
     return {name: params.pop(name) for name in FENCE_PARAMS}
 
 
 def fence_options_given(params: dict) -> list[str]:
     """The fence options set on the command line, as option names."""
     return [f"--{n.replace('_', '-')}" for n in FENCE_PARAMS if params.get(n)]
+
+
+def impair_option(with_net: bool):
+    """``--impair``; ``with_net``: on a command where it goes with --net."""
+    return click.option(
+        "--impair",
+        "impair",
+        metavar="LINK[:KEY=VALUE,...]",
+        multiple=True,
+        shell_complete=complete.link,
+        help=("With --net: impair" if with_net else "Impair")
+        + " a link, e.g. h1-h2:delay=50ms,loss=1% (both directions) "
+        "or h1>h2:rate=1mbit (one); keys delay, jitter, loss, corrupt, rate (repeatable).",
+    )
 
 
 NET_OPTIONS = (
@@ -156,15 +193,7 @@ NET_OPTIONS = (
         shell_complete=complete.host,
         help="The host to run in (default: the topology's first host).",
     ),
-    click.option(
-        "--impair",
-        "impair",
-        metavar="LINK[:KEY=VALUE,...]",
-        multiple=True,
-        shell_complete=complete.link,
-        help="With --net: impair a link, e.g. h1-h2:delay=50ms,loss=1% (both directions) "
-        "or h1>h2:rate=1mbit (one); keys delay, jitter, loss, corrupt, rate (repeatable).",
-    ),
+    impair_option(with_net=True),
 )
 
 
@@ -323,7 +352,9 @@ class TraceSetup:
             if follow >= 2:
                 self._per_pid = outputs.open_per_pid(output)
             else:
-                self._stream = self._opened = open(output, "w")  # noqa: SIM115 - close()
+                from pycoz_cli.core.streams import open_text
+
+                self._stream = self._opened = open_text(output)
         common = {
             "strsize": values["strsize"] if values["strsize"] is not None else 32,
             "decode_fds": bool(values["decode_fds"]),
@@ -446,6 +477,7 @@ def container_from_options(params: dict, stack=None):
         env[name] = value
     binds = [Bind.parse(b) for b in params.pop("binds")]
     binds += [Bind.parse(b, readonly=True) for b in params.pop("ro_binds")]
+    fence = fence_from_options(params)  # first: it may enter pycoz's user namespace
     network, host = network_from_options(params, stack) if stack is not None else (None, None)
     return Container(
         base=params.pop("base"),
@@ -458,7 +490,7 @@ def container_from_options(params: dict, stack=None):
         env=env,
         network=network,
         host=host,
-        **fence_from_options(params),
+        **fence,
     )
 
 
@@ -478,7 +510,7 @@ def command_args(func):
         "command",
         nargs=-1,
         type=click.UNPROCESSED,
-        metavar="[--] COMMAND [ARG]...",
+        metavar="[[--] COMMAND [ARG]...]",
         shell_complete=complete.command,
     )
     return argument(func)

@@ -73,6 +73,14 @@ def shell(command, quiet, no_root, traced, **params) -> int:
     ]
     if given and not traced:
         raise SpecError(f"{given[0]}: a trace option needs --trace")
+    if no_root:
+        # No throwaway root: no layer to keep changes in or to start from.
+        for option, value in (("--upper", params["upper"]), ("--base", params["base"])):
+            if value is not None and (option == "--upper" or value != "/"):
+                raise SpecError(
+                    f"{option} {value}: --no-root keeps the host's filesystem "
+                    "(writes are real): use one or the other"
+                )
     interactive = command is None and os.isatty(0)
     exprs = " ".join(params.get("exprs") or ()) or "every call"
     with contextlib.ExitStack() as stack:

@@ -62,6 +62,8 @@ def trace(attach_pid, use_root, command, **params) -> int:
     from pycoz_cli.core.trace import session
     from pycoz_cli.errors import SpecError
 
+    if attach_pid is not None and attach_pid <= 0:
+        raise SpecError(f"-p {attach_pid}: not a process id (a number from 1)")
     if attach_pid is not None and command:
         raise SpecError("-p and COMMAND: choose one")
     if attach_pid is None and not command:
@@ -73,9 +75,10 @@ def trace(attach_pid, use_root, command, **params) -> int:
     if fence_given and not in_container:
         raise SpecError(f"{fence_given[0]}: needs a container (--root, --net or --join)")
     setup = TraceSetup(params, in_container=in_container)
+    detached_by = 0
     try:
         if attach_pid is not None:
-            session.attach(attach_pid, setup.options, setup.sink)
+            detached_by = session.attach(attach_pid, setup.options, setup.sink)
             return 0
         if in_container:
             with contextlib.ExitStack() as stack:
@@ -86,4 +89,10 @@ def trace(attach_pid, use_root, command, **params) -> int:
         status = session.trace_command(command, setup.options, setup.sink)
     finally:
         setup.close()
+        if detached_by:
+            # As strace: detached by a signal, die of it (the shell sees 128+N).
+            import signal
+
+            signal.signal(detached_by, signal.SIG_DFL)
+            os.kill(os.getpid(), detached_by)
     return exit_code_for(os.waitstatus_to_exitcode(status))

@@ -50,6 +50,7 @@ from pycoz_cli.errors import (
     ExitCode,
     SetupError,
     describe_errno,
+    needs_root,
 )
 
 SI_KERNEL = 0x80
@@ -342,8 +343,10 @@ def _fork_into_pid_ns() -> int:
     children, so other threads are unaffected, and setns() to our own namespace
     undoes it right after the fork, even if the fork failed.
     """
-    from pycoz_cli.core import libc
+    from pycoz_cli.core import libc, userns
 
+    if userns.active():
+        return _clone_into_pid_ns()
     own = os.open("/proc/thread-self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     try:
         try:
@@ -362,6 +365,25 @@ def _fork_into_pid_ns() -> int:
         return pid
     finally:
         os.close(own)
+
+
+def _clone_into_pid_ns() -> int:
+    """fork() into a new pid namespace with clone(2), for rootless mode.
+
+    There the setns back of ``_fork_into_pid_ns`` is refused (the host's pid
+    namespace is not the user namespace's), so the child is made with
+    clone(CLONE_NEWPID|SIGCHLD) directly: a fork whose child is pid 1 of a new
+    namespace, while the caller's namespace for later children is untouched.
+    The caller is single-threaded in rootless mode (``core.userns``), which is
+    what makes a fork without Python's own fork handlers safe: there are no
+    other threads whose locks the child could inherit held.
+    """
+    from pycoz_cli.core import libc
+
+    pid = libc.clone_fork(libc.CLONE_NEWPID)
+    if pid < 0:
+        raise _error_from_report(("E", str(-pid), "clone failed", "CLONE_NEWPID"), "") from None
+    return pid
 
 
 def _high_pipe() -> tuple[int, int]:
@@ -392,7 +414,7 @@ def _error_from_report(error: tuple, command: str) -> Exception:
     err = OSError(code, what, target or None)
     hint = None
     if code == 1 and what.startswith("unshare"):  # EPERM
-        hint = "creating namespaces needs CAP_SYS_ADMIN: run pycoz as root"
+        hint = needs_root("creating namespaces")
     elif code == 19 and "overlay" in what:  # ENODEV
         hint = "this kernel has no overlayfs (modprobe overlay)"
     if code == 0:

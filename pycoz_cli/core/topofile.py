@@ -24,6 +24,8 @@ from pycoz_cli.core.topology import (
     BRIDGE_MAX_PORTS,
     IFNAMSIZ,
     PORT_LIMIT_REASON,
+    READY_TIMEOUT,
+    CommandSpec,
     Impairment,
     Route,
     Topology,
@@ -41,6 +43,7 @@ NODE_KEYS = {
 IMPAIR_KEYS = ("delay", "jitter", "loss", "corrupt", "rate")
 LINK_KEYS = ("a", "b", "a_addresses", "b_addresses", "mtu", *IMPAIR_KEYS, "a_to_b", "b_to_a")
 DIRECTIONS = ("a_to_b", "b_to_a")
+COMMAND_KEYS = ("run", "ready", "timeout")
 ROUTE_KINDS = ("unicast", "blackhole", "unreachable", "prohibit")
 ROUTE_USAGE = "write [unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]"
 
@@ -592,7 +595,11 @@ class _Loader:
                 raise self.error(where, f"{text!r}: a route is a string; {ROUTE_USAGE}")
             routes.append((node, self.route(text, where), where))
         for i, command in enumerate(self.array(spec, path, "commands", "of commands")):
-            node.commands.append(self.command(command, (*path, "commands", i)))
+            where = (*path, "commands", i)
+            if isinstance(command, dict):
+                node.add_command(*self.command_table(command, where))
+            else:
+                node.add_command(self.command(command, where), CommandSpec(where=self.at(where)))
 
     def sysctl(self, node, name: str, path: tuple, value) -> None:
         if not _SYSCTL.fullmatch(name):
@@ -608,6 +615,41 @@ class _Loader:
             raise self.error(path, f"{value!r}: give a value on one line")
         node.sysctls[name] = value
 
+    def at(self, path: tuple) -> str:
+        """``lab.toml:7: hosts.server.commands[0]``: where ``path`` is written."""
+        line = self.line(path)
+        return f"{self.filename}:{line}: {_key_name(path)}" if line else self.filename
+
+    def command_table(self, table: dict, path: tuple) -> tuple[list[str], CommandSpec]:
+        """``{ run = ..., ready = "tcp:8000", timeout = "30s" }``."""
+        self.check_keys(table, path, COMMAND_KEYS, "a command")
+        if "run" not in table:
+            raise self.error(
+                path, "missing key 'run' (the command: a list of arguments, or a string for sh -c)"
+            )
+        argv = self.command(table["run"], (*path, "run"))
+        ready, timeout = None, READY_TIMEOUT
+        if "ready" in table:
+            value = table["ready"]
+            kind, _, port = value.partition(":") if isinstance(value, str) else ("", "", "")
+            if value == "exit":
+                ready = ("exit", 0)
+            elif kind in ("tcp", "udp") and port.isdigit() and 1 <= int(port) <= 65535:
+                ready = (kind, int(port))
+            else:
+                raise self.error(
+                    (*path, "ready"),
+                    f'{value!r}: use "tcp:PORT", "udp:PORT" (a port from 1 to 65535) or "exit"',
+                )
+        if "timeout" in table:
+            if ready is None:
+                raise self.error((*path, "timeout"), "a timeout needs ready (what to wait for)")
+            try:
+                timeout = parse_duration(table["timeout"]) / 1000
+            except ValueError as err:
+                raise self.error((*path, "timeout"), str(err)) from None
+        return argv, CommandSpec(ready, timeout, self.at(path))
+
     def command(self, command, path: tuple) -> list[str]:
         if isinstance(command, str):
             if not command.strip():
@@ -622,7 +664,9 @@ class _Loader:
             argv = list(command)
         else:
             raise self.error(
-                path, f"{command!r}: a command is a list of arguments, or a string for sh -c"
+                path,
+                f"{command!r}: a command is a list of arguments, a string for sh -c, "
+                "or a table { run = ..., ready = ... }",
             )
         if any("\0" in arg for arg in argv):
             raise self.error(path, "an argument holds a NUL character")

@@ -9,14 +9,18 @@ create.  An attempt returns an ``Outcome``: ``through`` is True when the attack 
 through (the fence failed), with what was seen as ``detail``.
 
 The same attempt runs under any ``Runner``: pycoz fenced (``root``, ``shell -c``,
-``net run``, ``root --net``, ``trace --root``), pycoz ``--privileged`` (the control:
-the attempt is real when it gets through there) and bubblewrap, so that the bench
-can count, side by side, how many got through for each.
+``net run``, ``root --net``, ``trace --root``, the Python API), pycoz
+``--privileged`` (the control: the attempt is real when it gets through there) and
+bubblewrap, so that the bench can count, side by side, how many got through for
+each.  An attempt that did not run at all (a sandbox that refused to start) says
+so (``Outcome.ran``): it blocked nothing.
 
 Nothing here writes a real sysctl or a real device of the machine: the sysctl
-attempt writes back the value already there, the clock and module probes use
-arguments the kernel refuses after its capability check (an EINVAL there says the
-capability was present), and every object written to is the attempt's own.
+attempt writes back the value already there, the clock, swap and accounting probes
+use arguments the kernel refuses after its capability check (an EINVAL or ENOENT
+there says the capability was present), and every object written to is the
+attempt's own.  The one exception is the kernel log: the /dev/kmsg attempt adds a
+line naming itself when it gets through.
 """
 
 from __future__ import annotations
@@ -32,9 +36,8 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .helpers import Tmux, sacrificial, sections, wait_until
@@ -72,7 +75,7 @@ class Runner:
     own_net: bool = False
     own_root: bool = True  # writes and mounts stay in the sandbox (not net run)
     kind: str = "pycoz"  # or "bwrap"
-    env: dict = field(default_factory=dict)
+    takes_binds: bool = True
 
     def argv(self, cmd, options=()) -> list[str]:
         cmd = list(cmd)
@@ -90,24 +93,48 @@ class Runner:
             return ("--bind", str(src), str(dst))
         return ("--bind", f"{src}:{dst}")
 
-    @property
-    def takes_binds(self) -> bool:
-        return "run" not in self.head  # pycoz net run has no root options
+
+#: The Python API as a command: Container().run(argv), its status as the CLI's.
+_API = """
+import sys
+from pycoz_cli import Container
+code = Container().run(sys.argv[1:])
+sys.exit(128 - code if code < 0 else code)
+"""
 
 
 def pycoz_runners(pycoz: str) -> dict[str, Runner]:
     """The fenced entry points, and the --privileged control."""
     trace = (pycoz, "trace", "--root", "-q", "-o", os.devnull)
+    python = os.path.join(os.path.dirname(pycoz), "python")
     return {
+        "api": Runner("api", (python, "-c", _API), (), takes_binds=False),
         "root": Runner("root", (pycoz, "root")),
         "shell": Runner("shell", (pycoz, "shell", "-q"), ("-c",), shell=True),
         "net-run": Runner(
-            "net-run", (pycoz, "net", "run", "pair", "--host", "h1"), own_net=True, own_root=False
+            "net-run",
+            (pycoz, "net", "run", "pair", "--host", "h1"),
+            own_net=True,
+            own_root=False,
+            takes_binds=False,
         ),
         "root-net": Runner(
             "root-net", (pycoz, "root", "--net", "pair", "--host", "h1"), own_net=True
         ),
         "trace-root": Runner("trace-root", trace),
+        # Rootless mode (issue 16), the same fence in a user namespace of pycoz's own.
+        "rootless-root": Runner("rootless-root", (pycoz, "root", "--rootless")),
+        "rootless-root-net": Runner(
+            "rootless-root-net",
+            (pycoz, "root", "--rootless", "--net", "pair", "--host", "h1"),
+            own_net=True,
+        ),
+        "rootless-net-run": Runner(
+            "rootless-net-run",
+            (pycoz, "net", "run", "pair", "--host", "h1", "--rootless"),
+            own_net=True,
+            own_root=False,
+        ),
         "privileged": Runner("privileged", (pycoz, "root", "--privileged")),
     }
 
@@ -127,7 +154,7 @@ def bwrap_runners() -> dict[str, Runner]:
 #: arguments the kernel refuses after its permission check, or makes an object
 #: that dies with the probe (a bpf map, a perf event, a userfaultfd, a namespace).
 PROBES = r"""
-import ctypes, errno, fcntl, json, mmap, os, select, signal, struct, sys, termios, time
+import ctypes, errno, fcntl, json, mmap, os, select, signal, stat, struct, sys, termios, time
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 DENIED = (errno.EPERM, errno.EACCES, errno.ENOSYS)
@@ -140,6 +167,13 @@ def sc(nr, *args):
 
 def name(r):
     return "ok" if r >= 0 else errno.errorcode.get(-r, str(-r))
+
+def own_stdio(fd):
+    # The command's own stdin/stdout/stderr (init holds them too): not init's to
+    # guard.  A device by its number: the container's /dev/null is another node.
+    def what(st):
+        return ("c", st.st_rdev) if stat.S_ISCHR(st.st_mode) else (st.st_dev, st.st_ino)
+    return what(os.fstat(fd)) in {what(os.fstat(n)) for n in (0, 1, 2)}
 
 def allowed(r):
     # Refused after the permission check (EINVAL, EBADF, ENOENT...) = allowed.
@@ -189,8 +223,9 @@ def p_ptrace_seize_init():
     return r >= 0, name(r)
 
 def p_proc1_fd_open():
-    # Listing init's fd numbers tells nothing; opening one (its result pipe) is
-    # the attack: every fd init holds, for writing and for reading.
+    # Listing init's fd numbers tells little; opening one (its result pipe) is
+    # the attack: every fd init holds, for writing and for reading (nothing is
+    # written or read here).
     try:
         fds = os.listdir("/proc/1/fd")
     except OSError as e:
@@ -199,10 +234,14 @@ def p_proc1_fd_open():
     for fd in fds:
         for mode in (os.O_WRONLY, os.O_RDONLY):
             try:
-                os.close(os.open("/proc/1/fd/" + fd, mode | os.O_NONBLOCK))
-                opened.append(fd)
+                n = os.open("/proc/1/fd/" + fd, mode | os.O_NONBLOCK)
             except OSError as e:
                 last = errno.errorcode[e.errno]
+                continue
+            if not own_stdio(n):
+                opened.append(fd)
+            os.close(n)
+            break
     return bool(opened), " ".join(opened) or last
 
 def p_pidfd_getfd_init():
@@ -212,7 +251,7 @@ def p_pidfd_getfd_init():
     got, last = [], 0
     for n in range(64):
         r = sc(438, pfd, n, 0)
-        if r >= 0:
+        if r >= 0 and not own_stdio(r):
             got.append("%d:%s" % (n, os.readlink("/proc/self/fd/%d" % r)))
         else:
             last = r
@@ -274,6 +313,22 @@ def p_tiocsti_other_pty():
 
 
 
+def p_proc_keys_read():
+    try:
+        with open("/proc/keys") as f:
+            keys = f.read().splitlines()
+    except OSError as e:
+        return False, errno.errorcode[e.errno]
+    return bool(keys), "%d keys" % len(keys)
+
+def p_clone_new_uts():
+    r = sc(56, 0x04000000 | signal.SIGCHLD, 0, 0, 0, 0)  # clone(CLONE_NEWUTS), fork-like
+    if r == 0:
+        os._exit(0)
+    if r > 0:
+        os.waitpid(r, 0)
+    return r > 0, "child" if r > 0 else name(r)
+
 def p_proc_timer_list_read():
     try:
         with open("/proc/timer_list") as f:
@@ -327,14 +382,14 @@ PROBE_NAMES = tuple(
 ALONE = ("ptrace_seize_init",)
 
 
-def run_probes(runner: Runner, timeout: float = 60) -> dict[str, Outcome]:
-    """Every probe under ``runner``: {probe: Outcome}."""
+def run_probes(runner: Runner, timeout: float = 60, python: str = PYTHON) -> dict[str, Outcome]:
+    """Every probe under ``runner``, run by ``python``: {probe: Outcome}."""
     found: dict[str, Outcome] = {}
     batches = [[p for p in PROBE_NAMES if p not in ALONE], *([p] for p in ALONE)]
     for batch in batches:
         try:
             r = runner.run(
-                [PYTHON, "-c", PROBES, *batch],
+                [python, "-c", PROBES, *batch],
                 timeout=timeout if len(batch) > 1 else 20,
                 stdin=subprocess.DEVNULL,
             )
@@ -709,11 +764,11 @@ def attempt_abstract_unix_connect(runner: Runner, tmp: Path, unique: str) -> Out
     listener = Listener(socket.AF_UNIX, f"\0pycoz-fence-{unique}")
     try:
         r = runner.run([PYTHON, "-c", _CONNECT, "unix", f"pycoz-fence-{unique}"])
-        time.sleep(0.1)
     finally:
         listener.close()
+    through = listener.accepted > 0 or r.stdout.startswith("connected")
     detail = f"accepted {listener.accepted}; {r.stdout.strip()!r} {r.stderr[-300:]!r}"
-    return Outcome(listener.accepted > 0, detail, ran=r.stdout.startswith(("connected", "refused")))
+    return Outcome(through, detail, ran=r.stdout.startswith(("connected", "refused")))
 
 
 # keyctl through the raw syscalls: this machine has no keyutils.
@@ -907,7 +962,7 @@ def attempt_enter_other_node(runner: Runner, tmp: Path, unique: str) -> Outcome:
 
 
 # The terminal: TIOCSTI into the terminal the sandbox was started from.
-_TIOCSTI = r"""
+TIOCSTI_SCRIPT = r"""
 import errno, fcntl, sys, termios
 text = sys.argv[1].replace("@", "/") + "\n"
 n = 0
@@ -932,7 +987,7 @@ def attempt_tiocsti(runner: Runner, tmp: Path, unique: str) -> Outcome:
         tmux.start("a", "sh", env={"ENV": "", "HOME": str(tmp)})
         tmux.type("a", "PS1='P> '")
         tmux.wait_for("a", "P> ")
-        cmd = shlex.join(runner.argv([PYTHON, "-c", _TIOCSTI, injected]))
+        cmd = shlex.join(runner.argv([PYTHON, "-c", TIOCSTI_SCRIPT, injected]))
         tmux.type("a", f"{cmd}; echo DONE-{unique}")
         tmux.wait_for("a", f"\nDONE-{unique}", timeout=60)
         # Whatever was pushed is read by the shell before this line.
@@ -999,25 +1054,6 @@ def cgroup_paths_of(pid: int) -> list[str]:
     return paths
 
 
-def pycoz_cgroups_on_host() -> set[str]:
-    """Every cgroup directory named pycoz* in every hierarchy (three levels deep)."""
-    found = set()
-    for top in Path("/sys/fs/cgroup").iterdir():
-        todo = [(top, 0)]
-        while todo:
-            d, depth = todo.pop()
-            try:
-                subdirs = [e for e in d.iterdir() if e.is_dir()]
-            except OSError:
-                continue
-            for e in subdirs:
-                if e.name.startswith("pycoz"):
-                    found.add(str(e))
-                if depth < 3:
-                    todo.append((e, depth + 1))
-    return found
-
-
 def wait_gone(paths, timeout: float = 5) -> list[str]:
     """The paths still there after up to ``timeout`` seconds."""
     wait_until(lambda: not [p for p in paths if os.path.exists(p)], timeout=timeout)
@@ -1033,7 +1069,6 @@ __all__ = [
     "Runner",
     "bwrap_runners",
     "cgroup_paths_of",
-    "pycoz_cgroups_on_host",
     "pycoz_runners",
     "run_probes",
     "wait_gone",

@@ -79,16 +79,17 @@ def assert_one_line(stderr: str, *words: str) -> str:
 def host_mounts() -> list[str]:
     """The host's mount table as 'mountpoint fstype source options' (no ids).
 
-    Named network namespaces (/run/netns/*) are left out: tests of named
-    topologies running in parallel add and remove them; the session-end check
-    still covers them.
+    Named network namespaces (/run/netns/*) and mounts in pytest's temporary
+    directories are left out: tests running in parallel add and remove them
+    (named topologies; test_leftover_check's own mounts); the session-end check
+    still covers them.  A container's mount that leaked would be elsewhere.
     """
     with open("/proc/self/mountinfo") as f:
         lines = []
         for line in f:
             head, _, tail = line.partition(" - ")
             fields = head.split(" ")
-            if fields[4].startswith("/run/netns/"):
+            if fields[4].startswith("/run/netns/") or "/pytest-of-" in fields[4]:
                 continue
             lines.append(" ".join([fields[4], *tail.split(" ")[:2]]))
     return sorted(lines)
@@ -276,3 +277,74 @@ class Tmux:
 
     def close(self) -> None:
         subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=10)
+
+
+def tagged(tag: str) -> list[int]:
+    """Processes with ``tag`` as one of their arguments."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if tag.encode() in argv:
+            found.append(int(name))
+    return found
+
+
+def kill_trace_during_startup(
+    pycoz_bin: str, tag: str, after: float, *args: str, since_launch: bool = False
+) -> tuple[int, str] | None:
+    """Start ``pycoz trace ARGS -o /dev/null -- sleep TAG`` and SIGKILL it
+    ``after`` seconds after its child appears (``since_launch``: after its
+    launch, as the issue's ``kill -9 $!`` did).  Returns the identity of the
+    child it had, if any."""
+    p = subprocess.Popen(
+        [pycoz_bin, "trace", *args, "-o", "/dev/null", "--", "sleep", tag],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    child = None
+    if since_launch:
+        time.sleep(after)
+        kids = children(p.pid)
+        child = identity(kids[0]) if kids else None
+    else:
+        deadline = time.monotonic() + 30
+        while child is None and time.monotonic() < deadline and p.poll() is None:
+            kids = children(p.pid)
+            child = identity(kids[0]) if kids else None
+        time.sleep(after)
+    p.kill()
+    p.wait()
+    return child
+
+
+def trace_leftovers(identities, tag: str) -> list[str]:
+    """What outlived a killed ``pycoz trace``: a forked child still there after
+    5 s, or the command (``sleep TAG``) running.  Each is killed: it is ours (its
+    pid and start time, or the unique tag)."""
+    left = []
+    for ident in identities:
+        if not wait_until(lambda ident=ident: identity(ident[0]) != ident, timeout=5):
+            with open(f"/proc/{ident[0]}/stat") as f:
+                left.append(f.read().strip())
+            os.kill(ident[0], 9)
+    for pid in tagged(tag):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                left.append(f.read().strip())
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    return left
+
+
+def tracer_of(pid: int) -> str:
+    """The TracerPid of ``pid``'s status ("0": not traced)."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(line.split()[1] for line in f if line.startswith("TracerPid:"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -181,7 +182,7 @@ def test_unknown_container_option_says_which():
 
 def test_trace_gives_structured_events():
     program = "import socket\ns = socket.socket()\nprint(s.connect_ex(('127.0.0.1', 9)))\n"
-    python = os.path.realpath(os.sys.executable)
+    python = os.path.realpath(sys.executable)
     r = pycoz_cli.run(
         [python, "-c", program], trace=["trace=connect"], capture_output=True, text=True
     )

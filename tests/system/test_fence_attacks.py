@@ -14,7 +14,9 @@ bench/bench_fence_attacks.py runs the same attempts under bubblewrap too.
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -25,15 +27,27 @@ import pytest
 from .fence_helpers import (
     ATTEMPTS,
     PROBE_NAMES,
+    PROBES,
+    TIOCSTI_SCRIPT,
     Runner,
     cgroup_paths_of,
     pycoz_runners,
     run_probes,
     wait_gone,
 )
-from .helpers import descendants, wait_until
+from .helpers import Tmux, assert_one_line, descendants, wait_until
 
-FENCED = ("root", "shell", "net-run", "root-net", "trace-root")
+FENCED = (
+    "root",
+    "shell",
+    "net-run",
+    "root-net",
+    "trace-root",
+    "rootless-root",
+    "rootless-root-net",
+    "rootless-net-run",
+    "api",
+)
 
 
 def _privileged_net(pycoz_bin) -> Runner:
@@ -108,6 +122,29 @@ def test_attack_gets_through_when_privileged(pycoz_bin, tmp_path, unique, attemp
         runner = _privileged_net(pycoz_bin)
     outcome = attempt.run(runner, tmp_path, unique)
     assert outcome.through, f"{attempt.name} under {runner.name}: {outcome}"
+
+
+def test_tiocsti_in_an_interactive_shell_stays_in_its_own_terminal(pycoz_bin, tmp_path, unique):
+    """``pycoz shell`` on a terminal has a terminal of its own (README): what a program
+    pushes with TIOCSTI reaches that one, never the user's shell after exit."""
+    marker = tmp_path / f"injected-{unique}"
+    tmux = Tmux(tmp_path)
+    try:
+        tmux.start("a", "sh", env={"ENV": "", "HOME": str(tmp_path)})
+        tmux.type("a", "PS1='P> '")
+        tmux.wait_for("a", "P> ")
+        tmux.type("a", f"{pycoz_bin} shell -q; echo DONE-{unique}")
+        tmux.wait_for("a", "[pycoz] ")
+        injected = f"touch {marker}".replace("/", "@")
+        tmux.type("a", shlex.join([sys.executable, "-c", TIOCSTI_SCRIPT, injected]))
+        tmux.wait_for("a", "pushed ")
+        tmux.type("a", "exit")
+        tmux.wait_for("a", f"\nDONE-{unique}")
+        tmux.type("a", f"echo END-{unique}")
+        screen = tmux.wait_for("a", f"\nEND-{unique}")
+    finally:
+        tmux.close()
+    assert not marker.exists(), f"the user's shell ran what the container pushed:\n{screen}"
 
 
 # --- resource limits: a fork bomb and a memory hog end without harming the host ----------
@@ -197,6 +234,14 @@ def _limit(paths: list[str], name: str) -> str | None:
     return None
 
 
+def _made_above(path: str, own: set[str]) -> list[str]:
+    made = []
+    while path not in own and path.count("/") > 4:  # /sys/fs/cgroup/HIERARCHY/...
+        made.append(path)
+        path = os.path.dirname(path)
+    return made
+
+
 def test_limits_apply_to_the_command_and_leave_no_cgroup_behind(pycoz_bin, unique):
     own = set(cgroup_paths_of(os.getpid()))
     proc = subprocess.Popen(
@@ -217,10 +262,12 @@ def test_limits_apply_to_the_command_and_leave_no_cgroup_behind(pycoz_bin, uniqu
         stderr=subprocess.PIPE,
         text=True,
     )
-    paths: list[str] = []
+    made: set[str] = set()
     try:
 
         def sleeper():
+            if proc.poll() is not None:
+                return -1  # pycoz ended: no container to look at
             for pid in descendants(proc.pid):
                 try:
                     with open(f"/proc/{pid}/comm") as f:
@@ -231,16 +278,94 @@ def test_limits_apply_to_the_command_and_leave_no_cgroup_behind(pycoz_bin, uniqu
             return None
 
         pid = wait_until(sleeper, timeout=20)
-        assert pid, f"no container came up (pycoz: {proc.poll()})"
+        assert pid and pid > 0, f"no container came up: {proc.communicate()}"
         paths = [p for p in cgroup_paths_of(pid) if p not in own]
         assert paths, "the command sits in the test's own cgroups: no limit applies"
+        # Every directory pycoz made, between the test's own cgroup and the command's.
+        made = {a for p in paths for a in _made_above(p, own)}
         assert _limit(paths, "pids.max") == "200", paths
         memory = _limit(paths, "memory.max") or _limit(paths, "memory.limit_in_bytes")
         assert memory == str(64 << 20), (memory, paths)
+        cpu_max = _limit(paths, "cpu.max")  # v2: "QUOTA PERIOD"; v1: two files
+        quota, period = (
+            cpu_max.split()
+            if cpu_max
+            else (_limit(paths, "cpu.cfs_quota_us"), _limit(paths, "cpu.cfs_period_us"))
+        )
+        assert int(quota) * 2 == int(period), (quota, period, paths)
     except BaseException:
         proc.kill()
         proc.communicate()
         raise
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert wait_gone(paths) == [], "cgroups left behind"
+    assert wait_gone(made) == [], "cgroups left behind"
+
+
+# --- the fence's knobs: --cap-add, --cap-drop, --seccomp-deny, and bad input ------------
+
+
+def _probe(pycoz, options, *probes: str) -> dict[str, tuple[bool, str]]:
+    """Some probes under ``pycoz root OPTIONS``: {probe: (through, detail)}."""
+    r = pycoz("root", *options, "--", sys.executable, "-c", PROBES, *probes)
+    assert r.returncode == 0, r.stderr
+    return {k: tuple(v) for k, v in json.loads(r.stdout).items()}
+
+
+def test_cap_add_gives_back_one_power_only(pycoz):
+    probes = ("settimeofday_null", "adjtimex_tick_zero", "syslog_read_size")
+    found = _probe(pycoz, ["--cap-add=sys_time"], *probes)
+    assert found["settimeofday_null"][0] and found["adjtimex_tick_zero"][0], found
+    assert not found["syslog_read_size"][0], found
+
+
+def test_cap_drop_takes_one_power_away(pycoz):
+    r = pycoz(
+        "root",
+        "--cap-drop",
+        "CAP_NET_RAW",
+        "--",
+        sys.executable,
+        "-c",
+        "import socket\ntry:\n socket.socket(socket.AF_INET, socket.SOCK_RAW, 1)\n"
+        " print('raw socket')\nexcept PermissionError:\n print('EPERM')",
+    )
+    assert (r.returncode, r.stdout) == (0, "EPERM\n"), r.stderr
+    r = pycoz("root", "--cap-drop", "all", "--", "sh", "-c", "chown nobody /tmp 2>&1; echo $?")
+    assert r.stdout.splitlines()[-1] == "1" and "Operation not permitted" in r.stdout, r.stdout
+
+
+_IO_URING = r"""
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.syscall(425, 0, None)  # io_uring_setup(0, NULL): EINVAL/EFAULT when allowed
+print(errno.errorcode[ctypes.get_errno()] if r == -1 else r)
+"""
+
+
+@pytest.mark.parametrize(
+    ("deny", "seen"), [("io_uring_setup", "ENOSYS"), ("io_uring_setup:EPERM", "EPERM")]
+)
+def test_seccomp_deny_by_name(pycoz, deny, seen):
+    free = pycoz("root", "--", sys.executable, "-c", _IO_URING)
+    assert free.returncode == 0 and free.stdout.strip() not in ("ENOSYS", "EPERM"), free
+    r = pycoz("root", "--seccomp-deny", deny, "--", sys.executable, "-c", _IO_URING)
+    assert (r.returncode, r.stdout) == (0, f"{seen}\n"), r.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "word"),
+    [
+        ("--cap-add", "CAP_NOPE", "CAP_NOPE"),
+        ("--cap-drop", "sys_nothing", "sys_nothing"),
+        ("--seccomp-deny", "no_such_call", "no_such_call"),
+        ("--seccomp-deny", "getpid:ENOPE", "ENOPE"),
+        ("--memory", "64Q", "64Q"),
+        ("--pids", "-5", "-5"),
+        ("--cpus", "zero", "zero"),
+    ],
+)
+def test_bad_fence_option_is_one_line_and_exit_2(pycoz, option, value, word):
+    r = pycoz("root", option, value, "--", "true")
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert_one_line(r.stderr, word)

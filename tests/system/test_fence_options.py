@@ -278,3 +278,12 @@ def test_shell_banner_says_when_there_is_no_fence(pycoz_bin, tmp_path):
     assert "NONE (--privileged)" in _fence_line(Container(privileged=True))
     line = _fence_line(Container(cap_add=["SYS_PTRACE"], pids=20))
     assert "+SYS_PTRACE" in line and "pids 20" in line
+
+
+def test_api_refuses_a_layer_without_a_root(tmp_path):
+    from pycoz_cli import Container
+    from pycoz_cli.errors import SpecError
+
+    with pytest.raises(SpecError, match="--upper: needs a throwaway root"):
+        Container(overlay=False, upper=str(tmp_path / "u")).run(["true"])
+    assert not (tmp_path / "u").exists()

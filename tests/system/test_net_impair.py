@@ -159,7 +159,7 @@ def test_net_set_on_a_link_not_declared_says_what_to_do(pycoz, unique, declared)
         assert r.returncode == 2, r
         assert r.stderr.count("\n") == 1, r.stderr
         line = r.stderr
-        assert line.startswith(f"pycoz net: link h1-s1 of {name} cannot change: this kernel")
+        assert line.startswith(f"pycoz net set: link h1-s1 of {name} cannot change: this kernel")
         fix = line[line.index("(") + 1 : line.rindex(")")]
         down, again = fix.split(" && ")
         assert down == f"pycoz net down {name}"

@@ -385,39 +385,96 @@ def test_plugin_is_off_with_p_no_pycoz(pytester):
     result.stdout.fnmatch_lines(["*fixture 'pycoz_net' not found*"])
 
 
-@pytest.mark.parametrize(("option", "outcome"), [((), "skipped"), (("--pycoz-require",), "failed")])
-def test_machine_that_cannot_run_it_skips_or_errors(pytester, option, outcome):
-    """A real unprivileged user (nobody): no CAP_SYS_ADMIN, so no namespaces."""
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+
+
+@pytest.fixture
+def nobody_dir():
+    """A directory user nobody can use (pytester's is under root's private
+    /tmp/pytest-of-root); skips where nobody cannot run this environment's Python."""
     import shutil
     import tempfile
 
-    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
     probe = subprocess.run(
-        [*nobody, sys.executable, "-c", "import pycoz_cli.pytest_plugin"],
+        [*NOBODY, sys.executable, "-c", "import pycoz_cli.pytest_plugin"],
         capture_output=True,
         text=True,
         cwd="/",
     )
     if probe.returncode != 0:  # e.g. the checkout is under root's private home
         pytest.skip(f"user nobody cannot run this environment's Python: {probe.stderr[-200:]}")
-    # pytester's directory is under root's private /tmp/pytest-of-root.
     here = tempfile.mkdtemp(prefix="pycoz-nobody-")
-    try:
-        os.chmod(here, 0o777)
-        with open(f"{here}/test_x.py", "w") as f:
-            f.write("def test_x(pycoz_net):\n    pass\n")
-        result = subprocess.run(
-            [*nobody, sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", *option],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "HOME": here},
+    os.chmod(here, 0o777)
+    yield here
+    shutil.rmtree(here)
+
+
+def in_userns_without_userns(argv, cwd) -> subprocess.CompletedProcess:
+    """Run ``argv`` as nobody in a user namespace of the test's own (root and
+    nobody mapped) whose user.max_user_namespaces is 0: an ordinary user on a
+    machine that allows no user namespaces (the setting is per user namespace,
+    so the machine's own is untouched)."""
+    # sh was exec'd before its uid was mapped, so without capabilities: once
+    # mapped, it execs again (as uid 0 of the namespace) to get them.
+    inside = f'echo 0 > /proc/sys/user/max_user_namespaces && exec {" ".join(NOBODY)} "$@"'
+    script = f"read go && exec sh -c '{inside}' sh \"$@\""
+    proc = subprocess.Popen(
+        ["unshare", "--user", "sh", "-c", script, "sh", *argv],
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    own = os.readlink("/proc/self/ns/user")
+    deadline = time.monotonic() + 10
+    while os.readlink(f"/proc/{proc.pid}/ns/user") == own and time.monotonic() < deadline:
+        time.sleep(0.005)
+    for name in ("uid_map", "gid_map"):
+        with open(f"/proc/{proc.pid}/{name}", "w") as f:
+            f.write("0 0 1\n65534 65534 1\n")
+    out, err = proc.communicate("go\n", timeout=120)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize(("option", "outcome"), [((), "skipped"), (("--pycoz-require",), "error")])
+def test_machine_that_cannot_run_it_skips_or_errors(nobody_dir, option, outcome):
+    with open(f"{nobody_dir}/test_x.py", "w") as f:
+        f.write("def test_x(pycoz_net):\n    pass\n")
+    result = in_userns_without_userns(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", *option], nobody_dir
+    )
+    assert f"1 {outcome}" in result.stdout, result.stdout + result.stderr
+    # pycoz's own line, naming the setting that stops it
+    assert "pycoz: not root, and rootless mode: unshare(CLONE_NEWUSER) failed" in result.stdout
+    assert "user.max_user_namespaces=0" in result.stdout
+
+
+def test_an_ordinary_user_runs_it_rootless(nobody_dir, mark):
+    """Not root, user namespaces allowed: the fixtures work (pycoz's rootless mode)."""
+    with open(f"{nobody_dir}/test_x.py", "w") as f:
+        f.write(
+            inner(
+                """
+                def test_x(pycoz_net, pycoz_container):
+                    r = pycoz_net["h1"].run(["ping", "-c1", "-W5", "h2"], capture_output=True)
+                    assert r.returncode == 0, r.stderr
+                    box = pycoz_container(hostname="box")
+                    assert box.run(["hostname"], capture_output=True).stdout == b"box\\n"
+                """,
+                mark,
+            )
         )
-    finally:
-        shutil.rmtree(here)
-    assert f"1 {'error' if outcome == 'failed' else outcome}" in result.stdout, result.stdout
-    assert "pycoz: pycoz needs root (CAP_SYS_ADMIN) to make namespaces" in result.stdout
+    result = subprocess.run(
+        [*NOBODY, sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs"],
+        cwd=nobody_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": nobody_dir},
+    )
+    assert "1 passed" in result.stdout, result.stdout + result.stderr
+    assert marked_processes(mark) == []
 
 
 def test_ctrl_c_leaves_nothing_behind(pytester, mark):

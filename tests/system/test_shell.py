@@ -11,14 +11,7 @@ import time
 
 import pytest
 
-from tests.system.helpers import Tmux, alive, assert_one_line, descendants, identity, wait_until
-
-
-@pytest.fixture
-def tmux(tmp_path):
-    term = Tmux(tmp_path)
-    yield term
-    term.close()
+from tests.system.helpers import alive, assert_one_line, descendants, identity, wait_until
 
 
 @pytest.fixture
@@ -330,3 +323,16 @@ def test_no_root_keeps_the_hosts_filesystem(pycoz, tmp_path):
     assert made.exists()
     r = pycoz("shell", "--net", "isolated", "-c", f"rm {made} && echo removed-inside")
     assert r.stdout == "removed-inside\n" and made.exists()  # the throwaway root's copy
+
+
+@pytest.mark.parametrize("option", ["--upper", "--base"])
+def test_no_root_refuses_the_options_of_a_root(pycoz, tmp_path, option):
+    """With --no-root there is no root to keep (--upper) or to start from
+    (--base): the shell would write to the host all the same."""
+    made = tmp_path / "made-inside"
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    r = pycoz("shell", "--no-root", option, str(layer), "-c", f"touch {made}")
+    assert r.returncode == 2
+    assert_one_line(r.stderr, f"{option} {layer}", "--no-root")
+    assert not made.exists() and not list(layer.iterdir())

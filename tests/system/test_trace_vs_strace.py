@@ -457,3 +457,65 @@ def test_timers_sigaltstack_and_timer_signals_like_strace(pycoz):
     assert (
         "si_code=SI_TIMER, si_timerid=0, si_overrun=0, si_int=4660, si_ptr=0x1234" in (signals[0])
     ), signals
+
+
+@pytest.mark.parametrize(
+    "inject",
+    [
+        "getpid:delay_exit=1000",
+        "getpid:delay_enter=1000:error=EPERM",
+        "getpid:retval=5:delay_exit=1",
+    ],
+)
+def test_delayed_calls_are_marked_as_strace_marks_them(pycoz, inject):
+    program = [PYTHON, "-c", "import os; os.getpid()"]
+    ours, theirs = run_both(pycoz, ["-e", "trace=getpid", "-e", f"inject={inject}"], program)
+    pid_value = [(r"\) += \d+ \(", ") = PID (")]
+    mine = calls(ours, ["getpid"], pid_value)
+    assert mine == calls(theirs, ["getpid"], pid_value)
+    assert mine[-1].endswith("(DELAYED)")
+
+
+def test_summary_counts_what_strace_counts(pycoz):
+    """-c leaves out calls that never return (exit_group), and prints no table
+    when nothing was counted."""
+    program = [PYTHON, "-c", "import os; os.getpid()"]
+    ours, theirs = run_both(pycoz, ["-c", "-e", "trace=getpid,exit_group"], program)
+    names = lambda text: [line.split()[-1] for line in text.splitlines()[2:-2]]  # noqa: E731
+    assert names(ours) == names(theirs) == ["getpid"]
+    ours, theirs = run_both(pycoz, ["-c", "-e", "trace=exit_group"], ["true"])
+    assert ours == theirs == ""
+
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+
+
+def _as_nobody(argv) -> subprocess.CompletedProcess:
+    return subprocess.run([*NOBODY, *argv], capture_output=True, text=True, timeout=60)
+
+
+def test_prefilter_works_for_an_unprivileged_user(pycoz_bin):
+    """Without CAP_SYS_ADMIN a seccomp filter needs no_new_privs, which pycoz
+    sets then, as strace --seccomp-bpf does; as root pycoz does not (strace
+    does), so that setuid programs keep working under the tracer."""
+    if _as_nobody([sys.executable, "-c", "import pycoz_cli"]).returncode != 0:
+        pytest.skip("this checkout cannot be read by user 65534")
+    script = ["sh", "-c", "grep -h NoNewPrivs /proc/self/status; exec /bin/true"]
+
+    def execs(r):
+        assert r.returncode == 0, r.stderr
+        return sorted(calls(r.stderr, ["execve"]))
+
+    for user in (NOBODY, []):
+        ours = subprocess.run(
+            [*user, pycoz_bin, "trace", "-f", "-e", "trace=execve", "--", *script],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        theirs = subprocess.run(
+            [*user, STRACE, "-f", "--seccomp-bpf", "-e", "trace=execve", "--", *script],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert execs(ours) == execs(theirs)
+        assert len(execs(ours)) == 3
+        assert ours.stdout == ("NoNewPrivs:\t1\n" if user else "NoNewPrivs:\t0\n")
+        assert theirs.stdout == "NoNewPrivs:\t1\n"

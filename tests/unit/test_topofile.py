@@ -567,9 +567,36 @@ ERRORS = [
     ),
     (
         "command-type",
-        "[hosts.a]\ncommands = [{ run = 'x' }]\n",
-        "lab.toml:2: hosts.a.commands[0]: {'run': 'x'}: a command is a list of arguments, "
-        "or a string for sh -c",
+        "[hosts.a]\ncommands = [5]\n",
+        "lab.toml:2: hosts.a.commands[0]: 5: a command is a list of arguments, a string "
+        "for sh -c, or a table { run = ..., ready = ... }",
+    ),
+    (
+        "command-table-run",
+        "[hosts.a]\ncommands = [{ ready = 'exit' }]\n",
+        "lab.toml:2: hosts.a.commands[0]: missing key 'run' (the command: a list of "
+        "arguments, or a string for sh -c)",
+    ),
+    (
+        "command-table-key",
+        "[hosts.a]\ncommands = [{ run = 'x', redy = 'exit' }]\n",
+        "lab.toml:2: hosts.a.commands[0].redy: unknown key 'redy' (did you mean 'ready'?)",
+    ),
+    (
+        "command-ready",
+        "[hosts.a]\ncommands = [{ run = 'x', ready = 'tcp:99999' }]\n",
+        "lab.toml:2: hosts.a.commands[0].ready: 'tcp:99999': use \"tcp:PORT\", "
+        '"udp:PORT" (a port from 1 to 65535) or "exit"',
+    ),
+    (
+        "command-timeout",
+        "[hosts.a]\ncommands = [{ run = 'x', ready = 'exit', timeout = 5 }]\n",
+        'lab.toml:2: hosts.a.commands[0].timeout: 5 has no unit (write "5ms")',
+    ),
+    (
+        "command-timeout-alone",
+        "[hosts.a]\ncommands = [{ run = 'x', timeout = '5s' }]\n",
+        "lab.toml:2: hosts.a.commands[0].timeout: a timeout needs ready (what to wait for)",
     ),
     (
         "node-name",
@@ -1103,6 +1130,53 @@ def test_check_errors_are_prefixed_with_the_file(monkeypatch):
 
     monkeypatch.setattr(Topology, "check", refuse)
     assert error("[hosts.a]\n") == "lab.toml: something about the whole"
+
+
+# --- host commands ---------------------------------------------------------------------
+
+
+def test_commands_say_where_they_are_written_and_what_they_wait_for():
+    topo = loads(
+        src(
+            """
+            [hosts.a]
+            commands = [
+              { run = ["python3", "-m", "http.server", "8000"], ready = "tcp:8000" },
+              "true",
+              { run = "ip route", ready = "exit", timeout = "30s" },
+              { run = "dnsmasq", ready = "udp:53" },
+            ]
+            """
+        ),
+        "lab.toml",
+    )
+    node = topo.nodes["a"]
+    assert node.commands == [
+        ["python3", "-m", "http.server", "8000"],
+        ["sh", "-c", "true"],
+        ["sh", "-c", "ip route"],
+        ["sh", "-c", "dnsmasq"],
+    ]
+    assert [(c.where, c.ready, c.timeout) for c in map(topo.command, "aaaa", range(4))] == [
+        ("lab.toml:3: hosts.a.commands[0]", ("tcp", 8000), 10.0),
+        ("lab.toml:4: hosts.a.commands[1]", None, 10.0),
+        ("lab.toml:5: hosts.a.commands[2]", ("exit", 0), 30.0),
+        ("lab.toml:6: hosts.a.commands[3]", ("udp", 53), 10.0),
+    ]
+    assert topo.to_dict()["nodes"][0]["commands"] == node.commands
+
+
+def test_commands_of_a_plugin_topology_are_named_by_topology_host_and_index():
+    from pycoz_cli.core.topology import Topology
+
+    topo = Topology("ring:hosts=3")
+    node = topo.add_node("h1")
+    node.add_command(["sleep", "9"])
+    node.commands.append(["sleep", "8"])  # as a plugin may have done before add_command
+    assert [topo.command("h1", i).where for i in range(2)] == [
+        "topology ring:hosts=3: h1.commands[0]",
+        "topology ring:hosts=3: h1.commands[1]",
+    ]
 
 
 # --- the kernel's limits ------------------------------------------------------------------

@@ -8,11 +8,13 @@ a successful exec their arguments are gone).
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from functools import partial
 
 from pycoz_cli.core.trace import decode
 from pycoz_cli.core.trace.syscalls import NAMES, NUMBERS
+from pycoz_cli.core.trace.tracer import DELAYED, INJECTED
 
 #: Decoded whole at entry: after a successful exec their arguments are gone.
 EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
@@ -139,6 +141,7 @@ class StraceText(Common):
         self.last = None
         self.first_pid = None
         self.pids = set()
+        self.notes = sys.stderr
 
     def _head(self, pid, when=None) -> str:
         """What starts a line: the pid (-f, as strace: ``PID `` in a file, ``[pid N]``
@@ -195,8 +198,10 @@ class StraceText(Common):
             self._call(pid, f"{name}({argtext})", "?", t_enter)
             return
         result, _ = self._result(pid, name, retval, args, memory)
-        if injected:
+        if injected & INJECTED:
             result += " (INJECTED)"
+        if injected & DELAYED:
+            result += " (DELAYED)"
         if self.durations and t_exit is not None:
             result += f" <{t_exit - t_enter:.6f}>"
         self._call(pid, f"{name}({argtext})", result, t_enter)
@@ -217,8 +222,16 @@ class StraceText(Common):
             if self.signals is not None and info["signal"] not in self.signals:
                 return
             self._write(pid, decode.format_signal(info["fields"]))
-        elif kind == "detach" and not self.quiet:
-            self._write(pid, f"--- detached from {pid} ---")
+        elif kind == "stopped":
+            if self.signals is None or info["signal"] in self.signals:
+                self._write(pid, f"--- stopped by {_signame(info['signal'])} ---")
+        elif kind in ("attach", "detach") and not self.quiet:
+            # strace's notes: on stderr, not in the trace (-o FILE).
+            note = f"pycoz trace: Process {pid} {kind}ed"
+            if info.get("threads", 1) > 1:
+                note += f" with {info['threads']} threads"
+            self.notes.write(note + "\n")
+            self.notes.flush()
 
     def finish(self) -> None:
         self.out.flush()
@@ -269,8 +282,10 @@ class JsonLines(Common):
             value = retval
             text, errname = self._result(pid, name, value, args, memory)
             record.update(result=value, result_text=text, errno=errname)
-        if injected:
+        if injected & INJECTED:
             record["injected"] = True
+        if injected & DELAYED:
+            record["delayed"] = True
         if t_exit is not None and self.durations:
             record["duration"] = round(t_exit - t_enter, 9)
         self.out.write(self._dumps(record) + "\n")
@@ -282,6 +297,8 @@ class JsonLines(Common):
             record.update(signal=_signame(info["signal"]), si_code=code, si_pid=spid)
         elif kind == "killed":
             record.update(signal=_signame(info["signal"]), core=info.get("core", False))
+        elif kind == "stopped":
+            record.update(signal=_signame(info["signal"]))
         else:
             record.update({k: v for k, v in info.items() if k != "fields"})
         self.out.write(self._dumps(record) + "\n")
@@ -302,6 +319,8 @@ class Summary(Common):
         pass
 
     def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
+        if retval is None:
+            return  # exit, exit_group: strace counts calls that return
         row = self.rows.setdefault(nr, [0, 0, 0.0])
         row[0] += 1
         row[1] += bool(is_error)
@@ -312,6 +331,8 @@ class Summary(Common):
         pass
 
     def finish(self) -> None:
+        if not self.rows:
+            return  # strace prints no table without calls
         total = sum(r[2] for r in self.rows.values()) or 1e-9
         lines = [
             "% time     seconds  usecs/call     calls    errors syscall",
@@ -335,12 +356,14 @@ class Summary(Common):
 
 def open_per_pid(prefix: str):
     """-ff: FILE.PID files, opened on first use."""
+    from pycoz_cli.core.streams import open_text
+
     files: dict = {}
 
     def get(pid):
         f = files.get(pid)
         if f is None:
-            f = files[pid] = open(f"{prefix}.{pid}", "w")  # noqa: SIM115 - closed by close()
+            f = files[pid] = open_text(f"{prefix}.{pid}")
         return f
 
     def close():

@@ -15,7 +15,6 @@ import struct
 
 from pycoz_cli.core.libc import ffi, lib
 
-PTRACE_TRACEME = 0
 PTRACE_PEEKUSER = 3
 PTRACE_POKEUSER = 6
 PTRACE_CONT = 7
@@ -74,20 +73,9 @@ def request(req: int, pid: int, addr=0, data=0, what: str = "ptrace failed") -> 
     return rc
 
 
-def traceme() -> None:
-    ffi.errno = 0
-    if lib.ptrace(PTRACE_TRACEME, 0, 0, 0) == -1:
-        raise OSError(ffi.errno, "ptrace(PTRACE_TRACEME) failed", None)
-
-
 def seize(pid: int, options: int) -> None:
     ffi.errno = 0
     request(PTRACE_SEIZE, pid, 0, options, "cannot attach to")
-
-
-def setoptions(pid: int, options: int) -> None:
-    ffi.errno = 0
-    request(PTRACE_SETOPTIONS, pid, 0, options, "cannot set ptrace options on")
 
 
 def resume(req: int, pid: int, sig: int = 0) -> None:
@@ -102,6 +90,13 @@ def detach_if_stopped(pid: int) -> bool:
     """PTRACE_DETACH ``pid`` if it is in a ptrace-stop; False if it is not (ESRCH:
     running, or gone)."""
     return lib.ptrace(PTRACE_DETACH, pid, 0, 0) == 0
+
+
+def listen(pid: int) -> None:
+    """PTRACE_LISTEN: leave a tracee in its group-stop, but let a SIGCONT (or a
+    new signal) wake it into a new stop.  A vanished tracee is fine."""
+    if lib.ptrace(PTRACE_LISTEN, pid, 0, 0) == -1 and ffi.errno != 3:
+        raise _fail("cannot leave stopped", pid)
 
 
 def interrupt(pid: int) -> None:
@@ -318,6 +313,7 @@ _BPF_RET_K = 0x06
 SECCOMP_RET_ALLOW = 0x7FFF0000
 SECCOMP_RET_TRACE = 0x7FF00000
 PR_SET_SECCOMP = 22
+PR_SET_NO_NEW_PRIVS = 38
 SECCOMP_MODE_FILTER = 2
 
 
@@ -344,8 +340,9 @@ def seccomp_program(numbers) -> list[tuple[int, int, int, int]]:
 def install_seccomp(numbers) -> None:
     """Install the prefilter in the calling process (the child, before exec).
 
-    No PR_SET_NO_NEW_PRIVS: as root (CAP_SYS_ADMIN) it is not needed, and setting it
-    would stop setuid programs from working under the tracer.
+    PR_SET_NO_NEW_PRIVS only when the kernel asks for it (EACCES: no
+    CAP_SYS_ADMIN), as strace --seccomp-bpf does for an unprivileged user: as
+    root, setting it would stop setuid programs from working under the tracer.
     """
     prog = seccomp_program(numbers)
     if len(prog) > 4096:
@@ -354,5 +351,12 @@ def install_seccomp(numbers) -> None:
         "struct sock_filter[]", [{"code": c, "jt": t, "jf": f, "k": k} for c, t, f, k in prog]
     )
     fprog = ffi.new("struct sock_fprog *", {"len": len(prog), "filter": filt})
-    if lib.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ffi.cast("unsigned long", fprog), 0, 0):
-        raise OSError(ffi.errno, "cannot install the seccomp filter", None)
+    address = ffi.cast("unsigned long", fprog)
+    if lib.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, address, 0, 0) == 0:
+        return
+    if ffi.errno == 13:  # EACCES
+        if lib.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
+            raise OSError(ffi.errno, "cannot set no_new_privs for the seccomp filter", None)
+        if lib.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, address, 0, 0) == 0:
+            return
+    raise OSError(ffi.errno, "cannot install the seccomp filter", None)

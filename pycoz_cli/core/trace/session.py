@@ -13,7 +13,15 @@ import signal
 
 from pycoz_cli.core.process import find_program, program_candidates
 from pycoz_cli.core.trace import ptrace as pt
-from pycoz_cli.core.trace.tracer import DetachRequested, Injection, Options, child_prepare, run
+from pycoz_cli.core.trace.tracer import (
+    DELAYED,
+    INJECTED,
+    DetachRequested,
+    Injection,
+    Options,
+    child_prepare,
+    run,
+)
 from pycoz_cli.errors import CommandNotExecutable, CommandNotFound, SetupError, describe_errno
 
 
@@ -56,6 +64,7 @@ def _start_tracee(argv, options: Options, env, cwd=None) -> tuple[int, int]:
     """
     path = resolve_command(argv[0], env)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    tracer = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the tracee-to-be
         code = 127
@@ -73,7 +82,7 @@ def _start_tracee(argv, options: Options, env, cwd=None) -> tuple[int, int]:
             signal.pthread_sigmask(signal.SIG_SETMASK, ())
             if cwd:
                 os.chdir(cwd)
-            child_prepare(options)
+            child_prepare(options, tracer)
             os.execve(path, list(argv), env)
         except OSError as err:
             code = 127 if err.errno in (2, 20) else 126
@@ -110,12 +119,15 @@ def resolve_command(name: str, env) -> str:
 
 
 def attach(pid: int, options: Options, sink) -> int:
-    """Trace the running process ``pid`` (all its threads) until it exits or a
-    SIGINT/SIGTERM/SIGHUP to us detaches cleanly, leaving it running."""
+    """Trace the running process ``pid`` (all its threads) until it exits (0) or
+    a SIGINT/SIGTERM/SIGHUP/SIGQUIT to us detaches cleanly, leaving it running:
+    then the number of that signal, of which strace dies after detaching."""
     try:
         tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
     except FileNotFoundError:
         raise SetupError(f"-p {pid}: no such process", 3) from None
+    if _status(pid).get("Tgid") == str(os.getpid()):
+        raise SetupError(f"-p {pid}: that is pycoz itself, which cannot trace itself")
     # No EXITKILL: an attached process must outlive pycoz (it is detached).
     opts = options.ptrace_options() & ~(pt.PTRACE_O_TRACESECCOMP | pt.PTRACE_O_EXITKILL)
     options.prefilter = False  # no filter can be installed in a running process
@@ -130,17 +142,36 @@ def attach(pid: int, options: Options, sink) -> int:
                 if err.errno == 1:
                     hint = _eperm_reason(pid)
                 raise SetupError.from_oserror(err, hint) from None
+        sink.process("attach", pid, threads=len(tids))
         extra = tids[1:] if len(tids) > 1 else ()
-        return _traced(pid, options, sink, attached=True, extra=extra)
+        _traced(pid, options, sink, attached=True, extra=extra)
+        return _Detach.signal
+
+
+def _status(pid: int) -> dict[str, str]:
+    """/proc/PID/status as a dict ({} if it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    except OSError:
+        return {}
+
+
+_PF_KTHREAD = 0x00200000
+_CAP_SYS_PTRACE = 19
 
 
 def _eperm_reason(pid: int) -> str:
+    """Why the kernel refused to let us trace ``pid``, as far as /proc tells."""
+    status = _status(pid)
+    if status.get("TracerPid", "0") != "0":
+        return f"already traced by pid {status['TracerPid']}"
     try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("TracerPid:") and line.split()[1] != "0":
-                    return f"already traced by pid {line.split()[1]}"
-    except OSError:
+        with open(f"/proc/{pid}/stat") as f:
+            flags = int(f.read().rpartition(")")[2].split()[7])
+        if flags & _PF_KTHREAD:
+            return "a kernel thread cannot be traced"
+    except (OSError, ValueError, IndexError):
         pass
     try:
         with open("/proc/sys/kernel/yama/ptrace_scope") as f:
@@ -149,7 +180,17 @@ def _eperm_reason(pid: int) -> str:
             return f"kernel.yama.ptrace_scope is {scope}"
     except OSError:
         pass
-    return "not permitted (CAP_SYS_PTRACE is needed to trace another user's process)"
+    ours = _status(os.getpid())
+    mine = int(ours.get("CapEff", "0"), 16)
+    if mine >> _CAP_SYS_PTRACE & 1:
+        return "refused by a security module, or the process is not dumpable"
+    uids = set(status.get("Uid", "").split())
+    if uids and uids != {str(os.getuid())}:
+        return "CAP_SYS_PTRACE is needed to trace another user's process"
+    theirs = int(status.get("CapPrm", "0"), 16)
+    if theirs & ~mine:
+        return "it has capabilities that pycoz lacks (CAP_SYS_PTRACE is needed to trace it)"
+    return "the process is not dumpable (CAP_SYS_PTRACE is needed to trace it)"
 
 
 def _traced(pid, options, sink, attached, extra=()) -> int:
@@ -173,6 +214,7 @@ class _Signals:
             self.old = None  # already installed (attach, then _traced)
             return self
         self.old = {}
+        _Detach.signal = 0
         for sig in (signal.SIGINT, signal.SIGQUIT):
             handler = _Detach.handler if self.attached else signal.SIG_IGN
             self.old[sig] = signal.signal(sig, handler)
@@ -204,10 +246,13 @@ class _Detach:
 
     requested = False
     waiting = False
+    #: the signal that asked for the detach (0: none)
+    signal = 0
 
     @staticmethod
     def handler(sig, frame):
         _Detach.requested = True
+        _Detach.signal = sig
         if _Detach.waiting:
             raise DetachRequested
 
@@ -249,6 +294,7 @@ class Event:
 
     __slots__ = (
         "args",
+        "delayed",
         "duration",
         "errno",
         "injected",
@@ -272,6 +318,7 @@ class Event:
         time=0.0,
         duration=None,
         injected=False,
+        delayed=False,
     ):
         self.kind = kind
         self.pid = pid
@@ -284,7 +331,9 @@ class Event:
         self.text = text
         self.time = time
         self.duration = duration
+        #: fault injection replaced the result / held the call (strace's marks)
         self.injected = injected
+        self.delayed = delayed
 
     def __repr__(self) -> str:
         return f"Event({self.kind}, pid={self.pid}, {self.text!r})"
@@ -326,7 +375,8 @@ class _Collect:
                 line,
                 t_enter,
                 None if t_exit is None else t_exit - t_enter,
-                injected,
+                bool(injected & INJECTED),
+                bool(injected & DELAYED),
             )
         )
 

@@ -14,12 +14,13 @@ Sinks receive:
 
 * ``syscall(pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory)``
   when a call returns (``retval`` None for one that never returns: exit, execve
-  that succeeded is reported as its exec event and as returning 0).  It may
+  that succeeded is reported as its exec event and as returning 0; ``injected``
+  0, or INJECTED and/or DELAYED for a call that fault injection changed).  It may
   return a callable: the loop resumes the tracee first and calls it then, so
   that a sink which has read what it needs from ``memory`` formats and writes
   its line while the tracee runs on (on another CPU), not while it waits;
 * ``process(kind, pid, **info)`` for "start", "fork", "exec", "exit", "killed",
-  "signal" and "detach".
+  "signal", "stopped" (a group-stop, ``signal=``) and "detach".
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ import os
 import signal
 import time
 
+from pycoz_cli.core import libc
 from pycoz_cli.core.trace import ptrace as pt
+from pycoz_cli.core.trace.syscalls import NUMBERS
 
 _WALL = 0x40000000
 _WALL_NOHANG = _WALL | os.WNOHANG
@@ -42,12 +45,20 @@ _WALL_NOHANG = _WALL | os.WNOHANG
 SPIN = 100
 _SYSCALL_STOP = signal.SIGTRAP | 0x80
 _NEW_CHILD_EVENTS = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE)
+_STOP_SIGNALS = frozenset((signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU))
+_EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
+
+
+#: Bits of a sink's ``injected``: the result was replaced, the call was delayed
+#: (strace's "(INJECTED)" and "(DELAYED)").
+INJECTED, DELAYED = 1, 2
 
 
 class Injection:
-    """What to do to matching calls: fail with ``error``, or return ``retval``."""
+    """What to do to matching calls: fail with ``error``, or return ``retval``;
+    and/or hold them ``delay_enter_us`` before and ``delay_exit_us`` after."""
 
-    __slots__ = ("delay_enter_us", "delay_exit_us", "error", "matches", "retval", "when")
+    __slots__ = ("delay_enter_us", "delay_exit_us", "error", "marks", "matches", "retval", "when")
 
     def __init__(
         self, syscalls, error=None, retval=None, when=None, delay_enter_us=0, delay_exit_us=0
@@ -59,6 +70,10 @@ class Injection:
         self.when = when or (lambda count: True)
         self.delay_enter_us = delay_enter_us
         self.delay_exit_us = delay_exit_us
+        #: What a tampered call's line says (INJECTED | DELAYED bits).
+        self.marks = (INJECTED if error is not None or retval is not None else 0) | (
+            DELAYED if delay_enter_us or delay_exit_us else 0
+        )
 
 
 class Options:
@@ -95,31 +110,69 @@ class Options:
         return numbers
 
 
-def child_prepare(options: Options) -> None:
-    """In the child, before exec: become traced, stop, install the prefilter.
+def child_prepare(options: Options, tracer: int | None = None) -> None:
+    """In the child, before exec: stop until the tracer has seized us, then
+    install the prefilter.
+
+    The child never traces itself (PTRACE_TRACEME): the tracer seizes it with
+    PTRACE_O_EXITKILL in one call (``start``), so there is no moment when it is
+    traced without dying with its tracer.  Until then PR_SET_PDEATHSIG ties it to
+    the tracer, and the check of ``getppid()`` against ``tracer`` (the tracer's
+    pid, when the child can see it) covers a tracer killed before the prctl;
+    once seized, EXITKILL does the job and the death signal is taken back, so the
+    traced program starts as it would without a tracer.
 
     The prefilter goes in after the stop, once the tracer has set
     PTRACE_O_TRACESECCOMP: before it, a RET_TRACE with no tracer option set would
     fail the call with ENOSYS.
     """
-    pt.traceme()
+    libc.set_parent_death_signal(signal.SIGKILL)
+    if tracer is not None and os.getppid() != tracer:
+        os._exit(125)
     os.kill(os.getpid(), signal.SIGSTOP)
+    libc.set_parent_death_signal(0)
     numbers = options.seccomp_numbers()
     if numbers is not None:
         pt.install_seccomp(numbers)
 
 
-class _Tracee:
-    __slots__ = ("args", "enter", "fresh", "inject", "memory", "nr")
+def start(first: int, options: Options) -> int | None:
+    """Seize ``first``, stopped by ``child_prepare``, and let it go on to its exec.
 
-    def __init__(self, pid: int, fresh: bool = True):
+    Returns None, or ``first``'s wait status if it ended before stopping.  The
+    SIGCONT that ends its stop reaches it as a signal the loop swallows
+    (``_Tracee.swallow``); until the exec the loop hides its calls (strace's
+    hide_log), as strace hides the start-up child's.
+    """
+    while True:
+        _, status = os.waitpid(first, os.WUNTRACED)
+        if not os.WIFSTOPPED(status):
+            return status
+        if os.WSTOPSIG(status) == signal.SIGSTOP:
+            break
+        os.kill(first, signal.SIGCONT)  # a terminal's SIGTSTP came first: on to ours
+    pt.seize(first, options.ptrace_options())
+    # The seize turns its stop into a group-stop trap: wait for it, end the stop.
+    _, status = os.waitpid(first, _WALL)
+    if not os.WIFSTOPPED(status):
+        return status
+    os.kill(first, signal.SIGCONT)
+    return None
+
+
+class _Tracee:
+    __slots__ = ("args", "enter", "hide", "inject", "memory", "nr", "swallow")
+
+    def __init__(self, pid: int):
         self.nr = -1  # -1: not inside a syscall
         self.args = ()
         self.enter = 0.0
         self.inject = None
         self.memory = pt.Memory(pid)
-        #: A new child's first stop is the SIGSTOP the kernel sends it: swallowed.
-        self.fresh = fresh
+        #: A signal of the tracer's own to take away once (``start``'s SIGCONT).
+        self.swallow = 0
+        #: Until its exec, the started command's calls are pycoz's, not shown.
+        self.hide = False
 
 
 class DetachRequested(Exception):
@@ -145,7 +198,6 @@ def run(
     """
     seccomp = options.seccomp_numbers() is not None
     cont = pt.PTRACE_CONT if seccomp else pt.PTRACE_SYSCALL
-    ptopts = options.ptrace_options()
     traced = options.traced
     injections = options.injections
     counts: dict = {}
@@ -160,19 +212,19 @@ def run(
     resume = pt.resume
     spin = range(SPIN) if SPIN and len(os.sched_getaffinity(0)) > 1 else ()
 
+    tracees[first] = _Tracee(first)
     if not attached:
-        _, status = waitpid(first, _WALL)
-        if not os.WIFSTOPPED(status):
+        status = start(first, options)
+        if status is not None:
             return status
-        pt.setoptions(first, ptopts)
-    tracees[first] = _Tracee(first, fresh=False)
+        tracees[first].swallow = signal.SIGCONT
+        tracees[first].hide = True
+        resume(cont, first, 0)
     for tid in extra:
-        tracees[tid] = _Tracee(tid, fresh=False)
+        tracees[tid] = _Tracee(tid)
     sink.process("start", first)
     entry_hook = getattr(sink, "enter", None)
     decode_at_entry = getattr(sink, "decode_at_entry", frozenset())
-    if not attached:
-        resume(cont, first, 0)
 
     while tracees:
         if until_first and first_status is not None:
@@ -203,8 +255,7 @@ def run(
         if tracee is None:
             if os.WIFSTOPPED(status):
                 # A new child's first stop can come before its parent's fork event.
-                tracees[pid] = new = _Tracee(pid)
-                new.fresh = None
+                tracees[pid] = _Tracee(pid)
                 resume(cont, pid, 0)
             continue
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
@@ -261,7 +312,7 @@ def run(
                         is_error,
                         tracee.enter,
                         monotonic(),
-                        inj is not None,
+                        inj.marks if inj is not None else 0,
                         tracee.memory,
                     )
                     tracee.nr = -1
@@ -280,6 +331,11 @@ def run(
             call = stopped_call()
         if call is not None:
             nr = call[0]
+            if tracee.hide:
+                if nr not in _EXEC_CALLS:
+                    resume(cont, pid, 0)
+                    continue
+                tracee.hide = False
             tracee.nr = nr
             tracee.args = call[1:]
             tracee.enter = monotonic()
@@ -295,8 +351,6 @@ def run(
             child = pt.eventmsg(pid)
             if child not in tracees:
                 tracees[child] = _Tracee(child)
-            elif tracees[child].fresh is None:
-                tracees[child].fresh = False  # its first stop came first (see below)
             sink.process("fork", pid, child=child)
             # Inside a traced clone/fork: stop again at its exit to report it.
             resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, 0)
@@ -307,19 +361,26 @@ def run(
                 # A non-leader thread exec'd: it takes the leader's pid.
                 tracees.pop(former, None)
             tracee.memory = pt.Memory(pid)
+            tracee.hide = False
             sink.process("exec", pid)
             resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, 0)
             continue
         if event == pt.PTRACE_EVENT_STOP:
-            resume(cont, pid, 0)
+            if sig in _STOP_SIGNALS:
+                # A group-stop: it stays stopped, as without a tracer, until a
+                # SIGCONT wakes it into another PTRACE_EVENT_STOP (strace's way).
+                sink.process("stopped", pid, signal=sig)
+                pt.listen(pid)
+            else:  # PTRACE_INTERRUPT, a new child, the end of a group-stop
+                resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, 0)
             continue
         # A signal-delivery stop (or a group-stop, which has no siginfo).
         info = pt.siginfo(pid)
         if info is None:
             resume(cont, pid, 0)
             continue
-        if sig == signal.SIGSTOP and tracee.fresh:
-            tracee.fresh = False
+        if sig == tracee.swallow and info[3] == os.getpid():
+            tracee.swallow = 0
             resume(cont, pid, 0)
             continue
         from pycoz_cli.core.trace.decode import unpack_siginfo  # signals are rare
