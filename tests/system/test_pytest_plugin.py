@@ -255,6 +255,47 @@ def test_marker_runs_each_topology_as_its_own_test(pytester, mark):
     )
 
 
+def test_session_networks_outlive_tests_and_show_in_their_reports(pytester, mark):
+    pytester.makepyfile(
+        inner(
+            """
+            @pytest.fixture(scope="session")
+            def lab(pycoz_network_factory):
+                net = pycoz_network_factory("star:hosts=3")
+                server = net["h1"].spawn([PY, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+                assert server.stdout.readline() == "ready\\n"
+                return net
+
+            @pytest.fixture(scope="session", autouse=True)
+            def session_marked():
+                os.environ["P14MARK"] = MARK  # the session's server carries it too
+                yield
+                del os.environ["P14MARK"]
+
+            def test_first(lab):
+                out = lab["h2"].run([PY, "-c", CLIENT, "h1"], capture_output=True, text=True)
+                assert out.stdout == "HELLO\\n"
+
+            def test_second_fails(lab):
+                lab["h3"].run(["echo", "from-h3"], capture_output=True)
+                assert False
+
+            def test_third_still_has_the_server(lab):
+                out = lab["h3"].run([PY, "-c", CLIENT, "h1"], capture_output=True, text=True)
+                assert out.stdout == "HELLO\\n"
+            """,
+            mark,
+        )
+    )
+    before = netns_fds()
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*- pycoz commands -*", "[[]h3] $ echo from-h3  -> exit 0"])
+    assert "[h2]" not in result.stdout.str()  # only the failing test's own commands
+    assert marked_processes(mark) == []
+    assert netns_fds() == before
+
+
 def test_bad_topology_fails_at_setup_in_one_line(pytester, mark):
     pytester.makefile(".toml", broken="[hosts.a\n")
     pytester.makepyfile(
