@@ -449,6 +449,8 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             plan.cgroup.join()
         if plan.close_fds:
             keep = {setup_w, result_w, *_stdio(plan), *plan.pass_fds}
+            if plan.fence is not None and plan.fence.landlock_fd >= 0:
+                keep.add(plan.fence.landlock_fd)
             if plan.netns_fd is not None:
                 keep.add(plan.netns_fd)
             if plan.terminal is not None:
