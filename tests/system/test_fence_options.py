@@ -160,8 +160,7 @@ def test_fork_bomb_is_held_by_pids(pycoz_bin):
     # The shell then waits with builtins only: under the limit, the bomb's
     # children hold every pid, and a fork of the shell's own would fail too.
     bomb = (
-        "bomb() { bomb | bomb & }; bomb;"
-        "SECONDS=0; while ((SECONDS < 2)); do :; done; echo survived"
+        "bomb() { bomb | bomb & }; bomb;SECONDS=0; while ((SECONDS < 2)); do :; done; echo survived"
     )
     t0 = time.monotonic()
     proc = subprocess.Popen(
