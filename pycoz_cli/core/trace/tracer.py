@@ -327,7 +327,9 @@ def run(
                 resume(cont, pid, 0)
                 continue
         elif event == pt.PTRACE_EVENT_SECCOMP:
-            syscall_info(pid)  # the seccomp stop is the entry
+            if syscall_info(pid) != pt.SYSCALL_INFO_SECCOMP:  # the entry; or gone
+                resume(cont, pid, 0)
+                continue
             call = stopped_call()
         if call is not None:
             nr = call[0]
@@ -349,7 +351,7 @@ def run(
             continue
         if event in _NEW_CHILD_EVENTS:
             child = pt.eventmsg(pid)
-            if child not in tracees:
+            if child and child not in tracees:
                 tracees[child] = _Tracee(child)
             sink.process("fork", pid, child=child)
             # Inside a traced clone/fork: stop again at its exit to report it.
@@ -357,7 +359,7 @@ def run(
             continue
         if event == pt.PTRACE_EVENT_EXEC:
             former = pt.eventmsg(pid)
-            if former != pid:
+            if former and former != pid:
                 tracee = _supersede(pid, former, tracee, tracees, traced, sink)
             tracee.memory = pt.Memory(pid)
             tracee.hide = False
