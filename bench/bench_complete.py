@@ -6,7 +6,7 @@ Every TAB runs pycoz once, so a TAB costs a Python start-up plus what the
 candidate needs.  One run measures every candidate and the anchor on the same
 machine, interleaved round-robin (the order rotates each round), so machine noise
 hits them all alike; it prints medians, p10/p90 and the ratios.  Nothing here
-asserts a time: the numbers are for people (DESIGN.md, "Testing").
+asserts a time: the numbers are for people (bench/README.md).
 
 1. ``pycoz net run <TAB>`` in bash: ``bash --norc`` sources completions/pycoz.bash
    and calls its completion function with COMP_LINE/COMP_POINT set as readline

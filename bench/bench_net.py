@@ -5,7 +5,7 @@
 One run measures every candidate and its anchors on the same machine, interleaved
 round-robin (the order rotates each round), so machine noise hits them all alike;
 it prints medians, p10/p90 and the ratios against the goals.  Nothing here
-asserts a time: the numbers are for people (DESIGN.md, "Testing").
+asserts a time: the numbers are for people (bench/README.md).
 
 1. ``star:hosts=100`` built and torn down from the API, against mininet
    (``mn --topo single,100 --switch lxbr,stp=0 --controller none --test none``).

@@ -13,7 +13,7 @@ Goal: ``pycoz --help`` / ``python -c 'import click'`` <= 1.5.  For reference,
 ``pycoz root -- /bin/true`` with and without autoload shows what external
 plugins cost a built-in command: pycoz loads them to call their lifecycle hooks.
 Needs root for that line.
-Nothing here asserts a time (DESIGN.md, "Testing").
+Nothing here asserts a time (bench/README.md).
 """
 
 from __future__ import annotations

@@ -5,13 +5,15 @@
 One run measures every candidate and its anchors on the same machine, interleaved
 round-robin (the order rotates each round), so machine noise hits them all alike;
 it prints medians, p10/p90 and the ratios against the goals.  Nothing here
-asserts a time: the numbers are for people (DESIGN.md, "Testing").
+asserts a time: the numbers are for people (bench/README.md).
 
 1. cli  ``pycoz root -- /bin/true`` against ``python -c 'import click'`` (this venv's
         python: the floor of any Click CLI).  Goal: ratio <= 1.3.
 2. api  ``Container().run(["/bin/true"])`` from this (already running) process
         against (a) bench/anchor_unshare.sh, the same container built with
         util-linux, and (b) bwrap.  Goal: at or below bwrap (ratio <= 1.0).
+   fence: the same cli and api runs with ``--privileged`` (``privileged=True``):
+        the fence must not cost start-up.  Goal: fenced / privileged <= 1.05.
 3. 1000 containers in a row from the API: open fds, RSS, the mount table, child
         processes and namespaces before and after; they must return to the start.
 
@@ -34,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import child_env, processes
+from benchlib import child_env, mark_this_run, own_mount_namespace, own_processes, processes
 
 HERE = Path(__file__).resolve().parent
 ANCHOR_UNSHARE = HERE / "anchor_unshare.sh"
@@ -102,12 +104,16 @@ def command(argv: list[str], env: dict[str, str] | None, quiet: bool = False) ->
     return run
 
 
-def api_run() -> None:
+def api_run(privileged: bool = False) -> None:
     from pycoz_cli.core.container import Container
 
-    code = Container().run(["/bin/true"])
+    code = Container(privileged=privileged).run(["/bin/true"])
     if code != 0:
         raise SystemExit(f"bench: Container().run(['/bin/true']) returned {code}")
+
+
+def api_run_privileged() -> None:
+    api_run(privileged=True)
 
 
 def measure(candidates: list[Candidate], rounds: int, warmup: int) -> None:
@@ -161,19 +167,23 @@ def children() -> set[str]:
     }
 
 
+#: This run's marker (benchlib.mark_this_run), set by main().
+RUN = ""
+
+
 def namespaces(kind: str) -> set[str]:
-    """Every ``kind`` namespace some live process on the machine is in.
+    """Every ``kind`` namespace one of this bench's live processes is in (its
+    descendants and what carries its marker, not other people's work).
 
     Zombies are left out: bwrap's sandbox init outlives bwrap and is reaped late by
     pid 1, which would show up here as namespaces coming and going.
     """
     out = set()
-    for pid, (_, state, _) in processes().items():
-        if state != "Z":
-            try:
-                out.add(os.readlink(f"/proc/{pid}/ns/{kind}"))
-            except OSError:  # gone, or not ours to read
-                pass
+    for pid in own_processes(RUN):
+        try:
+            out.add(os.readlink(f"/proc/{pid}/ns/{kind}"))
+        except OSError:  # gone meanwhile
+            pass
     return out
 
 
@@ -244,8 +254,14 @@ def timings(
         Candidate(
             "click", "python -c 'import click'", command([PYTHON, "-c", "import click"], env)
         ),
+        Candidate(
+            "cli_priv",
+            "pycoz root --privileged -- /bin/true",
+            command([PYCOZ, "root", "--privileged", "--", "/bin/true"], env),
+        ),
         Candidate("version", "pycoz --version", command([PYCOZ, "--version"], env, quiet=True)),
         Candidate("api", "Container().run(['/bin/true'])", api_run),
+        Candidate("api_priv", "Container(privileged=True).run(...)", api_run_privileged),
         Candidate("unshare", "bench/anchor_unshare.sh", command([str(ANCHOR_UNSHARE)], env)),
         Candidate("true", "subprocess.run(['/bin/true'])", command(["/bin/true"], env)),
     ]
@@ -271,8 +287,8 @@ def timings(
     )
     print(f"     {'candidate':<44} {'median':>8} {'p10':>8} {'p90':>8}   (ms)")
     groups = {
-        "cli": ("cli", "click", "version"),
-        "api": ("api", "unshare", "bwrap", "bwrap_ns", "true"),
+        "cli": ("cli", "cli_priv", "click", "version"),
+        "api": ("api", "api_priv", "unshare", "bwrap", "bwrap_ns", "true"),
     }
     for group, keys in groups.items():
         for key in keys:
@@ -300,6 +316,8 @@ def ratios(c: dict[str, Candidate]) -> None:
     print("\n== ratios (medians of this run)")
     print(ratio_line("cli", c["cli"], c["click"], 1.3))
     print(ratio_line("cli", c["version"], c["click"], None))
+    print(ratio_line("cli", c["cli"], c["cli_priv"], 1.05))
+    print(ratio_line("api", c["api"], c["api_priv"], 1.05))
     print(ratio_line("api", c["api"], c["unshare"], None))
     if "bwrap" in c:
         print(ratio_line("api", c["api"], c["bwrap"], 1.0))
@@ -397,6 +415,11 @@ def main() -> None:
         raise SystemExit("bench: run as root (namespaces and mounts need CAP_SYS_ADMIN)")
     if not os.access(PYCOZ, os.X_OK):
         raise SystemExit(f"bench: {PYCOZ} not found: run with the venv's python")
+    global RUN
+    RUN = mark_this_run()
+    # The leak checks compare this bench's mount table and processes, which other
+    # people's work on the machine must not change.
+    own_mount_namespace()
     have_bwrap = shutil.which("bwrap") is not None
 
     import pycoz_cli

@@ -10,7 +10,7 @@
    until pycoz has exited; against ``pycoz net run pair -- bash -i`` driven the
    same way (its prompt has no label: the bench waits for bash's own).
 
-Nothing here asserts a time: the numbers are for people (DESIGN.md, "Testing").
+Nothing here asserts a time: the numbers are for people (bench/README.md).
 """
 
 from __future__ import annotations

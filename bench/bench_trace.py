@@ -7,7 +7,7 @@ about 200,000 syscalls (a read and a write per byte).  One run measures every
 candidate and its anchors on the same machine, interleaved round-robin (the order
 rotates each round), so machine noise hits them all alike; it prints medians,
 p10/p90 and the ratios against the goals.  Nothing here asserts a time: the
-numbers are for people (DESIGN.md, "Testing").
+numbers are for people (bench/README.md).
 
 1. Filtered: ``pycoz trace -f -e trace=%network -o /dev/null -- dd ...`` against
    the untraced ``dd``.  Goal: ratio <= 1.3.  For reference, ``strace -f

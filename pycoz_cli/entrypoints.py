@@ -193,3 +193,66 @@ def load(value: str):
     for attr in filter(None, attrs.split("[")[0].strip().split(".")):
         obj = getattr(obj, attr)
     return obj
+
+
+def read_help(value: str) -> str | None:
+    """The help of the Click command at ``module:attr``, read from its source,
+    not imported (``pycoz --help`` imports no plugin): the ``short_help=`` or
+    ``help=`` string given to its decorator, else the decorated function's
+    docstring.  None when the source cannot say (no source file, or a command
+    not made by a decorated ``def``).  Click has already imported ``ast``."""
+    import ast
+
+    module, _, attrs = value.partition(":")
+    attr = attrs.split("[")[0].strip()
+    path = _source_of(module.strip()) if attr and "." not in attr else None
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            tree = ast.parse(f.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == attr and node.decorator_list:
+            given = {
+                kw.arg: kw.value.value
+                for deco in node.decorator_list
+                if isinstance(deco, ast.Call) and _makes_command(deco.func)
+                for kw in deco.keywords
+                if isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)
+            }
+            return given.get("short_help") or given.get("help") or ast.get_docstring(node)
+    return None
+
+
+def _makes_command(func) -> bool:
+    """``command``/``group`` or ``click.command``... (not ``click.option``)."""
+    import ast
+
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return name in ("command", "group")
+
+
+def _source_of(module: str) -> str | None:
+    """The .py file of ``module``, found without running any package's
+    ``__init__`` (``find_spec`` of a submodule would import its parents)."""
+    import importlib.util
+
+    top, *rest = module.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if not rest:
+        return spec.origin if spec.origin and spec.origin.endswith(".py") else None
+    dirs = list(spec.submodule_search_locations or ())
+    for part in rest[:-1]:
+        dirs = [os.path.join(d, part) for d in dirs if os.path.isdir(os.path.join(d, part))]
+    for d in dirs:
+        for candidate in (f"{d}/{rest[-1]}.py", f"{d}/{rest[-1]}/__init__.py"):
+            if os.path.isfile(candidate):
+                return candidate
+    return None

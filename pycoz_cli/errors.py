@@ -41,6 +41,24 @@ def describe_oserror(err: OSError) -> str:
     return f"{what}{target}: {describe_errno(err.errno)}"
 
 
+def needs_root(what: str) -> str:
+    """The one hint an unprivileged user gets: what needs root, and what to do."""
+    return f"{what} needs root (CAP_SYS_ADMIN): run pycoz as root"
+
+
+def lacks_privilege(code: int | None) -> bool:
+    """Whether errno ``code`` is a refusal this process met for want of
+    CAP_SYS_ADMIN (which a user namespace's root has too, euid 0 or not)."""
+    if code not in (_errno.EPERM, _errno.EACCES):
+        return False
+    try:
+        with open("/proc/self/status") as f:
+            caps = next(line for line in f if line.startswith("CapEff:"))
+        return not int(caps.split()[1], 16) >> 21 & 1  # CAP_SYS_ADMIN is bit 21
+    except (OSError, StopIteration, ValueError):
+        return os.geteuid() != 0
+
+
 class PycozError(Exception):
     """Base of pycoz's errors; ``exit_code`` is what the CLI exits with."""
 
@@ -58,16 +76,15 @@ class SetupError(PycozError):
 
     exit_code = ExitCode.SETUP
 
-    def __init__(self, message: str, errno: int | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, errno: int | None = None, hint: str | None = None):
+        super().__init__(f"{message}; {hint}" if hint else message)
         self.errno = errno
+        #: The failure itself (what, on which object, why), without the hint.
+        self.failure = message
 
     @classmethod
     def from_oserror(cls, err: OSError, hint: str | None = None) -> SetupError:
-        message = describe_oserror(err)
-        if hint:
-            message = f"{message}; {hint}"
-        return cls(message, err.errno)
+        return cls(describe_oserror(err), err.errno, hint)
 
 
 class CommandNotFound(PycozError):

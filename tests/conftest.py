@@ -1,20 +1,27 @@
-"""Shared fixtures: how to run pycoz, unique names, the machine-state check.
+"""Shared fixtures: how to run pycoz, unique names, the left-behind check.
 
 System tests (tests/system) need root and real kernel objects; unit tests
-(tests/unit) need neither.  The session ends by comparing the machine's named
-network namespaces, root-namespace links, mount table, /etc/netns, topology state
-and running pycoz processes with what they were at its start: anything a test
-left behind fails the run.  Under pytest-xdist the
-check runs once, in the controller, around all workers.
+(tests/unit) need neither.  The session ends by looking for what the suite made
+and left behind: named network namespaces, root-namespace links, mounts,
+/etc/netns entries and topology state whose names carry this run's marker (every
+name the suite makes comes from the ``unique`` fixture, which starts with it), and
+processes of the suite's own: descendants of the pytest process, and any process
+whose environment holds ``PYCOZ_TEST_RUN=<marker>`` (exported here, so whatever
+the suite starts inherits it, also once reparented).  Other people's topologies,
+mounts and pycoz processes on the same machine are none of these, so they never
+fail the run.  Under pytest-xdist the check runs once, in the controller, after
+all workers.
 """
 
 from __future__ import annotations
 
 import os
 import pathlib
+import random
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -22,89 +29,131 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parent.parent
 PYCOZ = shutil.which("pycoz", path=os.path.dirname(sys.executable)) or shutil.which("pycoz")
 
+#: The variable carrying the run's marker into every process the suite starts.
+RUN_VARIABLE = "PYCOZ_TEST_RUN"
+#: Letters that are no hex digits: a marker never turns up inside a hex string (a
+#: generated veth or container name, another run's random part).
+_MARK_LETTERS = "ghijklmnopqrstuvwxyz"
+#: This run's marker, set by pytest_configure (a worker takes its controller's).
+RUN = ""
 
-def machine_state() -> dict[str, list[str]]:
-    """What the suite must leave as it found it."""
-    netns = sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []
+
+def new_marker() -> str:
+    return "".join(random.SystemRandom().choice(_MARK_LETTERS) for _ in range(6))
+
+
+def suite_state(run: str, basetemp: str = "") -> dict[str, list[str]]:
+    """What run ``run`` made that is still there, by kind: objects whose names
+    carry the marker (a mount also when a field of it lies in the session's
+    temporary directory ``basetemp``), and the run's processes."""
+
+    def ours(text: str) -> bool:
+        return run in text or bool(basetemp and basetemp + "/" in text)
+
+    def listing(directory: str) -> list[str]:
+        try:
+            return sorted(f"{directory}/{n}" for n in os.listdir(directory) if ours(n))
+        except FileNotFoundError:
+            return []
+
     links = subprocess.run(
         ["ip", "-o", "link", "show"], capture_output=True, text=True, check=False
     ).stdout
-    link_names = sorted(
-        line.split(":")[1].strip().split("@")[0] for line in links.splitlines() if ":" in line
-    )
+    link_names = (line.split(":")[1].strip().split("@")[0] for line in links.splitlines())
     with open("/proc/self/mountinfo") as f:
-        mounts = sorted(
-            " ".join(line.split(" ")[4:5] + line.split(" - ")[1].split(" ")[:1]) for line in f
-        )
-    etc_netns = (
-        ["/etc/netns"] + [f"/etc/netns/{n}" for n in sorted(os.listdir("/etc/netns"))]
-        if os.path.isdir("/etc/netns")
-        else []
-    )
-    state = sorted(os.listdir("/run/pycoz/net")) if os.path.isdir("/run/pycoz/net") else []
+        # mount point, then filesystem type, source and superblock options
+        mounts = (" ".join(line.split(" ")[4:5] + line.split(" - ")[1].split()) for line in f)
+        mounts = sorted(m for m in mounts if ours(m))
     return {
-        "named netns": netns,
-        "root-namespace links": link_names,
+        "named netns": listing("/run/netns"),
+        "root-namespace links": sorted(n for n in link_names if ours(n)),
         "mounts": mounts,
-        "/etc/netns": etc_netns,
-        "named-topology state": state,
-        "pycoz processes": pycoz_processes(),
+        "/etc/netns": listing("/etc/netns"),
+        "named-topology state": listing("/run/pycoz/net"),
+        "processes": suite_processes(run, os.getpid()),
     }
 
 
-def pycoz_processes() -> list[str]:
-    """Running pycoz processes (the CLI, its containers' inits, relays), as
-    "PID STARTTIME CMDLINE": one the suite started must not outlive it."""
-    found = []
+def suite_processes(run: str, session: int) -> list[str]:
+    """Live processes of run ``run``, as "PID CMDLINE": descendants of the
+    session's process ``session``, and any process whose environment carries the
+    marker.  Zombies are left out: they run nothing, and their parent reaps them."""
+    mark = f"{RUN_VARIABLE}={run}".encode()
+    parents: dict[int, int] = {}
+    cmdlines: dict[int, str] = {}
+    marked = set()
     for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == os.getpid():
+        if not name.isdigit() or int(name) == session:
             continue
+        pid = int(name)
         try:
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-            with open(f"/proc/{name}/stat") as f:
-                start = f.read().rpartition(")")[2].split()[19]
+            with open(f"/proc/{pid}/stat") as f:
+                state, ppid = f.read().rpartition(")")[2].split()[:2]
+            if state == "Z":
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if mark in f.read().split(b"\0"):
+                    marked.add(pid)
         except OSError:
-            continue
-        if any(a.endswith(b"/pycoz") or a == b"pycoz_cli" for a in argv[:3]):
-            found.append(f"{name} {start} {b' '.join(argv).decode(errors='replace').strip()}")
-    return sorted(found)
+            continue  # gone meanwhile, or not ours to read (then not ours at all)
+        parents[pid] = int(ppid)
+        cmdlines[pid] = cmdline
+    found = set(marked)
+    for pid in parents:
+        line, seen = pid, set()
+        while line in parents and line not in seen:
+            seen.add(line)
+            line = parents[line]
+        if line == session:
+            found.add(pid)
+    return sorted(f"{pid} {cmdlines[pid]}" for pid in found)
 
 
 def _is_controller(config) -> bool:
     return not hasattr(config, "workerinput")
 
 
+def pytest_configure(config):
+    global RUN
+    RUN = new_marker() if _is_controller(config) else config.workerinput[RUN_VARIABLE]
+    os.environ[RUN_VARIABLE] = RUN
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist: a worker's names and processes carry its controller's marker."""
+    node.workerinput[RUN_VARIABLE] = RUN
+
+
 def pytest_sessionstart(session):
     if _is_controller(session.config):
-        session.config._pycoz_state = machine_state()
+        session.config._pycoz_basetemp = str(session.config._tmp_path_factory.getbasetemp())
+        session.config._pycoz_before = suite_state(RUN, session.config._pycoz_basetemp)
 
 
+@pytest.hookimpl(trylast=True)  # after xdist has ended its workers
 def pytest_sessionfinish(session, exitstatus):
-    before = getattr(session.config, "_pycoz_state", None)
+    before = getattr(session.config, "_pycoz_before", None)
     if before is None:
         return
-    after = machine_state()
-    if set(after["pycoz processes"]) - set(before["pycoz processes"]):
-        # A container's init or a relay may still be on its way out: a moment.
-        import time
-
-        for _ in range(50):
-            time.sleep(0.1)
-            after["pycoz processes"] = pycoz_processes()
-            if not set(after["pycoz processes"]) - set(before["pycoz processes"]):
-                break
+    basetemp = session.config._pycoz_basetemp
+    after = suite_state(RUN, basetemp)
+    # A container's init, a relay or a worker may still be on its way out: a moment.
+    for _ in range(50):
+        if not set(after["processes"]) - set(before["processes"]):
+            break
+        time.sleep(0.1)
+        after["processes"] = suite_processes(RUN, os.getpid())
     problems = []
     for key in before:
-        gone = sorted(set(before[key]) - set(after[key]))
         new = sorted(set(after[key]) - set(before[key]))
         if new:
             problems.append(f"{key} left behind: {new}")
-        if gone and key != "pycoz processes":  # one running before may end meanwhile
-            problems.append(f"{key} removed: {gone}")
     if problems:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        text = "machine state changed by the test suite:\n  " + "\n  ".join(problems)
+        text = "the test suite left behind what it made:\n  " + "\n  ".join(problems)
         if reporter:
             reporter.write_line(text, red=True)
         else:
@@ -125,8 +174,9 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def unique():
-    """A short name unique to this test (safe under pytest-xdist)."""
-    return "t" + uuid.uuid4().hex[:8]
+    """A short name unique to this test (safe under pytest-xdist), starting with
+    the run's marker: what is made under it is the run's, for the left-behind check."""
+    return RUN + uuid.uuid4().hex[:8]
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,28 @@ BUILTIN_COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class SuggestingGroup(click.Group):
+    """A group whose "No such command" suggests the nearest of all its commands.
+
+    Click suggests among the commands already imported only (none, in a lazy
+    group), and with a cutoff that misses a typo in a two-letter name (uo: up).
+    """
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as err:
+            from difflib import get_close_matches
+
+            name = err.command_name
+            close = get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.5)
+            if not close:
+                raise
+            message = f"No such command {name!r}. Did you mean {close[0]!r}?"
+            raise click.exceptions.NoSuchCommand(name, message, ctx=ctx) from None
+
+
+class LazyGroup(SuggestingGroup):
     """A group whose subcommands are imported only when they are needed.
 
     Built-in commands are ``lazy`` ("module:attr").  Plugin commands are found
@@ -157,12 +178,17 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
         if declared:
-            from pycoz_cli.entrypoints import normalize
+            from pycoz_cli.entrypoints import normalize, read_help
 
-            rows = [
-                (name, f"from {normalize(dist.name)} {dist.version}")
-                for name, (_, dist) in sorted(declared.items())
-            ]
+            rows = []
+            for name, (value, dist) in sorted(declared.items()):
+                origin = f"{normalize(dist.name)} {dist.version}"
+                text = read_help(value)
+                if text:
+                    short = click.utils.make_default_short_help(text, limit - len(origin) - 3)
+                    rows.append((name, f"{short} ({origin})"))
+                else:
+                    rows.append((name, f"from {origin}"))
             with formatter.section("Plugin commands"):
                 formatter.write_dl(rows)
         for message in self._clashes.values():
@@ -181,8 +207,9 @@ def cli() -> None:
       pycoz root --base ./rootfs --hostname box  # a shell in an unpacked root
 
     Exit status: the command's own; 128+N if it died of signal N; 125 if pycoz
-    could not set up the container; 126 if the command is not executable; 127 if
-    it was not found; 2 for a usage error.
+    could not set up the container (or a topology's host command could not
+    start); 126 if the command is not executable; 127 if it was not found; 2 for
+    a usage error.
     """
 
 
@@ -192,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         from pycoz_cli.cli.completion import complete_main
 
         return complete_main(cli)
+    from pycoz_cli.core.streams import name_stdout
+
+    name_stdout()
     try:
         rv = cli.main(args=argv, prog_name="pycoz", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as err:
@@ -210,22 +240,47 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as err:
         _fail(f"pycoz: {err.format_message()}")
         return err.exit_code
-    except PycozError as err:
-        _fail(f"{_where(argv)}: {err}")
-        return err.exit_code
-    except OSError as err:
-        from pycoz_cli.errors import describe_oserror
-
-        _fail(f"{_where(argv)}: {describe_oserror(err)}")
-        return ExitCode.SETUP
+    except (PycozError, OSError) as err:
+        where = _where(argv)
+        _fail(f"{where}: {_explain(err, where)}")
+        return err.exit_code if isinstance(err, PycozError) else ExitCode.SETUP
     return rv if isinstance(rv, int) else 0
 
 
+#: What makes namespaces or mounts, or changes what root made.  Refused for want
+#: of privilege, these say so, in one wording (``trace`` runs unprivileged).
+NEEDS_ROOT = frozenset(
+    {
+        "pycoz root",
+        "pycoz shell",
+        *(f"pycoz net {name}" for name in ("run", "up", "exec", "set", "down", "prune")),
+    }
+)
+
+
+def _explain(err: Exception, where: str) -> str:
+    """The failure, and for a refusal of a command that needs root, that it does."""
+    from pycoz_cli.errors import describe_oserror, lacks_privilege, needs_root
+
+    if isinstance(err, OSError):
+        failure = describe_oserror(err)
+    else:
+        failure = getattr(err, "failure", str(err))
+    if where in NEEDS_ROOT and lacks_privilege(getattr(err, "errno", None)):
+        return f"{failure}; {needs_root(where)}"
+    return failure if isinstance(err, OSError) else str(err)
+
+
 def _where(argv: list[str] | None) -> str:
-    """``pycoz root`` for messages: the subcommand that was running, if known."""
+    """``pycoz net up`` for messages: the (sub)command that was running, if known."""
     args = sys.argv[1:] if argv is None else argv
-    sub = next((a for a in args if not a.startswith("-")), None)
-    return f"pycoz {sub}" if sub in cli.lazy or sub in cli.commands else "pycoz"
+    words = [a for a in args if not a.startswith("-")]
+    if not words or not (words[0] in cli.lazy or words[0] in cli.commands):
+        return "pycoz"
+    command = cli.commands.get(words[0])
+    if isinstance(command, click.Group) and len(words) > 1 and words[1] in command.commands:
+        return f"pycoz {words[0]} {words[1]}"
+    return f"pycoz {words[0]}"
 
 
 def _fail(line: str) -> None:

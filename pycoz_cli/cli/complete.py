@@ -307,3 +307,33 @@ def tracer(ctx, param, incomplete):
         for name, entry in sorted(tracer_registry().items())
         if name.startswith(incomplete)
     ]
+
+
+# --- the fence -------------------------------------------------------------------
+
+
+@_quiet
+def capability(ctx, param, incomplete):
+    """Capability names (``CAP_`` optional), and ALL."""
+    from pycoz_cli.core.fence import CAPABILITIES, DEFAULT_CAPS
+
+    kept = "kept inside by default"
+    words = [*CAPABILITIES, "ALL"]
+    upper = incomplete.upper().removeprefix("CAP_")
+    return [
+        _item(w, help=kept if w in DEFAULT_CAPS else None) for w in words if w.startswith(upper)
+    ]
+
+
+@_quiet
+def syscall(ctx, param, incomplete):
+    """``--seccomp-deny``: syscall names, then ``:ERRNO``."""
+    name, colon, err = incomplete.partition(":")
+    if colon:
+        import errno
+
+        names = sorted(n for n in errno.errorcode.values() if n.startswith(err.upper()))
+        return [_item(f"{name}:{n}") for n in names]
+    from pycoz_cli.core.trace import syscalls
+
+    return _plain(sorted(syscalls.NUMBERS), incomplete)

@@ -314,8 +314,11 @@ def completion(shell: str) -> None:
 
     \b
     Examples:
+      mkdir -p ~/.local/share/bash-completion/completions
       pycoz completion bash > ~/.local/share/bash-completion/completions/pycoz
-      pycoz completion zsh > ~/.zfunc/_pycoz    # a directory in $fpath
+      mkdir -p ~/.zfunc    # a directory in $fpath
+      pycoz completion zsh > ~/.zfunc/_pycoz
+      mkdir -p ~/.config/fish/completions
       pycoz completion fish > ~/.config/fish/completions/pycoz.fish
       source <(pycoz completion bash)           # this shell only
     """

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import click
 
-from pycoz_cli.cli import complete
+from pycoz_cli.cli import SuggestingGroup, complete
 from pycoz_cli.cli.options import (
-    NET_OPTIONS,
     TailCommand,
     build_topology,
     command_args,
+    fence_from_options,
+    fence_options,
+    impair_option,
     run_in_container,
 )
 
-_impair_option = NET_OPTIONS[-1]
+_impair_option = impair_option(with_net=False)
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 RUN_CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]}
 
 
-@click.group(name="net", context_settings=CONTEXT)
+@click.group(name="net", cls=SuggestingGroup, context_settings=CONTEXT)
 def net() -> None:
     """Network topologies that build in milliseconds and vanish without a trace.
 
@@ -31,7 +33,7 @@ def net() -> None:
     \b
     Examples:
       pycoz net run pair -- ping -c1 h2
-      pycoz net run dualstack --host client -- curl http://server:8000/
+      pycoz net run examples/topologies/web-lab.toml --host client -- curl -s http://server:8000/
       pycoz net up star:hosts=3 --name lab && ip netns exec lab-h1 ping -c1 h3
       pycoz net down lab
     """
@@ -75,28 +77,14 @@ def show(topology: str, as_json: bool) -> None:
     from pycoz_cli.core.topology import resolve
 
     topo = resolve(topology)
-    data = topo.to_dict()
     if as_json:
         import json
 
-        click.echo(json.dumps(data, indent=1))
+        click.echo(json.dumps(topo.to_dict(), indent=1))
         return
-    click.echo(f"topology {data['name']}")
-    for node in data["nodes"]:
-        click.echo(f"  {node['kind']} {node['name']}")
-        for iface in node["interfaces"]:
-            addrs = " ".join(iface["addresses"]) or "-"
-            click.echo(f"    {iface['name']:<8} {addrs}  -> {iface['peer']}")
-        for route in node["routes"]:
-            click.echo(f"    route {route}")
-    for link in data["links"]:
-        impair = link.get("impair")
-        extra = ""
-        if impair:
-            import json
+    from pycoz_cli.api import describe
 
-            extra = f"  impair {json.dumps(impair)}"
-        click.echo(f"  link {link['a']} <-> {link['b']}{extra}")
+    click.echo(describe(topo))
 
 
 @net.command(context_settings=CONTEXT)
@@ -109,11 +97,13 @@ def check(file: str) -> None:
     click.echo(f"{file}: ok ({len(topo.nodes)} nodes, {len(topo.links)} links)")
 
 
-def _placed_run(network, host: str | None, command) -> int:
-    """COMMAND in HOST with the host's own filesystem (as ``ip netns exec``)."""
+def _placed_run(network, host: str | None, command, fence: dict) -> int:
+    """COMMAND in HOST with the host's own filesystem (as ``ip netns exec``),
+    behind the fence (``fence``: the fence options' values)."""
     from pycoz_cli.core.container import Container
 
-    return run_in_container(Container(network=network, host=host, overlay=False), command)
+    container = Container(network=network, host=host, overlay=False, **fence)
+    return run_in_container(container, command)
 
 
 @net.command(cls=TailCommand, context_settings=RUN_CONTEXT)
@@ -125,8 +115,9 @@ def _placed_run(network, host: str | None, command) -> int:
     help="Host to run in (default: the first host).",
 )
 @_impair_option
+@fence_options
 @command_args
-def run(topology: str, host: str | None, impair, command: tuple[str, ...]) -> int:
+def run(topology: str, host: str | None, impair, command: tuple[str, ...], **fence) -> int:
     """Build TOPOLOGY, run COMMAND in HOST, tear everything down.
 
     COMMAND sees the host's filesystem as it is (as with `ip netns exec`), with
@@ -135,10 +126,11 @@ def run(topology: str, host: str | None, impair, command: tuple[str, ...]) -> in
     """
     from pycoz_cli.core.topology import Network
 
+    fence = fence_from_options(fence)
     with Network(build_topology(topology, impair)) as network:
         network.netns(host or network.topology.first_host())
         network.start_commands()
-        return _placed_run(network, host, command)
+        return _placed_run(network, host, command, fence)
 
 
 @net.command(context_settings=CONTEXT)
@@ -152,7 +144,7 @@ def up(topology: str, name: str, impair) -> None:
     from pycoz_cli.core import named
 
     topo = build_topology(topology, impair)
-    network = named.up(topo, name, topology)
+    network = named.up(topo, name, topology, impair)
     for ns in network.namespaces.values():
         ns.close()
     if network.relay_ns is not None:
@@ -163,15 +155,16 @@ def up(topology: str, name: str, impair) -> None:
 @net.command(name="exec", cls=TailCommand, context_settings=RUN_CONTEXT)
 @click.argument("name", shell_complete=complete.named)
 @click.argument("host", shell_complete=complete.host)
+@fence_options
 @command_args
-def exec_(name: str, host: str, command: tuple[str, ...]) -> int:
+def exec_(name: str, host: str, command: tuple[str, ...], **fence) -> int:
     """Run COMMAND in HOST of the running named topology NAME."""
     from pycoz_cli.core.named import Joined
 
     joined = Joined(name)
     try:
         joined.netns(host)
-        return _placed_run(joined, host, command)
+        return _placed_run(joined, host, command, fence_from_options(fence))
     finally:
         joined.close()
 
@@ -241,11 +234,17 @@ def set_(name: str, link: str, sender: str | None, **values) -> None:
     """Change the impairments of LINK (h1-h2) in the running topology NAME.
 
     Unset values are cleared: `pycoz net set lab h1-h2` removes every impairment.
+    On a kernel without netem, only a link declared when the topology was made
+    (`net up --impair LINK`, or impaired in its file) can change.
+
+    \b
+    Example:
+      pycoz net up star:hosts=3 --name lab --impair h1-s1
+      pycoz net set lab h1-s1 --delay 100ms --from h1
     """
     from pycoz_cli.core import named
     from pycoz_cli.core.topology import parse_impairment
 
     impair = parse_impairment(values)
     changed = named.set_impairment(name, link, impair, sender)
-    what = ", ".join(f"{k}={v}" for k, v in impair.to_dict().items()) or "none"
-    click.echo(f"{name}: {' and '.join(changed)}: impairments {what}")
+    click.echo(f"{name}: {' and '.join(changed)}: impairments {impair.describe()}")

@@ -68,6 +68,109 @@ ROOT_OPTIONS = (
 )
 _ENV_HELP = "Set an environment variable inside (repeatable)."
 
+#: The fence and resource limits (``core.fence``, ``core.cgroups``): every command
+#: that makes a container takes them.
+FENCE_OPTIONS = (
+    click.option(
+        "--privileged",
+        is_flag=True,
+        help="DANGEROUS: no fence. Root inside keeps the host's full power: it can "
+        "mount, reach devices and disks, change kernel sysctls, the clock and host "
+        "keyrings, and type into your terminal. Writes to files stay in the overlay.",
+    ),
+    click.option(
+        "--cap-add",
+        "cap_add",
+        metavar="CAP",
+        multiple=True,
+        shell_complete=complete.capability,
+        help="Give root inside this capability too, e.g. SYS_PTRACE, or ALL (repeatable).",
+    ),
+    click.option(
+        "--cap-drop",
+        "cap_drop",
+        metavar="CAP",
+        multiple=True,
+        shell_complete=complete.capability,
+        help="Take this capability from root inside, e.g. NET_RAW, or ALL (repeatable).",
+    ),
+    click.option(
+        "--seccomp-deny",
+        "seccomp_deny",
+        metavar="SYSCALL[:ERRNO]",
+        multiple=True,
+        shell_complete=complete.syscall,
+        help="Make SYSCALL fail with ERRNO (default ENOSYS) in the container, e.g. "
+        "io_uring_setup, to see how a program copes without it (repeatable).",
+    ),
+    click.option(
+        "--memory",
+        metavar="SIZE",
+        help="Memory limit for everything in the container, e.g. 64M, 2G (no swap).",
+    ),
+    click.option(
+        "--pids",
+        metavar="N",
+        help="At most N processes and threads in the container (stops fork bombs).",
+    ),
+    click.option("--cpus", metavar="N", help="CPU time limit, in CPUs, e.g. 0.5 or 2."),
+    click.option(
+        "--rootless",
+        is_flag=True,
+        help="Run in a user namespace of pycoz's own, as pycoz does by itself when "
+        "not run by root: root inside has no power outside it, and files of other "
+        "users show as nobody and cannot be changed.",
+    ),
+)
+FENCE_PARAMS = (
+    "privileged",
+    "cap_add",
+    "cap_drop",
+    "seccomp_deny",
+    "memory",
+    "pids",
+    "cpus",
+    "rootless",
+)
+
+
+def fence_options(func):
+    """Add the fence and resource-limit options to a command."""
+    for option in reversed(FENCE_OPTIONS):
+        func = option(func)
+    return func
+
+
+def fence_from_options(params: dict) -> dict:
+    """The fence and limit values as ``Container`` keyword arguments; pops them.
+
+    Enters pycoz's user namespace first in rootless mode (``core.userns``): the
+    networks and containers made after it belong to it.
+    """
+    from pycoz_cli.core import userns
+
+    userns.ensure(bool(params.get("rootless")))
+    return {name: params.pop(name) for name in FENCE_PARAMS}
+
+
+def fence_options_given(params: dict) -> list[str]:
+    """The fence options set on the command line, as option names."""
+    return [f"--{n.replace('_', '-')}" for n in FENCE_PARAMS if params.get(n)]
+
+
+def impair_option(with_net: bool):
+    """``--impair``; ``with_net``: on a command where it goes with --net."""
+    return click.option(
+        "--impair",
+        "impair",
+        metavar="LINK[:KEY=VALUE,...]",
+        multiple=True,
+        shell_complete=complete.link,
+        help=("With --net: impair" if with_net else "Impair")
+        + " a link, e.g. h1-h2:delay=50ms,loss=1% (both directions) "
+        "or h1>h2:rate=1mbit (one); keys delay, jitter, loss, corrupt, rate (repeatable).",
+    )
+
 
 NET_OPTIONS = (
     click.option(
@@ -90,15 +193,7 @@ NET_OPTIONS = (
         shell_complete=complete.host,
         help="The host to run in (default: the topology's first host).",
     ),
-    click.option(
-        "--impair",
-        "impair",
-        metavar="LINK[:KEY=VALUE,...]",
-        multiple=True,
-        shell_complete=complete.link,
-        help="With --net: impair a link, e.g. h1-h2:delay=50ms,loss=1% (both directions) "
-        "or h1>h2:rate=1mbit (one); keys delay, jitter, loss, corrupt, rate (repeatable).",
-    ),
+    impair_option(with_net=True),
 )
 
 
@@ -257,7 +352,9 @@ class TraceSetup:
             if follow >= 2:
                 self._per_pid = outputs.open_per_pid(output)
             else:
-                self._stream = self._opened = open(output, "w")  # noqa: SIM115 - close()
+                from pycoz_cli.core.streams import open_text
+
+                self._stream = self._opened = open_text(output)
         common = {
             "strsize": values["strsize"] if values["strsize"] is not None else 32,
             "decode_fds": bool(values["decode_fds"]),
@@ -358,7 +455,7 @@ def root_options(func=None, *, env_short: bool = True):
         return lambda f: root_options(f, env_short=env_short)
     names = ("-e", "--env") if env_short else ("--env",)
     env = click.option(*names, "env", metavar="NAME=VALUE", multiple=True, help=_ENV_HELP)
-    for option in reversed((*ROOT_OPTIONS, env)):
+    for option in reversed((*ROOT_OPTIONS, env, *FENCE_OPTIONS)):
         func = option(func)
     return func
 
@@ -380,6 +477,7 @@ def container_from_options(params: dict, stack=None):
         env[name] = value
     binds = [Bind.parse(b) for b in params.pop("binds")]
     binds += [Bind.parse(b, readonly=True) for b in params.pop("ro_binds")]
+    fence = fence_from_options(params)  # first: it may enter pycoz's user namespace
     network, host = network_from_options(params, stack) if stack is not None else (None, None)
     return Container(
         base=params.pop("base"),
@@ -392,6 +490,7 @@ def container_from_options(params: dict, stack=None):
         env=env,
         network=network,
         host=host,
+        **fence,
     )
 
 
@@ -411,7 +510,7 @@ def command_args(func):
         "command",
         nargs=-1,
         type=click.UNPROCESSED,
-        metavar="[--] COMMAND [ARG]...",
+        metavar="[[--] COMMAND [ARG]...]",
         shell_complete=complete.command,
     )
     return argument(func)

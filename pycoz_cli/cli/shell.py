@@ -73,6 +73,14 @@ def shell(command, quiet, no_root, traced, **params) -> int:
     ]
     if given and not traced:
         raise SpecError(f"{given[0]}: a trace option needs --trace")
+    if no_root:
+        # No throwaway root: no layer to keep changes in or to start from.
+        for option, value in (("--upper", params["upper"]), ("--base", params["base"])):
+            if value is not None and (option == "--upper" or value != "/"):
+                raise SpecError(
+                    f"{option} {value}: --no-root keeps the host's filesystem "
+                    "(writes are real): use one or the other"
+                )
     interactive = command is None and os.isatty(0)
     exprs = " ".join(params.get("exprs") or ()) or "every call"
     with contextlib.ExitStack() as stack:
@@ -135,6 +143,28 @@ def _shell(env: dict, base: str, quiet: bool) -> str:
     return chosen
 
 
+def _fence_line(container) -> str:
+    """What the fence lets root do here, in a few words (docs/security.md)."""
+    fence = container.fence
+    if fence.privileged:
+        return "NONE (--privileged): root here has the host's full power"
+    adjust = [f"+{c}" for c in fence.cap_add] + [f"-{c}" for c in fence.cap_drop]
+    adjust += [f"deny {d}" for d in fence.seccomp_deny]
+    limits = container.limits
+    if limits:
+        adjust += [
+            f"{name} {value}"
+            for name, value in (
+                ("memory", limits.memory),
+                ("pids", limits.pids),
+                ("cpus", limits.cpus),
+            )
+            if value is not None
+        ]
+    extra = f" ({', '.join(adjust)})" if adjust else ""
+    return f"root here owns this machine's namespaces only, not the host{extra}"
+
+
 def _banner(container, where, setup, exprs: str) -> str:
     if not container.overlay:
         root = "the host's filesystem (--no-root: writes are real)"
@@ -156,5 +186,6 @@ def _banner(container, where, setup, exprs: str) -> str:
     if setup is not None:
         target = setup.output or "this terminal"
         lines.append(f"  tracing   {exprs} -> {target}")
+    lines.append(f"  fence     {_fence_line(container)}")
     lines.append("  leave with exit or Ctrl-D")
     return "\n".join(lines) + "\n"

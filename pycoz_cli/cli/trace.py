@@ -10,6 +10,7 @@ from pycoz_cli.cli.options import (
     TraceSetup,
     command_args,
     container_from_options,
+    fence_options_given,
     net_options,
     root_options,
     run_in_container,
@@ -70,6 +71,9 @@ def trace(attach_pid, use_root, command, **params) -> int:
     in_container = bool(use_root or params["net"] or params["join"])
     if attach_pid is not None and in_container:
         raise SpecError("-p: attach traces a process where it runs (no --root/--net)")
+    fence_given = fence_options_given(params)
+    if fence_given and not in_container:
+        raise SpecError(f"{fence_given[0]}: needs a container (--root, --net or --join)")
     setup = TraceSetup(params, in_container=in_container)
     detached_by = 0
     try:

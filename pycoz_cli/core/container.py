@@ -65,7 +65,11 @@ class Container:
       network namespace, with its name as hostname and a hosts file naming
       every host of the topology;
     * ``trace`` (a ``trace.session.Tracing``): trace every process of the
-      container, with the tracer as its init.
+      container, with the tracer as its init;
+    * ``privileged``, ``cap_add``, ``cap_drop``, ``seccomp_deny``: the fence
+      (``core.fence``), on unless ``privileged=True``;
+    * ``memory`` ("64M" or bytes), ``pids``, ``cpus``: resource limits for
+      everything in the container (``core.cgroups``).
 
     Root, network placement and tracing combine freely: ``pycoz root``, ``net``,
     ``trace`` and ``shell`` all fill in this one spec.
@@ -87,6 +91,9 @@ class Container:
         "env",
         "overlay",
         "trace",
+        "fence",
+        "limits",
+        "rootless",
     )
 
     def __init__(
@@ -103,6 +110,14 @@ class Container:
         network=None,
         host: str | None = None,
         trace=None,
+        privileged: bool = False,
+        cap_add: Sequence[str] = (),
+        cap_drop: Sequence[str] = (),
+        seccomp_deny: Sequence[str] = (),
+        memory: str | int | None = None,
+        pids: int | None = None,
+        cpus: float | None = None,
+        rootless: bool = False,
     ):
         self.base = base
         self.upper = upper
@@ -118,6 +133,25 @@ class Container:
         self.host = host
         #: A ``trace.session.Tracing``: its tracer runs as the container's init.
         self.trace = trace
+        from pycoz_cli.core.fence import Fence
+
+        self.fence = Fence(privileged, cap_add, cap_drop, seccomp_deny)
+        self._limits = self._raw_limits = (memory, pids, cpus)
+        #: Rootless mode (``core.userns``) even as root; it is used anyway when
+        #: pycoz is not root.
+        self.rootless = rootless
+
+    @property
+    def limits(self):
+        """The resource limits (a ``cgroups.Limits``), checked when first asked for."""
+        if not isinstance(self._limits, tuple):
+            return self._limits
+        if all(v is None for v in self._limits):
+            return None
+        from pycoz_cli.core.cgroups import Limits
+
+        self._limits = Limits(*self._limits)
+        return self._limits
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
@@ -153,12 +187,31 @@ class Container:
         for name in self.env:
             if not name or "=" in name:
                 raise SpecError(f"--env {name!r}: not a variable name")
+        if not self.overlay and (self.upper is not None or self.base != "/"):
+            option = "--upper" if self.upper is not None else "--base"
+            raise SpecError(
+                f"{option}: needs a throwaway root (overlay=False keeps the host's files)"
+            )
+        self.fence.validate()
+        _ = self.limits
 
     # --- running -----------------------------------------------------------
 
     def plan(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> SpawnPlan:
-        """The spawn plan for ``argv``; validates first."""
+        """The spawn plan for ``argv``; validates first, and enters pycoz's user
+        namespace (``core.userns``) in rootless mode."""
         self.validate()
+        from pycoz_cli.core import userns
+
+        rootless = userns.ensure(self.rootless)
+        if rootless and self.limits:
+            given = [
+                n for n, v in zip(("memory", "pids", "cpus"), self._raw_limits, strict=True) if v
+            ]
+            raise SetupError(
+                f"--{given[0]}: resource limits need a cgroup, which an ordinary user cannot "
+                "make (rootless mode): run pycoz as root for --memory, --pids and --cpus"
+            )
         full_env = dict(os.environ if env is None else env)
         full_env.update(self.env)
         argv = list(argv) or [default_shell(full_env, self.base)]
@@ -174,7 +227,14 @@ class Container:
         )
         entries = mounts.read_mountinfo()
         root.any_shared = any(entry.shared for entry in entries)
-        if self.overlay:
+        root.rootless = rootless
+        if self.overlay and rootless:
+            root.mounts = tuple(
+                (e.mountpoint, e.fstype)
+                for e in entries
+                if e.mountpoint != root.base and mounts.is_under(e.mountpoint, root.base)
+            )
+        elif self.overlay:
             root.submounts = tuple(mounts.submounts(entries, root.base))
         from pycoz_cli.core import libc
 
@@ -188,11 +248,12 @@ class Container:
             root.own_netns = True
         elif self.host is not None:
             raise SpecError(f"--host {self.host}: needs a topology (--net)")
+        root.fenced = not self.fence.privileged
         build = mounts.build_root if self.overlay else mounts.build_light
         steps = [lambda: build(root)]
         if hostname:
             steps.append(lambda: libc.sethostname(hostname))
-        own_netns = root.own_netns
+        own_netns, fenced = root.own_netns, root.fenced
         try:
             here = os.getcwd()
         except OSError:
@@ -202,11 +263,15 @@ class Container:
             env=full_env,
             unshare=libc.CLONE_NEWNS | libc.CLONE_NEWPID | libc.CLONE_NEWUTS | libc.CLONE_NEWIPC,
             in_namespaces=steps,
-            in_pid_namespace=[lambda: mounts.mount_proc(own_netns)],
+            # The rootless root mounts /proc itself, before the old root goes.
+            in_pid_namespace=[]
+            if rootless and self.overlay
+            else [lambda: mounts.mount_proc(own_netns, fenced)],
             cwd=self.workdir,
             fallback_cwd=here if self.base == "/" else "/",
         )
         plan.netns_fd = netns_fd
+        plan.fence = self.fence.plan(own_netns)
         return plan
 
     def spawn(
@@ -266,7 +331,18 @@ class Container:
         if hooks:
             plugins.notify("pycoz_before_command", container=self, argv=tuple(plan.argv))
         with _UpperDir(os.path.abspath(self.upper) if self.upper else None) as upper:
-            proc = spawn(plan)
+            if self.limits:
+                from pycoz_cli.core.cgroups import Cgroup
+
+                plan.cgroup = Cgroup(self.limits)
+            try:
+                proc = spawn(plan)
+            except BaseException:
+                if plan.cgroup is not None:
+                    plan.cgroup.remove()
+                raise
+            if plan.cgroup is not None:
+                proc._on_exit.append(plan.cgroup.remove)
             upper.handover(proc)
         if hooks:
             proc._on_exit.append(

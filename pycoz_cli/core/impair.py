@@ -62,8 +62,23 @@ def send_settings(key: str, link: int, direction: str, impair: dict) -> None:
             sock.connect(control_name(key))
         except OSError as err:
             raise OSError(err.errno, "the link relay is not running for", key) from None
-        sock.send(json.dumps({"link": link, "dir": direction, "impair": impair}).encode())
-        reply = sock.recv(4096).decode()
+        # The relay takes settings from root and its own user only (see _control);
+        # asked first, so that a refusal is this one line, not a reset connection.
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        if os.getuid() not in (0, struct.unpack("3i", creds)[1]):
+            raise OSError(1, "cannot change the impairments of topology", key)
+        try:
+            sock.send(json.dumps({"link": link, "dir": direction, "impair": impair}).encode())
+            reply = sock.recv(4096).decode()
+        except OSError as err:
+            # Not an OSError: Click takes any EPIPE for a closed stdout, and exits 1
+            # without a word.
+            from pycoz_cli.errors import SetupError
+
+            failure = OSError(err.errno, "the link relay broke off the request for", key)
+            raise SetupError.from_oserror(failure) from None
+    if reply == "EPERM":
+        raise OSError(1, "cannot change the impairments of topology", key)
     if reply != "ok":
         raise OSError(22, reply, key)
 
@@ -212,6 +227,20 @@ def _flip_bit(frame: bytes, rng: random.Random) -> bytes:
 def _control(ctl: socket.socket, settings: dict, nlinks: int) -> None:  # pragma: no cover
     conn, _ = ctl.accept()
     with conn:
+        # The socket is abstract, in the host's network namespace: anyone there (any
+        # user, any pycoz root container) can connect.  Only the relay's own user
+        # may change what it does.
+        # Whoever it is never blocks the relay: a refused request is read only if
+        # it is there already (unread, closing would reset the connection).
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        if struct.unpack("3i", creds)[1] not in (0, os.getuid()):
+            try:
+                conn.recv(65536, socket.MSG_DONTWAIT)
+                conn.send(b"EPERM", socket.MSG_DONTWAIT)
+            except OSError:
+                pass
+            return
+        conn.settimeout(2)
         try:
             request = json.loads(conn.recv(65536))
             link = int(request["link"])
@@ -223,3 +252,5 @@ def _control(ctl: socket.socket, settings: dict, nlinks: int) -> None:  # pragma
             conn.send(b"ok")
         except (ValueError, KeyError, TypeError) as err:
             conn.send(f"bad request: {err}".encode())
+        except OSError:  # the client went away, or sent nothing in time
+            pass

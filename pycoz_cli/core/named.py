@@ -10,6 +10,7 @@ exactly what pycoz made and nothing else — also after a crash half-way through
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -51,11 +52,15 @@ def _write_state(state: dict, claim: bool = False) -> None:
     of two ``net up`` with one name exactly one wins, and no reader ever sees a
     half-written state.
     """
-    os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
     final = state_path(state["name"])
     tmp = f"{final}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(state, f, indent=1)
+    try:
+        os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
+        with open(tmp, "w") as f:
+            json.dump(state, f, indent=1)
+    except OSError as err:
+        # Named by the state file, not the temporary one it is written through.
+        raise OSError(err.errno, "cannot write topology state", final) from None
     try:
         if claim:
             try:
@@ -73,20 +78,24 @@ def _write_state(state: dict, claim: bool = False) -> None:
             os.unlink(tmp)
 
 
-def _remove_stale_temporaries() -> None:
-    """State files half-written by a pycoz that was killed meanwhile."""
+def _remove_stale_temporaries(name: str | None = None) -> None:
+    """State files half-written by a pycoz that was killed meanwhile (those of
+    topology ``name`` only, if given)."""
     try:
         entries = os.listdir(STATE_DIR)
     except FileNotFoundError:
         return
     for entry in entries:
-        if entry.endswith(".tmp"):
+        if entry.endswith(".tmp") and (name is None or entry.startswith(f"{name}.json.")):
             pid = entry.rsplit(".", 2)[-2]
             if pid.isdigit() and not _alive(int(pid), time.time()):
                 try:
                     os.unlink(f"{STATE_DIR}/{entry}")
                 except FileNotFoundError:
                     pass
+                except OSError as err:
+                    what = "cannot remove a half-written topology state in"
+                    raise OSError(err.errno, what, STATE_DIR) from None
 
 
 def load_state(name: str) -> dict:
@@ -135,8 +144,27 @@ def _alive(pid: int, started: float) -> bool:
     return time.time() - started < 3600
 
 
-def up(topology, name: str, spec: str):
-    """Build ``topology`` as named topology ``name``; returns the Network."""
+def need_root(what: str) -> None:
+    """Named topologies live in /run/netns and /run/pycoz: root's, for now.
+
+    Rootless mode (``core.userns``) has the ephemeral ones only; an ordinary
+    user gets one line saying so rather than EACCES on a state file.
+    """
+    from pycoz_cli.core import userns
+
+    if os.geteuid() != 0 or userns.active():
+        raise SetupError(
+            f"{what}: named topologies need root (they live in /run/netns); as an ordinary "
+            "user, use an ephemeral one: pycoz net run TOPOLOGY, or --net TOPOLOGY"
+        )
+
+
+def up(topology, name: str, spec: str, impairs=()):
+    """Build ``topology`` as named topology ``name``; returns the Network.
+
+    ``spec`` and ``impairs`` (the ``--impair`` options) are what it was made from,
+    recorded to say how to make it again."""
+    need_root(f"net up {name}")
     from pycoz_cli.core.topology import Network
 
     nodes = list(topology.nodes)
@@ -150,6 +178,7 @@ def up(topology, name: str, spec: str):
     state = {
         "name": name,
         "spec": spec,
+        "impairs": list(impairs),
         "topology": topology.name,
         "nodes": nodes,
         "hosts": topology.hosts(),
@@ -159,6 +188,10 @@ def up(topology, name: str, spec: str):
         "hosts_file": topology.hosts_file(),
         "addresses": {node: topology.interface_addresses(node) for node in topology.hosts()},
         "pid": os.getpid(),
+        # What a container forked by this pycoz shows in /proc/PID/cmdline until it
+        # execs: how ``down`` finds a host command's container started but not yet
+        # recorded (pycoz killed in between).
+        "cmdline": _cmdline(os.getpid()),
         "started": time.time(),
         "complete": False,
     }
@@ -192,17 +225,17 @@ def up(topology, name: str, spec: str):
             state["relay"] = {"pid": net.relay_pid, "start": _start_time(net.relay_pid)}
         _write_state(state)
         state["commands"] = []
-        for node, argv, proc, log in net.start_commands(detach=True, log_dir=STATE_DIR):
-            state["commands"].append(
-                {
-                    "node": node,
-                    "argv": argv,
-                    "pid": proc.pid,
-                    "start": _start_time(proc.pid),
-                    "log": log,
-                }
-            )
+
+        def record(entry: dict) -> None:
+            # Called before each command's log and container are made, and again
+            # once it runs: what ``down`` must stop is on disk before it exists.
+            if entry["pid"] is None:
+                state["commands"].append({k: v for k, v in entry.items() if k != "process"})
+            else:
+                state["commands"][-1].update(pid=entry["pid"], start=_start_time(entry["pid"]))
             _write_state(state)
+
+        net.start_commands(detach=True, log_dir=STATE_DIR, record=record)
     except BaseException:
         down(name)
         raise
@@ -220,15 +253,61 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
+def _cmdline(pid: int | str) -> str | None:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode(errors="surrogateescape")
+    except OSError:
+        return None
+
+
+def _unrecorded_containers(state: dict) -> list[int]:
+    """Containers of host commands that pycoz started but did not record (it was
+    killed between the two): processes in the topology's namespaces that are
+    forks of the pycoz that made it (same command line), not yet exec'd."""
+    inodes = set()
+    for ns in state.get("namespaces", []):
+        try:
+            inodes.add(os.stat(f"{NETNS_RUN_DIR}/{ns}").st_ino)
+        except OSError:
+            pass
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            inode = os.stat(f"/proc/{pid}/ns/net").st_ino
+        except OSError:
+            continue
+        if inode in inodes and _cmdline(pid) == state["cmdline"]:
+            found.append(int(pid))
+    return found
+
+
 def _stop_relay(state: dict) -> None:
     """Kill the relay and the hosts' commands that pycoz started (same pid *and*
-    start time, so a reused pid is never hit), and remove their logs."""
-    for proc in [state.get("relay") or {}, *state.get("commands", [])]:
+    start time, so a reused pid is never hit), wait until they are gone, and
+    remove their logs."""
+    commands = state.get("commands", [])
+    victims = []
+    if state.get("cmdline") and any(c.get("pid") is None for c in commands):
+        victims += [(pid, _start_time(pid)) for pid in _unrecorded_containers(state)]
+    for proc in [state.get("relay") or {}, *commands]:
         if proc.get("start") and _start_time(proc["pid"]) == proc["start"]:
-            try:
-                os.kill(proc["pid"], 9)
-            except ProcessLookupError:
-                pass
+            victims.append((proc["pid"], proc["start"]))
+    for pid, _ in victims:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+        except OSError as err:
+            raise OSError(
+                err.errno, f"cannot stop process {pid} of topology", state["name"]
+            ) from None
+    # A container's init takes its whole pid namespace with it: once it is gone
+    # (or a zombie), so are the command and everything it started.
+    deadline = time.monotonic() + 5
+    while any(_running(pid, start) for pid, start in victims) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    for proc in commands:
         if proc.get("log"):
             try:
                 os.unlink(proc["log"])
@@ -236,8 +315,19 @@ def _stop_relay(state: dict) -> None:
                 pass
 
 
+def _running(pid: int, start: str | None) -> bool:
+    """Whether ``pid`` is still the process that started at ``start``, not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[19] == start and fields[0] != "Z"
+
+
 def set_impairment(name: str, label: str, impair, sender: str | None = None) -> list[str]:
     """Change the impairments of a link of a running named topology, live."""
+    need_root(f"net set {name}")
     from pycoz_cli.core.topology import apply_netem
 
     state = load_state(name)
@@ -265,23 +355,46 @@ def set_impairment(name: str, label: str, impair, sender: str | None = None) -> 
             from pycoz_cli.core.impair import send_settings
 
             send_settings(name, link["relay"], side, impair.to_dict())
-        elif state.get("netem") is not False:
+        elif state.get("netem") is False:
+            raise _not_adjustable(state, label)
+        else:
             from pycoz_cli.core.netns import NetNS
 
             ns = NetNS.open_named(f"{name}-{node}")
             try:
                 apply_netem(ns.rtnl(), index, (node, ifname), impair)
+            except OSError as err:
+                if err.errno == errno.ENOENT:  # the kernel knows no qdisc "netem"
+                    raise _not_adjustable(state, label) from None
+                raise
             finally:
                 ns.close()
-        else:
-            raise SpecError(
-                f"link {label}: this kernel has no netem, and the link was not built "
-                f"adjustable: bring the topology up with --impair {label}"
-            )
         link["impair"][f"{node}:{ifname}"] = impair.to_dict()
         changed.append(f"{node}:{ifname}")
     _write_state(state)
     return changed
+
+
+def _not_adjustable(state: dict, label: str) -> SpecError:
+    """A link that only netem could change, on a kernel without netem: say how to
+    make the topology again with that link declared (and the others as they were).
+
+    pycoz does not re-plumb the link through the relay live: that would take the
+    interface away from under the programs running on the host (its addresses,
+    routes and neighbours vanish and come back), which is no longer the
+    topology they were started in.
+    """
+    import shlex
+
+    name = state["name"]
+    again = ["pycoz", "net", "up", state["spec"], "--name", name]
+    for option in [*state.get("impairs", []), label]:
+        again += ["--impair", option]
+    return SpecError(
+        f"link {label} of {name} cannot change: this kernel has no netem, so only "
+        f"links declared when the topology was made can (pycoz net down {name} && "
+        f"{shlex.join(again)})"
+    )
 
 
 def _write_etc_netns(directory: str, hosts_text: str) -> None:
@@ -299,6 +412,8 @@ def _write_etc_netns(directory: str, hosts_text: str) -> None:
 
 def down(name: str) -> list[str]:
     """Remove exactly what the state of ``name`` says pycoz made."""
+    need_root(f"net down {name}")
+    _remove_stale_temporaries(name)
     state = load_state(name)
     _stop_relay(state)
     removed = []
@@ -335,6 +450,7 @@ def down(name: str) -> list[str]:
 
 def prune() -> list[str]:
     """Remove named topologies that are broken or were left half-built."""
+    need_root("net prune")
     _remove_stale_temporaries()
     pruned = []
     for state in list_states():
@@ -351,6 +467,7 @@ class Joined:
     """
 
     def __init__(self, name: str):
+        need_root(f"topology {name}")
         self.state = load_state(name)
         if status(self.state) != "up":
             raise SpecError(f"topology {name!r} is {status(self.state)} (pycoz net prune)")

@@ -6,7 +6,7 @@ calling *thread's* network namespace, so the thread steps in, opens a handle
 sysctls, and steps back with ``setns``.  The fd then keeps the namespace alive;
 when pycoz exits, however it exits, the fd closes and the kernel removes the
 namespace with every veth end and bridge in it: ephemeral topologies need no
-cleanup code at all (DESIGN principle 2).
+cleanup code at all (README, Architecture: cleanup is by construction).
 
 A named namespace is the same fd bind-mounted on ``/run/netns/NAME``, exactly what
 ``ip netns add`` makes, so ``ip netns list`` and ``ip netns exec`` work on it.
@@ -30,7 +30,32 @@ DEFAULT_SYSCTLS = {
 }
 
 
+#: Rootless mode's own network namespace, where the thread returns (see _own_netns).
+_home: int | None = None
+
+
 def _own_netns() -> int:
+    """An fd of the namespace this thread returns to after making or entering one.
+
+    In rootless mode (``core.userns``) the host's network namespace is not the
+    user namespace's, so setns(2) back into it is refused: the thread first
+    moves, for good, into an empty namespace of the user namespace's own, and
+    returns there.  pycoz's containers are placed in the topology's hosts, so
+    none of them misses the host's network.
+    """
+    global _home
+    from pycoz_cli.core import userns
+
+    if userns.active():
+        if _home is None:
+            try:
+                libc.unshare(libc.CLONE_NEWNET)
+            except OSError as err:
+                raise OSError(
+                    err.errno, "cannot create network namespace", "rootless home"
+                ) from None
+            _home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        return os.dup(_home)
     return os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
 
 
@@ -92,7 +117,11 @@ class NetNS:
         """Run the block with this thread inside the namespace (sysctls, sockets)."""
         own = _own_netns()
         try:
-            libc.setns(self.fd, libc.CLONE_NEWNET, self.label)
+            try:
+                libc.setns(self.fd, libc.CLONE_NEWNET)
+            except OSError as err:
+                what = "cannot enter network namespace"
+                raise OSError(err.errno, what, self.path or self.label) from None
             try:
                 yield self
             finally:
@@ -142,20 +171,39 @@ def remove_named(name: str) -> bool:
     path = f"{NETNS_RUN_DIR}/{name}"
     if not os.path.lexists(path):
         return False
+    # Every mount on the path: a namespace bound twice (a recursive bind of
+    # /run/netns over it copies it) is one mount per copy.
+    for _ in range(16):
+        try:
+            libc.umount2(path, libc.MNT_DETACH)
+        except OSError as err:
+            if err.errno == 22:  # EINVAL: no mount left (or half-made); just unlink
+                break
+            raise OSError(err.errno, "cannot remove network namespace", path) from None
     try:
-        libc.umount2(path, libc.MNT_DETACH)
+        os.unlink(path)
     except OSError as err:
-        if err.errno != 22:  # EINVAL: not a mount point (half-made); just unlink
-            raise
-    os.unlink(path)
+        raise OSError(err.errno, "cannot remove network namespace", path) from None
     return True
 
 
 def ensure_netns_run_dir() -> None:
-    """/run/netns, where ``ip netns`` looks.
+    """/run/netns, where ``ip netns`` looks, made as iproute2 makes it.
 
-    iproute2 also turns the directory into a shared bind mount of itself; pycoz
-    does not, so that naming a topology adds nothing to the host's mount table but
-    the namespaces themselves (which ``ip netns`` reads the same either way).
+    iproute2 turns the directory into a shared, recursive bind mount of itself the
+    first time it names a namespace, unless it is a mount point already.  pycoz
+    does the same before it binds a namespace there: were it to bind its
+    namespaces on the plain directory, a later ``ip netns add`` would cover them
+    with its bind, and ``pycoz net down`` would then unmount only the copy it can
+    see, leaving the namespace mounted underneath and its file impossible to
+    delete (EBUSY).  The one mount this adds is the one ``ip netns`` would add.
     """
     os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
+    try:
+        libc.mount(None, NETNS_RUN_DIR, None, libc.MS_SHARED | libc.MS_REC)
+        return
+    except OSError as err:
+        if err.errno != 22:  # EINVAL: not a mount point yet
+            raise OSError(err.errno, "cannot make shared", NETNS_RUN_DIR) from None
+    libc.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, None, libc.MS_BIND | libc.MS_REC, what="cannot bind")
+    libc.mount(None, NETNS_RUN_DIR, None, libc.MS_SHARED | libc.MS_REC, what="cannot make shared")

@@ -50,6 +50,7 @@ from pycoz_cli.errors import (
     ExitCode,
     SetupError,
     describe_errno,
+    needs_root,
 )
 
 SI_KERNEL = 0x80
@@ -84,11 +85,13 @@ class SpawnPlan:
 
     __slots__ = (
         "argv",
+        "cgroup",
         "close_fds",
         "cwd",
         "detach",
         "env",
         "fallback_cwd",
+        "fence",
         "ignored_signals",
         "in_namespaces",
         "in_pid_namespace",
@@ -152,6 +155,11 @@ class SpawnPlan:
         #: (a packed struct winsize, or None).
         self.terminal: int | None = None
         self.winsize: bytes | None = None
+        #: A ``fence.FencePlan``: init applies it right before it starts the
+        #: command (None: unfenced, as the relay's helpers are).
+        self.fence = None
+        #: A ``cgroups.Cgroup`` init joins first thing (resource limits).
+        self.cgroup = None
         #: Signals ignored here, which exec would keep ignored: the command gets
         #: them back at their defaults (handled ones are reset by exec itself).
         self.ignored_signals = _ignored_signals()
@@ -218,8 +226,11 @@ class ContainerProcess:
             data = _read_all(self._result_fd)
             os.close(self._result_fd)
             self._result_fd = None
-            if data.strip():
-                code = _status_to_returncode(int(data))
+            # init writes one status; anything before it is not init's (the
+            # command has no way to this pipe, but a status is never trusted blindly).
+            fields = data.split()
+            if fields and fields[-1].isdigit():
+                code = _status_to_returncode(int(fields[-1]))
         self.returncode = code
         for callback in self._on_exit:
             callback()
@@ -332,8 +343,10 @@ def _fork_into_pid_ns() -> int:
     children, so other threads are unaffected, and setns() to our own namespace
     undoes it right after the fork, even if the fork failed.
     """
-    from pycoz_cli.core import libc
+    from pycoz_cli.core import libc, userns
 
+    if userns.active():
+        return _clone_into_pid_ns()
     own = os.open("/proc/thread-self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     try:
         try:
@@ -352,6 +365,25 @@ def _fork_into_pid_ns() -> int:
         return pid
     finally:
         os.close(own)
+
+
+def _clone_into_pid_ns() -> int:
+    """fork() into a new pid namespace with clone(2), for rootless mode.
+
+    There the setns back of ``_fork_into_pid_ns`` is refused (the host's pid
+    namespace is not the user namespace's), so the child is made with
+    clone(CLONE_NEWPID|SIGCHLD) directly: a fork whose child is pid 1 of a new
+    namespace, while the caller's namespace for later children is untouched.
+    The caller is single-threaded in rootless mode (``core.userns``), which is
+    what makes a fork without Python's own fork handlers safe: there are no
+    other threads whose locks the child could inherit held.
+    """
+    from pycoz_cli.core import libc
+
+    pid = libc.clone_fork(libc.CLONE_NEWPID)
+    if pid < 0:
+        raise _error_from_report(("E", str(-pid), "clone failed", "CLONE_NEWPID"), "") from None
+    return pid
 
 
 def _high_pipe() -> tuple[int, int]:
@@ -382,7 +414,7 @@ def _error_from_report(error: tuple, command: str) -> Exception:
     err = OSError(code, what, target or None)
     hint = None
     if code == 1 and what.startswith("unshare"):  # EPERM
-        hint = "creating namespaces needs CAP_SYS_ADMIN: run pycoz as root"
+        hint = needs_root("creating namespaces")
     elif code == 19 and "overlay" in what:  # ENODEV
         hint = "this kernel has no overlayfs (modprobe overlay)"
     if code == 0:
@@ -413,6 +445,8 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             os.write(setup_w, b"S\n")
         except BrokenPipeError:
             os._exit(code)
+        if plan.cgroup is not None:
+            plan.cgroup.join()
         if plan.close_fds:
             keep = {setup_w, result_w, *_stdio(plan), *plan.pass_fds}
             if plan.netns_fd is not None:
@@ -431,12 +465,18 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             step()
         if not plan.with_init:
             os.close(result_w)
+            if plan.fence is not None:
+                plan.fence.apply()
             _exec_stage(plan, setup_w)
         for step in plan.in_pid_namespace:
             step()
         if plan.terminal is not None:
             plan.terminal = _open_terminal(plan.terminal, plan.winsize)
-        if plan.pre_exec:
+        if plan.fence is not None:
+            # Last: init has made everything; from here it only starts the
+            # command, waits, reaps and reports, none of which the fence denies.
+            plan.fence.apply()
+        if plan.pre_exec or (plan.fence is not None and plan.fence.user_program):
             pid = os.fork()
             if pid == 0:
                 os.close(result_w)
@@ -527,6 +567,8 @@ def _exec_stage(plan, setup_w):  # pragma: no cover
         if program is not None:
             for step in plan.pre_exec:
                 step()
+            if plan.fence is not None:
+                plan.fence.apply_user()  # last: the steps above may need what it denies
     except BaseException as err:
         _report(setup_w, "E", err)
         os._exit(ExitCode.SETUP)

@@ -18,8 +18,18 @@ import bisect
 import ipaddress
 import os
 import re
+import stat
 
-from pycoz_cli.core.topology import IFNAMSIZ, Impairment, Route, Topology
+from pycoz_cli.core.topology import (
+    BRIDGE_MAX_PORTS,
+    IFNAMSIZ,
+    PORT_LIMIT_REASON,
+    READY_TIMEOUT,
+    CommandSpec,
+    Impairment,
+    Route,
+    Topology,
+)
 from pycoz_cli.errors import SpecError, describe_errno
 
 #: Section -> the kind of node declared in it.
@@ -33,6 +43,7 @@ NODE_KEYS = {
 IMPAIR_KEYS = ("delay", "jitter", "loss", "corrupt", "rate")
 LINK_KEYS = ("a", "b", "a_addresses", "b_addresses", "mtu", *IMPAIR_KEYS, "a_to_b", "b_to_a")
 DIRECTIONS = ("a_to_b", "b_to_a")
+COMMAND_KEYS = ("run", "ready", "timeout")
 ROUTE_KINDS = ("unicast", "blackhole", "unreachable", "prohibit")
 ROUTE_USAGE = "write [unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]"
 
@@ -115,6 +126,39 @@ def parse_rate(value) -> int:
     raise ValueError(f"{value!r} is not a rate (use 10mbit, 500kbit, 1gbit)")
 
 
+def format_duration(ms: float) -> str:
+    """50.0 -> ``"50ms"``: the shortest text ``parse_duration`` reads back as ``ms``
+    (to the nanosecond), as a person would write it (``1.5s``, ``250us``)."""
+    ns = round(ms * 1e6)
+    return _shortest(ns, (("s", 10**9), ("ms", 10**6), ("us", 10**3), ("ns", 1)))
+
+
+def format_percent(pct: float) -> str:
+    """0.5 -> ``"0.5%"``."""
+    return f"{pct:.10g}%"
+
+
+def format_rate(bps: int) -> str:
+    """10_000_000 -> ``"10mbit"``: the shortest text ``parse_rate`` reads back as
+    ``bps`` (``1.5gbit``, ``1mibit``, ``1234567bit``)."""
+    units = [(f"{p}bit", 1000 ** (i + 1)) for i, p in enumerate("kmgt")]
+    units += [(f"{p}ibit", 1024 ** (i + 1)) for i, p in enumerate("kmgt")]
+    return _shortest(int(bps), [*units, ("bit", 1)])
+
+
+def _shortest(value: int, units) -> str:
+    """``value`` (in the smallest unit) in the unit that writes it shortest, with
+    at most three decimals and at least 1 before the point."""
+    best = None
+    for unit, size in units:
+        if (value * 1000) % size or (value and value < size):
+            continue
+        text = f"{value * 1000 // size / 1000:.3f}".rstrip("0").rstrip(".") + unit
+        if best is None or len(text) < len(best):
+            best = text
+    return best if best is not None else f"{value}{units[-1][0]}"
+
+
 def _is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -122,14 +166,50 @@ def _is_number(value) -> bool:
 # --- entry points -----------------------------------------------------------------------
 
 
+#: The largest topology file read (a star of 4,000 hosts written out is ~1 MiB).
+MAX_FILE_SIZE = 16 * 2**20
+_FILE_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+}
+
+
 def load(path) -> Topology:
-    """The topology in the TOML file at ``path``; errors are one-line ``SpecError``s."""
+    """The topology in the TOML file at ``path``; errors are one-line ``SpecError``s.
+
+    Only a regular file of at most ``MAX_FILE_SIZE`` bytes is read: a FIFO would
+    block until a writer comes, and /dev/zero never ends.
+    """
     path = os.fspath(path)
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        # O_NONBLOCK: opening a FIFO waits for a writer otherwise.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as err:
         raise SpecError(f"{path}: cannot read topology file: {describe_errno(err.errno)}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a file")
+            raise SpecError(f"{path}: not a regular file ({kind})")
+        # Read one byte past the limit, whatever st_size says (files in /proc
+        # say 0, and a file may grow while it is read).
+        chunks, size = [], 0
+        while size <= MAX_FILE_SIZE:
+            chunk = os.read(fd, MAX_FILE_SIZE + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as err:
+        raise SpecError(f"{path}: cannot read topology file: {describe_errno(err.errno)}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_FILE_SIZE:
+        raise SpecError(f"{path}: larger than {MAX_FILE_SIZE // 2**20} MiB: not a topology file")
+    data = b"".join(chunks)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -147,7 +227,29 @@ def loads(text: str, filename: str = "<string>") -> Topology:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise _syntax_error(str(err), text, filename) from None
+    except RecursionError:
+        # tomllib recurses once per nested array or inline table.
+        line = _first_deep_line(text)
+        raise SpecError(
+            f"{filename}:{line}: invalid TOML: nested too deeply (arrays or inline tables)"
+        ) from None
     return _Loader(text, filename).topology(doc)
+
+
+def _first_deep_line(text: str, depth: int = 100) -> int:
+    """The line where brackets and braces first open ``depth`` deep (strings and
+    comments are not told apart: this only places an error message)."""
+    level, line = 0, 1
+    for char in text:
+        if char in "[{":
+            level += 1
+            if level >= depth:
+                return line
+        elif char in "]}":
+            level = max(0, level - 1)
+        elif char == "\n":
+            line += 1
+    return 1
 
 
 def _syntax_error(message: str, text: str, filename: str) -> SpecError:
@@ -211,7 +313,7 @@ class _Scanner:
     def run(self) -> _Scanner:
         try:
             self._document()
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, RecursionError):
             pass
         return self
 
@@ -493,7 +595,11 @@ class _Loader:
                 raise self.error(where, f"{text!r}: a route is a string; {ROUTE_USAGE}")
             routes.append((node, self.route(text, where), where))
         for i, command in enumerate(self.array(spec, path, "commands", "of commands")):
-            node.commands.append(self.command(command, (*path, "commands", i)))
+            where = (*path, "commands", i)
+            if isinstance(command, dict):
+                node.add_command(*self.command_table(command, where))
+            else:
+                node.add_command(self.command(command, where), CommandSpec(where=self.at(where)))
 
     def sysctl(self, node, name: str, path: tuple, value) -> None:
         if not _SYSCTL.fullmatch(name):
@@ -509,6 +615,41 @@ class _Loader:
             raise self.error(path, f"{value!r}: give a value on one line")
         node.sysctls[name] = value
 
+    def at(self, path: tuple) -> str:
+        """``lab.toml:7: hosts.server.commands[0]``: where ``path`` is written."""
+        line = self.line(path)
+        return f"{self.filename}:{line}: {_key_name(path)}" if line else self.filename
+
+    def command_table(self, table: dict, path: tuple) -> tuple[list[str], CommandSpec]:
+        """``{ run = ..., ready = "tcp:8000", timeout = "30s" }``."""
+        self.check_keys(table, path, COMMAND_KEYS, "a command")
+        if "run" not in table:
+            raise self.error(
+                path, "missing key 'run' (the command: a list of arguments, or a string for sh -c)"
+            )
+        argv = self.command(table["run"], (*path, "run"))
+        ready, timeout = None, READY_TIMEOUT
+        if "ready" in table:
+            value = table["ready"]
+            kind, _, port = value.partition(":") if isinstance(value, str) else ("", "", "")
+            if value == "exit":
+                ready = ("exit", 0)
+            elif kind in ("tcp", "udp") and port.isdigit() and 1 <= int(port) <= 65535:
+                ready = (kind, int(port))
+            else:
+                raise self.error(
+                    (*path, "ready"),
+                    f'{value!r}: use "tcp:PORT", "udp:PORT" (a port from 1 to 65535) or "exit"',
+                )
+        if "timeout" in table:
+            if ready is None:
+                raise self.error((*path, "timeout"), "a timeout needs ready (what to wait for)")
+            try:
+                timeout = parse_duration(table["timeout"]) / 1000
+            except ValueError as err:
+                raise self.error((*path, "timeout"), str(err)) from None
+        return argv, CommandSpec(ready, timeout, self.at(path))
+
     def command(self, command, path: tuple) -> list[str]:
         if isinstance(command, str):
             if not command.strip():
@@ -523,7 +664,9 @@ class _Loader:
             argv = list(command)
         else:
             raise self.error(
-                path, f"{command!r}: a command is a list of arguments, or a string for sh -c"
+                path,
+                f"{command!r}: a command is a list of arguments, a string for sh -c, "
+                "or a table { run = ..., ready = ... }",
             )
         if any("\0" in arg for arg in argv):
             raise self.error(path, "an argument holds a NUL character")
@@ -623,6 +766,7 @@ class _Loader:
         ethN), skipping the reserved names."""
         plans = []
         reserved: dict[str, dict[str, tuple]] = {}
+        ports: dict[str, int] = {}
         for i, spec in enumerate(links):
             path = ("links", i)
             if not isinstance(spec, dict):
@@ -633,6 +777,14 @@ class _Loader:
                 raise self.error(
                     (*path, "b"), f"a link joins two different nodes, not {ends[0][0]} to itself"
                 )
+            for side, (name, _) in zip("ab", ends, strict=True):
+                if self.topo.nodes[name].kind == "switch":
+                    ports[name] = ports.get(name, 0) + 1
+                    if ports[name] > BRIDGE_MAX_PORTS:
+                        raise self.error(
+                            (*path, side),
+                            f"a {ports[name]}th port on switch {name}: {PORT_LIMIT_REASON}",
+                        )
             plans.append((path, spec, ends))
         taken = {node: set(names) for node, names in reserved.items()}
         for path, spec, ends in plans:

@@ -18,6 +18,8 @@ import ipaddress
 import os
 import re
 import signal
+import time
+from dataclasses import dataclass, replace
 
 from pycoz_cli.errors import SetupError, SpecError
 
@@ -26,6 +28,12 @@ V6_BASE = ipaddress.ip_network("2001:db8::/32")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,14}")
 IFNAMSIZ = 15
 BRIDGE_INDEX = 2
+#: Ports a Linux bridge takes (BR_MAX_PORTS - 1: port numbers are 10 bits and 0 is
+#: reserved); one more fails with EXFULL.  A switch is one bridge: a tree of
+#: bridges would build, but a broadcast to that many veth ends overruns the
+#: per-CPU backlog (net.core.netdev_max_backlog, 1000, machine-wide) and is lost.
+BRIDGE_MAX_PORTS = 1023
+PORT_LIMIT_REASON = f"a switch is a Linux bridge, which takes at most {BRIDGE_MAX_PORTS} ports"
 
 
 class Impairment:
@@ -45,6 +53,19 @@ class Impairment:
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k)}
+
+    def describe(self) -> str:
+        """``delay 100ms, loss 1%``: the settings as a topology file writes them."""
+        from pycoz_cli.core.topofile import format_duration, format_percent, format_rate
+
+        shown = (
+            ("delay", self.delay_ms, format_duration),
+            ("jitter", self.jitter_ms, format_duration),
+            ("loss", self.loss, format_percent),
+            ("corrupt", self.corrupt, format_percent),
+            ("rate", self.rate_bps, format_rate),
+        )
+        return ", ".join(f"{key} {fmt(value)}" for key, value, fmt in shown if value) or "none"
 
 
 class Interface:
@@ -81,10 +102,30 @@ def _v6_default(dst: str, via: str | None) -> str:
     return "::/0" if via and ":" in via else "0.0.0.0/0"
 
 
+#: How long a host command may take to be ready (``CommandSpec.timeout``), seconds.
+READY_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """What pycoz waits for once a host command starts, and where it was declared.
+
+    ``ready`` is ``("tcp", PORT)`` or ``("udp", PORT)`` (a socket of the host
+    listening on PORT), ``("exit", 0)`` (the command ends with status 0), or None
+    (nothing: the next command starts at once).  ``where`` names it in errors
+    (``lab.toml:7: hosts.server.commands[0]``); None for ``Topology.command`` to
+    name it by topology, node and index.
+    """
+
+    ready: tuple[str, int] | None = None
+    timeout: float = READY_TIMEOUT
+    where: str | None = None
+
+
 class Node:
     """A host, router or switch: one network namespace."""
 
-    __slots__ = ("commands", "interfaces", "kind", "name", "routes", "sysctls")
+    __slots__ = ("command_specs", "commands", "interfaces", "kind", "name", "routes", "sysctls")
 
     def __init__(self, name: str, kind: str = "host"):
         self.name = name
@@ -94,6 +135,13 @@ class Node:
         self.sysctls: dict[str, str] = {}
         #: Commands started on the host once the network is up (argv lists).
         self.commands: list[list[str]] = []
+        #: What ``add_command`` was told about each of them.
+        self.command_specs: list[CommandSpec] = []
+
+    def add_command(self, argv: list[str], spec: CommandSpec | None = None) -> None:
+        """Declare a command to start on this node once the network is up."""
+        self.commands.append(list(argv))
+        self.command_specs.append(spec or CommandSpec())
 
     def addresses(self, version: int | None = None) -> list:
         return [
@@ -200,6 +248,15 @@ class Topology:
         """Nodes a command can run in (hosts and routers; switches too, last)."""
         return [n.name for n in self.nodes.values() if n.kind != "switch"]
 
+    def command(self, node: str, i: int) -> CommandSpec:
+        """The spec of command ``i`` of ``node``, named for errors (commands that a
+        plugin appended to ``Node.commands`` directly get the default spec)."""
+        specs = self.nodes[node].command_specs
+        spec = specs[i] if i < len(specs) else CommandSpec()
+        if spec.where is None:
+            spec = replace(spec, where=f"topology {self.name}: {node}.commands[{i}]")
+        return spec
+
     def interface_addresses(self, node: str) -> list[str]:
         """The addresses of ``node`` with their prefix lengths, as text."""
         return [str(a) for i in self.nodes[node].interfaces.values() for a in i.addresses]
@@ -238,9 +295,15 @@ class Topology:
         return "\n".join(lines) + "\n"
 
     def check(self) -> None:
-        """An address on two interfaces is an error (topology files check routes too)."""
+        """An address on two interfaces, or a switch with more ports than a bridge
+        takes, is an error (topology files check routes too)."""
         seen: dict = {}
         for node in self.nodes.values():
+            if node.kind == "switch" and len(node.interfaces) > BRIDGE_MAX_PORTS:
+                raise SpecError(
+                    f"topology {self.name}: switch {node.name} has {len(node.interfaces)} "
+                    f"ports: {PORT_LIMIT_REASON}"
+                )
             for iface in node.interfaces.values():
                 for addr in iface.addresses:
                     where = f"{node.name}:{iface.name}"
@@ -320,9 +383,9 @@ def pair() -> Topology:
 
 
 def star(hosts: int = 3) -> Topology:
-    """``hosts`` hosts ``h1..hN`` on one switch ``s1`` (a bridge), IPv4 and IPv6."""
-    if not 1 <= hosts <= 4000:
-        raise SpecError(f"star: hosts={hosts}: use 1 to 4000")
+    """Hosts ``h1..hN`` on one switch ``s1`` (a bridge), IPv4 and IPv6."""
+    if not 1 <= hosts <= BRIDGE_MAX_PORTS:
+        raise SpecError(f"star: hosts={hosts}: use 1 to {BRIDGE_MAX_PORTS} ({PORT_LIMIT_REASON})")
     topo = Topology(f"star:hosts={hosts}")
     topo.add_node("s1", "switch")
     for i in range(1, hosts + 1):
@@ -418,7 +481,7 @@ def _net(iface: str) -> str:
 BUILTINS = {
     "isolated": (isolated, {}),
     "pair": (pair, {}),
-    "star": (star, {"hosts": (int, 3, "number of hosts on the switch")}),
+    "star": (star, {"hosts": (int, 3, "number of hosts on the switch, 1 to 1023")}),
     "chain": (chain, {"routers": (int, 1, "number of routers between h1 and h2")}),
     "dualstack": (dualstack, {}),
     "v6rejected": (v6rejected, {}),
@@ -579,6 +642,9 @@ class Network:
             ) from None
 
     def build(self) -> Network:
+        from pycoz_cli.core import userns
+
+        userns.ensure()  # not root: the namespaces belong to pycoz's user namespace
         try:
             self._build()
             from pycoz_cli import plugins
@@ -718,38 +784,67 @@ class Network:
             )
         link.impair[end] = impair
 
-    def start_commands(self, detach: bool = False, log_dir: str | None = None) -> list:
-        """Start every node's declared commands, each in its own container.
+    def start_commands(
+        self, detach: bool = False, log_dir: str | None = None, record=None
+    ) -> list[dict]:
+        """Start every node's declared commands in order, each in its own container,
+        each ready (``CommandSpec.ready``) before the next starts.
 
         Ephemeral networks stop them at teardown and send their output to pycoz's
         stderr (stdout stays the main command's own); named ones detach them and
-        log to ``log_dir``.  Returns (node, argv, process, log path) for each.
+        log to ``log_dir``.  ``record(entry)`` is called with each command's entry
+        (node, index, argv, log, pid) before anything is made for it, and again
+        once it runs, so that what is started is always found again.  Returns the
+        entries.
+
+        A command that cannot start, ends before it is ready, is not ready in time,
+        or has already failed once all are started raises ``SetupError`` naming
+        it (``lab.toml:7: hosts.server.commands[0]: ...``); what was started before
+        is left for ``teardown`` (or ``named.down``) to stop.
         """
         from pycoz_cli.core.container import Container
+        from pycoz_cli.errors import PycozError
 
-        started = []
+        entries, unwatched = [], []
         devnull = os.open(os.devnull, os.O_RDONLY)
         try:
             for node in self.topology.nodes.values():
                 for i, argv in enumerate(node.commands):
-                    log, out = None, os.dup(2)
-                    if log_dir is not None:
-                        os.close(out)
-                        log = f"{log_dir}/{self.name}.{node.name}.{i}.log"
-                        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                    spec = self.topology.command(node.name, i)
+                    entry = {"node": node.name, "index": i, "argv": argv, "pid": None}
+                    entry["log"] = log_dir and f"{log_dir}/{self.name}.{node.name}.{i}.log"
+                    if record is not None:
+                        record(entry)
+                    if entry["log"]:
+                        out = os.open(entry["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                    else:
+                        out = os.dup(2)
                     try:
                         proc = Container(network=self, host=node.name, overlay=False).spawn(
                             argv, stdin=devnull, stdout=out, stderr=out, detach=detach
                         )
+                    except PycozError as err:
+                        raise SetupError(f"{spec.where}: {err}") from None
                     finally:
-                        if out is not None:
-                            os.close(out)
+                        os.close(out)
                     if not detach:
                         self.started.append(proc)
-                    started.append((node.name, argv, proc, log))
+                    entry["pid"] = proc.pid
+                    entry["process"] = proc
+                    entries.append(entry)
+                    if record is not None:
+                        record(entry)
+                    if spec.ready is None:
+                        unwatched.append((proc, spec))
+                    else:
+                        _wait_ready(proc, spec)
         finally:
             os.close(devnull)
-        return started
+        # The others are not waited for; one that has failed already is reported.
+        for proc, spec in unwatched:
+            if proc.poll() not in (None, 0):
+                raise SetupError(f"{spec.where}: {_ended(proc.returncode)} at start")
+        return entries
 
     def teardown(self) -> None:
         from pycoz_cli.core.netns import remove_named
@@ -773,6 +868,63 @@ class Network:
                 remove_named(self.ns_name(node))
             ns.close()
         self.namespaces.clear()
+
+
+def _ended(code: int) -> str:
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
+
+
+def _wait_ready(proc, spec: CommandSpec) -> None:
+    """Wait until a host command is ready: listening on its port (a socket of
+    its network namespace, read from /proc/PID/net as ``ss -l`` does), or ended
+    with status 0."""
+    kind, port = spec.ready
+    deadline = time.monotonic() + spec.timeout
+    delay = 0.001
+    while True:
+        code = proc.poll()
+        if kind == "exit":
+            if code == 0:
+                return
+            if code is not None:
+                raise SetupError(
+                    f'{spec.where}: {_ended(code)} (ready = "exit" waits for status 0)'
+                )
+        else:
+            if code is not None:
+                raise SetupError(
+                    f"{spec.where}: {_ended(code)} before it listened on {kind} port {port}"
+                )
+            if _listening(proc.pid, kind, port):
+                return
+        if time.monotonic() > deadline:
+            what = "still running" if kind == "exit" else f"not listening on {kind} port {port}"
+            raise SetupError(f"{spec.where}: {what} after {spec.timeout:g}s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+#: /proc/net/{tcp,udp}[6] socket states that mean "open for others to reach":
+#: TCP_LISTEN, and TCP_CLOSE (an unconnected UDP socket, bound).
+_LISTENING = {"tcp": "0A", "udp": "07"}
+
+
+def _listening(pid: int, kind: str, port: int) -> bool:
+    """Whether the network namespace of ``pid`` has a ``kind`` socket on ``port``."""
+    wanted = f":{port:04X}"
+    for table in (kind, f"{kind}6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}") as f:
+                next(f)  # the header
+                for line in f:
+                    fields = line.split()
+                    if fields[1].endswith(wanted) and fields[3] == _LISTENING[kind]:
+                        return True
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            continue
+    return False
 
 
 _NETEM: bool | None = None

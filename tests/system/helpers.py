@@ -79,16 +79,17 @@ def assert_one_line(stderr: str, *words: str) -> str:
 def host_mounts() -> list[str]:
     """The host's mount table as 'mountpoint fstype source options' (no ids).
 
-    Named network namespaces (/run/netns/*) are left out: tests of named
-    topologies running in parallel add and remove them; the session-end check
-    still covers them.
+    Named network namespaces (/run/netns/*) and mounts in pytest's temporary
+    directories are left out: tests running in parallel add and remove them
+    (named topologies; test_leftover_check's own mounts); the session-end check
+    still covers them.  A container's mount that leaked would be elsewhere.
     """
     with open("/proc/self/mountinfo") as f:
         lines = []
         for line in f:
             head, _, tail = line.partition(" - ")
             fields = head.split(" ")
-            if fields[4].startswith("/run/netns/"):
+            if fields[4].startswith("/run/netns/") or "/pytest-of-" in fields[4]:
                 continue
             lines.append(" ".join([fields[4], *tail.split(" ")[:2]]))
     return sorted(lines)

@@ -183,3 +183,24 @@ def test_sigkill_while_building_leaves_nothing(pycoz_bin, pycoz, unique):
     assert root_links() == links_before
     assert not {n for n in netns_names() if n.startswith(f"k{unique}")}
     assert not [s for s in os.listdir("/run/pycoz/net") if s.startswith(f"k{unique}")]
+
+
+def test_named_topology_survives_a_later_ip_netns_add(pycoz_bin, unique):
+    """`ip netns add` binds /run/netns over itself when it is not a mount point; a
+    topology named before must still be visible to `ip netns` and removable by
+    `pycoz net down` (before: hidden under the bind, down failed with EBUSY).
+    In a private mount namespace with a fresh /run, so the host's stays as it is."""
+    from tests.system.helpers import sacrificial
+
+    script = """
+        mount -t tmpfs pycoz-test /run
+        mkdir /run/netns
+        "$1" net up pair --name "$2" >/dev/null
+        ip netns add "$2-ip"
+        ip netns exec "$2-h1" true && echo exec-ok
+        "$1" net down "$2" >/dev/null && echo down-ok
+        ip netns del "$2-ip"
+        ls /run/netns | wc -l
+    """
+    r = sacrificial(script, pycoz_bin, unique)
+    assert (r.returncode, r.stdout.split()) == (0, ["exec-ok", "down-ok", "0"]), r.stderr

@@ -1,8 +1,12 @@
 """Topology files from the command line: commands on hosts, failures half-way."""
 
 import os
+import random
 import subprocess
 import textwrap
+import time
+
+import pytest
 
 FETCH = (
     "python3 -c 'import time, urllib.request\n"
@@ -80,3 +84,113 @@ def test_check_validates_a_file(pycoz, tmp_path):
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1
     assert "broken.toml:" in r.stderr and "cliant" in r.stderr
+
+
+# --- host commands that cannot start (issue 11, items 8 and 10) --------------------------
+
+
+def write_lab(tmp_path, commands: str, name: str = "lab.toml"):
+    """A file whose host h1 has ``commands`` (TOML) on line 3."""
+    path = tmp_path / name
+    path.write_text(
+        f"[hosts.h1]\n[hosts.h2]\ncommands = {commands}\n[[links]]\na = 'h1'\nb = 'h2'\n"
+    )
+    return path
+
+
+def processes_with(marker: str) -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def leftovers(name: str) -> list[str]:
+    netns = [n for n in os.listdir("/run/netns") if n.startswith(f"{name}-")]
+    state = [s for s in os.listdir("/run/pycoz/net") if s.startswith(f"{name}.")]
+    return netns + state
+
+
+@pytest.mark.parametrize(
+    "commands, reason",
+    [
+        ('[["nosuchprogram"]]', "nosuchprogram: command not found in the container"),
+        (
+            '[{ run = "exit 3", ready = "exit" }]',
+            'exited with status 3 (ready = "exit" waits for status 0)',
+        ),
+        (
+            "[{ run = ['python3', '-c', 'import sys; sys.exit(4)'], ready = 'tcp:8000' }]",
+            "exited with status 4 before it listened on tcp port 8000",
+        ),
+        (
+            '[{ run = "sleep 30", ready = "udp:5353", timeout = "300ms" }]',
+            "not listening on udp port 5353 after 0.3s",
+        ),
+    ],
+    ids=["not-found", "exit-status", "exit-before-ready", "timeout"],
+)
+def test_a_host_command_that_cannot_start_is_named_and_exits_125(
+    pycoz, tmp_path, unique, commands, reason
+):
+    path = write_lab(tmp_path, commands)
+    for args in (["run", str(path), "--", "ip", "link"], ["up", str(path), "--name", unique]):
+        r = pycoz("net", *args, timeout=30)
+        assert r.returncode == 125, r
+        assert r.stderr == f"pycoz net {args[0]}: {path}:3: hosts.h2.commands[0]: {reason}\n"
+    assert leftovers(unique) == []
+
+
+def test_a_failed_up_stops_the_commands_it_started_and_removes_their_logs(pycoz, tmp_path, unique):
+    marker = f"1000.{int(unique[-8:], 16)}"  # seconds for sleep, unique to this test
+    path = write_lab(tmp_path, f'["sleep {marker}", ["sleep", "{marker}"], ["nosuchprogram"]]')
+    r = pycoz("net", "up", str(path), "--name", unique)
+    assert r.returncode == 125, r
+    assert "hosts.h2.commands[2]: nosuchprogram" in r.stderr
+    assert processes_with(marker) == []
+    assert leftovers(unique) == []
+
+
+def test_sigkill_during_up_leaves_no_host_command_behind(pycoz_bin, pycoz, tmp_path, unique):
+    """Killed at random moments while starting host commands: `net down` finds
+    every command started (the large count: bench/stress_net_up.py)."""
+    rng = random.Random(unique)
+    marker = f"1000.{int(unique[-8:], 16)}"
+    path = write_lab(tmp_path, "[" + ", ".join([f'"sleep {marker}"'] * 8) + "]")
+    names = [f"{unique}{i}" for i in range(6)]
+    for name in names:
+        p = subprocess.Popen(
+            [pycoz_bin, "net", "up", str(path), "--name", name],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.02, 0.2))
+        p.kill()
+        p.wait()
+    for name in names:
+        pycoz("net", "down", name)  # half-built, broken or up: down removes each
+    for _ in range(50):  # a killed container's init may still be on its way out
+        if not processes_with(marker):
+            break
+        time.sleep(0.1)
+    assert processes_with(marker) == []
+    assert [x for name in names for x in leftovers(name)] == []
+
+
+def test_a_command_not_waited_for_that_failed_by_the_end_of_start_is_reported(
+    pycoz, tmp_path, unique
+):
+    # The second command holds the start for half a second: by then the first,
+    # which nothing waits for, has failed.
+    path = write_lab(tmp_path, '["exit 1", { run = "sleep 0.5", ready = "exit" }]')
+    for args in (["run", str(path), "--", "true"], ["up", str(path), "--name", unique]):
+        r = pycoz("net", *args, timeout=30)
+        assert r.returncode == 125, r
+        where = f"{path}:3: hosts.h2.commands[0]"
+        assert r.stderr == f"pycoz net {args[0]}: {where}: exited with status 1 at start\n"
+    assert leftovers(unique) == []

@@ -341,8 +341,14 @@ def test_orphans_are_reaped_no_zombies(pycoz):
 def test_hostname_set_inside_does_not_reach_the_host(pycoz_bin, unique):
     # In a sacrificial UTS namespace: were pycoz to share the host's, only this
     # copy of the hostname would change, not the machine's.
-    r = pycoz_in_own_uts(pycoz_bin, "root", "--", "sh", "-c", f"hostname {unique}; hostname")
+    # sethostname needs CAP_SYS_ADMIN, which the fence takes: --cap-add gives it back,
+    # and then the name changes in the container's own UTS namespace only.
+    script = f"hostname {unique}; hostname"
+    r = pycoz_in_own_uts(pycoz_bin, "root", "--cap-add", "SYS_ADMIN", "--", "sh", "-c", script)
     assert (r.returncode, r.stdout) == (0, f"{unique}\n{socket.gethostname()}\n"), r.stderr
+    fenced = pycoz_in_own_uts(pycoz_bin, "root", "--", "sh", "-c", script)
+    assert fenced.stdout.splitlines() == [socket.gethostname(), socket.gethostname()]
+    assert "must be root" in fenced.stderr
 
 
 def test_kernel_wide_proc_knobs_are_read_only(pycoz):

@@ -11,14 +11,7 @@ import time
 
 import pytest
 
-from tests.system.helpers import Tmux, alive, assert_one_line, descendants, identity, wait_until
-
-
-@pytest.fixture
-def tmux(tmp_path):
-    term = Tmux(tmp_path)
-    yield term
-    term.close()
+from tests.system.helpers import alive, assert_one_line, descendants, identity, wait_until
 
 
 @pytest.fixture
@@ -45,6 +38,7 @@ def test_hostname_ping_write_and_exit_status(tmux, pycoz_bin, home, unique):
     # The banner: what this shell is.
     assert "throwaway root over /" in screen
     assert "198.18.0.1/24" in screen and "h2" in screen
+    assert "fence     root here owns this machine's namespaces only" in screen
     tmux.type("a", "hostname")
     tmux.wait_for("a", "\nh1\n")
     tmux.type("a", "ping -c1 -W5 h2 | grep -c 'bytes from'")
@@ -176,7 +170,7 @@ def test_prompt_label_in_other_shells(tmux, pycoz_bin, home, name, tmp_path):
 
 
 def test_two_shells_joined_to_one_named_topology(tmux, pycoz, pycoz_bin, home, tmp_path, unique):
-    name = f"j{unique[1:7]}"
+    name = f"j{unique}"
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "hello").write_text(f"hello-{unique}\n")
     r = pycoz("net", "up", "pair", "--name", name)
@@ -280,7 +274,7 @@ def test_join_of_a_missing_topology_or_host(pycoz, unique):
     r = pycoz("shell", "--join", f"missing{unique}", "-c", "true")
     assert r.returncode == 2
     assert_one_line(r.stderr, f"missing{unique}", "running:")
-    name = f"m{unique[1:7]}"
+    name = f"m{unique}"
     assert pycoz("net", "up", "pair", "--name", name).returncode == 0
     try:
         r = pycoz("shell", "--join", name, "--host", "h9", "-c", "true")
@@ -329,3 +323,16 @@ def test_no_root_keeps_the_hosts_filesystem(pycoz, tmp_path):
     assert made.exists()
     r = pycoz("shell", "--net", "isolated", "-c", f"rm {made} && echo removed-inside")
     assert r.stdout == "removed-inside\n" and made.exists()  # the throwaway root's copy
+
+
+@pytest.mark.parametrize("option", ["--upper", "--base"])
+def test_no_root_refuses_the_options_of_a_root(pycoz, tmp_path, option):
+    """With --no-root there is no root to keep (--upper) or to start from
+    (--base): the shell would write to the host all the same."""
+    made = tmp_path / "made-inside"
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    r = pycoz("shell", "--no-root", option, str(layer), "-c", f"touch {made}")
+    assert r.returncode == 2
+    assert_one_line(r.stderr, f"{option} {layer}", "--no-root")
+    assert not made.exists() and not list(layer.iterdir())

@@ -12,11 +12,12 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import click
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import PYCOZ, REPO
 
 PAGES = sorted((REPO / "man").glob("pycoz*.[15]"))
 
@@ -121,7 +122,7 @@ def test_man_renders_the_trace_page():
     )
     assert out.returncode == 0
     assert out.stderr == ""
-    assert "pycoz trace [OPTIONS] [--] COMMAND [ARG]..." in out.stdout
+    assert "pycoz trace [OPTIONS] [[--] COMMAND [ARG]...]" in out.stdout
 
 
 def test_pip_install_puts_pages_and_scripts_where_man_and_the_shells_look(tmp_path):
@@ -161,3 +162,79 @@ def test_pip_install_puts_pages_and_scripts_where_man_and_the_shells_look(tmp_pa
             text=True,
         )
         assert out.stdout.strip() == "complete -o nosort -F _pycoz_completion pycoz"
+
+
+def readme_section(title: str) -> str:
+    text = (REPO / "README.md").read_text()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def shell_lines(section: str) -> list[str]:
+    """The lines of the ```sh blocks of a README section."""
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_readme_completion_install_lines_work_in_a_fresh_home(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "HOME": str(home),
+        "PATH": f"{os.path.dirname(PYCOZ)}:/usr/bin:/bin",
+        "PYCOZ_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
+    installs = [li for li in shell_lines(readme_section("Tab completion and man pages"))]
+    installs = [li for li in installs if "pycoz completion" in li and " > " in li]
+    assert len(installs) == 3, installs
+    for line in installs:
+        r = subprocess.run(["bash", "-c", line], env=env, capture_output=True, text=True)
+        assert r.returncode == 0, (line, r.stderr)
+    for where in (
+        ".local/share/bash-completion/completions/pycoz",
+        ".zfunc/_pycoz",
+        ".config/fish/completions/pycoz.fish",
+    ):
+        assert (home / where).read_text().startswith("#"), where
+    loader = "/usr/share/bash-completion/bash_completion"
+    if os.path.exists(loader):  # bash-completion finds it there, in a user's own home
+        r = subprocess.run(
+            ["bash", "-c", f". {loader}; __load_completion pycoz && complete -p pycoz"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert r.stdout.strip() == "complete -o nosort -F _pycoz_completion pycoz", r.stderr
+
+
+def test_quick_start_says_how_to_put_pycoz_on_path():
+    lines = [li for li in shell_lines(readme_section("Quick start")) if "PATH" in li]
+    assert len(lines) == 1, lines
+    # As written, with this venv standing for the quick start's /opt/pycoz.
+    line = lines[0].split("#")[0].replace("/opt/pycoz", sys.prefix)
+    r = subprocess.run(
+        ["bash", "-c", f"{line}\ncommand -v pycoz"],
+        env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+        capture_output=True,
+        text=True,
+    )
+    assert r.stdout.strip() == f"{sys.prefix}/bin/pycoz", (line, r.stderr)
+
+
+def test_every_document_named_is_in_the_repository():
+    files = subprocess.run(
+        ["git", "ls-files", "*.py", "*.md", "*.sh", "*.toml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    documents = {name for name in files if name.endswith(".md")}
+    missing = []
+    for name in files:
+        for doc in set(re.findall(r"[\w./-]*\w\.md\b", (REPO / name).read_text())):
+            # A path from the top, or a name (a path join's last part) of one.
+            if not any(d == doc or d.endswith(f"/{doc}") for d in documents):
+                missing.append(f"{name}: {doc}")
+    assert not missing

@@ -106,9 +106,63 @@ def test_help_lists_plugin_commands_without_importing_any_plugin(dists):
     assert r.returncode == 0, r.stderr
     text, modules = json.loads(r.stdout)
     assert "Plugin commands:" in text
-    assert "hello" in text and "from hello-plug 0.1" in text
+    assert "hello" in text and "(hello-plug 0.1)" in text
     imported = [m for m in modules if m.startswith(("helloplug", "pycoz_ring", "pycoz_files"))]
     assert imported == [] and "pluggy" not in modules and "importlib.metadata" not in modules
+
+
+HELP_PROBE = """
+    import contextlib, io, json, sys
+    from pycoz_cli.cli import main
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["--help"])
+    print(json.dumps([out.getvalue(), sorted(sys.modules)]))
+    """
+
+DEEP_CLI = '''
+import click
+
+
+@click.command(short_help="Go deep, quickly.")
+def cmd():
+    """Go deep: a long story."""
+'''
+
+
+def test_help_describes_plugin_commands_from_their_source_without_importing_them(dists):
+    add_hello(dists)
+    # A command in a package's submodule, its short help given to the decorator;
+    # importing the package would fail.
+    dists.add(
+        "deep-plug",
+        {"deeppkg_unused": ""},
+        {"pycoz.commands": {"deep": "deeppkg.sub.cli:cmd"}},
+    )
+    package = dists.root / "deeppkg" / "sub"
+    package.mkdir(parents=True)
+    for init in (dists.root / "deeppkg" / "__init__.py", package / "__init__.py"):
+        init.write_text("raise SystemExit('imported!')\n")
+    (package / "cli.py").write_text(DEEP_CLI)
+    r = dists.python(HELP_PROBE)
+    assert r.returncode == 0, r.stderr
+    text, modules = json.loads(r.stdout)
+    rows = dict(line.split(None, 1) for line in text.split("Plugin commands:\n")[1].splitlines())
+    assert rows["hello"] == "Say hello. (hello-plug 0.1)", text
+    assert rows["deep"] == "Go deep, quickly. (deep-plug 0.1)", text
+    assert not [m for m in modules if m.startswith(("helloplug", "deeppkg"))]
+
+
+def test_a_plugin_command_whose_help_cannot_be_read_says_where_it_is_from(dists):
+    dists.add(
+        "made-plug",
+        {"madeplug": "import click\ncmd = click.command('made')(lambda: None)\n"},
+        {"pycoz.commands": {"made": "madeplug:cmd"}},
+    )
+    r = dists.python(HELP_PROBE)
+    text, _ = json.loads(r.stdout)
+    rows = dict(line.split(None, 1) for line in text.split("Plugin commands:\n")[1].splitlines())
+    assert rows["made"] == "from made-plug 0.1", text
 
 
 def test_completing_a_subcommand_offers_plugin_commands_without_importing_them(dists):

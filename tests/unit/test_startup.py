@@ -1,4 +1,5 @@
-"""Start-up cost: what the CLI imports on its cheap paths (DESIGN principle 5)."""
+"""Start-up cost: what the CLI imports on its cheap paths (--help, completion, the API's
+import): neither pyroute2 nor python-ptrace nor cffi."""
 
 import json
 import subprocess

@@ -34,7 +34,7 @@ def test_installed_and_listed():
     assert (ring["distribution"], ring["version"]) == ("pycoz-ring", "0.1.0")
     assert ring["hooks"] == ["register_commands", "register_topologies"]
     assert ring["topologies"] == ["ring", "tree"] and ring["commands"] == ["reach"]
-    assert "reach  from pycoz-ring 0.1.0" in pycoz("--help").stdout
+    assert "reach  Build TOPOLOGY, ping every host from" in pycoz("--help").stdout
     topologies = pycoz("net", "topologies").stdout
     assert "ring:hosts=4" in topologies and "tree:depth=2,fanout=2" in topologies
 
@@ -100,4 +100,4 @@ def test_reach_reports_who_does_not():
 def test_bad_parameters_are_one_line(spec, message):
     r = pycoz("net", "show", spec)
     assert r.returncode == 2
-    assert r.stderr == f"pycoz net: {message}"
+    assert r.stderr == f"pycoz net show: {message}"

@@ -387,12 +387,14 @@ class Summary(Common):
 
 def open_per_pid(prefix: str):
     """-ff: FILE.PID files, opened on first use."""
+    from pycoz_cli.core.streams import open_text
+
     files: dict = {}
 
     def get(pid):
         f = files.get(pid)
         if f is None:
-            f = files[pid] = open(f"{prefix}.{pid}", "w")  # noqa: SIM115 - closed by close()
+            f = files[pid] = open_text(f"{prefix}.{pid}")
         return f
 
     def close():

@@ -1,0 +1,508 @@
+"""The fence: root inside a container has power over the container's own namespaces only.
+
+A container's init applies the fence to itself right before it starts the command,
+once it has built the root and mounted /proc, so everything the command and its
+descendants do is fenced, and init keeps the power it needs to have built them.
+It is made of four parts, each closing a path the others leave open:
+
+* **Capabilities.** The bounding set keeps what a root user needs inside a
+  throwaway machine (file ownership, setuid/setgid, binding low ports, raw
+  sockets, signalling its own processes) and, in a network namespace of its own,
+  CAP_NET_ADMIN (``ip``, ``tc``, ``net.*`` sysctls there).  Gone: CAP_SYS_ADMIN
+  (mounts, namespaces), CAP_MKNOD (device nodes), CAP_SYS_PTRACE (ptrace of init
+  and other non-dumpable processes), CAP_SYS_TIME, CAP_SYSLOG, CAP_SYS_MODULE,
+  CAP_DAC_READ_SEARCH (open_by_handle_at), CAP_NET_ADMIN on the host's network...
+  Root keeps uid 0: after exec its capabilities are the bounding set, and the
+  inheritable and ambient sets are emptied so that nothing comes back.
+* **A seccomp deny list** for what capabilities do not cover or what a kernel
+  bug would turn into an escape: keyrings (not namespaced), TIOCSTI/TIOCLINUX
+  (input into pycoz's own terminal, bubblewrap's CVE-2017-5226), namespace
+  creation (user namespaces included), the mount API, bpf, perf, kexec, modules,
+  and every syscall of another ABI (i386, x32), which would bypass a filter
+  written for the native numbers.  A rule whose capability was added back
+  (``--cap-add SYS_ADMIN``) is left out, as Docker's profile does.
+* **init is not dumpable**, so neither /proc/1/fd (its result pipe) nor
+  pidfd_getfd nor ptrace reach the one process that keeps full power.
+* **Landlock scoping** (Linux 6.12+): without a network namespace of its own the
+  container cannot connect to the host's abstract unix sockets.
+
+``--privileged`` turns all of it off; ``--cap-add``/``--cap-drop`` and
+``--seccomp-deny`` adjust it.  Resource limits (``--memory``, ``--pids``,
+``--cpus``) are in ``core.cgroups``.
+
+The seccomp program is classic BPF written here: the rules are a short deny list
+(two instructions a syscall, three for a flag test) that pycoz's cffi bindings
+install directly.  pyseccomp, the one Python binding of libseccomp on PyPI, has
+not been released since 2021 and would add ctypes (3 ms) to every start-up that
+the fence must not cost (bench/bench_root.py measures it).
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import functools
+import os
+
+#: capabilities(7), by number (Linux 5.9+ knows all 41).
+CAPABILITIES = (
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+)
+CAP_NUMBERS = {name: number for number, name in enumerate(CAPABILITIES)}
+
+#: What root keeps inside: Docker's default set without CAP_MKNOD (a device node
+#: is what the fresh /dev is for; Docker needs a device cgroup to make MKNOD safe).
+DEFAULT_CAPS = frozenset(
+    {
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "SETFCAP",
+        "NET_BIND_SERVICE",
+        "NET_RAW",
+        "SYS_CHROOT",
+        "AUDIT_WRITE",
+    }
+)
+#: Added when the container has a network namespace of its own: it is theirs.
+OWN_NETNS_CAPS = frozenset({"NET_ADMIN"})
+
+# Namespace flags of clone(2) and unshare(2); CLONE_NEWTIME (0x80) is unshare's
+# only: in clone's flags those bits are the exit signal.
+_NS_FLAGS_CLONE = 0x7E020000
+_NS_FLAGS_UNSHARE = _NS_FLAGS_CLONE | 0x80
+TIOCSTI = 0x5412
+TIOCLINUX = 0x541C
+
+#: The deny list: (capability that lifts the rule or None, syscalls, errno).
+#: Names missing from the running architecture's table are skipped.
+DENIED = (
+    (
+        "SYS_ADMIN",
+        (
+            "mount",
+            "umount2",
+            "pivot_root",
+            "fsopen",
+            "fsconfig",
+            "fsmount",
+            "fspick",
+            "move_mount",
+            "open_tree",
+            "open_tree_attr",
+            "mount_setattr",
+            "setns",
+            "quotactl",
+            "quotactl_fd",
+            "lookup_dcookie",
+            "fanotify_init",
+        ),
+        _errno.EPERM,
+    ),
+    # clone3's flags are in a struct seccomp cannot read: ENOSYS, and glibc
+    # falls back to clone, whose flags it can.
+    ("SYS_ADMIN", ("clone3",), _errno.ENOSYS),
+    (
+        "SYS_MODULE",
+        (
+            "init_module",
+            "finit_module",
+            "delete_module",
+            "create_module",
+            "query_module",
+            "get_kernel_syms",
+        ),
+        _errno.EPERM,
+    ),
+    ("SYS_BOOT", ("reboot", "kexec_load", "kexec_file_load"), _errno.EPERM),
+    ("SYS_TIME", ("settimeofday", "clock_settime", "stime"), _errno.EPERM),
+    ("SYS_PACCT", ("acct",), _errno.EPERM),
+    ("SYS_RAWIO", ("iopl", "ioperm"), _errno.EPERM),
+    ("SYSLOG", ("syslog",), _errno.EPERM),
+    ("BPF", ("bpf",), _errno.EPERM),
+    ("PERFMON", ("perf_event_open",), _errno.EPERM),
+    ("DAC_READ_SEARCH", ("open_by_handle_at", "name_to_handle_at"), _errno.EPERM),
+    ("SYS_PTRACE", ("userfaultfd",), _errno.EPERM),
+    # Keyrings are not namespaced: host root's user keyring is uid 0's.
+    (None, ("add_key", "keyctl", "request_key"), _errno.EPERM),
+    (None, ("uselib", "ustat", "sysfs", "_sysctl", "nfsservctl", "vm86", "vm86old"), _errno.EPERM),
+)
+#: Rules on an argument: (lifting capability, syscall, argument index, test, values).
+#: "set": deny when any bit of the value is set; "eq": when the low 32 bits equal one
+#: of the values (an ioctl's request is an unsigned int; its high bits are ignored).
+ARG_RULES = (
+    ("SYS_ADMIN", "unshare", 0, "set", (_NS_FLAGS_UNSHARE,)),
+    ("SYS_ADMIN", "clone", 0, "set", (_NS_FLAGS_CLONE,)),
+    (None, "ioctl", 1, "eq", (TIOCSTI, TIOCLINUX)),
+)
+
+# Classic BPF and seccomp constants (linux/filter.h, linux/seccomp.h).
+_LD_W_ABS = 0x20
+_JEQ_K = 0x15
+_JGE_K = 0x35
+_JSET_K = 0x45
+_RET_K = 0x06
+RET_ALLOW = 0x7FFF0000
+RET_KILL_PROCESS = 0x80000000
+RET_ERRNO = 0x00050000
+_X32_BIT = 0x40000000
+_MACHINE = os.uname().machine
+AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}.get(_MACHINE)
+
+
+def parse_cap(name: str, option: str) -> str | None:
+    """``CAP_NET_ADMIN``, ``net_admin`` -> ``NET_ADMIN``; ``ALL`` -> None."""
+    from pycoz_cli.errors import SpecError
+
+    key = name.strip().upper()
+    if key == "ALL":
+        return None
+    key = key.removeprefix("CAP_")
+    if key not in CAP_NUMBERS:
+        raise SpecError(f"{option} {name}: no such capability (see capabilities(7))")
+    return key
+
+
+def parse_deny(text: str) -> tuple[str, int]:
+    """``--seccomp-deny SYSCALL[:ERRNO]`` -> (name, errno); ENOSYS by default.
+
+    ENOSYS, not EPERM, by default: the use is to see how a program copes without
+    a call, and "this kernel has no such call" is what programs have fallbacks for
+    (glibc for clone3, liburing for io_uring_setup); EPERM is often fatal to them.
+    """
+    from pycoz_cli.core.trace.syscalls import NUMBERS
+    from pycoz_cli.errors import SpecError
+
+    name, sep, err = text.partition(":")
+    if name not in NUMBERS:
+        raise SpecError(f"--seccomp-deny {text}: no syscall {name!r} on {_MACHINE}")
+    if not sep:
+        return name, _errno.ENOSYS
+    code = getattr(_errno, err.upper(), None) if not err.isdigit() else int(err)
+    if not isinstance(code, int) or not 0 < code < 4096:
+        raise SpecError(f"--seccomp-deny {text}: {err!r} is not an errno name (EPERM, ENOSYS...)")
+    return name, code
+
+
+class Fence:
+    """The fence of one container, as asked for: checked before anything is made.
+
+    ``privileged`` turns off the fence's own parts (the user's ``seccomp_deny``
+    and ``cap_drop`` still apply); ``cap_add``/``cap_drop`` take capability names
+    (with or without ``CAP_``, any case, or ``ALL``); ``seccomp_deny`` takes
+    ``SYSCALL[:ERRNO]`` strings.
+    """
+
+    __slots__ = ("cap_add", "cap_drop", "privileged", "seccomp_deny")
+
+    def __init__(self, privileged=False, cap_add=(), cap_drop=(), seccomp_deny=()):
+        self.privileged = bool(privileged)
+        self.cap_add = tuple(cap_add)
+        self.cap_drop = tuple(cap_drop)
+        self.seccomp_deny = tuple(seccomp_deny)
+
+    def __repr__(self) -> str:
+        return (
+            f"Fence(privileged={self.privileged}, cap_add={self.cap_add!r}, "
+            f"cap_drop={self.cap_drop!r}, seccomp_deny={self.seccomp_deny!r})"
+        )
+
+    def validate(self) -> None:
+        self.capabilities(own_netns=False)
+        for text in self.seccomp_deny:
+            parse_deny(text)
+
+    def capabilities(self, own_netns: bool) -> frozenset:
+        """The names root keeps inside (the bounding set)."""
+        caps = set(CAPABILITIES) if self.privileged else set(DEFAULT_CAPS)
+        if own_netns and not self.privileged:
+            caps |= OWN_NETNS_CAPS
+        for name in self.cap_add:
+            cap = parse_cap(name, "--cap-add")
+            caps |= set(CAPABILITIES) if cap is None else {cap}
+        for name in self.cap_drop:
+            cap = parse_cap(name, "--cap-drop")
+            caps -= set(CAPABILITIES) if cap is None else {cap}
+        return frozenset(caps)
+
+    def plan(self, own_netns: bool) -> FencePlan:
+        """What init applies (see ``FencePlan.apply``), computed in the caller."""
+        caps = self.capabilities(own_netns)
+        plan = FencePlan()
+        plan.dumpable = self.privileged
+        plan.drop = tuple(
+            CAP_NUMBERS[name] for name in CAPABILITIES[: _last_cap() + 1] if name not in caps
+        )
+        if not self.privileged:
+            plan.program = pack(fence_program(caps))
+            plan.scope_abstract = not own_netns
+            landlock_abi()  # asked once, here, rather than in every container
+        if self.seccomp_deny:
+            plan.user_program = pack(deny_program(parse_deny(t) for t in self.seccomp_deny))
+        return plan
+
+
+def _last_cap() -> int:
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return len(CAPABILITIES) - 1
+
+
+def fence_program(caps: frozenset) -> list[tuple[int, int, int, int]]:
+    """The fence's seccomp program for a container that keeps ``caps``."""
+    from pycoz_cli.core.trace.syscalls import NUMBERS
+
+    if AUDIT_ARCH is None:
+        raise OSError(_errno.ENOSYS, "no seccomp fence for this architecture", _MACHINE)
+    denied = [
+        (NUMBERS[name], code)
+        for cap, names, code in DENIED
+        if cap not in caps
+        for name in names
+        if name in NUMBERS
+    ]
+    prog = _prologue(foreign=RET_KILL_PROCESS)
+    prog += _deny_calls(denied)
+    for cap, name, index, test, values in ARG_RULES:
+        if cap in caps or name not in NUMBERS:
+            continue
+        # seccomp_data: nr, arch, instruction_pointer, then args[6] from offset 16;
+        # the low 32 bits of an argument are first on these little-endian machines.
+        block = [(_LD_W_ABS, 0, 0, 16 + 8 * index)]
+        for value in values:
+            op = _JSET_K if test == "set" else _JEQ_K
+            block += [(op, 0, 1, value), (_RET_K, 0, 0, RET_ERRNO | _errno.EPERM)]
+        block.append((_RET_K, 0, 0, RET_ALLOW))
+        prog += [(_JEQ_K, 0, len(block), NUMBERS[name]), *block]
+    prog.append((_RET_K, 0, 0, RET_ALLOW))
+    return prog
+
+
+def deny_program(denied) -> list[tuple[int, int, int, int]]:
+    """``--seccomp-deny``'s program: (name, errno) pairs of the native ABI."""
+    from pycoz_cli.core.trace.syscalls import NUMBERS
+
+    if AUDIT_ARCH is None:
+        raise OSError(_errno.ENOSYS, "no seccomp filter for this architecture", _MACHINE)
+    prog = _prologue(foreign=RET_ALLOW)
+    prog += _deny_calls([(NUMBERS[name], code) for name, code in denied])
+    prog.append((_RET_K, 0, 0, RET_ALLOW))
+    return prog
+
+
+def _prologue(foreign: int) -> list[tuple[int, int, int, int]]:
+    """Load the arch and the number; ``foreign`` for any other ABI's calls."""
+    prog = [
+        (_LD_W_ABS, 0, 0, 4),  # seccomp_data.arch
+        (_JEQ_K, 1, 0, AUDIT_ARCH),
+        (_RET_K, 0, 0, foreign),
+        (_LD_W_ABS, 0, 0, 0),  # seccomp_data.nr
+    ]
+    if _MACHINE == "x86_64":  # x32 calls share the arch, with this bit set
+        prog += [(_JGE_K, 0, 1, _X32_BIT), (_RET_K, 0, 0, foreign)]
+    return prog
+
+
+def _deny_calls(denied) -> list[tuple[int, int, int, int]]:
+    prog = []
+    for nr, code in denied:
+        prog += [(_JEQ_K, 0, 1, nr), (_RET_K, 0, 0, RET_ERRNO | code)]
+    return prog
+
+
+# Linux's PR_* and Landlock's constants.
+PR_SET_DUMPABLE = 4
+PR_CAPBSET_DROP = 24
+PR_SET_SECCOMP = 22
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+SECCOMP_MODE_FILTER = 2
+_SYS_CAPGET = {"x86_64": 125, "aarch64": 90}.get(_MACHINE)
+_SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(_MACHINE)
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+_SYS_LANDLOCK_CREATE_RULESET = 444
+_SYS_LANDLOCK_RESTRICT_SELF = 446
+_LANDLOCK_CREATE_RULESET_VERSION = 1
+_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET = 1
+
+
+class FencePlan:
+    """The fence as init applies it: numbers and programs, nothing left to parse."""
+
+    __slots__ = ("drop", "dumpable", "program", "scope_abstract", "user_program")
+
+    def __init__(self):
+        self.dumpable = True
+        #: Capability numbers to drop from the bounding set.
+        self.drop: tuple[int, ...] = ()
+        #: The fence's seccomp program (None: --privileged).
+        self.program = None
+        #: Scope abstract unix sockets to the container (Landlock).
+        self.scope_abstract = False
+        #: ``--seccomp-deny``'s program, installed in the command's process only,
+        #: so init (which waits, reaps and reports) keeps every call it needs.
+        self.user_program = None
+
+    def apply(self) -> None:
+        """Fence the calling process (init, right before it starts the command).
+
+        Raises OSError when the kernel refuses a part: pycoz then refuses to
+        start the command rather than run it unfenced.
+        """
+        from pycoz_cli.core.libc import prctl
+
+        if not self.dumpable:
+            prctl(PR_SET_DUMPABLE, 0, "prctl(PR_SET_DUMPABLE) failed")
+        if self.scope_abstract:
+            _scope_abstract_sockets()
+        if self.drop:
+            for cap in self.drop:
+                prctl(
+                    PR_CAPBSET_DROP, cap, f"cannot drop {CAPABILITIES[cap]} from the bounding set"
+                )
+            _clear_inheritable()
+        if self.program is not None:
+            install(self.program)
+
+    def apply_user(self) -> None:
+        """``--seccomp-deny``, in the command's process before exec."""
+        if self.user_program is not None:
+            install(self.user_program)
+
+
+def pack(prog) -> bytes:
+    """A program as the kernel reads it: struct sock_filter {u16 code; u8 jt, jf;
+    u32 k} each, in native order (packed in the caller, once)."""
+    import struct
+
+    if len(prog) > 4096:
+        raise OSError(_errno.E2BIG, "too many syscalls for a seccomp filter", None)
+    return struct.pack("=" + "HBBI" * len(prog), *(v for insn in prog for v in insn))
+
+
+def install(packed: bytes) -> None:
+    """Install a packed seccomp program in the calling thread (needs CAP_SYS_ADMIN
+    or no_new_privs; init has the former, and setuid programs keep working)."""
+    from pycoz_cli.core.libc import ffi, lib
+
+    filt = ffi.from_buffer("struct sock_filter[]", packed)
+    fprog = ffi.new("struct sock_fprog *", {"len": len(packed) // 8, "filter": filt})
+    if lib.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ffi.cast("unsigned long", fprog), 0, 0):
+        raise OSError(ffi.errno, "cannot install the fence's seccomp filter", None)
+
+
+def _clear_inheritable() -> None:
+    """Empty the inheritable and ambient sets: after exec, root's capabilities are
+    the bounding set plus these, so a non-empty set would bring dropped ones back."""
+    from pycoz_cli.core.libc import ffi, lib
+
+    # EINVAL: a kernel without ambient sets.
+    if (
+        lib.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0
+        and ffi.errno != _errno.EINVAL
+    ):
+        raise OSError(ffi.errno, "cannot clear the ambient capabilities", None)
+    header = ffi.new("uint32_t[2]", [_LINUX_CAPABILITY_VERSION_3, 0])
+    data = ffi.new("uint32_t[6]")  # two of {effective, permitted, inheritable}
+    if lib.syscall(ffi.cast("long", _SYS_CAPGET), header, data) != 0:
+        raise OSError(ffi.errno, "capget failed", None)
+    if data[2] or data[5]:
+        data[2] = data[5] = 0
+        if lib.syscall(ffi.cast("long", _SYS_CAPSET), header, data) != 0:
+            raise OSError(ffi.errno, "cannot clear the inheritable capabilities", None)
+
+
+@functools.cache
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version (0: none, or Landlock is disabled)."""
+    from pycoz_cli.core.libc import ffi, lib
+
+    version = lib.syscall(
+        ffi.cast("long", _SYS_LANDLOCK_CREATE_RULESET),
+        ffi.NULL,
+        ffi.cast("size_t", 0),
+        ffi.cast("uint32_t", _LANDLOCK_CREATE_RULESET_VERSION),
+    )
+    return max(int(version), 0)
+
+
+def _scope_abstract_sockets() -> None:
+    """A Landlock domain whose only rule scopes abstract unix sockets (ABI 6,
+    Linux 6.12): connecting to one made outside the container fails (EPERM)."""
+    from pycoz_cli.core.libc import ffi, lib
+
+    if landlock_abi() < 6:
+        import sys
+
+        sys.stderr.write(
+            "pycoz: warning: this kernel cannot scope abstract unix sockets (Landlock ABI 6, "
+            "Linux 6.12): the host's are reachable from the container\n"
+        )
+        return
+    attr = ffi.new("uint64_t[3]", [0, 0, _LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET])
+    fd = lib.syscall(
+        ffi.cast("long", _SYS_LANDLOCK_CREATE_RULESET),
+        attr,
+        ffi.cast("size_t", ffi.sizeof("uint64_t[3]")),
+        ffi.cast("uint32_t", 0),
+    )
+    if fd < 0:
+        raise OSError(ffi.errno, "cannot create a Landlock ruleset", None)
+    try:
+        if (
+            lib.syscall(
+                ffi.cast("long", _SYS_LANDLOCK_RESTRICT_SELF),
+                ffi.cast("int", fd),
+                ffi.cast("uint32_t", 0),
+            )
+            != 0
+        ):
+            raise OSError(ffi.errno, "cannot enter a Landlock domain", None)
+    finally:
+        os.close(fd)
