@@ -522,8 +522,11 @@ def test_prefilter_works_for_an_unprivileged_user(pycoz_bin):
 
 
 THREAD_EXEC = """
-import os, threading
-threading.Thread(target=os.execv, args=("/bin/true", ["true"])).start()
+import os, threading, time
+def late_exec():
+    time.sleep(0.3)  # the leader is waiting in futex by then, however loaded the machine
+    os.execv("/bin/true", ["true"])
+threading.Thread(target=late_exec).start()
 threading.Event().wait()
 """
 
