@@ -20,8 +20,10 @@ out with a warning (``check_pending``).
 Two kinds of hooks:
 
 * ``register_*`` hooks are called when pycoz needs what they provide (an unknown
-  subcommand, topology or tracer, or a listing).  A name taken twice, or a
-  registration that breaks the contract, is an error naming the plugins.
+  subcommand, topology or tracer, or a listing).  A registration that claims a
+  name already taken (built-ins claim first, then plugins in the order they
+  load), or that breaks the contract, is refused with a warning naming both
+  sides; everything else keeps working.
 * ``pycoz_*`` lifecycle hooks are called as containers and networks start and
   stop, in every plugin that implements them and declares its entry-point name
   in group ``pycoz.lifecycle`` as well (with none declared, a container start
@@ -54,7 +56,7 @@ def register_commands(cli: click.Group) -> None:
 
     ``cli`` stands for the ``pycoz`` group: commands added to it become
     ``pycoz NAME``.  A name may belong to only one plugin and never to a
-    built-in command: a clash is an error naming both.  Declare each command in
+    built-in command: a clash is refused with a warning naming both.  Declare each command in
     entry-point group ``pycoz.commands`` too (``NAME = "module:attr"``, the
     command object): ``pycoz --help`` then lists it, and ``pycoz NAME`` imports
     that module only, without loading other plugins.  An undeclared command
@@ -78,7 +80,7 @@ def register_topologies(register: Callable[..., None]) -> None:
     command line is converted and checked before the factory is called.  Names
     are letters, digits, ``-`` and ``_``.  A name may be registered by only one
     plugin, and not by a plugin if it is a built-in's; a clash, or a schema
-    that breaks these rules, is an error naming the plugin(s).
+    that breaks these rules, is refused with a warning naming the plugin(s).
 
     >>> @hookimpl
     ... def register_topologies(register):
@@ -100,7 +102,7 @@ def register_tracers(register: Callable[..., None]) -> None:
     status=/signal= settings and, for text tracers, -f/-t/-r/-T.  ``syscalls`` is
     the tuple of syscall names the tracer needs when the user gives no
     ``-e trace=`` (None: all).  Select with ``pycoz trace --tracer NAME``.  A
-    name registered twice is an error naming both plugins.
+    name registered twice is refused with a warning naming both plugins.
     """
 
 

@@ -13,13 +13,20 @@ Operator switches (as pytest's and llm's), applied in ``pycoz_cli.entrypoints``:
 
 Failures are contained: a plugin that cannot be imported or registered, or that
 implements a hook pycoz does not have (``check_pending``), is named in one
-warning line and left out; a lifecycle hook that raises is named in one warning
-line and the other plugins still run.  Two plugins claiming one name, or a
-registration that breaks the contract, is an error naming them.
+warning line (with the file and line an import failed at) and left out; a
+lifecycle hook that raises is named in one warning line and the other plugins
+still run.  A registration that claims a name already taken (built-ins first,
+then plugins in the order they load) or that breaks the contract is refused,
+named with both sides in one warning, and everything else keeps working: no
+plugin can stop ``pycoz plugins`` from showing what went wrong.  A plugin that
+raises at run time (a topology factory, a tracer, a command) is one line naming
+it, the error and where it was raised, exit 125 (``PluginError``);
+``PYCOZ_DEBUG=1`` prints the traceback first.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -32,13 +39,81 @@ _manager = None
 _origins: dict = {}
 #: plugin name -> why it was left out (shown by ``pycoz plugins``).
 failures: dict[str, str] = {}
+#: plugin name -> the registrations of it that were refused, why (``pycoz plugins``).
+refused: dict[str, list[str]] = {}
+_warned: set[str] = set()
 
 
 def warn(message: str) -> None:
-    """One line on stderr, whatever the message (pluggy's span several)."""
+    """One line on stderr, whatever the message (pluggy's span several); each
+    message once per process (registries may be asked for more than once)."""
     line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    if line in _warned:
+        return
+    _warned.add(line)
     sys.stderr.write(f"pycoz: warning: {line}\n")
     sys.stderr.flush()
+
+
+def debug() -> bool:
+    """``PYCOZ_DEBUG=1``: a plugin's failure comes with its traceback."""
+    return os.environ.get("PYCOZ_DEBUG", "") not in ("", "0")
+
+
+def _show_traceback(err: BaseException) -> None:
+    if debug():
+        import traceback
+
+        traceback.print_exception(err, file=sys.stderr)
+        sys.stderr.flush()
+
+
+def raised_at(err: BaseException) -> str:
+    """``file.py:LINE`` where ``err`` was raised in a plugin's code: the
+    innermost frame outside pycoz and the standard library ('' if none)."""
+    if isinstance(err, SyntaxError) and err.filename:
+        return f"{os.path.basename(err.filename)}:{err.lineno}"
+    import traceback
+
+    ours = os.path.dirname(os.path.abspath(__file__))
+    stdlib = os.path.dirname(os.__file__)
+    for frame in reversed(traceback.extract_tb(err.__traceback__)):
+        name = frame.filename
+        if name.startswith("<") or name.startswith((ours, stdlib)):
+            continue
+        return f"{os.path.basename(name)}:{frame.lineno}"
+    return ""
+
+
+def describe_error(err: BaseException) -> str:
+    """``KeyError: 'x' (mesh.py:7)``."""
+    at = raised_at(err)
+    return f"{type(err).__name__}: {err}" + (f" ({at})" if at else "")
+
+
+def plugin_error(subject: str, err: BaseException):
+    """The ``PluginError`` for ``err``, raised by a plugin's ``subject``
+    (``plugin 'mesh' (pycoz-mesh 0.1): topology 'mesh'``); its traceback is
+    printed now under ``PYCOZ_DEBUG=1``."""
+    from pycoz_cli.errors import PluginError
+
+    _show_traceback(err)
+    hint = "" if debug() else "; PYCOZ_DEBUG=1 shows the traceback"
+    return PluginError(f"{subject} failed: {describe_error(err)}{hint}")
+
+
+def call(plugin: str, what: str, func, /, *args, **kwargs):
+    """``func(*args, **kwargs)``, plugin ``plugin``'s code: pycoz's own errors
+    (``SpecError`` for a bad value) pass through; anything else becomes one
+    ``PluginError`` naming the plugin, the error and where it was raised."""
+    from pycoz_cli.errors import PycozError
+
+    try:
+        return func(*args, **kwargs)
+    except PycozError:
+        raise
+    except Exception as err:
+        raise plugin_error(f"{describe(plugin)}: {what}", err) from err
 
 
 def get_plugin_manager():
@@ -57,40 +132,53 @@ def get_plugin_manager():
     for name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
     pm.check_pending()
+    lifecycle = entrypoints.lifecycle()
     for name, value, dist in entrypoints.plugins():
-        if pm.get_plugin(name) is not None:
+        if pm.get_plugin(name) is not None or not _load(pm, name, value, dist):
             continue
-        where = f"plugin {name!r} ({entrypoints.normalize(dist.name)} {dist.version})"
-        try:
-            plugin = entrypoints.load(value)
-        except Exception as err:
-            _left_out(name, f"{where} failed to import {value}: {type(err).__name__}: {err}")
-            continue
-        try:
-            pm.register(plugin, name=name)
-        except pluggy.PluginValidationError as err:
-            # e.g. an argument the hook does not have; pluggy's text names the hook.
-            detail = str(err).partition("\n")[2] or str(err)
-            _left_out(name, f"{where} left out: {detail}")
-            continue
-        except Exception as err:
-            _left_out(name, f"{where} failed to register: {type(err).__name__}: {err}")
-            continue
-        try:
-            pm.check_pending()
-        except pluggy.PluginValidationError as err:
-            pm.unregister(name=name)
-            _left_out(name, f"{where} left out: {_unknown_hook(err)}")
-            continue
-        _origins[name] = (dist, value)
-        undeclared = _lifecycle_hooks(pm, name) if name not in entrypoints.lifecycle() else []
+        undeclared = _lifecycle_hooks(pm, name) if name not in lifecycle else []
         if undeclared:
+            where = f"plugin {name!r} ({entrypoints.normalize(dist.name)} {dist.version})"
             warn(
                 f"{where} implements {', '.join(undeclared)} but does not declare it in "
                 f"entry-point group {entrypoints.LIFECYCLE!r}: not called"
             )
     _manager = pm
     return pm
+
+
+def _load(pm, name: str, value: str, dist) -> bool:
+    """Import entry point ``name`` and register it in ``pm``; a failure is one
+    warning (with where an import failed) and the plugin is left out."""
+    import pluggy
+
+    from pycoz_cli import entrypoints
+
+    where = f"plugin {name!r} ({entrypoints.normalize(dist.name)} {dist.version})"
+    try:
+        plugin = entrypoints.load(value)
+    except Exception as err:
+        _show_traceback(err)
+        _left_out(name, f"{where} failed to import {value}: {describe_error(err)}")
+        return False
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as err:
+        # e.g. an argument the hook does not have; pluggy's text names the hook.
+        detail = str(err).partition("\n")[2] or str(err)
+        _left_out(name, f"{where} left out: {detail}")
+        return False
+    except Exception as err:
+        _left_out(name, f"{where} failed to register: {type(err).__name__}: {err}")
+        return False
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as err:
+        pm.unregister(name=name)
+        _left_out(name, f"{where} left out: {_unknown_hook(err)}")
+        return False
+    _origins[name] = (dist, value)
+    return True
 
 
 LIFECYCLE_HOOKS = ("pycoz_network_up", "pycoz_before_command", "pycoz_after_command")
@@ -175,22 +263,49 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _PARAM_TYPES = (int, float, str)
 
 
+def _implementations(pm, hook: str) -> list:
+    """``hook``'s implementations, built-ins first, then plugins as they loaded:
+    the order in which names are claimed."""
+    impls = getattr(pm.hook, hook).get_hookimpls()
+    return sorted(impls, key=lambda impl: impl.plugin_name not in DEFAULT_PLUGINS)
+
+
+def _refuse(plugin: str, message: str) -> None:
+    """A registration of ``plugin`` refused: one warning; listed by ``pycoz plugins``."""
+    if "refused" not in message:
+        message = f"{message}: refused"
+    if message not in refused.setdefault(plugin, []):
+        refused[plugin].append(message)
+    warn(message)
+
+
 def _registrations(hook: str, make_register):
     """Call a ``register_*`` hook in each plugin with its own ``register``.
 
-    A plugin whose implementation raises (other than by breaking the contract,
-    a SpecError) is named in one warning; the others are unaffected.
+    ``register`` refuses a registration that breaks the contract (a SpecError)
+    with a warning and goes on; a plugin whose implementation raises is named in
+    one warning.  Either way the other registrations and plugins are unaffected.
     """
     from pycoz_cli.errors import SpecError
 
     pm = get_plugin_manager()
-    for impl in reversed(getattr(pm.hook, hook).get_hookimpls()):
+    for impl in _implementations(pm, hook):
+        plugin = impl.plugin_name
+        inner = make_register(plugin)
+
+        def register(*args, _inner=inner, _plugin=plugin, **kwargs):
+            try:
+                _inner(*args, **kwargs)
+            except SpecError as err:
+                _refuse(_plugin, str(err))
+            except TypeError as err:  # a wrong call of register itself
+                _refuse(_plugin, f"{describe(_plugin)}: {hook}: register(): {err}: refused")
+
         try:
-            impl.function(**{impl.argnames[0]: make_register(impl.plugin_name)})
-        except SpecError:
-            raise
+            impl.function(**{impl.argnames[0]: register})
         except Exception as err:
-            warn(f"{describe(impl.plugin_name)}: {hook} failed: {type(err).__name__}: {err}")
+            _show_traceback(err)
+            warn(f"{describe(plugin)}: {hook} failed: {describe_error(err)}")
 
 
 def topology_registry() -> dict:
@@ -209,6 +324,27 @@ def topology_registry() -> dict:
     return registry
 
 
+def topology_factory(name: str, factory, plugin: str):
+    """``factory`` as ``resolve`` calls it: a plugin's failure (it raised, or
+    returned no Topology) is one ``PluginError`` naming it."""
+    if plugin in DEFAULT_PLUGINS:
+        return factory
+
+    def guarded(**kwargs):
+        from pycoz_cli.core.topology import Topology
+        from pycoz_cli.errors import PluginError
+
+        topo = call(plugin, f"topology {name!r}", factory, **kwargs)
+        if not isinstance(topo, Topology):
+            raise PluginError(
+                f"{describe(plugin)}: topology {name!r}: the factory returned "
+                f"{'None' if topo is None else 'a ' + type(topo).__name__}, not a Topology"
+            )
+        return topo
+
+    return guarded
+
+
 def _claim(kind: str, name, factory, plugin: str, registry: dict) -> str:
     """Check a registration's name (free, well formed) and factory; where it is
     from, for later messages.  Each registry entry ends with the plugin's name."""
@@ -221,8 +357,8 @@ def _claim(kind: str, name, factory, plugin: str, registry: dict) -> str:
         )
     if name in registry:
         raise SpecError(
-            f"{kind} {name!r} is registered by both {describe(registry[name][-1])} "
-            f"and {describe(plugin)}"
+            f"{describe(plugin)}: {kind} {name!r} refused: already registered by "
+            f"{describe(registry[name][-1])}"
         )
     where = f"{describe(plugin)}: {kind} {name!r}"
     if not callable(factory):
@@ -311,42 +447,39 @@ def register_commands(cli) -> dict:
     """Add every plugin's ``register_commands`` commands to the ``pycoz`` group.
 
     Each implementation gets a scratch group, so that what it adds is known to
-    be its own; a name that is a built-in command (``cli.lazy``) or another
-    plugin's is an error naming both.  Returns name -> plugin name.
+    be its own.  A name that is a built-in command (``cli.lazy``), another
+    plugin's, or declared by another distribution is refused with a warning
+    naming both; the first claim keeps it.  Returns name -> plugin name.
     """
     import click
 
-    from pycoz_cli.errors import SpecError
-
     added: dict = {}
     pm = get_plugin_manager()
-    for impl in reversed(pm.hook.register_commands.get_hookimpls()):
+    for impl in _implementations(pm, "register_commands"):
         plugin = impl.plugin_name
         scratch = click.Group(name=cli.name)
         try:
             impl.function(**{impl.argnames[0]: scratch})
         except Exception as err:
-            warn(f"{describe(plugin)}: register_commands failed: {type(err).__name__}: {err}")
+            _show_traceback(err)
+            warn(f"{describe(plugin)}: register_commands failed: {describe_error(err)}")
             continue
         for name, command in scratch.commands.items():
+            claim = f"{describe(plugin)}: command {name!r} refused"
             if name in cli.lazy:
-                raise SpecError(
-                    f"command {name!r} is both pycoz's own and registered by {describe(plugin)}"
-                )
+                _refuse(plugin, f"{claim}: it is pycoz's own")
+                continue
             if name in added:
-                raise SpecError(
-                    f"command {name!r} is registered by both {describe(added[name])} "
-                    f"and {describe(plugin)}"
-                )
+                _refuse(plugin, f"{claim}: already registered by {describe(added[name])}")
+                continue
             declared = cli.declared().get(name)
             known = cli.commands.get(name)
             if (declared is not None and declared[1] is not origin(plugin)[0]) or (
                 known is not None and known is not command
             ):
-                raise SpecError(
-                    f"command {name!r} is declared by {cli.declared_by(name)} and "
-                    f"registered by {describe(plugin)}"
-                )
+                _refuse(plugin, f"{claim}: declared by {cli.declared_by(name)}")
+                continue
             added[name] = plugin
+            cli.registered[name] = plugin
             cli.add_command(command, name)
     return added

@@ -15,18 +15,19 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 def plugins(ctx: click.Context, as_json: bool) -> None:
     """List plugins, their versions, hooks and what they provide.
 
-    Built-in and installed plugins, each with its distribution and version, the
-    hooks it implements, and the commands, topologies and tracers it provides.
+        Built-in and installed plugins, each with its distribution and version, the
+        hooks it implements, and the commands, topologies and tracers it provides.
 
-    Installed plugins are entry points of group `pycoz`.
-    PYCOZ_LOAD_PLUGINS=a,b loads only those; PYCOZ_DISABLE_PLUGIN_AUTOLOAD=1
-    loads none. A plugin that could not be loaded is listed with the reason.
+        Installed plugins are entry points of group `pycoz`.
+        PYCOZ_LOAD_PLUGINS=a,b loads only those; PYCOZ_DISABLE_PLUGIN_AUTOLOAD=1
+        loads none. A plugin that could not be loaded is listed with the reason,
+    and so is each registration refused (a name taken, a broken schema).
 
-    \b
-    Examples:
-      pycoz plugins                              # what is installed, and from where
-      pycoz plugins --json | jq '.[].hooks'      # the hooks each implements
-      PYCOZ_LOAD_PLUGINS=ring pycoz plugins      # only the entry point named ring
+        \b
+        Examples:
+          pycoz plugins                              # what is installed, and from where
+          pycoz plugins --json | jq '.[].hooks'      # the hooks each implements
+          PYCOZ_LOAD_PLUGINS=ring pycoz plugins      # only the entry point named ring
     """
     from pycoz_cli import __version__
     from pycoz_cli import plugins as manager
@@ -55,6 +56,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
                 "module": value or name,
                 "hooks": sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()),
                 **{k: sorted(v) for k, v in sorted(provides.get(name, {}).items())},
+                **({"refused": manager.refused[name]} if manager.refused.get(name) else {}),
             }
         )
     rows.sort(key=lambda row: (not row["builtin"], row["name"]))
@@ -72,3 +74,5 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
         for kind in ("commands", "topologies", "tracers"):
             if row.get(kind):
                 click.echo(f"  {kind}: {', '.join(row[kind])}")
+        for reason in row.get("refused", ()):
+            click.echo(f"  refused: {reason}")

@@ -575,9 +575,12 @@ def resolve(spec: str, registry: dict | None = None) -> Topology:
         if name in BUILTINS:
             registry = BUILTINS
         else:
-            from pycoz_cli.plugins import topology_registry
+            from pycoz_cli.plugins import topology_factory, topology_registry
 
-            registry = {n: (f, p) for n, (f, p, _plugin) in topology_registry().items()}
+            registry = {
+                n: (topology_factory(n, f, plugin), p)
+                for n, (f, p, plugin) in topology_registry().items()
+            }
     if name not in registry:
         import difflib
 
