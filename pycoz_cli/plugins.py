@@ -414,12 +414,31 @@ def tracer_registry() -> dict:
                 isinstance(syscalls, str) or not all(isinstance(s, str) for s in syscalls)
             ):
                 raise SpecError(f"{where}: syscalls must be a tuple of names or None")
+            if syscalls is not None:
+                unknown = _unknown_syscalls(syscalls)
+                if unknown:
+                    # Not fatal: the tracer works, without the calls it misspelled.
+                    warn(
+                        f"{where}: {', '.join(map(repr, unknown))}: not a syscall on any "
+                        "architecture pycoz knows (misspelled?): ignored"
+                    )
             registry[name] = (factory, syscalls, description, plugin)
 
         return register
 
     _registrations("register_tracers", make_register)
     return registry
+
+
+def _unknown_syscalls(names) -> list[str]:
+    """The names that are no syscall on any architecture pycoz has a table for
+    (``open`` is x86_64's only: a tracer may list it for x86_64's sake)."""
+    from pycoz_cli.core.trace import syscalls
+
+    known = set(syscalls.NUMBERS)
+    for machine in ("x86_64", "aarch64"):
+        known.update(syscalls.for_arch(machine).numbers)
+    return [name for name in names if name not in known]
 
 
 def find_tracer(name: str):
@@ -439,8 +458,25 @@ def find_tracer(name: str):
         raise SpecError(
             f"--tracer {name!r}: unknown tracer{hint}; known: {', '.join(sorted(registry))}"
         )
-    factory, syscalls, _, _ = registry[name]
-    return factory, syscalls
+    factory, syscalls, _, plugin = registry[name]
+    return tracer_factory(name, factory, plugin), syscalls
+
+
+def tracer_factory(name: str, factory, plugin: str):
+    """``factory`` as ``pycoz trace`` calls it: a plugin's sink is checked
+    before tracing starts and guarded while it runs (``tracers.guard``); a
+    factory that raises or returns no sink is one ``PluginError``."""
+    if plugin in DEFAULT_PLUGINS:
+        return factory
+
+    def guarded(out, **options):
+        from pycoz_cli.tracers.guard import GuardedSink, check
+
+        subject = f"{describe(plugin)}: tracer {name!r}"
+        sink = check(call(plugin, f"tracer {name!r}", factory, out, **options), subject)
+        return GuardedSink(sink, subject)
+
+    return guarded
 
 
 def register_commands(cli) -> dict:
