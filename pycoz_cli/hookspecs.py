@@ -125,8 +125,9 @@ def pycoz_before_command(container: Container, argv: Sequence[str]) -> None:
     """A command is about to start in ``container`` (a ``Container``, checked).
 
     ``argv`` is the command as it will be executed (the shell when none was
-    given).  ``container.network`` and ``container.host`` say where it runs
-    (None: the host's network); ``container.overlay`` is False for commands run
+    given).  ``container.network`` and ``container.host`` say where it runs:
+    the network and the host actually used (its first host when none was
+    chosen), or None for the machine's own network; ``container.overlay`` is False for commands run
     on the host's filesystem (``pycoz net run``, declared host commands).
     Called for every command pycoz starts in a container: ``pycoz root``,
     ``pycoz net run/exec``, ``pycoz trace --root/--net``, commands declared by

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.plugintools import Dists
+from tests.system.test_plugin_hooks import RECORDER, records
 
 #: Tracers that break the contract in one way each; ``FAIL`` picks the way.
 TRACERS = """
@@ -163,3 +164,19 @@ def test_a_plugin_tracer_writes_to_the_output_file(dists, tmp_path):
     r = dists.run("trace", "--tracer", "broken", "-o", str(out), "--", "true", timeout=20)
     assert r.returncode == 0, r.stderr
     assert out.read_text() == "finished\n"
+
+
+# --- 10. hooks see the host a command runs in ----------------------------------------------
+
+
+def test_lifecycle_hooks_see_the_default_host(dists, tmp_path):
+    dists.add(
+        "rec",
+        {"recplug": RECORDER.format(tag="rec")},
+        {"pycoz": {"rec": "recplug"}, "pycoz.lifecycle": {"rec": "recplug"}},
+    )
+    out = tmp_path / "record.jsonl"
+    r = dists.run("root", "--net", "pair", "--", "hostname", PYCOZ_TEST_RECORD=str(out))
+    assert (r.returncode, r.stdout) == (0, "h1\n"), r.stderr
+    before = [g for g in records(out) if g["hook"] == "before"]
+    assert [g["host"] for g in before] == ["h1"]
