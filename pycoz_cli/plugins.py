@@ -247,7 +247,7 @@ def notify(hook: str, **kwargs) -> None:
     """
     if not active():
         return
-    caller = getattr(get_plugin_manager().hook, hook)
+    caller = getattr(_lifecycle_manager().hook, hook)
     for impl in reversed(caller.get_hookimpls()):
         if impl.plugin_name not in _declared:
             continue
@@ -255,6 +255,29 @@ def notify(hook: str, **kwargs) -> None:
             impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
         except Exception as err:
             warn(f"{describe(impl.plugin_name)}: {hook} failed: {type(err).__name__}: {err}")
+
+
+_lifecycle_pm = None
+
+
+def _lifecycle_manager():
+    """The full manager if it is made; else one holding only the plugins that
+    declare lifecycle hooks (a container start imports no other plugin)."""
+    global _lifecycle_pm
+    if _manager is not None:
+        return _manager
+    if _lifecycle_pm is None:
+        import pluggy
+
+        from pycoz_cli import entrypoints, hookspecs
+
+        pm = pluggy.PluginManager(GROUP)
+        pm.add_hookspecs(hookspecs)
+        for name, value, dist in entrypoints.plugins():
+            if name in _declared:
+                _load(pm, name, value, dist)
+        _lifecycle_pm = pm
+    return _lifecycle_pm
 
 
 # --- registries ------------------------------------------------------------------

@@ -4,6 +4,8 @@ tracees, containers and networks; plugins are throwaway distributions
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.plugintools import Dists
@@ -180,3 +182,27 @@ def test_lifecycle_hooks_see_the_default_host(dists, tmp_path):
     assert (r.returncode, r.stdout) == (0, "h1\n"), r.stderr
     before = [g for g in records(out) if g["hook"] == "before"]
     assert [g["host"] for g in before] == ["h1"]
+
+
+# --- 12. a container start loads only the plugins with lifecycle hooks --------------------
+
+
+def test_a_container_start_loads_only_plugins_that_declare_lifecycle_hooks(dists, tmp_path):
+    dists.add(
+        "rec",
+        {"recplug": RECORDER.format(tag="rec")},
+        {"pycoz": {"rec": "recplug"}, "pycoz.lifecycle": {"rec": "recplug"}},
+    )
+    dists.add("other", {"otherplug": "import json\n"}, {"pycoz": {"other": "otherplug"}})
+    probe = """
+    import json, sys
+    from pycoz_cli import Container
+    code = Container(hostname="box").run(["true"])
+    plugins = ("recplug", "otherplug", "pycoz_ring", "pycoz_files")
+    print(json.dumps([code, sorted(m for m in sys.modules if m.startswith(plugins))]))
+    """
+    out = tmp_path / "record.jsonl"
+    r = dists.python(probe, PYCOZ_TEST_RECORD=str(out))
+    assert json.loads(r.stdout) == [0, ["recplug"]], r.stderr
+    assert [g["hook"] for g in records(out)] == ["before", "after"]
+    assert r.stderr == ""
