@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 
-from pycoz_cli.core.trace.syscalls import NAMES
+from pycoz_cli.plugin_api import SYSCALL_NAMES as NAMES
 
 AT_FDCWD = -100
 O_ACCMODE, O_WRONLY, O_RDWR, O_CREAT = 0o3, 0o1, 0o2, 0o100
