@@ -44,11 +44,12 @@ refused: dict[str, list[str]] = {}
 _warned: set[str] = set()
 
 
-def warn(message: str) -> None:
-    """One line on stderr, whatever the message (pluggy's span several); each
-    message once per process (registries may be asked for more than once)."""
+def warn(message: str, once: bool = False) -> None:
+    """One line on stderr, whatever the message (pluggy's span several);
+    ``once``: only the first time in this process (a registry may be made more
+    than once)."""
     line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
-    if line in _warned:
+    if once and line in _warned:
         return
     _warned.add(line)
     sys.stderr.write(f"pycoz: warning: {line}\n")
@@ -254,7 +255,8 @@ def notify(hook: str, **kwargs) -> None:
         try:
             impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
         except Exception as err:
-            warn(f"{describe(impl.plugin_name)}: {hook} failed: {type(err).__name__}: {err}")
+            _show_traceback(err)
+            warn(f"{describe(impl.plugin_name)}: {hook} failed: {describe_error(err)}")
 
 
 _lifecycle_pm = None
@@ -299,7 +301,7 @@ def _refuse(plugin: str, message: str) -> None:
         message = f"{message}: refused"
     if message not in refused.setdefault(plugin, []):
         refused[plugin].append(message)
-    warn(message)
+    warn(message, once=True)
 
 
 def _registrations(hook: str, make_register):
@@ -328,7 +330,7 @@ def _registrations(hook: str, make_register):
             impl.function(**{impl.argnames[0]: register})
         except Exception as err:
             _show_traceback(err)
-            warn(f"{describe(plugin)}: {hook} failed: {describe_error(err)}")
+            warn(f"{describe(plugin)}: {hook} failed: {describe_error(err)}", once=True)
 
 
 def topology_registry() -> dict:
@@ -443,7 +445,8 @@ def tracer_registry() -> dict:
                     # Not fatal: the tracer works, without the calls it misspelled.
                     warn(
                         f"{where}: {', '.join(map(repr, unknown))}: not a syscall on any "
-                        "architecture pycoz knows (misspelled?): ignored"
+                        "architecture pycoz knows (misspelled?): ignored",
+                        once=True,
                     )
             registry[name] = (factory, syscalls, description, plugin)
 
@@ -521,7 +524,7 @@ def register_commands(cli) -> dict:
             impl.function(**{impl.argnames[0]: scratch})
         except Exception as err:
             _show_traceback(err)
-            warn(f"{describe(plugin)}: register_commands failed: {describe_error(err)}")
+            warn(f"{describe(plugin)}: register_commands failed: {describe_error(err)}", once=True)
             continue
         for name, command in scratch.commands.items():
             claim = f"{describe(plugin)}: command {name!r} refused"

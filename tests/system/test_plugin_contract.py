@@ -46,6 +46,8 @@ class Half:
 
 
 def make(out, **options):
+    if FAIL == "factory":
+        raise RuntimeError("no config")
     if FAIL == "none":
         return None
     if FAIL == "half":
@@ -88,6 +90,7 @@ def error_line(stderr: str) -> str:
     [
         ("none", ["the factory returned None, not a sink"]),
         ("half", ["the sink (Half) has no process, finish"]),
+        ("factory", ["tracer 'broken' failed: RuntimeError: no config (brokentr.py:"]),
     ],
 )
 def test_a_tracer_that_is_no_sink_is_refused_before_tracing(dists, tmp_path, fail, words):
