@@ -129,8 +129,9 @@ def register_tracers(register: RegisterTracer) -> None:
     the names of the calls the tracer needs when the user gives no
     ``-e trace=`` (None: all); a name that is no syscall on any architecture
     pycoz knows is named in a warning.  Select with ``pycoz trace --tracer
-    NAME``; ``-c``, ``--json`` and ``-ff -o`` (strace's output only) are then
-    refused.  A factory that returns no sink is one line before tracing starts;
+    NAME``; ``-c``, ``--json``, ``-t``, ``-r``, ``-T`` and ``-ff -o`` (for
+    strace's output only) are then refused, ``-o FILE`` is where ``out``
+    writes.  A factory that returns no sink is one line before tracing starts;
     a sink that raises is called no more, the program runs to its end, and
     pycoz exits 125 with one line naming the plugin.  A name registered twice
     is refused with a warning naming both plugins.

@@ -392,6 +392,9 @@ def _check_tracer_options(values: dict) -> None:
             f"-ff -o and --tracer {name}: tracer {name!r} writes one output "
             "(per-process files are strace's); use -f -o FILE"
         )
+    for key, flag in (("timestamps", "-t"), ("relative", "-r"), ("durations", "-T")):
+        if values[key]:
+            raise SpecError(f"{flag} and --tracer {name}: choose one ({flag} is strace's)")
 
 
 def build_topology(spec: str, impairs=()):

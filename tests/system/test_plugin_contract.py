@@ -151,6 +151,8 @@ def test_a_misspelled_syscall_of_a_tracer_is_named(dists):
         (["-c"], ["-c and --tracer broken"]),
         (["--json"], ["--json and --tracer broken"]),
         (["-ff", "-o", "OUT"], ["-ff -o and --tracer broken", "-f -o FILE"]),
+        (["-tt"], ["-t and --tracer broken"]),
+        (["-T"], ["-T and --tracer broken"]),
     ],
 )
 def test_strace_only_options_with_a_plugin_tracer_are_refused(dists, tmp_path, options, words):
