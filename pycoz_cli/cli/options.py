@@ -268,7 +268,8 @@ TRACE_OPTIONS = (
             "default": "strace",
             "show_default": True,
             "help": "What to make of the events: strace (text), sockets (the life of every "
-            "socket and a summary per connection), or a plugin's tracer.",
+            "socket and a summary per connection), or a plugin's tracer (-c, --json, -t, "
+            "-r, -T and -ff -o are strace's only).",
         },
     ),
 )
