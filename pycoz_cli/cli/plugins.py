@@ -21,7 +21,8 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
         Installed plugins are entry points of group `pycoz`.
         PYCOZ_LOAD_PLUGINS=a,b loads only those; PYCOZ_DISABLE_PLUGIN_AUTOLOAD=1
         loads none. A plugin that could not be loaded is listed with the reason,
-    and so is each registration refused (a name taken, a broken schema).
+        and so is each registration refused (a name taken, a broken schema).
+        PYCOZ_DEBUG=1 prints the traceback of a plugin's failure.
 
         \b
         Examples:
