@@ -12,6 +12,7 @@ Then it looks for what outlived pycoz (the forked child after 5 s, or a
 count of the ``window`` kind (tests/system/test_trace_lifetime.py).
 
     .venv/bin/python bench/bench_trace_kills.py --kills 2000 --jobs 4
+    .venv/bin/python bench/bench_trace_kills.py --pycoz /path/to/other/pycoz
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=2000)
     parser.add_argument("--jobs", type=int, default=4, help="kills running at once")
-    args = parser.parse_args()
-    pycoz = shutil.which("pycoz", path=str(Path(sys.executable).parent)) or "pycoz"
+    parser.add_argument("--pycoz", help="the pycoz to kill (default: this venv's)")
+    args, _ = parser.parse_known_args()  # run_all.sh passes every script the same
+    pycoz = args.pycoz or shutil.which("pycoz", path=str(Path(sys.executable).parent)) or "pycoz"
     tag = f"100.{random.randrange(10**6):06d}"
 
     def one(i: int):

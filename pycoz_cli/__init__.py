@@ -2,8 +2,13 @@
 
 The Python API, kept thin and lazy so that ``import pycoz_cli`` stays cheap::
 
-    from pycoz_cli import Container
-    Container(hostname="box").run(["sh", "-c", "rm -rf /etc; hostname"])
+    from pycoz_cli import Network, run
+    run(["sh", "-c", "rm -rf /etc; hostname"], hostname="box", capture_output=True)
+    with Network("pair") as net:
+        net["h1"].run(["ping", "-c1", "h2"], check=True, timeout=10)
+
+``run``/``spawn``/``Popen`` have subprocess's semantics (``pycoz_cli.api``);
+``Container`` is the spec underneath (``pycoz_cli.core.container``).
 """
 
 from __future__ import annotations
@@ -17,9 +22,16 @@ __all__ = [
     "Container",
     "ContainerProcess",
     "ExitCode",
+    "Host",
+    "Network",
+    "Popen",
     "PycozError",
     "SetupError",
     "SpecError",
+    "Trace",
+    "container",
+    "run",
+    "spawn",
     "trace_events",
 ]
 
@@ -34,6 +46,13 @@ _LAZY = {
     "CommandNotExecutable": "pycoz_cli.errors",
     "ExitCode": "pycoz_cli.errors",
     "trace_events": "pycoz_cli.core.trace.session",
+    "Host": "pycoz_cli.api",
+    "Network": "pycoz_cli.api",
+    "Popen": "pycoz_cli.api",
+    "Trace": "pycoz_cli.api",
+    "container": "pycoz_cli.api",
+    "run": "pycoz_cli.api",
+    "spawn": "pycoz_cli.api",
 }
 
 

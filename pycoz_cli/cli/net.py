@@ -82,23 +82,9 @@ def show(topology: str, as_json: bool) -> None:
 
         click.echo(json.dumps(topo.to_dict(), indent=1))
         return
-    click.echo(f"topology {topo.name}")
-    for node in topo.nodes.values():
-        click.echo(f"  {node.kind} {node.name}")
-        for iface in node.interfaces.values():
-            addrs = " ".join(map(str, iface.addresses)) or "-"
-            peer = f"{iface.peer[0]}:{iface.peer[1]}" if iface.peer else None
-            mtu = f"  mtu {iface.mtu}" if iface.mtu else ""
-            click.echo(f"    {iface.name:<8} {addrs}  -> {peer}{mtu}")
-        for route in node.routes:
-            click.echo(f"    route {route}")
-    for link in topo.links:
-        a, b = (f"{node}:{ifname}" for node, ifname in (link.a, link.b))
-        click.echo(f"  link {a} <-> {b}")
-        for sender, receiver in ((link.a, b), (link.b, a)):
-            impair = link.impair.get(sender)
-            if impair:
-                click.echo(f"    {sender[0]}:{sender[1]} -> {receiver}: {impair.describe()}")
+    from pycoz_cli.api import describe
+
+    click.echo(describe(topo))
 
 
 @net.command(context_settings=CONTEXT)

@@ -114,8 +114,24 @@ FENCE_OPTIONS = (
         help="At most N processes and threads in the container (stops fork bombs).",
     ),
     click.option("--cpus", metavar="N", help="CPU time limit, in CPUs, e.g. 0.5 or 2."),
+    click.option(
+        "--rootless",
+        is_flag=True,
+        help="Run in a user namespace of pycoz's own, as pycoz does by itself when "
+        "not run by root: root inside has no power outside it, and files of other "
+        "users show as nobody and cannot be changed.",
+    ),
 )
-FENCE_PARAMS = ("privileged", "cap_add", "cap_drop", "seccomp_deny", "memory", "pids", "cpus")
+FENCE_PARAMS = (
+    "privileged",
+    "cap_add",
+    "cap_drop",
+    "seccomp_deny",
+    "memory",
+    "pids",
+    "cpus",
+    "rootless",
+)
 
 
 def fence_options(func):
@@ -126,7 +142,14 @@ def fence_options(func):
 
 
 def fence_from_options(params: dict) -> dict:
-    """The fence and limit values as ``Container`` keyword arguments; pops them."""
+    """The fence and limit values as ``Container`` keyword arguments; pops them.
+
+    Enters pycoz's user namespace first in rootless mode (``core.userns``): the
+    networks and containers made after it belong to it.
+    """
+    from pycoz_cli.core import userns
+
+    userns.ensure(bool(params.get("rootless")))
     return {name: params.pop(name) for name in FENCE_PARAMS}
 
 
@@ -476,6 +499,7 @@ def container_from_options(params: dict, stack=None):
         env[name] = value
     binds = [Bind.parse(b) for b in params.pop("binds")]
     binds += [Bind.parse(b, readonly=True) for b in params.pop("ro_binds")]
+    fence = fence_from_options(params)  # first: it may enter pycoz's user namespace
     network, host = network_from_options(params, stack) if stack is not None else (None, None)
     return Container(
         base=params.pop("base"),
@@ -488,7 +512,7 @@ def container_from_options(params: dict, stack=None):
         env=env,
         network=network,
         host=host,
-        **fence_from_options(params),
+        **fence,
     )
 
 

@@ -26,6 +26,11 @@ def root(command: tuple[str, ...], **params) -> int:
     --join places the command in a host of a topology. With no COMMAND, run
     the user's shell.
 
+    Run by an ordinary user (or with --rootless), pycoz first enters a user
+    namespace of its own in which it is root: the same root and fence, but files
+    of other users show as nobody and cannot be changed, /sys is the host's
+    read-only without --net, and --memory/--pids/--cpus are refused.
+
     \b
     Examples:
       pycoz root -- rm -rf /usr/share/doc       # nothing is lost

@@ -93,6 +93,7 @@ class Container:
         "trace",
         "fence",
         "limits",
+        "rootless",
     )
 
     def __init__(
@@ -116,6 +117,7 @@ class Container:
         memory: str | int | None = None,
         pids: int | None = None,
         cpus: float | None = None,
+        rootless: bool = False,
     ):
         self.base = base
         self.upper = upper
@@ -134,7 +136,10 @@ class Container:
         from pycoz_cli.core.fence import Fence
 
         self.fence = Fence(privileged, cap_add, cap_drop, seccomp_deny)
-        self._limits = (memory, pids, cpus)
+        self._limits = self._raw_limits = (memory, pids, cpus)
+        #: Rootless mode (``core.userns``) even as root; it is used anyway when
+        #: pycoz is not root.
+        self.rootless = rootless
 
     @property
     def limits(self):
@@ -193,8 +198,20 @@ class Container:
     # --- running -----------------------------------------------------------
 
     def plan(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> SpawnPlan:
-        """The spawn plan for ``argv``; validates first."""
+        """The spawn plan for ``argv``; validates first, and enters pycoz's user
+        namespace (``core.userns``) in rootless mode."""
         self.validate()
+        from pycoz_cli.core import userns
+
+        rootless = userns.ensure(self.rootless)
+        if rootless and self.limits:
+            given = [
+                n for n, v in zip(("memory", "pids", "cpus"), self._raw_limits, strict=True) if v
+            ]
+            raise SetupError(
+                f"--{given[0]}: resource limits need a cgroup, which an ordinary user cannot "
+                "make (rootless mode): run pycoz as root for --memory, --pids and --cpus"
+            )
         full_env = dict(os.environ if env is None else env)
         full_env.update(self.env)
         argv = list(argv) or [default_shell(full_env, self.base)]
@@ -210,7 +227,14 @@ class Container:
         )
         entries = mounts.read_mountinfo()
         root.any_shared = any(entry.shared for entry in entries)
-        if self.overlay:
+        root.rootless = rootless
+        if self.overlay and rootless:
+            root.mounts = tuple(
+                (e.mountpoint, e.fstype)
+                for e in entries
+                if e.mountpoint != root.base and mounts.is_under(e.mountpoint, root.base)
+            )
+        elif self.overlay:
             root.submounts = tuple(mounts.submounts(entries, root.base))
         from pycoz_cli.core import libc
 
@@ -240,7 +264,10 @@ class Container:
             env=full_env,
             unshare=libc.CLONE_NEWNS | libc.CLONE_NEWPID | libc.CLONE_NEWUTS | libc.CLONE_NEWIPC,
             in_namespaces=steps,
-            in_pid_namespace=[lambda: mounts.mount_proc(own_netns, fenced)],
+            # The rootless root mounts /proc itself, before the old root goes.
+            in_pid_namespace=[]
+            if rootless and self.overlay
+            else [lambda: mounts.mount_proc(own_netns, fenced)],
             cwd=self.workdir,
             fallback_cwd=here if self.base == "/" else "/",
         )

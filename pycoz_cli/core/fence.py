@@ -278,11 +278,12 @@ class Fence:
             CAP_NUMBERS[name] for name in CAPABILITIES[: _last_cap() + 1] if name not in caps
         )
         if not self.privileged:
-            plan.program = pack(fence_program(caps))
-            plan.scope_abstract = not own_netns
-            landlock_abi()  # asked once, here, rather than in every container
+            plan.program = _fprog(pack(fence_program(caps)))
+            if not own_netns:
+                plan.landlock_fd = _landlock_ruleset()
         if self.seccomp_deny:
-            plan.user_program = pack(deny_program(parse_deny(t) for t in self.seccomp_deny))
+            packed = pack(deny_program(parse_deny(t) for t in self.seccomp_deny))
+            plan.user_program = _fprog(packed)
         return plan
 
 
@@ -375,16 +376,17 @@ _LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET = 1
 class FencePlan:
     """The fence as init applies it: numbers and programs, nothing left to parse."""
 
-    __slots__ = ("drop", "dumpable", "program", "scope_abstract", "user_program")
+    __slots__ = ("drop", "dumpable", "landlock_fd", "program", "user_program")
 
     def __init__(self):
         self.dumpable = True
         #: Capability numbers to drop from the bounding set.
         self.drop: tuple[int, ...] = ()
-        #: The fence's seccomp program (None: --privileged).
+        #: The fence's seccomp program, ready for prctl (None: --privileged).
         self.program = None
-        #: Scope abstract unix sockets to the container (Landlock).
-        self.scope_abstract = False
+        #: A Landlock ruleset that scopes abstract unix sockets (-1: none), made
+        #: once per pycoz process and inherited by init (which must keep it open).
+        self.landlock_fd = -1
         #: ``--seccomp-deny``'s program, installed in the command's process only,
         #: so init (which waits, reaps and reports) keeps every call it needs.
         self.user_program = None
@@ -399,8 +401,8 @@ class FencePlan:
 
         if not self.dumpable:
             prctl(PR_SET_DUMPABLE, 0, "prctl(PR_SET_DUMPABLE) failed")
-        if self.scope_abstract:
-            _scope_abstract_sockets()
+        if self.landlock_fd >= 0:
+            _restrict_self(self.landlock_fd)
         if self.drop:
             for cap in self.drop:
                 prctl(
@@ -426,14 +428,23 @@ def pack(prog) -> bytes:
     return struct.pack("=" + "HBBI" * len(prog), *(v for insn in prog for v in insn))
 
 
-def install(packed: bytes) -> None:
-    """Install a packed seccomp program in the calling thread (needs CAP_SYS_ADMIN
-    or no_new_privs; init has the former, and setuid programs keep working)."""
-    from pycoz_cli.core.libc import ffi, lib
+def _fprog(packed: bytes):
+    """A ``struct sock_fprog`` for ``packed``, made in the caller: init only
+    passes it to prctl.  (The tuple keeps the filter's buffer alive.)"""
+    from pycoz_cli.core.libc import ffi
 
     filt = ffi.from_buffer("struct sock_filter[]", packed)
     fprog = ffi.new("struct sock_fprog *", {"len": len(packed) // 8, "filter": filt})
-    if lib.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ffi.cast("unsigned long", fprog), 0, 0):
+    return (fprog, filt, packed, int(ffi.cast("unsigned long", fprog)))
+
+
+def install(program) -> None:
+    """Install a seccomp program (``_fprog``'s) in the calling thread (needs
+    CAP_SYS_ADMIN or no_new_privs; init has the former, and setuid programs
+    keep working)."""
+    from pycoz_cli.core.libc import ffi, lib
+
+    if lib.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, program[3], 0, 0):
         raise OSError(ffi.errno, "cannot install the fence's seccomp filter", None)
 
 
@@ -472,9 +483,12 @@ def landlock_abi() -> int:
     return max(int(version), 0)
 
 
-def _scope_abstract_sockets() -> None:
-    """A Landlock domain whose only rule scopes abstract unix sockets (ABI 6,
-    Linux 6.12): connecting to one made outside the container fails (EPERM)."""
+@functools.cache
+def _landlock_ruleset() -> int:
+    """A Landlock ruleset whose only rule scopes abstract unix sockets (ABI 6,
+    Linux 6.12): a process that enters it cannot connect to one made outside.
+    Made once per pycoz process (close-on-exec); -1, with a warning, where the
+    kernel cannot."""
     from pycoz_cli.core.libc import ffi, lib
 
     if landlock_abi() < 6:
@@ -484,25 +498,25 @@ def _scope_abstract_sockets() -> None:
             "pycoz: warning: this kernel cannot scope abstract unix sockets (Landlock ABI 6, "
             "Linux 6.12): the host's are reachable from the container\n"
         )
-        return
+        return -1
     attr = ffi.new("uint64_t[3]", [0, 0, _LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET])
     fd = lib.syscall(
         ffi.cast("long", _SYS_LANDLOCK_CREATE_RULESET),
         attr,
         ffi.cast("size_t", ffi.sizeof("uint64_t[3]")),
-        ffi.cast("uint32_t", 0),
+        ffi.cast("uint32_t", 0),  # the kernel makes the fd close-on-exec
     )
     if fd < 0:
         raise OSError(ffi.errno, "cannot create a Landlock ruleset", None)
-    try:
-        if (
-            lib.syscall(
-                ffi.cast("long", _SYS_LANDLOCK_RESTRICT_SELF),
-                ffi.cast("int", fd),
-                ffi.cast("uint32_t", 0),
-            )
-            != 0
-        ):
-            raise OSError(ffi.errno, "cannot enter a Landlock domain", None)
-    finally:
-        os.close(fd)
+    return int(fd)
+
+
+def _restrict_self(fd: int) -> None:
+    """Enter the Landlock domain of ruleset ``fd`` (init, for all it starts)."""
+    from pycoz_cli.core.libc import ffi, lib
+
+    rc = lib.syscall(
+        ffi.cast("long", _SYS_LANDLOCK_RESTRICT_SELF), ffi.cast("int", fd), ffi.cast("uint32_t", 0)
+    )
+    if rc != 0:
+        raise OSError(ffi.errno, "cannot enter a Landlock domain", None)

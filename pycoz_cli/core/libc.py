@@ -58,11 +58,11 @@ PR_SET_NO_NEW_PRIVS = 38
 # Syscalls glibc has no wrapper for (pivot_root) or only recent ones (mount_setattr).
 # Numbers from the kernel's syscall tables; mount_setattr is 442 on every arch.
 _SYSCALLS = {
-    "x86_64": {"pivot_root": 155, "mount_setattr": 442},
-    "aarch64": {"pivot_root": 41, "mount_setattr": 442},
-    "riscv64": {"pivot_root": 41, "mount_setattr": 442},
-    "ppc64le": {"pivot_root": 203, "mount_setattr": 442},
-    "s390x": {"pivot_root": 217, "mount_setattr": 442},
+    "x86_64": {"pivot_root": 155, "mount_setattr": 442, "clone": 56},
+    "aarch64": {"pivot_root": 41, "mount_setattr": 442, "clone": 220},
+    "riscv64": {"pivot_root": 41, "mount_setattr": 442, "clone": 220},
+    "ppc64le": {"pivot_root": 203, "mount_setattr": 442, "clone": 120},
+    "s390x": {"pivot_root": 217, "mount_setattr": 442, "clone": 120},
 }
 _MACHINE = os.uname().machine
 _NR = _SYSCALLS.get(_MACHINE, {})
@@ -176,3 +176,24 @@ def sethostname(name: str) -> None:
     raw = name.encode()
     if lib.sethostname(raw, len(raw)) != 0:
         raise _fail("sethostname failed", name)
+
+
+_SIGCHLD = 17
+
+
+def clone_fork(flags: int) -> int:
+    """clone(2) as fork(2) with extra ``flags``: 0 in the child, the child's pid
+    in the parent, -errno on failure.  Only for a single-threaded caller (no
+    pthread_atfork handlers run; see ``process._clone_into_pid_ns``)."""
+    nr = _NR.get("clone")
+    if nr is None:
+        return -38  # ENOSYS
+    zero = ffi.cast("unsigned long", 0)
+    # The argument order after the flags differs between architectures, but
+    # with no stack, no tids and no TLS every one is zero.
+    rc = lib.syscall(
+        ffi.cast("long", nr), ffi.cast("unsigned long", flags | _SIGCHLD), zero, zero, zero, zero
+    )
+    if rc < 0:
+        return -ffi.errno
+    return int(rc)

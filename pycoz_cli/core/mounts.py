@@ -214,10 +214,23 @@ def layer_dirs(persist: str | None, name: str, index: int) -> Layer:
     return Layer(upper=f"{top}/upper", work=f"{top}/work")
 
 
-def mount_overlay(lower: str, target: str, layer: Layer, flags: int = 0) -> None:
+def mount_overlay(
+    lower: str,
+    target: str,
+    layer: Layer,
+    flags: int = 0,
+    userxattr: bool = False,
+    mode: int | None = None,
+) -> None:
+    """An overlay of ``lower`` on ``target``.  ``userxattr``: in a user namespace,
+    where overlayfs keeps its metadata in user.* xattrs (trusted.* needs host
+    root); ``mode``: the lower directory's, given to a fresh upper directory, whose
+    attributes the overlay's root shows (a sticky /tmp stays sticky)."""
     if layer.upper.startswith(STAGING + "/"):
         os.mkdir(layer.upper)  # fresh tmpfs: nothing exists yet
         os.mkdir(layer.work)
+        if mode is not None:
+            os.chmod(layer.upper, mode)
     else:
         _mkdirs(layer.upper)
         _mkdirs(layer.work)
@@ -225,6 +238,8 @@ def mount_overlay(lower: str, target: str, layer: Layer, flags: int = 0) -> None
         f"lowerdir={_overlay_escape(lower)},upperdir={_overlay_escape(layer.upper)},"
         f"workdir={_overlay_escape(layer.work)}"
     )
+    if userxattr:
+        options += ",userxattr"
     libc.mount("overlay", target, "overlay", flags, options, what="cannot mount overlay on")
 
 
@@ -247,9 +262,11 @@ class RootPlan:
         "binds",
         "fenced",
         "hosts_text",
+        "mounts",
         "overlay",
         "own_netns",
         "propagation",
+        "rootless",
         "submounts",
         "tmpfs",
         "upper",
@@ -283,6 +300,11 @@ class RootPlan:
         #: nodev, so a device node anywhere but the fresh /dev opens nothing;
         #: /sys/firmware is masked; without an overlay, /dev is fresh too.
         self.fenced = False
+        #: In pycoz's user namespace (``core.userns``): the root is laid down by
+        #: ``_lay_down_root`` from ``mounts``, every mount point below the
+        #: base (all kinds), and /dev's nodes are the host's, bound.
+        self.rootless = False
+        self.mounts: tuple[tuple[str, str], ...] = ()
 
 
 def set_propagation(kind: str) -> None:
@@ -366,7 +388,7 @@ def build_light(plan: RootPlan) -> None:
             libc.make_readonly_recursive("/sys")
         if plan.fenced:
             # The host's /dev holds its disks: a fresh one, as in a throwaway root.
-            make_dev("/dev")
+            make_dev("/dev", plan.rootless)
             mask_dirs("/sys", SYS_MASKED_DIRS)
         for src, dst, readonly in plan.binds:
             bind(src, dst, readonly)
@@ -385,9 +407,12 @@ def _build_root(plan: RootPlan) -> None:
     mount_staging()
     os.mkdir(NEW_ROOT)
 
-    mount_overlay(plan.base, NEW_ROOT, layer_dirs(plan.upper, "", 0), _root_flags(plan))
-    for index, entry in enumerate(plan.submounts, start=1):
-        _layer_submount(plan, entry, index)
+    if plan.rootless:
+        _lay_down_root(plan)
+    else:
+        mount_overlay(plan.base, NEW_ROOT, layer_dirs(plan.upper, "", 0), _root_flags(plan))
+        for index, entry in enumerate(plan.submounts, start=1):
+            _layer_submount(plan, entry, index)
 
     for src, dst, readonly in plan.binds:
         bind(src, NEW_ROOT + dst, readonly)
@@ -395,13 +420,117 @@ def _build_root(plan: RootPlan) -> None:
         mount_tmpfs(NEW_ROOT + dst, options)
     if plan.hosts_text is not None:
         bind_hosts_file(plan.hosts_text, NEW_ROOT + "/etc/hosts")
-    make_dev(NEW_ROOT + "/dev")
+    make_dev(NEW_ROOT + "/dev", plan.rootless)
     _ensure_dir(NEW_ROOT + "/sys")
-    mount_sysfs(NEW_ROOT + "/sys")
+    if plan.own_netns or not plan.rootless:
+        mount_sysfs(NEW_ROOT + "/sys")
+    else:
+        # In a user namespace sysfs can be mounted only by the owner of the
+        # network namespace: the host's, read-only (what a fresh one shows).
+        libc.mount("/sys", NEW_ROOT + "/sys", None, libc.MS_BIND | libc.MS_REC, what="cannot bind")
+        libc.make_readonly_recursive(NEW_ROOT + "/sys")
     if plan.fenced:
         mask_dirs(NEW_ROOT + "/sys", SYS_MASKED_DIRS)
     _ensure_dir(NEW_ROOT + "/proc")
+    if plan.rootless:
+        # In a user namespace a fresh procfs is refused unless a fully visible
+        # one is still there: mounted before the old root goes.
+        mount_proc(plan.own_netns, plan.fenced, NEW_ROOT + "/proc")
     pivot(NEW_ROOT)
+
+
+def _lay_down_root(plan: RootPlan) -> None:
+    """The base as overlays, in pycoz's user namespace (rootless mode).
+
+    There every mount inherited from the host is locked to the ones below it,
+    and overlayfs refuses a lower layer with locked mounts below it ("failed to
+    clone lowerpath"), so one overlay over the base cannot be had.  Instead the
+    tree is laid down level by level: a directory with no mount below it is one
+    overlay of the host's; one with mounts below is a directory of the new
+    root's own tmpfs whose entries are laid down the same way (symlinks made
+    again, files bound read-only), and a mount point is laid down as its own
+    filesystem.  On an ordinary system that is an overlay per top-level
+    directory.
+    """
+    below = [mp for mp, _ in plan.mounts]
+    if _mounts_below(below, plan.base):
+        libc.mount(
+            "pycoz-root", NEW_ROOT, "tmpfs", _root_flags(plan), "mode=0755", what="cannot mount"
+        )
+        _lay_down(plan, plan.base, NEW_ROOT, "", below, [0])
+    else:
+        _overlay_or_readonly(plan, plan.base, NEW_ROOT, "", 0)
+
+
+def _mounts_below(mountpoints, path: str) -> bool:
+    return any(mp != path and is_under(mp, path) for mp in mountpoints)
+
+
+def _lay_down(plan: RootPlan, src: str, target: str, rel: str, below, counter) -> None:
+    """Fill ``target`` (a directory of the new root's tmpfs) with ``src``'s entries."""
+    pseudo = {mp for mp, fstype in plan.mounts if fstype in PSEUDO_FS}
+    with os.scandir(src) as entries:
+        for entry in entries:
+            host, path, name = entry.path, f"{target}/{entry.name}", f"{rel}/{entry.name}"
+            if any(name == r for r in REPLACED):
+                os.mkdir(path, 0o755)
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue  # vanished
+            if host in pseudo and not _mounts_below(below, host):
+                # A pseudo filesystem (a named netns's nsfs, binfmt_misc...) is
+                # not carried over: its mount point stays, empty.
+                if stat.S_ISDIR(st.st_mode):
+                    os.mkdir(path, 0o755)
+                else:
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                os.symlink(os.readlink(host), path)
+            elif stat.S_ISDIR(st.st_mode):
+                os.mkdir(path)
+                os.chmod(path, stat.S_IMODE(st.st_mode))
+                if _mounts_below(below, host):
+                    try:
+                        _lay_down(plan, host, path, name, below, counter)
+                    except PermissionError:
+                        # A directory the user cannot list (another user's, with a
+                        # mount below): what it can reach of it, read-only, as is.
+                        libc.mount(host, path, None, libc.MS_BIND | libc.MS_REC, what="cannot bind")
+                        libc.make_readonly_recursive(path)
+                else:
+                    counter[0] += 1
+                    _overlay_or_readonly(plan, host, path, name, counter[0], st.st_mode)
+            elif stat.S_ISREG(st.st_mode):
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+                libc.mount(host, path, None, libc.MS_BIND, what="cannot bind file on")
+                libc.make_readonly_recursive(path)
+            # sockets, FIFOs and device nodes are not carried over
+
+
+def _overlay_or_readonly(plan: RootPlan, lower: str, target: str, rel: str, index, mode=None):
+    """An overlay of ``lower`` on ``target``, or a read-only bind (with a warning)
+    where the filesystem cannot be an overlay's lower layer."""
+    try:
+        mount_overlay(
+            lower,
+            target,
+            layer_dirs(plan.upper, rel, index),
+            _root_flags(plan),
+            userxattr=plan.rootless,
+            mode=None if mode is None else stat.S_IMODE(mode),
+        )
+    except OSError as err:
+        if err.errno == 19:  # ENODEV: no overlayfs at all; the caller says so
+            raise
+        libc.mount(lower, target, None, libc.MS_BIND, what="cannot bind submount on")
+        libc.make_readonly_recursive(target)
+        warn(
+            f"{lower or '/'} cannot be overlaid ({os.strerror(err.errno or 0)}); "
+            "it is read-only in the container"
+        )
 
 
 def _layer_submount(plan: RootPlan, entry: MountEntry, index: int) -> None:
@@ -487,8 +616,13 @@ def bind(src: str, target: str, readonly: bool) -> None:
             raise OSError(err.errno, "cannot make read-only", _outside(target)) from None
 
 
-def make_dev(dev: str) -> None:
-    """A fresh minimal /dev: a tmpfs with the usual nodes, a new devpts, shm."""
+def make_dev(dev: str, rootless: bool = False) -> None:
+    """A fresh minimal /dev: a tmpfs with the usual nodes, a new devpts, shm.
+
+    ``rootless``: in a user namespace, where mknod(2) of a device is refused,
+    the nodes are empty files with the host's node bound on each (as bubblewrap
+    does), and devpts has no tty group (gid 5 may not exist in the namespace).
+    """
     console = _stage_console()  # before a fresh /dev can hide the terminal's name
     _ensure_dir(dev)
     libc.mount(
@@ -504,9 +638,14 @@ def make_dev(dev: str) -> None:
         for name, (major, minor) in DEV_NODES.items():
             path = f"{dev}/{name}"
             try:
-                os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
+                if rootless:
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o666))
+                else:
+                    os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
             except OSError as err:
                 raise OSError(err.errno, "cannot create device node", _outside(path)) from None
+            if rootless:
+                libc.mount(f"/dev/{name}", path, None, libc.MS_BIND, what="cannot bind device on")
         for name, link in DEV_LINKS.items():
             os.symlink(link, f"{dev}/{name}")
         os.mkdir(f"{dev}/pts", 0o755)
@@ -527,7 +666,7 @@ def make_dev(dev: str) -> None:
         f"{dev}/pts",
         "devpts",
         libc.MS_NOSUID | libc.MS_NOEXEC,
-        "newinstance,ptmxmode=0666,mode=0620,gid=5",
+        "newinstance,ptmxmode=0666,mode=0620" + ("" if rootless else ",gid=5"),
         what="cannot mount devpts on",
     )
     libc.mount(
@@ -584,7 +723,7 @@ def pivot(new_root: str) -> None:
     os.chdir("/")
 
 
-def mount_proc(own_netns: bool = False, fenced: bool = False) -> None:
+def mount_proc(own_netns: bool = False, fenced: bool = False, top: str = "/proc") -> None:
     """A fresh procfs for the current pid namespace (call from inside it).
 
     The kernel-wide knobs under /proc stay read-only, as in docker: /proc/sys
@@ -593,34 +732,38 @@ def mount_proc(own_netns: bool = False, fenced: bool = False) -> None:
     still tune /proc/sys/net, which then belongs to it alone.  Behind the fence,
     what tells of the host's kernel or reaches its hardware is masked as docker
     masks it (``PROC_MASKED``) or read-only (``PROC_READONLY``).
+
+    ``top``: where to mount it; the rootless root mounts it in the new root
+    before the old one is detached (see ``_build_root``).
     """
     libc.mount(
         "proc",
-        "/proc",
+        top,
         "proc",
         libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
         what="cannot mount proc on",
     )
-    for path in PROC_READONLY if fenced else PROC_READONLY[:2]:
+    for name in PROC_READONLY if fenced else PROC_READONLY[:2]:
+        path = top + name[len("/proc") :]
         if os.path.exists(path):  # no sysrq-trigger without CONFIG_MAGIC_SYSRQ
             _bind_readonly(path)
     if own_netns:
         # A bind of a read-only mount is read-only too: made writable again.
-        libc.mount(
-            "/proc/sys/net", "/proc/sys/net", None, libc.MS_BIND | libc.MS_REC, what="cannot bind"
-        )
+        net = f"{top}/sys/net"
+        libc.mount(net, net, None, libc.MS_BIND | libc.MS_REC, what="cannot bind")
         libc.mount(
             None,
-            "/proc/sys/net",
+            net,
             None,
             libc.MS_BIND | libc.MS_REMOUNT | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
             what="cannot make writable",
         )
     if fenced:
-        for path in PROC_MASKED:
+        for name in PROC_MASKED:
+            path = top + name[len("/proc") :]
             if os.path.isfile(path):
                 libc.mount("/dev/null", path, None, libc.MS_BIND, what="cannot mask")
-        mask_dirs("/proc", PROC_MASKED_DIRS)
+        mask_dirs(top, PROC_MASKED_DIRS)
 
 
 #: Read-only behind the fence (the first two always).

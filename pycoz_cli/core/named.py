@@ -144,11 +144,27 @@ def _alive(pid: int, started: float) -> bool:
     return time.time() - started < 3600
 
 
+def need_root(what: str) -> None:
+    """Named topologies live in /run/netns and /run/pycoz: root's, for now.
+
+    Rootless mode (``core.userns``) has the ephemeral ones only; an ordinary
+    user gets one line saying so rather than EACCES on a state file.
+    """
+    from pycoz_cli.core import userns
+
+    if os.geteuid() != 0 or userns.active():
+        raise SetupError(
+            f"{what}: named topologies need root (they live in /run/netns); as an ordinary "
+            "user, use an ephemeral one: pycoz net run TOPOLOGY, or --net TOPOLOGY"
+        )
+
+
 def up(topology, name: str, spec: str, impairs=()):
     """Build ``topology`` as named topology ``name``; returns the Network.
 
     ``spec`` and ``impairs`` (the ``--impair`` options) are what it was made from,
     recorded to say how to make it again."""
+    need_root(f"net up {name}")
     from pycoz_cli.core.topology import Network
 
     nodes = list(topology.nodes)
@@ -311,6 +327,7 @@ def _running(pid: int, start: str | None) -> bool:
 
 def set_impairment(name: str, label: str, impair, sender: str | None = None) -> list[str]:
     """Change the impairments of a link of a running named topology, live."""
+    need_root(f"net set {name}")
     from pycoz_cli.core.topology import apply_netem
 
     state = load_state(name)
@@ -395,6 +412,7 @@ def _write_etc_netns(directory: str, hosts_text: str) -> None:
 
 def down(name: str) -> list[str]:
     """Remove exactly what the state of ``name`` says pycoz made."""
+    need_root(f"net down {name}")
     _remove_stale_temporaries(name)
     state = load_state(name)
     _stop_relay(state)
@@ -432,6 +450,7 @@ def down(name: str) -> list[str]:
 
 def prune() -> list[str]:
     """Remove named topologies that are broken or were left half-built."""
+    need_root("net prune")
     _remove_stale_temporaries()
     pruned = []
     for state in list_states():
@@ -448,6 +467,7 @@ class Joined:
     """
 
     def __init__(self, name: str):
+        need_root(f"topology {name}")
         self.state = load_state(name)
         if status(self.state) != "up":
             raise SpecError(f"topology {name!r} is {status(self.state)} (pycoz net prune)")

@@ -30,7 +30,32 @@ DEFAULT_SYSCTLS = {
 }
 
 
+#: Rootless mode's own network namespace, where the thread returns (see _own_netns).
+_home: int | None = None
+
+
 def _own_netns() -> int:
+    """An fd of the namespace this thread returns to after making or entering one.
+
+    In rootless mode (``core.userns``) the host's network namespace is not the
+    user namespace's, so setns(2) back into it is refused: the thread first
+    moves, for good, into an empty namespace of the user namespace's own, and
+    returns there.  pycoz's containers are placed in the topology's hosts, so
+    none of them misses the host's network.
+    """
+    global _home
+    from pycoz_cli.core import userns
+
+    if userns.active():
+        if _home is None:
+            try:
+                libc.unshare(libc.CLONE_NEWNET)
+            except OSError as err:
+                raise OSError(
+                    err.errno, "cannot create network namespace", "rootless home"
+                ) from None
+            _home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        return os.dup(_home)
     return os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
 
 

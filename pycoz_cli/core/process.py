@@ -343,8 +343,10 @@ def _fork_into_pid_ns() -> int:
     children, so other threads are unaffected, and setns() to our own namespace
     undoes it right after the fork, even if the fork failed.
     """
-    from pycoz_cli.core import libc
+    from pycoz_cli.core import libc, userns
 
+    if userns.active():
+        return _clone_into_pid_ns()
     own = os.open("/proc/thread-self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     try:
         try:
@@ -363,6 +365,25 @@ def _fork_into_pid_ns() -> int:
         return pid
     finally:
         os.close(own)
+
+
+def _clone_into_pid_ns() -> int:
+    """fork() into a new pid namespace with clone(2), for rootless mode.
+
+    There the setns back of ``_fork_into_pid_ns`` is refused (the host's pid
+    namespace is not the user namespace's), so the child is made with
+    clone(CLONE_NEWPID|SIGCHLD) directly: a fork whose child is pid 1 of a new
+    namespace, while the caller's namespace for later children is untouched.
+    The caller is single-threaded in rootless mode (``core.userns``), which is
+    what makes a fork without Python's own fork handlers safe: there are no
+    other threads whose locks the child could inherit held.
+    """
+    from pycoz_cli.core import libc
+
+    pid = libc.clone_fork(libc.CLONE_NEWPID)
+    if pid < 0:
+        raise _error_from_report(("E", str(-pid), "clone failed", "CLONE_NEWPID"), "") from None
+    return pid
 
 
 def _high_pipe() -> tuple[int, int]:
@@ -428,6 +449,8 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             plan.cgroup.join()
         if plan.close_fds:
             keep = {setup_w, result_w, *_stdio(plan), *plan.pass_fds}
+            if plan.fence is not None and plan.fence.landlock_fd >= 0:
+                keep.add(plan.fence.landlock_fd)
             if plan.netns_fd is not None:
                 keep.add(plan.netns_fd)
             if plan.terminal is not None:

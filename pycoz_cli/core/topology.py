@@ -725,6 +725,9 @@ class Network:
             ) from None
 
     def build(self) -> Network:
+        from pycoz_cli.core import userns
+
+        userns.ensure()  # not root: the namespaces belong to pycoz's user namespace
         try:
             self._build()
             from pycoz_cli import plugins

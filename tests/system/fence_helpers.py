@@ -122,6 +122,20 @@ def pycoz_runners(pycoz: str) -> dict[str, Runner]:
             "root-net", (pycoz, "root", "--net", "pair", "--host", "h1"), own_net=True
         ),
         "trace-root": Runner("trace-root", trace),
+        # Rootless mode (issue 16), the same fence in a user namespace of pycoz's own.
+        "rootless-root": Runner("rootless-root", (pycoz, "root", "--rootless")),
+        "rootless-root-net": Runner(
+            "rootless-root-net",
+            (pycoz, "root", "--rootless", "--net", "pair", "--host", "h1"),
+            own_net=True,
+        ),
+        "rootless-net-run": Runner(
+            "rootless-net-run",
+            (pycoz, "net", "run", "pair", "--host", "h1", "--rootless"),
+            own_net=True,
+            own_root=False,
+            takes_binds=False,
+        ),
         "privileged": Runner("privileged", (pycoz, "root", "--privileged")),
     }
 
@@ -369,15 +383,15 @@ PROBE_NAMES = tuple(
 ALONE = ("ptrace_seize_init",)
 
 
-def run_probes(runner: Runner, timeout: float = 60) -> dict[str, Outcome]:
-    """Every probe under ``runner``: {probe: Outcome}."""
+def run_probes(runner: Runner, timeout: float = 60, python: str = PYTHON) -> dict[str, Outcome]:
+    """Every probe under ``runner``, run by ``python``: {probe: Outcome}."""
     found: dict[str, Outcome] = {}
     batches = [[p for p in PROBE_NAMES if p not in ALONE], *([p] for p in ALONE)]
     for batch in batches:
         try:
             r = runner.run(
-                [PYTHON, "-c", PROBES, *batch],
-                timeout=timeout if len(batch) > 1 else 10,
+                [python, "-c", PROBES, *batch],
+                timeout=timeout if len(batch) > 1 else 20,
                 stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired:
@@ -1014,7 +1028,7 @@ ATTEMPTS = (
     Attempt("shocker", attempt_shocker, lambda r: r.takes_binds),
     Attempt("init-result-pipe", attempt_init_result_pipe, lambda r: r.kind == "pycoz"),
     Attempt("enter-other-node", attempt_enter_other_node, lambda r: r.own_net),
-    Attempt("tiocsti", attempt_tiocsti, lambda r: r.name != "net-run"),
+    Attempt("tiocsti", attempt_tiocsti, lambda r: not r.name.endswith("net-run")),
 )
 
 

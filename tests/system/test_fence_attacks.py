@@ -37,7 +37,17 @@ from .fence_helpers import (
 )
 from .helpers import Tmux, assert_one_line, descendants, wait_until
 
-FENCED = ("root", "shell", "net-run", "root-net", "trace-root", "api")
+FENCED = (
+    "root",
+    "shell",
+    "net-run",
+    "root-net",
+    "trace-root",
+    "rootless-root",
+    "rootless-root-net",
+    "rootless-net-run",
+    "api",
+)
 
 
 def _privileged_net(pycoz_bin) -> Runner:

@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -44,6 +45,9 @@ def stop_and_continue(prefix, sig: str):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         bufsize=0,
+        # A group of its own whose parent (this process) is in the session: not
+        # orphaned, or the kernel would drop SIGTSTP (as under pytest-xdist).
+        process_group=0,
     )
     try:
         pid = int(read_line(p.stdout))
@@ -113,3 +117,62 @@ def test_a_stop_signal_stops_an_attached_program(pycoz_bin):
             tracer.wait()
         target.kill()
         target.wait()
+
+
+def ctrl_z_and_fg(prefix: list[str]) -> tuple[str, str, str]:
+    """In an interactive bash on a terminal of its own, run ``PREFIX sh -c ...``,
+    press Ctrl-Z, then ``fg``, then Ctrl-C.  Returns (its state once bash said
+    Stopped, its state after fg, the exit status bash saw)."""
+    import select
+
+    leader, follower = os.openpty()
+    env = {"PATH": os.environ["PATH"], "PS1": "$ ", "TERM": "dumb"}
+    bash = subprocess.Popen(
+        ["setsid", "--ctty", "bash", "--norc", "--noprofile", "-i"],
+        stdin=follower, stdout=follower, stderr=follower, env=env,
+    )  # fmt: skip
+    os.close(follower)
+    seen = b""
+
+    def send(data: bytes) -> int:
+        os.write(leader, data)
+        return len(seen)  # what comes after this is the answer
+
+    def until(pattern: bytes, start: int = 0):
+        nonlocal seen
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if select.select([leader], [], [], 0.1)[0]:
+                seen += os.read(leader, 4096)
+            found = re.search(pattern, seen[start:])
+            if found:
+                return found
+        raise AssertionError(f"{pattern!r} not seen in {seen[start:]!r}")
+
+    try:
+        command = " ".join([*prefix, "sh -c 'echo pid=$$; while :; do sleep 0.05; done'"])
+        pid = int(until(rb"pid=(\d+)", send(command.encode() + b"\n")).group(1))
+        time.sleep(0.2)
+        until(rb"Stopped", send(b"\x1a"))
+        stopped = wait_until(lambda: _stopped(pid), timeout=10)
+        until(rb"fg\r?\n.*sh -c", send(b"fg\n"))
+        running = wait_until(lambda: _state(pid) in ("S", "R") and _state(pid), timeout=10)
+        until(rb"\$ $", send(b"\x03"))
+        status = until(rb"status=(\d+)", send(b"echo status=$?\n")).group(1).decode()
+        os.write(leader, b"exit\n")
+        bash.wait(timeout=20)
+    finally:
+        if bash.poll() is None:
+            bash.kill()
+            bash.wait()
+        os.close(leader)
+    return stopped, running, status
+
+
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed")
+def test_ctrl_z_and_fg_on_a_terminal_as_strace(pycoz_bin):
+    bare = ctrl_z_and_fg([])
+    ours = ctrl_z_and_fg([pycoz_bin, "trace", "-e", "trace=none", "--"])
+    theirs = ctrl_z_and_fg([STRACE, "-e", "trace=none"])
+    assert bare == ("T", "S", "130")
+    assert ours == theirs == ("t", "S", "130")

@@ -519,3 +519,47 @@ def test_prefilter_works_for_an_unprivileged_user(pycoz_bin):
         assert len(execs(ours)) == 3
         assert ours.stdout == ("NoNewPrivs:\t1\n" if user else "NoNewPrivs:\t0\n")
         assert theirs.stdout == "NoNewPrivs:\t1\n"
+
+
+THREAD_EXEC = """
+import os, threading
+threading.Thread(target=os.execv, args=("/bin/true", ["true"])).start()
+threading.Event().wait()
+"""
+
+
+@pytest.mark.parametrize("prefilter", [[], ["--no-seccomp"]], ids=["prefilter", "every-stop"])
+def test_execve_from_a_thread_like_strace(pycoz_bin, tmp_path, prefilter):
+    """A thread that is not the leader execs: strace's unfinished execve, the
+    leader superseded, and the resumed end under the leader's pid.
+
+    Against strace without --seccomp-bpf: strace 6.1 with it loses the execve's
+    return there (``<... execve resumed>) = ?``)."""
+    argv = ["-f", "-e", "trace=execve", "--", PYTHON, "-c", THREAD_EXEC]
+    texts = []
+    for tracer in ([pycoz_bin, "trace", *prefilter], [STRACE]):
+        out = tmp_path / "out"
+        r = subprocess.run([*tracer, "-o", str(out), *argv], capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        texts.append(out.read_text())
+    extra = [(r"<pid changed to \d+ \.\.\.>", "<unfinished ...>"), (r"in pid \d+", "in pid N")]
+    mine, theirs = ([normal(line, extra) for line in text.splitlines()] for text in texts)
+    assert mine == theirs
+    assert [re.sub(r"\(.* <", "(...) <", line) for line in mine[1:]] == [
+        "execve(...) <unfinished ...>",
+        "+++ superseded by execve in pid N +++",
+        "<... execve resumed>) = 0",
+        "+++ exited with 0 +++",
+    ]
+
+
+def test_the_superseded_leaders_call_never_returns(pycoz):
+    """The leader, waiting in futex when a thread execs, is gone: its call
+    ends with ``= ?`` as under strace, not with a made-up result."""
+    ours, theirs = run_both(pycoz, ["-f", "-e", "trace=futex,execve"], [PYTHON, "-c", THREAD_EXEC])
+    for text in (ours, theirs):
+        lines = _joined(text)
+        gone = next(i for i, line in enumerate(lines) if "+++ superseded" in line)
+        futexes = [line for line in lines if re.match(r"^\d+ +futex\(", line)]
+        assert [line for line in futexes if line.endswith("= ?")], lines
+        assert not any("futex(" in line for line in lines[gone:]), lines

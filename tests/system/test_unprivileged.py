@@ -1,8 +1,9 @@
 """pycoz run by a real unprivileged user (nobody, through setpriv).
 
-Everything that makes namespaces or mounts, or changes a topology root made,
-fails with one line that says what failed on which object, that the command
-needs root and what to do; nothing is changed, and nothing is left behind.
+Containers and ephemeral topologies work rootless (test_rootless.py); what still
+needs root, named topologies (they live in /run/netns) and changing one root made,
+fails with one line that says on which object, that it needs root and what to do
+instead; nothing is changed, and nothing is left behind.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .helpers import assert_one_line
 pytestmark = pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv")
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-ROOT_HINT = "needs root (CAP_SYS_ADMIN): run pycoz as root"
+NAMED_HINT = "named topologies need root (they live in /run/netns)"
 
 
 @pytest.fixture
@@ -43,28 +44,15 @@ def as_nobody(pycoz_bin, tmp_path):
 
 def refused(r, command: str, *words: str) -> str:
     assert r.returncode == 125, (r.returncode, r.stderr)
-    line = assert_one_line(r.stderr, *words, f"; {command} {ROOT_HINT}")
+    line = assert_one_line(r.stderr, *words, NAMED_HINT, "pycoz net run TOPOLOGY")
     assert line.startswith(f"{command}: "), line
     assert ".tmp" not in line, line
     return line
 
 
-@pytest.mark.parametrize(
-    "args, command, words",
-    [
-        (["net", "run", "pair", "--", "true"], "pycoz net run", ["network namespace h1", "EPERM"]),
-        (["root", "--", "true"], "pycoz root", ["EPERM"]),
-        (["root", "--net", "pair", "--", "true"], "pycoz root", ["network namespace h1"]),
-        (["shell", "-c", "true"], "pycoz shell", ["EPERM"]),
-    ],
-)
-def test_making_namespaces(as_nobody, args, command, words):
-    refused(as_nobody(*args), command, *words)
-
-
 def test_net_up_names_the_state_file_and_leaves_nothing(as_nobody, unique):
     r = as_nobody("net", "up", "pair", "--name", unique)
-    refused(r, "pycoz net up", f"/run/pycoz/net/{unique}.json", "EACCES")
+    refused(r, "pycoz net up", unique)
     assert not [n for n in os.listdir("/run/pycoz/net") if unique in n]
     assert not os.path.lexists(f"/run/netns/{unique}-h1")
 
@@ -98,5 +86,5 @@ def test_changing_a_topology_root_made(as_nobody, pycoz, lab):
         assert json.load(f) == before
     refused(as_nobody("net", "down", lab), "pycoz net down", lab)
     assert os.path.exists(f"/run/netns/{lab}-h1") and os.path.exists(state)
-    refused(as_nobody("net", "exec", lab, "h1", "--", "true"), "pycoz net exec", "EPERM")
-    refused(as_nobody("shell", "--join", lab, "-c", "true"), "pycoz shell", "EPERM")
+    refused(as_nobody("net", "exec", lab, "h1", "--", "true"), "pycoz net exec", lab)
+    refused(as_nobody("shell", "--join", lab, "-c", "true"), "pycoz shell", lab)

@@ -59,6 +59,15 @@ class Common:
         self._entry_args: dict = {}
         self._captured: dict = {}
 
+    def _supersede(self, pid, former) -> list | None:
+        """A thread's execve now ends under the leader's ``pid``: its entry goes
+        with it.  Returns the decoded arguments, if the execve is traced."""
+        self._captured.pop(pid, None)
+        decoded = self._entry_args.pop(former, None)
+        if decoded is not None:
+            self._entry_args[pid] = decoded
+        return decoded
+
     def enter(self, pid, nr, args, memory) -> None:
         name = NAMES.get(nr, f"syscall_{nr}")
         if nr in EXEC_CALLS:
@@ -142,6 +151,9 @@ class StraceText(Common):
         self.first_pid = None
         self.pids = set()
         self.notes = sys.stderr
+        #: pids whose next line ends a call begun under another pid (strace's
+        #: ``<... execve resumed>``).
+        self._resumed = set()
 
     def _head(self, pid, when=None) -> str:
         """What starts a line: the pid (-f, as strace: ``PID `` in a file, ``[pid N]``
@@ -198,12 +210,18 @@ class StraceText(Common):
             self._call(pid, f"{name}({argtext})", "?", t_enter)
             return
         result, _ = self._result(pid, name, retval, args, memory)
+        if pid in self._resumed:
+            self._resumed.discard(pid)
+            argtext = None
         if injected & INJECTED:
             result += " (INJECTED)"
         if injected & DELAYED:
             result += " (DELAYED)"
         if self.durations and t_exit is not None:
             result += f" <{t_exit - t_enter:.6f}>"
+        if argtext is None:
+            self._call(pid, f"<... {name} resumed>)", result, t_enter)
+            return
         self._call(pid, f"{name}({argtext})", result, t_enter)
 
     def process(self, kind, pid, **info):
@@ -222,6 +240,16 @@ class StraceText(Common):
             if self.signals is not None and info["signal"] not in self.signals:
                 return
             self._write(pid, decode.format_signal(info["fields"]))
+        elif kind == "superseded":
+            former = info["former"]
+            decoded = self._supersede(pid, former)
+            if decoded is not None:
+                argtext = ", ".join([a.text for a in decoded])
+                name = NAMES.get(info["nr"], "execve")
+                self._write(former, f"{name}({argtext} <unfinished ...>")
+                self._resumed.add(pid)
+            self.pids.discard(former)
+            self._write(pid, f"+++ superseded by execve in pid {former} +++")
         elif kind == "stopped":
             if self.signals is None or info["signal"] in self.signals:
                 self._write(pid, f"--- stopped by {_signame(info['signal'])} ---")
@@ -299,6 +327,9 @@ class JsonLines(Common):
             record.update(signal=_signame(info["signal"]), core=info.get("core", False))
         elif kind == "stopped":
             record.update(signal=_signame(info["signal"]))
+        elif kind == "superseded":
+            self._supersede(pid, info["former"])
+            record.update(former=info["former"])
         else:
             record.update({k: v for k, v in info.items() if k != "fields"})
         self.out.write(self._dumps(record) + "\n")

@@ -105,9 +105,14 @@ def interrupt(pid: int) -> None:
 
 
 def eventmsg(pid: int) -> int:
+    """The event's message (a new child's pid, an exec's former tid); 0 if the
+    tracee is gone meanwhile (killed: its death comes next)."""
     value = ffi.new("unsigned long *")
     ffi.errno = 0
-    request(PTRACE_GETEVENTMSG, pid, 0, value, "cannot read the event of")
+    if lib.ptrace(PTRACE_GETEVENTMSG, pid, 0, _addr(value)) == -1 and ffi.errno:
+        if ffi.errno == 3:
+            return 0
+        raise _fail("cannot read the event of", pid)
     return int(value[0])
 
 
@@ -145,9 +150,14 @@ def syscall_info(pid: int) -> int:
     Then ``stopped_call()`` gives (nr, a0, ... a5) at an entry or seccomp stop,
     ``stopped_result()`` (rval, is_error) at an exit stop.  One buffer, reused:
     no allocation per stop but the tuple.
+
+    SYSCALL_INFO_NONE when the tracee is gone since waitpid reported its stop
+    (ESRCH: another thread's exit_group or exec killed it; its death comes next).
     """
     rc = lib.ptrace(PTRACE_GET_SYSCALL_INFO, pid, _INFO_SIZE, _INFO_ADDR)
     if rc <= 0:
+        if ffi.errno == 3:
+            return SYSCALL_INFO_NONE
         raise _fail("cannot read syscall information of", pid)
     return _INFO_VIEW[0]
 
@@ -162,18 +172,25 @@ def stopped_result() -> tuple:
 
 # --- changing a syscall: skip it and set its result (fault injection) ------------
 
+
+def _tamper(req: int, pid: int, addr, data, what: str) -> None:
+    """A request that changes a stopped tracee; a vanished one is fine (as for
+    ``resume``: killed meanwhile, it will not run the call)."""
+    ffi.errno = 0
+    if lib.ptrace(req, pid, _addr(addr), _addr(data)) == -1 and ffi.errno not in (0, 3):
+        raise _fail(what, pid)
+
+
 if _MACHINE == "x86_64":
     _ORIG_RAX, _RAX = 15 * 8, 10 * 8
 
     def set_syscall_nr(pid: int, nr: int) -> None:
-        ffi.errno = 0
-        request(
+        _tamper(
             PTRACE_POKEUSER, pid, _ORIG_RAX, nr & 0xFFFFFFFFFFFFFFFF, "cannot change the syscall of"
         )
 
     def set_return(pid: int, value: int) -> None:
-        ffi.errno = 0
-        request(PTRACE_POKEUSER, pid, _RAX, value & 0xFFFFFFFFFFFFFFFF, "cannot set the result of")
+        _tamper(PTRACE_POKEUSER, pid, _RAX, value & 0xFFFFFFFFFFFFFFFF, "cannot set the result of")
 
 elif _MACHINE == "aarch64":
     _NT_PRSTATUS, _NT_ARM_SYSTEM_CALL = 1, 0x404
@@ -181,16 +198,14 @@ elif _MACHINE == "aarch64":
     def set_syscall_nr(pid: int, nr: int) -> None:
         value = ffi.new("int *", nr)
         iov = ffi.new("struct iovec *", {"iov_base": value, "iov_len": 4})
-        ffi.errno = 0
-        request(PTRACE_SETREGSET, pid, _NT_ARM_SYSTEM_CALL, iov, "cannot change the syscall of")
+        _tamper(PTRACE_SETREGSET, pid, _NT_ARM_SYSTEM_CALL, iov, "cannot change the syscall of")
 
     def set_return(pid: int, value: int) -> None:
         regs = ffi.new("uint64_t[34]")
         iov = ffi.new("struct iovec *", {"iov_base": regs, "iov_len": 34 * 8})
-        ffi.errno = 0
-        request(PTRACE_GETREGSET, pid, _NT_PRSTATUS, iov, "cannot read registers of")
+        _tamper(PTRACE_GETREGSET, pid, _NT_PRSTATUS, iov, "cannot read registers of")
         regs[0] = value & 0xFFFFFFFFFFFFFFFF
-        request(PTRACE_SETREGSET, pid, _NT_PRSTATUS, iov, "cannot set the result of")
+        _tamper(PTRACE_SETREGSET, pid, _NT_PRSTATUS, iov, "cannot set the result of")
 
 else:  # pragma: no cover
 

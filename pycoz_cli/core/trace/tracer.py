@@ -129,6 +129,12 @@ def child_prepare(options: Options, tracer: int | None = None) -> None:
     libc.set_parent_death_signal(signal.SIGKILL)
     if tracer is not None and os.getppid() != tracer:
         os._exit(125)
+    # Forked from a fenced container's init, which is not dumpable: a seize needs
+    # CAP_SYS_PTRACE over our memory's user namespace then, which a rootless init
+    # has not (its memory belongs to the host's).  exec sets it anew anyway.
+    from pycoz_cli.core.fence import PR_SET_DUMPABLE
+
+    libc.prctl(PR_SET_DUMPABLE, 1, "prctl(PR_SET_DUMPABLE) failed")
     os.kill(os.getpid(), signal.SIGSTOP)
     libc.set_parent_death_signal(0)
     numbers = options.seccomp_numbers()
@@ -327,7 +333,9 @@ def run(
                 resume(cont, pid, 0)
                 continue
         elif event == pt.PTRACE_EVENT_SECCOMP:
-            syscall_info(pid)  # the seccomp stop is the entry
+            if syscall_info(pid) != pt.SYSCALL_INFO_SECCOMP:  # the entry; or gone
+                resume(cont, pid, 0)
+                continue
             call = stopped_call()
         if call is not None:
             nr = call[0]
@@ -349,7 +357,7 @@ def run(
             continue
         if event in _NEW_CHILD_EVENTS:
             child = pt.eventmsg(pid)
-            if child not in tracees:
+            if child and child not in tracees:
                 tracees[child] = _Tracee(child)
             sink.process("fork", pid, child=child)
             # Inside a traced clone/fork: stop again at its exit to report it.
@@ -357,9 +365,8 @@ def run(
             continue
         if event == pt.PTRACE_EVENT_EXEC:
             former = pt.eventmsg(pid)
-            if former != pid and former in tracees:
-                # A non-leader thread exec'd: it takes the leader's pid.
-                tracees.pop(former, None)
+            if former and former != pid:
+                tracee = _supersede(pid, former, tracee, tracees, traced, sink)
             tracee.memory = pt.Memory(pid)
             tracee.hide = False
             sink.process("exec", pid)
@@ -389,6 +396,29 @@ def run(
         sink.process("signal", pid, signal=sig, info=info, fields=fields)
         resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, sig)
     return first_status if first_status is not None else 0
+
+
+def _supersede(pid: int, former: int, leader: _Tracee, tracees: dict, traced, sink) -> _Tracee:
+    """A thread other than the leader exec'd: it takes the leader's pid, and
+    the leader is gone (strace's ``+++ superseded by execve in pid FORMER +++``).
+
+    The leader's call in progress never returns (``= ?``, as exit's); the
+    thread's execve returns under the leader's pid.  Returns the tracee now
+    known as ``pid``.
+    """
+    if leader.nr >= 0 and (traced is None or leader.nr in traced):
+        later = sink.syscall(
+            pid, leader.nr, leader.args, None, False, leader.enter, None, 0, leader.memory
+        )
+        if later is not None:
+            later()
+    thread = tracees.pop(former, None)
+    if thread is None:  # not known (never seen stopping): start afresh
+        thread = _Tracee(pid)
+    sink.process("superseded", pid, former=former, nr=thread.nr)
+    leader.memory.close()
+    tracees[pid] = thread
+    return thread
 
 
 def _detach_all(tracees: dict, sink) -> None:

@@ -1,0 +1,98 @@
+"""Benchmark rootless pycoz side by side with pycoz as root, as ratios (issue 16).
+
+    .venv/bin/python bench/bench_rootless.py [--runs N]   (as root)
+
+One run measures, interleaved round-robin (bench_root.measure):
+
+* ``pycoz root -- /bin/true`` and ``pycoz net run pair -- true`` as root, as an
+  ordinary user (uid 65534, through setpriv) and as root with ``--rootless``;
+* for reference, as the same user: ``bwrap --unshare-all --ro-bind / / true`` and
+  ``unshare -r true``.
+
+Every candidate starts through the same ``setpriv`` (root's with
+``--reuid=0``), so the wrapper costs all of them alike.  Goal: rootless / root
+<= 1.1 for both commands.  Nothing here asserts a time: the numbers are for
+people (bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+from bench_root import Candidate, command, measure, ms
+from benchlib import child_env, mark_this_run, stats
+
+PYCOZ = os.path.join(os.path.dirname(sys.executable), "pycoz")
+NOBODY = 65534
+AS_ROOT = ("setpriv", "--reuid=0", "--regid=0", "--clear-groups")
+AS_USER = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+GOAL = 1.1
+
+
+def candidates(env) -> list[Candidate]:
+    root_cmd = (PYCOZ, "root", "--", "/bin/true")
+    net_cmd = (PYCOZ, "net", "run", "pair", "--", "true")
+    flag_root = (PYCOZ, "root", "--rootless", "--", "/bin/true")
+    flag_net = (PYCOZ, "net", "run", "pair", "--rootless", "--", "true")
+    found = [
+        Candidate("root", "pycoz root -- /bin/true, as root", command([*AS_ROOT, *root_cmd], env)),
+        Candidate("root-user", "  the same, as uid 65534", command([*AS_USER, *root_cmd], env)),
+        Candidate("root-flag", "  the same, root --rootless", command([*AS_ROOT, *flag_root], env)),
+        Candidate("net", "pycoz net run pair -- true, as root", command([*AS_ROOT, *net_cmd], env)),
+        Candidate("net-user", "  the same, as uid 65534", command([*AS_USER, *net_cmd], env)),
+        Candidate("net-flag", "  the same, root --rootless", command([*AS_ROOT, *flag_net], env)),
+    ]
+    if shutil.which("bwrap"):
+        bwrap = ("bwrap", "--unshare-all", "--ro-bind", "/", "/", "true")
+        found.append(
+            Candidate(
+                "bwrap",
+                "bwrap --unshare-all --ro-bind / / true, as uid 65534",
+                command([*AS_USER, *bwrap], env),
+            )
+        )
+    found.append(
+        Candidate(
+            "unshare",
+            "unshare -r true, as uid 65534",
+            command([*AS_USER, "unshare", "-r", "true"], env),
+        )
+    )
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30, help="timed rounds (default 30)")
+    parser.add_argument("--warmup", type=int, default=3)
+    args, _ = parser.parse_known_args()  # run_all.sh passes every bench the same options
+    if os.geteuid() != 0:
+        raise SystemExit("bench_rootless: run as root (it compares root with an ordinary user)")
+    mark_this_run()
+    os.chdir("/")
+    with tempfile.TemporaryDirectory(prefix="pycoz-bench-pyc-") as cache:
+        # Both users' children cache their bytecode here (see benchlib.child_env).
+        os.chmod(cache, 0o1777)
+        env = child_env(cache)
+        found = candidates(env)
+        measure(found, args.runs, args.warmup)
+    by_key = {c.key: c for c in found}
+    print(f"{'candidate':<58} {'median':>8} {'p10':>7} {'p90':>7}  (ms, {args.runs} rounds)")
+    for c in found:
+        median, p10, p90 = stats(c.times)
+        print(f"{c.label:<58} {ms(median):>8} {ms(p10):>7} {ms(p90):>7}")
+    print()
+    for base, label in (("root", "pycoz root"), ("net", "pycoz net run pair")):
+        for kind, who in (("user", "uid 65534"), ("flag", "--rootless")):
+            ratio = by_key[f"{base}-{kind}"].median / by_key[base].median
+            verdict = "ok" if ratio <= GOAL else "over the goal"
+            print(f"{label}, {who} / root: {ratio:.2f}  (goal <= {GOAL}: {verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""Rootless mode: pycoz enters a user namespace of its own, in which it is root.
+
+An ordinary user may create a user namespace and be uid 0 in it, with every
+capability over the namespaces it then makes: mount, pid, UTS, IPC and network
+namespaces made *after* entering it are owned by it, so everything pycoz does as
+root (the throwaway root, topologies, the tracer as init) it can do there, and
+nothing of the host's is within reach.  This is what ``unshare -r``, bubblewrap
+and rootless podman do.  pycoz enters one by itself when it is not root, and as
+root with ``--rootless`` (then uid 0 inside is uid 0 outside, but without any
+power over the host's namespaces: an extra fence).
+
+The caller itself enters it, early, while it is single-threaded (unshare(2)
+refuses CLONE_NEWUSER in a multi-threaded process): the topology's network
+namespaces, the container's pid namespace and everything after belong to it.
+
+uid and gid maps:
+
+* the user's subordinate ranges (``/etc/subuid``, ``/etc/subgid``) when they exist
+  and ``newuidmap``/``newgidmap`` are installed: uid 0 inside is the user, uids
+  1..N are the range, so ``chown``, ``apt-get`` and services with users of their
+  own work inside.  The set-uid helpers must run outside the namespace: a child
+  forked before ``unshare`` runs them once the parent is in it.
+* otherwise one mapping, written by pycoz itself: uid 0 inside is the user and no
+  other uid exists (``setgroups`` is denied, as the kernel requires).
+
+In both, files of other users (root's included) show as ``nobody`` inside and
+cannot be changed in place: a user namespace gives no power over them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from pycoz_cli.errors import SetupError
+
+#: Set once pycoz has entered its user namespace: (uid, gid outside, mapping kind).
+_entered: tuple[int, int, str] | None = None
+
+
+def active() -> bool:
+    """True once this process runs in pycoz's own user namespace (rootless mode)."""
+    return _entered is not None
+
+
+def mapping() -> str:
+    """How ids are mapped: "subordinate ids" or "single uid" ("" when not rootless)."""
+    return _entered[2] if _entered else ""
+
+
+def wanted(forced: bool = False) -> bool:
+    """Rootless mode is used when pycoz is not root, or when asked for."""
+    return forced or os.geteuid() != 0
+
+
+def ensure(forced: bool = False) -> bool:
+    """Enter pycoz's user namespace if rootless mode is wanted and not yet entered.
+
+    Returns whether pycoz is in rootless mode.  Raises SetupError with the one
+    setting that stops it when user namespaces are not allowed here.
+    """
+    if _entered is not None:
+        return True
+    if not wanted(forced):
+        return False
+    enter()
+    return True
+
+
+def enter() -> None:
+    """unshare(CLONE_NEWUSER) and map uid/gid 0 inside to the caller's."""
+    global _entered
+    from pycoz_cli.core import libc
+
+    uid, gid = os.geteuid(), os.getegid()
+    ranges = subordinate_ranges(uid)
+    helper = _start_map_helper(uid, gid, ranges) if ranges else None
+    try:
+        libc.unshare(libc.CLONE_NEWUSER)
+    except OSError as err:
+        if helper is not None:
+            _stop_helper(helper, go=False)
+        raise SetupError(why_refused("unshare(CLONE_NEWUSER)", err), err.errno) from None
+    if helper is not None:
+        _stop_helper(helper, go=True)
+        _entered = (uid, gid, "subordinate ids")
+        return
+    try:
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"0 {uid} 1\n")
+        _write("/proc/self/gid_map", f"0 {gid} 1\n")
+    except OSError as err:
+        raise SetupError(why_refused("writing /proc/self/uid_map", err), err.errno) from None
+    _entered = (uid, gid, "single uid")
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+# --- subordinate ids ------------------------------------------------------------
+
+
+def subordinate_ranges(uid: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """((uid start, count), (gid start, count)) of the user, or None.
+
+    None when either file has no range for the user (by name or number), or
+    when newuidmap/newgidmap are not installed: one mapping is used then.
+    """
+    if uid == 0 or not (shutil.which("newuidmap") and shutil.which("newgidmap")):
+        return None
+    import pwd
+
+    try:
+        names = {str(uid), pwd.getpwuid(uid).pw_name}
+    except KeyError:
+        names = {str(uid)}
+    found = []
+    for path in ("/etc/subuid", "/etc/subgid"):
+        found.append(_first_range(path, names))
+        if found[-1] is None:
+            return None
+    return found[0], found[1]
+
+
+def _first_range(path: str, names: set[str]) -> tuple[int, int] | None:
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.strip().split(":")
+        if len(fields) != 3 or fields[0] not in names:
+            continue
+        if fields[1].isdigit() and fields[2].isdigit() and int(fields[2]) > 0:
+            return int(fields[1]), int(fields[2])
+    return None
+
+
+def _start_map_helper(uid: int, gid: int, ranges) -> tuple[int, int]:
+    """Fork the helper that writes the maps with newuidmap/newgidmap.
+
+    It waits for a byte on a pipe (the parent has entered its namespace: the
+    helper, forked before, stays outside it, where the set-uid helpers work),
+    then runs both and exits with 0 only if both succeeded.
+    """
+    (ustart, ucount), (gstart, gcount) = ranges
+    target = str(os.getpid())
+    uid_args = ["newuidmap", target, "0", str(uid), "1", "1", str(ustart), str(ucount)]
+    gid_args = ["newgidmap", target, "0", str(gid), "1", "1", str(gstart), str(gcount)]
+    go_r, go_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the helper
+        code = 1
+        try:
+            os.close(go_w)
+            if os.read(go_r, 1) == b"1":
+                code = 0
+                for args in (uid_args, gid_args):
+                    child = os.posix_spawnp(args[0], args, os.environ)
+                    _, status = os.waitpid(child, 0)
+                    if os.waitstatus_to_exitcode(status) != 0:
+                        code = 1
+                        break
+        finally:
+            os._exit(code)
+    os.close(go_r)
+    return pid, go_w
+
+
+def _stop_helper(helper, go: bool) -> None:
+    pid, go_w = helper
+    try:
+        os.write(go_w, b"1" if go else b"0")
+    finally:
+        os.close(go_w)
+    _, status = os.waitpid(pid, 0)
+    if go and os.waitstatus_to_exitcode(status) != 0:
+        raise SetupError(
+            "newuidmap/newgidmap could not map the subordinate ids of /etc/subuid and "
+            "/etc/subgid into pycoz's user namespace (see their message above)"
+        )
+
+
+# --- why user namespaces are refused --------------------------------------------
+
+
+def _read_setting(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def why_refused(what: str, err: OSError) -> str:
+    """One line: which setting stops unprivileged user namespaces, and what to do."""
+    from pycoz_cli.errors import describe_errno
+
+    head = f"rootless mode: {what} failed: {describe_errno(err.errno)}"
+    if _read_setting("/proc/sys/kernel/unprivileged_userns_clone") == "0":
+        return (
+            f"{head}; the sysctl kernel.unprivileged_userns_clone=0 disables user namespaces "
+            "for ordinary users: set it to 1 (as root), or run pycoz as root"
+        )
+    limit = _read_setting("/proc/sys/user/max_user_namespaces")
+    if limit == "0":
+        return (
+            f"{head}; the sysctl user.max_user_namespaces=0 disables user namespaces: "
+            "set it above 0 (as root), or run pycoz as root"
+        )
+    if err.errno == 28:  # ENOSPC: the limit is reached
+        return (
+            f"{head}; the limit user.max_user_namespaces={limit} is reached: raise it "
+            "(as root) or end other containers"
+        )
+    if _read_setting("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
+        return (
+            f"{head}; AppArmor restricts unprivileged user namespaces "
+            "(kernel.apparmor_restrict_unprivileged_userns=1): allow them for python3 "
+            "with an AppArmor profile (as Ubuntu documents), or run pycoz as root"
+        )
+    status = _read_setting("/proc/self/status") or ""
+    threads = [line.split()[1] for line in status.splitlines() if line.startswith("Threads:")]
+    if err.errno == 22 and threads and threads[0] != "1":  # EINVAL
+        return (
+            f"{head}; the process has {threads[0]} threads, and a user namespace can only "
+            "be entered by a single-threaded one: make pycoz's first container or network "
+            "before starting threads"
+        )
+    if err.errno == 1:  # EPERM, none of the above: seccomp, SELinux, a chroot
+        return (
+            f"{head}; user namespaces are not allowed here (a seccomp filter, an SELinux "
+            "policy, a chroot or a container runtime forbids them): run pycoz as root"
+        )
+    return head
