@@ -23,9 +23,8 @@ pycoz treats a broken plugin, make throwaway ones with ``Dists``: a directory
 on ``PYTHONPATH`` with ``NAME-VERSION.dist-info/entry_points.txt`` is an
 installed distribution to Python and pycoz alike.
 
-As a pytest plugin (``pytest_plugins = ["pycoz_cli.testing"]`` in the
-rootdir's ``conftest.py``, or ``pytest -p pycoz_cli.testing``, as pytest's own
-``pytester``), it adds the fixture ``pycoz_dists``: a ``Dists`` in the test's
+pycoz's pytest plugin (``pycoz_cli.pytest_plugin``, active wherever pycoz is
+installed) has the fixture ``pycoz_dists``: a ``Dists`` in the test's
 temporary directory.
 
 Building a network or a container needs root (``pycoz net run``, ``--root``);
@@ -225,20 +224,3 @@ class Dists:
             timeout=60,
             check=False,
         )
-
-
-def _fixture():
-    import pytest
-
-    @pytest.fixture
-    def pycoz_dists(tmp_path: pathlib.Path) -> Dists:
-        """Throwaway plugin distributions in the test's temporary directory."""
-        root = tmp_path / "pycoz-dists"
-        root.mkdir()
-        return Dists(root)
-
-    return pycoz_dists
-
-
-if "pytest" in sys.modules:  # loaded as a pytest plugin (or from a test)
-    pycoz_dists = _fixture()

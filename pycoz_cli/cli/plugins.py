@@ -15,20 +15,20 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 def plugins(ctx: click.Context, as_json: bool) -> None:
     """List plugins, their versions, hooks and what they provide.
 
-        Built-in and installed plugins, each with its distribution and version, the
-        hooks it implements, and the commands, topologies and tracers it provides.
+    Built-in and installed plugins, each with its distribution and version, the
+    hooks it implements, and the commands, topologies and tracers it provides.
 
-        Installed plugins are entry points of group `pycoz`.
-        PYCOZ_LOAD_PLUGINS=a,b loads only those; PYCOZ_DISABLE_PLUGIN_AUTOLOAD=1
-        loads none. A plugin that could not be loaded is listed with the reason,
-        and so is each registration refused (a name taken, a broken schema).
-        PYCOZ_DEBUG=1 prints the traceback of a plugin's failure.
+    Installed plugins are entry points of group `pycoz`.
+    PYCOZ_LOAD_PLUGINS=a,b loads only those; PYCOZ_DISABLE_PLUGIN_AUTOLOAD=1
+    loads none. A plugin that could not be loaded is listed with the reason,
+    and so is each registration refused (a name taken, a broken schema).
+    PYCOZ_DEBUG=1 prints the traceback of a plugin's failure.
 
-        \b
-        Examples:
-          pycoz plugins                              # what is installed, and from where
-          pycoz plugins --json | jq '.[].hooks'      # the hooks each implements
-          PYCOZ_LOAD_PLUGINS=ring pycoz plugins      # only the entry point named ring
+    \b
+    Examples:
+      pycoz plugins                              # what is installed, and from where
+      pycoz plugins --json | jq '.[].hooks'      # the hooks each implements
+      PYCOZ_LOAD_PLUGINS=ring pycoz plugins      # only the entry point named ring
     """
     from pycoz_cli import __version__
     from pycoz_cli import plugins as manager

@@ -214,16 +214,16 @@ def test_a_clash_is_refused(pycoz_dists):
 '''
 
 
-def test_the_kit_as_a_pytest_plugin_gives_throwaway_distributions(tmp_path):
-    """``pytest -p pycoz_cli.testing``: the fixture ``pycoz_dists``, and a
-    broken plugin checked the way pycoz's own tests check one."""
+def test_the_pytest_plugin_gives_throwaway_distributions(tmp_path):
+    """pycoz's pytest plugin (entry point pytest11 ``pycoz``) has the fixture
+    ``pycoz_dists``: a broken plugin checked the way pycoz's own tests check one."""
     import subprocess
     import sys
 
     (tmp_path / "test_broken.py").write_text(BROKEN_TEST)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     r = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "pycoz_cli.testing"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         capture_output=True,
         text=True,
         env=env,
