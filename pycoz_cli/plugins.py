@@ -2,9 +2,10 @@
 
 Nothing here is imported for ``pycoz --help`` or for a built-in topology: the
 manager is made only when something only a plugin can provide is asked for (an
-unknown subcommand, topology or tracer), when plugins are listed, or when a
-container or network starts while an installed plugin declares lifecycle hooks
-(entry-point group ``pycoz.lifecycle``, so that they run).
+unknown subcommand, topology or tracer), or when plugins are listed.  When a
+container or network starts, only the plugins that declare lifecycle hooks
+(entry-point group ``pycoz.lifecycle``) are loaded, in a manager of their own,
+so that their hooks run and no other plugin costs anything.
 
 Operator switches (as pytest's and llm's), applied in ``pycoz_cli.entrypoints``:
 
