@@ -11,8 +11,10 @@ ratios.  hyperfine times one command's runs back to back, so the bench calls it
 in rounds, rotating the order, for machine noise to hit every candidate alike.
 Goal: ``pycoz --help`` / ``python -c 'import click'`` <= 1.5.  For reference,
 ``pycoz root -- /bin/true`` with and without autoload shows what external
-plugins cost a built-in command: pycoz loads them to call their lifecycle hooks.
-Needs root for that line.
+plugins cost a built-in command; the same with a third, throwaway plugin that
+declares lifecycle hooks (entry-point group ``pycoz.lifecycle``) shows what such
+a plugin costs: pycoz loads that plugin (and pluggy) to call its hooks, and no
+other.  Needs root for those lines.
 Nothing here asserts a time (bench/README.md).
 """
 
@@ -50,6 +52,29 @@ def child_env(cache_dir: str) -> dict[str, str]:
     return env
 
 
+HOOKS_PLUGIN = """
+from pycoz_cli.hookspecs import hookimpl
+
+
+@hookimpl
+def pycoz_before_command(argv):
+    pass
+"""
+
+
+def hooks_plugin(directory: str) -> str:
+    """A distribution in ``directory`` whose plugin declares a lifecycle hook;
+    returns the directory, for PYTHONPATH."""
+    info = Path(directory) / "benchhooks-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: benchhooks\nVersion: 0.1\n\n")
+    (info / "entry_points.txt").write_text(
+        "[pycoz]\nbenchhooks = benchhooks\n\n[pycoz.lifecycle]\nbenchhooks = benchhooks\n"
+    )
+    (Path(directory) / "benchhooks.py").write_text(HOOKS_PLUGIN)
+    return directory
+
+
 def sanity(env: dict[str, str]) -> None:
     listed = subprocess.run(
         [PYCOZ, "plugins", "--json"], capture_output=True, text=True, env=env, check=False
@@ -62,7 +87,10 @@ def sanity(env: dict[str, str]) -> None:
             f"{PYTHON} -m pip install -e plugins/pycoz-ring -e plugins/pycoz-files"
         )
     shown = subprocess.run([PYCOZ, "--help"], capture_output=True, text=True, env=env, check=True)
-    if "reach  from pycoz-ring" not in shown.stdout:
+    listed = shown.stdout.partition("Plugin commands:")[2]
+    if not any(
+        line.split()[:1] == ["reach"] and "pycoz-ring" in line for line in listed.splitlines()
+    ):
         raise SystemExit("bench: `pycoz --help` does not list the ring plugin's `reach`")
     probe = subprocess.run(
         [PYTHON, "-X", "importtime", "-m", "pycoz_cli", "--help"],
@@ -130,6 +158,7 @@ def main() -> None:
     version = subprocess.run(["hyperfine", "--version"], capture_output=True, text=True)
     print(f"python {sys.version.split()[0]}, {version.stdout.strip()}, load {os.getloadavg()}")
     cache = tempfile.mkdtemp(prefix="pycoz-bench-pyc-")
+    hooks = hooks_plugin(tempfile.mkdtemp(prefix="pycoz-bench-hooks-"))
     try:
         env = child_env(cache)
         sanity(env)
@@ -144,6 +173,14 @@ def main() -> None:
             "pycoz plugins (imports every plugin)": [PYCOZ, "plugins"],
             "pycoz root -- /bin/true (looks for hooks)": [PYCOZ, "root", "--", "/bin/true"],
             "pycoz root -- /bin/true, autoload off": [*disable, PYCOZ, "root", "--", "/bin/true"],
+            "pycoz root -- /bin/true, + a hooks plugin": [
+                "env",
+                f"PYTHONPATH={hooks}",
+                PYCOZ,
+                "root",
+                "--",
+                "/bin/true",
+            ],
             "python -c 'import click, importlib.metadata'": [
                 PYTHON,
                 "-c",
@@ -154,6 +191,7 @@ def main() -> None:
         times = interleaved(commands, args.rounds, args.per_round, env)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(hooks, ignore_errors=True)
     runs = args.rounds * args.per_round
     print(
         f"\n== timings: {runs} runs each: {args.rounds} hyperfine -N calls of "

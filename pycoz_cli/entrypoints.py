@@ -121,17 +121,27 @@ def parse(text: str) -> dict[str, dict[str, str]]:
 
 
 def _metadata_version(directory: str) -> str | None:
+    return _header(directory, "Version")
+
+
+def _header(directory: str, field: str) -> str | None:
+    """A header of the distribution's METADATA (or PKG-INFO), None if absent."""
     for leaf in ("METADATA", "PKG-INFO"):
         try:
             with open(os.path.join(directory, leaf), encoding="utf-8") as f:
                 for line in f:
-                    if line.startswith("Version:"):
-                        return line.partition(":")[2].strip()
+                    if line.startswith(f"{field}:"):
+                        return line.partition(":")[2].strip() or None
                     if not line.strip():
                         break
         except OSError:
             continue
     return None
+
+
+def summary(dist: Distribution) -> str | None:
+    """The distribution's one-line ``Summary`` (pyproject's ``description``)."""
+    return _header(dist.path, "Summary")
 
 
 def enabled() -> list[Distribution]:

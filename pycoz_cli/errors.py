@@ -71,6 +71,13 @@ class SpecError(PycozError, ValueError):
     exit_code = ExitCode.USAGE
 
 
+class PluginError(PycozError):
+    """A plugin failed at run time (raised, or broke the contract): the message
+    names the plugin, the error and where it was raised."""
+
+    exit_code = ExitCode.SETUP
+
+
 class SetupError(PycozError):
     """Setting up the container failed; nothing made so far remains on the host."""
 

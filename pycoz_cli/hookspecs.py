@@ -13,15 +13,19 @@ importing the plugin::
 
 Built-ins are plugins too (``pycoz_cli.plugins.DEFAULT_PLUGINS``), registered
 through the same manager and the same hooks.  Each hook's docstring below is its
-reference.  An implementation may take fewer arguments than its hook (pluggy
-passes only those it names); one that names a hook pycoz does not have is left
-out with a warning (``check_pending``).
+reference; what plugins import (``hookimpl``, ``Topology``, ``Tracer``...) is in
+``pycoz_cli.plugin_api``, and test helpers in ``pycoz_cli.testing``.  An
+implementation may take fewer arguments than its hook (pluggy passes only those
+it names); one that names a hook pycoz does not have is left out with a warning
+(``check_pending``).
 
 Two kinds of hooks:
 
 * ``register_*`` hooks are called when pycoz needs what they provide (an unknown
-  subcommand, topology or tracer, or a listing).  A name taken twice, or a
-  registration that breaks the contract, is an error naming the plugins.
+  subcommand, topology or tracer, or a listing).  A registration that claims a
+  name already taken (built-ins claim first, then plugins in the order they
+  load), or that breaks the contract, is refused with a warning naming both
+  sides; everything else keeps working.
 * ``pycoz_*`` lifecycle hooks are called as containers and networks start and
   stop, in every plugin that implements them and declares its entry-point name
   in group ``pycoz.lifecycle`` as well (with none declared, a container start
@@ -33,8 +37,8 @@ Two kinds of hooks:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pluggy import HookimplMarker, HookspecMarker
 
@@ -42,10 +46,34 @@ if TYPE_CHECKING:
     import click
 
     from pycoz_cli.core.container import Container
-    from pycoz_cli.core.topology import Network
+    from pycoz_cli.core.topology import Network, Topology
+    from pycoz_cli.plugin_api import Tracer
 
 hookspec = HookspecMarker("pycoz")
 hookimpl = HookimplMarker("pycoz")
+
+
+class RegisterTopology(Protocol):
+    """The ``register`` that ``register_topologies`` gets."""
+
+    def __call__(
+        self,
+        name: str,
+        factory: Callable[..., Topology],
+        params: Mapping[str, tuple[type, Any, str]] | None = None,
+    ) -> None: ...
+
+
+class RegisterTracer(Protocol):
+    """The ``register`` that ``register_tracers`` gets."""
+
+    def __call__(
+        self,
+        name: str,
+        factory: Callable[..., Tracer],
+        syscalls: Sequence[str] | None = None,
+        description: str = "",
+    ) -> None: ...
 
 
 @hookspec
@@ -54,7 +82,7 @@ def register_commands(cli: click.Group) -> None:
 
     ``cli`` stands for the ``pycoz`` group: commands added to it become
     ``pycoz NAME``.  A name may belong to only one plugin and never to a
-    built-in command: a clash is an error naming both.  Declare each command in
+    built-in command: a clash is refused with a warning naming both.  Declare each command in
     entry-point group ``pycoz.commands`` too (``NAME = "module:attr"``, the
     command object): ``pycoz --help`` then lists it, and ``pycoz NAME`` imports
     that module only, without loading other plugins.  An undeclared command
@@ -67,18 +95,20 @@ def register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def register_topologies(register: Callable[..., None]) -> None:
+def register_topologies(register: RegisterTopology) -> None:
     """Register topology families: ``register(name, factory, params)``.
 
-    ``factory(**kwargs)`` returns a ``pycoz_cli.core.topology.Topology`` (its
+    ``factory(**kwargs)`` returns a ``pycoz_cli.plugin_api.Topology`` (its
     docstring's first line describes the family in ``pycoz net topologies``);
-    raise ``pycoz_cli.errors.SpecError`` for values out of range.  ``params``
+    raise ``pycoz_cli.plugin_api.SpecError`` for values out of range (one line,
+    exit 2).  Anything else it raises, or a return value that is no Topology,
+    is one line naming the plugin and where it was raised, exit 125.  ``params``
     maps each keyword parameter of the factory to ``(type, default, help)``,
     type ``int``, ``float`` or ``str``, so that ``NAME:key=value`` on the
     command line is converted and checked before the factory is called.  Names
     are letters, digits, ``-`` and ``_``.  A name may be registered by only one
     plugin, and not by a plugin if it is a built-in's; a clash, or a schema
-    that breaks these rules, is an error naming the plugin(s).
+    that breaks these rules, is refused with a warning naming the plugin(s).
 
     >>> @hookimpl
     ... def register_topologies(register):
@@ -87,20 +117,28 @@ def register_topologies(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def register_tracers(register: Callable[..., None]) -> None:
+def register_tracers(register: RegisterTracer) -> None:
     """Register tracers: ``register(name, factory, syscalls, description)``.
 
-    ``factory(out, **options)`` returns a sink for the ptrace loop: an object with
-    ``syscall(pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory)``
-    (called when a traced call returns; ``injected`` is 0, or the bits INJECTED
-    and DELAYED of ``pycoz_cli.core.trace.tracer``; ``memory.read(addr, size)``
-    reads the tracee), ``process(kind, pid, **info)`` (start, fork, exec, exit, killed,
-    signal, stopped, attach, detach), ``finish()``, and optionally ``enter(pid, nr, args, memory)``
-    for the numbers in its ``decode_at_entry``.  ``options`` are the -s/-y/-e
-    status=/signal= settings and, for text tracers, -f/-t/-r/-T.  ``syscalls`` is
-    the tuple of syscall names the tracer needs when the user gives no
-    ``-e trace=`` (None: all).  Select with ``pycoz trace --tracer NAME``.  A
-    name registered twice is an error naming both plugins.
+    ``factory(out, **options)`` returns the sink the ptrace loop feeds: a
+    ``pycoz_cli.plugin_api.Tracer`` (subclass it; its docstrings are the
+    tracer API: what ``syscall``, ``process``, ``enter`` and ``finish`` get,
+    and when).  ``out`` is the trace's text stream (stderr, or ``-o FILE``);
+    ``options`` are ``strsize`` (-s), ``decode_fds`` (-y), ``status``,
+    ``signals`` (-e status=, -e signal=) and ``quiet`` (-q).  ``syscalls`` are
+    the names of the calls the tracer needs when the user gives no
+    ``-e trace=`` (None: all); a name that is no syscall on any architecture
+    pycoz knows is named in a warning.  Select with ``pycoz trace --tracer
+    NAME``; ``-c``, ``--json``, ``-t``, ``-r``, ``-T`` and ``-ff -o`` (for
+    strace's output only) are then refused, ``-o FILE`` is where ``out``
+    writes.  A factory that returns no sink is one line before tracing starts;
+    a sink that raises is called no more, the program runs to its end, and
+    pycoz exits 125 with one line naming the plugin.  A name registered twice
+    is refused with a warning naming both plugins.
+
+    >>> @hookimpl
+    ... def register_tracers(register):
+    ...     register("opens", Opens, ("openat",), "files opened")
     """
 
 
@@ -123,9 +161,11 @@ def pycoz_before_command(container: Container, argv: Sequence[str]) -> None:
     """A command is about to start in ``container`` (a ``Container``, checked).
 
     ``argv`` is the command as it will be executed (the shell when none was
-    given).  ``container.network`` and ``container.host`` say where it runs
-    (None: the host's network); ``container.overlay`` is False for commands run
-    on the host's filesystem (``pycoz net run``, declared host commands).
+    given).  ``container.network`` and ``container.host`` say where it runs:
+    the network and the host actually used (its first host when none was
+    chosen), or None for the machine's own network; ``container.overlay`` is
+    False for commands run on the host's filesystem (``pycoz net run``,
+    declared host commands).
     Called for every command pycoz starts in a container: ``pycoz root``,
     ``pycoz net run/exec``, ``pycoz trace --root/--net``, commands declared by
     a topology, and ``Container.spawn``/``run`` from Python.

@@ -10,7 +10,9 @@ pycoz is installed; ``-p no:pycoz`` turns it off).  Fixtures:
 * ``pycoz_net``: the test's network: the topology of ``@pytest.mark.pycoz_topologies``
   (one test id per topology), of indirect parametrization, or ``pair``;
 * ``pycoz_container``: a factory of throwaway containers (``api.Host``);
-* ``pycoz_tracer``: traces the commands run on a host, and keeps their events.
+* ``pycoz_tracer``: traces the commands run on a host, and keeps their events;
+* ``pycoz_dists``: throwaway plugin distributions (``pycoz_cli.testing.Dists``)
+  in the test's temporary directory, for testing a pycoz plugin's failure cases.
 
 Whatever a test made is torn down whether it passes, fails, errors, times out or
 is interrupted: networks are held by file descriptors, containers die with their
@@ -557,3 +559,15 @@ def pycoz_tracer(request):
     ``client.run([...])``, then ``pycoz_tracer.calls("connect")``."""
     _require(request.config)
     return Tracer(_record(request))
+
+
+@pytest.fixture
+def pycoz_dists(tmp_path):
+    """Throwaway plugin distributions: ``pycoz_dists.add(name, modules,
+    entry_points)`` installs one (a dist-info on PYTHONPATH), ``pycoz_dists.run(
+    "plugins")`` runs pycoz with them (``pycoz_cli.testing.Dists``)."""
+    from pycoz_cli.testing import Dists
+
+    root = tmp_path / "pycoz-dists"
+    root.mkdir()
+    return Dists(root)

@@ -66,6 +66,8 @@ class LazyGroup(SuggestingGroup):
         self._declared: dict | None = None
         self._clashes: dict[str, str] = {}
         self._plugins_loaded = False
+        #: name -> plugin name, of the commands plugins registered.
+        self.registered: dict[str, str] = {}
 
     def declared(self) -> dict:
         """name -> (module:attr, distribution) from ``pycoz.commands``, without
@@ -94,6 +96,16 @@ class LazyGroup(SuggestingGroup):
 
         dist = self.declared().get(name, (None, None))[1]
         return f"{normalize(dist.name)} {dist.version}" if dist else "another plugin"
+
+    def owner(self, name: str) -> str | None:
+        """Who provides plugin command ``name`` (None: a built-in, or unknown)."""
+        if name in self.registered:
+            from pycoz_cli.plugins import describe
+
+            return describe(self.registered[name])
+        if name in self.commands and name in self.declared():
+            return self.declared_by(name)
+        return None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy, *self.declared()})
@@ -140,22 +152,31 @@ class LazyGroup(SuggestingGroup):
         self._plugins_loaded = True
         return register_commands(self)
 
+    def declared_help(self, name: str, limit: int = 45) -> str:
+        """``Say hello. (hello-plug 0.1)`` for declared plugin command ``name``,
+        without importing it: its help read from its source, else its
+        distribution's one-line Summary; ``from hello-plug 0.1`` without either."""
+        from pycoz_cli.entrypoints import normalize, read_help, summary
+
+        value, dist = self.declared()[name]
+        origin = f"{normalize(dist.name)} {dist.version}"
+        text = read_help(value) or summary(dist)
+        if not text:
+            return f"from {origin}"
+        short = click.utils.make_default_short_help(text, max(limit - len(origin) - 3, 20))
+        return f"{short} ({origin})"
+
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list:
         """As Click's, but a declared plugin command is offered from its metadata,
         not imported (Click would import each to show its short help)."""
         from click.shell_completion import CompletionItem
-
-        from pycoz_cli.entrypoints import normalize
 
         items = []
         for name in self.list_commands(ctx):
             if not name.startswith(incomplete):
                 continue
             if name in self.declared() and name not in self.commands:
-                dist = self.declared()[name][1]
-                items.append(
-                    CompletionItem(name, help=f"from {normalize(dist.name)} {dist.version}")
-                )
+                items.append(CompletionItem(name, help=self.declared_help(name, 80)))
                 continue
             command = self.get_command(ctx, name)
             if command is not None and not command.hidden:
@@ -178,17 +199,7 @@ class LazyGroup(SuggestingGroup):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
         if declared:
-            from pycoz_cli.entrypoints import normalize, read_help
-
-            rows = []
-            for name, (value, dist) in sorted(declared.items()):
-                origin = f"{normalize(dist.name)} {dist.version}"
-                text = read_help(value)
-                if text:
-                    short = click.utils.make_default_short_help(text, limit - len(origin) - 3)
-                    rows.append((name, f"{short} ({origin})"))
-                else:
-                    rows.append((name, f"from {origin}"))
+            rows = [(name, self.declared_help(name, limit)) for name in sorted(declared)]
             with formatter.section("Plugin commands"):
                 formatter.write_dl(rows)
         for message in self._clashes.values():
@@ -244,6 +255,19 @@ def main(argv: list[str] | None = None) -> int:
         where = _where(argv)
         _fail(f"{where}: {_explain(err, where)}")
         return err.exit_code if isinstance(err, PycozError) else ExitCode.SETUP
+    except Exception as err:
+        # A plugin's command that raised: one line naming it (the traceback
+        # with PYCOZ_DEBUG=1); pycoz's own bugs keep their traceback.
+        where = _where(argv)
+        name = where.split()[1] if " " in where else None
+        owner = cli.owner(name) if name else None
+        if owner is None:
+            raise
+        from pycoz_cli.plugins import plugin_error
+
+        error = plugin_error(f"command {name!r} of {owner}", err)
+        _fail(f"pycoz {name}: {error}")
+        return error.exit_code
     return rv if isinstance(rv, int) else 0
 
 

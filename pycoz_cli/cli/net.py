@@ -51,7 +51,7 @@ def topologies(as_json: bool) -> None:
             {
                 "name": name,
                 "plugin": plugin,
-                "description": (factory.__doc__ or "").strip().splitlines()[0].replace("``", ""),
+                "description": _summary(factory),
                 "parameters": {
                     key: {"type": kind.__name__, "default": default, "help": text}
                     for key, (kind, default, text) in schema.items()
@@ -66,7 +66,7 @@ def topologies(as_json: bool) -> None:
     for row in rows:
         params = ",".join(f"{k}={v['default']}" for k, v in row["parameters"].items())
         spec = f"{row['name']}:{params}" if params else row["name"]
-        click.echo(f"{spec:<20} {row['description']}")
+        click.echo(f"{spec:<20} {row['description']}".rstrip())
 
 
 @net.command(context_settings=CONTEXT)
@@ -248,3 +248,9 @@ def set_(name: str, link: str, sender: str | None, **values) -> None:
     impair = parse_impairment(values)
     changed = named.set_impairment(name, link, impair, sender)
     click.echo(f"{name}: {' and '.join(changed)}: impairments {impair.describe()}")
+
+
+def _summary(factory) -> str:
+    """The first line of a topology factory's docstring ('' without one)."""
+    lines = (getattr(factory, "__doc__", None) or "").strip().splitlines()
+    return lines[0].replace("``", "") if lines else ""

@@ -291,7 +291,8 @@ TRACE_OPTIONS = (
             "default": "strace",
             "show_default": True,
             "help": "What to make of the events: strace (text), sockets (the life of every "
-            "socket and a summary per connection), or a plugin's tracer.",
+            "socket and a summary per connection), or a plugin's tracer (-c, --json, -t, "
+            "-r, -T and -ff -o are strace's only).",
         },
     ),
 )
@@ -336,6 +337,7 @@ class TraceSetup:
             from pycoz_cli.plugins import find_tracer
 
             tracer_factory, tracer_syscalls = find_tracer(values["tracer_name"])
+            _check_tracer_options(values)
         defaults = []
         if tracer_syscalls:
             from pycoz_cli.core.trace.syscalls import NUMBERS
@@ -397,6 +399,26 @@ class TraceSetup:
             self._per_pid.close()
         if self._opened is not None:
             self._opened.close()
+
+
+def _check_tracer_options(values: dict) -> None:
+    """Options that only strace's output has, refused with another ``--tracer``
+    (which prints what it prints, to -o FILE if given) rather than ignored."""
+    from pycoz_cli.errors import SpecError
+
+    name = values["tracer_name"]
+    if values["summary"]:
+        raise SpecError(f"-c and --tracer {name}: choose one (-c is strace's summary)")
+    if values["as_json"]:
+        raise SpecError(f"--json and --tracer {name}: choose one (--json is strace's calls)")
+    if (values["follow"] or 0) >= 2 and values["output"]:
+        raise SpecError(
+            f"-ff -o and --tracer {name}: tracer {name!r} writes one output "
+            "(per-process files are strace's); use -f -o FILE"
+        )
+    for key, flag in (("timestamps", "-t"), ("relative", "-r"), ("durations", "-T")):
+        if values[key]:
+            raise SpecError(f"{flag} and --tracer {name}: choose one ({flag} is strace's)")
 
 
 def build_topology(spec: str, impairs=()):

@@ -20,7 +20,9 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 
     Installed plugins are entry points of group `pycoz`.
     PYCOZ_LOAD_PLUGINS=a,b loads only those; PYCOZ_DISABLE_PLUGIN_AUTOLOAD=1
-    loads none. A plugin that could not be loaded is listed with the reason.
+    loads none. A plugin that could not be loaded is listed with the reason,
+    and so is each registration refused (a name taken, a broken schema).
+    PYCOZ_DEBUG=1 prints the traceback of a plugin's failure.
 
     \b
     Examples:
@@ -55,6 +57,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
                 "module": value or name,
                 "hooks": sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()),
                 **{k: sorted(v) for k, v in sorted(provides.get(name, {}).items())},
+                **({"refused": manager.refused[name]} if manager.refused.get(name) else {}),
             }
         )
     rows.sort(key=lambda row: (not row["builtin"], row["name"]))
@@ -72,3 +75,5 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
         for kind in ("commands", "topologies", "tracers"):
             if row.get(kind):
                 click.echo(f"  {kind}: {', '.join(row[kind])}")
+        for reason in row.get("refused", ()):
+            click.echo(f"  refused: {reason}")

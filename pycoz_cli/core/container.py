@@ -241,7 +241,8 @@ class Container:
         netns_fd = None
         hostname = self.hostname
         if self.network is not None:
-            host = self.host or self.network.topology.first_host()
+            # The host used, for the lifecycle hooks too (None: the first host).
+            host = self.host = self.host or self.network.topology.first_host()
             netns_fd = self.network.netns(host).fd
             hostname = hostname or host
             root.hosts_text = self.network.topology.hosts_file()

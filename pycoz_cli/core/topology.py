@@ -19,9 +19,12 @@ import os
 import re
 import signal
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from pycoz_cli.errors import SetupError, SpecError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 V4_BASE = ipaddress.ip_network("198.18.0.0/15")
 V6_BASE = ipaddress.ip_network("2001:db8::/32")
@@ -69,9 +72,14 @@ class Impairment:
 
 
 class Interface:
+    """One end of a link inside a node: ``name`` (``eth0``), its ``addresses``
+    (``ipaddress.IPv4Interface``/``IPv6Interface``, with prefix lengths), its
+    ``mtu`` (None: the kernel's 1500) and ``peer``, the (node, interface) at
+    the other end.  Made by ``Topology.connect``."""
+
     __slots__ = ("addresses", "mtu", "name", "peer")
 
-    def __init__(self, name: str, addresses=(), mtu: int | None = None):
+    def __init__(self, name: str, addresses: Iterable[str] = (), mtu: int | None = None) -> None:
         self.name = name
         self.addresses = [ipaddress.ip_interface(a) for a in addresses]
         self.mtu = mtu
@@ -80,9 +88,16 @@ class Interface:
 
 
 class Route:
+    """A route of a node (``Node.add_route``): to ``dst`` (a network, or
+    ``"default"``: ``0.0.0.0/0``, or ``::/0`` when ``via`` is IPv6) through the
+    gateway ``via`` (None: on-link); ``kind`` is ``"unicast"``, or
+    ``"unreachable"``/``"prohibit"``/``"blackhole"`` for a route that rejects
+    (ICMP unreachable, prohibited) or silently drops its traffic.  ``str()`` is
+    ``ip route``'s form: ``198.18.2.0/24 via 198.18.1.1``."""
+
     __slots__ = ("dst", "kind", "via")
 
-    def __init__(self, dst: str, via: str | None = None, kind: str = "unicast"):
+    def __init__(self, dst: str, via: str | None = None, kind: str = "unicast") -> None:
         self.dst = (
             ipaddress.ip_network(_v6_default(dst, via))
             if dst == "default"
@@ -123,11 +138,17 @@ class CommandSpec:
 
 
 class Node:
-    """A host, router or switch: one network namespace."""
+    """A host, router or switch: one network namespace (``Topology.add_node``).
+
+    ``interfaces`` maps interface names to ``Interface`` (made by
+    ``Topology.connect``); ``routes`` is a list of ``Route``; ``sysctls`` maps
+    names (``net.ipv4.ip_forward``) to values, set inside the node's namespace
+    only; ``commands`` are argv lists started once the network is up.
+    """
 
     __slots__ = ("command_specs", "commands", "interfaces", "kind", "name", "routes", "sysctls")
 
-    def __init__(self, name: str, kind: str = "host"):
+    def __init__(self, name: str, kind: str = "host") -> None:
         self.name = name
         self.kind = kind
         self.interfaces: dict[str, Interface] = {}
@@ -138,12 +159,28 @@ class Node:
         #: What ``add_command`` was told about each of them.
         self.command_specs: list[CommandSpec] = []
 
+    def add_route(self, dst: str, via: str | None = None, kind: str = "unicast") -> Route:
+        """Add a route to ``dst`` (a network, or ``"default"``) through ``via``
+        (an address on one of the node's links; None: on-link); ``kind`` as
+        ``Route``'s.  Returns it.  Hosts get no default route on their own:
+        add one to reach beyond their links (see the built-in ``chain``).
+
+        >>> topo.nodes["h1"].add_route("default", via="198.18.1.1")  # doctest: +SKIP
+        """
+        route = Route(dst, via, kind)
+        self.routes.append(route)
+        return route
+
     def add_command(self, argv: list[str], spec: CommandSpec | None = None) -> None:
-        """Declare a command to start on this node once the network is up."""
+        """Declare a command to start on this node once the network is up
+        (after ``pycoz_network_up``), in the order declared; ``spec`` says
+        what to wait for before the next one starts (``CommandSpec``)."""
         self.commands.append(list(argv))
         self.command_specs.append(spec or CommandSpec())
 
-    def addresses(self, version: int | None = None) -> list:
+    def addresses(self, version: int | None = None) -> list[IPAddress]:
+        """The node's addresses on all its interfaces (without prefix lengths),
+        only IPv4 or IPv6 ones with ``version`` 4 or 6."""
         return [
             a.ip
             for i in self.interfaces.values()
@@ -153,9 +190,13 @@ class Node:
 
 
 class Link:
+    """A veth pair between ``a`` and ``b``, each a (node, interface) pair; made
+    by ``Topology.connect``.  ``impair`` maps a sending end to its
+    ``Impairment`` (netem: delay, loss...)."""
+
     __slots__ = ("a", "adjustable", "b", "impair")
 
-    def __init__(self, a: tuple[str, str], b: tuple[str, str]):
+    def __init__(self, a: tuple[str, str], b: tuple[str, str]) -> None:
         self.a = a
         self.b = b
         #: Keyed by the sending end: impair[a] applies to traffic from a to b.
@@ -174,9 +215,27 @@ class Link:
 
 
 class Topology:
-    """Nodes and links; built by ``Network``, described by ``to_dict``."""
+    """A network to build: nodes and the links between them (plain data).
 
-    def __init__(self, name: str):
+    A topology factory (``register_topologies``) makes one and returns it;
+    pycoz checks it (``check``) and builds it (``Network``): a network
+    namespace per node, a veth pair per link, a bridge per switch, then
+    addresses, routes, sysctls, and the nodes' commands.  Nothing is made
+    while the model is built, so a factory is cheap and safe to call.
+
+    >>> topo = Topology("two")
+    >>> _ = topo.add_node("h1"), topo.add_node("h2")
+    >>> _ = topo.connect("h1", "h2", ["198.18.0.1/24"], ["198.18.0.2/24"])
+    >>> topo.hosts(), [str(a) for a in topo.nodes["h1"].addresses()]
+    (['h1', 'h2'], ['198.18.0.1'])
+
+    Use addresses from 198.18.0.0/15 and 2001:db8::/32 (set aside for test
+    networks and documentation), as the built-ins do.
+    """
+
+    def __init__(self, name: str) -> None:
+        """``name`` is shown by ``pycoz net show`` and errors: by convention
+        the spec that made it (``mesh:nodes=3``)."""
         self.name = name
         self.nodes: dict[str, Node] = {}
         self.links: list[Link] = []
@@ -184,6 +243,15 @@ class Topology:
     # --- construction (used by built-ins and the file loader) ----------------
 
     def add_node(self, name: str, kind: str = "host") -> Node:
+        """Add a node and return it.
+
+        ``name``: 1-15 letters, digits, ``-`` or ``_``, starting with a letter,
+        unique in the topology (it names the namespace and the hostname).
+        ``kind``: ``"host"`` (runs commands: ``--host NAME``), ``"router"``
+        (a host with IPv4 and IPv6 forwarding on) or ``"switch"`` (a bridge:
+        the nodes linked to it share one segment; it has no addresses).
+        A bad or repeated name raises ``SpecError``.
+        """
         if not _NAME.fullmatch(name):
             raise SpecError(
                 f"topology {self.name}: node name {name!r}: use 1-15 letters, "
@@ -200,12 +268,23 @@ class Topology:
         self,
         a: str,
         b: str,
-        a_addrs=(),
-        b_addrs=(),
+        a_addrs: Iterable[str] = (),
+        b_addrs: Iterable[str] = (),
         a_if: str | None = None,
         b_if: str | None = None,
         mtu: int | None = None,
     ) -> Link:
+        """Link node ``a`` to node ``b`` (a veth pair) and return the ``Link``.
+
+        ``a_addrs``, ``b_addrs``: the addresses of each end, with their prefix
+        lengths (``["198.18.1.1/24", "2001:db8:1::1/64"]``); a switch end takes
+        none.  ``a_if``, ``b_if``: the interface names (at most 15 characters;
+        default ``eth0``, ``eth1``... in the order of links, and on a switch
+        the name of the node plugged in).  ``mtu``: of both ends (None: 1500).
+        The kernel adds the on-link route of each address; add others with
+        ``Node.add_route``.  An unknown node, or a repeated or too long
+        interface name, raises ``SpecError``.
+        """
         ends = []
         for node_name, addrs, ifname, other in ((a, a_addrs, a_if, b), (b, b_addrs, b_if, a)):
             node = self.nodes.get(node_name)
@@ -245,7 +324,8 @@ class Topology:
     # --- queries -------------------------------------------------------------
 
     def hosts(self) -> list[str]:
-        """Nodes a command can run in (hosts and routers; switches too, last)."""
+        """The names of the nodes a command can run in (hosts and routers), in
+        the order they were added."""
         return [n.name for n in self.nodes.values() if n.kind != "switch"]
 
     def command(self, node: str, i: int) -> CommandSpec:
@@ -575,9 +655,12 @@ def resolve(spec: str, registry: dict | None = None) -> Topology:
         if name in BUILTINS:
             registry = BUILTINS
         else:
-            from pycoz_cli.plugins import topology_registry
+            from pycoz_cli.plugins import topology_factory, topology_registry
 
-            registry = {n: (f, p) for n, (f, p, _plugin) in topology_registry().items()}
+            registry = {
+                n: (topology_factory(n, f, plugin), p)
+                for n, (f, p, plugin) in topology_registry().items()
+            }
     if name not in registry:
         import difflib
 

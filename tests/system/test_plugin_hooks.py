@@ -123,9 +123,9 @@ def test_a_raising_hook_is_named_and_other_plugins_still_run(dists, tmp_path):
     warnings = r.stderr.splitlines()
     assert warnings == [
         "pycoz: warning: plugin 'grumpy' (grumpy 0.1): pycoz_network_up failed: "
-        "OSError: [Errno 5] no camera",
+        "OSError: [Errno 5] no camera (grumpyplug.py:10)",
         "pycoz: warning: plugin 'grumpy' (grumpy 0.1): pycoz_before_command failed: "
-        "RuntimeError: cannot start sh",
+        "RuntimeError: cannot start sh (grumpyplug.py:6)",
     ]
     assert [g["hook"] for g in records(out)] == ["network_up", "before", "after"]
 

@@ -84,7 +84,7 @@ def test_switches_choose_and_disable_plugins(pycoz_bin, plugin_path):
     assert r.returncode == 2 and "unknown topology 'loop'" in r.stderr
 
 
-def test_a_name_taken_twice_names_both_plugins(pycoz_bin, plugin_path):
+def test_a_name_taken_twice_is_refused_naming_both_plugins(pycoz_bin, plugin_path):
     (plugin_path / "pycozdup.py").write_text(
         "from pycoz_cli.hookspecs import hookimpl\n"
         "from pycoz_cli.core.topology import pair\n"
@@ -97,5 +97,7 @@ def test_a_name_taken_twice_names_both_plugins(pycoz_bin, plugin_path):
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pycozdup\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[pycoz]\npycozdup = pycozdup\n")
     r = run(pycoz_bin, plugin_path, "net", "topologies", PYCOZ_LOAD_PLUGINS="pycozdup")
-    assert r.returncode == 2
-    assert "'pair' is registered by both" in r.stderr and "pycozdup" in r.stderr
+    assert r.returncode == 0 and "pair" in r.stdout
+    (line,) = r.stderr.splitlines()
+    assert "plugin 'pycozdup' (pycozdup 0.1): topology 'pair' refused" in line
+    assert "already registered by built-in plugin" in line

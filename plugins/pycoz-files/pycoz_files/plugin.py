@@ -3,7 +3,7 @@ is imported only when it is chosen."""
 
 from __future__ import annotations
 
-from pycoz_cli.hookspecs import hookimpl
+from pycoz_cli.plugin_api import hookimpl
 
 #: What the tracer must see; the seccomp prefilter lets every other call run.
 SYSCALLS = (

@@ -13,7 +13,8 @@ from __future__ import annotations
 import errno
 import os
 
-from pycoz_cli.core.trace.syscalls import NAMES
+from pycoz_cli.plugin_api import SYSCALL_NAMES as NAMES
+from pycoz_cli.plugin_api import Tracer
 
 AT_FDCWD = -100
 O_ACCMODE, O_WRONLY, O_RDWR, O_CREAT = 0o3, 0o1, 0o2, 0o100
@@ -63,18 +64,13 @@ class _Path:
         self.failed: dict[str, set[str]] = {}
 
 
-class FilesTracer:
-    """A sink for the ptrace loop (see ``pycoz_cli.hookspecs.register_tracers``)."""
+class FilesTracer(Tracer):
+    """A sink for the ptrace loop (see ``pycoz_cli.plugin_api.Tracer``)."""
 
-    decode_at_entry = frozenset()
-
-    def __init__(self, out, **_options):
-        self.out = out
+    def __init__(self, out, **options):
+        super().__init__(out, **options)
         self.paths: dict[str, _Path] = {}  # in the order first seen
         self.fds: dict[int, dict[int, tuple[str, bool]]] = {}  # pid -> fd -> (path, cloexec)
-
-    def enter(self, pid, nr, args, memory) -> None:
-        pass
 
     def _path(self, path: str) -> _Path:
         entry = self.paths.get(path)

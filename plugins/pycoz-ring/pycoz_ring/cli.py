@@ -32,9 +32,9 @@ def reach(topology: str, ipv6: bool, timeout: int, as_json: bool) -> int:
       pycoz reach ring:hosts=6
       pycoz reach -6 tree:depth=2,fanout=3 --json
     """
-    from pycoz_cli.core.topology import Network, resolve
+    from pycoz_cli.plugin_api import Network, resolve_topology
 
-    topo = resolve(topology)
+    topo = resolve_topology(topology)
     version = 6 if ipv6 else 4
     hosts = topo.hosts()
     targets = {}
@@ -59,7 +59,7 @@ PARALLEL = 64
 def _ping_all(network, hosts, targets, timeout) -> dict:
     import os
 
-    from pycoz_cli.core.container import Container
+    from pycoz_cli.plugin_api import Container
 
     pairs = [(src, dst) for src in hosts for dst in targets if dst != src]
     results = {}

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from pycoz_cli.core.topology import Route, Topology
-from pycoz_cli.errors import SpecError
+from pycoz_cli.plugin_api import Route, SpecError, Topology
 
 V4 = ipaddress.ip_network("198.18.0.0/15")
 V6 = ipaddress.ip_network("2001:db8::/32")

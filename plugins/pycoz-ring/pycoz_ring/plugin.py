@@ -6,7 +6,7 @@ and the command are imported only when used.
 
 from __future__ import annotations
 
-from pycoz_cli.hookspecs import hookimpl
+from pycoz_cli.plugin_api import hookimpl
 
 
 def ring(hosts: int = 4):

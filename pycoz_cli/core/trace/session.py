@@ -22,7 +22,13 @@ from pycoz_cli.core.trace.tracer import (
     child_prepare,
     run,
 )
-from pycoz_cli.errors import CommandNotExecutable, CommandNotFound, SetupError, describe_errno
+from pycoz_cli.errors import (
+    CommandNotExecutable,
+    CommandNotFound,
+    PycozError,
+    SetupError,
+    describe_errno,
+)
 
 
 def options_from(filters, follow: bool = True, prefilter: bool = True) -> Options:
@@ -286,7 +292,11 @@ class Tracing:
             os.write(2, f"pycoz trace: the tracer failed: {type(err).__name__}: {err}\n".encode())
             raise
         finally:
-            self.sink.finish()
+            try:
+                self.sink.finish()
+            except PycozError as err:  # a plugin's sink failed (tracers.guard)
+                os.write(2, f"pycoz trace: {err}\n".encode())
+                raise
 
 
 class Event:
