@@ -140,6 +140,8 @@ DENIED = (
             "quotactl_fd",
             "lookup_dcookie",
             "fanotify_init",
+            "swapon",
+            "swapoff",
         ),
         _errno.EPERM,
     ),
