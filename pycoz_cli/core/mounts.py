@@ -795,7 +795,9 @@ PROC_MASKED = (
 )
 #: Directories hidden behind an empty read-only tmpfs.
 PROC_MASKED_DIRS = ("acpi", "scsi", "asound", "driver")
-SYS_MASKED_DIRS = ("firmware",)
+#: RAPL energy counters under powercap tell what the host computes (Platypus,
+#: CVE-2020-8694); docker masks them too.
+SYS_MASKED_DIRS = ("firmware", "devices/virtual/powercap")
 
 
 def mask_dirs(top: str, names) -> None:
