@@ -322,3 +322,20 @@ def test_filter_denies_what_the_docs_say_it_denies(name):
     before, after = ast.literal_eval(r.stdout)[name]
     assert before == "EFAULT", f"{name}(NULL) without the filter: {before}"
     assert after == "EPERM", f"{name} under the fence's filter: {after}"
+
+
+@pytest.mark.parametrize(("privileged", "dropped"), [(False, True), (True, False)])
+def test_capability_newer_than_pycoz_is_dropped(monkeypatch, privileged, dropped):
+    """A kernel that knows capabilities pycoz's table does not (cap_last_cap beyond
+    it): the fence drops them, --privileged keeps them (the kernel's answer is the
+    one thing made up here: no kernel yet has more than 41)."""
+    from pycoz_cli.core import fence
+
+    newest = len(fence.CAPABILITIES) + 2
+    monkeypatch.setattr(fence, "_last_cap", lambda: newest)
+    plan = fence.Fence(privileged=privileged).plan(own_netns=False)
+    newer = set(range(len(fence.CAPABILITIES), newest + 1))
+    if dropped:
+        assert newer <= set(plan.drop), plan.drop
+    else:
+        assert not newer & set(plan.drop), plan.drop
