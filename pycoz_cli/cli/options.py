@@ -521,9 +521,35 @@ def run_in_container(container, command) -> int:
     and return the exit code pycoz exits with (128+N for a death by signal N)."""
     from pycoz_cli.core.process import SignalsHeld, exit_code_for, wait_passing_signals
 
+    withhold_inherited_fds(container)
     with SignalsHeld():
         proc = container.spawn(command, close_fds=False)
         return exit_code_for(wait_passing_signals(proc))
+
+
+def withhold_inherited_fds(container) -> None:
+    """Behind the fence, the descriptors pycoz inherited from its caller beyond
+    stdin, stdout and stderr do not reach the command (as with docker, runc and
+    systemd-nspawn): they are made close-on-exec here.
+
+    A host directory's descriptor would reach the host's files past the overlay
+    (``/proc/self/fd/N/...``, ``openat``), and a file's, even one opened
+    read-only, could be reopened for writing through ``/proc/self/fd/N``.
+    ``--privileged`` passes them on, as ``unshare`` and ``ip netns exec`` do.
+    pycoz's own descriptors are close-on-exec already; init, which never execs,
+    keeps what it needs (the tracer's output).
+    """
+    import os
+
+    if container.fence.privileged:
+        return
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:  # the listing's own descriptor, closed by now
+                pass
 
 
 def command_args(func):

@@ -11,6 +11,7 @@ from pycoz_cli.cli.options import (
     net_options,
     root_options,
     trace_options,
+    withhold_inherited_fds,
 )
 
 
@@ -124,6 +125,7 @@ def shell(command, quiet, no_root, traced, **params) -> int:
         from pycoz_cli.core import terminal
         from pycoz_cli.core.process import SignalsHeld, exit_code_for
 
+        withhold_inherited_fds(container)
         with SignalsHeld():
             proc = container.spawn(argv, terminal=True, pass_fds=start.fds, close_fds=False)
             if stream is not None:

@@ -140,6 +140,8 @@ DENIED = (
             "quotactl_fd",
             "lookup_dcookie",
             "fanotify_init",
+            "swapon",
+            "swapoff",
         ),
         _errno.EPERM,
     ),
@@ -274,8 +276,14 @@ class Fence:
         caps = self.capabilities(own_netns)
         plan = FencePlan()
         plan.dumpable = self.privileged
+        # A capability newer than this table (cap_last_cap beyond it) is dropped
+        # unless every known one is kept: the fence fails closed.
+        keep_unknown = caps >= set(CAPABILITIES)
+        known = len(CAPABILITIES)
         plan.drop = tuple(
-            CAP_NUMBERS[name] for name in CAPABILITIES[: _last_cap() + 1] if name not in caps
+            number
+            for number in range(_last_cap() + 1)
+            if (CAPABILITIES[number] not in caps if number < known else not keep_unknown)
         )
         if not self.privileged:
             plan.program = _fprog(pack(fence_program(caps)))

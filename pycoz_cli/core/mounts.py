@@ -624,6 +624,7 @@ def make_dev(dev: str, rootless: bool = False) -> None:
     does), and devpts has no tty group (gid 5 may not exist in the namespace).
     """
     console = _stage_console()  # before a fresh /dev can hide the terminal's name
+    host_nodes = _stage_host_nodes(dev) if rootless else {}
     _ensure_dir(dev)
     libc.mount(
         "tmpfs",
@@ -645,7 +646,7 @@ def make_dev(dev: str, rootless: bool = False) -> None:
             except OSError as err:
                 raise OSError(err.errno, "cannot create device node", _outside(path)) from None
             if rootless:
-                libc.mount(f"/dev/{name}", path, None, libc.MS_BIND, what="cannot bind device on")
+                libc.mount(host_nodes[name], path, None, libc.MS_BIND, what="cannot bind device on")
         for name, link in DEV_LINKS.items():
             os.symlink(link, f"{dev}/{name}")
         os.mkdir(f"{dev}/pts", 0o755)
@@ -679,6 +680,19 @@ def make_dev(dev: str, rootless: bool = False) -> None:
     )
     if console is not None:
         _bind_file(console, f"{dev}/console", "cannot bind the terminal on")
+
+
+def _stage_host_nodes(dev: str) -> dict[str, str]:
+    """Where the host's device nodes are bound from (rootless mode): /dev itself,
+    unless the fresh /dev goes over it (no overlay root: ``net run``), whose tmpfs
+    would then hide them; they are staged first then, as the terminal is."""
+    if os.path.realpath(dev) != "/dev":
+        return {name: f"/dev/{name}" for name in DEV_NODES}
+    staged = {}
+    for name in DEV_NODES:
+        staged[name] = f"{STAGING}/dev-{name}"
+        _bind_file(f"/dev/{name}", staged[name], "cannot bind device on")
+    return staged
 
 
 def _stage_console() -> str | None:
@@ -781,7 +795,9 @@ PROC_MASKED = (
 )
 #: Directories hidden behind an empty read-only tmpfs.
 PROC_MASKED_DIRS = ("acpi", "scsi", "asound", "driver")
-SYS_MASKED_DIRS = ("firmware",)
+#: RAPL energy counters under powercap tell what the host computes (Platypus,
+#: CVE-2020-8694); docker masks them too.
+SYS_MASKED_DIRS = ("firmware", "devices/virtual/powercap")
 
 
 def mask_dirs(top: str, names) -> None:

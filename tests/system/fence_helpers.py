@@ -962,6 +962,46 @@ def attempt_enter_other_node(runner: Runner, tmp: Path, unique: str) -> Outcome:
     return Outcome("entered" in r.stdout, detail, ran="pidfd_open" in r.stdout)
 
 
+_INHERITED_FDS = r"""
+import errno, os, sys
+d, f = sys.argv[1], sys.argv[2]
+for what, path, flags in (
+    ("dir", "/proc/self/fd/%s/made-inside" % d, os.O_WRONLY | os.O_CREAT),
+    ("file", "/proc/self/fd/%s" % f, os.O_WRONLY | os.O_TRUNC),
+):
+    try:
+        fd = os.open(path, flags, 0o644)
+        os.write(fd, b"written from the container\n")
+        os.close(fd)
+        print(what, "wrote")
+    except OSError as e:
+        print(what, errno.errorcode[e.errno])
+"""
+
+
+def attempt_inherited_fds(runner: Runner, tmp: Path, unique: str) -> Outcome:
+    """Reach the host's files past the overlay through descriptors pycoz inherited
+    from its caller (a directory's, and a file's opened read-only): create a file in
+    the directory, reopen the file for writing (runc's CVE-2024-21626 leaked one)."""
+    directory, victim = tmp / f"dir-{unique}", tmp / f"file-{unique}"
+    directory.mkdir()
+    victim.write_text(f"host file {unique}\n")
+    before = sha256(victim)
+    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    ffd = os.open(victim, os.O_RDONLY)
+    try:
+        r = runner.run([PYTHON, "-c", _INHERITED_FDS, str(dfd), str(ffd)], pass_fds=(dfd, ffd))
+    finally:
+        os.close(dfd)
+        os.close(ffd)
+    made, changed = os.listdir(directory), sha256(victim) != before
+    return Outcome(
+        bool(made) or changed,
+        f"made {made}; file {'changed' if changed else 'same'}; {r.stdout!r} {r.stderr[-300:]!r}",
+        ran=r.stdout.startswith("dir "),
+    )
+
+
 # The terminal: TIOCSTI into the terminal the sandbox was started from.
 TIOCSTI_SCRIPT = r"""
 import errno, fcntl, sys, termios
@@ -1028,6 +1068,7 @@ ATTEMPTS = (
     Attempt("shocker", attempt_shocker, lambda r: r.takes_binds),
     Attempt("init-result-pipe", attempt_init_result_pipe, lambda r: r.kind == "pycoz"),
     Attempt("enter-other-node", attempt_enter_other_node, lambda r: r.own_net),
+    Attempt("inherited-fds", attempt_inherited_fds, lambda r: r.own_root),
     Attempt("tiocsti", attempt_tiocsti, lambda r: not r.name.endswith("net-run")),
 )
 

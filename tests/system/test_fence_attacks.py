@@ -302,6 +302,88 @@ def test_limits_apply_to_the_command_and_leave_no_cgroup_behind(pycoz_bin, uniqu
     assert wait_gone(made) == [], "cgroups left behind"
 
 
+# --- masks: what tells of the host's kernel or reaches its hardware -------------------
+
+#: Docker's masked paths (moby's oci defaults) and pycoz's own additions; the ones
+#: this machine has are checked (a kernel without CONFIG_ACPI has no /proc/acpi...).
+MASKED = (
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/driver",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/key-users",
+    "/proc/kmsg",
+    "/proc/latency_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/proc/timer_list",
+    "/proc/vmallocinfo",
+    "/sys/devices/virtual/powercap",
+    "/sys/firmware",
+)
+
+_MASK_STATE = r"""
+import json, os, stat, sys
+out = {}
+for p in sys.argv[1:]:
+    try:
+        st = os.stat(p)
+    except OSError as e:
+        out[p] = "missing"; continue
+    if stat.S_ISDIR(st.st_mode):
+        out[p] = "empty" if not os.listdir(p) else "listed"
+    elif stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3):
+        out[p] = "null"
+    else:
+        out[p] = "file"
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("entry", FENCED)
+def test_host_kernel_paths_are_masked(pycoz_bin, entry):
+    present = [p for p in MASKED if os.path.exists(p)]
+    runner = pycoz_runners(pycoz_bin)[entry]
+    r = runner.run([sys.executable, "-c", _MASK_STATE, *present])
+    assert r.returncode == 0, r.stderr
+    seen = json.loads(r.stdout)
+    assert {p: v for p, v in seen.items() if v not in ("empty", "null")} == {}, seen
+
+
+_DEV_NODES = r"""
+import json, os, stat
+out = {}
+for name in ("null", "zero", "full", "random", "urandom", "tty"):
+    st = os.stat("/dev/" + name)
+    out[name] = [os.major(st.st_rdev), os.minor(st.st_rdev)] if stat.S_ISCHR(st.st_mode) else "file"
+with open("/dev/urandom", "rb") as f:
+    out["urandom bytes"] = len(f.read(16))
+with open("/dev/null", "w") as f:
+    f.write("kept?")
+out["null size"] = os.stat("/dev/null").st_size
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("entry", FENCED)
+def test_fresh_dev_has_the_devices(pycoz_bin, entry):
+    """The fresh /dev's nodes are the devices (made, or the host's bound in rootless
+    mode), not files: /dev/null keeps nothing, /dev/urandom gives bytes."""
+    r = pycoz_runners(pycoz_bin)[entry].run([sys.executable, "-c", _DEV_NODES])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {
+        "null": [1, 3],
+        "zero": [1, 5],
+        "full": [1, 7],
+        "random": [1, 8],
+        "urandom": [1, 9],
+        "tty": [5, 0],
+        "urandom bytes": 16,
+        "null size": 0,
+    }
+
+
 # --- the fence's knobs: --cap-add, --cap-drop, --seccomp-deny, and bad input ------------
 
 

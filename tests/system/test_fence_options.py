@@ -7,11 +7,13 @@ in test_fence_keeps.py.
 
 from __future__ import annotations
 
+import ast
 import glob
 import os
 import pathlib
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -291,3 +293,53 @@ def test_api_refuses_a_layer_without_a_root(tmp_path):
     with pytest.raises(SpecError, match="--upper: needs a throwaway root"):
         Container(overlay=False, upper=str(tmp_path / "u")).run(["true"])
     assert not (tmp_path / "u").exists()
+
+
+# The filter on its own, in a process that holds every capability (this test's
+# own python, as root), so that only the filter can say EPERM.  The arguments
+# are ones the kernel refuses before doing anything (a NULL path: EFAULT), so
+# the calls are harmless when let through.
+_FILTER_ALONE = r"""
+import ctypes, errno, sys
+from pycoz_cli.core import fence
+from pycoz_cli.core.trace.syscalls import NUMBERS
+libc = ctypes.CDLL(None, use_errno=True)
+def call(name):
+    ctypes.set_errno(0)
+    r = libc.syscall(ctypes.c_long(NUMBERS[name]), ctypes.c_long(0), ctypes.c_long(0))
+    return "ok" if r != -1 else errno.errorcode[ctypes.get_errno()]
+names = sys.argv[1:]
+before = {n: call(n) for n in names}
+fence.install(fence.pack(fence.fence_program(fence.DEFAULT_CAPS)))
+print({n: (before[n], call(n)) for n in names})
+"""
+
+
+@pytest.mark.parametrize("name", ["swapon", "swapoff"])
+def test_filter_denies_what_the_docs_say_it_denies(name):
+    """docs/security.md: "the capabilities are gone, and seccomp denies the calls"
+    (swapon among them, as Docker's profile denies swapon and swapoff)."""
+    r = subprocess.run(
+        [sys.executable, "-c", _FILTER_ALONE, name], capture_output=True, text=True, check=False
+    )
+    assert r.returncode == 0, r.stderr
+    before, after = ast.literal_eval(r.stdout)[name]
+    assert before == "EFAULT", f"{name}(NULL) without the filter: {before}"
+    assert after == "EPERM", f"{name} under the fence's filter: {after}"
+
+
+@pytest.mark.parametrize(("privileged", "dropped"), [(False, True), (True, False)])
+def test_capability_newer_than_pycoz_is_dropped(monkeypatch, privileged, dropped):
+    """A kernel that knows capabilities pycoz's table does not (cap_last_cap beyond
+    it): the fence drops them, --privileged keeps them (the kernel's answer is the
+    one thing made up here: no kernel yet has more than 41)."""
+    from pycoz_cli.core import fence
+
+    newest = len(fence.CAPABILITIES) + 2
+    monkeypatch.setattr(fence, "_last_cap", lambda: newest)
+    plan = fence.Fence(privileged=privileged).plan(own_netns=False)
+    newer = set(range(len(fence.CAPABILITIES), newest + 1))
+    if dropped:
+        assert newer <= set(plan.drop), plan.drop
+    else:
+        assert not newer & set(plan.drop), plan.drop
