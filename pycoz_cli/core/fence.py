@@ -286,12 +286,19 @@ class Fence:
             if (CAPABILITIES[number] not in caps if number < known else not keep_unknown)
         )
         if not self.privileged:
-            plan.program = _fprog(pack(fence_program(caps)))
+            plan.program = prepare(pack(fence_program(caps)))
+            # Signals always: the command shares pycoz's process group (job
+            # control), and kill(0) or kill(-pgid) would otherwise reach the host
+            # processes of that group (the shell or test runner that started
+            # pycoz) across the pid namespace.  Abstract sockets without a
+            # network namespace of its own.
+            scope = _LANDLOCK_SCOPE_SIGNAL
             if not own_netns:
-                plan.landlock_fd = _landlock_ruleset()
+                scope |= _LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
+            plan.landlock_fd = _landlock_ruleset(scope)
         if self.seccomp_deny:
             packed = pack(deny_program(parse_deny(t) for t in self.seccomp_deny))
-            plan.user_program = _fprog(packed)
+            plan.user_program = prepare(packed)
         return plan
 
 
@@ -379,6 +386,7 @@ _SYS_LANDLOCK_CREATE_RULESET = 444
 _SYS_LANDLOCK_RESTRICT_SELF = 446
 _LANDLOCK_CREATE_RULESET_VERSION = 1
 _LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET = 1
+_LANDLOCK_SCOPE_SIGNAL = 2
 
 
 class FencePlan:
@@ -436,7 +444,7 @@ def pack(prog) -> bytes:
     return struct.pack("=" + "HBBI" * len(prog), *(v for insn in prog for v in insn))
 
 
-def _fprog(packed: bytes):
+def prepare(packed: bytes):
     """A ``struct sock_fprog`` for ``packed``, made in the caller: init only
     passes it to prctl.  (The tuple keeps the filter's buffer alive.)"""
     from pycoz_cli.core.libc import ffi
@@ -447,7 +455,7 @@ def _fprog(packed: bytes):
 
 
 def install(program) -> None:
-    """Install a seccomp program (``_fprog``'s) in the calling thread (needs
+    """Install a seccomp program (``prepare``'s) in the calling thread (needs
     CAP_SYS_ADMIN or no_new_privs; init has the former, and setuid programs
     keep working)."""
     from pycoz_cli.core.libc import ffi, lib
@@ -492,22 +500,23 @@ def landlock_abi() -> int:
 
 
 @functools.cache
-def _landlock_ruleset() -> int:
-    """A Landlock ruleset whose only rule scopes abstract unix sockets (ABI 6,
-    Linux 6.12): a process that enters it cannot connect to one made outside.
-    Made once per pycoz process (close-on-exec); -1, with a warning, where the
-    kernel cannot."""
+def _landlock_ruleset(scope: int) -> int:
+    """A Landlock ruleset that only scopes (ABI 6, Linux 6.12): signals, so that a
+    process in its domain cannot signal one outside it, and abstract unix sockets,
+    so that it cannot connect to one made outside it.  Made once per pycoz process
+    and scope (close-on-exec); -1, with a warning, where the kernel cannot."""
     from pycoz_cli.core.libc import ffi, lib
 
     if landlock_abi() < 6:
         import sys
 
         sys.stderr.write(
-            "pycoz: warning: this kernel cannot scope abstract unix sockets (Landlock ABI 6, "
-            "Linux 6.12): the host's are reachable from the container\n"
+            "pycoz: warning: this kernel cannot scope signals and abstract unix sockets "
+            "(Landlock ABI 6, Linux 6.12): the container can signal pycoz's process group "
+            "and reach the host's abstract sockets\n"
         )
         return -1
-    attr = ffi.new("uint64_t[3]", [0, 0, _LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET])
+    attr = ffi.new("uint64_t[3]", [0, 0, scope])
     fd = lib.syscall(
         ffi.cast("long", _SYS_LANDLOCK_CREATE_RULESET),
         attr,

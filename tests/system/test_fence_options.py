@@ -310,7 +310,7 @@ def call(name):
     return "ok" if r != -1 else errno.errorcode[ctypes.get_errno()]
 names = sys.argv[1:]
 before = {n: call(n) for n in names}
-fence.install(fence.pack(fence.fence_program(fence.DEFAULT_CAPS)))
+fence.install(fence.prepare(fence.pack(fence.fence_program(fence.DEFAULT_CAPS))))
 print({n: (before[n], call(n)) for n in names})
 """
 
