@@ -566,6 +566,23 @@ def test_named_hosts_complete_for_the_user(as_user, runtime_dir, unique):
         as_user("net", "down", name, env=env)
 
 
+def test_roots_topology_is_not_joined_from_a_user_namespace(as_user, pycoz, unique):
+    """Root's named topology: refused in one line with --rootless (its namespaces
+    are in /run/netns, beyond a user namespace's power) and to the user (root's)."""
+    name = f"j{unique}"
+    assert pycoz("net", "up", "pair", "--name", name).returncode == 0
+    try:
+        r = pycoz("root", "--rootless", "--join", name, "--", "true")
+        assert r.returncode == 125, r
+        assert_one_line(r.stderr, f"topology {name!r} is root's", "run without --rootless")
+        r = as_user("net", "exec", name, "h1", "--", "true")
+        assert r.returncode == 125, r
+        assert_one_line(r.stderr, f"topology {name!r} is root's", "(yours: ")
+        assert pycoz("net", "exec", name, "h1", "--", "ping", "-c1", "-W5", "h2").returncode == 0
+    finally:
+        assert pycoz("net", "down", name).returncode == 0
+
+
 def test_two_users_same_name_side_by_side(as_user, pycoz_bin, user_with_ranges, unique):
     """Two users' topologies of one name: each sees, reaches and removes its own."""
     _, uid, gid = user_with_ranges
