@@ -377,9 +377,15 @@ def test_subordinate_ids_give_the_user_many_uids_inside(pycoz_bin, user_with_ran
     assert r.stdout.splitlines()[-1] == "1000:1000"
 
 
-def test_user_shell_in_a_terminal(pycoz_bin, shared_dir, unique):
+@pytest.mark.parametrize("placement", ["--net pair", "--join NAME"])
+def test_user_shell_in_a_terminal(as_user, pycoz_bin, shared_dir, unique, placement):
     """An interactive rootless shell in a real terminal (tmux, run by root: the
-    pane's terminal is handed to the user's pycoz, as sudo -u would)."""
+    pane's terminal is handed to the user's pycoz, as sudo -u would), in an
+    ephemeral topology or in the user's named one."""
+    name = f"s{unique}"
+    if "NAME" in placement:
+        assert as_user("net", "up", "pair", "--name", name).returncode == 0
+    placement = placement.replace("NAME", name)
     home = os.path.join(shared_dir, "home")
     os.mkdir(home)
     with open(os.path.join(home, ".bashrc"), "w") as f:
@@ -389,7 +395,7 @@ def test_user_shell_in_a_terminal(pycoz_bin, shared_dir, unique):
     try:
         tmux.start(
             "a",
-            f"{' '.join(AS_USER)} {pycoz_bin} shell --net pair --host h1; echo EXIT=$?; sleep 60",
+            f"{' '.join(AS_USER)} {pycoz_bin} shell {placement} --host h1; echo EXIT=$?; sleep 60",
             env=env,
         )
         screen = tmux.wait_for("a", "[pycoz h1] root@h1:")
@@ -402,6 +408,8 @@ def test_user_shell_in_a_terminal(pycoz_bin, shared_dir, unique):
         tmux.wait_for("a", "EXIT=3")
     finally:
         tmux.close()
+        if "--join" in placement:
+            assert as_user("net", "down", name).returncode == 0
     assert not os.path.exists(f"/etc/{unique}")
 
 
@@ -496,6 +504,22 @@ def test_user_named_topology_lives_until_down(as_user, shared_dir, runtime_dir, 
             "shell", "--join", name, "--host", "server", "-c", "ping -c1 -W5 client", env=env
         )
         assert r.returncode == 0 and "1 received" in r.stdout, (r.stdout, r.stderr)
+        r = as_user(
+            "trace",
+            "--join",
+            name,
+            "--host",
+            "client",
+            "-e",
+            "trace=connect",
+            "--",
+            "sh",
+            "-c",
+            FETCH,
+            env=env,
+        )
+        assert r.returncode == 0 and r.stdout == "hello\n", r.stderr
+        assert "connect(" in r.stderr and "htons(8000)" in r.stderr, r.stderr
         r = as_user("net", "set", name, "client-server", "--delay", "150ms", env=env)
         assert r.returncode == 0, r.stderr
         r = as_user("net", "exec", name, "client", "--", "ping", "-c1", "-W5", "server", env=env)
