@@ -169,12 +169,14 @@ def up(topology: str, name: str, impair) -> None:
 @command_args
 def exec_(name: str, host: str, command: tuple[str, ...], **fence) -> int:
     """Run COMMAND in HOST of the running named topology NAME."""
-    from pycoz_cli.core.named import Joined
+    from pycoz_cli.core import named
 
-    joined = Joined(name)
+    named.join(name)  # a user's topology: its user namespace, before --rootless makes one
+    fence = fence_from_options(fence)
+    joined = named.Joined(name)
     try:
         joined.netns(host)
-        return _placed_run(joined, host, command, fence_from_options(fence))
+        return _placed_run(joined, host, command, fence)
     finally:
         joined.close()
 

@@ -596,9 +596,13 @@ def test_roots_topology_is_not_joined_from_a_user_namespace(as_user, pycoz, uniq
     name = f"j{unique}"
     assert pycoz("net", "up", "pair", "--name", name).returncode == 0
     try:
-        r = pycoz("root", "--rootless", "--join", name, "--", "true")
-        assert r.returncode == 125, r
-        assert_one_line(r.stderr, f"topology {name!r} is root's", "run without --rootless")
+        for args in (
+            ("root", "--rootless", "--join", name),
+            ("net", "exec", name, "h1", "--rootless"),
+        ):
+            r = pycoz(*args, "--", "true")
+            assert r.returncode == 125, r
+            assert_one_line(r.stderr, f"topology {name!r} is root's", "run without --rootless")
         r = as_user("net", "exec", name, "h1", "--", "true")
         assert r.returncode == 125, r
         assert_one_line(r.stderr, f"topology {name!r} is root's", "(yours: ")
