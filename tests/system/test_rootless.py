@@ -726,3 +726,20 @@ def test_a_mount_below_a_directory_the_user_cannot_list(as_user, pycoz_bin, tmp_
     )
     r = sacrificial(f"cd / && {script}")
     assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+
+
+def test_the_left_behind_check_sees_a_user_topology(as_user, unique):
+    """The suite's end-of-session check (tests/conftest.py) lists the state a
+    user's topology left in /tmp/pycoz-UID (its holder, a process carrying the
+    run's marker in its environment, was already found)."""
+    from tests.conftest import new_marker, suite_state
+
+    run = new_marker()
+    name = f"{run}{unique[-8:]}"
+    assert as_user("net", "up", "pair", "--name", name).returncode == 0
+    try:
+        left = suite_state(run)
+        assert left["user topology state"] == [f"/tmp/pycoz-{NOBODY}/pycoz/net/{name}.json"]
+    finally:
+        assert as_user("net", "down", name).returncode == 0
+    assert suite_state(run)["user topology state"] == []
