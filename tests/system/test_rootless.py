@@ -92,14 +92,15 @@ def _digest(top: str) -> dict[str, str]:
     return seen
 
 
-def _others_netns_aside(digest: dict[str, str], unique: str) -> dict[str, str]:
-    """/etc's digest without what root's named topologies of other tests write in
-    /etc/netns meanwhile (pycoz as root, another xdist worker): theirs, not this
-    test's user's."""
+def _others_aside(digest: dict[str, str], unique: str) -> dict[str, str]:
+    """/etc's digest without what other tests of this run write in /etc meanwhile
+    (another xdist worker's root tests: /etc/pycoz-THEIRS, root's named
+    topologies in /etc/netns): named with the run's marker, not with ``unique``."""
+    run = unique[:-8]  # conftest.unique: the run's marker, then 8 hex digits
     return {
         path: value
         for path, value in digest.items()
-        if not (path == "/etc/netns" or path.startswith("/etc/netns/")) or unique in path
+        if unique in path or not (run in path or path == "/etc/netns")
     }
 
 
@@ -134,7 +135,7 @@ def test_user_root_changes_nothing_on_the_host(as_user, shared_dir, unique):
     assert (r.returncode, r.stdout) == (0, "inside\ndone\n"), r.stderr
     assert r.stderr == ""
     assert not os.path.exists(f"/etc/{unique}")
-    assert _others_netns_aside(_digest("/etc"), unique) == _others_netns_aside(etc_before, unique)
+    assert _others_aside(_digest("/etc"), unique) == _others_aside(etc_before, unique)
     assert _digest(shared_dir) == mine_before
 
 
