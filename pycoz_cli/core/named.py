@@ -118,6 +118,8 @@ def _private(create: bool) -> bool:
 
 
 def state_path(name: str) -> str:
+    if rootless():
+        _private(create=False)  # never read a state another user could have planted
     return f"{state_dir()}/{name}.json"
 
 

@@ -11,6 +11,7 @@ root takes the same path and is tested beside it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pathlib
 import shutil
@@ -429,8 +430,6 @@ def test_user_shell_in_a_terminal(as_user, pycoz_bin, shared_dir, unique, placem
 
 
 def _state(directory: str, name: str) -> dict:
-    import json
-
     with open(os.path.join(directory, f"{name}.json")) as f:
         return json.load(f)
 
@@ -572,17 +571,32 @@ def test_fallback_state_directory_is_the_users_own(as_user, pycoz_bin, unique, x
 
 @pytest.mark.parametrize("mode", [0o777, 0o755])
 def test_a_state_directory_open_to_others_is_refused(as_user, runtime_dir, unique, mode):
-    """Someone may have made the directory first: pycoz refuses it in one line."""
+    """Someone may have made the directory first, and planted a state naming a
+    process of the user's as its holder: pycoz refuses it in one line, reads no
+    state there and touches nothing."""
     os.mkdir(f"{runtime_dir}/pycoz", mode)
     os.chmod(f"{runtime_dir}/pycoz", mode)
-    if mode == 0o755:
-        os.chown(f"{runtime_dir}/pycoz", 0, 0)  # another user's (root's)
+    # 0777: the user's, but open to others; 0755: another user's (root's).
+    owner = NOBODY if mode == 0o777 else 0
+    os.chown(f"{runtime_dir}/pycoz", owner, owner)
+    os.mkdir(f"{runtime_dir}/pycoz/net", 0o700)
+    os.chown(f"{runtime_dir}/pycoz/net", NOBODY, NOBODY)
+    planted = f"{runtime_dir}/pycoz/net/r{unique}.json"
+    with open(planted, "w") as f:
+        json.dump({"name": f"r{unique}", "holder": {"pid": 1, "start": "1", "fds": {}}}, f)
     env = {**_env(), "XDG_RUNTIME_DIR": runtime_dir}
-    for args in (("net", "up", "pair", "--name", f"r{unique}"), ("net", "down", f"r{unique}")):
+    for args in (
+        ("net", "up", "pair", "--name", f"r{unique}"),
+        ("net", "down", f"r{unique}"),
+        ("net", "exec", f"r{unique}", "h1", "--", "true"),
+        ("root", "--join", f"r{unique}", "--", "true"),
+        ("net", "set", f"r{unique}", "h1-h2"),
+    ):
         r = as_user(*args, env=env)
         assert r.returncode == 125, r
         assert_one_line(r.stderr, f"{runtime_dir}/pycoz: not a directory of this user")
-    assert os.listdir(f"{runtime_dir}/pycoz") == []
+    assert os.listdir(f"{runtime_dir}/pycoz") == ["net"]
+    assert os.listdir(f"{runtime_dir}/pycoz/net") == [f"r{unique}.json"]
     assert not _mentioning(f"r{unique}")
 
 
