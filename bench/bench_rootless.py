@@ -6,6 +6,9 @@ One run measures, interleaved round-robin (bench_root.measure):
 
 * ``pycoz root -- /bin/true`` and ``pycoz net run pair -- true`` as root, as an
   ordinary user (uid 65534, through setpriv) and as root with ``--rootless``;
+* a named topology's whole life, ``net up pair``, ``net exec NAME h1 -- true``
+  and ``net down``, as root (/run/netns) and as the user (a holder process,
+  state under /tmp/pycoz-65534);
 * for reference, as the same user: ``bwrap --unshare-all --ro-bind / / true`` and
   ``unshare -r true``.
 
@@ -46,6 +49,19 @@ def candidates(env) -> list[Candidate]:
         Candidate("net-user", "  the same, as uid 65534", command([*AS_USER, *net_cmd], env)),
         Candidate("net-flag", "  the same, root --rootless", command([*AS_ROOT, *flag_net], env)),
     ]
+    # Three commands, each started through its setpriv (a shell as the user could
+    # not start this checkout's pycoz where the interpreter is in a private home).
+    steps = (
+        '"$@" net up pair --name "$N" >/dev/null && "$@" net exec "$N" h1 -- true '
+        '&& "$@" net down "$N" >/dev/null'
+    )
+    for key, who, label in (
+        ("named", AS_ROOT, "net up pair; net exec h1 -- true; net down, as root"),
+        ("named-user", AS_USER, "  the same, as uid 65534"),
+    ):
+        name = f"bench{os.getpid()}{key.replace('-', '')}"
+        cycle = f"N={name}; {steps}"
+        found.append(Candidate(key, label, command(["sh", "-c", cycle, "sh", *who, PYCOZ], env)))
     if shutil.which("bwrap"):
         bwrap = ("bwrap", "--unshare-all", "--ro-bind", "/", "/", "true")
         found.append(
@@ -86,6 +102,8 @@ def main() -> int:
         median, p10, p90 = stats(c.times)
         print(f"{c.label:<58} {ms(median):>8} {ms(p10):>7} {ms(p90):>7}")
     print()
+    ratio = by_key["named-user"].median / by_key["named"].median
+    print(f"named topology up/exec/down, uid 65534 / root: {ratio:.2f}  (no goal set)")
     for base, label in (("root", "pycoz root"), ("net", "pycoz net run pair")):
         for kind, who in (("user", "uid 65534"), ("flag", "--rootless")):
             ratio = by_key[f"{base}-{kind}"].median / by_key[base].median

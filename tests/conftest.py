@@ -15,6 +15,7 @@ all workers.
 
 from __future__ import annotations
 
+import glob
 import os
 import pathlib
 import random
@@ -70,6 +71,13 @@ def suite_state(run: str, basetemp: str = "") -> dict[str, list[str]]:
         "mounts": mounts,
         "/etc/netns": listing("/etc/netns"),
         "named-topology state": listing("/run/pycoz/net"),
+        # An ordinary user's (test_rootless runs pycoz as uid 65534 without
+        # XDG_RUNTIME_DIR): state in the fallback directory, /tmp/pycoz-UID.
+        "user topology state": [
+            entry
+            for top in sorted(glob.glob("/tmp/pycoz-*"))
+            for entry in listing(f"{top}/pycoz/net")
+        ],
         "processes": suite_processes(run, os.getpid()),
     }
 

@@ -136,11 +136,21 @@ def run(topology: str, host: str | None, impair, command: tuple[str, ...], **fen
 @net.command(context_settings=CONTEXT)
 @click.argument("topology", shell_complete=complete.topology)
 @click.option(
-    "--name", required=True, metavar="NAME", help="Name: namespaces are NAME-HOST in /run/netns."
+    "--name",
+    required=True,
+    metavar="NAME",
+    help="Name: namespaces are NAME-HOST in /run/netns (root's; an ordinary user's are "
+    "kept by a holder process, state in $XDG_RUNTIME_DIR/pycoz/net).",
 )
 @_impair_option
 def up(topology: str, name: str, impair) -> None:
-    """Build TOPOLOGY as a named topology that outlives this command."""
+    """Build TOPOLOGY as a named topology that outlives this command.
+
+    As root, its namespaces are in /run/netns (ip netns sees them). An ordinary
+    user's live in pycoz's user namespace, kept by a holder process until
+    `pycoz net down`; state is under $XDG_RUNTIME_DIR/pycoz/net (else
+    /tmp/pycoz-UID/pycoz/net), and other users neither see nor reach them.
+    """
     from pycoz_cli.core import named
 
     topo = build_topology(topology, impair)
@@ -159,12 +169,14 @@ def up(topology: str, name: str, impair) -> None:
 @command_args
 def exec_(name: str, host: str, command: tuple[str, ...], **fence) -> int:
     """Run COMMAND in HOST of the running named topology NAME."""
-    from pycoz_cli.core.named import Joined
+    from pycoz_cli.core import named
 
-    joined = Joined(name)
+    named.join(name)  # a user's topology: its user namespace, before --rootless makes one
+    fence = fence_from_options(fence)
+    joined = named.Joined(name)
     try:
         joined.netns(host)
-        return _placed_run(joined, host, command, fence_from_options(fence))
+        return _placed_run(joined, host, command, fence)
     finally:
         joined.close()
 
@@ -182,7 +194,8 @@ def down(name: str) -> None:
 @net.command(name="list", context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(as_json: bool) -> None:
-    """List named topologies and their state (up, building, broken)."""
+    """List named topologies and their state (up, building, broken): root's as
+    root, the user's own otherwise."""
     from pycoz_cli.core import named
 
     rows = [

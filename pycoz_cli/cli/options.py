@@ -499,6 +499,10 @@ def container_from_options(params: dict, stack=None):
         env[name] = value
     binds = [Bind.parse(b) for b in params.pop("binds")]
     binds += [Bind.parse(b, readonly=True) for b in params.pop("ro_binds")]
+    if stack is not None and params.get("join"):
+        from pycoz_cli.core import named
+
+        named.join(params["join"])  # a rootless topology: its user namespace, not a new one
     fence = fence_from_options(params)  # first: it may enter pycoz's user namespace
     network, host = network_from_options(params, stack) if stack is not None else (None, None)
     return Container(

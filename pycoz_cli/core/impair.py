@@ -93,6 +93,9 @@ class Relay:
         self.links = links
         #: (k, "a") -> impairment dict for frames from A to B; (k, "b") the reverse.
         self.settings: dict = {}
+        #: The relay ends when this process does (a rootless topology's holder).
+        self.watch_pid: int | None = None
+        self.watch_fd: int | None = None
 
     def start(self, detach: bool) -> int:
         """Fork the relay; return its pid once it is listening."""
@@ -101,6 +104,7 @@ class Relay:
         ctl.listen(8)
         ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
         parent = os.getpid()
+        self.watch_fd = os.pidfd_open(self.watch_pid) if self.watch_pid else None
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the relay process
             code = 1
@@ -123,6 +127,8 @@ class Relay:
                 os._exit(code)
         ctl.close()
         os.close(ready_w)
+        if self.watch_fd is not None:
+            os.close(self.watch_fd)
         news = os.read(ready_r, 64)
         os.close(ready_r)
         if detach:
@@ -137,18 +143,13 @@ def _serve(relay: Relay, ctl: socket.socket, ready_w: int) -> int:  # pragma: no
     import gc
 
     from pycoz_cli.core import libc
+    from pycoz_cli.core.process import daemon_fds
 
     gc.disable()
-    keep = {ctl.fileno(), ready_w, relay.netns_fd, 0, 1, 2}
-    for fd in os.listdir("/proc/self/fd"):
-        if int(fd) not in keep:
-            try:
-                os.close(int(fd))
-            except OSError:
-                pass
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
+    keep = {ctl.fileno(), ready_w, relay.netns_fd}
+    if relay.watch_fd is not None:
+        keep.add(relay.watch_fd)
+    daemon_fds(keep)
     libc.setns(relay.netns_fd, libc.CLONE_NEWNET, "relay namespace")
     os.close(relay.netns_fd)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -175,10 +176,14 @@ def _serve(relay: Relay, ctl: socket.socket, ready_w: int) -> int:  # pragma: no
     seq = 0
     rng = random.Random()
     watched = [ctl, *socks]
+    if relay.watch_fd is not None:
+        watched.append(relay.watch_fd)
     while True:
         timeout = max(0.0, pending[0][0] - time.monotonic()) if pending else None
         readable, _, _ = select.select(watched, [], [], timeout)
         for sock in readable:
+            if isinstance(sock, int):  # the holder is gone: so is the topology
+                os._exit(0)
             if sock is ctl:
                 _control(ctl, settings, len(relay.links))
                 continue

@@ -1,11 +1,18 @@
 """Named topologies: built by ``net up``, kept after pycoz exits, removed by ``down``.
 
-Each node's namespace is bound on /run/netns/NAME-NODE (so ``ip netns list`` and
-``ip netns exec`` work), and /etc/netns/NAME-NODE/hosts holds the topology's names
-(which ``ip netns exec`` binds over /etc/hosts).  What pycoz is about to make is
-written to a state file *before* it makes it, so that ``down`` and ``prune`` remove
-exactly what pycoz made and nothing else — also after a crash half-way through
-``up``.
+As root, each node's namespace is bound on /run/netns/NAME-NODE (so ``ip netns
+list`` and ``ip netns exec`` work), and /etc/netns/NAME-NODE/hosts holds the
+topology's names (which ``ip netns exec`` binds over /etc/hosts).  What pycoz is
+about to make is written to a state file *before* it makes it, so that ``down``
+and ``prune`` remove exactly what pycoz made and nothing else — also after a
+crash half-way through ``up``.
+
+As an ordinary user (rootless mode, ``core.userns``) the namespaces belong to a
+user namespace of pycoz's own, which only lives while a process is in it: a
+holder process (``core.holder``) keeps them, later commands join it, and the
+state is the user's own, under ``$XDG_RUNTIME_DIR/pycoz/net`` (``state_dir``):
+``net list`` shows the user's topologies only, and two users' topologies of one
+name never meet (their namespaces, relays and state are apart).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import time
 
 from pycoz_cli.errors import SetupError, SpecError
 
+#: Root's named topologies (rootless ones: ``state_dir``).
 STATE_DIR = "/run/pycoz/net"
 #: ip-netns's directory (``netns.NETNS_RUN_DIR``): spelled here so that reading the
 #: state (``list_states``, tab completion) imports no cffi binding.
@@ -30,8 +38,89 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 MAX_NS_NAME = 64
 
 
+def rootless() -> bool:
+    """Named topologies are the user's own (rootless) unless pycoz runs as root.
+
+    Root with ``--rootless`` still uses root's (``Joined`` refuses to join one
+    from a user namespace)."""
+    from pycoz_cli.core import userns
+
+    return userns.outer_uid() != 0
+
+
+def runtime_dir() -> str:
+    """The user's runtime directory: ``$XDG_RUNTIME_DIR``, else ``/tmp/pycoz-UID``.
+
+    ``$XDG_RUNTIME_DIR`` (``/run/user/UID``) is the user's own, private, and
+    emptied at logout: the place for state that must not outlive the machine's
+    uptime.  It is set by a login session (systemd-logind) only, not for a CI job,
+    ``su`` or ``setpriv``; pycoz then uses ``/tmp/pycoz-UID`` as tmux uses
+    ``/tmp/tmux-UID``: /tmp is there on every machine and is cleared at boot
+    (namespaces do not survive a reboot either), and ``_private`` checks that the
+    directory is the user's and closed to others, since anyone can make a name
+    in /tmp before the user does.
+    """
+    xdg = os.environ.get("XDG_RUNTIME_DIR", "")
+    if os.path.isabs(xdg) and _owned(xdg):
+        return xdg
+    # Unset, or not the user's (``sudo -u``/``setpriv`` keep the caller's): the
+    # XDG spec says to fall back to a directory with the same properties.
+    from pycoz_cli.core import userns
+
+    return f"/tmp/pycoz-{userns.outer_uid()}"
+
+
+def _owned(path: str) -> bool:
+    try:
+        return os.stat(path).st_uid == os.geteuid()
+    except OSError:
+        return False
+
+
+def state_dir() -> str:
+    """Where the named topologies of this user are recorded."""
+    if not rootless():
+        return STATE_DIR
+    return f"{runtime_dir()}/pycoz/net"
+
+
+def _private(create: bool) -> bool:
+    """The rootless state directory, checked (and made, with ``create``): each
+    step from the user's runtime directory down must be the user's, a real
+    directory, with no access for others.  False if it does not exist yet."""
+    import stat
+
+    base = runtime_dir()
+    steps = [f"{base}/pycoz", f"{base}/pycoz/net"]
+    if base.startswith("/tmp/pycoz-"):
+        steps.insert(0, base)  # /tmp/pycoz-UID is pycoz's to make and to check
+    for path in steps:
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            if not create:
+                return False
+            try:
+                os.mkdir(path, 0o700)
+            except FileExistsError:
+                pass
+            except OSError as err:
+                raise OSError(err.errno, "cannot make the topology state directory", path) from None
+            st = os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+            raise SetupError(
+                f"{path}: not a directory of this user closed to others (mode "
+                f"{stat.filemode(st.st_mode)}, owner uid {st.st_uid}): pycoz keeps the "
+                "user's named topologies there, so it refuses one that someone else "
+                "may have made; remove it, or set XDG_RUNTIME_DIR"
+            )
+    return True
+
+
 def state_path(name: str) -> str:
-    return f"{STATE_DIR}/{name}.json"
+    if rootless():
+        _private(create=False)  # never read a state another user could have planted
+    return f"{state_dir()}/{name}.json"
 
 
 def check_name(name: str, nodes=()) -> None:
@@ -55,7 +144,10 @@ def _write_state(state: dict, claim: bool = False) -> None:
     final = state_path(state["name"])
     tmp = f"{final}.{os.getpid()}.tmp"
     try:
-        os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
+        if rootless():
+            _private(create=True)
+        else:
+            os.makedirs(STATE_DIR, mode=0o755, exist_ok=True)
         with open(tmp, "w") as f:
             json.dump(state, f, indent=1)
     except OSError as err:
@@ -81,8 +173,11 @@ def _write_state(state: dict, claim: bool = False) -> None:
 def _remove_stale_temporaries(name: str | None = None) -> None:
     """State files half-written by a pycoz that was killed meanwhile (those of
     topology ``name`` only, if given)."""
+    directory = state_dir()
     try:
-        entries = os.listdir(STATE_DIR)
+        if rootless() and not _private(create=False):
+            return
+        entries = os.listdir(directory)
     except FileNotFoundError:
         return
     for entry in entries:
@@ -90,12 +185,12 @@ def _remove_stale_temporaries(name: str | None = None) -> None:
             pid = entry.rsplit(".", 2)[-2]
             if pid.isdigit() and not _alive(int(pid), time.time()):
                 try:
-                    os.unlink(f"{STATE_DIR}/{entry}")
+                    os.unlink(f"{directory}/{entry}")
                 except FileNotFoundError:
                     pass
                 except OSError as err:
                     what = "cannot remove a half-written topology state in"
-                    raise OSError(err.errno, what, STATE_DIR) from None
+                    raise OSError(err.errno, what, directory) from None
 
 
 def load_state(name: str) -> dict:
@@ -104,19 +199,30 @@ def load_state(name: str) -> dict:
             return json.load(f)
     except FileNotFoundError:
         known = ", ".join(sorted(s["name"] for s in list_states())) or "none"
+        if rootless() and os.path.exists(f"{STATE_DIR}/{name}.json"):
+            # Root's of that name (its state is world-readable): say so rather than
+            # "no such topology", and that it is root's to use.
+            raise SetupError(
+                f"topology {name!r} is root's (in /run/netns): named topologies of "
+                f"other users, root's included, are theirs to use (yours: {known})"
+            ) from None
         raise SpecError(f"no running topology named {name!r} (running: {known})") from None
 
 
 def list_states() -> list[dict]:
+    """The states of this user's named topologies (root's, as root)."""
+    directory = state_dir()
     try:
-        names = sorted(os.listdir(STATE_DIR))
+        if rootless() and not _private(create=False):
+            return []
+        names = sorted(os.listdir(directory))
     except FileNotFoundError:
         return []
     states = []
     for entry in names:
         if entry.endswith(".json"):
             try:
-                with open(f"{STATE_DIR}/{entry}") as f:
+                with open(f"{directory}/{entry}") as f:
                     states.append(json.load(f))
             except (OSError, ValueError):
                 continue
@@ -125,7 +231,12 @@ def list_states() -> list[dict]:
 
 def status(state: dict) -> str:
     """``up``, ``building`` (its pycoz is still at it) or ``broken``."""
-    present = all(os.path.exists(f"{NETNS_RUN_DIR}/{ns}") for ns in state["namespaces"])
+    holder = state.get("holder")
+    if holder is not None:  # rootless: the namespaces live while the holder does
+        present = bool(holder.get("start")) and _running(holder["pid"], holder["start"])
+        present = present and len(holder.get("fds", {})) == len(state["namespaces"])
+    else:
+        present = all(os.path.exists(f"{NETNS_RUN_DIR}/{ns}") for ns in state["namespaces"])
     relay = state.get("relay")
     if relay and _start_time(relay["pid"]) != relay.get("start"):
         present = False  # the relay carrying its impaired links is gone
@@ -144,19 +255,60 @@ def _alive(pid: int, started: float) -> bool:
     return time.time() - started < 3600
 
 
-def need_root(what: str) -> None:
-    """Named topologies live in /run/netns and /run/pycoz: root's, for now.
-
-    Rootless mode (``core.userns``) has the ephemeral ones only; an ordinary
-    user gets one line saying so rather than EACCES on a state file.
-    """
+def _not_from_userns(state: dict, what: str) -> None:
+    """Root's topologies (in /run/netns) cannot be reached from a user namespace."""
     from pycoz_cli.core import userns
 
-    if os.geteuid() != 0 or userns.active():
+    if "holder" not in state and userns.active():
         raise SetupError(
-            f"{what}: named topologies need root (they live in /run/netns); as an ordinary "
-            "user, use an ephemeral one: pycoz net run TOPOLOGY, or --net TOPOLOGY"
+            f"{what}: topology {state['name']!r} is root's (in /run/netns), and a user "
+            "namespace (--rootless) has no power over it: run without --rootless"
         )
+
+
+def join(name: str, what: str | None = None) -> dict:
+    """Enter the namespaces of a rootless topology's holder (``core.holder``):
+    its user namespace, then its network namespace as home (where the link
+    relay listens).  Nothing to do for root's.  Returns the state."""
+    state = load_state(name)
+    holder = state.get("holder")
+    if holder is None:
+        _not_from_userns(state, what or f"topology {name}")
+        return state
+    if status(state) != "up":
+        raise SpecError(f"topology {name!r} is {status(state)} (pycoz net prune)")
+    from pycoz_cli.core import netns, userns
+
+    pid = holder["pid"]
+    userns.join(pid, f"topology {name} (holder process {pid})")
+    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if not _running(pid, holder["start"]):  # not a reused pid: the holder, still
+            raise SpecError(f"topology {name!r} is broken (pycoz net prune)")
+        netns.adopt_home(fd)
+    finally:
+        os.close(fd)
+    return state
+
+
+def _open_ns(state: dict, node: str):
+    """A handle on a node's network namespace: /run/netns/NAME-NODE (root's), or
+    the holder's fd for it (rootless; ``join`` first)."""
+    from pycoz_cli.core.netns import NetNS
+
+    ns_name = f"{state['name']}-{node}"
+    holder = state.get("holder")
+    if holder is None:
+        return NetNS.open_named(ns_name)
+    path = f"/proc/{holder['pid']}/fd/{holder['fds'][node]}"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as err:
+        raise OSError(err.errno, "cannot open network namespace", ns_name) from None
+    if not _running(holder["pid"], holder["start"]):
+        os.close(fd)
+        raise OSError(3, "the topology's holder process is gone:", ns_name)
+    return NetNS(fd, ns_name)
 
 
 def up(topology, name: str, spec: str, impairs=()):
@@ -164,16 +316,22 @@ def up(topology, name: str, spec: str, impairs=()):
 
     ``spec`` and ``impairs`` (the ``--impair`` options) are what it was made from,
     recorded to say how to make it again."""
-    need_root(f"net up {name}")
+    from pycoz_cli.core import userns
     from pycoz_cli.core.topology import Network
 
     nodes = list(topology.nodes)
     check_name(name, nodes)
+    own = rootless()
+    if not own and userns.active():
+        raise SetupError(
+            f"net up {name}: root's named topologies live in /run/netns, out of reach "
+            "of a user namespace (--rootless)"
+        )
     if os.path.exists(state_path(name)):
         raise SpecError(f"topology name {name!r} is already taken (pycoz net down {name})")
     namespaces = [f"{name}-{node}" for node in nodes]
     for ns in namespaces:
-        if os.path.lexists(f"{NETNS_RUN_DIR}/{ns}"):
+        if not own and os.path.lexists(f"{NETNS_RUN_DIR}/{ns}"):
             raise SpecError(f"network namespace {ns!r} already exists (not made by pycoz)")
     state = {
         "name": name,
@@ -200,13 +358,27 @@ def up(topology, name: str, spec: str, impairs=()):
     state["etc_netns"] = [
         f"{ETC_NETNS}/{name}-{node}"
         for node in topology.hosts()
-        if not os.path.lexists(f"{ETC_NETNS}/{name}-{node}")
+        if not own and not os.path.lexists(f"{ETC_NETNS}/{name}-{node}")
     ]
     # Claim the name atomically, recording what will be made before making it.
     _write_state(state, claim=True)
     net = Network(topology, name=name)
+    holder = None
     try:
+        if own:
+            # The holder first, recorded before any namespace of the topology is
+            # made: it dies with this pycoz until it is released, and takes them all.
+            from pycoz_cli.core import netns
+            from pycoz_cli.core.holder import Holder
+
+            userns.ensure()
+            os.close(netns._own_netns())  # the home namespace, the relay's socket's
+            holder = net.holder = Holder.start()
+            state["holder"] = {"pid": holder.pid, "start": _start_time(holder.pid), "fds": {}}
+            _write_state(state)
         net.build()
+        if holder is not None:
+            state["holder"]["fds"] = dict(net.held)
         for directory in state["etc_netns"]:
             _write_etc_netns(directory, state["hosts_file"])
         state["netem"] = net.netem
@@ -235,12 +407,18 @@ def up(topology, name: str, spec: str, impairs=()):
                 state["commands"][-1].update(pid=entry["pid"], start=_start_time(entry["pid"]))
             _write_state(state)
 
-        net.start_commands(detach=True, log_dir=STATE_DIR, record=record)
+        net.start_commands(detach=True, log_dir=state_dir(), record=record)
+        state["complete"] = True
+        _write_state(state)
+        if holder is not None:
+            # Last: a pycoz killed before this takes the holder (and so the
+            # namespaces and the relay) with it; the state then reads "broken".
+            holder.release()
     except BaseException:
+        if holder is not None:
+            holder.close()
         down(name)
         raise
-    state["complete"] = True
-    _write_state(state)
     return net
 
 
@@ -266,9 +444,13 @@ def _unrecorded_containers(state: dict) -> list[int]:
     killed between the two): processes in the topology's namespaces that are
     forks of the pycoz that made it (same command line), not yet exec'd."""
     inodes = set()
-    for ns in state.get("namespaces", []):
+    holder = state.get("holder") or {}
+    paths = [f"/proc/{holder['pid']}/fd/{n}" for n in holder.get("fds", {}).values()]
+    if not holder:
+        paths = [f"{NETNS_RUN_DIR}/{ns}" for ns in state.get("namespaces", [])]
+    for path in paths:
         try:
-            inodes.add(os.stat(f"{NETNS_RUN_DIR}/{ns}").st_ino)
+            inodes.add(os.stat(path).st_ino)
         except OSError:
             pass
     found = []
@@ -290,7 +472,7 @@ def _stop_relay(state: dict) -> None:
     victims = []
     if state.get("cmdline") and any(c.get("pid") is None for c in commands):
         victims += [(pid, _start_time(pid)) for pid in _unrecorded_containers(state)]
-    for proc in [state.get("relay") or {}, *commands]:
+    for proc in [state.get("relay") or {}, *commands, state.get("holder") or {}]:
         if proc.get("start") and _start_time(proc["pid"]) == proc["start"]:
             victims.append((proc["pid"], proc["start"]))
     for pid, _ in victims:
@@ -327,10 +509,9 @@ def _running(pid: int, start: str | None) -> bool:
 
 def set_impairment(name: str, label: str, impair, sender: str | None = None) -> list[str]:
     """Change the impairments of a link of a running named topology, live."""
-    need_root(f"net set {name}")
     from pycoz_cli.core.topology import apply_netem
 
-    state = load_state(name)
+    state = join(name, f"net set {name}")
     if status(state) != "up":
         raise SpecError(f"topology {name!r} is {status(state)}")
     links = state.get("links", [])
@@ -358,9 +539,7 @@ def set_impairment(name: str, label: str, impair, sender: str | None = None) -> 
         elif state.get("netem") is False:
             raise _not_adjustable(state, label)
         else:
-            from pycoz_cli.core.netns import NetNS
-
-            ns = NetNS.open_named(f"{name}-{node}")
+            ns = _open_ns(state, node)
             try:
                 apply_netem(ns.rtnl(), index, (node, ifname), impair)
             except OSError as err:
@@ -411,13 +590,19 @@ def _write_etc_netns(directory: str, hosts_text: str) -> None:
 
 
 def down(name: str) -> list[str]:
-    """Remove exactly what the state of ``name`` says pycoz made."""
-    need_root(f"net down {name}")
+    """Remove exactly what the state of ``name`` says pycoz made.
+
+    A rootless topology's namespaces end with its holder process (killed with
+    the relay and the hosts' commands): nothing is bound anywhere."""
     _remove_stale_temporaries(name)
     state = load_state(name)
+    holder = state.get("holder") or {}
+    held = bool(holder.get("start")) and _running(holder["pid"], holder["start"])
     _stop_relay(state)
     removed = []
-    for ns in state.get("namespaces", []):
+    if held:
+        removed = list(state["namespaces"][: len(holder.get("fds", {}))])
+    for ns in [] if "holder" in state else state.get("namespaces", []):
         try:
             from pycoz_cli.core.netns import remove_named
 
@@ -450,7 +635,6 @@ def down(name: str) -> list[str]:
 
 def prune() -> list[str]:
     """Remove named topologies that are broken or were left half-built."""
-    need_root("net prune")
     _remove_stale_temporaries()
     pruned = []
     for state in list_states():
@@ -467,8 +651,7 @@ class Joined:
     """
 
     def __init__(self, name: str):
-        need_root(f"topology {name}")
-        self.state = load_state(name)
+        self.state = join(name)
         if status(self.state) != "up":
             raise SpecError(f"topology {name!r} is {status(self.state)} (pycoz net prune)")
         self.name = name
@@ -482,9 +665,7 @@ class Joined:
             )
         if host not in self._open:
             try:
-                from pycoz_cli.core.netns import NetNS
-
-                self._open[host] = NetNS.open_named(f"{self.name}-{host}")
+                self._open[host] = _open_ns(self.state, host)
             except OSError as err:
                 raise SetupError.from_oserror(err) from None
         return self._open[host]

@@ -59,6 +59,18 @@ def _own_netns() -> int:
     return os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
 
 
+def adopt_home(fd: int) -> None:
+    """Make the namespace of ``fd`` this process's home (rootless mode): the
+    thread moves there for good, as ``_own_netns`` does into a new one.  A
+    rootless named topology's commands use its holder's (``core.holder``)."""
+    global _home
+    libc.setns(fd, libc.CLONE_NEWNET, "the topology holder's network namespace")
+    if _home is not None:
+        os.close(_home)
+    _home = os.dup(fd)
+    os.set_inheritable(_home, False)
+
+
 class NetNS:
     """A network namespace kept alive by an open fd."""
 

@@ -670,6 +670,17 @@ def _close_other_fds(keep: set[int]) -> None:  # pragma: no cover
     os.closerange(low, 1 << 20)
 
 
+def daemon_fds(keep: set[int]) -> None:  # pragma: no cover - in a detached process
+    """Close every fd but ``keep`` and put /dev/null on 0, 1 and 2: what a
+    process that outlives pycoz (the link relay, a topology's holder) keeps."""
+    _close_other_fds(set(keep))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    if devnull > 2:
+        os.close(devnull)
+
+
 #: Signals pycoz passes on to the command when they are sent to pycoz itself
 #: (SIGWINCH reaches the command from the terminal directly).
 PASSED_ON = FORWARDED - {signal.SIGWINCH}

@@ -705,6 +705,10 @@ class Network:
         self.relay_key = name or f"e{os.getpid()}-{id(self):x}"
         #: Commands started on hosts (``start_commands``): ContainerProcess objects.
         self.started: list = []
+        #: A rootless named network's holder (``core.holder``): it keeps the
+        #: namespaces instead of /run/netns; node -> the fd number there.
+        self.holder = None
+        self.held: dict[str, int] = {}
 
     def __enter__(self) -> Network:
         return self.build()
@@ -753,7 +757,9 @@ class Network:
             label = self.ns_name(node.name) if self.name else node.name
             ns = NetNS.create(label, node.sysctls)
             self.namespaces[node.name] = ns
-            if self.name:
+            if self.holder is not None:
+                self.held[node.name] = self.holder.keep(ns.fd)
+            elif self.name:
                 ns.bind_to(self.ns_name(node.name))
         impairable = [k for k, link in enumerate(topo.links) if link.impairable]
         if impairable:
@@ -826,6 +832,8 @@ class Network:
                 disable_offloads(a)
                 disable_offloads(b)
         relay = Relay(self.relay_key, self.relay_ns.fd, ends)
+        # A rootless named topology's relay ends with its holder (``core.holder``).
+        relay.watch_pid = self.holder.pid if self.holder is not None else None
         self.relay_pid = relay.start(detach=self.name is not None)
 
     def _configure(self, node: Node) -> None:
@@ -947,7 +955,7 @@ class Network:
             self.relay_ns.close()
             self.relay_ns = None
         for node, ns in list(self.namespaces.items()):
-            if self.name:
+            if self.name and self.holder is None:
                 remove_named(self.ns_name(node))
             ns.close()
         self.namespaces.clear()

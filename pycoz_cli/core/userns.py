@@ -94,6 +94,42 @@ def enter() -> None:
     _entered = (uid, gid, "single uid")
 
 
+def join(pid: int, what: str) -> None:
+    """Enter the user namespace of process ``pid`` (a rootless topology's holder,
+    ``core.holder``), instead of making one.
+
+    The kernel lets the namespace's owner in with every capability there, if the
+    caller is single-threaded; its uid and gid maps are the holder's.
+    """
+    global _entered
+    from pycoz_cli.core import libc
+
+    path = f"/proc/{pid}/ns/user"
+    if _entered is not None:
+        if os.stat(path).st_ino == os.stat("/proc/self/ns/user").st_ino:
+            return
+        raise SetupError(f"{what}: pycoz is already in a user namespace of its own")
+    uid, gid = os.geteuid(), os.getegid()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as err:
+        raise OSError(err.errno, "cannot open the user namespace of", what) from None
+    try:
+        libc.setns(fd, libc.CLONE_NEWUSER)
+    except OSError as err:
+        raise SetupError(why_refused(f"setns(CLONE_NEWUSER) into {what}", err), err.errno) from None
+    finally:
+        os.close(fd)
+    with open(f"/proc/{pid}/uid_map") as f:
+        kind = "single uid" if len(f.read().splitlines()) == 1 else "subordinate ids"
+    _entered = (uid, gid, kind)
+
+
+def outer_uid() -> int:
+    """The user's uid on the host, also once in pycoz's user namespace."""
+    return _entered[0] if _entered else os.geteuid()
+
+
 def _write(path: str, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     try:

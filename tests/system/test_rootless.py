@@ -11,6 +11,7 @@ root takes the same path and is tested beside it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pathlib
 import shutil
@@ -21,7 +22,7 @@ import sys
 import pytest
 
 from .fence_helpers import PROBE_NAMES
-from .helpers import Tmux, assert_one_line, descendants, read_line, wait_until
+from .helpers import Tmux, assert_one_line, descendants, identity, read_line, wait_until
 from .test_net_files import LAB
 from .test_root_lifetimes import _finish
 
@@ -53,9 +54,8 @@ def as_user(pycoz_bin):
     def run(*args, timeout=60, **kwargs):
         kwargs.setdefault("capture_output", True)
         kwargs.setdefault("text", True)
-        return subprocess.run(
-            [*AS_USER, pycoz_bin, *args], timeout=timeout, cwd="/", env=_env(), **kwargs
-        )
+        kwargs.setdefault("env", _env())
+        return subprocess.run([*AS_USER, pycoz_bin, *args], timeout=timeout, cwd="/", **kwargs)
 
     return run
 
@@ -93,6 +93,18 @@ def _digest(top: str) -> dict[str, str]:
     return seen
 
 
+def _others_aside(digest: dict[str, str], unique: str) -> dict[str, str]:
+    """/etc's digest without what other tests of this run write in /etc meanwhile
+    (another xdist worker's root tests: /etc/pycoz-THEIRS, root's named
+    topologies in /etc/netns): named with the run's marker, not with ``unique``."""
+    run = unique[:-8]  # conftest.unique: the run's marker, then 8 hex digits
+    return {
+        path: value
+        for path, value in digest.items()
+        if unique in path or not (run in path or path == "/etc/netns")
+    }
+
+
 # --- the throwaway root --------------------------------------------------------------
 
 
@@ -124,7 +136,7 @@ def test_user_root_changes_nothing_on_the_host(as_user, shared_dir, unique):
     assert (r.returncode, r.stdout) == (0, "inside\ndone\n"), r.stderr
     assert r.stderr == ""
     assert not os.path.exists(f"/etc/{unique}")
-    assert _digest("/etc") == etc_before
+    assert _others_aside(_digest("/etc"), unique) == _others_aside(etc_before, unique)
     assert _digest(shared_dir) == mine_before
 
 
@@ -378,9 +390,15 @@ def test_subordinate_ids_give_the_user_many_uids_inside(pycoz_bin, user_with_ran
     assert r.stdout.splitlines()[-1] == "1000:1000"
 
 
-def test_user_shell_in_a_terminal(pycoz_bin, shared_dir, unique):
+@pytest.mark.parametrize("placement", ["--net pair", "--join NAME"])
+def test_user_shell_in_a_terminal(as_user, pycoz_bin, shared_dir, unique, placement):
     """An interactive rootless shell in a real terminal (tmux, run by root: the
-    pane's terminal is handed to the user's pycoz, as sudo -u would)."""
+    pane's terminal is handed to the user's pycoz, as sudo -u would), in an
+    ephemeral topology or in the user's named one."""
+    name = f"s{unique}"
+    if "NAME" in placement:
+        assert as_user("net", "up", "pair", "--name", name).returncode == 0
+    placement = placement.replace("NAME", name)
     home = os.path.join(shared_dir, "home")
     os.mkdir(home)
     with open(os.path.join(home, ".bashrc"), "w") as f:
@@ -390,7 +408,7 @@ def test_user_shell_in_a_terminal(pycoz_bin, shared_dir, unique):
     try:
         tmux.start(
             "a",
-            f"{' '.join(AS_USER)} {pycoz_bin} shell --net pair --host h1; echo EXIT=$?; sleep 60",
+            f"{' '.join(AS_USER)} {pycoz_bin} shell {placement} --host h1; echo EXIT=$?; sleep 60",
             env=env,
         )
         screen = tmux.wait_for("a", "[pycoz h1] root@h1:")
@@ -403,26 +421,297 @@ def test_user_shell_in_a_terminal(pycoz_bin, shared_dir, unique):
         tmux.wait_for("a", "EXIT=3")
     finally:
         tmux.close()
+        if "--join" in placement:
+            assert as_user("net", "down", name).returncode == 0
     assert not os.path.exists(f"/etc/{unique}")
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("net", "up", "pair", "--name", "NAME"),
-        ("net", "down", "NAME"),
-        ("net", "exec", "NAME", "h1", "--", "true"),
-        ("root", "--join", "NAME", "--", "true"),
-    ],
-    ids=["net-up", "net-down", "net-exec", "root-join"],
-)
-def test_named_topologies_are_refused_in_one_line(as_user, unique, args):
-    """Named topologies live in /run/netns: root's (the next step of issue 16)."""
-    r = as_user(*(unique if a == "NAME" else a for a in args))
-    assert r.returncode == 125
-    assert_one_line(r.stderr, "named topologies need root", "pycoz net run")
-    state = "/run/pycoz/net"
-    assert not os.path.isdir(state) or not [n for n in os.listdir(state) if unique in n]
+# --- named topologies ------------------------------------------------------------------
+
+
+def _state(directory: str, name: str) -> dict:
+    with open(os.path.join(directory, f"{name}.json")) as f:
+        return json.load(f)
+
+
+def _pids_of(state: dict) -> list[tuple[int, str]]:
+    """The processes a rootless topology's state names: holder, relay, commands."""
+    procs = [state.get("holder") or {}, state.get("relay") or {}, *state.get("commands", [])]
+    return [(p["pid"], p["start"]) for p in procs if p.get("start")]
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def _running(pid: int, start: str) -> bool:
+    """That very process (not a reuse of its pid), and not a zombie."""
+    return identity(pid) == (pid, start) and not _zombie(pid)
+
+
+def _mentioning(word: str) -> list[int]:
+    """Running processes (zombies aside) whose command line holds ``word``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if word.encode() in cmdline and not _zombie(int(pid)):
+            found.append(int(pid))
+    return found
+
+
+@pytest.fixture
+def runtime_dir(unique):
+    """An XDG_RUNTIME_DIR of the user's own (0700), as a login session gives."""
+    path = f"/tmp/{unique}-xdg"
+    os.mkdir(path, 0o700)
+    os.chown(path, NOBODY, NOBODY)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_user_named_topology_lives_until_down(as_user, shared_dir, runtime_dir, unique):
+    """An ordinary user's named topology: state under $XDG_RUNTIME_DIR/pycoz/net,
+    a declared HTTP server, ping and HTTP from later commands (net exec, root
+    --join, shell --join), impairments changed live; down leaves nothing."""
+    with open(os.path.join(shared_dir, "page"), "w") as f:
+        f.write("hello\n")
+    lab = os.path.join(shared_dir, "lab.toml")
+    with open(lab, "w") as f:
+        f.write(LAB.replace("DIR", shared_dir))
+    env = {**_env(), "XDG_RUNTIME_DIR": runtime_dir}
+    name = f"n{unique}"
+    states = os.path.join(runtime_dir, "pycoz", "net")
+    r = as_user("net", "up", lab, "--name", name, "--impair", "client-server", env=env)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert os.stat(states).st_uid == NOBODY and os.stat(states).st_mode & 0o777 == 0o700
+        state = _state(states, name)
+        assert [p for p, s in _pids_of(state) if _running(p, s)] == [p for p, _ in _pids_of(state)]
+        assert len(_pids_of(state)) == 3  # the holder, the relay, the server
+        for pid, _ in _pids_of(state):  # all the user's, none root's
+            with open(f"/proc/{pid}/status") as f:
+                uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+            assert uids == [str(NOBODY)] * 4
+        assert not os.path.exists(f"/run/netns/{name}-client")  # nothing in root's places
+        assert not os.path.exists(f"/run/pycoz/net/{name}.json")
+        listed = as_user("net", "list", env=env)
+        assert listed.stdout.split()[:2] == [name, "up"], listed
+        r = as_user("net", "exec", name, "client", "--", "sh", "-c", FETCH, env=env)
+        assert (r.returncode, r.stdout) == (0, "hello\n"), r.stderr
+        ping = "ping -c1 -W5 server | grep -c 'bytes from'"
+        r = as_user("root", "--join", name, "--host", "client", "--", "sh", "-c", ping, env=env)
+        assert (r.returncode, r.stdout.strip()) == (0, "1"), r.stderr
+        r = as_user(
+            "shell", "--join", name, "--host", "server", "-c", "ping -c1 -W5 client", env=env
+        )
+        assert r.returncode == 0 and "1 received" in r.stdout, (r.stdout, r.stderr)
+        r = as_user(
+            "trace",
+            "--join",
+            name,
+            "--host",
+            "client",
+            "-e",
+            "trace=connect",
+            "--",
+            "sh",
+            "-c",
+            FETCH,
+            env=env,
+        )
+        assert r.returncode == 0 and r.stdout == "hello\n", r.stderr
+        assert "connect(" in r.stderr and "htons(8000)" in r.stderr, r.stderr
+        r = as_user("net", "set", name, "client-server", "--delay", "150ms", env=env)
+        assert r.returncode == 0, r.stderr
+        r = as_user("net", "exec", name, "client", "--", "ping", "-c1", "-W5", "server", env=env)
+        rtt = float(r.stdout.split("time=")[1].split()[0])
+        assert rtt >= 300, r.stdout  # 150ms each way, through the relay
+    finally:
+        down = as_user("net", "down", name, env=env)
+    assert down.returncode == 0, down.stderr
+    assert down.stdout.strip() == f"{name}: down (2 namespaces removed)"
+    assert not [p for p, s in _pids_of(state) if _running(p, s)]
+    assert os.listdir(states) == []
+    assert not _mentioning(name)
+
+
+@pytest.mark.parametrize("xdg", [None, "/root"], ids=["unset", "roots"])
+def test_fallback_state_directory_is_the_users_own(as_user, pycoz_bin, unique, xdg):
+    """Without XDG_RUNTIME_DIR, or with one not the user's (kept by setpriv or
+    sudo): /tmp/pycoz-UID, 0700 and the user's (this run's topology only:
+    others of uid 65534 may be there at the same time)."""
+    name = f"f{unique}"
+    env = {**_env(), **({"XDG_RUNTIME_DIR": xdg} if xdg else {})}
+    r = as_user("net", "up", "pair", "--name", name, env=env)
+    assert r.returncode == 0, r.stderr
+    try:
+        top = f"/tmp/pycoz-{NOBODY}"
+        for path in (top, f"{top}/pycoz", f"{top}/pycoz/net"):
+            st = os.lstat(path)
+            assert (st.st_uid, st.st_mode & 0o777) == (NOBODY, 0o700), path
+        assert os.path.exists(f"{top}/pycoz/net/{name}.json")
+        assert (
+            name
+            not in subprocess.run([pycoz_bin, "net", "list"], capture_output=True, text=True).stdout
+        )  # root's list is root's
+    finally:
+        r = as_user("net", "down", name, env=env)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o755])
+def test_a_state_directory_open_to_others_is_refused(as_user, runtime_dir, unique, mode):
+    """Someone may have made the directory first, and planted a state naming a
+    process of the user's as its holder: pycoz refuses it in one line, reads no
+    state there and touches nothing."""
+    os.mkdir(f"{runtime_dir}/pycoz", mode)
+    os.chmod(f"{runtime_dir}/pycoz", mode)
+    # 0777: the user's, but open to others; 0755: another user's (root's).
+    owner = NOBODY if mode == 0o777 else 0
+    os.chown(f"{runtime_dir}/pycoz", owner, owner)
+    os.mkdir(f"{runtime_dir}/pycoz/net", 0o700)
+    os.chown(f"{runtime_dir}/pycoz/net", NOBODY, NOBODY)
+    planted = f"{runtime_dir}/pycoz/net/r{unique}.json"
+    with open(planted, "w") as f:
+        json.dump({"name": f"r{unique}", "holder": {"pid": 1, "start": "1", "fds": {}}}, f)
+    env = {**_env(), "XDG_RUNTIME_DIR": runtime_dir}
+    for args in (
+        ("net", "up", "pair", "--name", f"r{unique}"),
+        ("net", "down", f"r{unique}"),
+        ("net", "exec", f"r{unique}", "h1", "--", "true"),
+        ("root", "--join", f"r{unique}", "--", "true"),
+        ("net", "set", f"r{unique}", "h1-h2"),
+    ):
+        r = as_user(*args, env=env)
+        assert r.returncode == 125, r
+        assert_one_line(r.stderr, f"{runtime_dir}/pycoz: not a directory of this user")
+    assert os.listdir(f"{runtime_dir}/pycoz") == ["net"]
+    assert os.listdir(f"{runtime_dir}/pycoz/net") == [f"r{unique}.json"]
+    assert not _mentioning(f"r{unique}")
+
+
+def test_named_hosts_complete_for_the_user(as_user, runtime_dir, unique):
+    env = {**_env(), "XDG_RUNTIME_DIR": runtime_dir}
+    name = f"c{unique}"
+    assert as_user("net", "up", "pair", "--name", name, env=env).returncode == 0
+    try:
+        for line, expected in (
+            (f"pycoz net exec c{unique[:3]}", [name]),
+            (f"pycoz net exec {name} ", ["h1", "h2"]),
+        ):
+            comp = {**env, "COMP_LINE": line, "_PYCOZ_COMPLETE": "bash_complete"}
+            r = as_user(env=comp)
+            assert r.stdout.split()[1::2] == expected, (line, r.stdout, r.stderr)
+    finally:
+        as_user("net", "down", name, env=env)
+
+
+def test_roots_topology_is_not_joined_from_a_user_namespace(as_user, pycoz, unique):
+    """Root's named topology: refused in one line with --rootless (its namespaces
+    are in /run/netns, beyond a user namespace's power) and to the user (root's)."""
+    name = f"j{unique}"
+    assert pycoz("net", "up", "pair", "--name", name).returncode == 0
+    try:
+        for args in (
+            ("root", "--rootless", "--join", name),
+            ("net", "exec", name, "h1", "--rootless"),
+        ):
+            r = pycoz(*args, "--", "true")
+            assert r.returncode == 125, r
+            assert_one_line(r.stderr, f"topology {name!r} is root's", "run without --rootless")
+        r = as_user("net", "exec", name, "h1", "--", "true")
+        assert r.returncode == 125, r
+        assert_one_line(r.stderr, f"topology {name!r} is root's", "(yours: ")
+        assert pycoz("net", "exec", name, "h1", "--", "ping", "-c1", "-W5", "h2").returncode == 0
+    finally:
+        assert pycoz("net", "down", name).returncode == 0
+
+
+def test_two_users_same_name_side_by_side(as_user, pycoz_bin, user_with_ranges, unique):
+    """Two users' topologies of one name: each sees, reaches and removes its own."""
+    _, uid, gid = user_with_ranges
+    as_other = ("setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups")
+    name = f"t{unique}"
+
+    def run(who, *args):
+        return subprocess.run(
+            [*who, pycoz_bin, *args],
+            capture_output=True,
+            text=True,
+            cwd="/",
+            env=_env(),
+            timeout=60,
+        )
+
+    assert as_user("net", "up", "pair", "--name", name).returncode == 0
+    try:
+        r = run(as_other, "net", "up", "star:hosts=3", "--name", name)
+        assert r.returncode == 0, r.stderr
+        try:
+            mine = as_user("net", "list").stdout
+            theirs = run(as_other, "net", "list").stdout
+            assert [ln.split()[2] for ln in mine.splitlines() if ln.split()[0] == name] == ["pair"]
+            assert [ln.split()[2] for ln in theirs.splitlines()] == ["star:hosts=3"]
+            r = run(as_other, "net", "exec", name, "h1", "--", "ping", "-c1", "-W5", "h3")
+            assert r.returncode == 0, r.stderr
+            # The other's down removes its own only; mine still answers.
+            assert run(as_other, "net", "down", name).returncode == 0
+            r = as_user("net", "exec", name, "h1", "--", "ping", "-c1", "-W5", "h2")
+            assert r.returncode == 0, r.stderr
+            assert as_user("net", "list").stdout.split()[:2] == [name, "up"]
+        finally:
+            run(as_other, "net", "down", name)
+    finally:
+        assert as_user("net", "down", name).returncode == 0
+    assert not _mentioning(name)
+    shutil.rmtree(f"/tmp/pycoz-{uid}", ignore_errors=True)  # the test's user's
+
+
+def test_sigkill_during_user_up_leaves_nothing(as_user, pycoz_bin, runtime_dir, unique):
+    """Killed at random moments of `net up` (a relay too): what was not complete is
+    gone with it (the holder dies with pycoz); prune removes the state; down the rest."""
+    import random
+    import time
+
+    env = {**_env(), "XDG_RUNTIME_DIR": runtime_dir}
+    states = os.path.join(runtime_dir, "pycoz", "net")
+    rng = random.Random(unique)
+    for i in range(4):
+        name = f"k{unique}{i}"
+        p = subprocess.Popen(
+            [*AS_USER, pycoz_bin, "net", "up", "star:hosts=8", "--name", name, "--impair", "h1-s1"],
+            cwd="/",
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        path = os.path.join(states, f"{name}.json")
+        wait_until(lambda p=p, path=path: os.path.exists(path) or p.poll() is not None, 10)
+        time.sleep(rng.uniform(0.0, 0.15))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        try:
+            state = _state(states, name)
+        except FileNotFoundError:
+            continue
+        if not state.get("complete"):  # the holder died with pycoz, the relay with it
+            assert wait_until(lambda name=name: not _mentioning(name), 5), _mentioning(name)
+    as_user("net", "prune", env=env)
+    for i in range(4):
+        if os.path.exists(os.path.join(states, f"k{unique}{i}.json")):
+            assert as_user("net", "down", f"k{unique}{i}", env=env).returncode == 0
+    assert os.listdir(states) == []
+    assert not _mentioning(f"k{unique}")
 
 
 _THREADED = """
@@ -463,3 +752,20 @@ def test_a_mount_below_a_directory_the_user_cannot_list(as_user, pycoz_bin, tmp_
     )
     r = sacrificial(f"cd / && {script}")
     assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+
+
+def test_the_left_behind_check_sees_a_user_topology(as_user, unique):
+    """The suite's end-of-session check (tests/conftest.py) lists the state a
+    user's topology left in /tmp/pycoz-UID (its holder, a process carrying the
+    run's marker in its environment, was already found)."""
+    from tests.conftest import new_marker, suite_state
+
+    run = new_marker()
+    name = f"{run}{unique[-8:]}"
+    assert as_user("net", "up", "pair", "--name", name).returncode == 0
+    try:
+        left = suite_state(run)
+        assert left["user topology state"] == [f"/tmp/pycoz-{NOBODY}/pycoz/net/{name}.json"]
+    finally:
+        assert as_user("net", "down", name).returncode == 0
+    assert suite_state(run)["user topology state"] == []
