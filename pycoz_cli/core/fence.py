@@ -193,7 +193,111 @@ RET_KILL_PROCESS = 0x80000000
 RET_ERRNO = 0x00050000
 _X32_BIT = 0x40000000
 _MACHINE = os.uname().machine
-AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}.get(_MACHINE)
+_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(
+    _MACHINE, _MACHINE
+)
+AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}.get(_ARCH)
+
+#: The deny list's syscall numbers, per architecture: the fence is on every start-up's
+#: path, and the full tables (``trace.syscalls``) cost ~0.5 ms to import there.
+#: tests/unit/test_fence.py checks that they are the generated tables' numbers.
+FENCE_NUMBERS = {
+    "x86_64": {
+        "_sysctl": 156,
+        "acct": 163,
+        "add_key": 248,
+        "bpf": 321,
+        "clock_settime": 227,
+        "clone": 56,
+        "clone3": 435,
+        "create_module": 174,
+        "delete_module": 176,
+        "fanotify_init": 300,
+        "finit_module": 313,
+        "fsconfig": 431,
+        "fsmount": 432,
+        "fsopen": 430,
+        "fspick": 433,
+        "get_kernel_syms": 177,
+        "init_module": 175,
+        "ioctl": 16,
+        "ioperm": 173,
+        "iopl": 172,
+        "kexec_file_load": 320,
+        "kexec_load": 246,
+        "keyctl": 250,
+        "lookup_dcookie": 212,
+        "mount": 165,
+        "mount_setattr": 442,
+        "move_mount": 429,
+        "name_to_handle_at": 303,
+        "nfsservctl": 180,
+        "open_by_handle_at": 304,
+        "open_tree": 428,
+        "open_tree_attr": 467,
+        "perf_event_open": 298,
+        "pivot_root": 155,
+        "query_module": 178,
+        "quotactl": 179,
+        "quotactl_fd": 443,
+        "reboot": 169,
+        "request_key": 249,
+        "setns": 308,
+        "settimeofday": 164,
+        "swapoff": 168,
+        "swapon": 167,
+        "sysfs": 139,
+        "syslog": 103,
+        "umount2": 166,
+        "unshare": 272,
+        "uselib": 134,
+        "userfaultfd": 323,
+        "ustat": 136,
+    },
+    "aarch64": {
+        "acct": 89,
+        "add_key": 217,
+        "bpf": 280,
+        "clock_settime": 112,
+        "clone": 220,
+        "clone3": 435,
+        "delete_module": 106,
+        "fanotify_init": 262,
+        "finit_module": 273,
+        "fsconfig": 431,
+        "fsmount": 432,
+        "fsopen": 430,
+        "fspick": 433,
+        "init_module": 105,
+        "ioctl": 29,
+        "kexec_file_load": 294,
+        "kexec_load": 104,
+        "keyctl": 219,
+        "lookup_dcookie": 18,
+        "mount": 40,
+        "mount_setattr": 442,
+        "move_mount": 429,
+        "name_to_handle_at": 264,
+        "nfsservctl": 42,
+        "open_by_handle_at": 265,
+        "open_tree": 428,
+        "open_tree_attr": 467,
+        "perf_event_open": 241,
+        "pivot_root": 41,
+        "quotactl": 60,
+        "quotactl_fd": 443,
+        "reboot": 142,
+        "request_key": 218,
+        "setns": 268,
+        "settimeofday": 170,
+        "swapoff": 225,
+        "swapon": 224,
+        "syslog": 116,
+        "umount2": 39,
+        "unshare": 97,
+        "userfaultfd": 282,
+    },
+}
 
 
 def parse_cap(name: str, option: str) -> str | None:
@@ -312,21 +416,20 @@ def _last_cap() -> int:
 
 def fence_program(caps: frozenset) -> list[tuple[int, int, int, int]]:
     """The fence's seccomp program for a container that keeps ``caps``."""
-    from pycoz_cli.core.trace.syscalls import NUMBERS
-
+    numbers = FENCE_NUMBERS.get(_ARCH, {})
     if AUDIT_ARCH is None:
         raise OSError(_errno.ENOSYS, "no seccomp fence for this architecture", _MACHINE)
     denied = [
-        (NUMBERS[name], code)
+        (numbers[name], code)
         for cap, names, code in DENIED
         if cap not in caps
         for name in names
-        if name in NUMBERS
+        if name in numbers
     ]
     prog = _prologue(foreign=RET_KILL_PROCESS)
     prog += _deny_calls(denied)
     for cap, name, index, test, values in ARG_RULES:
-        if cap in caps or name not in NUMBERS:
+        if cap in caps or name not in numbers:
             continue
         # seccomp_data: nr, arch, instruction_pointer, then args[6] from offset 16;
         # the low 32 bits of an argument are first on these little-endian machines.
@@ -335,7 +438,7 @@ def fence_program(caps: frozenset) -> list[tuple[int, int, int, int]]:
             op = _JSET_K if test == "set" else _JEQ_K
             block += [(op, 0, 1, value), (_RET_K, 0, 0, RET_ERRNO | _errno.EPERM)]
         block.append((_RET_K, 0, 0, RET_ALLOW))
-        prog += [(_JEQ_K, 0, len(block), NUMBERS[name]), *block]
+        prog += [(_JEQ_K, 0, len(block), numbers[name]), *block]
     prog.append((_RET_K, 0, 0, RET_ALLOW))
     return prog
 
@@ -437,11 +540,14 @@ class FencePlan:
 def pack(prog) -> bytes:
     """A program as the kernel reads it: struct sock_filter {u16 code; u8 jt, jf;
     u32 k} each, in native order (packed in the caller, once)."""
-    import struct
+    import sys
 
     if len(prog) > 4096:
         raise OSError(_errno.E2BIG, "too many syscalls for a seccomp filter", None)
-    return struct.pack("=" + "HBBI" * len(prog), *(v for insn in prog for v in insn))
+    order = sys.byteorder  # int.to_bytes: no struct import on the start-up path
+    return b"".join(
+        code.to_bytes(2, order) + bytes((jt, jf)) + k.to_bytes(4, order) for code, jt, jf, k in prog
+    )
 
 
 def prepare(packed: bytes):
