@@ -469,45 +469,57 @@ def _mounts_below(mountpoints, path: str) -> bool:
 def _lay_down(plan: RootPlan, src: str, target: str, rel: str, below, counter) -> None:
     """Fill ``target`` (a directory of the new root's tmpfs) with ``src``'s entries."""
     pseudo = {mp for mp, fstype in plan.mounts if fstype in PSEUDO_FS}
-    with os.scandir(src) as entries:
-        for entry in entries:
-            host, path, name = entry.path, f"{target}/{entry.name}", f"{rel}/{entry.name}"
-            if any(name == r for r in REPLACED):
-                os.mkdir(path, 0o755)
-                continue
+    try:
+        entries = list(os.scandir(src))
+    except FileNotFoundError:
+        return  # gone since the mount table was read: it stays empty
+    for entry in entries:
+        try:
+            _lay_down_entry(plan, entry, target, rel, below, counter, pseudo)
+        except FileNotFoundError:
+            # Gone between the listing and its use (another program's temporary
+            # directory, on a busy machine): not carried over.
+            continue
+
+
+def _lay_down_entry(plan: RootPlan, entry, target: str, rel: str, below, counter, pseudo) -> None:
+    host, path, name = entry.path, f"{target}/{entry.name}", f"{rel}/{entry.name}"
+    if any(name == r for r in REPLACED):
+        os.mkdir(path, 0o755)
+        return
+    try:
+        st = entry.stat(follow_symlinks=False)
+    except OSError:
+        return  # vanished
+    if host in pseudo and not _mounts_below(below, host):
+        # A pseudo filesystem (a named netns's nsfs, binfmt_misc...) is
+        # not carried over: its mount point stays, empty.
+        if stat.S_ISDIR(st.st_mode):
+            os.mkdir(path, 0o755)
+        else:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+        return
+    if stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(host), path)
+    elif stat.S_ISDIR(st.st_mode):
+        os.mkdir(path)
+        os.chmod(path, stat.S_IMODE(st.st_mode))
+        if _mounts_below(below, host):
             try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue  # vanished
-            if host in pseudo and not _mounts_below(below, host):
-                # A pseudo filesystem (a named netns's nsfs, binfmt_misc...) is
-                # not carried over: its mount point stays, empty.
-                if stat.S_ISDIR(st.st_mode):
-                    os.mkdir(path, 0o755)
-                else:
-                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                os.symlink(os.readlink(host), path)
-            elif stat.S_ISDIR(st.st_mode):
-                os.mkdir(path)
-                os.chmod(path, stat.S_IMODE(st.st_mode))
-                if _mounts_below(below, host):
-                    try:
-                        _lay_down(plan, host, path, name, below, counter)
-                    except PermissionError:
-                        # A directory the user cannot list (another user's, with a
-                        # mount below): what it can reach of it, read-only, as is.
-                        libc.mount(host, path, None, libc.MS_BIND | libc.MS_REC, what="cannot bind")
-                        libc.make_readonly_recursive(path)
-                else:
-                    counter[0] += 1
-                    _overlay_or_readonly(plan, host, path, name, counter[0], st.st_mode)
-            elif stat.S_ISREG(st.st_mode):
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
-                libc.mount(host, path, None, libc.MS_BIND, what="cannot bind file on")
+                _lay_down(plan, host, path, name, below, counter)
+            except PermissionError:
+                # A directory the user cannot list (another user's, with a
+                # mount below): what it can reach of it, read-only, as is.
+                libc.mount(host, path, None, libc.MS_BIND | libc.MS_REC, what="cannot bind")
                 libc.make_readonly_recursive(path)
-            # sockets, FIFOs and device nodes are not carried over
+        else:
+            counter[0] += 1
+            _overlay_or_readonly(plan, host, path, name, counter[0], st.st_mode)
+    elif stat.S_ISREG(st.st_mode):
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+        libc.mount(host, path, None, libc.MS_BIND, what="cannot bind file on")
+        libc.make_readonly_recursive(path)
+    # sockets, FIFOs and device nodes are not carried over
 
 
 def _overlay_or_readonly(plan: RootPlan, lower: str, target: str, rel: str, index, mode=None):

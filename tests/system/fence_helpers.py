@@ -1039,9 +1039,10 @@ def attempt_tiocsti(runner: Runner, tmp: Path, unique: str) -> Outcome:
         tmux.close()
     executed = marker.exists()
     pushed = [line for line in screen.splitlines() if line.startswith(("pushed", "TIOCSTI"))]
+    seen = pushed or screen.strip().splitlines()[-6:]  # what went wrong, if it did not run
     return Outcome(
         executed,
-        f"host shell {'ran' if executed else 'did not run'} the pushed command; {pushed}",
+        f"host shell {'ran' if executed else 'did not run'} the pushed command; {seen}",
         ran=bool(pushed),
     )
 
