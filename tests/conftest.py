@@ -139,6 +139,12 @@ def pytest_sessionstart(session):
     if _is_controller(session.config):
         session.config._pycoz_basetemp = str(session.config._tmp_path_factory.getbasetemp())
         session.config._pycoz_before = suite_state(RUN, session.config._pycoz_basetemp)
+        # Rootless tests' fallback state directories (/tmp/pycoz-UID) that this run
+        # makes: removed at its end when they hold no state (checked below).
+        session.config._pycoz_fallbacks = set(glob.glob("/tmp/pycoz-*"))
+        # pycoz makes /run/netns a bind mount of itself, as `ip netns add` does:
+        # one the run made is undone at its end once it is empty.
+        session.config._pycoz_netns_mount = os.path.ismount("/run/netns")
 
 
 @pytest.hookimpl(trylast=True)  # after xdist has ended its workers
@@ -148,6 +154,16 @@ def pytest_sessionfinish(session, exitstatus):
         return
     basetemp = session.config._pycoz_basetemp
     after = suite_state(RUN, basetemp)
+    for top in set(glob.glob("/tmp/pycoz-*")) - session.config._pycoz_fallbacks:
+        if not glob.glob(f"{top}/pycoz/net/*"):
+            shutil.rmtree(top, ignore_errors=True)
+    run_netns = "/run/netns"
+    if (
+        not session.config._pycoz_netns_mount
+        and os.path.ismount(run_netns)
+        and not os.listdir(run_netns)
+    ):
+        subprocess.run(["umount", run_netns], check=False)
     # A container's init, a relay or a worker may still be on its way out: a moment.
     for _ in range(50):
         if not set(after["processes"]) - set(before["processes"]):
