@@ -135,6 +135,13 @@ def pytest_configure_node(node):
     node.workerinput[RUN_VARIABLE] = RUN
 
 
+def _is_mount_point(path: str) -> bool:
+    """From the mount table: a bind of a directory onto itself is one, which
+    os.path.ismount (same device as its parent) cannot tell."""
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split(" ")[4] == path for line in f)
+
+
 def pytest_sessionstart(session):
     if _is_controller(session.config):
         session.config._pycoz_basetemp = str(session.config._tmp_path_factory.getbasetemp())
@@ -144,7 +151,7 @@ def pytest_sessionstart(session):
         session.config._pycoz_fallbacks = set(glob.glob("/tmp/pycoz-*"))
         # pycoz makes /run/netns a bind mount of itself, as `ip netns add` does:
         # one the run made is undone at its end once it is empty.
-        session.config._pycoz_netns_mount = os.path.ismount("/run/netns")
+        session.config._pycoz_netns_mount = _is_mount_point("/run/netns")
 
 
 @pytest.hookimpl(trylast=True)  # after xdist has ended its workers
@@ -160,7 +167,7 @@ def pytest_sessionfinish(session, exitstatus):
     run_netns = "/run/netns"
     if (
         not session.config._pycoz_netns_mount
-        and os.path.ismount(run_netns)
+        and _is_mount_point(run_netns)
         and not os.listdir(run_netns)
     ):
         subprocess.run(["umount", run_netns], check=False)
