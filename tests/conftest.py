@@ -54,7 +54,7 @@ def suite_state(run: str, basetemp: str = "") -> dict[str, list[str]]:
     def listing(directory: str) -> list[str]:
         try:
             return sorted(f"{directory}/{n}" for n in os.listdir(directory) if ours(n))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return []
 
     links = subprocess.run(
@@ -75,7 +75,7 @@ def suite_state(run: str, basetemp: str = "") -> dict[str, list[str]]:
         # XDG_RUNTIME_DIR): state in the fallback directory, /tmp/pycoz-UID.
         "user topology state": [
             entry
-            for top in sorted(glob.glob("/tmp/pycoz-*"))
+            for top in sorted(glob.glob(FALLBACK_DIRS))
             for entry in listing(f"{top}/pycoz/net")
         ],
         "processes": suite_processes(run, os.getpid()),
@@ -135,6 +135,11 @@ def pytest_configure_node(node):
     node.workerinput[RUN_VARIABLE] = RUN
 
 
+#: The rootless fallback state directories, /tmp/pycoz-UID (not other pycoz-*
+#: temporary files, such as the API's trace files).
+FALLBACK_DIRS = "/tmp/pycoz-[0-9]*"
+
+
 def _is_mount_point(path: str) -> bool:
     """From the mount table: a bind of a directory onto itself is one, which
     os.path.ismount (same device as its parent) cannot tell."""
@@ -148,7 +153,7 @@ def pytest_sessionstart(session):
         session.config._pycoz_before = suite_state(RUN, session.config._pycoz_basetemp)
         # Rootless tests' fallback state directories (/tmp/pycoz-UID) that this run
         # makes: removed at its end when they hold no state (checked below).
-        session.config._pycoz_fallbacks = set(glob.glob("/tmp/pycoz-*"))
+        session.config._pycoz_fallbacks = set(glob.glob(FALLBACK_DIRS))
         # pycoz makes /run/netns a bind mount of itself, as `ip netns add` does:
         # one the run made is undone at its end once it is empty.
         session.config._pycoz_netns_mount = _is_mount_point("/run/netns")
@@ -161,7 +166,7 @@ def pytest_sessionfinish(session, exitstatus):
         return
     basetemp = session.config._pycoz_basetemp
     after = suite_state(RUN, basetemp)
-    for top in set(glob.glob("/tmp/pycoz-*")) - session.config._pycoz_fallbacks:
+    for top in set(glob.glob(FALLBACK_DIRS)) - session.config._pycoz_fallbacks:
         if not glob.glob(f"{top}/pycoz/net/*"):
             shutil.rmtree(top, ignore_errors=True)
     run_netns = "/run/netns"
