@@ -41,25 +41,24 @@ def parse_memory(text: str) -> int:
 
 
 def parse_pids(value) -> int:
-    try:
-        count = int(value)
-    except (TypeError, ValueError):
-        count = 0
-    if count < 1:
-        raise SpecError(f"--pids {value!r}: expected a whole number of at least 1")
-    return count
+    return _number(value, int, 1, None, "--pids", "a whole number of at least 1")
 
 
 def parse_cpus(value) -> float:
+    most = os.cpu_count() or 1
+    return _number(value, float, 0.01, most, "--cpus", f"a number of CPUs from 0.01 to {most}")
+
+
+def _number(value, kind, least, most, option: str, expected: str):
+    """``value`` as ``kind`` within [least, most] (most None: no bound), else one line."""
     try:
-        cpus = float(value)
+        number = kind(value)
     except (TypeError, ValueError):
-        cpus = 0.0
-    if not 0.01 <= cpus <= (os.cpu_count() or 1):
-        raise SpecError(
-            f"--cpus {value!r}: expected a number of CPUs from 0.01 to {os.cpu_count() or 1}"
-        )
-    return cpus
+        number = None
+    # Written so that NaN, which compares false to everything, fails too.
+    if number is None or not (least <= number and (most is None or number <= most)):
+        raise SpecError(f"{option} {value!r}: expected {expected}")
+    return number
 
 
 class Limits:

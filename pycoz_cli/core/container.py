@@ -8,6 +8,7 @@ is forked, so bad input fails fast and leaves nothing behind.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -136,22 +137,20 @@ class Container:
         from pycoz_cli.core.fence import Fence
 
         self.fence = Fence(privileged, cap_add, cap_drop, seccomp_deny)
-        self._limits = self._raw_limits = (memory, pids, cpus)
+        self._raw_limits = (memory, pids, cpus)
         #: Rootless mode (``core.userns``) even as root; it is used anyway when
         #: pycoz is not root.
         self.rootless = rootless
 
-    @property
+    @functools.cached_property
     def limits(self):
-        """The resource limits (a ``cgroups.Limits``), checked when first asked for."""
-        if not isinstance(self._limits, tuple):
-            return self._limits
-        if all(v is None for v in self._limits):
+        """The resource limits (a ``cgroups.Limits``, or None), checked when first
+        asked for: their module is imported only when a limit is given."""
+        if all(v is None for v in self._raw_limits):
             return None
         from pycoz_cli.core.cgroups import Limits
 
-        self._limits = Limits(*self._limits)
-        return self._limits
+        return Limits(*self._raw_limits)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
@@ -205,11 +204,9 @@ class Container:
 
         rootless = userns.ensure(self.rootless)
         if rootless and self.limits:
-            given = [
-                n for n, v in zip(("memory", "pids", "cpus"), self._raw_limits, strict=True) if v
-            ]
+            given = next(n for n in ("memory", "pids", "cpus") if getattr(self.limits, n))
             raise SetupError(
-                f"--{given[0]}: resource limits need a cgroup, which an ordinary user cannot "
+                f"--{given}: resource limits need a cgroup, which an ordinary user cannot "
                 "make (rootless mode): run pycoz as root for --memory, --pids and --cpus"
             )
         full_env = dict(os.environ if env is None else env)
