@@ -117,20 +117,20 @@ class Hierarchies:
     """Where each controller lives for this process: v2 or a v1 mount, and our cgroup."""
 
     def __init__(self):
-        from pycoz_cli.core.mounts import read_mountinfo
-
         self.v2_mount = None
         self.v1_mounts: dict[str, str] = {}
-        for entry in read_mountinfo():
-            if entry.fstype == "cgroup2" and self.v2_mount is None:
-                self.v2_mount = entry.mountpoint
-        # v1 mounts name their controllers in the super options; mountinfo's
-        # mount point directory name is not reliable, so read them per line.
+        # One read of the mount table: a v1 mount names its controllers in its
+        # super options (its directory's name is not reliable), which
+        # mounts.parse_mountinfo does not keep.
         with open("/proc/self/mountinfo") as f:
             for line in f:
                 head, _, tail = line.partition(" - ")
                 fields = tail.split()
-                if fields and fields[0] == "cgroup":
+                if not fields:
+                    continue
+                if fields[0] == "cgroup2" and self.v2_mount is None:
+                    self.v2_mount = head.split()[4]
+                elif fields[0] == "cgroup":
                     for option in fields[-1].split(","):
                         self.v1_mounts.setdefault(option, head.split()[4])
         self.own: dict[str, str] = {}
