@@ -30,7 +30,6 @@ cannot be changed in place: a user namespace gives no power over them.
 from __future__ import annotations
 
 import os
-import shutil
 
 from pycoz_cli.errors import SetupError
 
@@ -147,7 +146,11 @@ def subordinate_ranges(uid: int) -> tuple[tuple[int, int], tuple[int, int]] | No
     None when either file has no range for the user (by name or number), or
     when newuidmap/newgidmap are not installed: one mapping is used then.
     """
-    if uid == 0 or not (shutil.which("newuidmap") and shutil.which("newgidmap")):
+    if uid == 0:
+        return None
+    import shutil  # here, not at the top: pycoz root imports this module on every start
+
+    if not (shutil.which("newuidmap") and shutil.which("newgidmap")):
         return None
     import pwd
 
