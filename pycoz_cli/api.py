@@ -128,21 +128,23 @@ class Trace:
                     Event(
                         "syscall",
                         rec["pid"],
-                        rec["syscall"],
-                        rec.get("args", []),
-                        rec.get("result"),
-                        rec.get("errno"),
-                        f"{rec['syscall']}({args_text}) = {result}",
-                        rec.get("time", 0.0),
-                        rec.get("duration"),
-                        rec.get("injected", False),
+                        name=rec["syscall"],
+                        args=rec.get("args", []),
+                        result=rec.get("result"),
+                        errno=rec.get("errno"),
+                        text=f"{rec['syscall']}({args_text}) = {result}",
+                        time=rec.get("time", 0.0),
+                        duration=rec.get("duration"),
+                        injected=rec.get("injected", False),
+                        delayed=rec.get("delayed", False),
                     )
                 )
                 continue
             if kind == "exit":
                 text = f"+++ exited with {rec.get('code')} +++"
             elif kind == "killed":
-                text = f"+++ killed by {rec.get('signal')} +++"
+                core = " (core dumped)" if rec.get("core") else ""
+                text = f"+++ killed by {rec.get('signal')}{core} +++"
             elif kind == "signal":
                 text = f"--- {rec.get('signal')} ---"
             else:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from pycoz_cli.core.topology import resolve as resolve_topology
     from pycoz_cli.core.trace.syscalls import NAMES as SYSCALL_NAMES
     from pycoz_cli.core.trace.syscalls import NUMBERS as SYSCALL_NUMBERS
+    from pycoz_cli.core.trace.tracer import DELAYED, INJECTED
     from pycoz_cli.errors import SpecError
 
 __all__ = [
@@ -58,11 +59,12 @@ __all__ = [
     "signed",
 ]
 
-#: Bits of ``injected`` in ``Tracer.syscall``: fault injection (``-e inject=``)
-#: replaced the call's result, or delayed it (strace's "(INJECTED)", "(DELAYED)").
-INJECTED, DELAYED = 1, 2
-
+# INJECTED, DELAYED: bits of ``injected`` in ``Tracer.syscall``: fault injection
+# (``-e inject=``) replaced the call's result, or delayed it (strace's
+# "(INJECTED)", "(DELAYED)"); the tracer's own constants, read when first used.
 _LAZY = {
+    "INJECTED": ("pycoz_cli.core.trace.tracer", "INJECTED"),
+    "DELAYED": ("pycoz_cli.core.trace.tracer", "DELAYED"),
     "Container": ("pycoz_cli.core.container", "Container"),
     "Network": ("pycoz_cli.core.topology", "Network"),
     "resolve_topology": ("pycoz_cli.core.topology", "resolve"),

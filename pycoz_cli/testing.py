@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shlex
 import shutil
 import subprocess
 import sys
@@ -71,7 +72,7 @@ def _env(extra: Mapping[str, str] | None = None, path: str | None = None) -> dic
 
 
 def _checked(result: subprocess.CompletedProcess, check: bool) -> subprocess.CompletedProcess:
-    command = " ".join(result.args if isinstance(result.args, list) else [result.args])
+    command = shlex.join(result.args) if isinstance(result.args, list) else result.args
     if "Traceback (most recent call last)" in result.stderr:
         raise AssertionError(f"{command}: pycoz printed a traceback:\n{result.stderr}")
     if check and (result.returncode != 0 or "warning:" in result.stderr):

@@ -229,16 +229,31 @@ def _flip_bit(frame: bytes, rng: random.Random) -> bytes:
     return bytes(data)
 
 
+def _has_net_admin(pid: int) -> bool:  # pragma: no cover - in the relay
+    """Whether process ``pid`` has CAP_NET_ADMIN (bit 12) in its effective set."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> 12 & 1)
+    except OSError:
+        pass
+    return False
+
+
 def _control(ctl: socket.socket, settings: dict, nlinks: int) -> None:  # pragma: no cover
     conn, _ = ctl.accept()
     with conn:
         # The socket is abstract, in the host's network namespace: anyone there (any
         # user, any pycoz root container) can connect.  Only the relay's own user
-        # may change what it does.
+        # may change what it does ...
         # Whoever it is never blocks the relay: a refused request is read only if
         # it is there already (unread, closing would reset the connection).
         creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        if struct.unpack("3i", creds)[1] not in (0, os.getuid()):
+        pid, uid, _ = struct.unpack("3i", creds)
+        # ... and holds CAP_NET_ADMIN: a fenced container shares the host's network
+        # namespace (and, as root's, uid 0) but not that power over networks.
+        if uid not in (0, os.getuid()) or not _has_net_admin(pid):
             try:
                 conn.recv(65536, socket.MSG_DONTWAIT)
                 conn.send(b"EPERM", socket.MSG_DONTWAIT)

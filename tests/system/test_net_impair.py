@@ -5,6 +5,7 @@ pycoz's relay does.  Either way a user sees the same thing, and so do these test
 """
 
 import re
+import subprocess
 
 import pytest
 
@@ -171,5 +172,28 @@ def test_net_set_on_a_link_not_declared_says_what_to_do(pycoz, unique, declared)
         assert r.returncode == 0, r.stderr
         ping = pycoz("net", "exec", name, "h1", "--", "ping", "-c2", "-i0.2", "h3")
         assert min(rtts(ping.stdout)) >= 99.0
+    finally:
+        assert pycoz("net", "down", name).returncode == 0
+
+
+def test_the_relay_takes_settings_only_from_who_may_change_networks(pycoz, pycoz_bin, unique):
+    """uid 0 is not enough: root's fenced containers share the host's network
+    namespace, where the relay's socket is, as uid 0 without CAP_NET_ADMIN."""
+    name = f"r{unique}"
+    assert pycoz("net", "up", "pair", "--name", name, "--impair", "h1-h2").returncode == 0
+    try:
+        r = subprocess.run(
+            [
+                *("setpriv", "--bounding-set", "-net_admin", "--inh-caps", "-net_admin"),
+                *(pycoz_bin, "net", "set", name, "h1-h2", "--delay", "300ms"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 125, r
+        assert "EPERM" in r.stderr
+        ping = pycoz("net", "exec", name, "h1", "--", "ping", "-c1", "-W5", "h2")
+        assert ping.returncode == 0 and float(ping.stdout.split("time=")[1].split()[0]) < 200
     finally:
         assert pycoz("net", "down", name).returncode == 0
