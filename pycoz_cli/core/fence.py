@@ -476,7 +476,6 @@ def _deny_calls(denied) -> list[tuple[int, int, int, int]]:
 
 
 # Linux's PR_* and Landlock's constants.
-PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_SECCOMP = 22
 PR_CAP_AMBIENT = 47
@@ -516,10 +515,11 @@ class FencePlan:
         Raises OSError when the kernel refuses a part: pycoz then refuses to
         start the command rather than run it unfenced.
         """
+        from pycoz_cli.core import libc
         from pycoz_cli.core.libc import prctl
 
         if not self.dumpable:
-            prctl(PR_SET_DUMPABLE, 0, "prctl(PR_SET_DUMPABLE) failed")
+            prctl(libc.PR_SET_DUMPABLE, 0, "prctl(PR_SET_DUMPABLE) failed")
         if self.landlock_fd >= 0:
             _restrict_self(self.landlock_fd)
         if self.drop:

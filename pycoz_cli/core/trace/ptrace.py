@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import struct
 
+from pycoz_cli.core import libc
 from pycoz_cli.core.libc import ffi, lib
 
 PTRACE_PEEKUSER = 3
@@ -328,7 +329,6 @@ _BPF_RET_K = 0x06
 SECCOMP_RET_ALLOW = 0x7FFF0000
 SECCOMP_RET_TRACE = 0x7FF00000
 PR_SET_SECCOMP = 22
-PR_SET_NO_NEW_PRIVS = 38
 SECCOMP_MODE_FILTER = 2
 
 
@@ -370,7 +370,7 @@ def install_seccomp(numbers) -> None:
     if lib.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, address, 0, 0) == 0:
         return
     if ffi.errno == 13:  # EACCES
-        if lib.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
+        if lib.prctl(libc.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
             raise OSError(ffi.errno, "cannot set no_new_privs for the seccomp filter", None)
         if lib.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, address, 0, 0) == 0:
             return

@@ -132,9 +132,7 @@ def child_prepare(options: Options, tracer: int | None = None) -> None:
     # Forked from a fenced container's init, which is not dumpable: a seize needs
     # CAP_SYS_PTRACE over our memory's user namespace then, which a rootless init
     # has not (its memory belongs to the host's).  exec sets it anew anyway.
-    from pycoz_cli.core.fence import PR_SET_DUMPABLE
-
-    libc.prctl(PR_SET_DUMPABLE, 1, "prctl(PR_SET_DUMPABLE) failed")
+    libc.prctl(libc.PR_SET_DUMPABLE, 1, "prctl(PR_SET_DUMPABLE) failed")
     os.kill(os.getpid(), signal.SIGSTOP)
     libc.set_parent_death_signal(0)
     numbers = options.seccomp_numbers()
