@@ -537,7 +537,10 @@ def _overlay_or_readonly(plan: RootPlan, lower: str, target: str, rel: str, inde
     except OSError as err:
         if err.errno == 19:  # ENODEV: no overlayfs at all; the caller says so
             raise
-        libc.mount(lower, target, None, libc.MS_BIND, what="cannot bind submount on")
+        # Recursive: a mount made below it since the mount table was read (a
+        # named topology's namespace under /run/netns) is locked to it in a user
+        # namespace, and a plain bind of a tree with locked mounts is refused.
+        libc.mount(lower, target, None, libc.MS_BIND | libc.MS_REC, what="cannot bind submount on")
         libc.make_readonly_recursive(target)
         warn(
             f"{lower or '/'} cannot be overlaid ({os.strerror(err.errno or 0)}); "
