@@ -15,6 +15,7 @@ copies over.
 
 from __future__ import annotations
 
+import errno
 import heapq
 import json
 import os
@@ -62,11 +63,12 @@ def send_settings(key: str, link: int, direction: str, impair: dict) -> None:
             sock.connect(control_name(key))
         except OSError as err:
             raise OSError(err.errno, "the link relay is not running for", key) from None
-        # The relay takes settings from root and its own user only (see _control);
+        # The relay takes settings from root and its own user, with CAP_NET_ADMIN,
+        # only (see _control);
         # asked first, so that a refusal is this one line, not a reset connection.
         creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        if os.getuid() not in (0, struct.unpack("3i", creds)[1]):
-            raise OSError(1, "cannot change the impairments of topology", key)
+        if os.getuid() not in (0, struct.unpack("3i", creds)[1]) or not _has_net_admin(os.getpid()):
+            raise OSError(errno.EPERM, "cannot change the impairments of topology", key)
         try:
             sock.send(json.dumps({"link": link, "dir": direction, "impair": impair}).encode())
             reply = sock.recv(4096).decode()
