@@ -484,7 +484,7 @@ class Snapshot:
 
 
 def api_build(spec: str) -> Callable[[], None]:
-    from pycoz_cli.core.topology import Network, resolve
+    from pycoz_cli.core.net.topology import Network, resolve
 
     def run() -> None:
         with Network(resolve(spec)):
@@ -495,7 +495,7 @@ def api_build(spec: str) -> Callable[[], None]:
 
 def api_pair_true() -> None:
     from pycoz_cli.core.container import Container
-    from pycoz_cli.core.topology import Network, resolve
+    from pycoz_cli.core.net.topology import Network, resolve
 
     with Network(resolve("pair")) as net:
         code = Container(network=net, host="h1", overlay=False).run(["/bin/true"])
@@ -576,7 +576,7 @@ def mininet_usable() -> str | None:
 def sanity(settle: KernelSettle) -> None:
     """The networks really carry traffic, IPv4 and IPv6, once, before timing."""
     from pycoz_cli.core.container import Container
-    from pycoz_cli.core.topology import Network, resolve
+    from pycoz_cli.core.net.topology import Network, resolve
 
     def pings(addrs: tuple[str, ...]) -> list[str]:
         # -W 3: on a veth that just came up, the first IPv6 neighbour solicitation
@@ -660,7 +660,7 @@ def section_mininet(args: argparse.Namespace, settle: KernelSettle) -> None:
 
 def section_pair(args: argparse.Namespace, settle: KernelSettle, env: dict[str, str]) -> None:
     from pycoz_cli.core.container import Container
-    from pycoz_cli.core.topology import Network, resolve
+    from pycoz_cli.core.net.topology import Network, resolve
 
     print("\n== 2. pair: build + /bin/true in h1 + teardown, pycoz API against iproute2")
     held = Network(resolve("pair")).build()

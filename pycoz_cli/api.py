@@ -502,12 +502,12 @@ def spawn(args, **kwargs) -> Popen:
 
 
 def _topology(topology):
-    from pycoz_cli.core.topology import Topology, resolve
+    from pycoz_cli.core.net.topology import Topology, resolve
 
     if isinstance(topology, Topology):
         return topology
     if isinstance(topology, os.PathLike):
-        from pycoz_cli.core.topofile import load
+        from pycoz_cli.core.net.topofile import load
 
         return load(os.fspath(topology))
     if not isinstance(topology, str):
@@ -521,7 +521,7 @@ def _topology(topology):
 def _impairments(topo, impair) -> None:
     """``impair``: {"h1-h2": {"delay": "20ms"}} or {"h1>h2": "delay=20ms,loss=1%"},
     or an iterable of ``--impair`` specs ("h1-h2:delay=20ms")."""
-    from pycoz_cli.core.topology import impair_spec
+    from pycoz_cli.core.net.topology import impair_spec
 
     if impair is None:
         return
@@ -560,7 +560,7 @@ class Network:
         on_spawn=None,
         **host_options,
     ):
-        from pycoz_cli.core import topology as core
+        from pycoz_cli.core.net import topology as core
 
         topo = _topology(topology)
         _impairments(topo, impair)
@@ -632,7 +632,7 @@ class Network:
         cleared (``impair("h1-h2")`` removes them all), in both directions or
         only for traffic ``sender`` sends.  Without netem in the kernel, only a
         link declared impaired when the network was made can change."""
-        from pycoz_cli.core.topology import parse_impairment
+        from pycoz_cli.core.net.topology import parse_impairment
 
         settings = parse_impairment(
             {k: None if v is None else str(v) for k, v in values.items()}, "impair(): "

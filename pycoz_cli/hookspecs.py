@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     import click
 
     from pycoz_cli.core.container import Container
-    from pycoz_cli.core.topology import Network, Topology
+    from pycoz_cli.core.net.topology import Network, Topology
     from pycoz_cli.plugin_api import Tracer
 
 hookspec = HookspecMarker("pycoz")
@@ -146,7 +146,7 @@ def register_tracers(register: RegisterTracer) -> None:
 def pycoz_network_up(network: Network) -> None:
     """A topology's network has just been built, before anything runs in it.
 
-    ``network`` is a ``pycoz_cli.core.topology.Network``: ``network.topology``
+    ``network`` is a ``pycoz_cli.core.net.topology.Network``: ``network.topology``
     is the model (``nodes``, ``links``, ``hosts()``, ``to_dict()``),
     ``network.name`` is the name of a named topology (``pycoz net up``) or None
     for an ephemeral one, and ``network.netns(host)`` gives a host's namespace

@@ -34,8 +34,8 @@ from pycoz_cli.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from pycoz_cli.core.container import Container
-    from pycoz_cli.core.topology import Network, Node, Route, Topology
-    from pycoz_cli.core.topology import resolve as resolve_topology
+    from pycoz_cli.core.net.topology import Network, Node, Route, Topology
+    from pycoz_cli.core.net.topology import resolve as resolve_topology
     from pycoz_cli.core.trace.syscalls import NAMES as SYSCALL_NAMES
     from pycoz_cli.core.trace.syscalls import NUMBERS as SYSCALL_NUMBERS
     from pycoz_cli.core.trace.tracer import DELAYED, INJECTED
@@ -66,11 +66,11 @@ _LAZY = {
     "INJECTED": ("pycoz_cli.core.trace.tracer", "INJECTED"),
     "DELAYED": ("pycoz_cli.core.trace.tracer", "DELAYED"),
     "Container": ("pycoz_cli.core.container", "Container"),
-    "Network": ("pycoz_cli.core.topology", "Network"),
-    "resolve_topology": ("pycoz_cli.core.topology", "resolve"),
-    "Topology": ("pycoz_cli.core.topology", "Topology"),
-    "Node": ("pycoz_cli.core.topology", "Node"),
-    "Route": ("pycoz_cli.core.topology", "Route"),
+    "Network": ("pycoz_cli.core.net.topology", "Network"),
+    "resolve_topology": ("pycoz_cli.core.net.topology", "resolve"),
+    "Topology": ("pycoz_cli.core.net.topology", "Topology"),
+    "Node": ("pycoz_cli.core.net.topology", "Node"),
+    "Route": ("pycoz_cli.core.net.topology", "Route"),
     "SpecError": ("pycoz_cli.errors", "SpecError"),
     # {number: name} and {name: number} of the running architecture's syscalls.
     "SYSCALL_NAMES": ("pycoz_cli.core.trace.syscalls", "NAMES"),

@@ -357,7 +357,7 @@ def topology_factory(name: str, factory, plugin: str):
         return factory
 
     def guarded(**kwargs):
-        from pycoz_cli.core.topology import Topology
+        from pycoz_cli.core.net.topology import Topology
         from pycoz_cli.errors import PluginError
 
         topo = call(plugin, f"topology {name!r}", factory, **kwargs)

@@ -46,7 +46,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pycoz_cli.core.topology import Topology
+    from pycoz_cli.core.net.topology import Topology
 
 __all__ = ["PYCOZ", "Dists", "TraceResult", "run_pycoz", "topology", "trace"]
 
@@ -110,7 +110,7 @@ def topology(spec: str) -> Topology:
     """The ``Topology`` a spec (``line:hosts=3``) makes, through the installed
     plugins, checked as ``pycoz net`` checks it; nothing is built (no root
     needed).  A value out of range raises the factory's ``SpecError``."""
-    from pycoz_cli.core.topology import resolve
+    from pycoz_cli.core.net.topology import resolve
 
     return resolve(spec)
 

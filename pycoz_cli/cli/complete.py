@@ -127,7 +127,7 @@ def topology(ctx, param, incomplete):
 
 
 def _named_states() -> list[dict]:
-    from pycoz_cli.core.named import list_states
+    from pycoz_cli.core.net.named import list_states
 
     return list_states()
 
@@ -154,7 +154,7 @@ def _spec_of(ctx) -> str | None:
 
 
 def _resolve(spec: str):
-    from pycoz_cli.core.topology import resolve
+    from pycoz_cli.core.net.topology import resolve
 
     return resolve(spec)
 
@@ -190,7 +190,7 @@ def _link_labels(links) -> list[str]:
 @_quiet
 def link(ctx, param, incomplete):
     """Links of the topology (``--impair LINK[:KEY=VALUE,...]``, ``net set NAME LINK``)."""
-    from pycoz_cli.core.topology import IMPAIRMENT_KEYS
+    from pycoz_cli.core.net.topology import IMPAIRMENT_KEYS
 
     state = _running(ctx)
     if state is not None:

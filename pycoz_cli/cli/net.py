@@ -74,7 +74,7 @@ def topologies(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(topology: str, as_json: bool) -> None:
     """Show a topology's hosts, links, addresses and routes (builds nothing)."""
-    from pycoz_cli.core.topology import resolve
+    from pycoz_cli.core.net.topology import resolve
 
     topo = resolve(topology)
     if as_json:
@@ -91,7 +91,7 @@ def show(topology: str, as_json: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 def check(file: str) -> None:
     """Validate a topology file."""
-    from pycoz_cli.core.topofile import load
+    from pycoz_cli.core.net.topofile import load
 
     topo = load(file)
     click.echo(f"{file}: ok ({len(topo.nodes)} nodes, {len(topo.links)} links)")
@@ -124,7 +124,7 @@ def run(topology: str, host: str | None, impair, command: tuple[str, ...], **fen
     the topology's names in /etc/hosts; for a throwaway root as well, use
     `pycoz root --net TOPOLOGY --host HOST`. Exits with COMMAND's status.
     """
-    from pycoz_cli.core.topology import Network
+    from pycoz_cli.core.net.topology import Network
 
     fence = fence_from_options(fence)
     with Network(build_topology(topology, impair)) as network:
@@ -151,7 +151,7 @@ def up(topology: str, name: str, impair) -> None:
     `pycoz net down`; state is under $XDG_RUNTIME_DIR/pycoz/net (else
     /tmp/pycoz-UID/pycoz/net), and other users neither see nor reach them.
     """
-    from pycoz_cli.core import named
+    from pycoz_cli.core.net import named
 
     topo = build_topology(topology, impair)
     network = named.up(topo, name, topology, impair)
@@ -169,7 +169,7 @@ def up(topology: str, name: str, impair) -> None:
 @command_args
 def exec_(name: str, host: str, command: tuple[str, ...], **fence) -> int:
     """Run COMMAND in HOST of the running named topology NAME."""
-    from pycoz_cli.core import named
+    from pycoz_cli.core.net import named
 
     named.join(name)  # a user's topology: its user namespace, before --rootless makes one
     fence = fence_from_options(fence)
@@ -185,7 +185,7 @@ def exec_(name: str, host: str, command: tuple[str, ...], **fence) -> int:
 @click.argument("name", shell_complete=complete.named)
 def down(name: str) -> None:
     """Remove the named topology NAME: exactly what pycoz made for it."""
-    from pycoz_cli.core import named
+    from pycoz_cli.core.net import named
 
     removed = named.down(name)
     click.echo(f"{name}: down ({len(removed)} namespaces removed)")
@@ -196,7 +196,7 @@ def down(name: str) -> None:
 def list_(as_json: bool) -> None:
     """List named topologies and their state (up, building, broken): root's as
     root, the user's own otherwise."""
-    from pycoz_cli.core import named
+    from pycoz_cli.core.net import named
 
     rows = [
         {
@@ -222,7 +222,7 @@ def list_(as_json: bool) -> None:
 @net.command(context_settings=CONTEXT)
 def prune() -> None:
     """Remove named topologies that are broken or half-built (made by pycoz only)."""
-    from pycoz_cli.core import named
+    from pycoz_cli.core.net import named
 
     pruned = named.prune()
     click.echo(f"pruned {len(pruned)}" + (f": {', '.join(pruned)}" if pruned else ""))
@@ -255,8 +255,8 @@ def set_(name: str, link: str, sender: str | None, **values) -> None:
       pycoz net up star:hosts=3 --name lab --impair h1-s1
       pycoz net set lab h1-s1 --delay 100ms --from h1
     """
-    from pycoz_cli.core import named
-    from pycoz_cli.core.topology import parse_impairment
+    from pycoz_cli.core.net import named
+    from pycoz_cli.core.net.topology import parse_impairment
 
     impair = parse_impairment(values)
     changed = named.set_impairment(name, link, impair, sender)

@@ -423,7 +423,7 @@ def _check_tracer_options(values: dict) -> None:
 
 def build_topology(spec: str, impairs=()):
     """Resolve a topology spec and apply ``--impair`` options to it."""
-    from pycoz_cli.core.topology import impair_spec, resolve
+    from pycoz_cli.core.net.topology import impair_spec, resolve
 
     topo = resolve(spec)
     for item in impairs:
@@ -450,12 +450,12 @@ def network_from_options(params: dict, stack):
     if impairs and not spec:
         raise SpecError("--impair: needs --net")
     if spec:
-        from pycoz_cli.core.topology import Network
+        from pycoz_cli.core.net.topology import Network
 
         network = stack.enter_context(Network(build_topology(spec, impairs)))
         network.start_commands()
     elif join:
-        from pycoz_cli.core.named import Joined
+        from pycoz_cli.core.net.named import Joined
 
         network = Joined(join)
         stack.callback(network.close)
@@ -500,7 +500,7 @@ def container_from_options(params: dict, stack=None):
     binds = [Bind.parse(b) for b in params.pop("binds")]
     binds += [Bind.parse(b, readonly=True) for b in params.pop("ro_binds")]
     if stack is not None and params.get("join"):
-        from pycoz_cli.core import named
+        from pycoz_cli.core.net import named
 
         named.join(params["join"])  # a rootless topology: its user namespace, not a new one
     fence = fence_from_options(params)  # first: it may enter pycoz's user namespace

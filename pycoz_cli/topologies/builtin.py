@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pycoz_cli.core.topology import BUILTINS
+from pycoz_cli.core.net.topology import BUILTINS
 from pycoz_cli.hookspecs import hookimpl
 
 

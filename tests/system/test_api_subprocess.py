@@ -262,7 +262,7 @@ def test_impairments_as_arguments_and_live():
 
 
 def test_network_from_file_and_topology(tmp_path):
-    from pycoz_cli.core.topology import pair
+    from pycoz_cli.core.net.topology import pair
 
     topo_file = tmp_path / "two.toml"
     topo_file.write_text(

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from pycoz_cli.core.container import Container
-from pycoz_cli.core.topology import Network, resolve
+from pycoz_cli.core.net.topology import Network, resolve
 from pycoz_cli.errors import SpecError
 
 

@@ -80,7 +80,7 @@ def test_tcp_crosses_an_impaired_link_intact():
     import os
 
     from pycoz_cli.core.container import Container
-    from pycoz_cli.core.topology import Network, impair_spec, resolve
+    from pycoz_cli.core.net.topology import Network, impair_spec, resolve
 
     topo = resolve("dualstack")
     impair_spec(topo, "r1-server:delay=5ms,rate=20mbit")

@@ -8,7 +8,7 @@ import pytest
 
 PLUGIN = textwrap.dedent(
     '''
-    from pycoz_cli.core.topology import Topology
+    from pycoz_cli.core.net.topology import Topology
     from pycoz_cli.hookspecs import hookimpl
 
 
@@ -87,7 +87,7 @@ def test_switches_choose_and_disable_plugins(pycoz_bin, plugin_path):
 def test_a_name_taken_twice_is_refused_naming_both_plugins(pycoz_bin, plugin_path):
     (plugin_path / "pycozdup.py").write_text(
         "from pycoz_cli.hookspecs import hookimpl\n"
-        "from pycoz_cli.core.topology import pair\n"
+        "from pycoz_cli.core.net.topology import pair\n"
         "@hookimpl\n"
         "def register_topologies(register):\n"
         "    register('pair', pair, {})\n"

@@ -251,7 +251,7 @@ def test_completion_imports_nothing_heavy(line):
     assert out.stdout.strip(), "no candidates: the probe did not complete anything"
     modules = json.loads(out.stderr.strip().splitlines()[-1])
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
-    assert "pycoz_cli.core.named" not in modules
+    assert "pycoz_cli.core.net.named" not in modules
 
 
 def test_commands_import_the_callbacks_but_not_the_completion_machinery():

@@ -163,7 +163,7 @@ def test_the_references_examples_run():
     import doctest
 
     from pycoz_cli import plugin_api
-    from pycoz_cli.core import topology
+    from pycoz_cli.core.net import topology
 
     for module in (plugin_api, topology):
         failed, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
@@ -177,7 +177,7 @@ def test_the_public_module_is_cheap_to_import_and_agrees_with_the_tracer(dists):
         """
         import json, sys
         from pycoz_cli.plugin_api import Tracer, hookimpl, signed
-        heavy = ("pycoz_cli.core.topology", "pycoz_cli.core.trace.syscalls", "ptrace")
+        heavy = ("pycoz_cli.core.net.topology", "pycoz_cli.core.trace.syscalls", "ptrace")
         print(json.dumps([m for m in heavy if m in sys.modules]))
         """
     )

@@ -29,7 +29,7 @@ def warnings(stderr: str) -> list[str]:
 
 
 MESH = '''
-from pycoz_cli.core.topology import Topology
+from pycoz_cli.core.net.topology import Topology
 from pycoz_cli.hookspecs import hookimpl
 
 

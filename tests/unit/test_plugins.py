@@ -285,7 +285,7 @@ from pycoz_cli.hookspecs import hookimpl
 
 def fam(size=2):
     '''A family for tests.'''
-    from pycoz_cli.core.topology import Topology
+    from pycoz_cli.core.net.topology import Topology
     topo = Topology(f"fam:size={size}")
     for i in range(size):
         topo.add_node(f"n{i}")

@@ -38,8 +38,8 @@ def test_api_import_is_lazy():
 
 def test_reading_named_topologies_imports_no_binding():
     """Tab completion lists running topologies through core.named: no cffi there."""
-    mods = imported_after("from pycoz_cli.core import named\nnamed.list_states()")
+    mods = imported_after("from pycoz_cli.core.net import named\nnamed.list_states()")
     assert not [m for m in HEAVY if m in mods]
-    from pycoz_cli.core import named, netns
+    from pycoz_cli.core.net import named, netns
 
     assert named.NETNS_RUN_DIR == netns.NETNS_RUN_DIR

@@ -1,4 +1,4 @@
-"""Topology files (pycoz_cli.core.topofile): what a file builds, and the one-line
+"""Topology files (pycoz_cli.core.net.topofile): what a file builds, and the one-line
 ``FILE:LINE: KEY: reason`` error for each kind of mistake."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import textwrap
 
 import pytest
 
-from pycoz_cli.core import topofile
-from pycoz_cli.core.topofile import load, loads, parse_duration, parse_percent, parse_rate
-from pycoz_cli.core.topology import resolve
+from pycoz_cli.core.net import topofile
+from pycoz_cli.core.net.topofile import load, loads, parse_duration, parse_percent, parse_rate
+from pycoz_cli.core.net.topology import resolve
 from pycoz_cli.errors import SpecError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -1123,7 +1123,7 @@ def test_deep_nesting_is_one_line(tmp_path, text):
 
 
 def test_check_errors_are_prefixed_with_the_file(monkeypatch):
-    from pycoz_cli.core.topology import Topology
+    from pycoz_cli.core.net.topology import Topology
 
     def refuse(self):
         raise SpecError(f"topology {self.name}: something about the whole")
@@ -1167,7 +1167,7 @@ def test_commands_say_where_they_are_written_and_what_they_wait_for():
 
 
 def test_commands_of_a_plugin_topology_are_named_by_topology_host_and_index():
-    from pycoz_cli.core.topology import Topology
+    from pycoz_cli.core.net.topology import Topology
 
     topo = Topology("ring:hosts=3")
     node = topo.add_node("h1")
@@ -1200,7 +1200,7 @@ def test_a_switch_takes_as_many_ports_as_a_bridge():
 
 
 def test_star_and_plugin_topologies_are_checked_for_the_port_limit():
-    from pycoz_cli.core.topology import Topology
+    from pycoz_cli.core.net.topology import Topology
 
     assert len(resolve("star:hosts=1023").nodes["s1"].interfaces) == 1023
     with pytest.raises(SpecError) as info:
@@ -1294,7 +1294,7 @@ def test_values_are_shown_as_written(parse, text, shown):
 
 
 def test_an_impairment_describes_itself_in_file_units():
-    from pycoz_cli.core.topology import parse_impairment
+    from pycoz_cli.core.net.topology import parse_impairment
 
     impair = parse_impairment({"delay": "100ms", "loss": "0.5%", "rate": "2mbit"})
     assert impair.describe() == "delay 100ms, loss 0.5%, rate 2mbit"
@@ -1392,7 +1392,8 @@ def test_reference_errors_are_what_the_loader_says():
 
 def test_import_is_cheap():
     code = (
-        "import sys, json; import pycoz_cli.core.topofile; print(json.dumps(sorted(sys.modules)))"
+        "import sys, json; import pycoz_cli.core.net.topofile; "
+        "print(json.dumps(sorted(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     mods = set(json.loads(out.stdout))

@@ -277,7 +277,8 @@ def join(name: str, what: str | None = None) -> dict:
         return state
     if status(state) != "up":
         raise SpecError(f"topology {name!r} is {status(state)} (pycoz net prune)")
-    from pycoz_cli.core import netns, userns
+    from pycoz_cli.core import userns
+    from pycoz_cli.core.net import netns
 
     pid = holder["pid"]
     userns.join(pid, f"topology {name} (holder process {pid})")
@@ -294,7 +295,7 @@ def join(name: str, what: str | None = None) -> dict:
 def _open_ns(state: dict, node: str):
     """A handle on a node's network namespace: /run/netns/NAME-NODE (root's), or
     the holder's fd for it (rootless; ``join`` first)."""
-    from pycoz_cli.core.netns import NetNS
+    from pycoz_cli.core.net.netns import NetNS
 
     ns_name = f"{state['name']}-{node}"
     holder = state.get("holder")
@@ -317,7 +318,7 @@ def up(topology, name: str, spec: str, impairs=()):
     ``spec`` and ``impairs`` (the ``--impair`` options) are what it was made from,
     recorded to say how to make it again."""
     from pycoz_cli.core import userns
-    from pycoz_cli.core.topology import Network
+    from pycoz_cli.core.net.topology import Network
 
     nodes = list(topology.nodes)
     check_name(name, nodes)
@@ -368,8 +369,8 @@ def up(topology, name: str, spec: str, impairs=()):
         if own:
             # The holder first, recorded before any namespace of the topology is
             # made: it dies with this pycoz until it is released, and takes them all.
-            from pycoz_cli.core import netns
-            from pycoz_cli.core.holder import Holder
+            from pycoz_cli.core.net import netns
+            from pycoz_cli.core.net.holder import Holder
 
             userns.ensure()
             os.close(netns._own_netns())  # the home namespace, the relay's socket's
@@ -509,7 +510,7 @@ def _running(pid: int, start: str | None) -> bool:
 
 def set_impairment(name: str, label: str, impair, sender: str | None = None) -> list[str]:
     """Change the impairments of a link of a running named topology, live."""
-    from pycoz_cli.core.topology import apply_netem
+    from pycoz_cli.core.net.topology import apply_netem
 
     state = join(name, f"net set {name}")
     if status(state) != "up":
@@ -533,7 +534,7 @@ def set_impairment(name: str, label: str, impair, sender: str | None = None) -> 
     changed = []
     for side, (node, ifname), index in ends:
         if link.get("relay") is not None:
-            from pycoz_cli.core.impair import send_settings
+            from pycoz_cli.core.net.impair import send_settings
 
             send_settings(name, link["relay"], side, impair.to_dict())
         elif state.get("netem") is False:
@@ -604,7 +605,7 @@ def down(name: str) -> list[str]:
         removed = list(state["namespaces"][: len(holder.get("fds", {}))])
     for ns in [] if "holder" in state else state.get("namespaces", []):
         try:
-            from pycoz_cli.core.netns import remove_named
+            from pycoz_cli.core.net.netns import remove_named
 
             if remove_named(ns):
                 removed.append(ns)

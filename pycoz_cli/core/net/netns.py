@@ -18,7 +18,7 @@ import contextlib
 import os
 
 from pycoz_cli.core import libc
-from pycoz_cli.core.rtnl import Rtnl, write_sysctl
+from pycoz_cli.core.net.rtnl import Rtnl, write_sysctl
 
 NETNS_RUN_DIR = "/run/netns"
 

@@ -59,7 +59,7 @@ class Impairment:
 
     def describe(self) -> str:
         """``delay 100ms, loss 1%``: the settings as a topology file writes them."""
-        from pycoz_cli.core.topofile import format_duration, format_percent, format_rate
+        from pycoz_cli.core.net.topofile import format_duration, format_percent, format_rate
 
         shown = (
             ("delay", self.delay_ms, format_duration),
@@ -601,7 +601,7 @@ IMPAIRMENT_KEYS = ("delay", "jitter", "loss", "corrupt", "rate")
 
 def parse_impairment(values: dict, where: str = "--") -> Impairment:
     """An ``Impairment`` from text values keyed delay, jitter, loss, corrupt, rate."""
-    from pycoz_cli.core.topofile import parse_duration, parse_percent, parse_rate
+    from pycoz_cli.core.net.topofile import parse_duration, parse_percent, parse_rate
 
     parsers = {
         "delay": parse_duration,
@@ -647,7 +647,7 @@ def resolve(spec: str, registry: dict | None = None) -> Topology:
     manager, which is only then made (and plugins only then imported).
     """
     if spec.endswith(".toml") or os.sep in spec:
-        from pycoz_cli.core.topofile import load
+        from pycoz_cli.core.net.topofile import load
 
         return load(spec)
     name, raw = parse_spec(spec)
@@ -750,7 +750,7 @@ class Network:
         return self
 
     def _build(self) -> None:
-        from pycoz_cli.core.netns import NetNS
+        from pycoz_cli.core.net.netns import NetNS
 
         topo = self.topology
         for node in topo.nodes.values():
@@ -813,7 +813,7 @@ class Network:
             ns.rtnl().flush()
 
     def _start_relay(self) -> None:
-        from pycoz_cli.core.impair import Relay, disable_offloads
+        from pycoz_cli.core.net.impair import Relay, disable_offloads
 
         topo = self.topology
         relay_rtnl = self.relay_ns.rtnl()
@@ -861,7 +861,7 @@ class Network:
         if self.netem is None:
             self.netem = netem_available(next(iter(self.namespaces.values())).rtnl())
         if k in self.relayed:
-            from pycoz_cli.core.impair import send_settings
+            from pycoz_cli.core.net.impair import send_settings
 
             send_settings(
                 self.relay_key, self.relayed[k], "a" if end == link.a else "b", impair.to_dict()
@@ -938,7 +938,7 @@ class Network:
         return entries
 
     def teardown(self) -> None:
-        from pycoz_cli.core.netns import remove_named
+        from pycoz_cli.core.net.netns import remove_named
 
         for proc in self.started:
             proc.kill()

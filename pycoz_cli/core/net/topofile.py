@@ -20,7 +20,7 @@ import os
 import re
 import stat
 
-from pycoz_cli.core.topology import (
+from pycoz_cli.core.net.topology import (
     BRIDGE_MAX_PORTS,
     IFNAMSIZ,
     PORT_LIMIT_REASON,
