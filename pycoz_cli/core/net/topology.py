@@ -6,7 +6,8 @@ impairments per direction.  ``Network`` makes one real: a network namespace per
 node, a veth pair per link created with both ends directly inside their
 namespaces (nothing ever appears in the host's namespace, so parallel runs never
 collide), a bridge per switch, then addresses, routes and links up — all over
-rtnetlink from this process, pipelined per namespace.
+rtnetlink from this process (pyroute2's messages, ``core.net.netlink``),
+pipelined per namespace.
 
 Ephemeral networks are held by fds and vanish with pycoz; named ones are bound
 on /run/netns/NAME-NODE (``ip netns`` sees them) and removed by ``teardown``.
@@ -709,6 +710,10 @@ class Network:
         #: namespaces instead of /run/netns; node -> the fd number there.
         self.holder = None
         self.held: dict[str, int] = {}
+        #: (node, interface) ends made up, and switch ports made ports of their
+        #: bridge, when created.
+        self._made_up: set = set()
+        self._enslaved: set = set()
 
     def __enter__(self) -> Network:
         return self.build()
@@ -767,12 +772,14 @@ class Network:
             if not self.netem:
                 self.relay_ns = NetNS.create("link relay")
                 self.relayed = {k: j for j, k in enumerate(impairable)}
-        # Links: each veth is created from its first end's namespace with the
-        # peer placed directly in the other's, with ifindexes chosen here (no
-        # need to ask the kernel for them, and never equal between the ends).
+        # Links: each veth is created from one end's namespace with the peer
+        # placed directly in the other's, with ifindexes chosen here (no need to
+        # ask the kernel for them, and never equal between the ends), that end up
+        # at once, and a switch's port made a port of its bridge at once (the
+        # switch's end creates the pair).
         for node in topo.nodes.values():
             if node.kind == "switch":
-                self.namespaces[node.name].rtnl().add_bridge("br0", BRIDGE_INDEX)
+                self.namespaces[node.name].rtnl().add_bridge("br0", BRIDGE_INDEX, up=True)
         for k, link in enumerate(topo.links):
             (a, a_if), (b, b_if) = link.a, link.b
             ia, ib = 10 + 2 * k, 11 + 2 * k
@@ -783,10 +790,19 @@ class Network:
                 # A ⇄ relay ⇄ B: the relay moves frames between aJ and bJ.
                 j = self.relayed[k]
                 relay = self.relay_ns.rtnl()
-                ns_a.rtnl().add_veth(a_if, f"a{j}", self.relay_ns.fd, ia, 100000 + 2 * j, mtu)
+                ns_a.rtnl().add_veth(
+                    a_if, f"a{j}", self.relay_ns.fd, ia, 100000 + 2 * j, mtu, up=True
+                )
                 relay.add_veth(f"b{j}", b_if, ns_b.fd, 100001 + 2 * j, ib, mtu)
-            else:
-                ns_a.rtnl().add_veth(a_if, b_if, ns_b.fd, ia, ib, mtu)
+                self._made_up.add((a, a_if))
+                continue
+            if topo.nodes[b].kind == "switch" and topo.nodes[a].kind != "switch":
+                (a, a_if, ia, ns_a), (b, b_if, ib, ns_b) = (b, b_if, ib, ns_b), (a, a_if, ia, ns_a)
+            master = BRIDGE_INDEX if topo.nodes[a].kind == "switch" else None
+            self._made_up.add((a, a_if))
+            if master:
+                self._enslaved.add((a, a_if))
+            ns_a.rtnl().add_veth(a_if, b_if, ns_b.fd, ia, ib, mtu, up=True, master=master)
         if self.relay_ns is not None:
             self.relay_ns.rtnl().flush()
         for ns in self.namespaces.values():
@@ -839,16 +855,14 @@ class Network:
     def _configure(self, node: Node) -> None:
         rtnl = self.namespaces[node.name].rtnl()
         rtnl.link_up(1, "lo")
-        bridge = BRIDGE_INDEX if node.kind == "switch" else None
-        if bridge:
-            rtnl.link_up(bridge, "br0")
         for iface in node.interfaces.values():
             i = self.ifindex[(node.name, iface.name)]
-            if bridge:
-                rtnl.set_master(i, iface.name, bridge)
+            if node.kind == "switch" and (node.name, iface.name) not in self._enslaved:
+                rtnl.set_master(i, iface.name, BRIDGE_INDEX)
             for addr in iface.addresses:
                 rtnl.add_address(i, iface.name, str(addr.ip), addr.network.prefixlen)
-            rtnl.link_up(i, iface.name, iface.mtu)
+            if (node.name, iface.name) not in self._made_up:
+                rtnl.link_up(i, iface.name)
 
     def set_impairment(
         self, link: Link, end: tuple[str, str], impair: Impairment, flush: bool = True
@@ -1025,7 +1039,7 @@ def netem_available(rtnl) -> bool:
     """Whether this kernel has the netem qdisc (probed once, on a loopback)."""
     global _NETEM
     if _NETEM is None:
-        rtnl.set_netem(1, "lo", delay_ns=1000)
+        rtnl.set_qdisc(1, "lo", "netem", delay=1)
         try:
             rtnl.flush()
         except OSError as err:
@@ -1033,7 +1047,7 @@ def netem_available(rtnl) -> bool:
                 raise
             _NETEM = False
         else:
-            rtnl.set_netem(1, "lo", remove=True)
+            rtnl.set_qdisc(1, "lo", None)
             rtnl.flush()
             _NETEM = True
     return _NETEM
@@ -1042,16 +1056,16 @@ def netem_available(rtnl) -> bool:
 def apply_netem(rtnl, index: int, end: tuple[str, str], impair: Impairment, flush=True) -> None:
     label = f"{end[0]}:{end[1]}"
     if impair:
-        rtnl.set_netem(
-            index,
-            label,
-            delay_ns=int(impair.delay_ms * 1e6),
-            jitter_ns=int(impair.jitter_ms * 1e6),
-            loss=impair.loss,
-            corrupt=impair.corrupt,
-            rate_bps=impair.rate_bps,
-        )
+        params = {
+            "delay": round(impair.delay_ms * 1000),
+            "jitter": round(impair.jitter_ms * 1000),
+            "loss": impair.loss,
+            "prob_corrupt": impair.corrupt,
+        }
+        if impair.rate_bps:
+            params["rate"] = impair.rate_bps // 8
+        rtnl.set_qdisc(index, label, "netem", **params)
     else:
-        rtnl.set_netem(index, label, remove=True)
+        rtnl.set_qdisc(index, label, None)
     if flush:
         rtnl.flush()
