@@ -17,7 +17,7 @@ name never meet (their namespaces, relays and state are apart).
 
 from __future__ import annotations
 
-import errno
+import dataclasses
 import json
 import os
 import re
@@ -383,6 +383,8 @@ def up(topology, name: str, spec: str, impairs=()):
         for directory in state["etc_netns"]:
             _write_etc_netns(directory, state["hosts_file"])
         state["netem"] = net.netem
+        if net.qdiscs is not None:
+            state["qdiscs"] = dataclasses.asdict(net.qdiscs)
         state["links"] = [
             {
                 "label": link.label,
@@ -510,7 +512,7 @@ def _running(pid: int, start: str | None) -> bool:
 
 def set_impairment(name: str, label: str, impair, sender: str | None = None) -> list[str]:
     """Change the impairments of a link of a running named topology, live."""
-    from pycoz_cli.core.net.topology import apply_netem
+    from pycoz_cli.core.net.topology import Qdiscs, apply_qdisc, kernel_qdiscs, split_impairment
 
     state = join(name, f"net set {name}")
     if status(state) != "up":
@@ -533,22 +535,19 @@ def set_impairment(name: str, label: str, impair, sender: str | None = None) -> 
             raise SpecError(f"--from {sender}: not an end of link {label}")
     changed = []
     for side, (node, ifname), index in ends:
-        if link.get("relay") is not None:
-            from pycoz_cli.core.net.impair import send_settings
+        ns = _open_ns(state, node)
+        try:
+            qdiscs = Qdiscs(**state["qdiscs"]) if "qdiscs" in state else kernel_qdiscs(ns.rtnl())
+            kernel, relay = split_impairment(impair, qdiscs)
+            if relay and link.get("relay") is None:
+                raise _not_adjustable(state, label)
+            if link.get("relay") is not None:
+                from pycoz_cli.core.net.impair import send_settings
 
-            send_settings(name, link["relay"], side, impair.to_dict())
-        elif state.get("netem") is False:
-            raise _not_adjustable(state, label)
-        else:
-            ns = _open_ns(state, node)
-            try:
-                apply_netem(ns.rtnl(), index, (node, ifname), impair)
-            except OSError as err:
-                if err.errno == errno.ENOENT:  # the kernel knows no qdisc "netem"
-                    raise _not_adjustable(state, label) from None
-                raise
-            finally:
-                ns.close()
+                send_settings(name, link["relay"], side, relay.to_dict())
+            apply_qdisc(ns.rtnl(), index, (node, ifname), kernel, qdiscs)
+        finally:
+            ns.close()
         link["impair"][f"{node}:{ifname}"] = impair.to_dict()
         changed.append(f"{node}:{ifname}")
     _write_state(state)

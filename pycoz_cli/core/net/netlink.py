@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from errno import ENOENT
 
 from pyroute2.netlink import (
     NLM_F_ACK,
@@ -41,6 +42,7 @@ from pyroute2.netlink.rtnl import (
     RTM_NEWLINK,
     RTM_NEWQDISC,
     RTM_NEWROUTE,
+    RTM_NEWTCLASS,
     TC_H_ROOT,
 )
 from pyroute2.netlink.rtnl.ifaddrmsg import IFA_F_NODAD, ifaddrmsg
@@ -82,7 +84,7 @@ class Requests:
         self.sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
         self.sock.bind((0, 0))
         self.seq = 0
-        self.pending: dict[int, tuple[str, str]] = {}
+        self.pending: dict[int, tuple[str, str, tuple[int, ...]]] = {}
         self.out: list[tuple[int, bytes]] = []
 
     def close(self) -> None:
@@ -90,8 +92,11 @@ class Requests:
 
     # --- plumbing ------------------------------------------------------------
 
-    def send(self, msg, kind: int, flags: int, what: str, target: str) -> None:
-        """Queue the pyroute2 message ``msg`` as request ``kind``."""
+    def send(
+        self, msg, kind: int, flags: int, what: str, target: str, ignore: tuple[int, ...] = ()
+    ) -> None:
+        """Queue the pyroute2 message ``msg`` as request ``kind``; errors whose
+        errno is in ``ignore`` are none."""
         self.seq += 1
         header = msg["header"]
         header["type"] = kind
@@ -100,7 +105,7 @@ class Requests:
         header["pid"] = 0
         msg.encode()
         self.out.append((self.seq, bytes(msg.data)))
-        self.pending[self.seq] = (what, target)
+        self.pending[self.seq] = (what, target, ignore)
 
     def flush(self) -> None:
         """Send every queued request and wait for all their acknowledgements.
@@ -130,9 +135,9 @@ class Requests:
                 length, kind, _flags, seq, _pid = _HDR.unpack_from(buf, offset)
                 if kind == NLMSG_ERROR:
                     (code,) = struct.unpack_from("=i", buf, offset + _HDR.size)
-                    what, target = self.pending.pop(seq, ("netlink request failed", ""))
+                    what, target, ignore = self.pending.pop(seq, ("netlink request", "", ()))
                     waiting.discard(seq)
-                    if code and first_error is None:
+                    if code and -code not in ignore and first_error is None:
                         first_error = OSError(-code, what, f"{target}{self._where()}")
                 offset += (length + 3) & ~3
         return first_error
@@ -299,18 +304,43 @@ class Requests:
     # --- queueing disciplines --------------------------------------------------
 
     def set_qdisc(self, index: int, name: str, kind: str | None, **params) -> None:
-        """Replace the root qdisc of a link with ``kind`` (``"netem"``, ``"tbf"``),
-        its options computed by pyroute2's ``sched_KIND.get_parameters`` from
-        ``params`` (as ``IPRoute.tc`` takes them); ``kind`` None removes it."""
+        """Replace the root qdisc (handle 1:) of a link with ``kind`` (``"netem"``,
+        ``"tbf"``, ``"htb"``), its options computed by pyroute2's
+        ``sched_KIND.get_parameters`` from ``params`` (as ``IPRoute.tc`` takes
+        them); ``kind`` None removes it (none there is no error)."""
         msg = tcmsg()
         msg["index"], msg["handle"], msg["parent"] = index, 0x10000, TC_H_ROOT
         if kind is None:
-            self.send(msg, RTM_DELQDISC, 0, "cannot remove impairments from", name)
+            # Whatever the root qdisc is; the default one (noqueue, handle 0) cannot
+            # go, which is ENOENT: nothing to remove.
+            msg["handle"] = 0
+            self.send(msg, RTM_DELQDISC, 0, "cannot remove impairments from", name, (ENOENT,))
             return
         options = tc_plugins[kind].get_parameters(params)
         msg["attrs"] = [("TCA_KIND", kind), ("TCA_OPTIONS", options)]
         self.send(
             msg, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, "cannot set impairments on", name
+        )
+
+    def set_class(
+        self, index: int, name: str, kind: str, handle: int, parent: int, **params
+    ) -> None:
+        """Add or replace the class ``handle`` of a classful qdisc (htb), its
+        options from pyroute2's ``sched_KIND.get_class_parameters``."""
+        msg = tcmsg()
+        msg["index"], msg["handle"], msg["parent"] = index, handle, parent
+        options = tc_plugins[kind].get_class_parameters(params)
+        msg["attrs"] = [("TCA_KIND", kind), ("TCA_OPTIONS", options)]
+        self.send(msg, RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_REPLACE, "cannot set the rate of", name)
+
+    def set_leaf(self, index: int, name: str, parent: int, limit: int) -> None:
+        """A pfifo of ``limit`` packets under the class ``parent`` (handle 2:)."""
+        msg = tcmsg()
+        msg["index"], msg["handle"], msg["parent"] = index, 0x20000, parent
+        options = tc_plugins["pfifo"].get_parameters({"limit": limit})
+        msg["attrs"] = [("TCA_KIND", "pfifo"), ("TCA_OPTIONS", options)]
+        self.send(
+            msg, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, "cannot set the queue limit of", name
         )
 
 

@@ -15,6 +15,8 @@ on /run/netns/NAME-NODE (``ip netns`` sees them) and removed by ``teardown``.
 
 from __future__ import annotations
 
+import copy
+import errno
 import ipaddress
 import os
 import re
@@ -587,7 +589,8 @@ def impair_spec(topo: Topology, spec: str) -> None:
             raise SpecError(f"--impair {spec!r}: {item!r} is not KEY=VALUE")
         values[key] = value
     impair = parse_impairment(values, f"--impair {spec!r}: ")
-    link.adjustable = True
+    if not values:
+        link.adjustable = True
     if one_way:
         sender = where.split(">")[0]
         ends = [link.a if link.a[0] == sender else link.b]
@@ -697,7 +700,9 @@ class Network:
         self.namespaces: dict = {}
         #: (node, interface) -> ifindex in that node's namespace.
         self.ifindex: dict = {}
-        #: Whether impairments are applied with netem (else by the relay).
+        #: The kernel's qdiscs (``kernel_qdiscs``), once a link is impaired, and
+        #: whether netem is one of them (else the relay does what htb/tbf cannot).
+        self.qdiscs: Qdiscs | None = None
         self.netem: bool | None = None
         #: link position in topology.links -> its position among relayed links.
         self.relayed: dict[int, int] = {}
@@ -768,10 +773,12 @@ class Network:
                 ns.bind_to(self.ns_name(node.name))
         impairable = [k for k, link in enumerate(topo.links) if link.impairable]
         if impairable:
-            self.netem = netem_available(next(iter(self.namespaces.values())).rtnl())
-            if not self.netem:
+            self.qdiscs = kernel_qdiscs(next(iter(self.namespaces.values())).rtnl())
+            self.netem = self.qdiscs.netem
+            relayed = [k for k in impairable if self._needs_relay(topo.links[k])]
+            if relayed:
                 self.relay_ns = NetNS.create("link relay")
-                self.relayed = {k: j for j, k in enumerate(impairable)}
+                self.relayed = {k: j for j, k in enumerate(relayed)}
         # Links: each veth is created from one end's namespace with the peer
         # placed directly in the other's, with ifindexes chosen here (no need to
         # ask the kernel for them, and never equal between the ends), that end up
@@ -872,22 +879,35 @@ class Network:
         An all-zero ``Impairment`` removes the impairment.
         """
         k = self.topology.links.index(link)
-        if self.netem is None:
-            self.netem = netem_available(next(iter(self.namespaces.values())).rtnl())
-        if k in self.relayed:
-            from pycoz_cli.core.net.impair import send_settings
-
-            send_settings(
-                self.relay_key, self.relayed[k], "a" if end == link.a else "b", impair.to_dict()
-            )
-        elif self.netem:
-            apply_netem(self.namespaces[end[0]].rtnl(), self.ifindex[end], end, impair, flush)
-        else:
+        if self.qdiscs is None:
+            self.qdiscs = kernel_qdiscs(next(iter(self.namespaces.values())).rtnl())
+            self.netem = self.qdiscs.netem
+        kernel, relay = split_impairment(impair, self.qdiscs)
+        if relay and k not in self.relayed:
             raise SpecError(
                 f"link {link.label}: this kernel has no netem, and the link was not built "
                 "adjustable: declare it impaired (--impair LINK, or in the topology file)"
             )
+        if k in self.relayed:
+            from pycoz_cli.core.net.impair import send_settings
+
+            send_settings(
+                self.relay_key, self.relayed[k], "a" if end == link.a else "b", relay.to_dict()
+            )
+        if kernel or flush:  # when building, a link has no qdisc to remove yet
+            rtnl = self.namespaces[end[0]].rtnl()
+            apply_qdisc(rtnl, self.ifindex[end], end, kernel, self.qdiscs, flush)
         link.impair[end] = impair
+
+    def _needs_relay(self, link: Link) -> bool:
+        """Whether the relay must carry ``link``: a part of its impairments is
+        beyond the kernel's qdiscs (``split_impairment``), or it was declared
+        adjustable on a kernel without netem (``net set`` may ask anything)."""
+        if self.qdiscs.netem:
+            return False
+        return link.adjustable or any(
+            split_impairment(impair, self.qdiscs)[1] for impair in link.impair.values()
+        )
 
     def start_commands(
         self, detach: bool = False, log_dir: str | None = None, record=None
@@ -1032,40 +1052,131 @@ def _listening(pid: int, kind: str, port: int) -> bool:
     return False
 
 
-_NETEM: bool | None = None
+@dataclass(frozen=True, slots=True)
+class Qdiscs:
+    """Which of the queueing disciplines pycoz impairs links with this kernel has."""
+
+    netem: bool = False
+    htb: bool = False
+    tbf: bool = False
+
+
+#: Asked in this order, and no further than the first the kernel has: netem does
+#: everything, htb and tbf rates only.
+_PROBES = (
+    ("netem", {"delay": 1}),
+    ("htb", {}),
+    ("tbf", {"rate": 125000, "burst": 1600, "latency": 1000}),
+)
+_QDISCS: Qdiscs | None = None
+
+
+def kernel_qdiscs(rtnl) -> Qdiscs:
+    """The qdiscs of this kernel (``Qdiscs``), probed once per process on the
+    loopback of a namespace pycoz made, ``rtnl``'s (adding a qdisc of a kind the
+    kernel lacks fails with ENOENT; one that works is removed again at once)."""
+    global _QDISCS
+    if _QDISCS is None:
+        found = {}
+        for kind, params in _PROBES:
+            rtnl.set_qdisc(1, "lo", kind, **params)
+            try:
+                rtnl.flush()
+            except OSError as err:
+                if err.errno != errno.ENOENT:  # the kernel knows no qdisc of that kind
+                    raise
+                found[kind] = False
+                continue
+            rtnl.set_qdisc(1, "lo", None)
+            rtnl.flush()
+            found[kind] = True
+            break
+        _QDISCS = Qdiscs(**found)
+    return _QDISCS
 
 
 def netem_available(rtnl) -> bool:
-    """Whether this kernel has the netem qdisc (probed once, on a loopback)."""
-    global _NETEM
-    if _NETEM is None:
-        rtnl.set_qdisc(1, "lo", "netem", delay=1)
-        try:
-            rtnl.flush()
-        except OSError as err:
-            if err.errno != 2:  # ENOENT: unknown qdisc kind
-                raise
-            _NETEM = False
-        else:
-            rtnl.set_qdisc(1, "lo", None)
-            rtnl.flush()
-            _NETEM = True
-    return _NETEM
+    """Whether this kernel has the netem qdisc (``kernel_qdiscs``)."""
+    return kernel_qdiscs(rtnl).netem
 
 
-def apply_netem(rtnl, index: int, end: tuple[str, str], impair: Impairment, flush=True) -> None:
+def split_impairment(impair: Impairment, qdiscs: Qdiscs) -> tuple[Impairment, Impairment]:
+    """(what the kernel's qdiscs do, what the relay must do) of ``impair``.
+
+    The one place that decides: netem, where the kernel has it, does everything;
+    else htb or tbf does the rate (so a link that only has a rate needs no
+    relay), and the relay (``core.net.impair``) the rest.
+    """
+    if qdiscs.netem:
+        return impair, Impairment()
+    if impair.rate_bps and (qdiscs.htb or qdiscs.tbf):
+        kernel = Impairment(rate_bps=impair.rate_bps)
+        relay = copy.copy(impair)
+        relay.rate_bps = 0
+        if hasattr(impair, "limit"):  # the queue limit goes where the rate's queue is
+            kernel.limit, relay.limit = impair.limit, 0
+        return kernel, relay
+    return Impairment(), impair
+
+
+#: netem's knobs (pyroute2's sched_netem parameters) -> the Impairment's attribute.
+_NETEM_PERCENTS = {
+    "loss": "loss",
+    "loss_corr": "loss_corr",
+    "prob_corrupt": "corrupt",
+    "corr_corrupt": "corrupt_corr",
+    "duplicate": "duplicate",
+    "dup_corr": "duplicate_corr",
+    "prob_reorder": "reorder",
+    "corr_reorder": "reorder_corr",
+}
+#: tbf's queue, in bytes, per packet of the limit (an Ethernet frame).
+_FRAME = 1514
+#: netem's default limit (packets), which the rate's queue keeps too.
+DEFAULT_LIMIT = 1000
+
+
+def netem_parameters(impair: Impairment) -> dict:
+    """pyroute2's sched_netem parameters for ``impair`` (times in microseconds,
+    percentages as such, the rate in bytes per second)."""
+    params = {"delay": round(impair.delay_ms * 1000), "jitter": round(impair.jitter_ms * 1000)}
+    for knob, attribute in _NETEM_PERCENTS.items():
+        value = getattr(impair, attribute, 0)
+        if value:
+            params[knob] = value
+    if getattr(impair, "gap", 0):
+        params["gap"] = impair.gap
+    params["limit"] = getattr(impair, "limit", 0) or DEFAULT_LIMIT
+    if impair.rate_bps:
+        params["rate"] = impair.rate_bps // 8
+    return params
+
+
+def apply_qdisc(
+    rtnl, index: int, end: tuple[str, str], share: Impairment, qdiscs: Qdiscs, flush=True
+) -> None:
+    """Put the kernel's ``share`` of an impairment (``split_impairment``) on the
+    interface ``index`` of ``end`` (node, interface): netem, or htb (tbf where
+    the kernel has no htb) for a rate; none when ``share`` is empty."""
     label = f"{end[0]}:{end[1]}"
-    if impair:
-        params = {
-            "delay": round(impair.delay_ms * 1000),
-            "jitter": round(impair.jitter_ms * 1000),
-            "loss": impair.loss,
-            "prob_corrupt": impair.corrupt,
-        }
-        if impair.rate_bps:
-            params["rate"] = impair.rate_bps // 8
-        rtnl.set_qdisc(index, label, "netem", **params)
-    else:
+    limit = getattr(share, "limit", 0) or DEFAULT_LIMIT
+    if not share:
         rtnl.set_qdisc(index, label, None)
+    elif qdiscs.netem:
+        rtnl.set_qdisc(index, label, "netem", **netem_parameters(share))
+    elif qdiscs.htb:
+        # One class, 1:1, all traffic: mininet's TCIntf shape.  Its queue is a
+        # pfifo of netem's default 1000 packets, or of ``limit``.
+        rate = share.rate_bps // 8
+        if flush:  # live: htb cannot be changed in place (EINVAL), only made again
+            rtnl.set_qdisc(index, label, None)
+        rtnl.set_qdisc(index, label, "htb", default=1)
+        rtnl.set_class(index, label, "htb", 0x10001, 0x10000, rate=rate, ceil=rate)
+        rtnl.set_leaf(index, label, 0x10001, limit)
+    else:
+        rate = min(share.rate_bps // 8, 0xFFFFFFFF)
+        # The bucket: 1 ms of the rate, and at least two frames.
+        burst = max(rate // 1000, 2 * _FRAME)
+        rtnl.set_qdisc(index, label, "tbf", rate=rate, burst=burst, limit=limit * _FRAME)
     if flush:
         rtnl.flush()
