@@ -663,8 +663,13 @@ def describe(topo) -> str:
         for iface in node.interfaces.values():
             addrs = " ".join(map(str, iface.addresses)) or "-"
             peer = f"{iface.peer[0]}:{iface.peer[1]}" if iface.peer else None
+            if iface.kind == "vlan":
+                peer = f"vlan {iface.vlan_id} on {iface.parent}"
+            elif iface.kind == "vxlan":
+                peer = f"vxlan {iface.vni} {iface.local} -> {iface.remote}:{iface.port}"
             mtu = f"  mtu {iface.mtu}" if iface.mtu else ""
-            lines.append(f"    {iface.name:<8} {addrs}  -> {peer}{mtu}")
+            mac = f"  mac {iface.mac}" if iface.mac else ""
+            lines.append(f"    {iface.name:<8} {addrs}  -> {peer}{mtu}{mac}")
         lines.extend(f"    route {route}" for route in node.routes)
     for link in topo.links:
         a, b = (f"{node}:{ifname}" for node, ifname in (link.a, link.b))

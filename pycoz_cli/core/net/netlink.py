@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from errno import ENOENT
+from errno import ENOENT, EOPNOTSUPP
 
 from pyroute2.netlink import (
     NLM_F_ACK,
@@ -84,7 +84,7 @@ class Requests:
         self.sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
         self.sock.bind((0, 0))
         self.seq = 0
-        self.pending: dict[int, tuple[str, str, tuple[int, ...]]] = {}
+        self.pending: dict[int, tuple] = {}
         self.out: list[tuple[int, bytes]] = []
 
     def close(self) -> None:
@@ -93,10 +93,18 @@ class Requests:
     # --- plumbing ------------------------------------------------------------
 
     def send(
-        self, msg, kind: int, flags: int, what: str, target: str, ignore: tuple[int, ...] = ()
+        self,
+        msg,
+        kind: int,
+        flags: int,
+        what: str,
+        target: str,
+        ignore: tuple[int, ...] = (),
+        hints: dict[int, str] | None = None,
     ) -> None:
         """Queue the pyroute2 message ``msg`` as request ``kind``; errors whose
-        errno is in ``ignore`` are none."""
+        errno is in ``ignore`` are none; ``hints`` maps an errno to what it means
+        here (the raised OSError's ``hint``)."""
         self.seq += 1
         header = msg["header"]
         header["type"] = kind
@@ -105,7 +113,7 @@ class Requests:
         header["pid"] = 0
         msg.encode()
         self.out.append((self.seq, bytes(msg.data)))
-        self.pending[self.seq] = (what, target, ignore)
+        self.pending[self.seq] = (what, target, ignore, hints)
 
     def flush(self) -> None:
         """Send every queued request and wait for all their acknowledgements.
@@ -135,10 +143,13 @@ class Requests:
                 length, kind, _flags, seq, _pid = _HDR.unpack_from(buf, offset)
                 if kind == NLMSG_ERROR:
                     (code,) = struct.unpack_from("=i", buf, offset + _HDR.size)
-                    what, target, ignore = self.pending.pop(seq, ("netlink request", "", ()))
+                    what, target, ignore, hints = self.pending.pop(
+                        seq, ("netlink request", "", (), None)
+                    )
                     waiting.discard(seq)
                     if code and -code not in ignore and first_error is None:
                         first_error = OSError(-code, what, f"{target}{self._where()}")
+                        first_error.hint = (hints or {}).get(-code)
                 offset += (length + 3) & ~3
         return first_error
 
@@ -198,12 +209,19 @@ class Requests:
         self._add_link(name, index, "bridge", None, "cannot create bridge", up=up)
 
     def add_vlan(
-        self, name: str, index: int, parent: int, vlan_id: int, mac: str | None = None
+        self,
+        name: str,
+        index: int,
+        parent: int,
+        vlan_id: int,
+        mac: str | None = None,
+        up: bool = False,
     ) -> None:
         """``ip link add link PARENT name NAME type vlan id VLAN_ID``."""
         data = {"attrs": [("IFLA_VLAN_ID", vlan_id)]}
         extra = [("IFLA_LINK", parent)] + ([("IFLA_ADDRESS", mac)] if mac else [])
-        self._add_link(name, index, "vlan", data, "cannot create VLAN interface", extra)
+        hints = {EOPNOTSUPP: "this kernel has no VLAN support (8021q)"}
+        self._add_link(name, index, "vlan", data, "cannot create VLAN interface", extra, up, hints)
 
     def add_vxlan(
         self,
@@ -214,6 +232,7 @@ class Requests:
         remote: str,
         port: int = 4789,
         mac: str | None = None,
+        up: bool = False,
     ) -> None:
         """``ip link add NAME type vxlan id VNI local LOCAL remote REMOTE dstport PORT``
         (a point-to-point VXLAN: the remote is the one other tunnel end)."""
@@ -227,9 +246,12 @@ class Requests:
             ]
         }
         extra = [("IFLA_ADDRESS", mac)] if mac else []
-        self._add_link(name, index, "vxlan", data, "cannot create VXLAN interface", extra)
+        hints = {EOPNOTSUPP: "this kernel has no VXLAN support"}
+        self._add_link(
+            name, index, "vxlan", data, "cannot create VXLAN interface", extra, up, hints
+        )
 
-    def _add_link(self, name, index, kind, data, what, extra=(), up=False) -> None:
+    def _add_link(self, name, index, kind, data, what, extra=(), up=False, hints=None) -> None:
         info = [("IFLA_INFO_KIND", kind)]
         if data is not None:
             info.append(("IFLA_INFO_DATA", data))
@@ -238,7 +260,7 @@ class Requests:
         if up:
             msg["flags"] = msg["change"] = IFF_UP
         msg["attrs"] = [("IFLA_IFNAME", name), *extra, ("IFLA_LINKINFO", {"attrs": info})]
-        self.send(msg, RTM_NEWLINK, CREATE, what, name)
+        self.send(msg, RTM_NEWLINK, CREATE, what, name, hints=hints)
 
     def set_master(self, index: int, name: str, master: int) -> None:
         msg = ifinfmsg()

@@ -32,6 +32,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 V4_BASE = ipaddress.ip_network("198.18.0.0/15")
 V6_BASE = ipaddress.ip_network("2001:db8::/32")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,14}")
+_IFNAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,14}")
 IFNAMSIZ = 15
 BRIDGE_INDEX = 2
 #: Ports a Linux bridge takes (BR_MAX_PORTS - 1: port numbers are 10 bits and 0 is
@@ -75,32 +76,102 @@ class Impairment:
 
 
 class Interface:
-    """One end of a link inside a node: ``name`` (``eth0``), its ``addresses``
+    """An interface of a node: ``name`` (``eth0``), its ``addresses``
     (``ipaddress.IPv4Interface``/``IPv6Interface``, with prefix lengths), its
-    ``mtu`` (None: the kernel's 1500) and ``peer``, the (node, interface) at
-    the other end.  Made by ``Topology.connect``."""
+    ``mtu`` (None: the kernel's 1500), its ``mac`` (None: the kernel picks one)
+    and ``kind``:
 
-    __slots__ = ("addresses", "mtu", "name", "peer")
+    - ``"veth"``, one end of a link (``Topology.connect``); ``peer`` is the
+      (node, interface) at the other end;
+    - ``"vlan"``, a VLAN sub-interface (``Node.add_vlan``) of the interface
+      ``parent``, tagging with ``vlan_id``;
+    - ``"vxlan"``, a VXLAN tunnel end (``Node.add_vxlan``): network identifier
+      ``vni``, from the node's address ``local`` to ``remote``, UDP port ``port``.
+    """
 
-    def __init__(self, name: str, addresses: Iterable[str] = (), mtu: int | None = None) -> None:
+    __slots__ = (
+        "addresses",
+        "kind",
+        "local",
+        "mac",
+        "mtu",
+        "name",
+        "parent",
+        "peer",
+        "port",
+        "remote",
+        "vlan_id",
+        "vni",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        addresses: Iterable[str] = (),
+        mtu: int | None = None,
+        mac: str | None = None,
+        kind: str = "veth",
+    ) -> None:
         self.name = name
         self.addresses = [ipaddress.ip_interface(a) for a in addresses]
         self.mtu = mtu
+        self.mac = _mac(mac) if mac else None
+        self.kind = kind
         #: (node, interface) at the other end of the link.
         self.peer: tuple[str, str] | None = None
+        self.parent: str | None = None
+        self.vlan_id = 0
+        self.vni = 0
+        self.local: IPAddress | None = None
+        self.remote: IPAddress | None = None
+        self.port = VXLAN_PORT
+
+
+#: VXLAN's UDP port (IANA's; Linux's own default, 8472, predates it).
+VXLAN_PORT = 4789
+_MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+
+
+def _mac(text: str) -> str:
+    """``02:00:5E:00:00:01`` -> ``02:00:5e:00:00:01``; a ValueError unless it is a
+    unicast Ethernet address (the first octet's lowest bit clear), not all zeros."""
+    mac = str(text).lower().replace("-", ":")
+    if not _MAC.fullmatch(mac):
+        raise ValueError(f"{text!r} is not a MAC address (like 02:00:00:00:00:01)")
+    if int(mac[:2], 16) & 1:
+        raise ValueError(f"{text!r} is a multicast MAC address (its first octet is odd)")
+    if mac == "00:00:00:00:00:00":
+        raise ValueError(f"{text!r} is not a usable MAC address")
+    return mac
+
+
+def parse_mac(text: str) -> str:
+    """A MAC address as the kernel shows it (lower case), or ValueError."""
+    return _mac(text)
 
 
 class Route:
     """A route of a node (``Node.add_route``): to ``dst`` (a network, or
     ``"default"``: ``0.0.0.0/0``, or ``::/0`` when ``via`` is IPv6) through the
-    gateway ``via`` (None: on-link); ``kind`` is ``"unicast"``, or
+    gateway ``via`` (None: on-link), or through several at once, an ECMP route,
+    when ``via`` is a list of gateways or of (gateway, weight) pairs (``nexthops``;
+    the kernel spreads flows over them by weight); ``kind`` is ``"unicast"``, or
     ``"unreachable"``/``"prohibit"``/``"blackhole"`` for a route that rejects
     (ICMP unreachable, prohibited) or silently drops its traffic.  ``str()`` is
     ``ip route``'s form: ``198.18.2.0/24 via 198.18.1.1``."""
 
-    __slots__ = ("dst", "kind", "via")
+    __slots__ = ("dst", "kind", "nexthops", "via")
 
-    def __init__(self, dst: str, via: str | None = None, kind: str = "unicast") -> None:
+    def __init__(self, dst: str, via: str | Iterable | None = None, kind: str = "unicast") -> None:
+        #: ECMP: several gateways, each (address, weight); one for a plain route.
+        self.nexthops: list[tuple[IPAddress, int]] = []
+        if via is not None and not isinstance(via, str):
+            for hop in via:
+                gw, weight = (hop, 1) if isinstance(hop, str) else hop
+                self.nexthops.append((ipaddress.ip_address(gw), int(weight)))
+            via = str(self.nexthops[0][0]) if self.nexthops else None
+            if len(self.nexthops) < 2:
+                self.nexthops = []
         self.dst = (
             ipaddress.ip_network(_v6_default(dst, via))
             if dst == "default"
@@ -109,10 +180,21 @@ class Route:
         self.via = ipaddress.ip_address(via) if via else None
         self.kind = kind
 
+    @property
+    def gateways(self) -> list[IPAddress]:
+        """Every gateway: the ECMP route's nexthops, or ``via``."""
+        if self.nexthops:
+            return [gw for gw, _ in self.nexthops]
+        return [self.via] if self.via else []
+
     def __str__(self) -> str:
         text = "default" if self.dst.prefixlen == 0 else str(self.dst)
         if self.kind != "unicast":
             text = f"{self.kind} {text}"
+        if self.nexthops:
+            return text + "".join(
+                f" via {gw}" + (f" weight {w}" if w != 1 else "") for gw, w in self.nexthops
+            )
         return text + (f" via {self.via}" if self.via else "")
 
 
@@ -173,6 +255,79 @@ class Node:
         route = Route(dst, via, kind)
         self.routes.append(route)
         return route
+
+    def add_vlan(
+        self,
+        parent: str,
+        vlan_id: int,
+        addresses: Iterable[str] = (),
+        name: str | None = None,
+        mac: str | None = None,
+    ) -> Interface:
+        """Add a VLAN sub-interface of the interface ``parent`` (a link's end,
+        made by ``Topology.connect`` before), tagging its frames with ``vlan_id``
+        (1-4094), as ``ip link add link PARENT name NAME type vlan id ID``;
+        ``name`` defaults to ``PARENT.ID``.  Returns it.  Frames of a VLAN reach
+        only the same VLAN at the other end (a switch passes them on as they are).
+        """
+        if parent not in self.interfaces or self.interfaces[parent].kind != "veth":
+            links = ", ".join(n for n, i in self.interfaces.items() if i.kind == "veth")
+            raise SpecError(
+                f"node {self.name}: VLAN parent {parent!r} is not one of its links' "
+                f"interfaces ({links or 'none'})"
+            )
+        if isinstance(vlan_id, bool) or not isinstance(vlan_id, int) or not 1 <= vlan_id <= 4094:
+            raise SpecError(f"node {self.name}: VLAN id {vlan_id!r}: use 1 to 4094")
+        iface = self._add_interface(name or f"{parent}.{vlan_id}", addresses, mac, "vlan")
+        iface.parent, iface.vlan_id = parent, vlan_id
+        return iface
+
+    def add_vxlan(
+        self,
+        name: str,
+        vni: int,
+        local: str,
+        remote: str,
+        addresses: Iterable[str] = (),
+        port: int = VXLAN_PORT,
+        mac: str | None = None,
+    ) -> Interface:
+        """Add a VXLAN tunnel end ``name``: Ethernet over UDP from this node's
+        address ``local`` to ``remote`` (the other end's ``local``, on another
+        node, reached over the topology's links and routes), network identifier
+        ``vni`` (0-16777215), UDP ``port``.  Give both ends the same ``vni`` and
+        port, and addresses on one subnet.  Returns it."""
+        if isinstance(vni, bool) or not isinstance(vni, int) or not 0 <= vni <= 0xFFFFFF:
+            raise SpecError(f"node {self.name}: VXLAN id {vni!r}: use 0 to 16777215")
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise SpecError(f"node {self.name}: VXLAN port {port!r}: use 1 to 65535")
+        try:
+            local_ip, remote_ip = ipaddress.ip_address(local), ipaddress.ip_address(remote)
+        except ValueError as err:
+            raise SpecError(f"node {self.name}: VXLAN {name}: {err}") from None
+        if local_ip.version != remote_ip.version:
+            raise SpecError(
+                f"node {self.name}: VXLAN {name}: local {local_ip} and remote {remote_ip} "
+                "are not of one IP version"
+            )
+        iface = self._add_interface(name, addresses, mac, "vxlan")
+        iface.vni, iface.local, iface.remote, iface.port = vni, local_ip, remote_ip, port
+        return iface
+
+    def _add_interface(self, name: str, addresses, mac, kind: str) -> Interface:
+        if not _IFNAME.fullmatch(name) or name == "lo":
+            raise SpecError(
+                f"node {self.name}: interface name {name!r}: use 1-{IFNAMSIZ} letters, "
+                "digits, '-', '_' or '.', starting with a letter (not lo)"
+            )
+        if name in self.interfaces:
+            raise SpecError(f"node {self.name}: two interfaces named {name!r}")
+        try:
+            iface = Interface(name, addresses, mac=mac, kind=kind)
+        except ValueError as err:
+            raise SpecError(f"node {self.name}: interface {name}: {err}") from None
+        self.interfaces[name] = iface
+        return iface
 
     def add_command(self, argv: list[str], spec: CommandSpec | None = None) -> None:
         """Declare a command to start on this node once the network is up
@@ -276,6 +431,8 @@ class Topology:
         a_if: str | None = None,
         b_if: str | None = None,
         mtu: int | None = None,
+        a_mac: str | None = None,
+        b_mac: str | None = None,
     ) -> Link:
         """Link node ``a`` to node ``b`` (a veth pair) and return the ``Link``.
 
@@ -284,12 +441,17 @@ class Topology:
         none.  ``a_if``, ``b_if``: the interface names (at most 15 characters;
         default ``eth0``, ``eth1``... in the order of links, and on a switch
         the name of the node plugged in).  ``mtu``: of both ends (None: 1500).
+        ``a_mac``, ``b_mac``: the ends' MAC addresses (``02:00:00:00:00:01``;
+        None: the kernel picks random ones).
         The kernel adds the on-link route of each address; add others with
         ``Node.add_route``.  An unknown node, or a repeated or too long
         interface name, raises ``SpecError``.
         """
         ends = []
-        for node_name, addrs, ifname, other in ((a, a_addrs, a_if, b), (b, b_addrs, b_if, a)):
+        for node_name, addrs, ifname, other, mac in (
+            (a, a_addrs, a_if, b, a_mac),
+            (b, b_addrs, b_if, a, b_mac),
+        ):
             node = self.nodes.get(node_name)
             if node is None:
                 raise SpecError(f"topology {self.name}: link to unknown node {node_name!r}")
@@ -303,7 +465,10 @@ class Topology:
                     f"topology {self.name}: interface name {ifname!r} is longer "
                     f"than {IFNAMSIZ} characters"
                 )
-            node.interfaces[ifname] = Interface(ifname, addrs, mtu)
+            try:
+                node.interfaces[ifname] = Interface(ifname, addrs, mtu, mac)
+            except ValueError as err:
+                raise SpecError(f"topology {self.name}: {node_name}:{ifname}: {err}") from None
             ends.append((node_name, ifname))
         link = Link(ends[0], ends[1])
         self.nodes[a].interfaces[ends[0][1]].peer = ends[1]
@@ -381,7 +546,22 @@ class Topology:
         """An address on two interfaces, or a switch with more ports than a bridge
         takes, is an error (topology files check routes too)."""
         seen: dict = {}
+        macs: dict = {}
         for node in self.nodes.values():
+            for iface in node.interfaces.values():
+                where = f"{node.name}:{iface.name}"
+                if iface.mac and iface.kind != "vlan":  # a VLAN may share its parent's
+                    if iface.mac in macs:
+                        raise SpecError(
+                            f"topology {self.name}: MAC address {iface.mac} is on both "
+                            f"{macs[iface.mac]} and {where}"
+                        )
+                    macs[iface.mac] = where
+                if iface.kind == "vxlan" and iface.local not in node.addresses():
+                    raise SpecError(
+                        f"topology {self.name}: VXLAN {where}: local {iface.local} is not "
+                        f"an address of {node.name}"
+                    )
             if node.kind == "switch" and len(node.interfaces) > BRIDGE_MAX_PORTS:
                 raise SpecError(
                     f"topology {self.name}: switch {node.name} has {len(node.interfaces)} "
@@ -409,6 +589,19 @@ class Topology:
                             "name": i.name,
                             "addresses": [str(a) for a in i.addresses],
                             **({"mtu": i.mtu} if i.mtu else {}),
+                            **({"mac": i.mac} if i.mac else {}),
+                            **({"kind": i.kind} if i.kind != "veth" else {}),
+                            **({"parent": i.parent, "vlan_id": i.vlan_id} if i.parent else {}),
+                            **(
+                                {
+                                    "vni": i.vni,
+                                    "local": str(i.local),
+                                    "remote": str(i.remote),
+                                    "port": i.port,
+                                }
+                                if i.kind == "vxlan"
+                                else {}
+                            ),
                             "peer": f"{i.peer[0]}:{i.peer[1]}" if i.peer else None,
                         }
                         for i in node.interfaces.values()
@@ -755,7 +948,7 @@ class Network:
                     pass
             self.teardown()
             if isinstance(err, OSError):
-                raise SetupError.from_oserror(err) from None
+                raise SetupError.from_oserror(err, getattr(err, "hint", None)) from None
             raise
         return self
 
@@ -797,10 +990,12 @@ class Network:
                 # A ⇄ relay ⇄ B: the relay moves frames between aJ and bJ.
                 j = self.relayed[k]
                 relay = self.relay_ns.rtnl()
+                mac = topo.nodes[a].interfaces[a_if].mac
                 ns_a.rtnl().add_veth(
-                    a_if, f"a{j}", self.relay_ns.fd, ia, 100000 + 2 * j, mtu, up=True
+                    a_if, f"a{j}", self.relay_ns.fd, ia, 100000 + 2 * j, mtu, mac, up=True
                 )
-                relay.add_veth(f"b{j}", b_if, ns_b.fd, 100001 + 2 * j, ib, mtu)
+                peer_mac = topo.nodes[b].interfaces[b_if].mac
+                relay.add_veth(f"b{j}", b_if, ns_b.fd, 100001 + 2 * j, ib, mtu, peer_mac=peer_mac)
                 self._made_up.add((a, a_if))
                 continue
             if topo.nodes[b].kind == "switch" and topo.nodes[a].kind != "switch":
@@ -809,7 +1004,15 @@ class Network:
             self._made_up.add((a, a_if))
             if master:
                 self._enslaved.add((a, a_if))
-            ns_a.rtnl().add_veth(a_if, b_if, ns_b.fd, ia, ib, mtu, up=True, master=master)
+            macs = topo.nodes[a].interfaces[a_if].mac, topo.nodes[b].interfaces[b_if].mac
+            ns_a.rtnl().add_veth(a_if, b_if, ns_b.fd, ia, ib, mtu, *macs, up=True, master=master)
+        # VLAN and VXLAN interfaces (made in _configure, once their parents exist).
+        index = 10 + 2 * len(topo.links)
+        for node in topo.nodes.values():
+            for iface in node.interfaces.values():
+                if iface.kind != "veth":
+                    self.ifindex[(node.name, iface.name)] = index
+                    index += 1
         if self.relay_ns is not None:
             self.relay_ns.rtnl().flush()
         for ns in self.namespaces.values():
@@ -819,12 +1022,14 @@ class Network:
         for node in topo.nodes.values():
             rtnl = self.namespaces[node.name].rtnl()
             for route in node.routes:
+                nexthops = [(str(gw), weight) for gw, weight in route.nexthops]
                 rtnl.add_route(
                     str(route.dst.network_address),
                     route.dst.prefixlen,
-                    str(route.via) if route.via else None,
+                    str(route.via) if route.via and not nexthops else None,
                     route.kind,
                     family=10 if route.dst.version == 6 else 2,
+                    nexthops=nexthops or None,
                 )
         if self.relayed:
             self._start_relay()
@@ -862,13 +1067,22 @@ class Network:
     def _configure(self, node: Node) -> None:
         rtnl = self.namespaces[node.name].rtnl()
         rtnl.link_up(1, "lo")
-        for iface in node.interfaces.values():
+        ifaces = sorted(node.interfaces.values(), key=lambda i: i.kind != "veth")
+        for iface in ifaces:  # links' ends first: VLANs are made on them
             i = self.ifindex[(node.name, iface.name)]
-            if node.kind == "switch" and (node.name, iface.name) not in self._enslaved:
+            if iface.kind == "vlan":
+                parent = self.ifindex[(node.name, iface.parent)]
+                rtnl.add_vlan(iface.name, i, parent, iface.vlan_id, iface.mac, up=True)
+            elif iface.kind == "vxlan":
+                local, remote = str(iface.local), str(iface.remote)
+                rtnl.add_vxlan(
+                    iface.name, i, iface.vni, local, remote, iface.port, iface.mac, up=True
+                )
+            elif node.kind == "switch" and (node.name, iface.name) not in self._enslaved:
                 rtnl.set_master(i, iface.name, BRIDGE_INDEX)
             for addr in iface.addresses:
                 rtnl.add_address(i, iface.name, str(addr.ip), addr.network.prefixlen)
-            if (node.name, iface.name) not in self._made_up:
+            if iface.kind == "veth" and (node.name, iface.name) not in self._made_up:
                 rtnl.link_up(i, iface.name)
 
     def set_impairment(
