@@ -626,6 +626,12 @@ class Network:
             raise SpecError(f"topology {self.name}: {host} has no IPv{version} address")
         return str(addrs[0])
 
+    def links(self, host: str) -> list[dict]:
+        """The interfaces of ``host`` as the kernel has them (through pyroute2):
+        dicts of ``index``, ``name``, ``kind`` (``"veth"``, ``"vxlan"``...),
+        ``mac``, ``mtu``, ``up``, ``master`` and ``parent`` (ifindexes)."""
+        return self._network.links(host)
+
     def impair(self, link: str, *, sender: str | None = None, **values) -> None:
         """Change ``link``'s impairments live: ``delay``/``jitter`` ("50ms"),
         ``loss``/``corrupt`` ("1%"), ``rate`` ("10mbit"); values not given are

@@ -187,3 +187,18 @@ def test_vlan_on_a_kernel_without_vlans_is_one_line(pycoz, tmp_path):
     assert r.stderr.count("\n") == 1, r.stderr
     assert "cannot create VLAN interface eth0.10 (in h1)" in r.stderr
     assert "this kernel has no VLAN support" in r.stderr
+
+
+def test_the_api_reads_a_hosts_links_back_from_the_kernel(diamond):
+    """Network.links(host): the kernel's view, through pyroute2's IPRoute."""
+    from pycoz_cli import Network
+
+    with Network(diamond) as net:
+        links = {link["name"]: link for link in net.links("h1")}
+    assert set(links) == {"lo", "eth0", "eth1", "vx0"}
+    assert (links["eth0"]["kind"], links["eth0"]["mac"], links["eth0"]["up"]) == (
+        "veth",
+        "02:00:00:00:01:01",
+        True,
+    )
+    assert (links["vx0"]["kind"], links["vx0"]["mac"]) == ("vxlan", "02:00:00:00:20:01")

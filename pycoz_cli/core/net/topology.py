@@ -931,6 +931,13 @@ class Network:
                 f"topology {self.topology.name}: no host {node!r} (hosts: {hosts})"
             ) from None
 
+    def links(self, node: str) -> list[dict]:
+        """The interfaces of ``node`` as the kernel has them (``netlink.links``)."""
+        from pycoz_cli.core.net.netlink import links
+
+        with self.netns(node).entered():
+            return links()
+
     def build(self) -> Network:
         from pycoz_cli.core import userns
 
