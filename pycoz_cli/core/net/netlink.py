@@ -259,7 +259,8 @@ class Requests:
         msg["index"] = index
         if up:
             msg["flags"] = msg["change"] = IFF_UP
-        msg["attrs"] = [("IFLA_IFNAME", name), *extra, ("IFLA_LINKINFO", {"attrs": info})]
+        # In iproute2's order (tests compare the requests with ip's).
+        msg["attrs"] = [*extra, ("IFLA_IFNAME", name), ("IFLA_LINKINFO", {"attrs": info})]
         self.send(msg, RTM_NEWLINK, CREATE, what, name, hints=hints)
 
     def set_master(self, index: int, name: str, master: int) -> None:
