@@ -1107,7 +1107,8 @@ class Network:
         if relay and k not in self.relayed:
             raise SpecError(
                 f"link {link.label}: this kernel has no netem, and the link was not built "
-                "adjustable: declare it impaired (--impair LINK, or in the topology file)"
+                "adjustable: declare it (--impair LINK, or an impairment other than a rate "
+                "in the topology file)"
             )
         if k in self.relayed:
             from pycoz_cli.core.net.impair import send_settings
