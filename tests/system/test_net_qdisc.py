@@ -52,20 +52,31 @@ def iperf(net, seconds: int = 3, reverse: bool = False) -> float:
     return report["end"]["sum_received"]["bits_per_second"]
 
 
+#: What TCP can carry of a rate that counts whole frames: 1448 bytes of payload (an
+#: MSS with timestamps) in each 1514-byte Ethernet frame; iperf3 counts the payload.
+PAYLOAD_SHARE = 1448 / 1514
+
+
+def off_by(got: float, mbit: float) -> float:
+    """How far iperf3's figure is from what ``mbit`` carries, as a fraction."""
+    expected = mbit * 1e6 * PAYLOAD_SHARE
+    return abs(got - expected) / expected
+
+
 def qdiscs_of(net, host: str) -> list[str]:
     shown = run(net, host, ["tc", "-j", "qdisc", "show", "dev", "eth0"])
     return [q["kind"] for q in json.loads(shown)]
 
 
 @pytest.mark.parametrize("mbit", [5, 40])
-def test_rate_only_link_is_paced_by_the_kernel_within_8_percent(mbit):
+def test_rate_only_link_is_paced_by_the_kernel_within_5_percent(mbit):
     topo = resolve("pair")
     impair_spec(topo, f"h1>h2:rate={mbit}mbit")
     with Network(topo) as net:
         assert net.relay_pid is None and not net.relayed  # no relay in the way
         assert qdiscs_of(net, "h1")[0] in ("netem", "htb", "tbf")
         got = iperf(net)
-        assert abs(got - mbit * 1e6) / (mbit * 1e6) <= 0.08, got
+        assert off_by(got, mbit) <= 0.05, got
         # The other direction is not paced.
         assert iperf(net, seconds=1, reverse=True) > 5 * mbit * 1e6
 
@@ -86,7 +97,9 @@ def test_the_relay_gets_only_what_the_kernel_cannot_do():
         ping = run(net, "h1", ["ping", "-c3", "-i0.2", "198.18.0.2"])
         assert min(float(t) for t in re.findall(r"time=([0-9.]+)", ping)) >= 39.0
         got = iperf(net)
-        assert abs(got - 1e7) / 1e7 <= 0.08, got
+        # Through the relay (a user-space hop that holds frames back) TCP keeps
+        # less in flight than on a plain veth: 10 %, the issue's wider bound.
+        assert off_by(got, 10) <= 0.10, got
 
 
 def test_split_is_decided_by_the_kernels_qdiscs():
@@ -124,3 +137,16 @@ def test_net_set_changes_a_kernel_rate_live(pycoz, unique):
         assert not re.search(r"htb|netem|tbf", qdisc())
     finally:
         assert pycoz("net", "down", name).returncode == 0
+
+
+@pytest.mark.parametrize("mbit", [5, 40])
+def test_tbf_paces_where_a_kernel_has_no_htb(mbit):
+    """The fallback, on this kernel's real tbf: the network is told the kernel
+    has tbf only, and a rate set live goes to tbf."""
+    with Network(resolve("pair")) as net:
+        net.qdiscs = Qdiscs(tbf=True)
+        link = net.topology.links[0]
+        net.set_impairment(link, link.a, Impairment(rate_bps=mbit * 10**6))
+        assert qdiscs_of(net, "h1") == ["tbf"]
+        got = iperf(net)
+        assert off_by(got, mbit) <= 0.05, got
