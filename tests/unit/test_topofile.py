@@ -521,7 +521,7 @@ ERRORS = [
         "route-type",
         "[hosts.a]\nroutes = [\n  'default via 198.18.0.2',\n  5,\n]\n",
         "lab.toml:4: hosts.a.routes[1]: 5: a route is a string; write "
-        "[unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]",
+        "[unicast|blackhole|unreachable|prohibit|local] DST|default [via GATEWAY]",
     ),
     (
         "sysctl-not-net",
@@ -612,6 +612,12 @@ ERRORS = [
         "('default via GATEWAY')",
     ),
     (
+        "route-local-via",
+        "[hosts.client]\nroutes = ['local 10.0.0.0/8 via 10.0.0.1']\n",
+        "lab.toml:2: hosts.client.routes[0]: 'local 10.0.0.0/8 via 10.0.0.1': a "
+        "local route takes no gateway",
+    ),
+    (
         "route-kind-gw",
         "[hosts.client]\nroutes = ['blackhole 10.0.0.0/8 via 10.0.0.1']\n",
         "lab.toml:2: hosts.client.routes[0]: 'blackhole 10.0.0.0/8 via 10.0.0.1': a "
@@ -644,20 +650,20 @@ ERRORS = [
         "route-extra",
         "[hosts.client]\nroutes = ['default via 10.0.0.1 dev eth0']\n",
         "lab.toml:2: hosts.client.routes[0]: 'default via 10.0.0.1 dev eth0': unexpected "
-        "'dev eth0'; write [unicast|blackhole|unreachable|prohibit] DST|default [via "
+        "'dev eth0'; write [unicast|blackhole|unreachable|prohibit|local] DST|default [via "
         "GATEWAY]",
     ),
     (
         "route-only-via",
         "[hosts.client]\nroutes = ['via 10.0.0.1']\n",
         "lab.toml:2: hosts.client.routes[0]: 'via 10.0.0.1' is not a route: write "
-        "[unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]",
+        "[unicast|blackhole|unreachable|prohibit|local] DST|default [via GATEWAY]",
     ),
     (
         "route-only-kind",
         "[hosts.client]\nroutes = ['blackhole']\n",
         "lab.toml:2: hosts.client.routes[0]: 'blackhole' is not a route: write "
-        "[unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]",
+        "[unicast|blackhole|unreachable|prohibit|local] DST|default [via GATEWAY]",
     ),
     (
         "route-off-subnet",

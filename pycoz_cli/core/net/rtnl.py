@@ -53,12 +53,13 @@ IFA_F_NODAD = 0x02
 RTA_DST = 1
 RTA_OIF = 4
 RTA_GATEWAY = 5
-RT_TABLE_MAIN = 254
+RT_TABLE_MAIN, RT_TABLE_LOCAL = 254, 255
 RTPROT_STATIC = 4
-RT_SCOPE_UNIVERSE = 0
-RTN_UNICAST, RTN_BLACKHOLE, RTN_UNREACHABLE, RTN_PROHIBIT = 1, 6, 7, 8
+RT_SCOPE_UNIVERSE, RT_SCOPE_HOST = 0, 254
+RTN_UNICAST, RTN_LOCAL, RTN_BLACKHOLE, RTN_UNREACHABLE, RTN_PROHIBIT = 1, 2, 6, 7, 8
 ROUTE_TYPES = {
     "unicast": RTN_UNICAST,
+    "local": RTN_LOCAL,
     "blackhole": RTN_BLACKHOLE,
     "unreachable": RTN_UNREACHABLE,
     "prohibit": RTN_PROHIBIT,
@@ -254,12 +255,18 @@ class Rtnl:
     ) -> None:
         family = family or _family(dst if dst else gateway or "0.0.0.0")
         rtype = ROUTE_TYPES[kind]
-        scope = RT_SCOPE_UNIVERSE
+        # A local route (the node answers for dst itself) lives in the local table,
+        # on the loopback interface, as `ip route add local DST dev lo` puts it.
+        local = kind == "local"
+        scope = RT_SCOPE_HOST if local else RT_SCOPE_UNIVERSE
+        table = RT_TABLE_LOCAL if local else RT_TABLE_MAIN
         body = struct.pack(
-            "=BBBBBBBBI", family, prefixlen, 0, 0, RT_TABLE_MAIN, RTPROT_STATIC, scope, rtype, 0
+            "=BBBBBBBBI", family, prefixlen, 0, 0, table, RTPROT_STATIC, scope, rtype, 0
         )
         if prefixlen:
             body += attr(RTA_DST, _packed(dst))
+        if local:
+            body += attr_u32(RTA_OIF, 1)
         if gateway:
             body += attr(RTA_GATEWAY, _packed(gateway))
         label = f"{dst or 'default'}/{prefixlen}" + (f" via {gateway}" if gateway else "")

@@ -44,8 +44,8 @@ IMPAIR_KEYS = ("delay", "jitter", "loss", "corrupt", "rate")
 LINK_KEYS = ("a", "b", "a_addresses", "b_addresses", "mtu", *IMPAIR_KEYS, "a_to_b", "b_to_a")
 DIRECTIONS = ("a_to_b", "b_to_a")
 COMMAND_KEYS = ("run", "ready", "timeout")
-ROUTE_KINDS = ("unicast", "blackhole", "unreachable", "prohibit")
-ROUTE_USAGE = "write [unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]"
+ROUTE_KINDS = ("unicast", "blackhole", "unreachable", "prohibit", "local")
+ROUTE_USAGE = "write [unicast|blackhole|unreachable|prohibit|local] DST|default [via GATEWAY]"
 
 # Interface names: what the kernel accepts, minus '/', ':' and whitespace, which
 # would confuse NODE:IFNAME and sysctl paths.

@@ -92,7 +92,9 @@ class Route:
     ``"default"``: ``0.0.0.0/0``, or ``::/0`` when ``via`` is IPv6) through the
     gateway ``via`` (None: on-link); ``kind`` is ``"unicast"``, or
     ``"unreachable"``/``"prohibit"``/``"blackhole"`` for a route that rejects
-    (ICMP unreachable, prohibited) or silently drops its traffic.  ``str()`` is
+    (ICMP unreachable, prohibited) or silently drops its traffic, or ``"local"``
+    for destinations the node answers itself, as its own addresses (a TCP
+    connection to a port where nothing listens is reset).  ``str()`` is
     ``ip route``'s form: ``198.18.2.0/24 via 198.18.1.1``."""
 
     __slots__ = ("dst", "kind", "via")
@@ -505,7 +507,7 @@ def chain(routers: int = 1) -> Topology:
     return topo
 
 
-def _dual(name: str, v6_route_kind: str | None) -> Topology:
+def _dual(name: str) -> Topology:
     topo = Topology(name)
     for node, kind in (("client", "host"), ("r1", "router"), ("server", "host")):
         topo.add_node(node, kind)
@@ -519,34 +521,49 @@ def _dual(name: str, v6_route_kind: str | None) -> Topology:
         Route("default", _ip(_v4(1, 1))),
         Route("default", _ip(_v6(1, 1))),
     ]
-    server_v6 = _ip(_v6(1, 2))
-    if v6_route_kind == "unreachable":
-        # On the client: its connect() to the server's IPv6 address fails at once
-        # with ENETUNREACH, as on a host whose IPv6 has no way out.  (An ICMPv6
-        # refusal from r1 would arrive while connect() still holds the socket on a
-        # zero-latency veth, be taken as a soft error, and only count on the SYN's
-        # retransmission a second later.)
-        topo.nodes["client"].routes.append(Route(f"{server_v6}/128", kind="unreachable"))
-    elif v6_route_kind == "blackhole":
-        # On the path: r1 drops IPv6 to the server without a word; the client's
-        # SYNs go unanswered and its connection times out.
-        topo.nodes["r1"].routes.append(Route(f"{server_v6}/128", kind="blackhole"))
     return topo
 
 
 def dualstack() -> Topology:
     """``client`` and ``server`` through router ``r1``, IPv4 and IPv6 both working."""
-    return _dual("dualstack", None)
+    return _dual("dualstack")
 
 
-def v6rejected() -> Topology:
-    """As dualstack, but IPv6 connections to ``server`` fail at once (ENETUNREACH)."""
-    return _dual("v6rejected", "unreachable")
+#: v6rejected's ways of refusing: ``by`` -> the kind of r1's route to the server.
+V6_REJECTIONS = {"reset": "local", "unreachable": "unreachable", "prohibit": "prohibit"}
+
+
+def v6rejected(by: str = "reset") -> Topology:
+    """As dualstack, but r1 refuses IPv6 to ``server``: clients try it first and fall back.
+
+    The client keeps its IPv6 route, so getaddrinfo sorts the server's IPv6
+    address first and clients try it; the refusal comes from r1, beyond the
+    client, as from a broken network.  ``by``: ``reset`` (r1 answers the
+    server's IPv6 address itself and resets every TCP connection, as a firewall's
+    tcp-reset: ECONNREFUSED at once), ``unreachable`` (ICMPv6 no route:
+    ENETUNREACH) or ``prohibit`` (ICMPv6 administratively prohibited: EACCES).
+    An ICMPv6 error that reaches the client while its connect() still holds the
+    socket — always, on a link without delay — is taken by Linux as a soft
+    error, so ICMPv6 fails the attempt only with the SYN's retransmission, 1 s
+    later; a reset fails it at once.
+    """
+    if by not in V6_REJECTIONS:
+        raise SpecError(f"v6rejected: by={by!r}: use {', '.join(V6_REJECTIONS)}")
+    topo = _dual("v6rejected" if by == "reset" else f"v6rejected:by={by}")
+    server_v6 = _ip(_v6(1, 2))
+    topo.nodes["r1"].routes.append(Route(f"{server_v6}/128", kind=V6_REJECTIONS[by]))
+    return topo
 
 
 def v6dropped() -> Topology:
-    """As dualstack, but IPv6 to ``server`` is silently dropped (connections time out)."""
-    return _dual("v6dropped", "blackhole")
+    """As dualstack, but IPv6 to ``server`` is silently dropped (connections time out).
+
+    r1 drops it without a word (a blackhole route); the client's SYNs go
+    unanswered, so a client falls back only when its own deadline passes.
+    """
+    topo = _dual("v6dropped")
+    topo.nodes["r1"].routes.append(Route(f"{_ip(_v6(1, 2))}/128", kind="blackhole"))
+    return topo
 
 
 def _ip(iface: str) -> str:
@@ -564,7 +581,17 @@ BUILTINS = {
     "star": (star, {"hosts": (int, 3, "number of hosts on the switch, 1 to 1023")}),
     "chain": (chain, {"routers": (int, 1, "number of routers between h1 and h2")}),
     "dualstack": (dualstack, {}),
-    "v6rejected": (v6rejected, {}),
+    "v6rejected": (
+        v6rejected,
+        {
+            "by": (
+                str,
+                "reset",
+                "how r1 refuses IPv6 to server: reset (TCP reset), unreachable or "
+                "prohibit (ICMPv6)",
+            )
+        },
+    ),
     "v6dropped": (v6dropped, {}),
 }
 
