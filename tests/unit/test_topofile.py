@@ -13,7 +13,7 @@ import pytest
 
 from pycoz_cli.core.net import topofile
 from pycoz_cli.core.net.topofile import load, loads, parse_duration, parse_percent, parse_rate
-from pycoz_cli.core.net.topology import resolve
+from pycoz_cli.core.net.topology import READY_USAGE, resolve
 from pycoz_cli.errors import SpecError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -585,8 +585,17 @@ ERRORS = [
     (
         "command-ready",
         "[hosts.a]\ncommands = [{ run = 'x', ready = 'tcp:99999' }]\n",
-        "lab.toml:2: hosts.a.commands[0].ready: 'tcp:99999': use \"tcp:PORT\", "
-        '"udp:PORT" (a port from 1 to 65535) or "exit"',
+        f"lab.toml:2: hosts.a.commands[0].ready: 'tcp:99999': use {READY_USAGE}",
+    ),
+    (
+        "command-ready-relative-file",
+        "[hosts.a]\ncommands = [{ run = 'x', ready = 'file:ready' }]\n",
+        f"lab.toml:2: hosts.a.commands[0].ready: 'file:ready': use {READY_USAGE}",
+    ),
+    (
+        "command-ready-empty-cmd",
+        "[hosts.a]\ncommands = [{ run = 'x', ready = [] }]\n",
+        "lab.toml:2: hosts.a.commands[0].ready: []: a check command is a non-empty list of strings",
     ),
     (
         "command-timeout",
@@ -1151,6 +1160,9 @@ def test_commands_say_where_they_are_written_and_what_they_wait_for():
               "true",
               { run = "ip route", ready = "exit", timeout = "30s" },
               { run = "dnsmasq", ready = "udp:53" },
+              { run = "nginx", ready = "file:/run/nginx.pid", timeout = "1.5s" },
+              { run = "pg", ready = "cmd:pg_isready -q" },
+              { run = "pg", ready = ["pg_isready", "-q"] },
             ]
             """
         ),
@@ -1162,12 +1174,18 @@ def test_commands_say_where_they_are_written_and_what_they_wait_for():
         ["sh", "-c", "true"],
         ["sh", "-c", "ip route"],
         ["sh", "-c", "dnsmasq"],
+        ["sh", "-c", "nginx"],
+        ["sh", "-c", "pg"],
+        ["sh", "-c", "pg"],
     ]
-    assert [(c.where, c.ready, c.timeout) for c in map(topo.command, "aaaa", range(4))] == [
+    assert [(c.where, c.ready, c.timeout) for c in map(topo.command, "a" * 7, range(7))] == [
         ("lab.toml:3: hosts.a.commands[0]", ("tcp", 8000), 10.0),
         ("lab.toml:4: hosts.a.commands[1]", None, 10.0),
         ("lab.toml:5: hosts.a.commands[2]", ("exit", 0), 30.0),
         ("lab.toml:6: hosts.a.commands[3]", ("udp", 53), 10.0),
+        ("lab.toml:7: hosts.a.commands[4]", ("file", "/run/nginx.pid"), 1.5),
+        ("lab.toml:8: hosts.a.commands[5]", ("cmd", ["sh", "-c", "pg_isready -q"]), 10.0),
+        ("lab.toml:9: hosts.a.commands[6]", ("cmd", ["pg_isready", "-q"]), 10.0),
     ]
     assert topo.to_dict()["nodes"][0]["commands"] == node.commands
 

@@ -29,6 +29,7 @@ from pycoz_cli.core.net.topology import (
     Impairment,
     Route,
     Topology,
+    parse_ready,
 )
 from pycoz_cli.errors import SpecError, describe_errno
 
@@ -630,17 +631,10 @@ class _Loader:
         argv = self.command(table["run"], (*path, "run"))
         ready, timeout = None, READY_TIMEOUT
         if "ready" in table:
-            value = table["ready"]
-            kind, _, port = value.partition(":") if isinstance(value, str) else ("", "", "")
-            if value == "exit":
-                ready = ("exit", 0)
-            elif kind in ("tcp", "udp") and port.isdigit() and 1 <= int(port) <= 65535:
-                ready = (kind, int(port))
-            else:
-                raise self.error(
-                    (*path, "ready"),
-                    f'{value!r}: use "tcp:PORT", "udp:PORT" (a port from 1 to 65535) or "exit"',
-                )
+            try:
+                ready = parse_ready(table["ready"])
+            except ValueError as err:
+                raise self.error((*path, "ready"), str(err)) from None
         if "timeout" in table:
             if ready is None:
                 raise self.error((*path, "timeout"), "a timeout needs ready (what to wait for)")

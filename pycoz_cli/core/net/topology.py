@@ -121,20 +121,66 @@ def _v6_default(dst: str, via: str | None) -> str:
 
 #: How long a host command may take to be ready (``CommandSpec.timeout``), seconds.
 READY_TIMEOUT = 10.0
+#: What ``ready`` may say, for errors.
+READY_USAGE = (
+    '"tcp:PORT", "udp:PORT" (a port from 1 to 65535), "file:PATH" (an absolute path), '
+    '"exit", "cmd:SHELL COMMAND" or a list of arguments (a command that succeeds)'
+)
+
+
+def parse_ready(value) -> tuple[str, object]:
+    """A readiness check as a topology file writes it -> ``CommandSpec.ready``.
+
+    ``"tcp:8000"`` -> ("tcp", 8000); ``"udp:53"`` -> ("udp", 53); ``"exit"`` ->
+    ("exit", 0); ``"file:/run/ready"`` -> ("file", "/run/ready");
+    ``"cmd:curl -sf http://localhost/"`` -> ("cmd", ["sh", "-c", "curl ..."]);
+    ``["pg_isready"]`` -> ("cmd", ["pg_isready"]).  ValueError says what is wrong.
+    """
+    if isinstance(value, list):
+        if not value or not all(isinstance(arg, str) for arg in value):
+            raise ValueError(f"{value!r}: a check command is a non-empty list of strings")
+        if any("\0" in arg for arg in value):
+            raise ValueError("an argument holds a NUL character")
+        return ("cmd", list(value))
+    if isinstance(value, str):
+        kind, colon, rest = value.partition(":")
+        if value == "exit":
+            return ("exit", 0)
+        if colon and kind in ("tcp", "udp") and rest.isdigit() and 1 <= int(rest) <= 65535:
+            return (kind, int(rest))
+        if colon and kind == "file" and rest.startswith("/") and "\0" not in rest:
+            return ("file", os.path.normpath(rest))
+        if colon and kind == "cmd" and rest.strip() and "\0" not in rest:
+            return ("cmd", ["sh", "-c", rest])
+    raise ValueError(f"{value!r}: use {READY_USAGE}")
+
+
+def describe_ready(ready: tuple[str, object]) -> str:
+    """``ready = "tcp:8000"``: a check as the file writes it, for messages."""
+    kind, what = ready
+    if kind == "exit":
+        return 'ready = "exit"'
+    if kind == "cmd":
+        text = what[2] if what[:2] == ["sh", "-c"] else " ".join(what)
+        return f'ready = "cmd:{text}"'
+    return f'ready = "{kind}:{what}"'
 
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
     """What pycoz waits for once a host command starts, and where it was declared.
 
-    ``ready`` is ``("tcp", PORT)`` or ``("udp", PORT)`` (a socket of the host
-    listening on PORT), ``("exit", 0)`` (the command ends with status 0), or None
-    (nothing: the next command starts at once).  ``where`` names it in errors
+    ``ready`` (``parse_ready``) is ``("tcp", PORT)`` or ``("udp", PORT)`` (a
+    socket of the host listening on PORT), ``("file", PATH)`` (PATH exists in
+    the host's filesystem), ``("cmd", ARGV)`` (ARGV, run in the host again and
+    again, exits with status 0), ``("exit", 0)`` (the command itself ends with
+    status 0), or None (nothing: the next command starts at once); ``timeout``
+    is how long to wait, in seconds.  ``where`` names it in errors
     (``lab.toml:7: hosts.server.commands[0]``); None for ``Topology.command`` to
     name it by topology, node and index.
     """
 
-    ready: tuple[str, int] | None = None
+    ready: tuple[str, object] | None = None
     timeout: float = READY_TIMEOUT
     where: str | None = None
 
@@ -173,12 +219,35 @@ class Node:
         self.routes.append(route)
         return route
 
-    def add_command(self, argv: list[str], spec: CommandSpec | None = None) -> None:
+    def add_command(
+        self,
+        argv: list[str],
+        spec: CommandSpec | None = None,
+        *,
+        ready: str | list[str] | None = None,
+        timeout: float = READY_TIMEOUT,
+    ) -> None:
         """Declare a command to start on this node once the network is up
-        (after ``pycoz_network_up``), in the order declared; ``spec`` says
-        what to wait for before the next one starts (``CommandSpec``)."""
+        (after ``pycoz_network_up``), in the order declared, each ready before
+        the next starts and before the user's command runs.  ``ready`` says
+        what to wait for, as a topology file writes it (``"tcp:8000"``,
+        ``"udp:53"``, ``"file:/run/ready"``, ``"exit"``, ``"cmd:SHELL COMMAND"``
+        or a list of arguments), for at most ``timeout`` seconds; or give a
+        ``CommandSpec`` as ``spec``.  A bad ``ready`` raises ``SpecError``.
+
+        >>> topo.nodes["server"].add_command(  # doctest: +SKIP
+        ...     ["python3", "-m", "http.server", "80"], ready="tcp:80", timeout=5)
+        """
+        if spec is None:
+            parsed = None
+            if ready is not None:
+                try:
+                    parsed = parse_ready(ready)
+                except ValueError as err:
+                    raise SpecError(f"{self.name}.commands[{len(self.commands)}]: {err}") from None
+            spec = CommandSpec(parsed, float(timeout))
         self.commands.append(list(argv))
-        self.command_specs.append(spec or CommandSpec())
+        self.command_specs.append(spec)
 
     def addresses(self, version: int | None = None) -> list[IPAddress]:
         """The node's addresses on all its interfaces (without prefix lengths),
@@ -920,11 +989,10 @@ class Network:
         it (``lab.toml:7: hosts.server.commands[0]: ...``); what was started before
         is left for ``teardown`` (or ``named.down``) to stop.
         """
-        from pycoz_cli.core.container import Container
         from pycoz_cli.errors import PycozError
 
         entries, unwatched = [], []
-        devnull = os.open(os.devnull, os.O_RDONLY)
+        devnull = os.open(os.devnull, os.O_RDWR)
         try:
             for node in self.topology.nodes.values():
                 for i, argv in enumerate(node.commands):
@@ -938,7 +1006,7 @@ class Network:
                     else:
                         out = os.dup(2)
                     try:
-                        proc = Container(network=self, host=node.name, overlay=False).spawn(
+                        proc = self.host_container(node.name).spawn(
                             argv, stdin=devnull, stdout=out, stderr=out, detach=detach
                         )
                     except PycozError as err:
@@ -955,7 +1023,7 @@ class Network:
                     if spec.ready is None:
                         unwatched.append((proc, spec))
                     else:
-                        _wait_ready(proc, spec)
+                        _wait_ready(proc, spec, self._checker(node.name, devnull))
         finally:
             os.close(devnull)
         # The others are not waited for; one that has failed already is reported.
@@ -963,6 +1031,31 @@ class Network:
             if proc.poll() not in (None, 0):
                 raise SetupError(f"{spec.where}: {_ended(proc.returncode)} at start")
         return entries
+
+    def host_container(self, node: str, **options):
+        """A ``Container`` for running in host ``node``, as its commands do."""
+        from pycoz_cli.core.container import Container
+
+        return Container(network=self, host=node, overlay=False, **options)
+
+    def _checker(self, node: str, devnull: int):
+        """``check(argv, seconds)``: run a readiness check in ``node``, its
+        output discarded; its status (killed after ``seconds``: -9)."""
+
+        def check(argv: list[str], seconds: float) -> int:
+            proc = self.host_container(node).spawn(
+                argv, stdin=devnull, stdout=devnull, stderr=devnull
+            )
+            with proc:
+                end = time.monotonic() + seconds
+                while proc.poll() is None:
+                    if time.monotonic() > end:
+                        proc.kill()
+                        return proc.wait()
+                    time.sleep(0.01)
+                return proc.returncode
+
+        return check
 
     def teardown(self) -> None:
         from pycoz_cli.core.net.netns import remove_named
@@ -994,34 +1087,54 @@ def _ended(code: int) -> str:
     return f"exited with status {code}"
 
 
-def _wait_ready(proc, spec: CommandSpec) -> None:
-    """Wait until a host command is ready: listening on its port (a socket of
-    its network namespace, read from /proc/PID/net as ``ss -l`` does), or ended
-    with status 0."""
-    kind, port = spec.ready
+def _wait_ready(proc, spec: CommandSpec, check_command) -> None:
+    """Wait until a host command is ready (``CommandSpec.ready``): listening on
+    its port (a socket of its network namespace, read from /proc/PID/net as
+    ``ss -l`` does), a file existing in its root (seen through /proc/PID/root),
+    a check command succeeding (``check_command(argv, seconds)`` runs it in the
+    host and returns its status), or the command ended with status 0.
+
+    A command that ends first raises ``SetupError``; one not ready in time
+    raises ``NotReady``, naming the command and its check."""
+    from pycoz_cli.errors import NotReady, PycozError
+
+    kind, what = spec.ready
     deadline = time.monotonic() + spec.timeout
     delay = 0.001
+    check = describe_ready(spec.ready)
     while True:
         code = proc.poll()
         if kind == "exit":
             if code == 0:
                 return
             if code is not None:
-                raise SetupError(
-                    f'{spec.where}: {_ended(code)} (ready = "exit" waits for status 0)'
-                )
-        else:
-            if code is not None:
-                raise SetupError(
-                    f"{spec.where}: {_ended(code)} before it listened on {kind} port {port}"
-                )
-            if _listening(proc.pid, kind, port):
+                raise SetupError(f"{spec.where}: {_ended(code)} ({check} waits for status 0)")
+        elif code is not None:
+            raise SetupError(f"{spec.where}: {_ended(code)} before it was ready ({check})")
+        elif kind in ("tcp", "udp"):
+            if _listening(proc.pid, kind, what):
                 return
+        elif kind == "file":
+            if os.path.lexists(f"/proc/{proc.pid}/root{what}"):
+                return
+        else:
+            try:
+                if check_command(what, max(0.1, deadline - time.monotonic())) == 0:
+                    return
+            except PycozError as err:
+                raise SetupError(f"{spec.where}: {check}: {err}") from None
         if time.monotonic() > deadline:
-            what = "still running" if kind == "exit" else f"not listening on {kind} port {port}"
-            raise SetupError(f"{spec.where}: {what} after {spec.timeout:g}s")
+            why = {
+                "exit": "still running",
+                "tcp": f"nothing listens on tcp port {what}",
+                "udp": f"nothing listens on udp port {what}",
+                "file": f"no {what}",
+                "cmd": "the check has not succeeded",
+            }[kind]
+            raise NotReady(f"{spec.where}: not ready after {spec.timeout:g}s: {why} ({check})")
         time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+        # A check command is a container each time: ask it less often.
+        delay = min(delay * 2, 0.2 if kind == "cmd" else 0.05)
 
 
 #: /proc/net/{tcp,udp}[6] socket states that mean "open for others to reach":
