@@ -498,7 +498,7 @@ ERRORS = [
         "node-key-unknown",
         "[routers.a]\naddress = '1.2.3.4'\n",
         "lab.toml:2: routers.a.address: unknown key 'address' (a router takes routes, "
-        "sysctls or commands)",
+        "sysctls, commands or root)",
     ),
     (
         "switch-routes",
@@ -601,6 +601,42 @@ ERRORS = [
         "command-timeout",
         "[hosts.a]\ncommands = [{ run = 'x', ready = 'exit', timeout = 5 }]\n",
         'lab.toml:2: hosts.a.commands[0].timeout: 5 has no unit (write "5ms")',
+    ),
+    (
+        "root-unknown-key",
+        "[hosts.a]\nroot = { bsae = '/' }\n",
+        "lab.toml:2: hosts.a.root.bsae: unknown key 'bsae' (did you mean 'base'?)",
+    ),
+    (
+        "root-not-a-table",
+        "[hosts.a]\nroot = '/'\n",
+        "lab.toml:2: hosts.a.root: must be a table (base, upper, binds...)",
+    ),
+    (
+        "root-base-missing",
+        "[hosts.a]\nroot = { base = '/nonexistent-pycoz-base' }\n",
+        "lab.toml:2: hosts.a.root.base: /nonexistent-pycoz-base: not a directory",
+    ),
+    (
+        "root-bind-missing",
+        "[hosts.a]\n[hosts.a.root]\nbinds = ['/nonexistent-pycoz-src:/x']\n",
+        "lab.toml:3: hosts.a.root.binds[0]: /nonexistent-pycoz-src: no such file or directory",
+    ),
+    (
+        "root-bind-relative-dst",
+        "[hosts.a]\n[hosts.a.root]\nro_binds = ['/:x']\n",
+        "lab.toml:3: hosts.a.root.ro_binds[0]: 'x': the destination is an absolute path",
+    ),
+    (
+        "root-tmpfs-relative",
+        "[hosts.a]\n[hosts.a.root]\ntmpfs = ['tmp']\n",
+        "lab.toml:3: hosts.a.root.tmpfs[0]: 'tmp': give \"DIR[:OPTIONS]\" with an absolute DIR",
+    ),
+    (
+        "root-upper-parent",
+        "[hosts.a]\nroot = { upper = '/nonexistent-pycoz/upper' }\n",
+        "lab.toml:2: hosts.a.root.upper: /nonexistent-pycoz/upper: /nonexistent-pycoz does "
+        "not exist",
     ),
     (
         "command-timeout-alone",

@@ -27,6 +27,7 @@ from pycoz_cli.core.net.topology import (
     READY_TIMEOUT,
     CommandSpec,
     Impairment,
+    RootSpec,
     Route,
     Topology,
     parse_ready,
@@ -37,10 +38,11 @@ from pycoz_cli.errors import SpecError, describe_errno
 SECTIONS = {"hosts": "host", "routers": "router", "switches": "switch"}
 TOP_KEYS = ("name", *SECTIONS, "links")
 NODE_KEYS = {
-    "host": ("routes", "sysctls", "commands"),
-    "router": ("routes", "sysctls", "commands"),
+    "host": ("routes", "sysctls", "commands", "root"),
+    "router": ("routes", "sysctls", "commands", "root"),
     "switch": ("sysctls",),
 }
+ROOT_KEYS = ("base", "upper", "binds", "ro_binds", "tmpfs")
 IMPAIR_KEYS = ("delay", "jitter", "loss", "corrupt", "rate")
 LINK_KEYS = ("a", "b", "a_addresses", "b_addresses", "mtu", *IMPAIR_KEYS, "a_to_b", "b_to_a")
 DIRECTIONS = ("a_to_b", "b_to_a")
@@ -595,12 +597,62 @@ class _Loader:
             if not isinstance(text, str):
                 raise self.error(where, f"{text!r}: a route is a string; {ROUTE_USAGE}")
             routes.append((node, self.route(text, where), where))
+        if "root" in spec:
+            node.root = self.root(
+                self.table(spec, path, "root", {}, "base, upper, binds..."), (*path, "root")
+            )
         for i, command in enumerate(self.array(spec, path, "commands", "of commands")):
             where = (*path, "commands", i)
             if isinstance(command, dict):
                 node.add_command(*self.command_table(command, where))
             else:
                 node.add_command(self.command(command, where), CommandSpec(where=self.at(where)))
+
+    def root(self, table: dict, path: tuple) -> RootSpec:
+        """``root = { base = "rootfs", tmpfs = ["/tmp"] }``: the options of ``pycoz
+        root``; relative paths are relative to the file's directory."""
+        self.check_keys(table, path, ROOT_KEYS, "a root")
+        here = os.path.dirname(os.path.abspath(self.filename))
+
+        def path_value(key: str, value, what: str) -> str:
+            if not isinstance(value, str) or not value or "\0" in value:
+                raise self.error((*path, key), f"{value!r}: give {what} as a string")
+            return os.path.join(here, value)
+
+        base = path_value("base", table.get("base", "/"), "a directory")
+        if not os.path.isdir(base):
+            raise self.error((*path, "base"), f"{base}: not a directory")
+        upper = None
+        if "upper" in table:
+            upper = path_value("upper", table["upper"], "a directory")
+            parent = os.path.dirname(upper.rstrip("/")) or "/"
+            if os.path.exists(upper) and not os.path.isdir(upper):
+                raise self.error((*path, "upper"), f"{upper}: not a directory")
+            if not os.path.isdir(parent):
+                raise self.error((*path, "upper"), f"{upper}: {parent} does not exist")
+        binds = {}
+        for key in ("binds", "ro_binds"):
+            out = []
+            for j, text in enumerate(self.array(table, path, key, 'of "SRC[:DST]" strings')):
+                where = (*path, key, j)
+                if not isinstance(text, str) or not text or text.startswith(":"):
+                    raise self.error(where, f'{text!r}: give "SRC[:DST]" (DST: where it is seen)')
+                src, colon, dst = text.partition(":")
+                src = path_value(key, src, "a path")
+                if not os.path.exists(src):
+                    raise self.error(where, f"{src}: no such file or directory")
+                if colon and not dst.startswith("/"):
+                    raise self.error(where, f"{dst!r}: the destination is an absolute path")
+                out.append(f"{src}:{dst or src}")
+            binds[key] = tuple(out)
+        tmpfs = []
+        for j, text in enumerate(self.array(table, path, "tmpfs", 'of "DIR[:OPTIONS]" strings')):
+            if not isinstance(text, str) or not text.startswith("/"):
+                raise self.error(
+                    (*path, "tmpfs", j), f'{text!r}: give "DIR[:OPTIONS]" with an absolute DIR'
+                )
+            tmpfs.append(text)
+        return RootSpec(base, upper, binds["binds"], binds["ro_binds"], tuple(tmpfs))
 
     def sysctl(self, node, name: str, path: tuple, value) -> None:
         if not _SYSCTL.fullmatch(name):

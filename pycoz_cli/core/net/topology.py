@@ -185,16 +185,59 @@ class CommandSpec:
     where: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RootSpec:
+    """A host's own root filesystem (``Node.root``): the options of ``pycoz root``.
+
+    ``base``: the lower layer (default "/": a throwaway copy of the machine's
+    root); ``upper``: a directory that keeps the changes (None: discarded when
+    the topology goes); ``binds``, ``ro_binds``: ``"SRC[:DST]"`` paths of the
+    machine made visible, read-write or read-only; ``tmpfs``: ``"DIR[:OPTIONS]"``.
+    """
+
+    base: str = "/"
+    upper: str | None = None
+    binds: tuple[str, ...] = ()
+    ro_binds: tuple[str, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+
+    def container_options(self) -> dict:
+        """``Container`` keyword arguments for this root."""
+        from pycoz_cli.core.container import Bind
+
+        binds = [Bind.parse(b) for b in self.binds]
+        binds += [Bind.parse(b, readonly=True) for b in self.ro_binds]
+        return {"base": self.base, "upper": self.upper, "binds": binds, "tmpfs": list(self.tmpfs)}
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in zip(self.__slots__, self._values(), strict=True) if v}
+
+    def _values(self) -> tuple:
+        return (self.base, self.upper, list(self.binds), list(self.ro_binds), list(self.tmpfs))
+
+
 class Node:
     """A host, router or switch: one network namespace (``Topology.add_node``).
 
     ``interfaces`` maps interface names to ``Interface`` (made by
     ``Topology.connect``); ``routes`` is a list of ``Route``; ``sysctls`` maps
     names (``net.ipv4.ip_forward``) to values, set inside the node's namespace
-    only; ``commands`` are argv lists started once the network is up.
+    only; ``commands`` are argv lists started once the network is up; ``root``
+    (a ``RootSpec``, or None: the machine's own files) is the host's own root
+    filesystem, where its commands, ``pycoz net run --host`` and ``net exec``
+    run, a throwaway one unless it has an ``upper``.
     """
 
-    __slots__ = ("command_specs", "commands", "interfaces", "kind", "name", "routes", "sysctls")
+    __slots__ = (
+        "command_specs",
+        "commands",
+        "interfaces",
+        "kind",
+        "name",
+        "root",
+        "routes",
+        "sysctls",
+    )
 
     def __init__(self, name: str, kind: str = "host") -> None:
         self.name = name
@@ -206,6 +249,8 @@ class Node:
         self.commands: list[list[str]] = []
         #: What ``add_command`` was told about each of them.
         self.command_specs: list[CommandSpec] = []
+        #: The host's own root filesystem (None: the machine's files).
+        self.root: RootSpec | None = None
 
     def add_route(self, dst: str, via: str | None = None, kind: str = "unicast") -> Route:
         """Add a route to ``dst`` (a network, or ``"default"``) through ``via``
@@ -484,6 +529,7 @@ class Topology:
                     "routes": [str(r) for r in node.routes],
                     **({"sysctls": node.sysctls} if node.sysctls else {}),
                     **({"commands": node.commands} if node.commands else {}),
+                    **({"root": node.root.to_dict()} if node.root else {}),
                 }
                 for node in self.nodes.values()
             ],
@@ -801,6 +847,8 @@ class Network:
         self.relay_key = name or f"e{os.getpid()}-{id(self):x}"
         #: Commands started on hosts (``start_commands``): ContainerProcess objects.
         self.started: list = []
+        #: node -> pid of the init that keeps the host's own root (``Node.root``).
+        self.roots: dict[str, int] = {}
         #: A rootless named network's holder (``core.holder``): it keeps the
         #: namespaces instead of /run/netns; node -> the fd number there.
         self.holder = None
@@ -995,6 +1043,8 @@ class Network:
         devnull = os.open(os.devnull, os.O_RDWR)
         try:
             for node in self.topology.nodes.values():
+                if node.root is not None:
+                    entries.append(self._start_root(node, devnull, detach, record))
                 for i, argv in enumerate(node.commands):
                     spec = self.topology.command(node.name, i)
                     entry = {"node": node.name, "index": i, "argv": argv, "pid": None}
@@ -1032,6 +1082,36 @@ class Network:
                 raise SetupError(f"{spec.where}: {_ended(proc.returncode)} at start")
         return entries
 
+    def _start_root(self, node: Node, devnull: int, detach: bool, record) -> dict:
+        """Make the host's own root: a container whose init keeps it, which the
+        host's commands then join (``Container``, ``SpawnPlan.keep``)."""
+        from pycoz_cli.core.container import Container
+        from pycoz_cli.errors import PycozError
+
+        entry = {"node": node.name, "index": "root", "argv": [], "pid": None, "log": None}
+        if record is not None:
+            record(entry)
+        options = node.root.container_options()
+        container = Container(network=self, host=node.name, **options)
+        try:
+            proc = container.spawn(
+                keep=True, stdin=devnull, stdout=devnull, stderr=devnull, detach=detach
+            )
+        except PycozError as err:
+            raise SetupError(f"topology {self.topology.name}: {node.name}.root: {err}") from None
+        if not detach:
+            self.started.append(proc)
+        self.roots[node.name] = proc.pid
+        entry["pid"] = proc.pid
+        entry["process"] = proc
+        if record is not None:
+            record(entry)
+        return entry
+
+    def root_pid(self, node: str) -> int | None:
+        """The pid of the init keeping ``node``'s own root, if it has one."""
+        return self.roots.get(node)
+
     def host_container(self, node: str, **options):
         """A ``Container`` for running in host ``node``, as its commands do."""
         from pycoz_cli.core.container import Container
@@ -1064,6 +1144,7 @@ class Network:
             proc.kill()
             proc.wait()
         self.started.clear()
+        self.roots.clear()
         if self.relay_pid is not None and self.name is None:
             try:
                 os.kill(self.relay_pid, signal.SIGKILL)
