@@ -666,6 +666,8 @@ def describe(topo) -> str:
             mtu = f"  mtu {iface.mtu}" if iface.mtu else ""
             lines.append(f"    {iface.name:<8} {addrs}  -> {peer}{mtu}")
         lines.extend(f"    route {route}" for route in node.routes)
+        if getattr(node, "root", None) is not None:
+            lines.append(f"    own root: {node.root.describe()}")
     for link in topo.links:
         a, b = (f"{node}:{ifname}" for node, ifname in (link.a, link.b))
         lines.append(f"  link {a} <-> {b}")

@@ -212,6 +212,13 @@ class RootSpec:
     def to_dict(self) -> dict:
         return {k: v for k, v in zip(self.__slots__, self._values(), strict=True) if v}
 
+    def describe(self) -> str:
+        """``base /, tmpfs /srv``: the options given, as ``pycoz net show`` prints them."""
+        return ", ".join(
+            f"{key} {' '.join(value) if isinstance(value, list) else value}"
+            for key, value in self.to_dict().items()
+        )
+
     def _values(self) -> tuple:
         return (self.base, self.upper, list(self.binds), list(self.ro_binds), list(self.tmpfs))
 
