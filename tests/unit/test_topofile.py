@@ -498,7 +498,7 @@ ERRORS = [
         "node-key-unknown",
         "[routers.a]\naddress = '1.2.3.4'\n",
         "lab.toml:2: routers.a.address: unknown key 'address' (a router takes routes, "
-        "sysctls, commands or root)",
+        "sysctls, commands, root or uplink)",
     ),
     (
         "switch-routes",
@@ -601,6 +601,30 @@ ERRORS = [
         "command-timeout",
         "[hosts.a]\ncommands = [{ run = 'x', ready = 'exit', timeout = 5 }]\n",
         'lab.toml:2: hosts.a.commands[0].timeout: 5 has no unit (write "5ms")',
+    ),
+    (
+        "uplink-not-bool",
+        "[hosts.a]\nuplink = 'yes'\n",
+        "lab.toml:2: hosts.a.uplink: 'yes': give true (or false)",
+    ),
+    (
+        "uplink-default-route",
+        "[hosts.a]\nuplink = true\nroutes = ['default via 198.18.0.2']\n[hosts.b]\n"
+        "[[links]]\na = 'a'\nb = 'b'\na_addresses = ['198.18.0.1/24']\n",
+        "lab.toml:3: hosts.a.routes[0]: 'default via 198.18.0.2': a's uplink gives it its "
+        "IPv4 default route (via 10.0.2.2)",
+    ),
+    (
+        "uplink-address",
+        "[hosts.a]\nuplink = true\n[hosts.b]\n"
+        "[[links]]\na = 'a'\nb = 'b'\na_addresses = ['10.0.2.5/24']\n",
+        "lab.toml:7: links[0].a_addresses[0]: 10.0.2.5 is in 10.0.2.0/24, the network of a's "
+        "uplink",
+    ),
+    (
+        "uplink-ifname",
+        "[hosts.a]\nuplink = true\n[hosts.b]\n[[links]]\na = 'a:uplink0'\nb = 'b'\n",
+        "lab.toml:5: links[0].a: interface name 'uplink0' is taken by the uplink",
     ),
     (
         "root-unknown-key",

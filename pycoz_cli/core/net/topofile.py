@@ -20,6 +20,7 @@ import os
 import re
 import stat
 
+from pycoz_cli.core.net import uplink
 from pycoz_cli.core.net.topology import (
     BRIDGE_MAX_PORTS,
     IFNAMSIZ,
@@ -38,8 +39,8 @@ from pycoz_cli.errors import SpecError, describe_errno
 SECTIONS = {"hosts": "host", "routers": "router", "switches": "switch"}
 TOP_KEYS = ("name", *SECTIONS, "links")
 NODE_KEYS = {
-    "host": ("routes", "sysctls", "commands", "root"),
-    "router": ("routes", "sysctls", "commands", "root"),
+    "host": ("routes", "sysctls", "commands", "root", "uplink"),
+    "router": ("routes", "sysctls", "commands", "root", "uplink"),
     "switch": ("sysctls",),
 }
 ROOT_KEYS = ("base", "upper", "binds", "ro_binds", "tmpfs")
@@ -597,6 +598,10 @@ class _Loader:
             if not isinstance(text, str):
                 raise self.error(where, f"{text!r}: a route is a string; {ROUTE_USAGE}")
             routes.append((node, self.route(text, where), where))
+        if "uplink" in spec:
+            if not isinstance(spec["uplink"], bool):
+                raise self.error((*path, "uplink"), f"{spec['uplink']!r}: give true (or false)")
+            node.uplink = spec["uplink"]
         if "root" in spec:
             node.root = self.root(
                 self.table(spec, path, "root", {}, "base, upper, binds..."), (*path, "root")
@@ -768,6 +773,12 @@ class _Loader:
         return Route("default" if dst == "default" else str(net), via, kind)
 
     def add_route(self, node, route: Route, path: tuple) -> None:
+        if node.uplink and route.dst == ipaddress.ip_network("0.0.0.0/0"):
+            raise self.error(
+                path,
+                f"{str(route)!r}: {node.name}'s uplink gives it its IPv4 default route "
+                f"(via {uplink.GATEWAY})",
+            )
         for iface in node.interfaces.values():
             # The kernel made that route already, with the address (EEXIST).
             if any(a.network == route.dst for a in iface.addresses):
@@ -866,8 +877,13 @@ class _Loader:
                 f"interface name {ifname!r}: use 1-{IFNAMSIZ} letters, digits, '-', '_' "
                 "or '.', starting with a letter",
             )
-        if ifname == "lo" or (ifname == "br0" and node.kind == "switch"):
-            what = "the loopback interface" if ifname == "lo" else "the switch's bridge"
+        taken = {"lo": "the loopback interface"}
+        if node.kind == "switch":
+            taken["br0"] = "the switch's bridge"
+        if node.uplink:
+            taken[uplink.IFNAME] = "the uplink"
+        if ifname in taken:
+            what = taken[ifname]
             raise self.error(where, f"interface name {ifname!r} is taken by {what}")
         names = reserved.setdefault(name, {})
         if ifname in names:
@@ -925,6 +941,10 @@ class _Loader:
         for j, text in enumerate(values):
             where = (*path, key, j)
             addr = self.address(text, where)
+            if self.topo.nodes[end[0]].uplink and addr.ip in ipaddress.ip_network(uplink.NETWORK):
+                raise self.error(
+                    where, f"{addr.ip} is in {uplink.NETWORK}, the network of {end[0]}'s uplink"
+                )
             if addr.ip in self.addresses:
                 node, ifname, other = self.addresses[addr.ip]
                 raise self.error(

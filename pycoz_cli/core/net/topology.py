@@ -244,6 +244,7 @@ class Node:
         "root",
         "routes",
         "sysctls",
+        "uplink",
     )
 
     def __init__(self, name: str, kind: str = "host") -> None:
@@ -258,6 +259,9 @@ class Node:
         self.command_specs: list[CommandSpec] = []
         #: The host's own root filesystem (None: the machine's files).
         self.root: RootSpec | None = None
+        #: An uplink to the outside by user-space NAT (``core.net.uplink``):
+        #: interface uplink0, 10.0.2.100/24, default route via 10.0.2.2.
+        self.uplink = False
 
     def add_route(self, dst: str, via: str | None = None, kind: str = "unicast") -> Route:
         """Add a route to ``dst`` (a network, or ``"default"``) through ``via``
@@ -537,6 +541,7 @@ class Topology:
                     **({"sysctls": node.sysctls} if node.sysctls else {}),
                     **({"commands": node.commands} if node.commands else {}),
                     **({"root": node.root.to_dict()} if node.root else {}),
+                    **({"uplink": True} if node.uplink else {}),
                 }
                 for node in self.nodes.values()
             ],
@@ -856,6 +861,8 @@ class Network:
         self.started: list = []
         #: node -> pid of the init that keeps the host's own root (``Node.root``).
         self.roots: dict[str, int] = {}
+        #: The slirp4netns processes of hosts' uplinks (``core.net.uplink``).
+        self.uplinks: list = []
         #: A rootless named network's holder (``core.holder``): it keeps the
         #: namespaces instead of /run/netns; node -> the fd number there.
         self.holder = None
@@ -1050,6 +1057,9 @@ class Network:
         devnull = os.open(os.devnull, os.O_RDWR)
         try:
             for node in self.topology.nodes.values():
+                if node.uplink:
+                    entries.append(self._start_uplink(node, detach, record))
+            for node in self.topology.nodes.values():
                 if node.root is not None:
                     entries.append(self._start_root(node, devnull, detach, record))
                 for i, argv in enumerate(node.commands):
@@ -1115,6 +1125,22 @@ class Network:
             record(entry)
         return entry
 
+    def _start_uplink(self, node: Node, detach: bool, record) -> dict:
+        """Give ``node`` its uplink (``core.net.uplink``), recorded as its
+        commands are, so that ``net down`` stops it."""
+        from pycoz_cli.core.net import uplink
+
+        entry = {"node": node.name, "index": "uplink", "argv": [], "pid": None, "log": None}
+        if record is not None:
+            record(entry)
+        proc = uplink.start(self.namespaces[node.name].fd, node.name, detach)
+        if not detach:
+            self.uplinks.append(proc)
+        entry["pid"] = proc.pid
+        if record is not None:
+            record(entry)
+        return entry
+
     def root_pid(self, node: str) -> int | None:
         """The pid of the init keeping ``node``'s own root, if it has one."""
         return self.roots.get(node)
@@ -1152,6 +1178,12 @@ class Network:
             proc.wait()
         self.started.clear()
         self.roots.clear()
+        if self.uplinks:
+            from pycoz_cli.core.net import uplink
+
+            for proc in self.uplinks:
+                uplink.stop(proc)
+            self.uplinks.clear()
         if self.relay_pid is not None and self.name is None:
             try:
                 os.kill(self.relay_pid, signal.SIGKILL)
