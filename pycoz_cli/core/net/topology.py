@@ -1105,6 +1105,16 @@ class Network:
         from pycoz_cli.core.container import Container
         from pycoz_cli.errors import PycozError
 
+        from pycoz_cli.core import userns
+
+        if userns.active():
+            # The keeping init is not dumpable (the fence), so only a caller with
+            # CAP_SYS_PTRACE on the machine may open its /proc/PID/ns to join it.
+            raise SetupError(
+                f"topology {self.topology.name}: {node.name}.root: a host's own root needs "
+                "pycoz to run as root (an ordinary user cannot join its keeping init, "
+                "which is not dumpable)"
+            )
         entry = {"node": node.name, "index": "root", "argv": [], "pid": None, "log": None}
         if record is not None:
             record(entry)

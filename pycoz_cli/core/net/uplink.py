@@ -103,7 +103,7 @@ def start(netns_fd: int, host: str, detach: bool = False) -> subprocess.Popen:
         if said != b"1":
             stop(proc)
             errors.seek(0)
-            why = (errors.read().decode(errors="replace").strip().splitlines() or [""])[-1]
+            why = "; ".join(errors.read().decode(errors="replace").split("\n")[:4]).strip("; ")
             if not ready:
                 why = f"not up after {READY_TIMEOUT:g}s"
             raise SetupError(f"uplink of {host}: slirp4netns failed: {why or 'it ended'}")
