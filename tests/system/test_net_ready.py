@@ -173,3 +173,17 @@ def test_the_api_topology_declares_readiness(tmp_path):
         Network(topo)
     with pytest.raises(SpecError, match=r"server.commands\[1\]: 'udp:x': use "):
         topo.nodes["server"].add_command(["true"], ready="udp:x")
+
+
+@pytest.mark.parametrize("how", ["root --net", "net up"])
+def test_root_net_and_up_also_wait_for_readiness(pycoz, tmp_path, unique, how):
+    path = lab(tmp_path, READY_CHECKS["cmd"])
+    if how == "root --net":
+        r = pycoz("root", "--net", str(path), "--host", "client", "--", *CURL)
+    else:
+        try:
+            assert pycoz("net", "up", str(path), "--name", unique).returncode == 0
+            r = pycoz("net", "exec", unique, "client", "--", *CURL)
+        finally:
+            assert pycoz("net", "down", unique).returncode == 0
+    assert (r.returncode, r.stdout) == (0, "hello\n"), r.stderr

@@ -1102,10 +1102,9 @@ class Network:
     def _start_root(self, node: Node, devnull: int, detach: bool, record) -> dict:
         """Make the host's own root: a container whose init keeps it, which the
         host's commands then join (``Container``, ``SpawnPlan.keep``)."""
+        from pycoz_cli.core import userns
         from pycoz_cli.core.container import Container
         from pycoz_cli.errors import PycozError
-
-        from pycoz_cli.core import userns
 
         if userns.active():
             # The keeping init is not dumpable (the fence), so only a caller with
