@@ -60,7 +60,7 @@ def run_in(net, argv) -> str:
 
 def measure(spec: str, runs: int, here: str) -> dict:
     topo = resolve(spec)
-    quiet = f"exec {sys.executable} -m http.server --bind :: -d {here} 8000 2>/dev/null"
+    quiet = f"exec {sys.executable} -m http.server --bind :: -d {here} 8000 >/dev/null 2>&1"
     server = ["sh", "-c", quiet]
     topo.nodes["server"].add_command(server, CommandSpec(("tcp", 8000)))
     with Network(topo) as net:
