@@ -16,7 +16,8 @@ LAB = textwrap.dedent(
     r"""
     name = 'lab "one" \ two'
     [hosts.client]
-    routes = ["default via 198.18.0.2"]
+    routes = ["default via 2001:db8::2"]
+    uplink = true
     [routers.r1]
     [switches.s1]
     [hosts.server]
@@ -25,7 +26,7 @@ LAB = textwrap.dedent(
     a = "client:wan0"
     b = "r1"
     a_addresses = ["198.18.0.1/24", "2001:db8::1/64"]
-    b_addresses = ["198.18.0.2/24"]
+    b_addresses = ["198.18.0.2/24", "2001:db8::2/64"]
     mtu = 1400
     delay = "20ms"
     [links.b_to_a]
@@ -79,7 +80,9 @@ def test_dot_has_every_node_link_interface_address_and_impairment():
         "s1": "box3d",
         "server": "box",
     }
-    assert graph["nodes"]["client"]["label"] == "client (host)\nroute default via 198.18.0.2"
+    assert graph["nodes"]["client"]["label"] == (
+        "client (host)\nroute default via 2001:db8::2\nuplink0 10.0.2.100/24 (to the outside)"
+    )
     assert graph["nodes"]["server"]["label"] == "server (host)\nown root: base /, tmpfs /srv"
     (wan, lan, port) = graph["edges"]
     assert wan == (
@@ -87,7 +90,7 @@ def test_dot_has_every_node_link_interface_address_and_impairment():
         "r1",
         {
             "taillabel": "wan0\n198.18.0.1/24\n2001:db8::1/64\nmtu 1400",
-            "headlabel": "eth0\n198.18.0.2/24\nmtu 1400",
+            "headlabel": "eth0\n198.18.0.2/24\n2001:db8::2/64\nmtu 1400",
             "label": "client -> r1: delay 20ms\nr1 -> client: delay 20ms, rate 1mbit",
             "style": "dashed",
         },

@@ -39,6 +39,8 @@ def to_dot(topo: Topology) -> str:
         label += [f"route {route}" for route in node.routes]
         if node.root is not None:
             label.append(f"own root: {node.root.describe()}")
+        if node.uplink:
+            label.append("uplink0 10.0.2.100/24 (to the outside)")
         attrs = f"shape={_SHAPES.get(node.kind, 'box')}, label={quote(chr(10).join(label))}"
         lines.append(f"  {quote(node.name)} [{attrs}];")
     for link in topo.links:
