@@ -677,6 +677,12 @@ def describe(topo) -> str:
             mac = f"  mac {iface.mac}" if iface.mac else ""
             lines.append(f"    {iface.name:<8} {addrs}  -> {peer}{mtu}{mac}")
         lines.extend(f"    route {route}" for route in node.routes)
+        if getattr(node, "root", None) is not None:
+            lines.append(f"    own root: {node.root.describe()}")
+        if getattr(node, "uplink", False):
+            lines.append(
+                "    uplink0  10.0.2.100/24 (slirp4netns: the outside, default via 10.0.2.2)"
+            )
     for link in topo.links:
         a, b = (f"{node}:{ifname}" for node, ifname in (link.a, link.b))
         lines.append(f"  link {a} <-> {b}")

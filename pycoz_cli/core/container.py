@@ -212,6 +212,12 @@ class Container:
         full_env = dict(os.environ if env is None else env)
         full_env.update(self.env)
         argv = list(argv) or [default_shell(full_env, self.base)]
+        if self.network is not None and not self.overlay:
+            host = self.host = self.host or self.network.topology.first_host()
+            netns = self.network.netns(host)
+            keeper = getattr(self.network, "root_pid", lambda _: None)(host)
+            if keeper is not None:
+                return self._joined_plan(argv, full_env, keeper, netns.fd)
         root = mounts.RootPlan(
             base=os.path.realpath(self.base),
             upper=os.path.abspath(self.upper) if self.upper else None,
@@ -252,10 +258,7 @@ class Container:
         if hostname:
             steps.append(lambda: libc.sethostname(hostname))
         own_netns, fenced = root.own_netns, root.fenced
-        try:
-            here = os.getcwd()
-        except OSError:
-            here = "/"
+        here = _cwd()
         plan = SpawnPlan(
             argv=argv,
             env=full_env,
@@ -272,6 +275,46 @@ class Container:
         plan.fence = self.fence.plan(own_netns)
         return plan
 
+    def _joined_plan(self, argv, env, keeper: int, netns_fd: int) -> SpawnPlan:
+        """The plan for a command in a topology host that has a root of its own
+        (``Node.root``): it joins the namespaces of that root's keeping init
+        (``SpawnPlan.keep``) — its root, pid namespace, hostname, IPC — as
+        ``nsenter`` would, instead of making new ones.  Its own init stays
+        outside, so the command is given a parent-death signal: it ends with
+        its init, as it would with a pid namespace of its own."""
+        import signal
+
+        from pycoz_cli.core import libc
+
+        join = []
+        try:
+            for name, nstype in (
+                ("ipc", libc.CLONE_NEWIPC),
+                ("uts", libc.CLONE_NEWUTS),
+                ("pid", libc.CLONE_NEWPID),
+                ("mnt", libc.CLONE_NEWNS),
+            ):
+                fd = os.open(f"/proc/{keeper}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+                join.append((fd, nstype))
+        except OSError as err:
+            for fd, _ in join:
+                os.close(fd)
+            raise SetupError(
+                f"host {self.host}: its root is gone (process {keeper}): {err.strerror}",
+                err.errno,
+            ) from None
+        plan = SpawnPlan(
+            argv=argv,
+            env=env,
+            pre_exec=(lambda: libc.set_parent_death_signal(signal.SIGKILL),),
+            cwd=self.workdir,
+            fallback_cwd=_cwd(),
+        )
+        plan.join = tuple(join)
+        plan.netns_fd = netns_fd
+        plan.fence = self.fence.plan(True)
+        return plan
+
     def spawn(
         self,
         argv: Sequence[str] = (),
@@ -286,6 +329,7 @@ class Container:
         pre_exec=(),
         tracer=None,
         terminal: bool = False,
+        keep: bool = False,
     ) -> ContainerProcess:
         """Start ``argv`` (default: the user's shell) in a fresh throwaway root.
 
@@ -299,8 +343,12 @@ class Container:
         pseudo-terminal of the container's own devpts, sized like pycoz's
         terminal; its master end is ``proc.terminal`` (the caller relays it and
         closes it; see ``core.terminal``).
+
+        ``keep=True`` starts no command: the container's init alone keeps it
+        (``SpawnPlan.keep``) until it is sent SIGTERM or killed.
         """
         plan = self.plan(argv, env)
+        plan.keep = keep
         plan.stdin, plan.stdout, plan.stderr = stdin, stdout, stderr
         plan.pass_fds = tuple(pass_fds)
         plan.close_fds = close_fds
@@ -339,6 +387,9 @@ class Container:
                 if plan.cgroup is not None:
                     plan.cgroup.remove()
                 raise
+            finally:
+                for fd, _ in plan.join:
+                    os.close(fd)
             if plan.cgroup is not None:
                 proc._on_exit.append(plan.cgroup.remove)
             upper.handover(proc)
@@ -405,6 +456,14 @@ class _UpperDir:
 
             for made in reversed(self.made):
                 shutil.rmtree(made, ignore_errors=True)
+
+
+def _cwd() -> str:
+    """pycoz's working directory ("/" when it has none any more)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return "/"
 
 
 def _terminal_size() -> bytes | None:

@@ -95,6 +95,8 @@ class SpawnPlan:
         "ignored_signals",
         "in_namespaces",
         "in_pid_namespace",
+        "join",
+        "keep",
         "netns_fd",
         "pass_fds",
         "pre_exec",
@@ -141,6 +143,15 @@ class SpawnPlan:
         self.with_init = with_init
         #: A network namespace to join (setns) right after unsharing the others.
         self.netns_fd: int | None = None
+        #: Namespaces of a running container to join instead of making new ones,
+        #: as ``nsenter`` does: (fd, CLONE_NEW*) pairs, each fd closed once
+        #: joined.  A pid namespace joined holds init's children, not init.
+        self.join: tuple[tuple[int, int], ...] = ()
+        #: Start no command: init alone keeps the container (its root, pid
+        #: namespace and the rest) until it is sent SIGTERM, SIGINT or SIGHUP
+        #: (or killed), reaping what is left to it meanwhile; other processes
+        #: join it (``join``).  A topology host's own root.
+        self.keep = False
         #: Outlive the caller: no parent-death signal, a session of its own (the
         #: commands of a named topology, stopped by ``pycoz net down``).
         self.detach = False
@@ -453,6 +464,7 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
                 keep.add(plan.fence.landlock_fd)
             if plan.netns_fd is not None:
                 keep.add(plan.netns_fd)
+            keep.update(fd for fd, _ in plan.join)
             if plan.terminal is not None:
                 keep.add(plan.terminal)
             _close_other_fds(keep)
@@ -463,6 +475,9 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             libc.setns(plan.netns_fd, libc.CLONE_NEWNET, "the host's network namespace")
             if plan.netns_fd not in plan.pass_fds:
                 os.close(plan.netns_fd)
+        for fd, nstype in plan.join:
+            libc.setns(fd, nstype, "the host's root")
+            os.close(fd)
         for step in plan.in_namespaces:
             step()
         if not plan.with_init:
@@ -478,6 +493,13 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             # Last: init has made everything; from here it only starts the
             # command, waits, reaps and reports, none of which the fence denies.
             plan.fence.apply()
+        if plan.keep:
+            os.close(setup_w)
+            _detach_stdio(plan)
+            status = _reap_and_forward(None)
+            os.write(result_w, f"{status}\n".encode())
+            code = 0
+            return
         if plan.pre_exec or (plan.fence is not None and plan.fence.user_program):
             pid = os.fork()
             if pid == 0:
@@ -486,12 +508,7 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
         else:
             pid = _posix_spawn(plan, setup_w)
         os.close(setup_w)
-        if plan.detach:
-            # A detached init must not keep the caller's terminal or pipes open.
-            devnull = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
-            os.close(devnull)
+        _detach_stdio(plan)
         status = plan.tracer(pid) if plan.tracer is not None else _reap_and_forward(pid)
         os.write(result_w, f"{status}\n".encode())
         code = exit_code_for(_status_to_returncode(status))
@@ -501,8 +518,20 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
         os._exit(code)
 
 
-def _reap_and_forward(main: int) -> int:  # pragma: no cover
-    """init's loop: reap every child, forward sent signals, return main's status."""
+def _detach_stdio(plan) -> None:  # pragma: no cover
+    """A detached init must not keep the caller's terminal or pipes open."""
+    if plan.detach:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+
+
+def _reap_and_forward(main: int | None) -> int:  # pragma: no cover
+    """init's loop: reap every child, forward sent signals, return main's status.
+
+    With no ``main`` (a keeping init, ``SpawnPlan.keep``), reap until a signal
+    that init forwards is sent to it, then return 0."""
     waited = FORWARDED | {signal.SIGCHLD}
     while True:
         info = signal.sigwaitinfo(waited)
@@ -516,6 +545,8 @@ def _reap_and_forward(main: int) -> int:  # pragma: no cover
                     break
                 if pid == main:
                     return status
+        elif main is None:
+            return 0
         elif info.si_code != SI_KERNEL:
             try:
                 os.kill(main, info.si_signo)

@@ -24,6 +24,7 @@ import pytest
 from .fence_helpers import PROBE_NAMES
 from .helpers import Tmux, assert_one_line, descendants, identity, read_line, wait_until
 from .test_net_files import LAB
+from .test_net_roots import on_machine, rooted_lab
 from .test_root_lifetimes import _finish
 
 NOBODY = 65534
@@ -771,3 +772,16 @@ def test_the_left_behind_check_sees_a_user_topology(as_user, unique):
     finally:
         assert as_user("net", "down", name).returncode == 0
     assert suite_state(run)["user topology state"] == []
+
+
+def test_an_ordinary_user_is_told_a_hosts_own_root_needs_root(as_user, shared_dir, unique):
+    marker = f"pycoz-root-{unique}"
+    lab = rooted_lab(pathlib.Path(shared_dir), marker, "{}")
+    os.chmod(lab, 0o644)
+    r = as_user("net", "run", lab, "--host", "client", "--", "true")
+    assert r.returncode == 125, r
+    assert r.stderr == (
+        "pycoz net run: topology lab: server.root: a host's own root needs pycoz to run as "
+        "root (an ordinary user cannot join its keeping init, which is not dumpable)\n"
+    )
+    assert on_machine(marker) == []

@@ -13,7 +13,7 @@ import pytest
 
 from pycoz_cli.core.net import topofile
 from pycoz_cli.core.net.topofile import load, loads, parse_duration, parse_percent, parse_rate
-from pycoz_cli.core.net.topology import resolve
+from pycoz_cli.core.net.topology import READY_USAGE, resolve
 from pycoz_cli.errors import SpecError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -498,7 +498,7 @@ ERRORS = [
         "node-key-unknown",
         "[routers.a]\naddress = '1.2.3.4'\n",
         "lab.toml:2: routers.a.address: unknown key 'address' (a router takes routes, "
-        "sysctls, commands, vlans or vxlans)",
+        "sysctls, commands, vlans, vxlans, root or uplink)",
     ),
     (
         "switch-routes",
@@ -521,7 +521,7 @@ ERRORS = [
         "route-type",
         "[hosts.a]\nroutes = [\n  'default via 198.18.0.2',\n  5,\n]\n",
         "lab.toml:4: hosts.a.routes[1]: 5: a route is a string; write "
-        "[unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY [weight N]]...",
+        "[unicast|blackhole|unreachable|prohibit|local] DST|default [via GATEWAY [weight N]]...",
     ),
     (
         "sysctl-not-net",
@@ -585,13 +585,82 @@ ERRORS = [
     (
         "command-ready",
         "[hosts.a]\ncommands = [{ run = 'x', ready = 'tcp:99999' }]\n",
-        "lab.toml:2: hosts.a.commands[0].ready: 'tcp:99999': use \"tcp:PORT\", "
-        '"udp:PORT" (a port from 1 to 65535) or "exit"',
+        f"lab.toml:2: hosts.a.commands[0].ready: 'tcp:99999': use {READY_USAGE}",
+    ),
+    (
+        "command-ready-relative-file",
+        "[hosts.a]\ncommands = [{ run = 'x', ready = 'file:ready' }]\n",
+        f"lab.toml:2: hosts.a.commands[0].ready: 'file:ready': use {READY_USAGE}",
+    ),
+    (
+        "command-ready-empty-cmd",
+        "[hosts.a]\ncommands = [{ run = 'x', ready = [] }]\n",
+        "lab.toml:2: hosts.a.commands[0].ready: []: a check command is a non-empty list of strings",
     ),
     (
         "command-timeout",
         "[hosts.a]\ncommands = [{ run = 'x', ready = 'exit', timeout = 5 }]\n",
         'lab.toml:2: hosts.a.commands[0].timeout: 5 has no unit (write "5ms")',
+    ),
+    (
+        "uplink-not-bool",
+        "[hosts.a]\nuplink = 'yes'\n",
+        "lab.toml:2: hosts.a.uplink: 'yes': give true (or false)",
+    ),
+    (
+        "uplink-default-route",
+        "[hosts.a]\nuplink = true\nroutes = ['default via 198.18.0.2']\n[hosts.b]\n"
+        "[[links]]\na = 'a'\nb = 'b'\na_addresses = ['198.18.0.1/24']\n",
+        "lab.toml:3: hosts.a.routes[0]: 'default via 198.18.0.2': a's uplink gives it its "
+        "IPv4 default route (via 10.0.2.2)",
+    ),
+    (
+        "uplink-address",
+        "[hosts.a]\nuplink = true\n[hosts.b]\n"
+        "[[links]]\na = 'a'\nb = 'b'\na_addresses = ['10.0.2.5/24']\n",
+        "lab.toml:7: links[0].a_addresses[0]: 10.0.2.5 is in 10.0.2.0/24, the network of a's "
+        "uplink",
+    ),
+    (
+        "uplink-ifname",
+        "[hosts.a]\nuplink = true\n[hosts.b]\n[[links]]\na = 'a:uplink0'\nb = 'b'\n",
+        "lab.toml:5: links[0].a: interface name 'uplink0' is taken by the uplink",
+    ),
+    (
+        "root-unknown-key",
+        "[hosts.a]\nroot = { bsae = '/' }\n",
+        "lab.toml:2: hosts.a.root.bsae: unknown key 'bsae' (did you mean 'base'?)",
+    ),
+    (
+        "root-not-a-table",
+        "[hosts.a]\nroot = '/'\n",
+        "lab.toml:2: hosts.a.root: must be a table (base, upper, binds...)",
+    ),
+    (
+        "root-base-missing",
+        "[hosts.a]\nroot = { base = '/nonexistent-pycoz-base' }\n",
+        "lab.toml:2: hosts.a.root.base: /nonexistent-pycoz-base: not a directory",
+    ),
+    (
+        "root-bind-missing",
+        "[hosts.a]\n[hosts.a.root]\nbinds = ['/nonexistent-pycoz-src:/x']\n",
+        "lab.toml:3: hosts.a.root.binds[0]: /nonexistent-pycoz-src: no such file or directory",
+    ),
+    (
+        "root-bind-relative-dst",
+        "[hosts.a]\n[hosts.a.root]\nro_binds = ['/:x']\n",
+        "lab.toml:3: hosts.a.root.ro_binds[0]: 'x': the destination is an absolute path",
+    ),
+    (
+        "root-tmpfs-relative",
+        "[hosts.a]\n[hosts.a.root]\ntmpfs = ['tmp']\n",
+        "lab.toml:3: hosts.a.root.tmpfs[0]: 'tmp': give \"DIR[:OPTIONS]\" with an absolute DIR",
+    ),
+    (
+        "root-upper-parent",
+        "[hosts.a]\nroot = { upper = '/nonexistent-pycoz/upper' }\n",
+        "lab.toml:2: hosts.a.root.upper: /nonexistent-pycoz/upper: /nonexistent-pycoz does "
+        "not exist",
     ),
     (
         "command-timeout-alone",
@@ -610,6 +679,12 @@ ERRORS = [
         "[hosts.client]\nroutes = ['default']\n",
         "lab.toml:2: hosts.client.routes[0]: 'default': a unicast route needs a gateway "
         "('default via GATEWAY')",
+    ),
+    (
+        "route-local-via",
+        "[hosts.client]\nroutes = ['local 10.0.0.0/8 via 10.0.0.1']\n",
+        "lab.toml:2: hosts.client.routes[0]: 'local 10.0.0.0/8 via 10.0.0.1': a "
+        "local route takes no gateway",
     ),
     (
         "route-kind-gw",
@@ -644,20 +719,20 @@ ERRORS = [
         "route-extra",
         "[hosts.client]\nroutes = ['default via 10.0.0.1 dev eth0']\n",
         "lab.toml:2: hosts.client.routes[0]: 'default via 10.0.0.1 dev eth0': unexpected "
-        "'dev eth0'; write [unicast|blackhole|unreachable|prohibit] DST|default [via "
+        "'dev eth0'; write [unicast|blackhole|unreachable|prohibit|local] DST|default [via "
         "GATEWAY [weight N]]...",
     ),
     (
         "route-only-via",
         "[hosts.client]\nroutes = ['via 10.0.0.1']\n",
         "lab.toml:2: hosts.client.routes[0]: 'via 10.0.0.1' is not a route: write "
-        "[unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY [weight N]]...",
+        "[unicast|blackhole|unreachable|prohibit|local] DST|default [via GATEWAY [weight N]]...",
     ),
     (
         "route-only-kind",
         "[hosts.client]\nroutes = ['blackhole']\n",
         "lab.toml:2: hosts.client.routes[0]: 'blackhole' is not a route: write "
-        "[unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY [weight N]]...",
+        "[unicast|blackhole|unreachable|prohibit|local] DST|default [via GATEWAY [weight N]]...",
     ),
     (
         "route-off-subnet",
@@ -1145,6 +1220,9 @@ def test_commands_say_where_they_are_written_and_what_they_wait_for():
               "true",
               { run = "ip route", ready = "exit", timeout = "30s" },
               { run = "dnsmasq", ready = "udp:53" },
+              { run = "nginx", ready = "file:/run/nginx.pid", timeout = "1.5s" },
+              { run = "pg", ready = "cmd:pg_isready -q" },
+              { run = "pg", ready = ["pg_isready", "-q"] },
             ]
             """
         ),
@@ -1156,12 +1234,18 @@ def test_commands_say_where_they_are_written_and_what_they_wait_for():
         ["sh", "-c", "true"],
         ["sh", "-c", "ip route"],
         ["sh", "-c", "dnsmasq"],
+        ["sh", "-c", "nginx"],
+        ["sh", "-c", "pg"],
+        ["sh", "-c", "pg"],
     ]
-    assert [(c.where, c.ready, c.timeout) for c in map(topo.command, "aaaa", range(4))] == [
+    assert [(c.where, c.ready, c.timeout) for c in map(topo.command, "a" * 7, range(7))] == [
         ("lab.toml:3: hosts.a.commands[0]", ("tcp", 8000), 10.0),
         ("lab.toml:4: hosts.a.commands[1]", None, 10.0),
         ("lab.toml:5: hosts.a.commands[2]", ("exit", 0), 30.0),
         ("lab.toml:6: hosts.a.commands[3]", ("udp", 53), 10.0),
+        ("lab.toml:7: hosts.a.commands[4]", ("file", "/run/nginx.pid"), 1.5),
+        ("lab.toml:8: hosts.a.commands[5]", ("cmd", ["sh", "-c", "pg_isready -q"]), 10.0),
+        ("lab.toml:9: hosts.a.commands[6]", ("cmd", ["pg_isready", "-q"]), 10.0),
     ]
     assert topo.to_dict()["nodes"][0]["commands"] == node.commands
 

@@ -670,6 +670,18 @@ class Joined:
                 raise SetupError.from_oserror(err) from None
         return self._open[host]
 
+    def root_pid(self, host: str) -> int | None:
+        """The pid of the init keeping ``host``'s own root, if it has one."""
+        for command in self.state.get("commands", []):
+            if command.get("node") == host and command.get("index") == "root":
+                if command.get("pid") and _running(command["pid"], command.get("start")):
+                    return command["pid"]
+                raise SetupError(
+                    f"topology {self.name}: the root of host {host} is gone (pycoz net down "
+                    f"{self.name})"
+                )
+        return None
+
     def close(self) -> None:
         for ns in self._open.values():
             ns.close()

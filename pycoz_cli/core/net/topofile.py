@@ -20,6 +20,7 @@ import os
 import re
 import stat
 
+from pycoz_cli.core.net import uplink
 from pycoz_cli.core.net.topology import (
     BRIDGE_MAX_PORTS,
     IFNAMSIZ,
@@ -28,9 +29,11 @@ from pycoz_cli.core.net.topology import (
     VXLAN_PORT,
     CommandSpec,
     Impairment,
+    RootSpec,
     Route,
     Topology,
     parse_mac,
+    parse_ready,
 )
 from pycoz_cli.errors import SpecError, describe_errno
 
@@ -38,12 +41,13 @@ from pycoz_cli.errors import SpecError, describe_errno
 SECTIONS = {"hosts": "host", "routers": "router", "switches": "switch"}
 TOP_KEYS = ("name", *SECTIONS, "links")
 NODE_KEYS = {
-    "host": ("routes", "sysctls", "commands", "vlans", "vxlans"),
-    "router": ("routes", "sysctls", "commands", "vlans", "vxlans"),
+    "host": ("routes", "sysctls", "commands", "vlans", "vxlans", "root", "uplink"),
+    "router": ("routes", "sysctls", "commands", "vlans", "vxlans", "root", "uplink"),
     "switch": ("sysctls",),
 }
 VLAN_KEYS = ("on", "id", "name", "addresses", "mac")
 VXLAN_KEYS = ("name", "id", "local", "remote", "port", "addresses", "mac")
+ROOT_KEYS = ("base", "upper", "binds", "ro_binds", "tmpfs")
 IMPAIR_KEYS = ("delay", "jitter", "loss", "corrupt", "rate")
 LINK_KEYS = (
     "a",
@@ -59,9 +63,9 @@ LINK_KEYS = (
 )
 DIRECTIONS = ("a_to_b", "b_to_a")
 COMMAND_KEYS = ("run", "ready", "timeout")
-ROUTE_KINDS = ("unicast", "blackhole", "unreachable", "prohibit")
+ROUTE_KINDS = ("unicast", "blackhole", "unreachable", "prohibit", "local")
 ROUTE_USAGE = (
-    "write [unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY [weight N]]..."
+    "write [unicast|blackhole|unreachable|prohibit|local] DST|default [via GATEWAY [weight N]]..."
 )
 
 # Interface names: what the kernel accepts, minus '/', ':' and whitespace, which
@@ -619,12 +623,66 @@ class _Loader:
             if not isinstance(text, str):
                 raise self.error(where, f"{text!r}: a route is a string; {ROUTE_USAGE}")
             routes.append((node, self.route(text, where), where))
+        if "uplink" in spec:
+            if not isinstance(spec["uplink"], bool):
+                raise self.error((*path, "uplink"), f"{spec['uplink']!r}: give true (or false)")
+            node.uplink = spec["uplink"]
+        if "root" in spec:
+            node.root = self.root(
+                self.table(spec, path, "root", {}, "base, upper, binds..."), (*path, "root")
+            )
         for i, command in enumerate(self.array(spec, path, "commands", "of commands")):
             where = (*path, "commands", i)
             if isinstance(command, dict):
                 node.add_command(*self.command_table(command, where))
             else:
                 node.add_command(self.command(command, where), CommandSpec(where=self.at(where)))
+
+    def root(self, table: dict, path: tuple) -> RootSpec:
+        """``root = { base = "rootfs", tmpfs = ["/tmp"] }``: the options of ``pycoz
+        root``; relative paths are relative to the file's directory."""
+        self.check_keys(table, path, ROOT_KEYS, "a root")
+        here = os.path.dirname(os.path.abspath(self.filename))
+
+        def path_value(key: str, value, what: str) -> str:
+            if not isinstance(value, str) or not value or "\0" in value:
+                raise self.error((*path, key), f"{value!r}: give {what} as a string")
+            return os.path.join(here, value)
+
+        base = path_value("base", table.get("base", "/"), "a directory")
+        if not os.path.isdir(base):
+            raise self.error((*path, "base"), f"{base}: not a directory")
+        upper = None
+        if "upper" in table:
+            upper = path_value("upper", table["upper"], "a directory")
+            parent = os.path.dirname(upper.rstrip("/")) or "/"
+            if os.path.exists(upper) and not os.path.isdir(upper):
+                raise self.error((*path, "upper"), f"{upper}: not a directory")
+            if not os.path.isdir(parent):
+                raise self.error((*path, "upper"), f"{upper}: {parent} does not exist")
+        binds = {}
+        for key in ("binds", "ro_binds"):
+            out = []
+            for j, text in enumerate(self.array(table, path, key, 'of "SRC[:DST]" strings')):
+                where = (*path, key, j)
+                if not isinstance(text, str) or not text or text.startswith(":"):
+                    raise self.error(where, f'{text!r}: give "SRC[:DST]" (DST: where it is seen)')
+                src, colon, dst = text.partition(":")
+                src = path_value(key, src, "a path")
+                if not os.path.exists(src):
+                    raise self.error(where, f"{src}: no such file or directory")
+                if colon and not dst.startswith("/"):
+                    raise self.error(where, f"{dst!r}: the destination is an absolute path")
+                out.append(f"{src}:{dst or src}")
+            binds[key] = tuple(out)
+        tmpfs = []
+        for j, text in enumerate(self.array(table, path, "tmpfs", 'of "DIR[:OPTIONS]" strings')):
+            if not isinstance(text, str) or not text.startswith("/"):
+                raise self.error(
+                    (*path, "tmpfs", j), f'{text!r}: give "DIR[:OPTIONS]" with an absolute DIR'
+                )
+            tmpfs.append(text)
+        return RootSpec(base, upper, binds["binds"], binds["ro_binds"], tuple(tmpfs))
 
     def sysctl(self, node, name: str, path: tuple, value) -> None:
         if not _SYSCTL.fullmatch(name):
@@ -655,17 +713,10 @@ class _Loader:
         argv = self.command(table["run"], (*path, "run"))
         ready, timeout = None, READY_TIMEOUT
         if "ready" in table:
-            value = table["ready"]
-            kind, _, port = value.partition(":") if isinstance(value, str) else ("", "", "")
-            if value == "exit":
-                ready = ("exit", 0)
-            elif kind in ("tcp", "udp") and port.isdigit() and 1 <= int(port) <= 65535:
-                ready = (kind, int(port))
-            else:
-                raise self.error(
-                    (*path, "ready"),
-                    f'{value!r}: use "tcp:PORT", "udp:PORT" (a port from 1 to 65535) or "exit"',
-                )
+            try:
+                ready = parse_ready(table["ready"])
+            except ValueError as err:
+                raise self.error((*path, "ready"), str(err)) from None
         if "timeout" in table:
             if ready is None:
                 raise self.error((*path, "timeout"), "a timeout needs ready (what to wait for)")
@@ -760,6 +811,12 @@ class _Loader:
         return Route("default" if dst == "default" else str(net), via, kind)
 
     def add_route(self, node, route: Route, path: tuple) -> None:
+        if node.uplink and route.dst == ipaddress.ip_network("0.0.0.0/0"):
+            raise self.error(
+                path,
+                f"{str(route)!r}: {node.name}'s uplink gives it its IPv4 default route "
+                f"(via {uplink.GATEWAY})",
+            )
         for iface in node.interfaces.values():
             # The kernel made that route already, with the address (EEXIST).
             if any(a.network == route.dst for a in iface.addresses):
@@ -857,8 +914,13 @@ class _Loader:
                 f"interface name {ifname!r}: use 1-{IFNAMSIZ} letters, digits, '-', '_' "
                 "or '.', starting with a letter",
             )
-        if ifname == "lo" or (ifname == "br0" and node.kind == "switch"):
-            what = "the loopback interface" if ifname == "lo" else "the switch's bridge"
+        taken = {"lo": "the loopback interface"}
+        if node.kind == "switch":
+            taken["br0"] = "the switch's bridge"
+        if node.uplink:
+            taken[uplink.IFNAME] = "the uplink"
+        if ifname in taken:
+            what = taken[ifname]
             raise self.error(where, f"interface name {ifname!r} is taken by {what}")
         names = reserved.setdefault(name, {})
         if ifname in names:
@@ -1004,6 +1066,10 @@ class _Loader:
         for j, text in enumerate(values):
             where = (*path, key, j)
             addr = self.address(text, where)
+            if self.topo.nodes[end[0]].uplink and addr.ip in ipaddress.ip_network(uplink.NETWORK):
+                raise self.error(
+                    where, f"{addr.ip} is in {uplink.NETWORK}, the network of {end[0]}'s uplink"
+                )
             if addr.ip in self.addresses:
                 node, ifname, other = self.addresses[addr.ip]
                 raise self.error(

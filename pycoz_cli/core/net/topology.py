@@ -157,7 +157,9 @@ class Route:
     when ``via`` is a list of gateways or of (gateway, weight) pairs (``nexthops``;
     the kernel spreads flows over them by weight); ``kind`` is ``"unicast"``, or
     ``"unreachable"``/``"prohibit"``/``"blackhole"`` for a route that rejects
-    (ICMP unreachable, prohibited) or silently drops its traffic.  ``str()`` is
+    (ICMP unreachable, prohibited) or silently drops its traffic, or ``"local"``
+    for destinations the node answers itself, as its own addresses (a TCP
+    connection to a port where nothing listens is reset).  ``str()`` is
     ``ip route``'s form: ``198.18.2.0/24 via 198.18.1.1``."""
 
     __slots__ = ("dst", "kind", "nexthops", "via")
@@ -204,22 +206,106 @@ def _v6_default(dst: str, via: str | None) -> str:
 
 #: How long a host command may take to be ready (``CommandSpec.timeout``), seconds.
 READY_TIMEOUT = 10.0
+#: What ``ready`` may say, for errors.
+READY_USAGE = (
+    '"tcp:PORT", "udp:PORT" (a port from 1 to 65535), "file:PATH" (an absolute path), '
+    '"exit", "cmd:SHELL COMMAND" or a list of arguments (a command that succeeds)'
+)
+
+
+def parse_ready(value) -> tuple[str, object]:
+    """A readiness check as a topology file writes it -> ``CommandSpec.ready``.
+
+    ``"tcp:8000"`` -> ("tcp", 8000); ``"udp:53"`` -> ("udp", 53); ``"exit"`` ->
+    ("exit", 0); ``"file:/run/ready"`` -> ("file", "/run/ready");
+    ``"cmd:curl -sf http://localhost/"`` -> ("cmd", ["sh", "-c", "curl ..."]);
+    ``["pg_isready"]`` -> ("cmd", ["pg_isready"]).  ValueError says what is wrong.
+    """
+    if isinstance(value, list):
+        if not value or not all(isinstance(arg, str) for arg in value):
+            raise ValueError(f"{value!r}: a check command is a non-empty list of strings")
+        if any("\0" in arg for arg in value):
+            raise ValueError("an argument holds a NUL character")
+        return ("cmd", list(value))
+    if isinstance(value, str):
+        kind, colon, rest = value.partition(":")
+        if value == "exit":
+            return ("exit", 0)
+        if colon and kind in ("tcp", "udp") and rest.isdigit() and 1 <= int(rest) <= 65535:
+            return (kind, int(rest))
+        if colon and kind == "file" and rest.startswith("/") and "\0" not in rest:
+            return ("file", os.path.normpath(rest))
+        if colon and kind == "cmd" and rest.strip() and "\0" not in rest:
+            return ("cmd", ["sh", "-c", rest])
+    raise ValueError(f"{value!r}: use {READY_USAGE}")
+
+
+def describe_ready(ready: tuple[str, object]) -> str:
+    """``ready = "tcp:8000"``: a check as the file writes it, for messages."""
+    kind, what = ready
+    if kind == "exit":
+        return 'ready = "exit"'
+    if kind == "cmd":
+        text = what[2] if what[:2] == ["sh", "-c"] else " ".join(what)
+        return f'ready = "cmd:{text}"'
+    return f'ready = "{kind}:{what}"'
 
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
     """What pycoz waits for once a host command starts, and where it was declared.
 
-    ``ready`` is ``("tcp", PORT)`` or ``("udp", PORT)`` (a socket of the host
-    listening on PORT), ``("exit", 0)`` (the command ends with status 0), or None
-    (nothing: the next command starts at once).  ``where`` names it in errors
+    ``ready`` (``parse_ready``) is ``("tcp", PORT)`` or ``("udp", PORT)`` (a
+    socket of the host listening on PORT), ``("file", PATH)`` (PATH exists in
+    the host's filesystem), ``("cmd", ARGV)`` (ARGV, run in the host again and
+    again, exits with status 0), ``("exit", 0)`` (the command itself ends with
+    status 0), or None (nothing: the next command starts at once); ``timeout``
+    is how long to wait, in seconds.  ``where`` names it in errors
     (``lab.toml:7: hosts.server.commands[0]``); None for ``Topology.command`` to
     name it by topology, node and index.
     """
 
-    ready: tuple[str, int] | None = None
+    ready: tuple[str, object] | None = None
     timeout: float = READY_TIMEOUT
     where: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RootSpec:
+    """A host's own root filesystem (``Node.root``): the options of ``pycoz root``.
+
+    ``base``: the lower layer (default "/": a throwaway copy of the machine's
+    root); ``upper``: a directory that keeps the changes (None: discarded when
+    the topology goes); ``binds``, ``ro_binds``: ``"SRC[:DST]"`` paths of the
+    machine made visible, read-write or read-only; ``tmpfs``: ``"DIR[:OPTIONS]"``.
+    """
+
+    base: str = "/"
+    upper: str | None = None
+    binds: tuple[str, ...] = ()
+    ro_binds: tuple[str, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+
+    def container_options(self) -> dict:
+        """``Container`` keyword arguments for this root."""
+        from pycoz_cli.core.container import Bind
+
+        binds = [Bind.parse(b) for b in self.binds]
+        binds += [Bind.parse(b, readonly=True) for b in self.ro_binds]
+        return {"base": self.base, "upper": self.upper, "binds": binds, "tmpfs": list(self.tmpfs)}
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in zip(self.__slots__, self._values(), strict=True) if v}
+
+    def describe(self) -> str:
+        """``base /, tmpfs /srv``: the options given, as ``pycoz net show`` prints them."""
+        return ", ".join(
+            f"{key} {' '.join(value) if isinstance(value, list) else value}"
+            for key, value in self.to_dict().items()
+        )
+
+    def _values(self) -> tuple:
+        return (self.base, self.upper, list(self.binds), list(self.ro_binds), list(self.tmpfs))
 
 
 class Node:
@@ -228,10 +314,23 @@ class Node:
     ``interfaces`` maps interface names to ``Interface`` (made by
     ``Topology.connect``); ``routes`` is a list of ``Route``; ``sysctls`` maps
     names (``net.ipv4.ip_forward``) to values, set inside the node's namespace
-    only; ``commands`` are argv lists started once the network is up.
+    only; ``commands`` are argv lists started once the network is up; ``root``
+    (a ``RootSpec``, or None: the machine's own files) is the host's own root
+    filesystem, where its commands, ``pycoz net run --host`` and ``net exec``
+    run, a throwaway one unless it has an ``upper``.
     """
 
-    __slots__ = ("command_specs", "commands", "interfaces", "kind", "name", "routes", "sysctls")
+    __slots__ = (
+        "command_specs",
+        "commands",
+        "interfaces",
+        "kind",
+        "name",
+        "root",
+        "routes",
+        "sysctls",
+        "uplink",
+    )
 
     def __init__(self, name: str, kind: str = "host") -> None:
         self.name = name
@@ -243,6 +342,11 @@ class Node:
         self.commands: list[list[str]] = []
         #: What ``add_command`` was told about each of them.
         self.command_specs: list[CommandSpec] = []
+        #: The host's own root filesystem (None: the machine's files).
+        self.root: RootSpec | None = None
+        #: An uplink to the outside by user-space NAT (``core.net.uplink``):
+        #: interface uplink0, 10.0.2.100/24, default route via 10.0.2.2.
+        self.uplink = False
 
     def add_route(self, dst: str, via: str | None = None, kind: str = "unicast") -> Route:
         """Add a route to ``dst`` (a network, or ``"default"``) through ``via``
@@ -329,12 +433,35 @@ class Node:
         self.interfaces[name] = iface
         return iface
 
-    def add_command(self, argv: list[str], spec: CommandSpec | None = None) -> None:
+    def add_command(
+        self,
+        argv: list[str],
+        spec: CommandSpec | None = None,
+        *,
+        ready: str | list[str] | None = None,
+        timeout: float = READY_TIMEOUT,
+    ) -> None:
         """Declare a command to start on this node once the network is up
-        (after ``pycoz_network_up``), in the order declared; ``spec`` says
-        what to wait for before the next one starts (``CommandSpec``)."""
+        (after ``pycoz_network_up``), in the order declared, each ready before
+        the next starts and before the user's command runs.  ``ready`` says
+        what to wait for, as a topology file writes it (``"tcp:8000"``,
+        ``"udp:53"``, ``"file:/run/ready"``, ``"exit"``, ``"cmd:SHELL COMMAND"``
+        or a list of arguments), for at most ``timeout`` seconds; or give a
+        ``CommandSpec`` as ``spec``.  A bad ``ready`` raises ``SpecError``.
+
+        >>> topo.nodes["server"].add_command(  # doctest: +SKIP
+        ...     ["python3", "-m", "http.server", "80"], ready="tcp:80", timeout=5)
+        """
+        if spec is None:
+            parsed = None
+            if ready is not None:
+                try:
+                    parsed = parse_ready(ready)
+                except ValueError as err:
+                    raise SpecError(f"{self.name}.commands[{len(self.commands)}]: {err}") from None
+            spec = CommandSpec(parsed, float(timeout))
         self.commands.append(list(argv))
-        self.command_specs.append(spec or CommandSpec())
+        self.command_specs.append(spec)
 
     def addresses(self, version: int | None = None) -> list[IPAddress]:
         """The node's addresses on all its interfaces (without prefix lengths),
@@ -609,6 +736,8 @@ class Topology:
                     "routes": [str(r) for r in node.routes],
                     **({"sysctls": node.sysctls} if node.sysctls else {}),
                     **({"commands": node.commands} if node.commands else {}),
+                    **({"root": node.root.to_dict()} if node.root else {}),
+                    **({"uplink": True} if node.uplink else {}),
                 }
                 for node in self.nodes.values()
             ],
@@ -701,7 +830,7 @@ def chain(routers: int = 1) -> Topology:
     return topo
 
 
-def _dual(name: str, v6_route_kind: str | None) -> Topology:
+def _dual(name: str) -> Topology:
     topo = Topology(name)
     for node, kind in (("client", "host"), ("r1", "router"), ("server", "host")):
         topo.add_node(node, kind)
@@ -715,34 +844,49 @@ def _dual(name: str, v6_route_kind: str | None) -> Topology:
         Route("default", _ip(_v4(1, 1))),
         Route("default", _ip(_v6(1, 1))),
     ]
-    server_v6 = _ip(_v6(1, 2))
-    if v6_route_kind == "unreachable":
-        # On the client: its connect() to the server's IPv6 address fails at once
-        # with ENETUNREACH, as on a host whose IPv6 has no way out.  (An ICMPv6
-        # refusal from r1 would arrive while connect() still holds the socket on a
-        # zero-latency veth, be taken as a soft error, and only count on the SYN's
-        # retransmission a second later.)
-        topo.nodes["client"].routes.append(Route(f"{server_v6}/128", kind="unreachable"))
-    elif v6_route_kind == "blackhole":
-        # On the path: r1 drops IPv6 to the server without a word; the client's
-        # SYNs go unanswered and its connection times out.
-        topo.nodes["r1"].routes.append(Route(f"{server_v6}/128", kind="blackhole"))
     return topo
 
 
 def dualstack() -> Topology:
     """``client`` and ``server`` through router ``r1``, IPv4 and IPv6 both working."""
-    return _dual("dualstack", None)
+    return _dual("dualstack")
 
 
-def v6rejected() -> Topology:
-    """As dualstack, but IPv6 connections to ``server`` fail at once (ENETUNREACH)."""
-    return _dual("v6rejected", "unreachable")
+#: v6rejected's ways of refusing: ``by`` -> the kind of r1's route to the server.
+V6_REJECTIONS = {"reset": "local", "unreachable": "unreachable", "prohibit": "prohibit"}
+
+
+def v6rejected(by: str = "reset") -> Topology:
+    """As dualstack, but r1 refuses IPv6 to ``server``: clients try it first and fall back.
+
+    The client keeps its IPv6 route, so getaddrinfo sorts the server's IPv6
+    address first and clients try it; the refusal comes from r1, beyond the
+    client, as from a broken network.  ``by``: ``reset`` (r1 answers the
+    server's IPv6 address itself and resets every TCP connection, as a firewall's
+    tcp-reset: ECONNREFUSED at once), ``unreachable`` (ICMPv6 no route:
+    ENETUNREACH) or ``prohibit`` (ICMPv6 administratively prohibited: EACCES).
+    An ICMPv6 error that reaches the client while its connect() still holds the
+    socket — always, on a link without delay — is taken by Linux as a soft
+    error, so ICMPv6 fails the attempt only with the SYN's retransmission, 1 s
+    later; a reset fails it at once.
+    """
+    if by not in V6_REJECTIONS:
+        raise SpecError(f"v6rejected: by={by!r}: use {', '.join(V6_REJECTIONS)}")
+    topo = _dual("v6rejected" if by == "reset" else f"v6rejected:by={by}")
+    server_v6 = _ip(_v6(1, 2))
+    topo.nodes["r1"].routes.append(Route(f"{server_v6}/128", kind=V6_REJECTIONS[by]))
+    return topo
 
 
 def v6dropped() -> Topology:
-    """As dualstack, but IPv6 to ``server`` is silently dropped (connections time out)."""
-    return _dual("v6dropped", "blackhole")
+    """As dualstack, but IPv6 to ``server`` is silently dropped (connections time out).
+
+    r1 drops it without a word (a blackhole route); the client's SYNs go
+    unanswered, so a client falls back only when its own deadline passes.
+    """
+    topo = _dual("v6dropped")
+    topo.nodes["r1"].routes.append(Route(f"{_ip(_v6(1, 2))}/128", kind="blackhole"))
+    return topo
 
 
 def _ip(iface: str) -> str:
@@ -760,7 +904,17 @@ BUILTINS = {
     "star": (star, {"hosts": (int, 3, "number of hosts on the switch, 1 to 1023")}),
     "chain": (chain, {"routers": (int, 1, "number of routers between h1 and h2")}),
     "dualstack": (dualstack, {}),
-    "v6rejected": (v6rejected, {}),
+    "v6rejected": (
+        v6rejected,
+        {
+            "by": (
+                str,
+                "reset",
+                "how r1 refuses IPv6 to server: reset (TCP reset), unreachable or "
+                "prohibit (ICMPv6)",
+            )
+        },
+    ),
     "v6dropped": (v6dropped, {}),
 }
 
@@ -904,6 +1058,10 @@ class Network:
         self.relay_key = name or f"e{os.getpid()}-{id(self):x}"
         #: Commands started on hosts (``start_commands``): ContainerProcess objects.
         self.started: list = []
+        #: node -> pid of the init that keeps the host's own root (``Node.root``).
+        self.roots: dict[str, int] = {}
+        #: The slirp4netns processes of hosts' uplinks (``core.net.uplink``).
+        self.uplinks: list = []
         #: A rootless named network's holder (``core.holder``): it keeps the
         #: namespaces instead of /run/netns; node -> the fd number there.
         self.holder = None
@@ -1149,13 +1307,17 @@ class Network:
         it (``lab.toml:7: hosts.server.commands[0]: ...``); what was started before
         is left for ``teardown`` (or ``named.down``) to stop.
         """
-        from pycoz_cli.core.container import Container
         from pycoz_cli.errors import PycozError
 
         entries, unwatched = [], []
-        devnull = os.open(os.devnull, os.O_RDONLY)
+        devnull = os.open(os.devnull, os.O_RDWR)
         try:
             for node in self.topology.nodes.values():
+                if node.uplink:
+                    entries.append(self._start_uplink(node, detach, record))
+            for node in self.topology.nodes.values():
+                if node.root is not None:
+                    entries.append(self._start_root(node, devnull, detach, record))
                 for i, argv in enumerate(node.commands):
                     spec = self.topology.command(node.name, i)
                     entry = {"node": node.name, "index": i, "argv": argv, "pid": None}
@@ -1167,7 +1329,7 @@ class Network:
                     else:
                         out = os.dup(2)
                     try:
-                        proc = Container(network=self, host=node.name, overlay=False).spawn(
+                        proc = self.host_container(node.name).spawn(
                             argv, stdin=devnull, stdout=out, stderr=out, detach=detach
                         )
                     except PycozError as err:
@@ -1184,7 +1346,7 @@ class Network:
                     if spec.ready is None:
                         unwatched.append((proc, spec))
                     else:
-                        _wait_ready(proc, spec)
+                        _wait_ready(proc, spec, self._checker(node.name, devnull))
         finally:
             os.close(devnull)
         # The others are not waited for; one that has failed already is reported.
@@ -1193,6 +1355,86 @@ class Network:
                 raise SetupError(f"{spec.where}: {_ended(proc.returncode)} at start")
         return entries
 
+    def _start_root(self, node: Node, devnull: int, detach: bool, record) -> dict:
+        """Make the host's own root: a container whose init keeps it, which the
+        host's commands then join (``Container``, ``SpawnPlan.keep``)."""
+        from pycoz_cli.core import userns
+        from pycoz_cli.core.container import Container
+        from pycoz_cli.errors import PycozError
+
+        if userns.active():
+            # The keeping init is not dumpable (the fence), so only a caller with
+            # CAP_SYS_PTRACE on the machine may open its /proc/PID/ns to join it.
+            raise SetupError(
+                f"topology {self.topology.name}: {node.name}.root: a host's own root needs "
+                "pycoz to run as root (an ordinary user cannot join its keeping init, "
+                "which is not dumpable)"
+            )
+        entry = {"node": node.name, "index": "root", "argv": [], "pid": None, "log": None}
+        if record is not None:
+            record(entry)
+        options = node.root.container_options()
+        container = Container(network=self, host=node.name, **options)
+        try:
+            proc = container.spawn(
+                keep=True, stdin=devnull, stdout=devnull, stderr=devnull, detach=detach
+            )
+        except PycozError as err:
+            raise SetupError(f"topology {self.topology.name}: {node.name}.root: {err}") from None
+        if not detach:
+            self.started.append(proc)
+        self.roots[node.name] = proc.pid
+        entry["pid"] = proc.pid
+        entry["process"] = proc
+        if record is not None:
+            record(entry)
+        return entry
+
+    def _start_uplink(self, node: Node, detach: bool, record) -> dict:
+        """Give ``node`` its uplink (``core.net.uplink``), recorded as its
+        commands are, so that ``net down`` stops it."""
+        from pycoz_cli.core.net import uplink
+
+        entry = {"node": node.name, "index": "uplink", "argv": [], "pid": None, "log": None}
+        if record is not None:
+            record(entry)
+        proc = uplink.start(self.namespaces[node.name].fd, node.name, detach)
+        if not detach:
+            self.uplinks.append(proc)
+        entry["pid"] = proc.pid
+        if record is not None:
+            record(entry)
+        return entry
+
+    def root_pid(self, node: str) -> int | None:
+        """The pid of the init keeping ``node``'s own root, if it has one."""
+        return self.roots.get(node)
+
+    def host_container(self, node: str, **options):
+        """A ``Container`` for running in host ``node``, as its commands do."""
+        from pycoz_cli.core.container import Container
+
+        return Container(network=self, host=node, overlay=False, **options)
+
+    def _checker(self, node: str, devnull: int):
+        """``check(argv, seconds)``: run a readiness check in ``node``, its
+        output discarded; its status (killed after ``seconds``: -9)."""
+
+        def check(argv: list[str], seconds: float) -> int:
+            proc = self.host_container(node).spawn(
+                argv, stdin=devnull, stdout=devnull, stderr=devnull
+            )
+            with proc:
+                end = time.monotonic() + seconds
+                while proc.poll() is None:
+                    if time.monotonic() > end:
+                        proc.kill()
+                        return proc.wait()
+                    time.sleep(0.01)
+                return proc.returncode
+
+        return check
+
     def teardown(self) -> None:
         from pycoz_cli.core.net.netns import remove_named
 
@@ -1200,6 +1442,13 @@ class Network:
             proc.kill()
             proc.wait()
         self.started.clear()
+        self.roots.clear()
+        if self.uplinks:
+            from pycoz_cli.core.net import uplink
+
+            for proc in self.uplinks:
+                uplink.stop(proc)
+            self.uplinks.clear()
         if self.relay_pid is not None and self.name is None:
             try:
                 os.kill(self.relay_pid, signal.SIGKILL)
@@ -1223,34 +1472,54 @@ def _ended(code: int) -> str:
     return f"exited with status {code}"
 
 
-def _wait_ready(proc, spec: CommandSpec) -> None:
-    """Wait until a host command is ready: listening on its port (a socket of
-    its network namespace, read from /proc/PID/net as ``ss -l`` does), or ended
-    with status 0."""
-    kind, port = spec.ready
+def _wait_ready(proc, spec: CommandSpec, check_command) -> None:
+    """Wait until a host command is ready (``CommandSpec.ready``): listening on
+    its port (a socket of its network namespace, read from /proc/PID/net as
+    ``ss -l`` does), a file existing in its root (seen through /proc/PID/root),
+    a check command succeeding (``check_command(argv, seconds)`` runs it in the
+    host and returns its status), or the command ended with status 0.
+
+    A command that ends first raises ``SetupError``; one not ready in time
+    raises ``NotReady``, naming the command and its check."""
+    from pycoz_cli.errors import NotReady, PycozError
+
+    kind, what = spec.ready
     deadline = time.monotonic() + spec.timeout
     delay = 0.001
+    check = describe_ready(spec.ready)
     while True:
         code = proc.poll()
         if kind == "exit":
             if code == 0:
                 return
             if code is not None:
-                raise SetupError(
-                    f'{spec.where}: {_ended(code)} (ready = "exit" waits for status 0)'
-                )
-        else:
-            if code is not None:
-                raise SetupError(
-                    f"{spec.where}: {_ended(code)} before it listened on {kind} port {port}"
-                )
-            if _listening(proc.pid, kind, port):
+                raise SetupError(f"{spec.where}: {_ended(code)} ({check} waits for status 0)")
+        elif code is not None:
+            raise SetupError(f"{spec.where}: {_ended(code)} before it was ready ({check})")
+        elif kind in ("tcp", "udp"):
+            if _listening(proc.pid, kind, what):
                 return
+        elif kind == "file":
+            if os.path.lexists(f"/proc/{proc.pid}/root{what}"):
+                return
+        else:
+            try:
+                if check_command(what, max(0.1, deadline - time.monotonic())) == 0:
+                    return
+            except PycozError as err:
+                raise SetupError(f"{spec.where}: {check}: {err}") from None
         if time.monotonic() > deadline:
-            what = "still running" if kind == "exit" else f"not listening on {kind} port {port}"
-            raise SetupError(f"{spec.where}: {what} after {spec.timeout:g}s")
+            why = {
+                "exit": "still running",
+                "tcp": f"nothing listens on tcp port {what}",
+                "udp": f"nothing listens on udp port {what}",
+                "file": f"no {what}",
+                "cmd": "the check has not succeeded",
+            }[kind]
+            raise NotReady(f"{spec.where}: not ready after {spec.timeout:g}s: {why} ({check})")
         time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+        # A check command is a container each time: ask it less often.
+        delay = min(delay * 2, 0.2 if kind == "cmd" else 0.05)
 
 
 #: /proc/net/{tcp,udp}[6] socket states that mean "open for others to reach":
