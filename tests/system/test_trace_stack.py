@@ -1,0 +1,199 @@
+"""``pycoz trace -k``: stacks under each traced call, against ``strace -k``.
+
+Debian's strace 6.1 is built with libunwind (``strace -V``: stack-trace=libunwind).
+Each test runs a real program under both and compares the stack lines after
+normalising what differs from run to run (pids, pointers in the call lines,
+strace's "+++ exited" placed before an exit_group's stack).  Programs: a small C
+program in two builds (-O1 and -O2 -fomit-frame-pointer, calls through a shared
+library of its own), Debian's python3 (no frame pointers, ~20 frames through
+libpython), ls (a stripped binary: frames without a symbol) and curl.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from pycoz_cli.core.trace import output, unwind
+
+STRACE = shutil.which("strace")
+
+
+def _strace_has_stack_traces() -> bool:
+    if STRACE is None:
+        return False
+    version = subprocess.run([STRACE, "-V"], capture_output=True, text=True).stdout
+    return "stack-trace=" in version
+
+
+pytestmark = pytest.mark.skipif(
+    not _strace_has_stack_traces(), reason="strace with -k (libunwind or libdw) is not installed"
+)
+
+PYCOZ = [sys.executable, "-m", "pycoz_cli"]
+
+LIB = r"""
+#include <unistd.h>
+__attribute__((noinline)) long lib_write(const char *s, long n) {
+    long r = write(1, s, n);
+    __asm__ volatile("" ::: "memory");  /* no tail call: keep this frame */
+    return r;
+}
+"""
+
+PROGRAM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+long lib_write(const char *s, long n);
+static __attribute__((noinline)) void inner(int i) {
+    lib_write("x\n", 2);
+    if (i == 2) getenv("PYCOZ_NOTHING");
+    __asm__ volatile("" ::: "memory");
+}
+__attribute__((noinline)) void outer(int i) { inner(i); __asm__ volatile("" ::: "memory"); }
+int main(int argc, char **argv) {
+    if (argc > 1) unlink(argv[0]);  /* "unlink": run as a deleted file */
+    for (int i = 0; i < 3; i++) outer(i);
+    printf("done\n");
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module", params=[["-O1"], ["-O2", "-fomit-frame-pointer"]],
+                ids=["O1", "O2-no-frame-pointer"])  # fmt: skip
+def program(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("stack")
+    (tmp / "lib.c").write_text(LIB)
+    (tmp / "main.c").write_text(PROGRAM)
+    flags = request.param
+    subprocess.run(["gcc", *flags, "-shared", "-fPIC", "-o", tmp / "libpycozstack.so",
+                    tmp / "lib.c"], check=True)  # fmt: skip
+    subprocess.run(["gcc", *flags, "-o", tmp / "prog", tmp / "main.c", f"-L{tmp}",
+                    "-lpycozstack", f"-Wl,-rpath,{tmp}"], check=True)  # fmt: skip
+    return str(tmp / "prog")
+
+
+_PID = re.compile(r"^(\[pid +\d+\] |\d+ +)")
+
+
+def _normal(text: str) -> list[str]:
+    lines = []
+    for line in text.splitlines():
+        line = _PID.sub("", line)
+        if line.startswith("+++") or line.startswith("strace:") or line.startswith("pycoz"):
+            continue  # strace prints "+++ exited" before an exit_group's stack
+        if not line.startswith(" > "):
+            line = re.sub(r"0x[0-9a-f]{6,}", "P", line)
+            line = re.sub(r"\) +=", ") =", line)
+        lines.append(line)
+    return lines
+
+
+def both(argv, expr, tmp_path):
+    """(strace's, pycoz's) normalised lines for ``argv`` traced with ``-k -e expr``."""
+    s_out, p_out = tmp_path / "strace.txt", tmp_path / "pycoz.txt"
+    subprocess.run([STRACE, "-f", "-k", "-e", expr, "-o", s_out, *argv],
+                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run([*PYCOZ, "trace", "-f", "-k", "-e", expr, "-o", p_out, "--", *argv],
+                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    return _normal(s_out.read_text()), _normal(p_out.read_text())
+
+
+def test_stacks_of_a_c_program_match_strace(program, tmp_path):
+    theirs, ours = both([program], "trace=write,exit_group", tmp_path)
+    assert ours == theirs
+    stacks = "\n".join(ours)
+    # Through the library, the program's static function and main, with names.
+    for name in ("__write+", "libpycozstack.so(lib_write+", "prog(inner+", "prog(outer+",
+                 "prog(main+", "(__libc_start_main+", "prog(_start+"):  # fmt: skip
+        assert name in stacks
+    assert ours.count('write(1, "x\\n", 2) = 2') == 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "expr"),
+    [
+        (["/usr/bin/python3", "-S", "-c", "import os; os.write(1, b'hi')"], "trace=write"),
+        (["ls", "/"], "trace=openat,exit_group"),
+        (["curl", "-s", "file:///etc/hostname"], "trace=openat,read,exit_group"),
+    ],
+    ids=["python3", "ls", "curl"],
+)
+def test_stacks_of_debian_programs_match_strace(argv, expr, tmp_path):
+    if shutil.which(argv[0]) is None:
+        pytest.skip(f"{argv[0]} is not installed")
+    theirs, ours = both(argv, expr, tmp_path)
+    frames = [line for line in ours if line.startswith(" > ")]
+    assert len(frames) > 10
+    assert ours == theirs
+
+
+def test_json_records_carry_the_stack(program):
+    out = subprocess.run([*PYCOZ, "trace", "--json", "-k", "-e", "trace=write", "--", program],
+                         capture_output=True, text=True, check=True).stderr  # fmt: skip
+    records = [json.loads(line) for line in out.splitlines()]
+    writes = [r for r in records if r.get("syscall") == "write"]
+    assert len(writes) == 4
+    symbols = [f["symbol"] for f in writes[0]["stack"]]
+    assert symbols[:5] == ["__write", "lib_write", "inner", "outer", "main"]
+    first = writes[0]["stack"][1]
+    assert first["path"].endswith("/libpycozstack.so") and first["file_offset"] > 0
+
+
+def test_without_k_the_sink_is_unchanged():
+    """No -k, no new cost per call: the sink's methods are the class's own."""
+    import io
+
+    sink = output.StraceText(io.StringIO())
+    assert sink.syscall.__func__ is output.StraceText.syscall
+    assert sink.decode_at_entry is output.DECODE_AT_ENTRY
+    with_k = output.StraceText(io.StringIO(), stack_trace=True)
+    assert with_k.syscall.__func__ is output.Common._syscall_with_stack
+    # pyelftools only comes with the first stack.
+    code = "import pycoz_cli.core.trace.unwind, sys; print('elftools' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True).stdout == "False\n"  # fmt: skip
+
+
+def test_k_with_another_tracer_is_one_line():
+    r = subprocess.run([*PYCOZ, "trace", "-k", "--tracer", "sockets", "--", "true"],
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1].endswith("-k and --tracer sockets: choose one "
+                                                      "(-k is strace's)")  # fmt: skip
+
+
+def test_a_deleted_program_is_read_through_map_files(program, tmp_path):
+    """A program whose file is gone (as one in another mount namespace is, to
+    us: its path names nothing here) is still symbolised: its frames are read
+    through /proc/PID/map_files."""
+    copy = tmp_path / "gone"
+    shutil.copy(program, copy)
+    out = tmp_path / "trace.txt"
+    subprocess.run([*PYCOZ, "trace", "-k", "-e", "trace=write", "-o", out, "--", copy,
+                    "unlink"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    assert not copy.exists()
+    stacks = out.read_text()
+    assert "(deleted)" not in stacks
+    assert f"{copy}(inner+" in stacks and f"{copy}(main+" in stacks
+
+
+def test_format_frames():
+    frames = [
+        unwind.Frame(0x7F0000001234, "/lib/libc.so.6", "__write", 0x10, 0xF8350),
+        unwind.Frame(0x55000000123, "/usr/bin/ls", None, 0, 0x61F1),
+        unwind.Frame(0x1234, None, None, 0, 0x1234),
+    ]
+    assert unwind.format_frames(frames) == [
+        " > /lib/libc.so.6(__write+0x10) [0xf8350]",
+        " > /usr/bin/ls() [0x61f1]",
+        " > unexpected_backtracing_error [0x1234]",
+    ]
+    assert unwind.format_frames(frames[1:2], at_entry=True) == [" > /usr/bin/ls(+0x0) [0x61f1]"]
