@@ -374,8 +374,14 @@ class TraceSetup:
             "signals": parsed.signals,
             "quiet": values["quiet"] or 0,
         }
-        if values["stack_trace"] and not values["summary"]:
-            common["stack_trace"] = True
+        if values["stack_trace"]:
+            from pycoz_cli.core.trace.unwind import check_machine
+
+            check_machine("-k")
+            if values["summary"]:  # as strace: a warning, and the summary
+                sys.stderr.write("pycoz trace: -k has no effect with -c\n")
+            else:
+                common["stack_trace"] = True
         if values["summary"]:
             self.sink = outputs.Summary(self._stream, **common)
         elif tracer_factory is not None:

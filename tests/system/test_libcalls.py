@@ -43,7 +43,7 @@ def programs(tmp_path_factory):
         check=True, capture_output=True,
     )  # fmt: skip
     return {
-        "calls": [_build(tmp, "calls")],
+        "calls": [_build(tmp, "calls", "-lresolv")],
         "tls": [_build(tmp, "tls", "-lssl", "-lcrypto"), cert, key],
     }
 
@@ -57,13 +57,18 @@ class Stopped:
         assert os.WIFSTOPPED(status), status
         text = os.read(self.proc.stdout.fileno(), 1 << 16).decode()
         self.calls = []
+        self.sp = {}
         for line in text.splitlines():
             name, ret, *args = line.split()
+            if args and args[-1].startswith("sp="):
+                self.sp[len(self.calls)] = int(args.pop()[3:], 16)
             self.calls.append((name, int(ret, 16), [int(a, 16) for a in args]))
         self.mem = Memory(self.proc.pid)
 
     def decode(self, index, strsize=32, **kw):
         name, ret, args = self.calls[index]
+        if index in self.sp:
+            kw.setdefault("sp", self.sp[index])
         state = libcalls.entry(name, args, self.mem, strsize, **kw)
         return (name, *libcalls.exit(name, state, ret, self.mem, strsize)), state
 
@@ -145,18 +150,30 @@ def test_hostents_give_their_addresses(calls):
     assert values["addresses"] == ["198.18.0.9"] and values["h_name"] == "198.18.0.9"
 
 
+def test_arguments_past_the_sixth_come_from_the_stack(calls):
+    assert _POINTER.sub("P", calls.line(6)) == (
+        'gethostbyname2_r("198.18.0.9", AF_INET, P, P, 1024, P, P) = 0 [198.18.0.9]'
+    )
+
+
+def test_a_dns_reply_shows_its_rcode_and_addresses(calls):
+    assert _POINTER.sub("P", calls.line(7)) == (
+        'res_query("h2.pycoz.test", C_IN, T_A, P, 512) = 75 [NOERROR, 198.18.0.2, 2001:db8::2]'
+    )
+
+
 def test_dlopen_modes_and_dlerror(calls):
-    assert _POINTER.sub("P", calls.line(9)) == 'dlopen("libm.so.6", RTLD_NOW|RTLD_GLOBAL) = P'
-    assert _POINTER.sub("P", calls.line(10)) == 'dlsym(P, "cos") = P'
-    assert calls.line(11) == 'dlopen("pycoz-no-such-lib.so", RTLD_LAZY) = 0'
-    assert calls.line(12) == 'dlerror() = "pycoz-no-such-lib.so: cannot ope"...'
+    assert _POINTER.sub("P", calls.line(11)) == 'dlopen("libm.so.6", RTLD_NOW|RTLD_GLOBAL) = P'
+    assert _POINTER.sub("P", calls.line(12)) == 'dlsym(P, "cos") = P'
+    assert calls.line(13) == 'dlopen("pycoz-no-such-lib.so", RTLD_LAZY) = 0'
+    assert calls.line(14) == 'dlerror() = "pycoz-no-such-lib.so: cannot ope"...'
 
 
 def test_strings_are_escaped_and_cut_as_ltrace_does(calls):
-    assert calls.line(6) == r'setenv("PYCOZ_VAR", "va"l\n\tue\001\\", 1) = 0'
-    assert calls.line(7) == r'getenv("PYCOZ_VAR") = "va"l\n\tue\001\\"'
-    assert calls.line(7, strsize=5) == r'getenv("PYCOZ"...) = "va"l\n"...'
-    assert calls.line(8) == 'getenv("PYCOZ_NOT_SET_ANYWHERE") = nil'
+    assert calls.line(8) == r'setenv("PYCOZ_VAR", "va"l\n\tue\001\\", 1) = 0'
+    assert calls.line(9) == r'getenv("PYCOZ_VAR") = "va"l\n\tue\001\\"'
+    assert calls.line(9, strsize=5) == r'getenv("PYCOZ"...) = "va"l\n"...'
+    assert calls.line(10) == 'getenv("PYCOZ_NOT_SET_ANYWHERE") = nil'
 
 
 @pytest.mark.skipif(LTRACE is None, reason="ltrace is not installed")

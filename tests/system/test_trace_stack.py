@@ -12,6 +12,7 @@ libpython), ls (a stripped binary: frames without a symbol) and curl.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -197,3 +198,17 @@ def test_format_frames():
         " > unexpected_backtracing_error [0x1234]",
     ]
     assert unwind.format_frames(frames[1:2], at_entry=True) == [" > /usr/bin/ls(+0x0) [0x61f1]"]
+
+
+def test_a_program_that_exists_only_inside_the_container(program, tmp_path):
+    """--root: the program is copied into the throwaway root, where the host has
+    no such file; its frames still carry its name and symbols (the tracee's
+    path, the file read through /proc/PID/map_files)."""
+    inside = f"/tmp/pycoz-k-{tmp_path.name}"
+    out = tmp_path / "trace.txt"
+    script = f"cp {program} {inside} && {inside}"
+    subprocess.run([*PYCOZ, "trace", "--root", "-f", "-k", "-e", "trace=write", "-o", out, "--",
+                    "/bin/sh", "-c", script], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    assert not os.path.exists(inside)
+    stacks = out.read_text()
+    assert f"{inside}(inner+" in stacks and f"{inside}(main+" in stacks

@@ -664,28 +664,36 @@ def _gethostbyname2(call, retval, mem, strsize):
     return _Out([call.pre[0], _names(_s32(call.arg(1)), _AF)], _ptr(retval), extra)
 
 
-def _ghbn_r_entry(call, mem, strsize, sp):
-    call.pre[0] = _string(mem, call.arg(0), strsize)
-    if call.name == "gethostbyname2_r":
-        call.pre["herr"] = _stack_arg(call, mem, sp, 6)
+#: The reentrant forms: where struct hostent *ret comes (buf, buflen, result and
+#: h_errnop follow it), after the arguments of the plain form.
+_HOSTENT_R = {"gethostbyname_r": 1, "gethostbyname2_r": 2, "gethostbyaddr_r": 3}
 
 
-@_decoder("gethostbyname_r", "gethostbyname2_r", entry=_ghbn_r_entry)
+def _ghb_r_entry(call, mem, strsize, sp):
+    if call.name == "gethostbyaddr_r":
+        _ghba_entry(call, mem, strsize, sp)
+    else:
+        call.pre[0] = _string(mem, call.arg(0), strsize)
+    base = _HOSTENT_R[call.name]
+    # Arguments past the sixth are on the stack (x86_64): read them now.
+    call.pre["tail"] = [_stack_arg(call, mem, sp, base + i) for i in range(5)]
+
+
+@_decoder(*_HOSTENT_R, entry=_ghb_r_entry)
 def _gethostbyname_r(call, retval, mem, strsize):
-    two = call.name == "gethostbyname2_r"
-    base = 2 if two else 1  # index of struct hostent *ret
-    ret_p, buf, buflen, result_p = (call.arg(base + i) for i in range(4))
-    herr_p = call.pre.get("herr") if two else call.arg(base + 4)
     args = [call.pre[0]]
-    if two:
+    if call.name == "gethostbyname2_r":
         args.append(_names(_s32(call.arg(1)), _AF))
-    args += [_ptr(ret_p), _ptr(buf), _ulong(buflen), _ptr(result_p)]
+    elif call.name == "gethostbyaddr_r":
+        args += [_int(call.arg(1)), _names(_s32(call.arg(2)), _AF)]
+    ret_p, buf, buflen, result_p, herr_p = call.pre["tail"]
+    args += [_ptr(ret_p or 0), _ptr(buf or 0), _ulong(buflen or 0), _ptr(result_p or 0)]
     args.append(_ptr(herr_p) if herr_p is not None else Arg("?", None))
     rc = _s32(retval)
     result = _errno_result(rc)
     extra = None
     errname = result.value if rc else None
-    found = _u64_at(mem, result_p)
+    found = _u64_at(mem, result_p or 0)
     if rc == 0 and found:
         extra = _hostent(mem, found, strsize)
     elif herr_p:

@@ -44,6 +44,14 @@ else:
 _SP_DWARF = next(n for n, name in _DWARF.items() if name == _SP)
 
 
+def check_machine(what: str = "stack traces") -> None:
+    """Refuse, in one line (SpecError), an architecture the unwinder does not know."""
+    if _MACHINE not in ("x86_64", "aarch64"):
+        from pycoz_cli.errors import SpecError
+
+        raise SpecError(f"{what}: stack traces are not supported on {_MACHINE}")
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     """One frame: its pc, the file mapped there (as the tracee names it), the
@@ -181,9 +189,7 @@ class _Elf:
             self._symbols = self._load_symbols()
         addrs, names = self._symbols
         i = bisect.bisect_right(addrs, vaddr) - 1
-        if i < 0:
-            return None
-        return names[i], vaddr - addrs[i]
+        return (names[i], vaddr - addrs[i]) if i >= 0 else None
 
     def _load_symbols(self):
         # libunwind's lookup: STT_FUNC symbols of every symbol table, in the
@@ -237,9 +243,7 @@ class _Elf:
             self._table = self._search_table()
         starts, offsets = self._table
         i = bisect.bisect_right(starts, vaddr) - 1
-        if i < 0:
-            return None
-        fde = self._cfi._parse_entry_at(offsets[i])
+        fde = self._cfi._parse_entry_at(offsets[i]) if i >= 0 else None
         if not hasattr(fde, "cie") or fde.cie is None:
             return None
         start = fde.header.initial_location

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <netdb.h>
+#include <resolv.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,30 @@ int main(int argc, char **argv) {
     rc = gethostbyname_r(hname, &heb, buf, sizeof buf, &found, &herr);
     printf("gethostbyname_r %x %lx %lx %lx %lx %lx %lx\n", rc, P(hname), P(&heb), P(buf),
            P(sizeof buf), P(&found), P(&herr));
+
+    struct hostent heb2, *found2 = NULL;
+    static char buf2[1024];
+    int herr2 = 0;
+    rc = gethostbyname2_r(hname, AF_INET, &heb2, buf2, sizeof buf2, &found2, &herr2);
+    /* The x86_64 stack at the call's entry: the return address, then the seventh
+     * argument; "sp=" gives the test its address. */
+    unsigned long frame[2] = {0, P(&herr2)};
+    printf("gethostbyname2_r %x %lx %x %lx %lx %lx %lx sp=%lx\n", rc, P(hname), AF_INET, P(&heb2),
+           P(buf2), P(sizeof buf2), P(&found2), P(frame));
+
+    /* A DNS reply in memory as res_query leaves it (made here: no resolver is asked). */
+    static unsigned char answer[512];
+    static char dname[] = "h2.pycoz.test";
+    int qlen = res_mkquery(QUERY, dname, C_IN, T_A, NULL, 0, NULL, answer, sizeof answer);
+    HEADER *hp = (HEADER *)answer;
+    hp->qr = 1;
+    hp->ancount = htons(2);
+    unsigned char rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 198, 18, 0, 2,
+                          0xc0, 0x0c, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16,
+                          0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+    memcpy(answer + qlen, rr, sizeof rr);
+    printf("res_query %lx %lx %x %x %lx %lx\n", qlen + sizeof rr, P(dname), C_IN, T_A, P(answer),
+           P(sizeof answer));
 
     static char var[] = "PYCOZ_VAR", val[] = "va\"l\n\tue\001\\";
     rc = setenv(var, val, 1);

@@ -1,0 +1,50 @@
+"""The library-call decoders and the unwinder load nothing heavy, and refuse
+what they cannot do in one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from pycoz_cli.core.trace import libcalls, unwind
+from pycoz_cli.errors import SpecError
+
+
+@pytest.mark.parametrize("module", ["libcalls", "unwind"])
+def test_importing_loads_no_cffi_ptrace_or_pyelftools(module):
+    code = (
+        f"import sys, pycoz_cli.core.trace.{module}; "
+        "print(sorted(m for m in ('cffi', 'ptrace', 'elftools', 'pycoz_cli.core.libc') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "[]\n"
+
+
+def test_an_unknown_architecture_is_refused_in_one_line(monkeypatch):
+    monkeypatch.setattr(unwind, "_MACHINE", "riscv64")
+    with pytest.raises(SpecError, match=r"^-k: stack traces are not supported on riscv64$"):
+        unwind.check_machine("-k")
+
+
+def test_registers_without_the_pc_are_refused():
+    with pytest.raises(OSError, match="not supported"):
+        unwind.Unwinder().stack(1, {"r15": 0}, None)
+
+
+def test_constants_for_inject_values():
+    assert libcalls.constant("EAI_AGAIN") == -3
+    assert libcalls.constant("SSL_ERROR_WANT_READ") == 2
+    assert libcalls.constant("X509_V_ERR_HOSTNAME_MISMATCH") == 62
+    assert libcalls.constant("AI_ADDRCONFIG") == 0x20
+    with pytest.raises(KeyError):
+        libcalls.constant("EAI_NOPE")
+
+
+def test_classes_name_known_functions():
+    for name, functions in libcalls.CLASSES.items():
+        assert functions, name
+        assert all(libcalls.known(f) for f in functions), name
+    assert not libcalls.known("strlen")
