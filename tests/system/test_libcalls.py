@@ -42,7 +42,11 @@ def programs(tmp_path_factory):
          "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=h2.pycoz.test"],
         check=True, capture_output=True,
     )  # fmt: skip
+    gnutls = None
+    if os.path.exists("/usr/include/gnutls/gnutls.h"):
+        gnutls = [_build(tmp, "gnutls", "-lgnutls")]
     return {
+        "gnutls": gnutls,
         "calls": [_build(tmp, "calls", "-lresolv")],
         "tls": [_build(tmp, "tls", "-lssl", "-lcrypto"), cert, key],
     }
@@ -374,3 +378,18 @@ def test_a_missing_prototype_file_is_one_line(tmp_path):
         libcalls.PrototypeError, match=r"nope\.conf: cannot read prototypes: No such"
     ):
         libcalls.load_prototypes(str(tmp_path / "nope.conf"))
+
+
+def test_gnutls_calls(programs):
+    if programs["gnutls"] is None:
+        pytest.skip("GnuTLS's headers are not installed")
+    stopped = Stopped(programs["gnutls"])
+    try:
+        lines = [_POINTER.sub("P", stopped.line(i)) for i in range(len(stopped.calls))]
+    finally:
+        stopped.close()
+    assert lines == [
+        'gnutls_server_name_set(P, GNUTLS_NAME_DNS, "h2.pycoz.test", 13) = 0',
+        "gnutls_handshake(P) = GNUTLS_E_PUSH_ERROR",
+        r'gnutls_record_send(P, "GET / HTTP/1.1\r\n", 16) = GNUTLS_E_UNAVAILABLE_DURING_HANDSHAKE',
+    ]
