@@ -92,6 +92,7 @@ def _normal(text: str) -> list[str]:
             continue  # strace prints "+++ exited" before an exit_group's stack
         if not line.startswith(" > "):
             line = re.sub(r"0x[0-9a-f]{6,}", "P", line)
+            line = re.sub(r"si_pid=\d+", "si_pid=N", line)
             line = re.sub(r"\) +=", ") =", line)
         lines.append(line)
     return lines
@@ -134,6 +135,30 @@ def test_stacks_of_debian_programs_match_strace(argv, expr, tmp_path):
     frames = [line for line in ours if line.startswith(" > ")]
     assert len(frames) > 10
     assert ours == theirs
+
+
+SIGNALLED = r"""
+#include <signal.h>
+#include <unistd.h>
+static void handler(int sig) { write(1, "in handler\n", 11); }
+static __attribute__((noinline)) void work(void) {
+    raise(SIGUSR1);
+    __asm__ volatile("" ::: "memory");
+}
+int main(void) { signal(SIGUSR1, handler); work(); return 0; }
+"""
+
+
+def test_stacks_through_a_signal_handler_match_strace(tmp_path):
+    """Through the signal frame (__restore_rt, whose CFI is an expression) to
+    the interrupted code and on to main; and the stack where the signal found
+    the program, under its line, as strace prints it."""
+    (tmp_path / "sig.c").write_text(SIGNALLED)
+    subprocess.run(["gcc", "-O1", "-o", tmp_path / "sig", tmp_path / "sig.c"], check=True)
+    theirs, ours = both([str(tmp_path / "sig")], "trace=write", tmp_path)
+    assert ours == theirs
+    frames = "\n".join(ours)
+    assert "sig(handler+" in frames and "sig(work+" in frames and "sig(main+" in frames
 
 
 def test_json_records_carry_the_stack(program):

@@ -92,6 +92,16 @@ class Common:
         elif kind == "exec" and pid == self._starting:
             self._starting = False
 
+    def _stack_of(self, pid) -> list:
+        """``_stack`` outside a syscall stop (a signal's): a reader of its own."""
+        from pycoz_cli.core.trace.ptrace import Memory
+
+        memory = Memory(pid)
+        try:
+            return self._stack(pid, memory)
+        finally:
+            memory.close()
+
     def _stack(self, pid, memory) -> list:
         """The frames of ``pid``'s stack now (it is stopped); [] if it cannot be read."""
         from pycoz_cli.core.trace import unwind
@@ -180,6 +190,14 @@ class Common:
         return decode.decode_call(
             name, args, memory, strsize=self.strsize, retval=retval, entry=entry
         )
+
+
+def _frames_json(frames) -> list[dict]:
+    return [
+        {"pc": f.pc, "path": f.path, "symbol": f.symbol, "offset": f.offset,
+         "file_offset": f.file_offset}
+        for f in frames
+    ]  # fmt: skip
 
 
 class StraceText(Common):
@@ -313,6 +331,12 @@ class StraceText(Common):
             if self.signals is not None and info["signal"] not in self.signals:
                 return
             self._write(pid, decode.format_signal(info["fields"]))
+            if self.stack_trace:  # as strace -k: where the signal found the program
+                from pycoz_cli.core.trace.unwind import format_frames
+
+                out = self.per_pid(pid) if self.per_pid else self.out
+                frames = self._stack_of(pid)
+                out.write("".join(line + "\n" for line in format_frames(frames)))
         elif kind == "superseded":
             former = info["former"]
             decoded = self._supersede(pid, former)
@@ -392,11 +416,7 @@ class JsonLines(Common):
         if t_exit is not None and self.durations:
             record["duration"] = round(t_exit - t_enter, 9)
         if stack is not None:
-            record["stack"] = [
-                {"pc": f.pc, "path": f.path, "symbol": f.symbol, "offset": f.offset,
-                 "file_offset": f.file_offset}
-                for f in stack[0]
-            ]  # fmt: skip
+            record["stack"] = _frames_json(stack[0])
         self.out.write(self._dumps(record) + "\n")
 
     def process(self, kind, pid, **info):
@@ -405,6 +425,8 @@ class JsonLines(Common):
         if kind == "signal":
             _signo, _err, code, spid, _suid = info["info"]
             record.update(signal=_signame(info["signal"]), si_code=code, si_pid=spid)
+            if self.stack_trace:
+                record["stack"] = _frames_json(self._stack_of(pid))
         elif kind == "killed":
             record.update(signal=_signame(info["signal"]), core=info.get("core", False))
         elif kind == "stopped":

@@ -372,7 +372,8 @@ class Unwinder:
         state = {n: regs.get(name) for n, name in _DWARF.items()}
         pc = regs[_PC]
         frames: list[Frame] = []
-        for depth in range(MAX_FRAMES):
+        exact = True  # pc is the instruction itself (the stop, an interrupted one)
+        for _ in range(MAX_FRAMES):
             i = bisect.bisect_right(starts, pc) - 1
             m = maps[i] if i >= 0 and pc < maps[i].end else None
             if m is None:
@@ -385,7 +386,7 @@ class Unwinder:
                 elf = elves[m.start] = self._elf(pid, m)
             file_offset = pc - m.start + m.offset
             # A return address is just after its call: look up the call itself.
-            lookup = file_offset if depth == 0 else file_offset - 1
+            lookup = file_offset if exact else file_offset - 1
             vaddr = elf.vaddr(lookup) if elf is not None else None
             name, dist = None, 0
             if vaddr is not None:
@@ -395,7 +396,14 @@ class Unwinder:
             frames.append(Frame(pc, m.path, name, dist, file_offset))
             if vaddr is None:
                 break
-            pc = self._step(elf, vaddr, state, mem)
+            caller = self._step(elf, vaddr, state, mem)
+            exact = False
+            if not caller and _MACHINE == "x86_64" and _sigreturn_at(mem, pc):
+                # A signal handler's return (its CFI is an expression): the
+                # interrupted registers are in the ucontext on the stack.
+                caller = _from_sigframe(mem, state)
+                exact = True
+            pc = caller
             if not pc:
                 break
         return frames
@@ -424,6 +432,39 @@ class Unwinder:
         state.clear()
         state.update(new)
         return ra or 0
+
+
+#: x86_64's __restore_rt (glibc, musl): mov $15 (rt_sigreturn), %rax; syscall.
+_SIGRETURN = bytes.fromhex("48c7c00f0000000f05")
+# struct ucontext_t: uc_mcontext.gregs at 40; REG_R12.. and REG_RBP, REG_RBX, REG_RSP, REG_RIP.
+_GREGS = 40
+_FROM_GREGS = {12: 4, 13: 5, 14: 6, 15: 7, 6: 10, 3: 11, 7: 15}
+_REG_RIP = 16
+
+
+def _sigreturn_at(mem, pc: int) -> bool:
+    try:
+        return mem.read(pc, len(_SIGRETURN)) == _SIGRETURN
+    except OSError:
+        return False
+
+
+def _from_sigframe(mem, state: dict) -> int:
+    """Registers from the signal frame at the stack pointer (the ucontext, once
+    the handler has returned into __restore_rt); the interrupted pc, or 0."""
+    sp = state.get(7)
+    if sp is None:
+        return 0
+    try:
+        raw = mem.read(sp + _GREGS, 8 * (_REG_RIP + 1))
+    except OSError:
+        return 0
+    if len(raw) < 8 * (_REG_RIP + 1):
+        return 0
+    gregs = struct.unpack(f"<{_REG_RIP + 1}Q", raw)
+    for column, index in _FROM_GREGS.items():
+        state[column] = gregs[index]
+    return gregs[_REG_RIP]
 
 
 def _compile(row: dict, ra_column: int):
