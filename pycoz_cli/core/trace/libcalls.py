@@ -1017,7 +1017,7 @@ def entry(name: str, args, mem, strsize: int = 32, *, sp: int | None = None, pro
     proto = prototypes.get(name) if prototypes else None
     call = Call(name, args, proto)
     if proto is not None:
-        _proto_entry(call, mem, strsize)
+        _proto_entry(call, mem, strsize, sp)
         return call
     reader = _ENTRY.get(name)
     if reader is not None:
@@ -1318,11 +1318,80 @@ def load_prototypes(path: str) -> dict[str, Prototype]:
     return protos
 
 
-def _proto_entry(call: Call, mem, strsize: int) -> None:
+def _proto_entry(call: Call, mem, strsize: int, sp: int | None) -> None:
     # ltrace reads arguments at entry; those sized by the result wait for the exit.
     for i, t in enumerate(call.proto.args):
         if t.length != "retval" and not t.output:
             call.pre[i] = _typed(t, call.arg(i), mem, strsize, call, None)
+        if t.kind == "format":  # printf's: the arguments its conversions name follow
+            call.pre["varargs"] = _format_args(call, i, mem, strsize, sp)
+            break
+
+
+# A printf conversion: flags, width, precision, length, conversion.
+_CONVERSION = re.compile(
+    rb"%([-+ #0']*)(\*|\d+)?(?:\.(\*|\d*))?(hh|h|ll|l|L|q|j|z|Z|t)?([a-zA-Z%])"
+)
+_FORMAT_LIMIT = 4096
+
+
+def _format_args(call: Call, index: int, mem, strsize: int, sp: int | None) -> list[Arg]:
+    """The variadic arguments of a printf-style call, as ltrace shows them: each
+    as its conversion says (``%x`` in hex, ``%c`` a character, ``%s`` a string).
+    Integer arguments only (floating point ones travel in vector registers the
+    engine does not give: ``?``); past the sixth, from the stack (``sp``)."""
+    fmt_addr = call.arg(index)
+    try:
+        fmt = mem.read_cstring(fmt_addr & _U64, _FORMAT_LIMIT) if fmt_addr else b""
+    except OSError:
+        return []
+    position = index + 1
+
+    def next_value() -> int | None:
+        nonlocal position
+        value = _stack_arg(call, mem, sp, position) if position >= 6 else call.arg(position)
+        position += 1
+        return value
+
+    out: list[Arg] = []
+    for m in _CONVERSION.finditer(fmt):
+        _flags, width, precision, length, conv = m.groups()
+        if conv == b"%":
+            continue
+        for star in (width, precision):
+            if star == b"*":
+                v = next_value()
+                out.append(_int(v) if v is not None else Arg("?", None))
+        if conv in b"fFeEgGaA":
+            out.append(Arg("?", None))
+            continue
+        v = next_value()
+        if v is None:
+            out.append(Arg("?", None))
+            continue
+        wide = length in (b"l", b"ll", b"q", b"j", b"z", b"Z", b"t", b"L")
+        if conv in b"di":
+            if length == b"hh":
+                out.append(_char(v))
+            elif length == b"h":
+                out.append(Arg(str(_s16(v)), _s16(v)))
+            else:
+                out.append(_long(v) if wide else _int(v))
+        elif conv in b"uxXo":
+            u = v & (_U64 if wide else 0xFFFFFFFF)
+            if length == b"h":
+                u &= 0xFFFF
+            elif length == b"hh":
+                u &= 0xFF
+            text = {b"u": str(u), b"o": f"0{u:o}" if u else "0"}.get(conv, f"{u:#x}")
+            out.append(Arg(text, u))
+        elif conv == b"c":
+            out.append(_char(v))
+        elif conv == b"s":
+            out.append(_string(mem, v, strsize))
+        else:  # p, n, and what else takes a pointer
+            out.append(_addr(v))
+    return out
 
 
 def _proto_exit(call: Call, retval: int, mem, strsize: int) -> _Out:
@@ -1333,6 +1402,9 @@ def _proto_exit(call: Call, retval: int, mem, strsize: int) -> _Out:
             a = _typed(t, call.arg(i), mem, strsize, call, retval)
         if t.kind != "hide":
             args.append(a)
+        if t.kind == "format":
+            args += call.pre.get("varargs", [])
+            break
     ret = call.proto.ret
     result = Arg("<void>", None) if ret.kind == "void" else _typed(ret, retval, mem, strsize,
                                                                    call, retval)  # fmt: skip

@@ -33,6 +33,16 @@ int main(int argc, char **argv) {
     static char out[32];
     rc = pyc_fill(out, sizeof out);
     printf("pyc_fill %x %lx %lx\n", rc, P(out), P(sizeof out));
+    /* A variadic call: three arguments in registers, the rest on the stack
+     * ("sp=": the stack at entry as the callee sees it, return address first). */
+    static char fmt[] = "%d %s %x %c %lu %p %5.2s|%%|%-3d %hhd\n";
+    static char str[] = "str", abc[] = "abcdef";
+    static char printed[64];
+    rc = snprintf(printed, sizeof printed, fmt, -5, str, 255, 'q', 123456789012UL,
+                  (void *)0x1234, abc, 7, 300);
+    unsigned long frame[] = {0, 'q', 123456789012UL, 0x1234, P(abc), 7, 300};
+    printf("snprintf %x %lx %lx %lx %lx %lx %x sp=%lx\n", rc, P(printed), P(sizeof printed),
+           P(fmt), -5L, P(str), 255, P(frame));
     if (argc > 1)
         raise(SIGSTOP);
     return 0;
