@@ -127,6 +127,9 @@ def test_getaddrinfo_failure_is_an_eai_name_in_text_and_json(calls):
          "ai_family": "AF_UNSPEC", "ai_socktype": "SOCK_STREAM", "ai_protocol": 0},
     ]  # fmt: skip
     assert libcalls.constant("EAI_NONAME") == -2 == values["result"]
+    # What a condition on an argument sees (inject=...:when node matches ...).
+    assert libcalls.entry_value(state, "node") == "not-numeric"
+    assert libcalls.entry_value(state, "arg2") == "8000"
 
 
 def test_getnameinfo_reads_host_and_service_at_return(calls):

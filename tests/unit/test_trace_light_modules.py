@@ -48,3 +48,31 @@ def test_classes_name_known_functions():
         assert functions, name
         assert all(libcalls.known(f) for f in functions), name
     assert not libcalls.known("strlen")
+
+
+def test_every_decoder_shows_the_parameters_it_names():
+    """PARAMETERS (for tampering by name) and the decoders agree on how many
+    arguments each function has: decoded with NULLs and zeros, from this
+    process's own memory (nothing is read through a NULL)."""
+    import os
+
+    from pycoz_cli.core.trace.ptrace import Memory
+
+    mem = Memory(os.getpid())
+    try:
+        for name, params in libcalls.PARAMETERS.items():
+            state = libcalls.entry(name, [0] * 8, mem, 32)
+            text, _, _ = libcalls.exit(name, state, 0, mem, 32)
+            shown = text.split(", ") if text else []
+            assert len(shown) == len(params), (name, text, params)
+    finally:
+        mem.close()
+
+
+def test_parameters_by_name_and_by_number():
+    assert libcalls.parameter("getaddrinfo", "node") == (0, "string")
+    assert libcalls.parameter("getaddrinfo", "arg2") == (1, "string")
+    assert libcalls.parameter("SSL_write", "buf") == (1, "buffer")
+    assert libcalls.parameter("res_nquery", "dname") == (1, "string")
+    with pytest.raises(ValueError, match=r"^getaddrinfo has no argument 'nod' \(it has: node, "):
+        libcalls.parameter("getaddrinfo", "nod")

@@ -48,13 +48,16 @@ from pycoz_cli.core.trace.decode import Arg, _s32, _s64, _strval, decode_sockadd
 
 __all__ = [
     "CLASSES",
+    "PARAMETERS",
     "PrototypeError",
     "constant",
     "entry",
+    "entry_value",
     "exit",
     "json_values",
     "known",
     "load_prototypes",
+    "parameter",
 ]
 
 #: ltrace-style classes of functions, for ``-e %dns`` and friends.  Names as
@@ -1000,6 +1003,99 @@ def _unsetenv(call, retval, mem, strsize):
 @_decoder("clearenv")
 def _clearenv(call, retval, mem, strsize):
     return _Out([], _int(retval))
+
+
+# --- parameters, for tampering (-e inject=getaddrinfo:node="h2") ---------------------------
+
+# name:kind per argument, as the man pages name them; kind: s a C string, b a
+# buffer (its length in the next argument), i an integer, p a pointer.
+_R = "ret:p buf:p buflen:i result:p h_errnop:p"
+_PARAMS_TEXT = {
+    "getaddrinfo": "node:s service:s hints:p res:p",
+    "freeaddrinfo": "res:p",
+    "gai_strerror": "errcode:i",
+    "getnameinfo": "addr:p addrlen:i host:p hostlen:i serv:p servlen:i flags:i",
+    "gethostbyname": "name:s",
+    "gethostbyname2": "name:s af:i",
+    "gethostbyname_r": "name:s " + _R,
+    "gethostbyname2_r": "name:s af:i " + _R,
+    "gethostbyaddr": "addr:p len:i type:i",
+    "gethostbyaddr_r": "addr:p len:i type:i " + _R,
+    "res_query": "dname:s class:i type:i answer:p anslen:i",
+    "res_search": "dname:s class:i type:i answer:p anslen:i",
+    "res_querydomain": "name:s domain:s class:i type:i answer:p anslen:i",
+    "SSL_write": "ssl:p buf:b num:i",
+    "SSL_write_ex": "ssl:p buf:b num:i written:p",
+    "SSL_read": "ssl:p buf:p num:i",
+    "SSL_read_ex": "ssl:p buf:p num:i readbytes:p",
+    "SSL_peek": "ssl:p buf:p num:i",
+    "SSL_peek_ex": "ssl:p buf:p num:i readbytes:p",
+    "SSL_connect": "ssl:p",
+    "SSL_accept": "ssl:p",
+    "SSL_do_handshake": "ssl:p",
+    "SSL_shutdown": "ssl:p",
+    "SSL_get_error": "ssl:p ret:i",
+    "SSL_ctrl": "ssl:p cmd:i larg:i parg:p",
+    "SSL_set1_host": "ssl:p hostname:s",
+    "SSL_get_verify_result": "ssl:p",
+    "gnutls_record_send": "session:p data:b data_size:i",
+    "gnutls_record_recv": "session:p data:p data_size:i",
+    "gnutls_handshake": "session:p",
+    "gnutls_bye": "session:p how:i",
+    "gnutls_server_name_set": "session:p type:i name:b name_length:i",
+    "dlopen": "filename:s flags:i",
+    "dlmopen": "lmid:i filename:s flags:i",
+    "dlsym": "handle:p symbol:s",
+    "dlvsym": "handle:p symbol:s version:s",
+    "dlclose": "handle:p",
+    "dlerror": "",
+    "getenv": "name:s",
+    "secure_getenv": "name:s",
+    "setenv": "name:s value:s overwrite:i",
+    "unsetenv": "name:s",
+    "putenv": "string:s",
+    "clearenv": "",
+}
+for _n in ("res_query", "res_search", "res_querydomain"):
+    _PARAMS_TEXT["res_n" + _n[4:]] = "statep:p " + _PARAMS_TEXT[_n]
+for _n in list(_PARAMS_TEXT):
+    if _n.startswith("res_"):
+        _PARAMS_TEXT["__" + _n] = _PARAMS_TEXT[_n]
+_KINDS = {"s": "string", "b": "buffer", "i": "int", "p": "pointer"}
+PARAMETERS: dict[str, tuple[tuple[str, str], ...]] = {
+    name: tuple((p, _KINDS[k]) for p, _, k in (w.partition(":") for w in text.split()))
+    for name, text in _PARAMS_TEXT.items()
+}
+
+
+def parameter(name: str, param: str, prototypes: dict | None = None) -> tuple[int, str]:
+    """(index, kind) of argument ``param`` of function ``name``: by its man-page
+    name (``node``), or as ltrace numbers them (``arg1``...).  ``kind`` is
+    "string" (NUL-terminated), "buffer" (its length in the next argument), "int"
+    or "pointer".  ValueError, in one line, for a name the function has not."""
+    proto = prototypes.get(name) if prototypes else None
+    params = PARAMETERS.get(name, ()) if proto is None else ()
+    if param.startswith("arg") and param[3:].isdigit() and int(param[3:]) >= 1:
+        index = int(param[3:]) - 1
+        if proto is not None:
+            kind = "string" if index < len(proto.args) and proto.args[index].kind in (
+                "string", "format") else "int"  # fmt: skip
+            return index, kind
+        return index, params[index][1] if index < len(params) else "int"
+    for index, (pname, kind) in enumerate(params):
+        if pname == param:
+            return index, kind
+    known_names = ", ".join(p for p, _ in params) or "arg1, arg2, ..."
+    raise ValueError(f"{name} has no argument {param!r} (it has: {known_names})")
+
+
+def entry_value(state: Call, param: str, prototypes: dict | None = None):
+    """What ``entry`` read for argument ``param`` as a JSON value (a string for
+    ``node``), or the raw register where it read nothing: for conditions on an
+    argument (``when node matches *.example.org``)."""
+    index, _ = parameter(state.name, param, prototypes)
+    pre = state.pre.get(index)
+    return pre.value if pre is not None else state.arg(index)
 
 
 # --- the interface ---------------------------------------------------------------------------
