@@ -161,6 +161,37 @@ def test_stacks_through_a_signal_handler_match_strace(tmp_path):
     assert "sig(handler+" in frames and "sig(work+" in frames and "sig(main+" in frames
 
 
+THREADS = r"""
+#include <pthread.h>
+#include <unistd.h>
+static void *run(void *arg) { write(1, "t\n", 2); return 0; }
+int main(void) {
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) pthread_create(&t[i], 0, run, 0);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], 0);
+    return 0;
+}
+"""
+
+
+def test_stacks_of_threads_match_strace(tmp_path):
+    """A thread's stack ends where clone3 started it (its CFI marks the end)."""
+    (tmp_path / "th.c").write_text(THREADS)
+    subprocess.run(["gcc", "-O1", "-pthread", "-o", tmp_path / "th", tmp_path / "th.c"],
+                   check=True)  # fmt: skip
+    # One file per thread (-ff): strace splits a call that another thread's
+    # interrupts into "<unfinished ...>" and "resumed" lines, pycoz does not.
+    files = {}
+    for tool, argv in (("strace", [STRACE]), ("pycoz", [*PYCOZ, "trace"])):
+        prefix = tmp_path / tool
+        extra = [] if tool == "strace" else ["--"]
+        subprocess.run([*argv, "-ff", "-k", "-e", "trace=write", "-o", prefix, *extra,
+                        tmp_path / "th"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        files[tool] = sorted("\n".join(_normal(f.read_text())) for f in tmp_path.glob(f"{tool}.*"))
+    assert files["pycoz"] == files["strace"]
+    assert sum("th(run+" in text for text in files["pycoz"]) == 2
+
+
 def test_json_records_carry_the_stack(program):
     out = subprocess.run([*PYCOZ, "trace", "--json", "-k", "-e", "trace=write", "--", program],
                          capture_output=True, text=True, check=True).stderr  # fmt: skip
