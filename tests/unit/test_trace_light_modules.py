@@ -76,3 +76,25 @@ def test_parameters_by_name_and_by_number():
     assert libcalls.parameter("res_nquery", "dname") == (1, "string")
     with pytest.raises(ValueError, match=r"^getaddrinfo has no argument 'nod' \(it has: node, "):
         libcalls.parameter("getaddrinfo", "nod")
+
+
+def test_a_call_that_never_returned_shows_what_entry_read():
+    import os
+
+    from pycoz_cli.core.trace.ptrace import Memory
+
+    mem = Memory(os.getpid())
+    try:
+        state = libcalls.entry("getaddrinfo", [0, 0, 0, 0x7FFC0000, 0, 0], mem, 32)
+        assert libcalls.exit("getaddrinfo", state, None, mem) == (
+            "nil, nil, nil, 0x7ffc0000",
+            "",
+            "",
+        )
+        assert libcalls.json_values("getaddrinfo", state, None, mem)["args"] == [
+            None, None, None, 0x7FFC0000
+        ]  # fmt: skip
+        state = libcalls.entry("pyfoo", [1, 2, 3, 4, 5, 6], mem, 32)
+        assert libcalls.exit("pyfoo", state, None, mem) == ("1, 2, 3, 4", "", "")
+    finally:
+        mem.close()

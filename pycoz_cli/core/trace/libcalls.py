@@ -1136,8 +1136,37 @@ def _finish(name: str, state: Call, retval: int, mem, strsize: int) -> _Out:
     return out
 
 
-def exit(name: str, state: Call, retval: int, mem, strsize: int = 32) -> tuple[str, str, str]:
-    """The call's text at its return: (args_text, ret_text, suffix)."""
+def _unreturned(state: Call) -> list[Arg]:
+    """The arguments of a call that never returned (exit, a thread killed in
+    it): what entry read, the rest raw."""
+    if state.proto is not None:
+        count = len(state.proto.args)
+    elif state.name in PARAMETERS:
+        count = len(PARAMETERS[state.name])
+    else:
+        count = 4
+    out = []
+    for i in range(count):
+        pre = state.pre.get(i)
+        if pre is None:
+            pre = _ptr(state.arg(i)) if _is_pointer(state, i) else guess(state.arg(i))
+        out.append(pre)
+    return out
+
+
+def _is_pointer(state: Call, i: int) -> bool:
+    params = PARAMETERS.get(state.name, ())
+    return i < len(params) and params[i][1] != "int"
+
+
+def exit(
+    name: str, state: Call, retval: int | None, mem, strsize: int = 32
+) -> tuple[str, str, str]:
+    """The call's text at its return: (args_text, ret_text, suffix).  ``retval``
+    None: it never returned (``exit``, a thread killed in it): the arguments as
+    entry read them, and an empty result."""
+    if retval is None:
+        return ", ".join([a.text for a in _unreturned(state)]), "", ""
     out = _finish(name, state, retval, mem, strsize)
     return (
         ", ".join([a.text for a in out.args]),
@@ -1151,8 +1180,7 @@ def json_values(name: str, state: Call, retval: int | None, mem=None, strsize: i
     the line has a suffix, what it shows (``"addresses"``...).  ``retval`` None:
     the call has not returned (only what entry read)."""
     if retval is None:
-        args = [state.pre[i].value if i in state.pre else state.args[i]
-                for i in range(len(state.args))]  # fmt: skip
+        args = [a.value for a in _unreturned(state)]
         return {"name": name, "args": args, "result": None, "errno": None}
     out = _finish(name, state, retval, mem, strsize)
     record = {

@@ -92,6 +92,12 @@ class Common:
         elif kind == "exec" and pid == self._starting:
             self._starting = False
 
+    def _close_stacks(self) -> None:
+        """The files -k opened (one per ELF object), closed when tracing ends."""
+        if self._unwinder is not None:
+            self._unwinder.close()
+            self._unwinder = None
+
     def _stack_of(self, pid) -> list:
         """``_stack`` outside a syscall stop (a signal's): a reader of its own."""
         from pycoz_cli.core.trace.ptrace import Memory
@@ -360,6 +366,7 @@ class StraceText(Common):
 
     def finish(self) -> None:
         self.out.flush()
+        self._close_stacks()
 
 
 class JsonLines(Common):
@@ -440,6 +447,7 @@ class JsonLines(Common):
 
     def finish(self) -> None:
         self.out.flush()
+        self._close_stacks()
 
 
 class Summary(Common):
