@@ -130,12 +130,20 @@ def registers(pid: int) -> dict[str, int]:
         names = [f"x{n}" for n in range(31)] + ["sp", "pc", "pstate"]
     else:
         raise OSError(95, "stack traces are not supported on", _MACHINE)
-    buf = ffi.new("uint64_t[]", len(names))
-    iov = ffi.new("struct iovec *", {"iov_base": buf, "iov_len": 8 * len(names)})
+    global _REGS_BUFFER
+    if _REGS_BUFFER is None:  # one buffer for every call: no allocation per stack
+        buf = ffi.new("uint64_t[]", len(names))
+        iov = ffi.new("struct iovec *", {"iov_base": buf, "iov_len": 8 * len(names)})
+        _REGS_BUFFER = (buf, iov, int(ffi.cast("uintptr_t", iov)), names)
+    buf, iov, address, names = _REGS_BUFFER
+    iov.iov_len = 8 * len(names)
     ffi.errno = 0
-    if lib.ptrace(pt.PTRACE_GETREGSET, pid, 1, int(ffi.cast("uintptr_t", iov))) == -1:
+    if lib.ptrace(pt.PTRACE_GETREGSET, pid, 1, address) == -1:
         raise OSError(ffi.errno, "cannot read the registers of", f"pid {pid}")
-    return dict(zip(names, buf, strict=True))
+    return dict(zip(names, ffi.unpack(buf, len(names)), strict=True))
+
+
+_REGS_BUFFER = None
 
 
 # --- one ELF file, what unwinding needs of it -----------------------------------------
@@ -367,13 +375,26 @@ class Unwinder:
         known = self._maps.get(pid)
         if known is None or known[0] != text:
             maps = _maps(text)
-            known = self._maps[pid] = (text, maps, [m.start for m in maps], {})
-        _, maps, starts, elves = known
+            known = self._maps[pid] = (text, maps, [m.start for m in maps], {}, {})
+        _, maps, starts, elves, seen = known
         state = {n: regs.get(name) for n, name in _DWARF.items()}
         pc = regs[_PC]
         frames: list[Frame] = []
         exact = True  # pc is the instruction itself (the stop, an interrupted one)
         for _ in range(MAX_FRAMES):
+            # The same return addresses come back call after call: each one is
+            # placed and named once per version of the process's mappings.
+            known_frame = seen.get((pc, exact))
+            if known_frame is not None:
+                frame, elf, vaddr = known_frame
+                frames.append(frame)
+                if vaddr is None:
+                    break
+                pc, exact = self._caller(elf, vaddr, frame.pc, state, mem)
+                if not pc:
+                    break
+                continue
+            key = (pc, exact)
             i = bisect.bisect_right(starts, pc) - 1
             m = maps[i] if i >= 0 and pc < maps[i].end else None
             if m is None:
@@ -393,20 +414,25 @@ class Unwinder:
                 found = elf.symbol(vaddr)
                 if found is not None:
                     name, dist = found[0], found[1] + (file_offset - lookup)
-            frames.append(Frame(pc, m.path, name, dist, file_offset))
+            frame = Frame(pc, m.path, name, dist, file_offset)
+            seen[key] = (frame, elf, vaddr)
+            frames.append(frame)
             if vaddr is None:
                 break
-            caller = self._step(elf, vaddr, state, mem)
-            exact = False
-            if not caller and _MACHINE == "x86_64" and _sigreturn_at(mem, pc):
-                # A signal handler's return (its CFI is an expression): the
-                # interrupted registers are in the ucontext on the stack.
-                caller = _from_sigframe(mem, state)
-                exact = True
-            pc = caller
+            pc, exact = self._caller(elf, vaddr, pc, state, mem)
             if not pc:
                 break
         return frames
+
+    def _caller(self, elf, vaddr: int, pc: int, state: dict, mem) -> tuple[int, bool]:
+        """The caller's pc (0 at the end), and whether it is exact (an
+        interrupted instruction rather than a return address)."""
+        caller = self._step(elf, vaddr, state, mem)
+        if not caller and _MACHINE == "x86_64" and _sigreturn_at(mem, pc):
+            # A signal handler's return (its CFI is an expression): the
+            # interrupted registers are in the ucontext on the stack.
+            return _from_sigframe(mem, state), True
+        return caller, False
 
     def _step(self, elf: _Elf, vaddr: int, state: dict, mem) -> int:
         """Unwind one frame in place; the caller's pc, or 0 at the end."""
