@@ -10,6 +10,11 @@ machine noise hits them all alike.  The difference between the two lengths, over
 the 5N extra calls, is what one traced call costs, start-up set aside.  Printed:
 medians of the per-call cost (µs), p10/p90, and the ratios pycoz / strace.
 Nothing here asserts a time: the figures are for people (bench/README.md).
+
+A second section times pycoz's own work per stack, in this process, in CPU
+time (best of five rounds of 1,000: less sensitive to a loaded machine than
+wall time): reading the registers, reading /proc/PID/maps, and the whole
+``Unwinder.stack`` of the same stop, caches warm.
 """
 
 from __future__ import annotations
@@ -68,6 +73,41 @@ def run(argv: list[str], calls: int) -> float:
     return time.perf_counter() - start
 
 
+def cpu_per_stack(program: str) -> dict[str, float]:
+    """µs of CPU for the parts of one stack, at the workload's first getppid."""
+    from pycoz_cli.core.trace import filters, output, session, unwind
+
+    results: dict[str, float] = {}
+
+    class Probe(output.StraceText):
+        def syscall(self, pid, nr, args, retval, is_error, t0, t1, inj, mem, stack=None):
+            if results:
+                return None
+            u = unwind.Unwinder()
+            regs = unwind.registers(pid)
+            results["frames"] = len(u.stack(pid, regs, mem))
+            parts = {
+                "registers": lambda: unwind.registers(pid),
+                "maps": lambda: unwind._read_maps(pid),
+                "stack": lambda: u.stack(pid, regs, mem),
+            }
+            for what, fn in parts.items():
+                best = float("inf")
+                for _ in range(5):
+                    t = time.process_time()
+                    for _ in range(1000):
+                        fn()
+                    best = min(best, (time.process_time() - t) / 1000 * 1e6)
+                results[what] = best
+            u.close()
+            return None
+
+    with open(os.devnull, "w") as null:
+        parsed = filters.parse(["trace=getppid"])
+        session.trace_command([program, "3"], session.options_from(parsed), Probe(null))
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -79,6 +119,7 @@ def main() -> int:
     short, long = args.calls, 6 * args.calls
     with tempfile.TemporaryDirectory(prefix="pycoz-bench-stack-") as tmp:
         program = build(Path(tmp))
+        cpu = cpu_per_stack(program)
         cands = candidates(program)
         per_call: dict[str, list[float]] = {name: [] for name in cands}
         names = list(cands)
@@ -103,6 +144,10 @@ def main() -> int:
     a = med["pycoz trace -k"] - med["pycoz trace"]
     b = med["strace -k"] - med["strace"]
     print(f"price of -k alone: pycoz {a:.1f} µs, strace {b:.1f} µs, ratio {a / b:.2f}")
+    print()
+    print(f"pycoz's CPU per stack of {cpu['frames']} frames (best of 5 x 1000, this process):")
+    for what in ("registers", "maps", "stack"):
+        print(f"  {what:<10} {cpu[what]:6.1f} µs")
     return 0
 
 
