@@ -281,22 +281,22 @@ class StraceText(Common):
             return None
         name = NAMES.get(nr, f"syscall_{nr:#x}")
         snap = self._snapshot(nr, name, args, memory, retval)
+        line = self._line if stack is None else partial(self._line_and_stack, stack)
         if snap is not None:
-            return partial(
-                self._line, pid, nr, name, args, retval, t_enter, t_exit, injected, snap, stack
-            )
-        self._line(pid, nr, name, args, retval, t_enter, t_exit, injected, memory, stack)
+            return partial(line, pid, nr, name, args, retval, t_enter, t_exit, injected, snap)
+        line(pid, nr, name, args, retval, t_enter, t_exit, injected, memory)
         return None
 
-    def _line(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory, stack=None):
-        self._text(pid, nr, name, args, retval, t_enter, t_exit, injected, memory)
-        if stack is not None:
-            from pycoz_cli.core.trace.unwind import format_frames
+    def _line_and_stack(self, stack, pid, *rest):
+        """-k: the line, then its stack (``stack``: the frames, and whether they
+        were taken at the call's entry)."""
+        from pycoz_cli.core.trace.unwind import format_frames
 
-            out = self.per_pid(pid) if self.per_pid else self.out
-            out.write("".join(line + "\n" for line in format_frames(*stack)))
+        self._line(pid, *rest)
+        out = self.per_pid(pid) if self.per_pid else self.out
+        out.write("".join(line + "\n" for line in format_frames(*stack)))
 
-    def _text(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory):
+    def _line(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory):
         try:
             decoded = self._args(pid, nr, name, args, memory, retval)
             argtext = ", ".join([a.text for a in decoded])
