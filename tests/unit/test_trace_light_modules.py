@@ -98,3 +98,33 @@ def test_a_call_that_never_returned_shows_what_entry_read():
         assert libcalls.exit("pyfoo", state, None, mem) == ("1, 2, 3, 4", "", "")
     finally:
         mem.close()
+
+
+def test_a_cyclic_list_in_a_prototype_ends(tmp_path):
+    """typedef node = struct; typedef node = struct(int, node*): a list whose
+    last element points back at the first, built in this process's memory, is
+    followed a few pointers deep and then cut with "..."."""
+    import ctypes
+    import os
+
+    from pycoz_cli.core.trace.ptrace import Memory
+
+    class Node(ctypes.Structure):
+        pass
+
+    Node._fields_ = [("value", ctypes.c_int), ("next", ctypes.POINTER(Node))]
+    a, b = Node(1), Node(2)
+    a.next, b.next = ctypes.pointer(b), ctypes.pointer(a)
+    conf = tmp_path / "list.conf"
+    conf.write_text(
+        "typedef node = struct;\ntypedef node = struct(int, node*);\nint walk(node*);\n"
+    )
+    protos = libcalls.load_prototypes(str(conf))
+    mem = Memory(os.getpid())
+    try:
+        state = libcalls.entry("walk", [ctypes.addressof(a)], mem, 32, prototypes=protos)
+        text, result, _ = libcalls.exit("walk", state, 0, mem, 32)
+    finally:
+        mem.close()
+    assert text == "{ 1, { 2, { 1, { 2, ... } } } }"
+    assert result == "0"

@@ -1570,11 +1570,11 @@ def _resolve_length(length, call: Call, retval):
     return None
 
 
-def _typed(t: Type, v: int, mem, strsize: int, call: Call, retval) -> Arg:
+def _typed(t: Type, v: int, mem, strsize: int, call: Call, retval, depth: int = 0) -> Arg:
     """An argument or result of type ``t`` whose register holds ``v``."""
     kind = t.kind
     if kind == "hide":
-        return _typed(t.elem, v, mem, strsize, call, retval)
+        return _typed(t.elem, v, mem, strsize, call, retval, depth)
     if kind in ("hex", "octal", "bool") and t.elem is not None and t.elem.kind in ("long", "ulong"):
         if kind == "hex":
             return Arg(f"{v & _U64:#x}", v & _U64)
@@ -1611,11 +1611,11 @@ def _typed(t: Type, v: int, mem, strsize: int, call: Call, retval) -> Arg:
     if kind == "void":
         return _addr(v)
     if kind == "pointer":
-        return _pointed(t.elem, v & _U64, mem, strsize, call, retval)
+        return _pointed(t.elem, v & _U64, mem, strsize, call, retval, depth + 1)
     if kind == "struct" and _size(t) <= 8:  # small structs travel in a register
-        return _from_bytes(t, (v & _U64).to_bytes(8, "little"), mem, strsize, call, retval)
+        return _from_bytes(t, (v & _U64).to_bytes(8, "little"), mem, strsize, call, retval, depth)
     if kind in ("array", "struct"):  # larger ones are passed by address
-        return _pointed(t, v & _U64, mem, strsize, call, retval)
+        return _pointed(t, v & _U64, mem, strsize, call, retval, depth + 1)
     return guess(v)
 
 
@@ -1674,7 +1674,7 @@ def _from_bytes(t: Type, raw: bytes, mem, strsize: int, call: Call, retval, dept
         off = 0
         for f in t.fields:
             off = _align(off, f)
-            a = _from_bytes(f, raw[off : off + _size(f)], mem, strsize, call, retval, depth + 1)
+            a = _from_bytes(f, raw[off : off + _size(f)], mem, strsize, call, retval, depth)
             off += _size(f)
             if f.kind != "hide":
                 values.append(a.value)
@@ -1683,16 +1683,16 @@ def _from_bytes(t: Type, raw: bytes, mem, strsize: int, call: Call, retval, dept
     if t.kind == "array" and isinstance(t.length, int):
         size = _size(t.elem)
         elems = [_from_bytes(t.elem, raw[i * size : (i + 1) * size], mem, strsize, call, retval,
-                             depth + 1) for i in range(min(t.length, ARRAY_ELEMENTS))]  # fmt: skip
+                             depth) for i in range(min(t.length, ARRAY_ELEMENTS))]  # fmt: skip
         return _array_text(elems, t.length)
     value = int.from_bytes(raw[: _size(t)], "little")
-    if t.kind == "pointer" and depth > 3:
-        return _addr(value)
-    return _typed(t, value, mem, strsize, call, retval)
+    return _typed(t, value, mem, strsize, call, retval, depth)
 
 
 #: Elements of an array shown before "..." (ltrace's -A default).
 ARRAY_ELEMENTS = 4
+#: Pointers followed into structures before "..." (recursive types, cycles).
+MAX_DEPTH = 4
 
 
 def _array_text(elems: list, n: int) -> Arg:
@@ -1700,11 +1700,13 @@ def _array_text(elems: list, n: int) -> Arg:
     return Arg("[ " + ", ".join(a.text for a in elems) + cut + " ]", [a.value for a in elems])
 
 
-def _pointed(t: Type, addr: int, mem, strsize: int, call: Call, retval) -> Arg:
+def _pointed(t: Type, addr: int, mem, strsize: int, call: Call, retval, depth: int = 1) -> Arg:
     """What a pointer points at, as ltrace prints it: ``{1, 2}``, ``[1, 2, 3]``,
     ``nil`` for NULL."""
     if not addr:
         return Arg("nil", None)
+    if depth > MAX_DEPTH:  # a recursive structure (a linked list): ltrace's "..."
+        return Arg("...", addr)
     try:
         if t.kind == "array":
             n = _resolve_length(t.length, call, retval)
@@ -1713,13 +1715,13 @@ def _pointed(t: Type, addr: int, mem, strsize: int, call: Call, retval) -> Arg:
             size = _size(t.elem)
             raw = _read(mem, addr, size * min(n, ARRAY_ELEMENTS))
             elems = [_from_bytes(t.elem, raw[i * size : (i + 1) * size], mem, strsize, call,
-                                 retval, 1) for i in range(len(raw) // size)]  # fmt: skip
+                                 retval, depth) for i in range(len(raw) // size)]  # fmt: skip
             return _array_text(elems, n)
         if t.kind == "struct":
-            return _from_bytes(t, _read(mem, addr, _size(t)), mem, strsize, call, retval, 1)
+            return _from_bytes(t, _read(mem, addr, _size(t)), mem, strsize, call, retval, depth)
         if t.kind in ("string", "format"):
             return _string(mem, _u64_at(mem, addr) or 0, strsize)
-        inner = _from_bytes(t, _read(mem, addr, _size(t)), mem, strsize, call, retval, 1)
+        inner = _from_bytes(t, _read(mem, addr, _size(t)), mem, strsize, call, retval, depth)
         return Arg(f"[{inner.text}]", inner.value) if t.kind != "char" else inner
     except OSError:
         return _addr(addr)
