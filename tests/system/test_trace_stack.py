@@ -123,7 +123,7 @@ def test_stacks_of_a_c_program_match_strace(program, tmp_path):
     ("argv", "expr"),
     [
         (["/usr/bin/python3", "-S", "-c", "import os; os.write(1, b'hi')"], "trace=write"),
-        (["ls", "/"], "trace=openat,exit_group"),
+        (["ls", "/"], "trace=execve,openat,exit_group"),
         (["curl", "-s", "file:///etc/hostname"], "trace=openat,read,exit_group"),
     ],
     ids=["python3", "ls", "curl"],
