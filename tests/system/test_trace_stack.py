@@ -192,6 +192,26 @@ def test_stacks_of_threads_match_strace(tmp_path):
     assert sum("th(run+" in text for text in files["pycoz"]) == 2
 
 
+def test_a_call_made_in_the_vdso(tmp_path):
+    """clock_gettime(CLOCK_PROCESS_CPUTIME_ID) makes its syscall inside the
+    vDSO, which has no file: its frame is read from memory.  The same frames as
+    strace's as far as strace gets (libunwind loses the way after libc's
+    clock_gettime here); pycoz names the vDSO's symbol and goes on to main."""
+    (tmp_path / "vd.c").write_text(
+        "#include <time.h>\n"
+        "int main(void) { struct timespec t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); }\n"
+    )
+    subprocess.run(["gcc", "-O1", "-o", tmp_path / "vd", tmp_path / "vd.c"], check=True)
+    theirs, ours = both([str(tmp_path / "vd")], "trace=clock_gettime", tmp_path)
+
+    def where(line):  # the file and offset of a frame, without its symbol
+        return re.sub(r"\(.*\)", "", line)
+
+    assert ours[1].startswith(" > [vdso](") and theirs[1].startswith(" > [vdso](")
+    assert [where(line) for line in ours[1:3]] == [where(line) for line in theirs[1:3]]
+    assert "vd(main+" in ours[3]
+
+
 def test_json_records_carry_the_stack(program):
     out = subprocess.run([*PYCOZ, "trace", "--json", "-k", "-e", "trace=write", "--", program],
                          capture_output=True, text=True, check=True).stderr  # fmt: skip

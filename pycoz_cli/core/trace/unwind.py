@@ -9,7 +9,10 @@ address, whatever its size says (``__libc_init_first+0x8a`` where libc's static
 ``__libc_start_call_main`` has no symbol left).
 
 Files are opened through ``/proc/PID/map_files/``: the tracee may live in
-another mount namespace, where its paths mean other files (or none) to us.
+another mount namespace, where its paths mean other files (or none) to us.  The
+vDSO has no file: its image is read from the tracee's memory.  A signal handler's
+return trampoline (``__restore_rt``, whose CFI is an expression) is recognised by
+its code, and the interrupted registers are taken from the ucontext under it.
 What is read from a file (symbols, segments, the search table, decoded CFI) is
 cached per file, keyed by (device, inode, mtime), for every process that maps it.
 
@@ -312,7 +315,9 @@ def _maps(text: bytes) -> list[_Mapping]:
     out = []
     for line in text.splitlines():
         parts = line.split(None, 5)
-        if len(parts) < 6 or b"x" not in parts[1] or not parts[5].startswith(b"/"):
+        if len(parts) < 6 or b"x" not in parts[1]:
+            continue
+        if not parts[5].startswith(b"/") and parts[5] != b"[vdso]":
             continue
         start, _, end = parts[0].partition(b"-")
         path = parts[5].decode("utf-8", "surrogateescape")
@@ -346,7 +351,21 @@ class Unwinder:
                 elf.file.close()
         self._files.clear()
 
-    def _elf(self, pid: int, m: _Mapping):
+    def _elf(self, pid: int, m: _Mapping, mem):
+        if m.path == "[vdso]":  # no file: the kernel's image, read from memory
+            import io
+
+            try:
+                image = _read_all(mem, m.start, m.end - m.start)
+            except OSError:
+                return None
+            key = ("[vdso]", hash(image))
+            if key not in self._files:
+                try:
+                    self._files[key] = _Elf(io.BytesIO(image))
+                except Exception:
+                    self._files[key] = None
+            return self._files[key]
         try:
             f = open(f"/proc/{pid}/map_files/{m.start:x}-{m.end:x}", "rb")  # noqa: SIM115
         except OSError:
@@ -404,7 +423,7 @@ class Unwinder:
             if m.start in elves:
                 elf = elves[m.start]
             else:
-                elf = elves[m.start] = self._elf(pid, m)
+                elf = elves[m.start] = self._elf(pid, m, mem)
             file_offset = pc - m.start + m.offset
             # A return address is just after its call: look up the call itself.
             lookup = file_offset if exact else file_offset - 1
@@ -491,6 +510,16 @@ def _from_sigframe(mem, state: dict) -> int:
     for column, index in _FROM_GREGS.items():
         state[column] = gregs[index]
     return gregs[_REG_RIP]
+
+
+def _read_all(mem, addr: int, size: int) -> bytes:
+    out = b""
+    while len(out) < size:
+        chunk = mem.read(addr + len(out), size - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return out
 
 
 def _compile(row: dict, ra_column: int):
