@@ -159,6 +159,11 @@ def test_stacks_through_a_signal_handler_match_strace(tmp_path):
     assert ours == theirs
     frames = "\n".join(ours)
     assert "sig(handler+" in frames and "sig(work+" in frames and "sig(main+" in frames
+    argv = [*PYCOZ, "trace", "--json", "-k", "-e", "trace=write", "--", tmp_path / "sig"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True)
+    records = [json.loads(line) for line in out.stderr.splitlines()]
+    (signal,) = [r for r in records if r["type"] == "signal"]
+    assert "work" in [f["symbol"] for f in signal["stack"]]
 
 
 THREADS = r"""
