@@ -30,20 +30,21 @@ import os
 import struct
 from dataclasses import dataclass
 
-__all__ = ["Frame", "Unwinder", "format_frames", "registers", "stack"]
+__all__ = ["Frame", "Unwinder", "check_machine", "format_frames", "registers", "stack"]
 
 #: strace -k's limit on the frames of one stack (libunwind's loop in strace).
 MAX_FRAMES = 256
 
 _MACHINE = os.uname().machine
 
-# DWARF register numbers -> the kernel's names, and the return-address column.
+# DWARF register numbers of the registers a caller keeps -> the kernel's names.
+# (The return-address column comes from each CIE.)
 if _MACHINE == "aarch64":
     _DWARF = {29: "x29", 30: "x30", 31: "sp", **{n: f"x{n}" for n in range(19, 29)}}
-    _SP, _PC, _RA = "sp", "pc", 30
+    _SP, _PC = "sp", "pc"
 else:
     _DWARF = {3: "rbx", 6: "rbp", 7: "rsp", 12: "r12", 13: "r13", 14: "r14", 15: "r15"}
-    _SP, _PC, _RA = "rsp", "rip", 16
+    _SP, _PC = "rsp", "rip"
 _SP_DWARF = next(n for n, name in _DWARF.items() if name == _SP)
 
 
