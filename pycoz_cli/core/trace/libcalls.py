@@ -20,6 +20,14 @@ The breakpoint engine calls two functions per traced call:
 ``json_values(name, state, retval, mem, strsize)`` gives the same call as JSON
 values for ``--json`` (name, args, result, errno where the result is an error
 code, and what the suffix shows); after ``exit`` it reuses what ``exit`` read.
+``retval`` None: the call never returned (the arguments as entry read them).
+
+``entry(..., prototypes=load_prototypes(path))`` decodes by an ltrace.conf(5)
+file (``-F``), before the built-in decoders.  For tampering and conditions,
+``parameter(name, "node")`` gives an argument's index and kind (string, buffer,
+int, pointer) by its man-page name or as ``argN``, ``entry_value(state, "node")``
+what entry read for it, ``constant("EAI_AGAIN")`` a name's value.  ``CLASSES``
+names the functions of ``%dns``, ``%tls``, ``%dl`` and ``%env``.
 
 Text follows ltrace 0.7.3: strings in double quotes with ltrace's escapes
 (``\\n``, ``\\t``, ``\\\\``, other bytes as ``\\ooo``; ``"`` itself unescaped),
@@ -30,9 +38,10 @@ prints a bare number for something with names (``dlopen``'s mode, ``getaddrinfo`
 result), pycoz prints the names (``RTLD_NOW``, ``EAI_NONAME``).
 
 A function with a seventh argument (``getnameinfo``'s flags,
-``gethostbyname2_r``'s ``h_errnop``) takes it from ``args[6]`` (aarch64 passes
-eight in registers) or, with ``sp=`` (the stack pointer at entry, x86_64), from
-the stack; without either it shows ``?``.
+``gethostbyname2_r``'s ``h_errnop``, printf's variadic ones) takes it from
+``args[6]`` (aarch64 passes eight in registers) or, with ``sp=`` (the stack
+pointer at entry, x86_64: the return address at sp, the seventh argument at
+sp+8), from the stack; without either it shows ``?``.
 
 LP64 layouts (x86_64 and aarch64 agree for every structure used here).  Nothing
 heavy is imported: this module runs in the tracer's loop.
