@@ -41,6 +41,12 @@ DECODE_AT_ENTRY = EXEC_CALLS | CAPTURE_CALLS
 STACK_AT_ENTRY = EXEC_CALLS | frozenset(NUMBERS[n] for n in ("exit", "exit_group") if n in NUMBERS)
 
 
+def _takes_stack(method) -> bool:
+    import inspect
+
+    return "stack" in inspect.signature(method).parameters
+
+
 def _signame(sig: int) -> str:
     try:
         return signal.Signals(sig).name
@@ -76,8 +82,9 @@ class Common:
         #: The command pycoz started, until its exec: that exec's stack at entry
         #: would be pycoz's own; it is taken after the exec, as strace does.
         self._starting = None
-        self.stack_trace = stack_trace
-        if stack_trace:
+        # (A subclass whose syscall() takes no ``stack`` prints none.)
+        self.stack_trace = stack_trace and _takes_stack(type(self).syscall)
+        if self.stack_trace:
             # Bound here rather than tested per call: without -k, nothing changes.
             self.decode_at_entry = DECODE_AT_ENTRY | STACK_AT_ENTRY
             self.syscall = self._syscall_with_stack
