@@ -260,6 +260,16 @@ TRACE_OPTIONS = (
     ("-T", "--syscall-times", "durations", {"is_flag": True, "help": "Time spent in each call."}),
     ("-y", "--decode-fds", "decode_fds", {"is_flag": True, "help": "Print paths of fds."}),
     (
+        "-k",
+        "--stack-trace",
+        "stack_trace",
+        {
+            "is_flag": True,
+            "help": "Print the stack of each traced call, as strace -k does (unwound with "
+            ".eh_frame, named from ELF symbols).",
+        },
+    ),
+    (
         "-c",
         "--summary-only",
         "summary",
@@ -364,6 +374,14 @@ class TraceSetup:
             "signals": parsed.signals,
             "quiet": values["quiet"] or 0,
         }
+        if values["stack_trace"]:
+            from pycoz_cli.core.trace.unwind import check_machine
+
+            check_machine("-k")
+            if values["summary"]:  # as strace: a warning, and the summary
+                sys.stderr.write("pycoz trace: -k has no effect with -c\n")
+            else:
+                common["stack_trace"] = True
         if values["summary"]:
             self.sink = outputs.Summary(self._stream, **common)
         elif tracer_factory is not None:
@@ -416,7 +434,12 @@ def _check_tracer_options(values: dict) -> None:
             f"-ff -o and --tracer {name}: tracer {name!r} writes one output "
             "(per-process files are strace's); use -f -o FILE"
         )
-    for key, flag in (("timestamps", "-t"), ("relative", "-r"), ("durations", "-T")):
+    for key, flag in (
+        ("timestamps", "-t"),
+        ("relative", "-r"),
+        ("durations", "-T"),
+        ("stack_trace", "-k"),
+    ):
         if values[key]:
             raise SpecError(f"{flag} and --tracer {name}: choose one ({flag} is strace's)")
 

@@ -36,6 +36,15 @@ CAPTURE_CALLS = frozenset(
     if n in NUMBERS
 )
 DECODE_AT_ENTRY = EXEC_CALLS | CAPTURE_CALLS
+#: -k: calls whose stack is taken at entry, as strace does (after them there is
+#: no stack to read: the program is replaced, or gone).
+STACK_AT_ENTRY = EXEC_CALLS | frozenset(NUMBERS[n] for n in ("exit", "exit_group") if n in NUMBERS)
+
+
+def _takes_stack(method) -> bool:
+    import inspect
+
+    return "stack" in inspect.signature(method).parameters
 
 
 def _signame(sig: int) -> str:
@@ -50,7 +59,16 @@ class Common:
 
     decode_at_entry = DECODE_AT_ENTRY
 
-    def __init__(self, *, strsize=32, decode_fds=False, status=None, signals=None, quiet=0):
+    def __init__(
+        self,
+        *,
+        strsize=32,
+        decode_fds=False,
+        status=None,
+        signals=None,
+        quiet=0,
+        stack_trace=False,
+    ):
         self.strsize = strsize
         self.decode_fds = decode_fds
         self.status = status
@@ -58,6 +76,66 @@ class Common:
         self.quiet = quiet
         self._entry_args: dict = {}
         self._captured: dict = {}
+        #: -k: stacks taken at entry (STACK_AT_ENTRY), by pid.
+        self._stacks: dict = {}
+        self._unwinder = None
+        #: The command pycoz started, until its exec: that exec's stack at entry
+        #: would be pycoz's own; it is taken after the exec, as strace does.
+        self._starting = None
+        # (A subclass whose syscall() takes no ``stack`` prints none.)
+        self.stack_trace = stack_trace and _takes_stack(type(self).syscall)
+        if self.stack_trace:
+            # Bound here rather than tested per call: without -k, nothing changes.
+            self.decode_at_entry = DECODE_AT_ENTRY | STACK_AT_ENTRY
+            self.syscall = self._syscall_with_stack
+
+    def _note_process(self, kind, pid) -> None:
+        if self._unwinder is not None and kind in ("exec", "exit", "killed"):
+            self._unwinder.forget(pid)
+        if kind == "attach":
+            self._starting = False  # attached: every exec is the program's own
+        elif kind == "start" and self._starting is None:
+            self._starting = pid
+        elif kind == "exec" and pid == self._starting:
+            self._starting = False
+
+    def _close_stacks(self) -> None:
+        """The files -k opened (one per ELF object), closed when tracing ends."""
+        if self._unwinder is not None:
+            self._unwinder.close()
+            self._unwinder = None
+
+    def _stack_of(self, pid) -> list:
+        """``_stack`` outside a syscall stop (a signal's): a reader of its own."""
+        from pycoz_cli.core.trace.ptrace import Memory
+
+        memory = Memory(pid)
+        try:
+            return self._stack(pid, memory)
+        finally:
+            memory.close()
+
+    def _stack(self, pid, memory) -> list:
+        """The frames of ``pid``'s stack now (it is stopped); [] if it cannot be read."""
+        from pycoz_cli.core.trace import unwind
+
+        if self._unwinder is None:
+            self._unwinder = unwind.Unwinder()
+        try:
+            return self._unwinder.stack(pid, unwind.registers(pid), memory)
+        except OSError:
+            return []
+
+    def _syscall_with_stack(self, pid, nr, args, retval, is_error, t_enter, t_exit, inj, memory):
+        """``syscall`` under -k: the stack is read before the tracee is resumed."""
+        stack = self._stacks.pop(pid, None)
+        if not self._wanted(retval, is_error):
+            return None
+        if stack is None:
+            stack = (self._stack(pid, memory) if retval is not None else [], False)
+        cls = type(self)
+        return cls.syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, inj, memory,
+                           stack)  # fmt: skip
 
     def _supersede(self, pid, former) -> list | None:
         """A thread's execve now ends under the leader's ``pid``: its entry goes
@@ -69,6 +147,11 @@ class Common:
         return decoded
 
     def enter(self, pid, nr, args, memory) -> None:
+        if self.stack_trace:
+            if nr in STACK_AT_ENTRY and pid != self._starting:
+                self._stacks[pid] = (self._stack(pid, memory), True)
+            if nr not in DECODE_AT_ENTRY:
+                return
         name = NAMES.get(nr, f"syscall_{nr}")
         if nr in EXEC_CALLS:
             self._entry_args[pid] = self._decode(pid, name, args, memory, None)
@@ -120,6 +203,14 @@ class Common:
         return decode.decode_call(
             name, args, memory, strsize=self.strsize, retval=retval, entry=entry
         )
+
+
+def _frames_json(frames) -> list[dict]:
+    return [
+        {"pc": f.pc, "path": f.path, "symbol": f.symbol, "offset": f.offset,
+         "file_offset": f.file_offset}
+        for f in frames
+    ]  # fmt: skip
 
 
 class StraceText(Common):
@@ -190,15 +281,27 @@ class StraceText(Common):
         pad = " " * (39 - len(line)) if len(line) < 39 else ""
         out.write(f"{line}{pad} = {result}\n")
 
-    def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
+    def syscall(
+        self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory, stack=None
+    ):
         if not self._wanted(retval, is_error):
             return None
         name = NAMES.get(nr, f"syscall_{nr:#x}")
         snap = self._snapshot(nr, name, args, memory, retval)
+        line = self._line if stack is None else partial(self._line_and_stack, stack)
         if snap is not None:
-            return partial(self._line, pid, nr, name, args, retval, t_enter, t_exit, injected, snap)
-        self._line(pid, nr, name, args, retval, t_enter, t_exit, injected, memory)
+            return partial(line, pid, nr, name, args, retval, t_enter, t_exit, injected, snap)
+        line(pid, nr, name, args, retval, t_enter, t_exit, injected, memory)
         return None
+
+    def _line_and_stack(self, stack, pid, *rest):
+        """-k: the line, then its stack (``stack``: the frames, and whether they
+        were taken at the call's entry)."""
+        from pycoz_cli.core.trace.unwind import format_frames
+
+        self._line(pid, *rest)
+        out = self.per_pid(pid) if self.per_pid else self.out
+        out.write("".join(line + "\n" for line in format_frames(*stack)))
 
     def _line(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory):
         try:
@@ -225,6 +328,7 @@ class StraceText(Common):
         self._call(pid, f"{name}({argtext})", result, t_enter)
 
     def process(self, kind, pid, **info):
+        self._note_process(kind, pid)
         if kind in ("start", "fork"):
             self.pids.add(pid)
             if "child" in info:
@@ -240,6 +344,12 @@ class StraceText(Common):
             if self.signals is not None and info["signal"] not in self.signals:
                 return
             self._write(pid, decode.format_signal(info["fields"]))
+            if self.stack_trace:  # as strace -k: where the signal found the program
+                from pycoz_cli.core.trace.unwind import format_frames
+
+                out = self.per_pid(pid) if self.per_pid else self.out
+                frames = self._stack_of(pid)
+                out.write("".join(line + "\n" for line in format_frames(frames)))
         elif kind == "superseded":
             former = info["former"]
             decoded = self._supersede(pid, former)
@@ -263,6 +373,7 @@ class StraceText(Common):
 
     def finish(self) -> None:
         self.out.flush()
+        self._close_stacks()
 
 
 class JsonLines(Common):
@@ -276,19 +387,21 @@ class JsonLines(Common):
         self.durations = durations
         self._dumps = json.dumps
 
-    def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
+    def syscall(
+        self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory, stack=None
+    ):
         if not self._wanted(retval, is_error):
             return None
         name = NAMES.get(nr, f"syscall_{nr:#x}")
         snap = self._snapshot(nr, name, args, memory, retval)
         if snap is not None:
             return partial(
-                self._record, pid, nr, name, args, retval, t_enter, t_exit, injected, snap
+                self._record, pid, nr, name, args, retval, t_enter, t_exit, injected, snap, stack
             )
-        self._record(pid, nr, name, args, retval, t_enter, t_exit, injected, memory)
+        self._record(pid, nr, name, args, retval, t_enter, t_exit, injected, memory, stack)
         return None
 
-    def _record(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory):
+    def _record(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory, stack=None):
         try:
             decoded = self._args(pid, nr, name, args, memory, retval)
             values = [a.value for a in decoded]
@@ -316,13 +429,18 @@ class JsonLines(Common):
             record["delayed"] = True
         if t_exit is not None and self.durations:
             record["duration"] = round(t_exit - t_enter, 9)
+        if stack is not None:
+            record["stack"] = _frames_json(stack[0])
         self.out.write(self._dumps(record) + "\n")
 
     def process(self, kind, pid, **info):
+        self._note_process(kind, pid)
         record = {"type": kind, "pid": pid, "time": time.monotonic()}
         if kind == "signal":
             _signo, _err, code, spid, _suid = info["info"]
             record.update(signal=_signame(info["signal"]), si_code=code, si_pid=spid)
+            if self.stack_trace:
+                record["stack"] = _frames_json(self._stack_of(pid))
         elif kind == "killed":
             record.update(signal=_signame(info["signal"]), core=info.get("core", False))
         elif kind == "stopped":
@@ -336,6 +454,7 @@ class JsonLines(Common):
 
     def finish(self) -> None:
         self.out.flush()
+        self._close_stacks()
 
 
 class Summary(Common):
