@@ -566,3 +566,150 @@ def test_the_superseded_leaders_call_never_returns(pycoz):
         futexes = [line for line in lines if re.match(r"^\d+ +futex\(", line)]
         assert [line for line in futexes if line.endswith("= ?")], lines
         assert not any("futex(" in line for line in lines[gone:]), lines
+
+
+WAITS_PROGRAM = """
+import ctypes, os, select
+r, w = os.pipe()
+select.select([r], [], [], 0.05)  # pselect6, times out: the kernel writes back 0
+os.write(w, b"x")
+select.select([r], [], [], 1.5)  # ready at once: most of the timeout is left
+libc = ctypes.CDLL(None)
+class TS(ctypes.Structure):
+    _fields_ = [("s", ctypes.c_long), ("ns", ctypes.c_long)]
+class TV(ctypes.Structure):
+    _fields_ = [("s", ctypes.c_long), ("us", ctypes.c_long)]
+class PFD(ctypes.Structure):
+    _fields_ = [("fd", ctypes.c_int), ("ev", ctypes.c_short), ("rev", ctypes.c_short)]
+fds = (PFD * 2)(PFD(r, 1, 0), PFD(-1, 1, 0))
+libc.ppoll(fds, 2, ctypes.byref(TS(2, 500)), None)
+os.read(r, 1)
+libc.ppoll(fds, 1, ctypes.byref(TS(0, 20000000)), None)
+rset = ctypes.c_ulong(1 << r)
+libc.syscall(23, r + 1, ctypes.byref(rset), None, None, ctypes.byref(TV(0, 30000)))  # select(2)
+os.write(w, b"x")
+rset = ctypes.c_ulong(1 << r)
+libc.syscall(23, r + 1, ctypes.byref(rset), None, None, ctypes.byref(TV(3, 0)))
+"""
+
+
+def test_wait_timeouts_are_the_ones_passed_and_what_is_left(pycoz):
+    """select, pselect6 and ppoll show the timeout given at entry (the kernel
+    overwrites it), and what is left of it after the result, as strace does."""
+    names = ["select", "pselect6", "ppoll"]
+    ours, theirs = run_both(
+        pycoz, ["-e", "trace=" + ",".join(names)], [PYTHON, "-c", WAITS_PROGRAM]
+    )
+    left = [(r"left \{tv_sec=\d+, (tv_[nu]sec)=\d+\}", r"left {tv_sec=S, \1=N}")]
+    mine = calls(ours, names, left)
+    assert mine == calls(theirs, names, left)
+    assert mine[-6:] == [
+        "pselect6(4, [3], NULL, NULL, {tv_sec=0, tv_nsec=50000000}, NULL) = 0 (Timeout)",
+        "pselect6(4, [3], NULL, NULL, {tv_sec=1, tv_nsec=500000000}, NULL) = 1 "
+        "(in [3], left {tv_sec=S, tv_nsec=N})",
+        "ppoll([{fd=3, events=POLLIN}, {fd=-1}], 2, {tv_sec=2, tv_nsec=500}, NULL, 8) = 1 "
+        "([{fd=3, revents=POLLIN}], left {tv_sec=S, tv_nsec=N})",
+        "ppoll([{fd=3, events=POLLIN}], 1, {tv_sec=0, tv_nsec=20000000}, NULL, 8) = 0 (Timeout)",
+        "select(4, [3], NULL, NULL, {tv_sec=0, tv_usec=30000}) = 0 (Timeout)",
+        "select(4, [3], NULL, NULL, {tv_sec=3, tv_usec=0}) = 1 "
+        "(in [3], left {tv_sec=S, tv_usec=N})",
+    ]
+
+
+FDS_PROGRAM = """
+import fcntl, os, socket
+os.chdir("/tmp")
+fd = os.open(DIR + "/gone<x>", os.O_CREAT | os.O_RDWR, 0o600)
+os.unlink(DIR + "/gone<x>")
+os.fstat(fd)
+null = os.open("/dev/null", os.O_RDONLY)
+os.fstat(null)
+os.dup2(null, fd)  # newfd: the deleted file, as it was before the call
+os.close(null)  # closed: decorated as it was at entry
+fcntl.fcntl(fd, fcntl.F_DUPFD, 30)
+fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 40)
+os.close(30)
+os.close(40)
+a, b = socket.socketpair()
+a.send(b"x")
+u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+u.bind(DIR + "/sock")
+u.getsockname()
+n = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+n.bind((0, 0))
+n.getsockname()
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+c = socket.create_connection(s.getsockname())
+c.send(b"x")
+d = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+d.bind(("::1", 0))
+d.sendto(b"x", d.getsockname())
+p = os.pidfd_open(os.getpid())
+os.fstat(p)
+for f in (a, b, u, n, s, c, d):
+    f.close()
+os.close(p)
+os.unlink(DIR + "/sock")  # the next run binds it again
+"""
+
+FD_CALLS = ["newfstatat", "dup2", "close", "fcntl", "sendto", "getsockname", "bind", "openat",
+            "pidfd_open", "socket", "socketpair", "connect", "listen"]  # fmt: skip
+
+
+@pytest.mark.parametrize("option", ["-y", "-yy", "-e decode-fds=dev,pidfd"])
+def test_decoded_descriptors_like_strace(pycoz, tmp_path, option):
+    """-y's paths (AT_FDCWD's too; a closed or replaced fd as it was before the
+    call; a deleted file's mark after the brackets), -yy's sockets, devices and
+    pidfds."""
+    program = f"DIR = {str(tmp_path)!r}\n" + FDS_PROGRAM
+    ours, theirs = run_both(
+        pycoz, [*option.split(), "-e", "trace=" + ",".join(FD_CALLS)], [PYTHON, "-c", program]
+    )
+    vary = [
+        (r"(nl_pid=|ROUTE:|pid:|pidfd_open\()\d+", r"\1PID"),
+        (r"\[\d{5,}", "[INO"),
+        (r"->\d{5,}", "->INO"),
+        (r"htons\(\d+\)", "htons(PORT)"),
+        (r":\d{4,}(\]|->)", r":PORT\1"),
+    ]
+    want = calls(theirs, FD_CALLS, vary)
+    # the program's own calls: from its chdir to /tmp on
+    start = next(i for i, line in enumerate(want) if "gone" in line)
+    mine = calls(ours, FD_CALLS, vary)
+    assert mine[-len(want) + start :] == want[start:]
+    assert mine == want
+    text = "\n".join(want[start:])
+    d = str(tmp_path)
+    if option == "-y":
+        for expected in (
+            f'openat(AT_FDCWD</tmp>, "{d}/gone<x>", O_RDWR|O_CREAT|O_CLOEXEC, 0600) = '
+            f"3<{d}/gone\\74x\\76>",
+            f"newfstatat(3<{d}/gone\\74x\\76>(deleted), ",
+            f"dup2(4</dev/null>, 3<{d}/gone\\74x\\76>(deleted)) = 3</dev/null>",
+            "close(4</dev/null>) = 0",
+            "fcntl(3</dev/null>, F_DUPFD, 30) = 30</dev/null>",
+            "fcntl(3</dev/null>, F_DUPFD_CLOEXEC, 40) = 40</dev/null>",
+            "close(30</dev/null>) = 0",
+            "sendto(4<socket:[INO]>, ",
+            "pidfd_open(PID, 0) = 11<anon_inode:[pidfd]>",
+        ):
+            assert expected in text, expected
+    elif option == "-yy":
+        for expected in (
+            "newfstatat(4</dev/null<char 1:3>>, ",
+            "sendto(4<UNIX-STREAM:[INO->INO]>, ",
+            f'getsockname(6<UNIX:[INO,"{d}/sock"]>, ',
+            "getsockname(7<NETLINK:[ROUTE:PID]>, ",
+            "listen(8<TCP:[127.0.0.1:PORT]>, ",
+            "sendto(9<TCP:[127.0.0.1:PORT->127.0.0.1:PORT]>, ",
+            "sendto(10<UDPv6:[[::1]:PORT]>, ",
+            "pidfd_open(PID, 0) = 11<pid:PID>",
+            "close(9<TCP:[127.0.0.1:PORT->127.0.0.1:PORT]>) = 0",
+        ):
+            assert expected in text, expected
+    else:
+        assert "newfstatat(4</dev/null<char 1:3>>, " in text
+        assert "openat(AT_FDCWD, " in text
+        assert "pidfd_open(PID, 0) = 11<pid:PID>" in text

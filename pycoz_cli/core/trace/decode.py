@@ -563,10 +563,11 @@ def _ptr(c, i):
 
 
 def _fdtext(c, fd: int) -> str:
+    # fd_path gives what goes inside <...>, or (fd_text) the whole decoration.
     if c.fd_path is not None and fd >= 0:
         path = c.fd_path(fd)
         if path is not None:
-            return f"{fd}<{path}>"
+            return f"{fd}{path}" if path[:1] == "<" else f"{fd}<{path}>"
     return str(fd)
 
 
@@ -575,9 +576,23 @@ def _fd(c, i):
     return Arg(_fdtext(c, fd), fd)
 
 
+def _fd_entry(c, i):
+    """A descriptor the call closes or replaces (close, dup2's newfd): decorated
+    as it was at entry, where :func:`capture_entry` looked it up."""
+    fd = _s32(c.args[i])
+    if c.entry and i in c.entry:
+        deco = c.entry[i]
+        return Arg(f"{fd}{deco}" if deco else str(fd), fd)
+    return Arg(_fdtext(c, fd), fd)
+
+
 def _dirfd(c, i):
     fd = _s32(c.args[i])
     if fd == _AT_FDCWD:
+        if c.fd_path is not None:  # -y: the working directory, AT_FDCWD</home/me>
+            cwd = c.fd_path(fd)
+            if cwd is not None and cwd[:1] == "<":
+                return Arg(f"AT_FDCWD{cwd}", "AT_FDCWD")
         return Arg("AT_FDCWD", "AT_FDCWD")
     return Arg(_fdtext(c, fd), fd)
 
@@ -895,7 +910,11 @@ def decode_sockaddr(raw: bytes, xflag: int = 0) -> Arg:
     if fam == 16 and len(raw) >= 12:
         pid, groups = struct.unpack_from("<iI", raw, 4)  # strace prints nl_pid signed
         value.update(nl_pid=pid, nl_groups=groups)
-        return Arg(f"{{sa_family=AF_NETLINK, nl_pid={pid}, nl_groups={groups:08x}}}", value)
+        pad = raw[2] | raw[3] << 8  # what the program left in the padding, when not 0
+        padtext = f"nl_pad={pad:#x}, " if pad else ""
+        return Arg(
+            f"{{sa_family=AF_NETLINK, {padtext}nl_pid={pid}, nl_groups={groups:08x}}}", value
+        )
     if fam == 17 and len(raw) >= 20:
         proto = raw[2] << 8 | raw[3]
         ifindex, hatype = struct.unpack_from("<iH", raw, 4)
@@ -970,7 +989,7 @@ def _socket(c):
 def _sockaddr_in(c):
     """connect, bind: fd, input sockaddr, its length."""
     ln = c.args[2] & 0xFFFFFFFF
-    return [_fd(c, 0), _sockaddr_at(c, c.args[1], ln), Arg(str(ln), ln)]
+    return [_fd_entry(c, 0), _sockaddr_at(c, c.args[1], ln), Arg(str(ln), ln)]
 
 
 def _socklen_out(c, addr_i: int, len_i: int) -> list[Arg]:
@@ -1758,6 +1777,21 @@ def _waitid(c):
     return [Arg(t, v), _int(c, 1), itext, _flagsarg(_WAIT_OPTS)(c, 3), _rusage(c, 4)]
 
 
+def _siginfo_in(c, addr: int) -> Arg:
+    """A siginfo_t the program passes (rt_sigqueueinfo, pidfd_send_signal)."""
+    if not addr:
+        return Arg("NULL", None)
+    try:
+        si = unpack_siginfo(c.mem.read(addr, 128))
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    return Arg(_siginfo_text(si) if si["si_signo"] else "{}", si)
+
+
+def _pidfd_send_signal(c):
+    return [_fd(c, 0), _sig(c, 1), _siginfo_in(c, c.args[2]), _uint(c, 3)]
+
+
 def _kill(c):
     return [_int(c, 0), _sig(c, 1)]
 
@@ -1854,12 +1888,12 @@ def _rt_sigreturn(c):
 
 
 def _dup2(c):
-    return [_fd(c, 0), _fd(c, 1)]
+    return [_fd(c, 0), _fd_entry(c, 1)]
 
 
 def _dup3(c):
     text, names = _flags(c.args[2] & 0xFFFFFFFF, ((0o2000000, "O_CLOEXEC"),))
-    return [_fd(c, 0), _fd(c, 1), Arg(text, names)]
+    return [_fd(c, 0), _fd_entry(c, 1), Arg(text, names)]
 
 
 def _flock_at(c, addr: int) -> Arg:
@@ -2032,6 +2066,9 @@ def _pollfds(c, addr: int, n: int, revents: bool) -> Arg:
             t, names = _flags(rev & 0xFFFF, _POLL)
             texts.append(f"{{fd={_fdtext(c, fd)}, revents={t}}}")
             values.append({"fd": fd, "revents": names})
+        elif fd < 0:  # the kernel ignores the entry: strace shows no events
+            texts.append(f"{{fd={fd}}}")
+            values.append({"fd": fd})
         else:
             t, names = _flags(ev & 0xFFFF, _POLL)
             texts.append(f"{{fd={_fdtext(c, fd)}, events={t}}}")
@@ -2045,9 +2082,22 @@ def _poll(c):
     return [_pollfds(c, c.args[0], n, False), Arg(str(n), n), _int(c, 2)]
 
 
+def _entry_time(c, i, usec: bool = False) -> Arg:
+    """A timeout the kernel rewrites (select's, ppoll's): as it was at entry, where
+    :func:`capture_entry` saved it; read now only when nothing was saved."""
+    saved = c.entry.get(i) if c.entry else None
+    if saved is None or not c.args[i]:
+        return _timespec_at(c, c.args[i], usec)
+    if saved.__class__ is not bytes:  # unreadable at entry: its address
+        return Arg(f"{c.args[i]:#x}", c.args[i])
+    sec, frac = struct.unpack("<qq", saved)
+    unit = "tv_usec" if usec else "tv_nsec"
+    return Arg(f"{{tv_sec={sec}, {unit}={frac}}}", {"tv_sec": sec, unit: frac})
+
+
 def _ppoll(c):
     n = c.args[1] & 0xFFFFFFFF
-    return [_pollfds(c, c.args[0], n, False), Arg(str(n), n), _timespec(c, 2),
+    return [_pollfds(c, c.args[0], n, False), Arg(str(n), n), _entry_time(c, 2),
             _sigset_arg(c, 3, 4), _ulong(c, 4)]  # fmt: skip
 
 
@@ -2072,7 +2122,7 @@ def _select_sets(c):
 
 
 def _select(c):
-    return [*_select_sets(c), _timeval(c, 4)]
+    return [*_select_sets(c), _entry_time(c, 4, usec=True)]
 
 
 def _pselect6(c):
@@ -2087,7 +2137,7 @@ def _pselect6(c):
         else:
             s = _sigset_at(c, ptr, size)
             smarg = Arg(f"{{sigmask={s.text}, sigsetsize={size}}}", {"sigmask": s.value})
-    return [*_select_sets(c), _timespec(c, 4), smarg]
+    return [*_select_sets(c), _entry_time(c, 4), smarg]
 
 
 def _nanosleep(c):
@@ -2582,7 +2632,7 @@ _SIGS: dict = {
     "openat": _openat,
     "openat2": _openat2,
     "creat": (_P, _octal),
-    "close": (_fd,),
+    "close": (_fd_entry,),
     "close_range": (_U, _U, _U),
     "stat": (_P, _stat),
     "lstat": (_P, _stat),
@@ -2720,6 +2770,9 @@ _SIGS: dict = {
         _U,
         _flagsarg(((0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK"), (1, "EFD_SEMAPHORE"))),
     ),
+    "pidfd_open": (_I, _flagsarg(((0o4000, "PIDFD_NONBLOCK"),))),
+    "pidfd_send_signal": _pidfd_send_signal,
+    "pidfd_getfd": (_fd, _I, _U),
     "pause": (),
     "sched_yield": (),
     "fadvise64": _fadvise64,
@@ -2859,7 +2912,7 @@ _CAPTURES = {
     _statfs_buf: _cap_out(_STATFS_SIZE),
     _pipefds: _cap_out(_PIPEFDS_SIZE),
 }
-_PURE.update((_int, _uint, _long, _ulong, _xlong, _ptr, _fd, _dirfd, _octal, _oflags))
+_PURE.update((_int, _uint, _long, _ulong, _xlong, _ptr, _fd, _fd_entry, _dirfd, _octal, _oflags))
 #: Calls whose result text reads memory too (format_result), or that are decoded
 #: at entry: never deferred.
 _NOT_DEFERRED = frozenset(("poll", "ppoll", "select", "pselect6", "recvmmsg", "execve", "execveat"))
@@ -2947,12 +3000,30 @@ def _from_prototype(name: str):
     return tuple(decoders)
 
 
-def capture_entry(name: str, args: tuple[int, ...], mem) -> dict | None:
+#: Calls :func:`capture_entry` saves something for (the sinks stop there at entry).
+ENTRY_CAPTURED = ("accept", "accept4", "getsockname", "getpeername", "recvfrom", "recvmsg",
+                  "recvmmsg", "getsockopt", "select", "pselect6", "ppoll")  # fmt: skip
+#: ... and, under -y, the calls that close or replace a descriptor: strace
+#: decorates it as it was before the call.
+#: bind and connect change what -yy shows for their socket.
+FD_ENTRY_CAPTURED = ("close", "dup2", "dup3", "bind", "connect")
+_FD_AT_ENTRY = {"close": 0, "dup2": 1, "dup3": 1, "bind": 0, "connect": 0}
+
+
+def capture_entry(name: str, args: tuple[int, ...], mem, fd_path=None) -> dict | None:
     """Read, at syscall entry, what the call will overwrite and strace shows as input.
 
     Returns ``{arg index: value}`` for :func:`decode_call`'s ``entry``, or None
     when the call has nothing of the kind (the common case: no memory read).
+    ``fd_path`` is -y's look-up, for the descriptors of ``FD_ENTRY_CAPTURED``.
     """
+    if fd_path is not None and name in _FD_AT_ENTRY:
+        i = _FD_AT_ENTRY[name]
+        fd = _s32(args[i])
+        deco = fd_path(fd) if fd >= 0 else None
+        if deco is not None and deco[:1] != "<":
+            deco = f"<{deco}>"
+        return {i: deco or ""}
     try:
         if name in ("accept", "accept4", "getsockname", "getpeername"):
             return {2: _lenp(mem, args[2])} if args[2] else None
@@ -2973,10 +3044,22 @@ def capture_entry(name: str, args: tuple[int, ...], mem) -> dict | None:
             return saved or None
         if name in ("select", "pselect6"):
             nbytes = (min(max(_s32(args[0]), 0), 65536) + 7) // 8
-            return {k: mem.read(args[k], nbytes) for k in (1, 2, 3) if args[k]}
+            saved = {k: mem.read(args[k], nbytes) for k in (1, 2, 3) if args[k]}
+            if args[4]:  # the timeout, which the kernel rewrites with what is left
+                saved[4] = _read_or_error(mem, args[4], 16)
+            return saved
+        if name == "ppoll":
+            return {2: _read_or_error(mem, args[2], 16)} if args[2] else None
     except OSError:
         return None
     return None
+
+
+def _read_or_error(mem, addr: int, size: int) -> bytes | OSError:
+    try:
+        return mem.read(addr, size)
+    except OSError as err:
+        return err
 
 
 def _lenp(mem, addr: int, fmt: str = "<I") -> int:
@@ -3043,9 +3126,9 @@ def format_result(
         if name in ("poll", "ppoll") and args is not None and mem is not None:
             c = _Ctx(args, mem, 32, fd_path, True, retval, None, 0)
             fds = _pollfds(c, args[0], args[1] & 0xFFFFFFFF, True)
-            return f"{retval} ({fds.text})", None
+            return f"{retval} ({fds.text}{_left(c, name, args)})", None
         if name in ("select", "pselect6") and args is not None and mem is not None:
-            return _select_result(retval, args, mem, fd_path), None
+            return _select_result(name, retval, args, mem, fd_path), None
     if name == "prctl" and args is not None and args[0] & 0xFFFFFFFF == 3:
         dumpable = _PR_DUMPABLE.get(retval)  # PR_GET_DUMPABLE: 1 (SUID_DUMP_USER)
         if dumpable:
@@ -3065,14 +3148,15 @@ def format_result(
             return f"{_hex(retval)} (flags {fl.text})", None
         if cmd == 1034:
             return (f"{_hex(retval)} (seals {_flags(retval, _SEALS)[0]})" if retval else "0"), None
-    if fd_path is not None and name in _FD_RESULT:
+    dupfd = name == "fcntl" and args is not None and args[1] & 0xFFFFFFFF in (0, 1030)
+    if fd_path is not None and (name in _FD_RESULT or dupfd):  # F_DUPFD, F_DUPFD_CLOEXEC
         path = fd_path(retval)
         if path is not None:
-            return f"{retval}<{path}>", None
+            return (f"{retval}{path}" if path[:1] == "<" else f"{retval}<{path}>"), None
     return str(retval), None
 
 
-def _select_result(retval, args, mem, fd_path) -> str:
+def _select_result(name, retval, args, mem, fd_path) -> str:
     c = _Ctx(args, mem, 32, fd_path, True, retval, None, 0)
     nfds = _s32(args[0])
     parts = []
@@ -3081,9 +3165,27 @@ def _select_result(retval, args, mem, fd_path) -> str:
             s = _fdset_at(c, args[k], nfds)
             if s.value:
                 parts.append(f"{label} {s.text}")
+    left = _left(c, name, args)
+    if left:
+        parts.append(left[2:])
     if parts:
         return f"{retval} ({', '.join(parts)})"
     return str(retval)
+
+
+#: Where the timeout is, for the calls that write back what is left of it.
+_TIMEOUT_ARG = {"select": 4, "pselect6": 4, "ppoll": 2}
+
+
+def _left(c, name: str, args) -> str:
+    """``, left {...}``: the timeout the kernel wrote back (none for poll)."""
+    i = _TIMEOUT_ARG.get(name)
+    if i is None or not args[i]:
+        return ""
+    left = _timespec_at(c, args[i], usec=name == "select")
+    if left.value.__class__ is not dict:
+        return ""
+    return f", left {left.text}"
 
 
 # --- signals ---------------------------------------------------------------------
@@ -3199,23 +3301,98 @@ def format_signal(siginfo: dict) -> str:
 
 # --- -y: what an fd is -----------------------------------------------------------
 
+#: What ``-y`` shows (``-e decode-fds=path``); ``-yy`` is all of ``DECODE_FDS``.
+PATHS = frozenset(("path",))
+DECODE_FDS = frozenset(("path", "socket", "dev", "pidfd"))
+
 
 def fd_path(pid: int, fd: int, *, sockets: bool = False) -> str | None:
     """What strace's ``-y`` shows inside ``fd<...>``: the path, ``pipe:[N]``, ``socket:[N]``.
 
     With ``sockets=True`` (strace's ``-yy``) a socket is described by its protocol
-    and addresses from /proc/PID/net: ``TCP:[198.18.0.1:40000->198.18.0.2:80]``,
-    falling back to ``socket:[inode]`` when the socket is not found there.
+    and addresses: ``TCP:[198.18.0.1:40000->198.18.0.2:80]``, falling back to
+    ``socket:[inode]`` when the socket is not found.
     """
     try:
         target = os.readlink(f"/proc/{pid}/fd/{fd}")
     except OSError:
         return None
     if sockets and target.startswith("socket:["):
-        return _describe_socket(pid, int(target[8:-1])) or target
+        return _describe_socket(pid, int(target[8:-1]), fd) or target
     if target.startswith("/"):
-        return escape(os.fsencode(target)).replace(">", "\\76")
+        return _quote_path(target)
     return target
+
+
+def _quote_path(target: str) -> str:
+    # strace quotes the path without the quotes, and escapes the brackets around it.
+    return escape(os.fsencode(target)).replace("<", "\\74").replace(">", "\\76")
+
+
+def fd_text(pid: int, fd: int, kinds: frozenset = PATHS) -> str | None:
+    """strace's decoration after ``fd`` for ``-e decode-fds=KINDS``: ``</etc/passwd>``,
+    ``</tmp/x>(deleted)``, ``</dev/null<char 1:3>>``, ``<TCP:[...]>``, ``<pid:42>``;
+    ``AT_FDCWD`` (-100) is the working directory.  None: nothing to add.
+
+    Only what ``kinds`` asks for is looked up: a path is one readlink; ``dev``
+    adds a stat, ``socket`` a look-up of the socket (see ``_describe_socket``).
+    """
+    if fd == _AT_FDCWD:
+        if "path" not in kinds:
+            return None
+        try:
+            return f"<{_quote_path(os.readlink(f'/proc/{pid}/cwd'))}>"
+        except OSError:
+            return None
+    if fd < 0:
+        return None
+    link = f"/proc/{pid}/fd/{fd}"
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return None
+    if target[0] == "/":
+        device = _device(link) if "dev" in kinds else ""
+        if device or "path" in kinds:  # decode-fds=dev alone: devices only
+            deleted = target.endswith(" (deleted)")
+            if deleted:
+                target = target[:-10]
+            text = _quote_path(target) + device
+            return f"<{text}>(deleted)" if deleted else f"<{text}>"
+        return None
+    if target.startswith("socket:["):
+        if "socket" in kinds:
+            return f"<{_describe_socket(pid, int(target[8:-1]), fd) or target}>"
+    elif target == "anon_inode:[pidfd]" and "pidfd" in kinds:
+        owner = _pidfd_pid(pid, fd)
+        if owner is not None:
+            return f"<pid:{owner}>"
+    return f"<{target}>" if "path" in kinds else None
+
+
+def _device(link: str) -> str:
+    try:
+        st = os.stat(link)
+    except OSError:
+        return ""
+    kind = st.st_mode & 0o170000
+    if kind == 0o20000:
+        return f"<char {os.major(st.st_rdev)}:{os.minor(st.st_rdev)}>"
+    if kind == 0o60000:
+        return f"<block {os.major(st.st_rdev)}:{os.minor(st.st_rdev)}>"
+    return ""
+
+
+def _pidfd_pid(pid: int, fd: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/fdinfo/{fd}", "rb") as f:
+            info = f.read()
+    except OSError:
+        return None
+    at = info.find(b"\nPid:\t")
+    if at < 0:
+        return None
+    return int(info[at + 6 : info.index(b"\n", at + 6)])
 
 
 def _ipv4(hexaddr: str) -> str:
@@ -3229,36 +3406,134 @@ def _ipv6(hexaddr: str) -> str:
     return socket.inet_ntop(socket.AF_INET6, raw)
 
 
-def _describe_socket(pid: int, inode: int) -> str | None:
-    key = str(inode)
-    for table, proto, v6 in (("tcp", "TCP", False), ("tcp6", "TCPv6", True),
-                             ("udp", "UDP", False), ("udp6", "UDPv6", True)):  # fmt: skip
+#: The /proc/PID/net table of each protocol strace describes from an address pair.
+_INET_TABLES = {"TCP": ("tcp", False), "TCPv6": ("tcp6", True), "UDP": ("udp", False),
+                "UDPv6": ("udp6", True), "UDPLITE": ("udplite", False),
+                "UDPLITEv6": ("udplite6", True)}  # fmt: skip
+_NETLINK_SHORT = {k: v[8:] for k, v in _NETLINK.items()}  # NETLINK_ROUTE -> ROUTE
+
+
+def _describe_socket(pid: int, inode: int, fd: int | None = None) -> str | None:
+    """``-yy``'s description of a socket, as strace 6.1 makes it.
+
+    The protocol is the socket's ``system.sockprotoname`` attribute (as strace
+    reads it); TCP and UDP addresses come from the tracee's own /proc/PID/net
+    (its network namespace), netlink port ids likewise, a UNIX socket's peer from
+    sock_diag (see ``_unix_diag``).  A socket no longer found (closed by its peer,
+    reset) keeps the description last seen, as in strace's cache.  None: neither
+    the protocol nor the socket is known.
+    """
+    proto = None
+    if fd is not None:
         try:
-            with open(f"/proc/{pid}/net/{table}") as f:
-                next(f)
-                for line in f:
-                    cols = line.split()
-                    if len(cols) > 9 and cols[9] == key:
-                        return _inet_desc(proto, v6, cols[1], cols[2], inode)
+            raw = os.getxattr(f"/proc/{pid}/fd/{fd}", "system.sockprotoname")
+            proto = raw.rstrip(b"\0").decode()
         except OSError:
-            continue
+            proto = None
+    details = None
+    if proto is None or proto in _INET_TABLES:
+        tables = _INET_TABLES.items() if proto is None else [(proto, _INET_TABLES[proto])]
+        for name, (table, v6) in tables:
+            found = _proc_net_row(pid, table, 9, inode)
+            if found is not None:
+                details = _inet_desc(name, v6, found[1], found[2], inode)
+                break
+    elif proto == "NETLINK":
+        row = _proc_net_row(pid, "netlink", 9, inode)
+        if row is not None and row[2] != "0":
+            family = _NETLINK_SHORT.get(int(row[1])) or row[1]
+            details = f"NETLINK:[{family}:{row[2]}]"
+    elif proto.startswith("UNIX"):  # UNIX-STREAM, and UNIX for the other types
+        details = _unix_desc(proto, inode)
+    if details is not None:
+        if len(_SOCKETS_SEEN) > 4096:
+            _SOCKETS_SEEN.clear()
+        _SOCKETS_SEEN[inode] = details
+        return details
+    details = _SOCKETS_SEEN.get(inode)
+    if details is not None:
+        return details
+    return f"{proto}:[{inode}]" if proto else None
+
+
+_SOCKETS_SEEN: dict = {}  # socket inode -> its description, as last found
+
+
+def _proc_net_row(pid: int, table: str, column: int, inode: int) -> list | None:
+    key = str(inode)
     try:
-        with open(f"/proc/{pid}/net/unix") as f:
+        with open(f"/proc/{pid}/net/{table}") as f:
             next(f)
             for line in f:
                 cols = line.split()
-                if len(cols) > 6 and cols[6] == key:
-                    kind = {"0001": "STREAM", "0002": "DGRAM", "0005": "SEQPACKET"}.get(
-                        cols[4], cols[4]
-                    )
-                    path = f',"{cols[7]}"' if len(cols) > 7 else ""
-                    return f"UNIX-{kind}:[{inode}{path}]"
-    except OSError:
-        pass
+                if len(cols) > column and cols[column] == key:
+                    return cols
+    except (OSError, StopIteration):
+        return None
     return None
 
 
-def _inet_desc(proto: str, v6: bool, local: str, remote: str, inode: int) -> str:
+def _unix_desc(proto: str, inode: int) -> str:
+    # The protocol's name is the kernel's: UNIX-STREAM, and UNIX for datagram and
+    # seqpacket sockets.
+    found = _unix_diag(inode)
+    if found is None:
+        return None
+    _kind, peer, name = found
+    if not peer and "->" in _SOCKETS_SEEN.get(inode, ""):  # its peer closed: inode 0
+        return None
+    text = f"{proto}:[{inode}"
+    if peer:
+        text += f"->{peer}"
+    if name:
+        if name[:1] == b"\0":  # abstract: every byte is the name
+            text += ",@" + quote(name[1:])
+        else:
+            text += "," + quote(name.split(b"\0", 1)[0])
+    return text + "]"
+
+
+def _unix_diag(inode: int) -> tuple[int, int, bytes | None] | None:
+    """(type, peer inode, bound name) of a UNIX socket, by inode, from sock_diag.
+
+    Hand-written: one request and one answer on a NETLINK_SOCK_DIAG socket, where
+    pyroute2 would cost 150 ms to import and dumps every socket to find one.
+    """
+    import socket
+
+    # nlmsghdr + unix_diag_req{family, protocol, pad, states, ino, show, cookie[2]}
+    req = struct.pack("<IHHII", 16 + 24, 20, 1, 1, 0)  # SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST
+    req += struct.pack(
+        "<BBHIIIII", socket.AF_UNIX, 0, 0, 0xFFFFFFFF, inode, 1 | 4, 0xFFFFFFFF, 0xFFFFFFFF
+    )  # fmt: skip  (UDIAG_SHOW_NAME | _PEER)
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 4) as nl:
+            nl.sendto(req, (0, 0))
+            nl.settimeout(1)
+            data = nl.recv(65536)
+    except OSError:
+        return None
+    if len(data) < 32:
+        return None
+    length, mtype = struct.unpack_from("<IH", data)
+    if mtype != 20:  # NLMSG_ERROR: not found
+        return None
+    kind = data[17]
+    peer, name = 0, None
+    off = 16 + 16  # unix_diag_msg{family, type, state, pad, ino, cookie[2]}
+    while off + 4 <= min(length, len(data)):
+        alen, atype = struct.unpack_from("<HH", data, off)
+        if alen < 4:
+            break
+        if atype == 0:  # UNIX_DIAG_NAME
+            name = data[off + 4 : off + alen]
+        elif atype == 2:  # UNIX_DIAG_PEER
+            (peer,) = struct.unpack_from("<I", data, off + 4)
+        off += (alen + 3) & ~3
+    return kind, peer, name
+
+
+def _inet_desc(proto: str, v6: bool, local: str, remote: str, inode: int) -> str | None:
     def fmt(hexpair: str) -> tuple[str, int, bool]:
         addr, port = hexpair.split(":")
         zero = not int(addr, 16) and not int(port, 16)
@@ -3268,7 +3543,7 @@ def _inet_desc(proto: str, v6: bool, local: str, remote: str, inode: int) -> str
     lip, lport, lzero = fmt(local)
     rip, rport, rzero = fmt(remote)
     if lzero:
-        return f"{proto}:[{inode}]"
+        return None
     if rzero:
         return f"{proto}:[{lip}:{lport}]"
     return f"{proto}:[{lip}:{lport}->{rip}:{rport}]"
