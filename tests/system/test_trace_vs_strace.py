@@ -713,3 +713,177 @@ def test_decoded_descriptors_like_strace(pycoz, tmp_path, option):
         assert "newfstatat(4</dev/null<char 1:3>>, " in text
         assert "openat(AT_FDCWD, " in text
         assert "pidfd_open(PID, 0) = 11<pid:PID>" in text
+
+
+CONSTANTS_PROGRAM = """
+import ctypes, fcntl, os, resource, select, signal, socket
+libc = ctypes.CDLL(None, use_errno=True)
+ep = select.epoll()
+r, w = os.pipe()
+ep.register(r, select.EPOLLIN | select.EPOLLET)
+ep.modify(r, select.EPOLLIN | select.EPOLLOUT)
+os.write(w, b"x")
+ep.poll(1)
+ep.unregister(r)
+ino = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+libc.inotify_add_watch(ino, DIR.encode(), 0x2 | 0x100 | 0x200 | 0x40000000)
+resource.getrusage(resource.RUSAGE_SELF)
+resource.getrusage(resource.RUSAGE_CHILDREN)
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+s6.setsockopt(41, 76, 0)  # IPV6_UNICAST_IF
+s4 = socket.socket()
+s4.setsockopt(6, 25, 1)  # TCP_NOTSENT_LOWAT
+m = os.memfd_create("mine", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+f = os.open(DIR + "/f", os.O_CREAT | os.O_RDWR, 0o644)
+fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+fcntl.flock(f, fcntl.LOCK_UN)
+os.setxattr(DIR + "/f", "user.k", b"value\\0x")
+os.getxattr(DIR + "/f", "user.k")
+os.listxattr(DIR + "/f")
+try:
+    os.getxattr(DIR + "/f", "user.none")
+except OSError:
+    pass
+os.sched_setaffinity(0, {0})
+os.sched_getaffinity(0)
+os.write(f, b"hello world")
+g = os.open(DIR + "/g", os.O_CREAT | os.O_RDWR, 0o644)
+off = ctypes.c_long(0)
+libc.sendfile(g, f, ctypes.byref(off), 5)
+o1, o2 = ctypes.c_long(0), ctypes.c_long(3)
+libc.copy_file_range(f, ctypes.byref(o1), g, ctypes.byref(o2), 4, 0)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+os.kill(os.getpid(), signal.SIGUSR1)
+signal.sigpending()
+signal.sigtimedwait([signal.SIGUSR1], 0.5)
+signal.sigtimedwait([signal.SIGUSR2], 0.01)
+os.utime(DIR + "/f", ns=(1700000000123456789, 1700000001000000000))
+class TS(ctypes.Structure):
+    _fields_ = [("s", ctypes.c_long), ("ns", ctypes.c_long)]
+libc.utimensat(-100, (DIR + "/f").encode(), (TS * 2)(TS(0, (1 << 30) - 1), TS(0, (1 << 30) - 2)), 0)
+os.setresuid(-1, -1, -1)
+os.setresgid(-1, 0, -1)
+os.setreuid(-1, 0)
+os.fchown(f, -1, 0)
+os.chmod(DIR + "/f", 0)
+os.stat(DIR + "/f")
+"""
+
+CONSTANT_CALLS = [
+    "epoll_ctl", "epoll_wait", "inotify_init1", "inotify_add_watch", "getrusage", "setsockopt",
+    "memfd_create", "flock", "setxattr", "getxattr", "listxattr", "sched_setaffinity",
+    "sched_getaffinity", "sendfile", "copy_file_range", "rt_sigpending", "rt_sigtimedwait",
+    "utimensat", "setresuid", "setresgid", "setreuid", "fchown", "newfstatat",
+]  # fmt: skip
+
+
+def test_constants_and_pointers_like_strace(pycoz, tmp_path):
+    """Names for epoll, inotify, getrusage, socket options, memfd and flock
+    constants; what strace reads behind pointers (epoll events, xattr values,
+    CPU sets, sendfile's moved offset, pending and awaited signals, rusage);
+    utimensat's dates; -1 ids; a mode of 000."""
+    program = f"DIR = {str(tmp_path)!r}\n" + CONSTANTS_PROGRAM
+    ours, theirs = run_both(
+        pycoz, ["-e", "trace=" + ",".join(CONSTANT_CALLS)], [PYTHON, "-c", program]
+    )
+    vary = [
+        (r"ru_utime=\{tv_sec=\d+, tv_usec=\d+\}", "ru_utime={T}"),
+        (r"ru_stime=\{tv_sec=\d+, tv_usec=\d+\}", "ru_stime={T}"),
+        (r"si_pid=\d+", "si_pid=PID"),
+    ]
+    want = calls(theirs, CONSTANT_CALLS, vary)
+    mine = calls(ours, CONSTANT_CALLS, vary)
+    assert mine == want
+    text = "\n".join(want)
+    d = str(tmp_path)
+    for expected in (
+        "epoll_ctl(3, EPOLL_CTL_ADD, 4, {events=EPOLLIN|EPOLLET, data={u32=4, u64=4}}) = 0",
+        "epoll_ctl(3, EPOLL_CTL_MOD, 4, {events=EPOLLIN|EPOLLOUT, data={u32=4, u64=4}}) = 0",
+        "epoll_wait(3, [{events=EPOLLIN, data={u32=4, u64=4}}], ",
+        "epoll_ctl(3, EPOLL_CTL_DEL, 4, 0xADDR) = 0",
+        "inotify_init1(IN_NONBLOCK|IN_CLOEXEC) = 6",
+        f'inotify_add_watch(6, "{d}", IN_MODIFY|IN_CREATE|IN_DELETE|IN_ISDIR) = 1',
+        "getrusage(RUSAGE_SELF, {ru_utime={T}, ru_stime={T}, ...}) = 0",
+        "getrusage(RUSAGE_CHILDREN, ",
+        "setsockopt(7, SOL_IPV6, IPV6_RECVHOPLIMIT, [1], 4) = 0",
+        "setsockopt(7, SOL_IPV6, IPV6_UNICAST_IF, [0], 4) = 0",
+        "setsockopt(8, SOL_TCP, TCP_NOTSENT_LOWAT, [1], 4) = 0",
+        'memfd_create("mine", MFD_CLOEXEC|MFD_ALLOW_SEALING) = 9',
+        "flock(10, LOCK_EX|LOCK_NB) = 0",
+        "flock(10, LOCK_UN) = 0",
+        f'setxattr("{d}/f", "user.k", "value\\0x", 7, 0) = 0',
+        f'getxattr("{d}/f", "user.k", "value\\0x", ',
+        f'listxattr("{d}/f", "user.k\\0", 256) = 7',
+        f'getxattr("{d}/f", "user.none", 0xADDR, ',
+        "sched_setaffinity(0, 8, [0]) = 0",
+        "sched_getaffinity(0, 8, [0]) = 8",
+        "sendfile(11, 10, [0] => [5], 5) = 5",
+        "copy_file_range(10, [0], 11, [3], 4, 0) = 4",
+        "rt_sigpending([USR1], 8) = 0",
+        "rt_sigtimedwait([USR1], {si_signo=SIGUSR1, si_code=SI_USER, si_pid=PID, si_uid=0}, "
+        "{tv_sec=0, tv_nsec=500000000}, 8) = 10 (SIGUSR1)",
+        "rt_sigtimedwait([USR2], 0xADDR, {tv_sec=0, tv_nsec=10000000}, 8) = -1 EAGAIN",
+        "[{tv_sec=1700000000, tv_nsec=123456789} /* 2023-11-14T22:13:20.123456789",
+        "{tv_sec=1700000001, tv_nsec=0} /* 2023-11-14T22:13:21",
+        "[UTIME_NOW, UTIME_OMIT], 0) = 0",
+        "setresuid(-1, -1, -1) = 0",
+        "setresgid(-1, 0, -1) = 0",
+        "setreuid(-1, 0) = 0",
+        "fchown(10, -1, 0) = 0",
+        "{st_mode=S_IFREG|000, st_size=11, ...}",
+    ):
+        assert expected in text, expected
+
+
+IOCTL_PROGRAM = """
+import array, fcntl, os, socket, struct, termios
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+fcntl.ioctl(s, 0x8933, struct.pack("16si20x", b"lo", 0))  # SIOCGIFINDEX
+fcntl.ioctl(s, 0x8913, struct.pack("16sh22x", b"lo", 0))  # SIOCGIFFLAGS
+fcntl.ioctl(s, 0x8921, struct.pack("16si20x", b"lo", 0))  # SIOCGIFMTU
+fcntl.ioctl(s, 0x8910, bytes(16) + struct.pack("i20x", 1))  # SIOCGIFNAME
+buf = array.array("B", bytes(40 * 8))
+fcntl.ioctl(s, 0x8912, struct.pack("iL", len(buf), buf.buffer_info()[0]))  # SIOCGIFCONF
+fcntl.ioctl(s, 0x8927, struct.pack("16s24x", b"lo"))  # SIOCGIFHWADDR
+try:
+    fcntl.ioctl(s, 0x8915, struct.pack("16s24x", b"lo"))  # SIOCGIFADDR: none while down
+except OSError:
+    pass
+f = os.open(DIR + "/a", os.O_CREAT | os.O_RDWR)
+g = os.open(DIR + "/b", os.O_CREAT | os.O_RDWR)
+try:
+    fcntl.ioctl(g, 0x40049409, f)  # FICLONE
+except OSError:
+    pass
+try:
+    fcntl.ioctl(f, 0x80081272, bytes(8))  # BLKGETSIZE64
+except OSError:
+    pass
+fcntl.ioctl(f, termios.FIONREAD, bytes(4))
+"""
+
+
+def test_socket_and_file_ioctls_like_strace(pycoz, tmp_path):
+    """struct ifreq and ifconf (in a network namespace of the test's own, where
+    only a loopback that is down exists), FICLONE and block device requests."""
+    program = f"DIR = {str(tmp_path)!r}\n" + IOCTL_PROGRAM
+    argv = ["unshare", "-n", PYTHON, "-c", program]
+    ours, theirs = run_both(pycoz, ["-e", "trace=ioctl"], argv)
+    mine, want = calls(ours, ["ioctl"]), calls(theirs, ["ioctl"])
+    assert mine == want
+    text = "\n".join(want)
+    for expected in (
+        'ioctl(3, SIOCGIFINDEX, {ifr_name="lo", ifr_ifindex=1}) = 0',
+        'ioctl(3, SIOCGIFFLAGS, {ifr_name="lo", ifr_flags=IFF_LOOPBACK}) = 0',
+        'ioctl(3, SIOCGIFMTU, {ifr_name="lo", ifr_mtu=65536}) = 0',
+        'ioctl(3, SIOCGIFNAME, {ifr_ifindex=1, ifr_name="lo"}) = 0',
+        "ioctl(3, SIOCGIFCONF, {ifc_len=320 /* 8 * sizeof(struct ifreq) */ => 0, ifc_buf=[]}) = 0",
+        'ioctl(3, SIOCGIFHWADDR, {ifr_name="lo", ifr_hwaddr={sa_family=ARPHRD_LOOPBACK, '
+        "sa_data=00:00:00:00:00:00}}) = 0",
+        'ioctl(3, SIOCGIFADDR, {ifr_name="lo"}) = -1 EADDRNOTAVAIL',
+        "ioctl(5, BTRFS_IOC_CLONE or FICLONE, 4) = -1 ",
+        "ioctl(4, BLKGETSIZE64, 0xADDR) = -1 ENOTTY",
+        "ioctl(4, FIONREAD, [0]) = 0",
+    ):
+        assert expected in text, expected

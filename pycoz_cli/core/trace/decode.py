@@ -239,22 +239,46 @@ _SOCKOPT = {
         25: "SO_BINDTODEVICE", 26: "SO_ATTACH_FILTER", 29: "SO_TIMESTAMP_OLD",
         30: "SO_ACCEPTCONN", 31: "SO_PEERSEC", 32: "SO_SNDBUFFORCE", 33: "SO_RCVBUFFORCE",
         34: "SO_PASSSEC", 36: "SO_MARK", 38: "SO_PROTOCOL", 39: "SO_DOMAIN",
-        46: "SO_BUSY_POLL", 49: "SO_INCOMING_CPU", 60: "SO_ZEROCOPY",
-        66: "SO_RCVTIMEO_NEW", 67: "SO_SNDTIMEO_NEW",
+        22: "SO_SECURITY_AUTHENTICATION", 23: "SO_SECURITY_ENCRYPTION_TRANSPORT",
+        24: "SO_SECURITY_ENCRYPTION_NETWORK", 27: "SO_DETACH_FILTER", 28: "SO_PEERNAME",
+        35: "SO_TIMESTAMPNS_OLD", 37: "SO_TIMESTAMPING_OLD", 40: "SO_RXQ_OVFL",
+        41: "SO_WIFI_STATUS", 42: "SO_PEEK_OFF", 43: "SO_NOFCS", 44: "SO_LOCK_FILTER",
+        45: "SO_SELECT_ERR_QUEUE", 46: "SO_BUSY_POLL", 47: "SO_MAX_PACING_RATE",
+        48: "SO_BPF_EXTENSIONS", 49: "SO_INCOMING_CPU", 50: "SO_ATTACH_BPF",
+        51: "SO_ATTACH_REUSEPORT_CBPF", 52: "SO_ATTACH_REUSEPORT_EBPF",
+        53: "SO_CNX_ADVICE", 55: "SO_MEMINFO", 56: "SO_INCOMING_NAPI_ID", 57: "SO_COOKIE",
+        59: "SO_PEERGROUPS", 60: "SO_ZEROCOPY", 61: "SO_TXTIME", 62: "SO_BINDTOIFINDEX",
+        63: "SO_TIMESTAMP_NEW", 64: "SO_TIMESTAMPNS_NEW", 65: "SO_TIMESTAMPING_NEW",
+        66: "SO_RCVTIMEO_NEW", 67: "SO_SNDTIMEO_NEW", 68: "SO_DETACH_REUSEPORT_BPF",
+        69: "SO_PREFER_BUSY_POLL", 70: "SO_BUSY_POLL_BUDGET", 71: "SO_NETNS_COOKIE",
+        72: "SO_BUF_LOCK", 73: "SO_RESERVE_MEM", 74: "SO_TXREHASH", 75: "SO_RCVMARK",
     },
     0: {
         1: "IP_TOS", 2: "IP_TTL", 3: "IP_HDRINCL", 4: "IP_OPTIONS", 8: "IP_PKTINFO",
         10: "IP_MTU_DISCOVER", 11: "IP_RECVERR", 12: "IP_RECVTTL", 13: "IP_RECVTOS",
         14: "IP_MTU", 15: "IP_FREEBIND", 19: "IP_TRANSPARENT", 24: "IP_BIND_ADDRESS_NO_PORT",
+        5: "IP_ROUTER_ALERT", 6: "IP_RECVOPTS", 7: "IP_RETOPTS", 9: "IP_PKTOPTIONS",
+        16: "IP_IPSEC_POLICY", 17: "IP_XFRM_POLICY", 18: "IP_PASSSEC",
+        20: "IP_RECVORIGDSTADDR", 21: "IP_MINTTL", 22: "IP_NODEFRAG", 23: "IP_CHECKSUM",
+        25: "IP_RECVFRAGSIZE", 26: "IP_RECVERR_RFC4884",
         32: "IP_MULTICAST_IF", 33: "IP_MULTICAST_TTL", 34: "IP_MULTICAST_LOOP",
-        35: "IP_ADD_MEMBERSHIP", 36: "IP_DROP_MEMBERSHIP",
+        35: "IP_ADD_MEMBERSHIP", 36: "IP_DROP_MEMBERSHIP", 37: "IP_UNBLOCK_SOURCE",
+        38: "IP_BLOCK_SOURCE", 39: "IP_ADD_SOURCE_MEMBERSHIP",
+        40: "IP_DROP_SOURCE_MEMBERSHIP", 41: "IP_MSFILTER", 49: "IP_MULTICAST_ALL",
+        50: "IP_UNICAST_IF", 51: "IP_LOCAL_PORT_RANGE", 52: "IP_PROTOCOL",
     },
     6: {
         1: "TCP_NODELAY", 2: "TCP_MAXSEG", 3: "TCP_CORK", 4: "TCP_KEEPIDLE",
         5: "TCP_KEEPINTVL", 6: "TCP_KEEPCNT", 7: "TCP_SYNCNT", 8: "TCP_LINGER2",
         9: "TCP_DEFER_ACCEPT", 10: "TCP_WINDOW_CLAMP", 11: "TCP_INFO", 12: "TCP_QUICKACK",
-        13: "TCP_CONGESTION", 18: "TCP_USER_TIMEOUT", 23: "TCP_FASTOPEN",
-        30: "TCP_FASTOPEN_CONNECT", 31: "TCP_ULP",
+        13: "TCP_CONGESTION", 14: "TCP_MD5SIG", 16: "TCP_THIN_LINEAR_TIMEOUTS",
+        17: "TCP_THIN_DUPACK", 18: "TCP_USER_TIMEOUT", 19: "TCP_REPAIR",
+        20: "TCP_REPAIR_QUEUE", 21: "TCP_QUEUE_SEQ", 22: "TCP_REPAIR_OPTIONS",
+        23: "TCP_FASTOPEN", 24: "TCP_TIMESTAMP", 25: "TCP_NOTSENT_LOWAT", 26: "TCP_CC_INFO",
+        27: "TCP_SAVE_SYN", 28: "TCP_SAVED_SYN", 29: "TCP_REPAIR_WINDOW",
+        30: "TCP_FASTOPEN_CONNECT", 31: "TCP_ULP", 32: "TCP_MD5SIG_EXT",
+        33: "TCP_FASTOPEN_KEY", 34: "TCP_FASTOPEN_NO_COOKIE", 35: "TCP_ZEROCOPY_RECEIVE",
+        36: "TCP_INQ", 37: "TCP_TX_DELAY",
     },
     255: {1: "ICMP_FILTER"},
     270: {
@@ -264,11 +288,26 @@ _SOCKOPT = {
         10: "NETLINK_CAP_ACK", 11: "NETLINK_EXT_ACK", 12: "NETLINK_GET_STRICT_CHK",
     },
     41: {
-        16: "IPV6_UNICAST_HOPS", 17: "IPV6_MULTICAST_IF", 18: "IPV6_MULTICAST_HOPS",
-        19: "IPV6_MULTICAST_LOOP", 20: "IPV6_ADD_MEMBERSHIP", 23: "IPV6_MTU_DISCOVER",
-        24: "IPV6_MTU", 25: "IPV6_RECVERR", 26: "IPV6_V6ONLY", 49: "IPV6_RECVPKTINFO",
-        67: "IPV6_TCLASS", 76: "IPV6_AUTOFLOWLABEL",
+        1: "IPV6_ADDRFORM", 2: "IPV6_2292PKTINFO", 3: "IPV6_2292HOPOPTS",
+        4: "IPV6_2292DSTOPTS", 5: "IPV6_2292RTHDR", 6: "IPV6_2292PKTOPTIONS",
+        7: "IPV6_CHECKSUM", 8: "IPV6_2292HOPLIMIT", 9: "IPV6_NEXTHOP", 10: "IPV6_AUTHHDR",
+        11: "IPV6_FLOWINFO", 16: "IPV6_UNICAST_HOPS", 17: "IPV6_MULTICAST_IF",
+        18: "IPV6_MULTICAST_HOPS", 19: "IPV6_MULTICAST_LOOP", 20: "IPV6_ADD_MEMBERSHIP",
+        21: "IPV6_DROP_MEMBERSHIP", 22: "IPV6_ROUTER_ALERT", 23: "IPV6_MTU_DISCOVER",
+        24: "IPV6_MTU", 25: "IPV6_RECVERR", 26: "IPV6_V6ONLY", 27: "IPV6_JOIN_ANYCAST",
+        28: "IPV6_LEAVE_ANYCAST", 29: "IPV6_MULTICAST_ALL", 30: "IPV6_ROUTER_ALERT_ISOLATE",
+        31: "IPV6_RECVERR_RFC4884", 32: "IPV6_FLOWLABEL_MGR", 33: "IPV6_FLOWINFO_SEND",
+        34: "IPV6_IPSEC_POLICY", 35: "IPV6_XFRM_POLICY", 36: "IPV6_HDRINCL",
+        49: "IPV6_RECVPKTINFO", 50: "IPV6_PKTINFO", 51: "IPV6_RECVHOPLIMIT",
+        52: "IPV6_HOPLIMIT", 53: "IPV6_RECVHOPOPTS", 54: "IPV6_HOPOPTS",
+        55: "IPV6_RTHDRDSTOPTS", 56: "IPV6_RECVRTHDR", 57: "IPV6_RTHDR",
+        58: "IPV6_RECVDSTOPTS", 59: "IPV6_DSTOPTS", 60: "IPV6_RECVPATHMTU",
+        61: "IPV6_PATHMTU", 62: "IPV6_DONTFRAG", 66: "IPV6_RECVTCLASS", 67: "IPV6_TCLASS",
+        70: "IPV6_AUTOFLOWLABEL", 72: "IPV6_ADDR_PREFERENCES", 73: "IPV6_MINHOPCOUNT",
+        74: "IPV6_RECVORIGDSTADDR", 75: "IPV6_TRANSPARENT", 76: "IPV6_UNICAST_IF",
+        77: "IPV6_RECVFRAGSIZE", 78: "IPV6_FREEBIND",
     },
+    58: {1: "ICMP6_FILTER"},
 }  # fmt: skip
 # fmt: off
 _MSG_NAMES = (
@@ -730,7 +769,7 @@ def _mode_text(mode: int) -> tuple[str, str]:
     for bit, name in _S_ISXID:
         if mode & bit:
             parts.append(name)
-    parts.append(f"0{mode & 0o777:03o}")
+    parts.append(_c_octal(mode & 0o777))  # S_IFREG|000, S_IFREG|0644
     text = "|".join(parts)
     return text, text
 
@@ -1509,28 +1548,6 @@ def _fchmodat(c):
     return [_dirfd(c, 0), _path(c, 1), _octal(c, 2)]
 
 
-def _fchownat(c):
-    return [_dirfd(c, 0), _path(c, 1), _int(c, 2), _int(c, 3), _atflags(c, 4)]
-
-
-def _utimensat(c):
-    v = c.args[2]
-    if not v:
-        times = Arg("NULL", None)
-    else:
-        try:
-            a = struct.unpack("<qqqq", c.mem.read(v, 32))
-        except OSError:
-            times = Arg(f"{v:#x}", v)
-        else:
-            special = {0x3FFFFFFF: "UTIME_NOW", 0x3FFFFFFE: "UTIME_OMIT"}
-            parts = []
-            for sec, nsec in ((a[0], a[1]), (a[2], a[3])):
-                parts.append(special.get(nsec) or f"{{tv_sec={sec}, tv_nsec={nsec}}}")
-            times = Arg(f"[{parts[0]}, {parts[1]}]", parts)
-    return [_dirfd(c, 0), _path(c, 1), times, _atflags(c, 3)]
-
-
 def _vec_at(c, addr: int) -> list[int] | None:
     """A NULL-terminated pointer array (argv, envp), read in chunks.
 
@@ -2013,7 +2030,8 @@ def _ioctl(c):
     elif req == 0x5412:  # TIOCSTI: one character
         out.append(_buf(c, arg, 1))
     else:
-        out.append(_ptr(c, 2))
+        decoder = _misc.IOCTL_ARGS.get(req)
+        out.append(decoder(c, req) if decoder is not None else _ptr(c, 2))
     return out
 
 
@@ -2236,10 +2254,6 @@ def _uname(c):
 
 def _chdir_like(c):
     return [_path(c, 0)]
-
-
-def _sched_getaffinity(c):
-    return [_int(c, 0), _uint(c, 1), _ptr(c, 2)]
 
 
 _FADV = {0: "POSIX_FADV_NORMAL", 1: "POSIX_FADV_RANDOM", 2: "POSIX_FADV_SEQUENTIAL",
@@ -2673,16 +2687,11 @@ _SIGS: dict = {
     "chmod": (_P, _octal),
     "fchmod": (_fd, _octal),
     "fchmodat": _fchmodat,
-    "chown": (_P, _I, _I),
-    "lchown": (_P, _I, _I),
-    "fchown": (_fd, _I, _I),
-    "fchownat": _fchownat,
     "truncate": (_P, _L),
     "ftruncate": (_fd, _L),
     "fsync": (_fd,),
     "fdatasync": (_fd,),
     "umask": (_octal,),
-    "utimensat": _utimensat,
     "getdents64": _getdents,
     "getdents": _getdents,
     "mknod": (_P, _octal, _xlong),
@@ -2690,8 +2699,6 @@ _SIGS: dict = {
     "statfs": (_P, _statfs_buf),
     "fstatfs": (_fd, _statfs_buf),
     "getgroups": _getgroups,
-    "sendfile": (_fd, _fd, _X, _ulong),
-    "flock": (_fd, _I),
     # sockets
     "socket": _socket,
     "socketpair": _socketpair,
@@ -2752,16 +2759,11 @@ _SIGS: dict = {
     "setpgid": (_I, _I),
     "getpgid": (_I,),
     "getsid": (_I,),
-    "setuid": (_U,),
-    "setgid": (_U,),
-    "setreuid": (_I, _I),
-    "setregid": (_I, _I),
     "set_tid_address": (_X,),
     "set_robust_list": (_X, _ulong),
     "arch_prctl": _arch_prctl,
     "prlimit64": _prlimit64,
     "getrandom": _getrandom,
-    "sched_getaffinity": _sched_getaffinity,
     "alarm": (_U,),
     "rseq": (_X, _xlong, _I, _xlong),
     "uname": _uname,
@@ -3002,7 +3004,8 @@ def _from_prototype(name: str):
 
 #: Calls :func:`capture_entry` saves something for (the sinks stop there at entry).
 ENTRY_CAPTURED = ("accept", "accept4", "getsockname", "getpeername", "recvfrom", "recvmsg",
-                  "recvmmsg", "getsockopt", "select", "pselect6", "ppoll")  # fmt: skip
+                  "recvmmsg", "getsockopt", "select", "pselect6", "ppoll", "sendfile",
+                  "copy_file_range", "ioctl")  # fmt: skip
 #: ... and, under -y, the calls that close or replace a descriptor: strace
 #: decorates it as it was before the call.
 #: bind and connect change what -yy shows for their socket.
@@ -3050,6 +3053,12 @@ def capture_entry(name: str, args: tuple[int, ...], mem, fd_path=None) -> dict |
             return saved
         if name == "ppoll":
             return {2: _read_or_error(mem, args[2], 16)} if args[2] else None
+        if name in _misc.OFFSET_ARGS:
+            return _misc.capture_offsets(name, args, mem)
+        if name == "ioctl":  # SIOCGIFCONF's ifc_len is value-result
+            if args[1] & 0xFFFFFFFF == 0x8912 and args[2]:
+                return {2: _lenp(mem, args[2], "<i")}
+            return None
     except OSError:
         return None
     return None
@@ -3087,7 +3096,9 @@ _TIMEOUT_RESULT = frozenset(
 
 
 #: Calls whose successful result is more than the number (see format_result).
-_ANNOTATED_RESULT = _HEX_RESULT | _OCT_RESULT | _TIMEOUT_RESULT | {"prctl", "recvmmsg", "fcntl"}
+_ANNOTATED_RESULT = _HEX_RESULT | _OCT_RESULT | _TIMEOUT_RESULT | {
+    "prctl", "recvmmsg", "fcntl", "rt_sigtimedwait"
+}  # fmt: skip
 
 
 def format_result(
@@ -3133,6 +3144,8 @@ def format_result(
         dumpable = _PR_DUMPABLE.get(retval)  # PR_GET_DUMPABLE: 1 (SUID_DUMP_USER)
         if dumpable:
             return f"{retval} ({dumpable})", None
+    if name == "rt_sigtimedwait":
+        return _misc.sigtimedwait_result(retval), None
     if name == "recvmmsg":
         if retval == 0:
             return "0 (Timeout)", None
@@ -3547,3 +3560,11 @@ def _inet_desc(proto: str, v6: bool, local: str, remote: str, inode: int) -> str
     if rzero:
         return f"{proto}:[{lip}:{lport}]"
     return f"{proto}:[{lip}:{lport}->{rip}:{rport}]"
+
+
+# The smaller families' decoders, in a module of their own (they use the helpers above).
+from pycoz_cli.core.trace import decode_misc as _misc  # noqa: E402
+
+_SIGS.update(_misc.SIGS)
+_IOCTL.update(_misc.IOCTL_NAMES)
+_IOCTL_TEXT.update(_misc.IOCTL_TEXT)
