@@ -1782,15 +1782,7 @@ _IDTYPE = {0: "P_ALL", 1: "P_PID", 2: "P_PGID", 3: "P_PIDFD"}
 def _waitid(c):
     t, v = _xlat(_s32(c.args[0]), _IDTYPE)
     info = c.args[2]
-    if not info or not c.ok:
-        itext = Arg(_addr(info), info or None)
-    else:
-        try:
-            si = unpack_siginfo(c.mem.read(info, 128))
-        except OSError:
-            itext = Arg(f"{info:#x}", info)
-        else:
-            itext = Arg(_siginfo_text(si) if si["si_signo"] else "{}", si)
+    itext = c.out(info) or _siginfo_in(c, info)
     return [Arg(t, v), _int(c, 1), itext, _flagsarg(_WAIT_OPTS)(c, 3), _rusage(c, 4)]
 
 

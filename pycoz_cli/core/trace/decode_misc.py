@@ -30,7 +30,7 @@ from pycoz_cli.core.trace.decode import (
     _ptr,
     _rusage,
     _s32,
-    _siginfo_text,
+    _siginfo_in,
     _sigset_at,
     _str,
     _timespec_at,
@@ -40,7 +40,6 @@ from pycoz_cli.core.trace.decode import (
     decode_sockaddr,
     quote,
     signame,
-    unpack_siginfo,
 )
 
 # --- epoll -------------------------------------------------------------------------
@@ -256,17 +255,7 @@ def _rt_sigpending(c):
 
 def _rt_sigtimedwait(c):
     info = c.args[1]
-    if not info:
-        iarg = Arg("NULL", None)
-    elif not c.ok:
-        iarg = Arg(f"{info:#x}", info)
-    else:
-        try:
-            si = unpack_siginfo(c.mem.read(info, 128))
-        except OSError:
-            iarg = Arg(f"{info:#x}", info)
-        else:
-            iarg = Arg(_siginfo_text(si) if si["si_signo"] else "{}", si)
+    iarg = c.out(info) or _siginfo_in(c, info)
     return [_sigset_at(c, c.args[0], c.args[3]), iarg, _timespec_at(c, c.args[2]), _ulong(c, 3)]
 
 
