@@ -887,3 +887,67 @@ def test_socket_and_file_ioctls_like_strace(pycoz, tmp_path):
         "ioctl(4, FIONREAD, [0]) = 0",
     ):
         assert expected in text, expected
+
+
+NETLINK_CALLS = ["sendto", "sendmsg", "recvmsg", "recvfrom"]
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="iproute2 is not installed")
+def test_netlink_messages_like_strace(pycoz):
+    """rtnetlink requests and answers decoded as strace decodes them: the header,
+    ifinfomsg/ifaddrmsg/rtmsg and their attributes, NLMSG_ERROR with the request
+    it answers, NLMSG_DONE.  Only reads: nothing in the host's network changes."""
+    seq = [(r"nlmsg_seq=\d+", "nlmsg_seq=SEQ"), (r"nlmsg_pid=-?\d+", "nlmsg_pid=PID"),
+           (r"nl_pid=\d+", "nl_pid=PID")]  # fmt: skip
+    options = ["-e", "trace=" + ",".join(NETLINK_CALLS)]
+    texts = []
+    for argv in (
+        ["ip", "link", "show", "dev", "pycoz-none0"],  # RTM_GETLINK, and -ENODEV back
+        ["ip", "route", "show", "table", "250"],  # a dump, and DONE with an extended ack
+        ["ip", "-o", "addr", "show", "dev", "lo"],  # addresses of lo, with their attributes
+    ):
+        ours, theirs = run_both(pycoz, options, argv)
+        want = calls(theirs, NETLINK_CALLS, seq)
+        assert calls(ours, NETLINK_CALLS, seq) == want
+        texts += want
+    text = "\n".join(texts)
+    for expected in (
+        "iov_base=[{nlmsg_len=56, nlmsg_type=RTM_GETLINK, nlmsg_flags=NLM_F_REQUEST, "
+        "nlmsg_seq=SEQ, nlmsg_pid=PID}, {ifi_family=AF_UNSPEC, ifi_type=ARPHRD_NETROM, "
+        "ifi_index=0, ifi_flags=0, ifi_change=0}, [[{nla_len=8, nla_type=IFLA_EXT_MASK}, "
+        "RTEXT_FILTER_VF|RTEXT_FILTER_SKIP_STATS], "
+        '[{nla_len=16, nla_type=IFLA_IFNAME}, "pycoz-none0"]]]',
+        "nlmsg_type=NLMSG_ERROR, nlmsg_flags=0, nlmsg_seq=SEQ, nlmsg_pid=PID}, {error=-ENODEV, "
+        "msg=[{nlmsg_len=56, nlmsg_type=RTM_GETLINK, ",
+        "nlmsg_type=RTM_GETROUTE, nlmsg_flags=NLM_F_REQUEST|NLM_F_DUMP, ",
+        "{rtm_family=AF_INET, rtm_dst_len=0, rtm_src_len=0, rtm_tos=0, rtm_table=RT_TABLE_UNSPEC, "
+        "rtm_protocol=RTPROT_UNSPEC, rtm_scope=RT_SCOPE_UNIVERSE, rtm_type=RTN_UNSPEC, "
+        "rtm_flags=0}, [{nla_len=8, nla_type=RTA_TABLE}, 0xfa]]",
+        "{nlmsg_len=0, nlmsg_type=0 /* NLMSG_??? */, nlmsg_flags=0, nlmsg_seq=SEQ, nlmsg_pid=PID}]",
+        "nlmsg_type=NLMSG_DONE, nlmsg_flags=NLM_F_MULTI|NLM_F_DUMP_FILTERED|0x200, ",
+        "{ifa_family=AF_INET, ifa_prefixlen=8, ifa_flags=IFA_F_PERMANENT, ifa_scope=RT_SCOPE_HOST, "
+        'ifa_index=if_nametoindex("lo")}, [[{nla_len=8, nla_type=IFA_ADDRESS}, '
+        'inet_addr("127.0.0.1")], ',
+        '[{nla_len=7, nla_type=IFA_LABEL}, "lo"], ',
+    ):
+        assert expected in text, expected
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="iproute2 is not installed")
+def test_netlink_of_another_namespace_like_strace(pycoz):
+    """A netlink socket strace cannot find in its own network namespace gets the
+    family-independent decoding: the header, and the payload in hex."""
+    seq = [(r"nlmsg_seq=\d+", "nlmsg_seq=SEQ"), (r"nlmsg_pid=-?\d+", "nlmsg_pid=PID")]
+    argv = ["unshare", "-n", "ip", "addr", "show"]
+    ours, theirs = run_both(pycoz, ["-e", "trace=" + ",".join(NETLINK_CALLS)], argv)
+    want = calls(theirs, NETLINK_CALLS, seq)
+    assert calls(ours, NETLINK_CALLS, seq) == want
+    text = "\n".join(want)
+    assert (
+        "sendto(3, [{nlmsg_len=40, nlmsg_type=0x12 /* NLMSG_??? */, "
+        'nlmsg_flags=NLM_F_REQUEST|0x300, nlmsg_seq=SEQ, nlmsg_pid=PID}, "\\x00\\x00\\x00\\x00'
+        in text
+    )
+    assert (
+        "nlmsg_type=NLMSG_DONE, nlmsg_flags=NLM_F_MULTI, nlmsg_seq=SEQ, nlmsg_pid=PID}, 0]" in text
+    )

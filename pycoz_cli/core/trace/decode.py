@@ -1077,18 +1077,33 @@ def _shutdown(c):
 _msgflags = _flagsarg(_MSG_FLAGS)
 
 
+def _netlink_of(c, i) -> int | None:
+    """The netlink family of the socket in argument ``i`` (-1: a netlink socket of
+    unknown family), None when it is not one (see decode_netlink)."""
+    return _netlink.family(getattr(c.mem, "pid", None), _s32(c.args[i]))
+
+
 def _sendto(c):
     ln = c.args[5] & 0xFFFFFFFF
-    return [_fd(c, 0), _inbuf(c, 1), _ulong(c, 2), _msgflags(c, 3),
+    nl = _netlink_of(c, 0)
+    buf = (nl is not None and _netlink.buffer(c, c.args[1], c.args[2], nl)) or _inbuf(c, 1)
+    return [_fd(c, 0), buf, _ulong(c, 2), _msgflags(c, 3),
             _sockaddr_at(c, c.args[4], ln), Arg(str(ln), ln)]  # fmt: skip
 
 
 def _recvfrom(c):
-    return [_fd(c, 0), _outbuf(c, 1), _ulong(c, 2), _msgflags(c, 3), *_socklen_out(c, 4, 5)]
+    buf = None
+    if c.ok:
+        nl = _netlink_of(c, 0)
+        if nl is not None:
+            buf = _netlink.buffer(c, c.args[1], c.retval, nl)
+    return [_fd(c, 0), buf or _outbuf(c, 1), _ulong(c, 2), _msgflags(c, 3),
+            *_socklen_out(c, 4, 5)]  # fmt: skip
 
 
-def _iov_at(c, addr: int, count: int, budget: int | None) -> Arg:
-    """An iovec array; ``budget`` is how many data bytes to show in all (None: no data)."""
+def _iov_at(c, addr: int, count: int, budget: int | None, nl: int | None = None) -> Arg:
+    """An iovec array; ``budget`` is how many data bytes to show in all (None: no
+    data); ``nl``: the data are netlink messages of that family."""
     if not addr:
         return Arg("NULL", None)
     if count <= 0:
@@ -1104,7 +1119,10 @@ def _iov_at(c, addr: int, count: int, budget: int | None) -> Arg:
         if budget is None:
             b = Arg(_addr(base), base)
         else:
-            b = _buf(c, base, min(ln, budget))
+            b = None
+            if nl is not None:
+                b = _netlink.buffer(c, base, min(ln, budget), nl)
+            b = b or _buf(c, base, min(ln, budget))
             budget = max(0, budget - ln)
         texts.append(f"{{iov_base={b.text}, iov_len={ln}}}")
         values.append({"iov_base": b.value, "iov_len": ln})
@@ -1288,7 +1306,9 @@ def _cmsgs(c, addr: int, ctllen: int) -> Arg:
     return Arg(f"[{', '.join(texts)}]", values)
 
 
-def _msghdr_raw(c, raw: bytes, data_size: int | None, user_namelen: int | None) -> Arg:
+def _msghdr_raw(
+    c, raw: bytes, data_size: int | None, user_namelen: int | None, nl: int | None = None
+) -> Arg:
     """A struct msghdr from its 56 bytes; ``data_size`` bytes of iov data are shown
     (None: all of them, for a message being sent).  ``user_namelen`` is what the
     program offered at entry, for a received message's ``msg_namelen=110 => 16``."""
@@ -1298,7 +1318,7 @@ def _msghdr_raw(c, raw: bytes, data_size: int | None, user_namelen: int | None) 
         shown_len = user_namelen
     sa = _sockaddr_at(c, name, shown_len) if name else Arg("NULL", None)
     budget = _iov_total(c, iov, iovlen) if data_size is None else data_size
-    io = _iov_at(c, iov, iovlen, budget)
+    io = _iov_at(c, iov, iovlen, budget, nl)
     ftext, fnames = _flags(flags & 0xFFFFFFFF, _MSG_FLAGS)
     value = {"msg_name": sa.value, "msg_namelen": namelen, "msg_iov": io.value,
              "msg_iovlen": iovlen, "msg_controllen": ctllen, "msg_flags": fnames}  # fmt: skip
@@ -1329,7 +1349,7 @@ def _msghdr(c, addr: int, sending: bool) -> Arg:
         raw = c.mem.read(addr, 56)
     except OSError:
         return Arg(f"{addr:#x}", addr)
-    return _msghdr_raw(c, raw, None if sending else c.retval, user)
+    return _msghdr_raw(c, raw, None if sending else c.retval, user, _netlink_of(c, 0))
 
 
 def _sendmsg(c):
@@ -3556,6 +3576,7 @@ def _inet_desc(proto: str, v6: bool, local: str, remote: str, inode: int) -> str
 
 # The smaller families' decoders, in a module of their own (they use the helpers above).
 from pycoz_cli.core.trace import decode_misc as _misc  # noqa: E402
+from pycoz_cli.core.trace import decode_netlink as _netlink  # noqa: E402
 
 _SIGS.update(_misc.SIGS)
 _IOCTL.update(_misc.IOCTL_NAMES)
