@@ -951,3 +951,74 @@ def test_netlink_of_another_namespace_like_strace(pycoz):
     assert (
         "nlmsg_type=NLMSG_DONE, nlmsg_flags=NLM_F_MULTI, nlmsg_seq=SEQ, nlmsg_pid=PID}, 0]" in text
     )
+
+
+IO_URING_PROGRAM = """
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+NR = {"x86_64": (425, 426, 427)}[os.uname().machine]
+p = (ctypes.c_char * 120)()
+fd = libc.syscall(NR[0], 8, p)
+libc.syscall(NR[1], fd, 0, 0, 1, None, 8)  # io_uring_enter: IORING_ENTER_GETEVENTS
+fds = (ctypes.c_int * 2)(0, 1)
+libc.syscall(NR[2], fd, 2, fds, 2)  # IORING_REGISTER_FILES
+libc.syscall(NR[2], fd, 3, None, 0)  # IORING_UNREGISTER_FILES
+libc.syscall(NR[2], fd, 9999, None, 0)
+probe = (ctypes.c_char * 1024)()
+libc.syscall(NR[2], fd, 8, probe, 4)  # IORING_REGISTER_PROBE
+libc.syscall(NR[0], 1 << 20, (ctypes.c_char * 120)())  # too many entries: EINVAL
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+pidfd = os.pidfd_open(os.getpid())
+signal.pidfd_send_signal(pidfd, signal.SIGUSR1)
+"""
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers for x86_64")
+def test_io_uring_and_pidfd_calls_like_strace(pycoz):
+    names = ["io_uring_setup", "io_uring_enter", "io_uring_register", "pidfd_send_signal"]
+    ours, theirs = run_both(
+        pycoz, ["-e", "trace=" + ",".join(names)], [PYTHON, "-c", IO_URING_PROGRAM]
+    )
+    want = calls(theirs, names)
+    assert calls(ours, names) == want
+    text = "\n".join(want)
+    for expected in (
+        "io_uring_setup(8, {flags=0, sq_thread_cpu=0, sq_thread_idle=0, sq_entries=8, "
+        "cq_entries=16, features=IORING_FEAT_SINGLE_MMAP|",
+        "sq_off={head=0, tail=",
+        "io_uring_enter(3, 0, 0, IORING_ENTER_GETEVENTS, NULL, 8) = 0",
+        "io_uring_register(3, IORING_REGISTER_FILES, [0, 1], 2) = 0",
+        "io_uring_register(3, IORING_UNREGISTER_FILES, NULL, 0) = 0",
+        "io_uring_register(3, 0x270f /* IORING_REGISTER_??? */, NULL, 0) = -1 EINVAL",
+        "io_uring_register(3, IORING_REGISTER_PROBE, {last_op=",
+        "ops=[{op=IORING_OP_NOP, flags=IO_URING_OP_SUPPORTED}, "
+        "{op=IORING_OP_READV, flags=IO_URING_OP_SUPPORTED}, ",
+        "io_uring_setup(1048576, {flags=0, sq_thread_cpu=0, sq_thread_idle=0}) = -1 EINVAL",
+        "pidfd_send_signal(4, SIGUSR1, NULL, 0) = 0",
+    ):
+        assert expected in text, expected
+
+
+def test_mount_flags_like_strace(pycoz):
+    """MS_* flags, and what strace shows of the type and data for a remount, a
+    bind and a propagation change: in a mount namespace of the test's own."""
+    script = (
+        "mount -t tmpfs -o size=1m,nosuid,nodev none /mnt; mount --bind /mnt /mnt; "
+        "mount --make-private /mnt; mount -o remount,ro,bind /mnt; umount -l /mnt; umount /mnt"
+    )
+    names = ["mount", "umount2"]
+    ours, theirs = run_both(
+        pycoz, ["-f", "-e", "trace=mount,umount2"], ["unshare", "-m", "sh", "-c", script]
+    )
+    want = calls(theirs, names)
+    assert calls(ours, names) == want
+    assert want == [
+        'mount("none", "/", NULL, MS_REC|MS_PRIVATE, NULL) = 0',
+        'mount("none", "/mnt", "tmpfs", MS_NOSUID|MS_NODEV, "size=1m") = 0',
+        'mount("/mnt", "/mnt", 0xADDR, MS_BIND, NULL) = 0',
+        'mount("none", "/mnt", NULL, MS_PRIVATE, NULL) = 0',
+        'mount("none", "/mnt", 0xADDR, '
+        'MS_RDONLY|MS_NOSUID|MS_NODEV|MS_REMOUNT|MS_BIND|MS_RELATIME, "size=1024k") = 0',
+        'umount2("/mnt", MNT_DETACH) = 0',
+        'umount2("/mnt", 0) = 0',
+    ]

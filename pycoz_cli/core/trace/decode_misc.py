@@ -331,9 +331,11 @@ def _mount(c):
     if flags or not names:
         names.append(_flags(flags, _MS_FLAGS)[0])
     text = "|".join(names)
-    # The type and data mean nothing to a bind, a move or a propagation change.
-    quiet = c.args[3] & (0x1000 | 0x2000 | 0x20000 | 0x40000 | 0x80000 | 0x100000)
-    fstype = _ptr(c, 2) if quiet and not c.args[3] & 0x20 else _str(c, 2)
+    # A remount keeps its type (shown as an address), a bind, move or propagation
+    # change means nothing by its type and data either.
+    remount = c.args[3] & 0x20
+    quiet = not remount and c.args[3] & (0x1000 | 0x2000 | 0x20000 | 0x40000 | 0x80000 | 0x100000)
+    fstype = _ptr(c, 2) if remount or quiet else _str(c, 2)
     data = _ptr(c, 4) if quiet or not c.args[4] else _str(c, 4)
     return [_path(c, 0), _path(c, 1), fstype, Arg(text, text.split("|")), data]
 
@@ -376,6 +378,136 @@ def _utimensat(c):
                     values.append({"tv_sec": sec, "tv_nsec": nsec})
             times = Arg(f"[{parts[0]}, {parts[1]}]", values)
     return [_dirfd(c, 0), _path(c, 1), times, _atflags(c, 3)]
+
+
+# --- io_uring ------------------------------------------------------------------------------
+
+_IORING_SETUP = (
+    (1, "IORING_SETUP_IOPOLL"), (2, "IORING_SETUP_SQPOLL"), (4, "IORING_SETUP_SQ_AFF"),
+    (8, "IORING_SETUP_CQSIZE"), (0x10, "IORING_SETUP_CLAMP"), (0x20, "IORING_SETUP_ATTACH_WQ"),
+    (0x40, "IORING_SETUP_R_DISABLED"), (0x80, "IORING_SETUP_SUBMIT_ALL"),
+    (0x100, "IORING_SETUP_COOP_TASKRUN"), (0x200, "IORING_SETUP_TASKRUN_FLAG"),
+    (0x400, "IORING_SETUP_SQE128"), (0x800, "IORING_SETUP_CQE32"),
+    (0x1000, "IORING_SETUP_SINGLE_ISSUER"), (0x2000, "IORING_SETUP_DEFER_TASKRUN"),
+)  # fmt: skip
+_IORING_FEAT = tuple(
+    (1 << n, "IORING_FEAT_" + name)
+    for n, name in enumerate((
+        "SINGLE_MMAP", "NODROP", "SUBMIT_STABLE", "RW_CUR_POS", "CUR_PERSONALITY", "FAST_POLL",
+        "POLL_32BITS", "SQPOLL_NONFIXED", "EXT_ARG", "NATIVE_WORKERS", "RSRC_TAGS", "CQE_SKIP",
+        "LINKED_FILE",
+    ))
+)  # fmt: skip
+_IORING_ENTER = ((1, "IORING_ENTER_GETEVENTS"), (2, "IORING_ENTER_SQ_WAKEUP"),
+                 (4, "IORING_ENTER_SQ_WAIT"), (8, "IORING_ENTER_EXT_ARG"),
+                 (0x10, "IORING_ENTER_REGISTERED_RING"))  # fmt: skip
+_IORING_REGISTER = (
+    "IORING_REGISTER_BUFFERS", "IORING_UNREGISTER_BUFFERS", "IORING_REGISTER_FILES",
+    "IORING_UNREGISTER_FILES", "IORING_REGISTER_EVENTFD", "IORING_UNREGISTER_EVENTFD",
+    "IORING_REGISTER_FILES_UPDATE", "IORING_REGISTER_EVENTFD_ASYNC", "IORING_REGISTER_PROBE",
+    "IORING_REGISTER_PERSONALITY", "IORING_UNREGISTER_PERSONALITY",
+    "IORING_REGISTER_RESTRICTIONS", "IORING_REGISTER_ENABLE_RINGS", "IORING_REGISTER_FILES2",
+    "IORING_REGISTER_FILES_UPDATE2", "IORING_REGISTER_BUFFERS2",
+    "IORING_REGISTER_BUFFERS_UPDATE", "IORING_REGISTER_IOWQ_AFF",
+    "IORING_UNREGISTER_IOWQ_AFF", "IORING_REGISTER_IOWQ_MAX_WORKERS",
+    "IORING_REGISTER_RING_FDS", "IORING_UNREGISTER_RING_FDS", "IORING_REGISTER_PBUF_RING",
+    "IORING_UNREGISTER_PBUF_RING", "IORING_REGISTER_SYNC_CANCEL",
+    "IORING_REGISTER_FILE_ALLOC_RANGE",
+)  # fmt: skip
+_IORING_OPS = tuple("IORING_OP_" + name for name in (
+    "NOP", "READV", "WRITEV", "FSYNC", "READ_FIXED", "WRITE_FIXED", "POLL_ADD", "POLL_REMOVE",
+    "SYNC_FILE_RANGE", "SENDMSG", "RECVMSG", "TIMEOUT", "TIMEOUT_REMOVE", "ACCEPT",
+    "ASYNC_CANCEL", "LINK_TIMEOUT", "CONNECT", "FALLOCATE", "OPENAT", "CLOSE", "FILES_UPDATE",
+    "STATX", "READ", "WRITE", "FADVISE", "MADVISE", "SEND", "RECV", "OPENAT2", "EPOLL_CTL",
+    "SPLICE", "PROVIDE_BUFFERS", "REMOVE_BUFFERS", "TEE", "SHUTDOWN", "RENAMEAT", "UNLINKAT",
+    "MKDIRAT", "SYMLINKAT", "LINKAT", "MSG_RING", "FSETXATTR", "SETXATTR", "FGETXATTR",
+    "GETXATTR", "SOCKET", "URING_CMD",
+))  # fmt: skip
+_SQ_OFF = ("head", "tail", "ring_mask", "ring_entries", "flags", "dropped", "array")
+_CQ_OFF = ("head", "tail", "ring_mask", "ring_entries", "overflow", "cqes", "flags")
+
+
+def _io_uring_setup(c):
+    v = c.args[1]
+    try:
+        raw = c.mem.read(v, 120)
+    except OSError:
+        return [_uint(c, 0), Arg(_ptr_text(v), v)]
+    sq, cq, flags, cpu, idle, feats, wq_fd = struct.unpack_from("<7I", raw)
+    resv = struct.unpack_from("<3I", raw, 28)
+    parts = [f"flags={_flags(flags, _IORING_SETUP)[0]}", f"sq_thread_cpu={cpu}",
+             f"sq_thread_idle={idle}"]  # fmt: skip
+    if flags & 0x20:  # IORING_SETUP_ATTACH_WQ
+        parts.append(f"wq_fd={wq_fd}")
+    if any(resv):
+        parts.append(f"resv=[{', '.join(_hexnum(x) for x in resv)}]")
+    if c.ok:
+        sq_off = struct.unpack_from("<7I", raw, 40)
+        cq_off = struct.unpack_from("<7I", raw, 80)
+        parts += [
+            f"sq_entries={sq}", f"cq_entries={cq}",
+            f"features={_flags(feats, _IORING_FEAT)[0]}",
+            "sq_off={" + ", ".join(f"{k}={n}" for k, n in zip(_SQ_OFF, sq_off, strict=True)) + "}",
+            "cq_off={" + ", ".join(f"{k}={n}" for k, n in zip(_CQ_OFF, cq_off, strict=True)) + "}",
+        ]  # fmt: skip
+    return [_uint(c, 0), Arg("{" + ", ".join(parts) + "}", {"flags": flags, "features": feats})]
+
+
+def _hexnum(v: int) -> str:
+    return f"{v:#x}" if v else "0"
+
+
+def _io_uring_enter(c):
+    return [_fd(c, 0), _uint(c, 1), _uint(c, 2), _flagsarg(_IORING_ENTER)(c, 3),
+            _sigset_at(c, c.args[4], c.args[5]), _ulong(c, 5)]  # fmt: skip
+
+
+def _io_uring_register(c):
+    op = c.args[1] & 0xFFFFFFFF
+    if op < len(_IORING_REGISTER):
+        otext = _IORING_REGISTER[op]
+    else:
+        otext = f"{op:#x} /* IORING_REGISTER_??? */"
+    arg, n = c.args[2], c.args[3] & 0xFFFFFFFF
+    if not arg:
+        argument = Arg("NULL", None)
+    elif op in (2, 4, 7, 13):  # the files, the eventfd: descriptors
+        count = 1 if op in (4, 7) else min(n, c.strsize)
+        try:
+            fds = list(struct.unpack(f"<{count}i", c.mem.read(arg, 4 * count)))
+        except OSError:
+            argument = Arg(_ptr_text(arg), arg)
+        else:
+            more = ", ..." if op == 2 and n > count else ""
+            argument = Arg(f"[{', '.join(map(str, fds))}{more}]", fds)
+    elif op == 8:  # IORING_REGISTER_PROBE: what the kernel wrote
+        argument = c.out(arg) or _probe(c, arg, n)
+    else:
+        argument = Arg(_ptr_text(arg), arg)
+    return [_fd(c, 0), Arg(otext, otext), argument, _uint(c, 3)]
+
+
+def _op_name(op: int) -> str:
+    return _IORING_OPS[op] if op < len(_IORING_OPS) else f"{op} /* IORING_OP_??? */"
+
+
+def _probe(c, addr: int, n: int) -> Arg:
+    count = min(n, c.strsize, 256)
+    try:
+        raw = c.mem.read(addr, 16 + 8 * count)
+    except OSError:
+        return Arg(_ptr_text(addr), addr)
+    last, ops_len = raw[0], raw[1]
+    ops = []
+    for k in range(min(count, ops_len)):
+        op, _resv, flags = struct.unpack_from("<BBH", raw, 16 + 8 * k)
+        ftext = _flags(flags, ((1, "IO_URING_OP_SUPPORTED"),))[0]
+        ops.append(f"{{op={_op_name(op)}, flags={ftext}}}")
+    more = ", ..." if ops_len > count else ""
+    return Arg(
+        f"{{last_op={_op_name(last)}, ops_len={ops_len}, ops=[{', '.join(ops)}{more}]}}",
+        {"last_op": last, "ops_len": ops_len},
+    )
 
 
 # --- the table ---------------------------------------------------------------------------
@@ -428,6 +560,9 @@ SIGS = {
     "umount2": (_path, _flagsarg(_UMOUNT_FLAGS)),
     "utimensat": _utimensat,
     "syncfs": (_fd,),
+    "io_uring_setup": _io_uring_setup,
+    "io_uring_enter": _io_uring_enter,
+    "io_uring_register": _io_uring_register,
     "ftruncate": (_fd, _long),
 }
 
