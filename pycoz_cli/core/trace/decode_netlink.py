@@ -132,13 +132,13 @@ def _flags_text(fam: int, typ: int, flags: int) -> str:
     return _flags(flags, _NLM_F + extra)[0]
 
 
-def _header(fam: int, raw: bytes, off: int) -> tuple[str, int, int]:
+def _header(fam: int, raw: bytes, off: int) -> tuple[str, int, int, int]:
     ln, typ, flags, seq, pid = struct.unpack_from("<IHHIi", raw, off)
     text = (
         f"{{nlmsg_len={ln}, nlmsg_type={_type_text(fam, typ)}, "
         f"nlmsg_flags={_flags_text(fam, typ, flags)}, nlmsg_seq={seq}, nlmsg_pid={pid}}}"
     )
-    return text, ln, typ
+    return text, ln, typ, flags
 
 
 def _hexstr(c, data: bytes) -> str:
@@ -155,11 +155,11 @@ def messages(c, raw: bytes, fam: int, total: int) -> str:
             texts.append("...")
             off = len(raw)
             break
-        head, ln, typ = _header(fam, raw, off)
+        head, ln, typ, flags = _header(fam, raw, off)
         end = min(off + ln, len(raw)) if ln >= 16 else off + 16
         payload = raw[off + 16 : end]
         if payload:
-            texts.append(f"[{head}, {_payload(c, fam, typ, payload)}]")
+            texts.append(f"[{head}, {_payload(c, fam, typ, flags, payload)}]")
         else:
             texts.append(head)
         if ln < 16:
@@ -172,7 +172,7 @@ def messages(c, raw: bytes, fam: int, total: int) -> str:
     return f"[{', '.join(texts)}]"
 
 
-def _payload(c, fam: int, typ: int, data: bytes) -> str:
+def _payload(c, fam: int, typ: int, flags: int, data: bytes) -> str:
     if typ == 2:  # NLMSG_ERROR: struct nlmsgerr, the request it answers
         if len(data) < 4:
             return _hexstr(c, data)
@@ -188,6 +188,10 @@ def _payload(c, fam: int, typ: int, data: bytes) -> str:
         decoder = _RTM_PAYLOADS.get((typ - 16) // 4)
         if decoder is not None:
             return decoder(c, data)
+    if fam == 4 and typ == 20:  # SOCK_DIAG_BY_FAMILY
+        text = _sock_diag(c, flags, data)
+        if text is not None:
+            return text
     return _hexstr(c, data)
 
 
@@ -439,6 +443,98 @@ def _rtmsg(c, data: bytes) -> str:
 
 
 _RTM_PAYLOADS = {0: _ifinfomsg, 1: _ifaddrmsg, 2: _rtmsg}
+
+
+# --- sock_diag --------------------------------------------------------------------------
+
+_TCP_STATES = ("0", "TCP_ESTABLISHED", "TCP_SYN_SENT", "TCP_SYN_RECV", "TCP_FIN_WAIT1",
+               "TCP_FIN_WAIT2", "TCP_TIME_WAIT", "TCP_CLOSE", "TCP_CLOSE_WAIT", "TCP_LAST_ACK",
+               "TCP_LISTEN", "TCP_CLOSING", "TCP_NEW_SYN_RECV")  # fmt: skip
+_TCP_STATE_BITS = tuple((1 << n, "1<<" + name) for n, name in enumerate(_TCP_STATES) if n)
+_IPPROTOS = {6: "IPPROTO_TCP", 17: "IPPROTO_UDP", 136: "IPPROTO_UDPLITE", 132: "IPPROTO_SCTP",
+             0: "IPPROTO_IP", 255: "IPPROTO_RAW", 1: "IPPROTO_ICMP", 58: "IPPROTO_ICMPV6",
+             262: "IPPROTO_MPTCP"}  # fmt: skip
+_INET_DIAG_NAMES = (
+    "INET_DIAG_NONE", "INET_DIAG_MEMINFO", "INET_DIAG_INFO", "INET_DIAG_VEGASINFO",
+    "INET_DIAG_CONG", "INET_DIAG_TOS", "INET_DIAG_TCLASS", "INET_DIAG_SKMEMINFO",
+    "INET_DIAG_SHUTDOWN", "INET_DIAG_DCTCPINFO", "INET_DIAG_PROTOCOL", "INET_DIAG_SKV6ONLY",
+    "INET_DIAG_LOCALS", "INET_DIAG_PEERS", "INET_DIAG_PAD", "INET_DIAG_MARK",
+    "INET_DIAG_BBRINFO", "INET_DIAG_CLASS_ID", "INET_DIAG_MD5SIG", "INET_DIAG_ULP_INFO",
+    "INET_DIAG_SK_BPF_STORAGES", "INET_DIAG_CGROUP_ID", "INET_DIAG_SOCKOPT",
+)  # fmt: skip
+_SOCKOPT_BITS = ("recverr", "is_icsk", "freebind", "hdrincl", "mc_loop", "transparent",
+                 "mc_all", "nodefrag", "bind_address_no_port", "recverr_rfc4884",
+                 "defer_connect")  # fmt: skip
+
+
+def _a_u64(c, data, fam):
+    return str(struct.unpack("<Q", data)[0]) if len(data) == 8 else None
+
+
+def _a_diag_sockopt(c, data, fam):
+    if len(data) != 2:
+        return None
+    bits = data[0] | data[1] << 8
+    shown = [f"{name}=1" for n, name in enumerate(_SOCKOPT_BITS) if bits >> n & 1]
+    return "{" + ", ".join(shown) + "}"
+
+
+def _a_meminfo(c, data, fam):
+    return _fields(("idiag_rmem", "idiag_wmem", "idiag_fmem", "idiag_tmem"), "I", 4, data, 4)
+
+
+_INET_DIAG_VALUES = {1: _a_meminfo, 4: _a_str, 5: _a_u8, 6: _a_u8, 8: _a_u8, 10: _a_u8,
+                     11: _a_u8, 15: _a_u32, 17: _a_u32, 21: _a_u64,
+                     22: _a_diag_sockopt}  # fmt: skip
+
+
+def _sockid(fam: int, raw: bytes, off: int) -> str:
+    sport, dport = struct.unpack_from(">HH", raw, off)
+    src, dst = raw[off + 4 : off + 20], raw[off + 20 : off + 36]
+    ifindex, c1, c2 = struct.unpack_from("<III", raw, off + 36)
+    if fam == 10:
+        addrs = (
+            f'inet_pton(AF_INET6, "{socket.inet_ntop(socket.AF_INET6, src)}", &idiag_src), '
+            f'inet_pton(AF_INET6, "{socket.inet_ntop(socket.AF_INET6, dst)}", &idiag_dst)'
+        )
+    else:
+        addrs = f"idiag_src={_ipv4_text(src)}, idiag_dst={_ipv4_text(dst)}"
+    return (
+        f"id={{idiag_sport=htons({sport}), idiag_dport=htons({dport}), {addrs}, "
+        f"idiag_if={_index(ifindex)}, idiag_cookie=[{c1}, {c2}]}}"
+    )
+
+
+def _inet_diag_req(c, data: bytes) -> str | None:
+    if len(data) < 56:
+        return None
+    fam, proto, ext, states = data[0], data[1], data[2], struct.unpack_from("<I", data, 4)[0]
+    return (
+        f"{{sdiag_family={_family(fam)}, sdiag_protocol={_name(_IPPROTOS, proto)}, "
+        f"idiag_ext={ext}, idiag_states={_flags(states, _TCP_STATE_BITS)[0]}, "
+        f"{_sockid(fam, data, 8)}}}"
+    )
+
+
+def _inet_diag_msg(c, data: bytes) -> str | None:
+    if len(data) < 72:
+        return None
+    fam, state, timer, retrans = data[:4]
+    expires, rqueue, wqueue, uid, inode = struct.unpack_from("<5I", data, 52)
+    head = (
+        f"{{idiag_family={_family(fam)}, idiag_state="
+        f"{_TCP_STATES[state] if 0 < state < len(_TCP_STATES) else state}, "
+        f"idiag_timer={timer}, idiag_retrans={retrans}, {_sockid(fam, data, 4)}, "
+        f"idiag_expires={expires}, idiag_rqueue={rqueue}, idiag_wqueue={wqueue}, "
+        f"idiag_uid={uid}, idiag_inode={inode}}}"
+    )
+    return _with_attrs(c, head, data, 72, _INET_DIAG_NAMES, _INET_DIAG_VALUES, fam, "INET_DIAG_???")
+
+
+def _sock_diag(c, flags: int, data: bytes) -> str | None:
+    if not data or data[0] not in (2, 10):
+        return None
+    return _inet_diag_req(c, data) if flags & 1 else _inet_diag_msg(c, data)
 
 
 def buffer(c, addr: int, length: int, fam: int) -> Arg | None:
