@@ -54,6 +54,7 @@ _NORMAL = [
     (re.compile(r"getrandom\(\"[^\"]*\""), 'getrandom("R"'),
     (re.compile(r"/tmp/agree\w+"), "/tmp/AGREE"),
     (re.compile(r"pid:\d+|\(\d{3,7}, |\[\d{3,7}\]"), "PID"),
+    (re.compile(r"nlmsg_seq=\d+|nlmsg_pid=-?\d+"), "NL"),
 ]
 
 
@@ -96,6 +97,9 @@ def commands(tmp: str) -> dict:
         "cat": ["cat", "/etc/passwd"],
         "cp": ["cp", "-r", src, os.path.join(tmp, "copy")],
         "tar": ["tar", "cf", os.path.join(tmp, "a.tar"), "-C", tmp, "src"],
+        "find": ["find", src, "-type", "f", "-newer", "/etc/hostname"],
+        "gzip": ["gzip", "-c", "/etc/services"],
+        "ip-addr": ["ip", "-o", "addr", "show", "dev", "lo"],
         "http-client": ["@net", PYTHON, "-c", client],
     }
 
