@@ -864,15 +864,22 @@ fcntl.ioctl(f, termios.FIONREAD, bytes(4))
 """
 
 
-def test_socket_and_file_ioctls_like_strace(pycoz, tmp_path):
+@pytest.mark.parametrize("decorated", [False, True], ids=["plain", "-y"])
+def test_socket_and_file_ioctls_like_strace(pycoz, tmp_path, decorated):
     """struct ifreq and ifconf (in a network namespace of the test's own, where
-    only a loopback that is down exists), FICLONE and block device requests."""
+    only a loopback that is down exists), FICLONE and block device requests;
+    with -y too (FICLONE's source stays a plain number)."""
     program = f"DIR = {str(tmp_path)!r}\n" + IOCTL_PROGRAM
     argv = ["unshare", "-n", PYTHON, "-c", program]
-    ours, theirs = run_both(pycoz, ["-e", "trace=ioctl"], argv)
-    mine, want = calls(ours, ["ioctl"]), calls(theirs, ["ioctl"])
+    options = ["-y"] if decorated else []
+    ours, theirs = run_both(pycoz, [*options, "-e", "trace=ioctl"], argv)
+    vary = [(r"socket:\[\d+\]", "socket:[INO]")]
+    mine, want = calls(ours, ["ioctl"], vary), calls(theirs, ["ioctl"], vary)
     assert mine == want
     text = "\n".join(want)
+    if decorated:
+        assert f"ioctl(5<{tmp_path}/b>, BTRFS_IOC_CLONE or FICLONE, 4) = -1 " in text
+        return
     for expected in (
         'ioctl(3, SIOCGIFINDEX, {ifr_name="lo", ifr_ifindex=1}) = 0',
         'ioctl(3, SIOCGIFFLAGS, {ifr_name="lo", ifr_flags=IFF_LOOPBACK}) = 0',

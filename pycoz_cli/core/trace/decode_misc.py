@@ -708,7 +708,8 @@ def _fs_flags(c, req: int) -> Arg:
 
 
 def _ficlone(c, req: int) -> Arg:
-    return _fd(c, 2)
+    # The source descriptor, which strace 6.1 prints as a plain number even under -y.
+    return _int(c, 2)
 
 
 def _ficlonerange(c, req: int) -> Arg:
