@@ -725,6 +725,7 @@ ep.modify(r, select.EPOLLIN | select.EPOLLOUT)
 os.write(w, b"x")
 ep.poll(1)
 ep.unregister(r)
+ep.poll(0)  # nothing registered: 0 events
 ino = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
 libc.inotify_add_watch(ino, DIR.encode(), 0x2 | 0x100 | 0x200 | 0x40000000)
 resource.getrusage(resource.RUSAGE_SELF)
@@ -802,6 +803,7 @@ def test_constants_and_pointers_like_strace(pycoz, tmp_path):
         "epoll_ctl(3, EPOLL_CTL_MOD, 4, {events=EPOLLIN|EPOLLOUT, data={u32=4, u64=4}}) = 0",
         "epoll_wait(3, [{events=EPOLLIN, data={u32=4, u64=4}}], ",
         "epoll_ctl(3, EPOLL_CTL_DEL, 4, 0xADDR) = 0",
+        "epoll_wait(3, [], 1023, 0) = 0",
         "inotify_init1(IN_NONBLOCK|IN_CLOEXEC) = 6",
         f'inotify_add_watch(6, "{d}", IN_MODIFY|IN_CREATE|IN_DELETE|IN_ISDIR) = 1',
         "getrusage(RUSAGE_SELF, {ru_utime={T}, ru_stime={T}, ...}) = 0",
