@@ -648,7 +648,10 @@ d.bind(("::1", 0))
 d.sendto(b"x", d.getsockname())
 p = os.pidfd_open(os.getpid())
 os.fstat(p)
-for f in (a, b, u, n, s, c, d):
+e = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+e.sendto(b"x", ("127.0.0.1", 9))  # binds the socket: decorated as it was before
+e.sendto(b"x", ("127.0.0.1", 9))
+for f in (a, b, u, n, s, c, d, e):
     f.close()
 os.close(p)
 os.unlink(DIR + "/sock")  # the next run binds it again
@@ -707,6 +710,8 @@ def test_decoded_descriptors_like_strace(pycoz, tmp_path, option):
             "sendto(10<UDPv6:[[::1]:PORT]>, ",
             "pidfd_open(PID, 0) = 11<pid:PID>",
             "close(9<TCP:[127.0.0.1:PORT->127.0.0.1:PORT]>) = 0",
+            'sendto(12<UDP:[INO]>, "x", 1, 0, ',
+            'sendto(12<UDP:[0.0.0.0:PORT]>, "x", 1, 0, ',
         ):
             assert expected in text, expected
     else:

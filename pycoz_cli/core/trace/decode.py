@@ -1087,7 +1087,7 @@ def _sendto(c):
     ln = c.args[5] & 0xFFFFFFFF
     nl = _netlink_of(c, 0)
     buf = (nl is not None and _netlink.buffer(c, c.args[1], c.args[2], nl)) or _inbuf(c, 1)
-    return [_fd(c, 0), buf, _ulong(c, 2), _msgflags(c, 3),
+    return [_fd_entry(c, 0), buf, _ulong(c, 2), _msgflags(c, 3),
             _sockaddr_at(c, c.args[4], ln), Arg(str(ln), ln)]  # fmt: skip
 
 
@@ -1353,7 +1353,7 @@ def _msghdr(c, addr: int, sending: bool) -> Arg:
 
 
 def _sendmsg(c):
-    return [_fd(c, 0), _msghdr(c, c.args[1], True), _msgflags(c, 2)]
+    return [_fd_entry(c, 0), _msghdr(c, c.args[1], True), _msgflags(c, 2)]
 
 
 def _recvmsg(c):
@@ -3020,9 +3020,12 @@ ENTRY_CAPTURED = ("accept", "accept4", "getsockname", "getpeername", "recvfrom",
                   "copy_file_range", "ioctl")  # fmt: skip
 #: ... and, under -y, the calls that close or replace a descriptor: strace
 #: decorates it as it was before the call.
-#: bind and connect change what -yy shows for their socket.
-FD_ENTRY_CAPTURED = ("close", "dup2", "dup3", "bind", "connect")
-_FD_AT_ENTRY = {"close": 0, "dup2": 1, "dup3": 1, "bind": 0, "connect": 0}
+FD_ENTRY_CAPTURED = ("close", "dup2", "dup3")
+#: ... and, with -yy's sockets, the calls that bind their socket (a send on an
+#: unbound datagram socket binds it), decorated as before the call.
+SOCKET_ENTRY_CAPTURED = ("bind", "connect", "sendto", "sendmsg")
+_FD_AT_ENTRY = {"close": 0, "dup2": 1, "dup3": 1, "bind": 0, "connect": 0, "sendto": 0,
+                "sendmsg": 0}  # fmt: skip
 
 
 def capture_entry(name: str, args: tuple[int, ...], mem, fd_path=None) -> dict | None:

@@ -23,6 +23,7 @@ CAPTURE_CALLS = frozenset(NUMBERS[n] for n in decode.ENTRY_CAPTURED if n in NUMB
 DECODE_AT_ENTRY = EXEC_CALLS | CAPTURE_CALLS
 #: Under -y, also the calls that close or replace a descriptor (decorated as at entry).
 FD_ENTRY_CALLS = frozenset(NUMBERS[n] for n in decode.FD_ENTRY_CAPTURED if n in NUMBERS)
+SOCKET_ENTRY_CALLS = frozenset(NUMBERS[n] for n in decode.SOCKET_ENTRY_CAPTURED if n in NUMBERS)
 
 
 def _signame(sig: int) -> str:
@@ -45,6 +46,8 @@ class Common:
         self.decode_fds = frozenset(decode_fds or ())
         if self.decode_fds:
             self.decode_at_entry = DECODE_AT_ENTRY | FD_ENTRY_CALLS
+            if "socket" in self.decode_fds:
+                self.decode_at_entry |= SOCKET_ENTRY_CALLS
         self.status = status
         self.signals = signals
         self.quiet = quiet
