@@ -1085,3 +1085,14 @@ def test_sock_diag_like_strace(pycoz_bin, tmp_path):
         "{sdiag_family=AF_INET6, sdiag_protocol=IPPROTO_TCP, ",
     ):
         assert expected in text, expected
+
+
+def test_y_and_decode_fds_together_are_refused(pycoz):
+    """strace refuses -y with --decode-fds; so does pycoz, in one line."""
+    r = pycoz("trace", "-y", "-e", "decode-fds=path", "--", "true")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "pycoz trace: -y and -e decode-fds= cannot be given together: choose one"
+    ]
+    theirs = subprocess.run([STRACE, "-y", "-e", "decode-fds=path", "true"], capture_output=True)
+    assert theirs.returncode != 0
