@@ -32,7 +32,7 @@ from pycoz_cli.core.trace.decode import (
 )
 from pycoz_cli.core.trace.decode_misc import _ARPHRD, _IFF
 
-_FAMILIES: dict = {}  # socket inode -> netlink family (-1: not in our namespace)
+_FAMILIES: dict = {}  # socket inode -> its netlink family, once found
 
 
 def family(pid: int | None, fd: int) -> int | None:
@@ -50,9 +50,11 @@ def family(pid: int | None, fd: int) -> int | None:
     inode = int(target[8:-1])
     found = _FAMILIES.get(inode)
     if found is None:
-        found = _FAMILIES[inode] = _own_namespace_family(inode)
-        if len(_FAMILIES) > 4096:
-            _FAMILIES.clear()
+        found = _own_namespace_family(inode)
+        if found >= 0:  # a miss is asked again: the socket may be bound later
+            if len(_FAMILIES) > 4096:
+                _FAMILIES.clear()
+            _FAMILIES[inode] = found
     return found
 
 
