@@ -1096,3 +1096,57 @@ def test_y_and_decode_fds_together_are_refused(pycoz):
     ]
     theirs = subprocess.run([STRACE, "-y", "-e", "decode-fds=path", "true"], capture_output=True)
     assert theirs.returncode != 0
+
+
+MISC_PROGRAM = """
+import ctypes, mmap, os
+libc = ctypes.CDLL(None, use_errno=True)
+m = mmap.mmap(-1, 8192)
+buf = ctypes.c_char.from_buffer(m)
+addr = ctypes.c_void_p(ctypes.addressof(buf))
+libc.mlock(addr, 4096)
+libc.munlock(addr, 4096)
+libc.msync(addr, 4096, 4)
+vec = (ctypes.c_ubyte * 2)()
+libc.mincore(addr, 8192, vec)
+del buf
+os.sched_getscheduler(0)
+os.sched_getparam(0)
+os.sched_get_priority_max(os.SCHED_OTHER)
+os.getpriority(os.PRIO_PROCESS, 0)
+os.setpriority(os.PRIO_PROCESS, 0, 0)
+cpu = ctypes.c_uint()
+libc.syscall(309, ctypes.byref(cpu), None, None)  # getcpu
+libc.syscall(324, 0, 0)  # membarrier(MEMBARRIER_CMD_QUERY, 0)
+os.mkfifo(DIR + "/fifo")
+os.unlink(DIR + "/fifo")  # the next run makes it again
+"""
+MISC_CALLS = ["mlock", "munlock", "msync", "mincore", "sched_getscheduler", "sched_getparam",
+              "sched_get_priority_max", "getpriority", "setpriority", "getcpu", "membarrier",
+              "mknodat"]  # fmt: skip
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers for x86_64")
+def test_memory_and_scheduling_calls_like_strace(pycoz, tmp_path):
+    """Addresses in hex where strace prints hex (mlock, msync, mincore), policy,
+    priority and membarrier names, written-back ints, a fifo's mode."""
+    program = f"DIR = {str(tmp_path)!r}\n" + MISC_PROGRAM
+    ours, theirs = run_both(pycoz, ["-e", "trace=" + ",".join(MISC_CALLS)], [PYTHON, "-c", program])
+    vary = [(r"getcpu\(\[\d+\]", "getcpu([N]")]
+    want = calls(theirs, MISC_CALLS, vary)
+    assert calls(ours, MISC_CALLS, vary) == want
+    text = "\n".join(want)
+    for expected in (
+        "mlock(0xADDR, 4096) = 0",
+        "msync(0xADDR, 4096, MS_SYNC) = 0",
+        "mincore(0xADDR, 8192, [1, 0]) = 0",
+        "sched_getscheduler(0) = 0 (SCHED_OTHER)",
+        "sched_getparam(0, [0]) = 0",
+        "sched_get_priority_max(SCHED_OTHER) = 0",
+        "getpriority(PRIO_PROCESS, 0) = ",
+        "setpriority(PRIO_PROCESS, 0, 0) = 0",
+        "getcpu([N], NULL, NULL) = 0",
+        "membarrier(MEMBARRIER_CMD_QUERY, 0) = 0x",
+        f'mknodat(AT_FDCWD, "{tmp_path}/fifo", S_IFIFO|0666) = 0',
+    ):
+        assert expected in text, expected

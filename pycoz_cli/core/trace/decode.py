@@ -2706,8 +2706,6 @@ _SIGS: dict = {
     "umask": (_octal,),
     "getdents64": _getdents,
     "getdents": _getdents,
-    "mknod": (_P, _octal, _xlong),
-    "mknodat": (_D, _P, _octal, _xlong),
     "statfs": (_P, _statfs_buf),
     "fstatfs": (_fd, _statfs_buf),
     "getgroups": _getgroups,
@@ -3111,7 +3109,7 @@ _TIMEOUT_RESULT = frozenset(("poll", "ppoll", "select", "pselect6"))
 
 #: Calls whose successful result is more than the number (see format_result).
 _ANNOTATED_RESULT = _HEX_RESULT | _OCT_RESULT | _TIMEOUT_RESULT | {
-    "prctl", "recvmmsg", "fcntl", "rt_sigtimedwait"
+    "prctl", "recvmmsg", "fcntl", "rt_sigtimedwait", "sched_getscheduler", "membarrier"
 }  # fmt: skip
 
 
@@ -3160,6 +3158,10 @@ def format_result(
             return f"{retval} ({dumpable})", None
     if name == "rt_sigtimedwait":
         return _misc.sigtimedwait_result(retval), None
+    if name in _misc.ANNOTATED:
+        text = _misc.result_text(name, retval)
+        if text is not None:
+            return text, None
     if name == "recvmmsg":
         if retval == 0:
             return "0 (Timeout)", None

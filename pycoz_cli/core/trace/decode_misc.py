@@ -510,6 +510,132 @@ def _probe(c, addr: int, n: int) -> Arg:
     )
 
 
+# --- memory, scheduling, times, membarrier, mknod ----------------------------------------------
+
+_MS_SYNC = ((1, "MS_ASYNC"), (2, "MS_INVALIDATE"), (4, "MS_SYNC"))
+_MCL = ((1, "MCL_CURRENT"), (2, "MCL_FUTURE"), (4, "MCL_ONFAULT"))
+_SCHED = ("SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO", "SCHED_IDLE",
+          "SCHED_DEADLINE")  # fmt: skip
+_PRIO = {0: "PRIO_PROCESS", 1: "PRIO_PGRP", 2: "PRIO_USER"}
+_MEMBARRIER = tuple(
+    (1 << n, "MEMBARRIER_CMD_" + name)
+    for n, name in enumerate((
+        "GLOBAL", "GLOBAL_EXPEDITED", "REGISTER_GLOBAL_EXPEDITED", "PRIVATE_EXPEDITED",
+        "REGISTER_PRIVATE_EXPEDITED", "PRIVATE_EXPEDITED_SYNC_CORE",
+        "REGISTER_PRIVATE_EXPEDITED_SYNC_CORE", "PRIVATE_EXPEDITED_RSEQ",
+        "REGISTER_PRIVATE_EXPEDITED_RSEQ",
+    ))
+)  # fmt: skip
+
+
+def _policy_text(v: int) -> str:
+    base = v & ~0x40000000
+    text = _SCHED[base] if 0 <= base < len(_SCHED) else f"{base:#x} /* SCHED_??? */"
+    return "SCHED_RESET_ON_FORK|" + text if v & 0x40000000 else text
+
+
+def _policy(c, i):
+    v = _s32(c.args[i])
+    text = _policy_text(v & 0xFFFFFFFF) if v >= 0 else str(v)
+    return Arg(text, text)
+
+
+def _int_in(c, i):
+    """``[N]``: an int the program passes by pointer."""
+    v = c.args[i]
+    if not v:
+        return Arg("NULL", None)
+    try:
+        (n,) = struct.unpack("<i", c.mem.read(v, 4))
+    except OSError:
+        return Arg(f"{v:#x}", v)
+    return Arg(f"[{n}]", [n])
+
+
+def _uint_out(c, i):
+    v = c.args[i]
+    done = c.out(v)
+    if done:
+        return done
+    try:
+        (n,) = struct.unpack("<I", c.mem.read(v, 4))
+    except OSError:
+        return Arg(f"{v:#x}", v)
+    return Arg(f"[{n}]", [n])
+
+
+def _mincore(c):
+    v, ln = c.args[2], c.args[1]
+    pages = min((ln + 4095) // 4096, 1 << 16)
+    vec = c.out(v)
+    if vec is None:
+        shown = min(pages, c.strsize)
+        try:
+            raw = c.mem.read(v, shown) if shown else b""
+        except OSError:
+            vec = Arg(f"{v:#x}", v)
+        else:
+            more = ", ..." if pages > shown else ""
+            vec = Arg(f"[{', '.join(str(b & 1) for b in raw)}{more}]", [b & 1 for b in raw])
+    return [_ptr(c, 0), _ulong(c, 1), vec]
+
+
+def _times(c):
+    from pycoz_cli.core.trace.decode import _clock_t
+
+    v = c.args[0]
+    done = c.out(v)
+    if done:
+        return [done]
+    try:
+        nums = struct.unpack("<4q", c.mem.read(v, 32))
+    except OSError:
+        return [Arg(f"{v:#x}", v)]
+    names = ("tms_utime", "tms_stime", "tms_cutime", "tms_cstime")
+    text = ", ".join(f"{k}={_clock_t(n)}" for k, n in zip(names, nums, strict=True))
+    return [Arg("{" + text + "}", dict(zip(names, nums, strict=True)))]
+
+
+def _membarrier(c):
+    cmd = c.args[0] & 0xFFFFFFFF
+    text = "MEMBARRIER_CMD_QUERY" if cmd == 0 else _flags(cmd, _MEMBARRIER)[0]
+    return [Arg(text, text), _uint(c, 1)]
+
+
+def _mknod_args(c, mode_i: int) -> list:
+    from pycoz_cli.core.trace.decode import _mode_text
+
+    mode = c.args[mode_i] & 0xFFFFFFFF
+    text, _ = _mode_text(mode)
+    out = [Arg(text, text)]
+    if mode & 0o170000 in (0o20000, 0o60000):  # a device: its number
+        dev = c.args[mode_i + 1]
+        major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF)
+        minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF)
+        out.append(Arg(f"makedev({major:#x}, {minor:#x})", dev))
+    return out
+
+
+def _mknod(c):
+    return [_path(c, 0), *_mknod_args(c, 1)]
+
+
+def _mknodat(c):
+    return [_dirfd(c, 0), _path(c, 1), *_mknod_args(c, 2)]
+
+
+def result_text(name: str, retval: int) -> str | None:
+    """The annotation strace adds to these calls' results, or None."""
+    if name == "sched_getscheduler":
+        return f"{retval} ({_policy_text(retval)})"
+    if name == "membarrier" and retval > 0:
+        return f"{retval:#x} ({_flags(retval, _MEMBARRIER)[0]})"
+    return None
+
+
+ANNOTATED = frozenset(("sched_getscheduler", "membarrier"))
+
+
 # --- the table ---------------------------------------------------------------------------
 
 SIGS = {
@@ -560,6 +686,25 @@ SIGS = {
     "umount2": (_path, _flagsarg(_UMOUNT_FLAGS)),
     "utimensat": _utimensat,
     "syncfs": (_fd,),
+    "mlock": (_ptr, _ulong),
+    "munlock": (_ptr, _ulong),
+    "mlock2": (_ptr, _ulong, _flagsarg(((1, "MLOCK_ONFAULT"),))),
+    "mlockall": (_flagsarg(_MCL),),
+    "msync": (_ptr, _ulong, _flagsarg(_MS_SYNC)),
+    "mincore": _mincore,
+    "sched_getscheduler": (_int,),
+    "sched_setscheduler": (_int, _policy, _int_in),
+    "sched_getparam": (_int, _uint_out),
+    "sched_setparam": (_int, _int_in),
+    "sched_get_priority_max": (_policy,),
+    "sched_get_priority_min": (_policy,),
+    "getpriority": (lambda c, i: Arg(*_xlat(_s32(c.args[i]), _PRIO)), _int),
+    "setpriority": (lambda c, i: Arg(*_xlat(_s32(c.args[i]), _PRIO)), _int, _int),
+    "getcpu": (_uint_out, _uint_out, _ptr),
+    "times": _times,
+    "membarrier": _membarrier,
+    "mknod": _mknod,
+    "mknodat": _mknodat,
     "io_uring_setup": _io_uring_setup,
     "io_uring_enter": _io_uring_enter,
     "io_uring_register": _io_uring_register,
