@@ -24,6 +24,7 @@ from pycoz_cli.core.trace.decode import (
     _flags,
     _flagsarg,
     _int,
+    _intptr_in,
     _intptr_out,
     _long,
     _path,
@@ -291,7 +292,8 @@ def _id(c, i):
 _PURE.add(_id)
 
 
-def _ids_out(c, i):
+def _uint_out(c, i):
+    """``[N]``: an unsigned int the call writes (getresuid, getcpu)."""
     v = c.args[i]
     done = c.out(v)
     if done:
@@ -540,30 +542,6 @@ def _policy(c, i):
     return Arg(text, text)
 
 
-def _int_in(c, i):
-    """``[N]``: an int the program passes by pointer."""
-    v = c.args[i]
-    if not v:
-        return Arg("NULL", None)
-    try:
-        (n,) = struct.unpack("<i", c.mem.read(v, 4))
-    except OSError:
-        return Arg(f"{v:#x}", v)
-    return Arg(f"[{n}]", [n])
-
-
-def _uint_out(c, i):
-    v = c.args[i]
-    done = c.out(v)
-    if done:
-        return done
-    try:
-        (n,) = struct.unpack("<I", c.mem.read(v, 4))
-    except OSError:
-        return Arg(f"{v:#x}", v)
-    return Arg(f"[{n}]", [n])
-
-
 def _mincore(c):
     v, ln = c.args[2], c.args[1]
     pages = min((ln + 4095) // 4096, 1 << 16)
@@ -676,8 +654,8 @@ SIGS = {
     "setregid": (_id, _id),
     "setresuid": (_id, _id, _id),
     "setresgid": (_id, _id, _id),
-    "getresuid": (_ids_out, _ids_out, _ids_out),
-    "getresgid": (_ids_out, _ids_out, _ids_out),
+    "getresuid": (_uint_out, _uint_out, _uint_out),
+    "getresgid": (_uint_out, _uint_out, _uint_out),
     "chown": (_path, _id, _id),
     "lchown": (_path, _id, _id),
     "fchown": (_fd, _id, _id),
@@ -693,9 +671,9 @@ SIGS = {
     "msync": (_ptr, _ulong, _flagsarg(_MS_SYNC)),
     "mincore": _mincore,
     "sched_getscheduler": (_int,),
-    "sched_setscheduler": (_int, _policy, _int_in),
+    "sched_setscheduler": (_int, _policy, _intptr_in),
     "sched_getparam": (_int, _uint_out),
-    "sched_setparam": (_int, _int_in),
+    "sched_setparam": (_int, _intptr_in),
     "sched_get_priority_max": (_policy,),
     "sched_get_priority_min": (_policy,),
     "getpriority": (lambda c, i: Arg(*_xlat(_s32(c.args[i]), _PRIO)), _int),
