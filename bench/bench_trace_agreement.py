@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--pycoz", default=PYCOZ, help="the pycoz to measure (another checkout's)")
     parser.add_argument("--only", help="comma-separated option sets (" + ",".join(OPTIONS) + ")")
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()  # run_all.sh passes every bench the same options
     wanted = args.only.split(",") if args.only else list(OPTIONS)
     print(f"{'command':<12} {'options':<9} {'strace/strace':>13} {'pycoz/strace':>12}")
     summary: dict = collections.defaultdict(lambda: ([], []))
