@@ -1150,3 +1150,38 @@ def test_memory_and_scheduling_calls_like_strace(pycoz, tmp_path):
         f'mknodat(AT_FDCWD, "{tmp_path}/fifo", S_IFIFO|0666) = 0',
     ):
         assert expected in text, expected
+
+
+FDS_OF_EVENTS_PROGRAM = """
+import ctypes, os, signal, time
+libc = ctypes.CDLL(None, use_errno=True)
+class TS(ctypes.Structure):
+    _fields_ = [("s", ctypes.c_long), ("ns", ctypes.c_long)]
+class ITS(ctypes.Structure):
+    _fields_ = [("i", TS), ("v", TS)]
+t = libc.timerfd_create(1, os.O_CLOEXEC | os.O_NONBLOCK)
+old = ITS()
+libc.timerfd_settime(t, 0, ctypes.byref(ITS(TS(0, 0), TS(5, 0))), ctypes.byref(old))
+libc.timerfd_gettime(t, ctypes.byref(ITS()))
+mask = (ctypes.c_ulong * 16)()
+mask[0] = 1 << (signal.SIGUSR2 - 1)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])
+libc.signalfd(-1, mask, os.O_CLOEXEC | os.O_NONBLOCK)
+"""
+
+
+def test_timerfd_and_signalfd_like_strace(pycoz):
+    names = ["timerfd_create", "timerfd_settime", "timerfd_gettime", "signalfd4"]
+    ours, theirs = run_both(
+        pycoz, ["-e", "trace=" + ",".join(names)], [PYTHON, "-c", FDS_OF_EVENTS_PROGRAM]
+    )
+    left = [(r"(timerfd_gettime\(.*it_value=)\{tv_sec=\d, tv_nsec=\d+\}", r"\1{LEFT}")]
+    want = calls(theirs, names, left)
+    assert calls(ours, names, left) == want
+    assert want == [
+        "timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC|TFD_NONBLOCK) = 3",
+        "timerfd_settime(3, 0, {it_interval={tv_sec=0, tv_nsec=0}, it_value={tv_sec=5, "
+        "tv_nsec=0}}, {it_interval={tv_sec=0, tv_nsec=0}, it_value={tv_sec=0, tv_nsec=0}}) = 0",
+        "timerfd_gettime(3, {it_interval={tv_sec=0, tv_nsec=0}, it_value={LEFT}}) = 0",
+        "signalfd4(-1, [USR2], 8, SFD_CLOEXEC|SFD_NONBLOCK) = 4",
+    ]

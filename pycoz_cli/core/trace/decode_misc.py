@@ -614,6 +614,35 @@ def result_text(name: str, retval: int) -> str | None:
 ANNOTATED = frozenset(("sched_getscheduler", "membarrier"))
 
 
+# --- timerfd, signalfd ------------------------------------------------------------------------
+
+_TFD = ((0o2000000, "TFD_CLOEXEC"), (0o4000, "TFD_NONBLOCK"))
+_TFD_TIMER = ((1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET"))
+_SFD = ((0o2000000, "SFD_CLOEXEC"), (0o4000, "SFD_NONBLOCK"))
+
+
+def _clock(c, i):
+    from pycoz_cli.core.trace.decode import _CLOCKS
+
+    return Arg(*_xlat(_s32(c.args[i]), _CLOCKS))
+
+
+def _itimerspec_in(c, i):
+    from pycoz_cli.core.trace.decode import _itimerval_at
+
+    return _itimerval_at(c, c.args[i], "tv_nsec")
+
+
+def _itimerspec_out(c, i):
+    from pycoz_cli.core.trace.decode import _itimerval_at
+
+    return c.out(c.args[i]) or _itimerval_at(c, c.args[i], "tv_nsec")
+
+
+def _sigmask_arg(c, i):
+    return _sigset_at(c, c.args[i], c.args[i + 1])
+
+
 # --- the table ---------------------------------------------------------------------------
 
 SIGS = {
@@ -683,6 +712,11 @@ SIGS = {
     "membarrier": _membarrier,
     "mknod": _mknod,
     "mknodat": _mknodat,
+    "timerfd_create": (_clock, _flagsarg(_TFD)),
+    "timerfd_settime": (_fd, _flagsarg(_TFD_TIMER), _itimerspec_in, _itimerspec_out),
+    "timerfd_gettime": (_fd, _itimerspec_out),
+    "signalfd4": (_fd, _sigmask_arg, _ulong, _flagsarg(_SFD)),
+    "signalfd": (_fd, _sigmask_arg, _ulong),
     "io_uring_setup": _io_uring_setup,
     "io_uring_enter": _io_uring_enter,
     "io_uring_register": _io_uring_register,
