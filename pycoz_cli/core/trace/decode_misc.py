@@ -14,11 +14,13 @@ import struct
 import time
 
 from pycoz_cli.core.trace.decode import (
+    _CLOCKS,
     _PURE,
     _SIGNALS,
     Arg,
     _atflags,
     _buf,
+    _clock_t,
     _dirfd,
     _fd,
     _flags,
@@ -26,7 +28,9 @@ from pycoz_cli.core.trace.decode import (
     _int,
     _intptr_in,
     _intptr_out,
+    _itimerval_at,
     _long,
+    _mode_text,
     _path,
     _ptr,
     _rusage,
@@ -559,8 +563,6 @@ def _mincore(c):
 
 
 def _times(c):
-    from pycoz_cli.core.trace.decode import _clock_t
-
     v = c.args[0]
     done = c.out(v)
     if done:
@@ -581,8 +583,6 @@ def _membarrier(c):
 
 
 def _mknod_args(c, mode_i: int) -> list:
-    from pycoz_cli.core.trace.decode import _mode_text
-
     mode = c.args[mode_i] & 0xFFFFFFFF
     text, _ = _mode_text(mode)
     out = [Arg(text, text)]
@@ -622,20 +622,14 @@ _SFD = ((0o2000000, "SFD_CLOEXEC"), (0o4000, "SFD_NONBLOCK"))
 
 
 def _clock(c, i):
-    from pycoz_cli.core.trace.decode import _CLOCKS
-
     return Arg(*_xlat(_s32(c.args[i]), _CLOCKS))
 
 
 def _itimerspec_in(c, i):
-    from pycoz_cli.core.trace.decode import _itimerval_at
-
     return _itimerval_at(c, c.args[i], "tv_nsec")
 
 
 def _itimerspec_out(c, i):
-    from pycoz_cli.core.trace.decode import _itimerval_at
-
     return c.out(c.args[i]) or _itimerval_at(c, c.args[i], "tv_nsec")
 
 
