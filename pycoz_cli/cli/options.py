@@ -258,7 +258,16 @@ TRACE_OPTIONS = (
         {"is_flag": True, "help": "Time since the previous line."},
     ),
     ("-T", "--syscall-times", "durations", {"is_flag": True, "help": "Time spent in each call."}),
-    ("-y", "--decode-fds", "decode_fds", {"is_flag": True, "help": "Print paths of fds."}),
+    (
+        "-y",
+        "--decode-fds",
+        "decode_fds",
+        {
+            "count": True,
+            "help": "Print paths of fds (-yy: also sockets' addresses, devices' numbers,"
+            " pidfds' pids).",
+        },
+    ),
     (
         "-k",
         "--stack-trace",
@@ -369,7 +378,7 @@ class TraceSetup:
                 self._stream = self._opened = open_text(output)
         common = {
             "strsize": values["strsize"] if values["strsize"] is not None else 32,
-            "decode_fds": bool(values["decode_fds"]),
+            "decode_fds": _decode_fds(values["decode_fds"] or 0, parsed.decode_fds),
             "status": parsed.status,
             "signals": parsed.signals,
             "quiet": values["quiet"] or 0,
@@ -619,3 +628,16 @@ def container_command(**settings):
     the command's own (``pycoz root ls -la`` passes ``-la`` to ls)."""
     context = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]}
     return click.command(cls=TailCommand, context_settings=context, **settings)
+
+
+def _decode_fds(ys: int, qualified: frozenset) -> frozenset:
+    """What descriptors show: -y is ``decode-fds=path``, -yy is ``decode-fds=all``."""
+    from pycoz_cli.core.trace.filters import DECODE_FDS
+
+    if ys and qualified:
+        from pycoz_cli.errors import SpecError
+
+        raise SpecError("-y and -e decode-fds= cannot be given together: choose one")
+    if ys:
+        return frozenset(DECODE_FDS) if ys > 1 else frozenset(("path",))
+    return qualified

@@ -19,23 +19,11 @@ from pycoz_cli.core.trace.tracer import DELAYED, INJECTED
 #: Decoded whole at entry: after a successful exec their arguments are gone.
 EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
 #: Calls whose input the kernel overwrites (socklen, fd sets): read at entry.
-CAPTURE_CALLS = frozenset(
-    NUMBERS[n]
-    for n in (
-        "accept",
-        "accept4",
-        "getsockname",
-        "getpeername",
-        "recvfrom",
-        "recvmsg",
-        "recvmmsg",
-        "getsockopt",
-        "select",
-        "pselect6",
-    )
-    if n in NUMBERS
-)
+CAPTURE_CALLS = frozenset(NUMBERS[n] for n in decode.ENTRY_CAPTURED if n in NUMBERS)
 DECODE_AT_ENTRY = EXEC_CALLS | CAPTURE_CALLS
+#: Under -y, also the calls that close or replace a descriptor (decorated as at entry).
+FD_ENTRY_CALLS = frozenset(NUMBERS[n] for n in decode.FD_ENTRY_CAPTURED if n in NUMBERS)
+SOCKET_ENTRY_CALLS = frozenset(NUMBERS[n] for n in decode.SOCKET_ENTRY_CAPTURED if n in NUMBERS)
 #: -k: calls whose stack is taken at entry, as strace does (after them there is
 #: no stack to read: the program is replaced, or gone).
 STACK_AT_ENTRY = EXEC_CALLS | frozenset(NUMBERS[n] for n in ("exit", "exit_group") if n in NUMBERS)
@@ -70,7 +58,14 @@ class Common:
         stack_trace=False,
     ):
         self.strsize = strsize
-        self.decode_fds = decode_fds
+        # -y is decode-fds=path; a set names the kinds (decode.DECODE_FDS).
+        if decode_fds is True:
+            decode_fds = decode.PATHS
+        self.decode_fds = frozenset(decode_fds or ())
+        if self.decode_fds:
+            self.decode_at_entry = DECODE_AT_ENTRY | FD_ENTRY_CALLS
+            if "socket" in self.decode_fds:
+                self.decode_at_entry |= SOCKET_ENTRY_CALLS
         self.status = status
         self.signals = signals
         self.quiet = quiet
@@ -156,10 +151,14 @@ class Common:
         if nr in EXEC_CALLS:
             self._entry_args[pid] = self._decode(pid, name, args, memory, None)
         else:
-            self._captured[pid] = decode.capture_entry(name, args, memory)
+            fd_path = self._fd_text(pid) if self.decode_fds else None
+            self._captured[pid] = decode.capture_entry(name, args, memory, fd_path)
+
+    def _fd_text(self, pid):
+        return partial(decode.fd_text, pid, kinds=self.decode_fds)
 
     def _decode(self, pid, name, args, memory, retval, entry=None):
-        fd_path = (lambda fd: decode.fd_path(pid, fd)) if self.decode_fds else None
+        fd_path = self._fd_text(pid) if self.decode_fds else None
         return decode.decode_call(
             name,
             args,
@@ -174,7 +173,7 @@ class Common:
     def _result(self, pid, name, retval, args, memory):
         if not self.decode_fds:
             return decode.format_result(name, retval, args=args, mem=memory)
-        fd_path = lambda fd: decode.fd_path(pid, fd)  # noqa: E731
+        fd_path = self._fd_text(pid)
         return decode.format_result(name, retval, args=args, mem=memory, fd_path=fd_path)
 
     def _wanted(self, retval, is_error) -> bool:
@@ -188,13 +187,13 @@ class Common:
         """What the call's decoders will read, read now (the tracee is stopped),
         so that the line can be made after the tracer resumes it; None when the
         call must be decoded now (see ``decode.capture``)."""
-        if self.decode_fds or retval is None or nr in DECODE_AT_ENTRY:
+        if self.decode_fds or retval is None or nr in self.decode_at_entry:
             return None
         return decode.capture(name, args, memory, retval, strsize=self.strsize)
 
     def _args(self, pid, nr, name, args, memory, retval):
         entry = None
-        if nr in DECODE_AT_ENTRY:
+        if nr in self.decode_at_entry:
             if nr in EXEC_CALLS and pid in self._entry_args:
                 return self._entry_args.pop(pid)
             entry = self._captured.pop(pid, None)
