@@ -248,9 +248,10 @@ class Container:
             raise SpecError(f"--host {self.host}: needs a topology (--net)")
         root.fenced = not self.fence.privileged
         build = mounts.build_root if self.overlay else mounts.build_light
-        steps = [lambda: build(root)]
+        # Partials, not lambdas: a plan is data that pickles (``core.spawner``).
+        steps = [functools.partial(build, root)]
         if hostname:
-            steps.append(lambda: libc.sethostname(hostname))
+            steps.append(functools.partial(libc.sethostname, hostname))
         own_netns, fenced = root.own_netns, root.fenced
         try:
             here = os.getcwd()
@@ -264,7 +265,7 @@ class Container:
             # The rootless root mounts /proc itself, before the old root goes.
             in_pid_namespace=[]
             if rootless and self.overlay
-            else [lambda: mounts.mount_proc(own_netns, fenced)],
+            else [functools.partial(mounts.mount_proc, own_netns, fenced)],
             cwd=self.workdir,
             fallback_cwd=here if self.base == "/" else "/",
         )
@@ -286,6 +287,7 @@ class Container:
         pre_exec=(),
         tracer=None,
         terminal: bool = False,
+        helper: bool = False,
     ) -> ContainerProcess:
         """Start ``argv`` (default: the user's shell) in a fresh throwaway root.
 
@@ -299,6 +301,9 @@ class Container:
         pseudo-terminal of the container's own devpts, sized like pycoz's
         terminal; its master end is ``proc.terminal`` (the caller relays it and
         closes it; see ``core.terminal``).
+
+        ``helper=True`` starts init through ``core.spawner`` when it can (the
+        Python API: many containers from one long-lived process).
         """
         plan = self.plan(argv, env)
         plan.stdin, plan.stdout, plan.stderr = stdin, stdout, stderr
@@ -307,6 +312,7 @@ class Container:
         plan.detach = detach
         plan.pre_exec = tuple(pre_exec)
         plan.tracer = tracer
+        plan.helper = helper
         if self.trace is not None and tracer is None:
             plan.pre_exec = (*plan.pre_exec, self.trace.prepare_tracee)
             plan.tracer = self.trace.run_as_init

@@ -509,6 +509,22 @@ class FencePlan:
         #: so init (which waits, reaps and reports) keeps every call it needs.
         self.user_program = None
 
+    def __getstate__(self):
+        # The seccomp programs travel as their packed bytes (``prepare``'s
+        # third item) and are prepared again where they are unpickled
+        # (``core.spawner``); the Landlock fd travels beside the pickle.
+        state = {name: getattr(self, name) for name in self.__slots__}
+        for name in ("program", "user_program"):
+            if state[name] is not None:
+                state[name] = state[name][2]
+        return state
+
+    def __setstate__(self, state) -> None:
+        for name, value in state.items():
+            if name in ("program", "user_program") and value is not None:
+                value = prepare(value)
+            setattr(self, name, value)
+
     def apply(self) -> None:
         """Fence the calling process (init, right before it starts the command).
 
