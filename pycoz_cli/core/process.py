@@ -183,6 +183,32 @@ def _ignored_signals() -> frozenset:
     return frozenset(sig for sig in _ALL_SIGNALS if (h := get(sig)) is None or h == ignore)
 
 
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first, then
+    ppid, ... ; the start time is ``[19]``), or None when ``pid`` is gone.
+
+    The name is cut at the *last* ")": a command may have any characters in
+    its name, ")" and spaces included.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid``: tells a pid from a later reuse of it."""
+    fields = proc_stat(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else None
+
+
+def running(pid: int, start: str | None) -> bool:
+    """Whether ``pid`` is still the process that started at ``start``, not a zombie."""
+    fields = proc_stat(pid)
+    return fields is not None and len(fields) > 19 and fields[19] == start and fields[0] != "Z"
+
+
 def _status_to_returncode(status: int) -> int:
     """subprocess convention: exit code, or -N when killed by signal N."""
     if os.WIFSIGNALED(status):
