@@ -390,7 +390,7 @@ class Fence:
             if (CAPABILITIES[number] not in caps if number < known else not keep_unknown)
         )
         if not self.privileged:
-            plan.program = prepare(pack(fence_program(caps)))
+            plan.program = prepare(_packed_fence(caps))
             # Signals always: the command shares pycoz's process group (job
             # control), and kill(0) or kill(-pgid) would otherwise reach the host
             # processes of that group (the shell or test runner that started
@@ -406,6 +406,14 @@ class Fence:
         return plan
 
 
+@functools.lru_cache(maxsize=16)
+def _packed_fence(caps: frozenset) -> bytes:
+    """The fence's program for ``caps``, packed: made once per set of capabilities
+    (the API starts many containers with the same fence)."""
+    return pack(fence_program(caps))
+
+
+@functools.cache
 def _last_cap() -> int:
     try:
         with open("/proc/sys/kernel/cap_last_cap") as f:
