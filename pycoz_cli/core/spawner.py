@@ -24,7 +24,8 @@ does at the end of a session).  A helper that went away is started again.
 The Python API asks for it (``SpawnPlan.helper``): a helper pays off over
 many containers, not for the CLI's one.  Only plans that need nothing of this
 process after the fork take this path (no Python hook before exec, no tracer,
-no terminal, no cgroup, no fds passed by number, not detached), and only as
+no terminal, no cgroup, no fds passed by number or left open with
+``close_fds=False``, not detached), and only as
 root: a rootless pycoz's user namespace and network home belong to its own
 threads (``core.userns``).  ``PYCOZ_SPAWNER=0`` turns it off.
 """
@@ -96,6 +97,7 @@ def eligible(plan) -> bool:
         or plan.cgroup is not None
         or plan.detach
         or plan.pass_fds
+        or not plan.close_fds  # every inheritable fd of this process: not sendable
     ):
         return False
     from pycoz_cli.core import userns

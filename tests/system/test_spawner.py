@@ -108,3 +108,18 @@ def test_stop_ends_the_helper_and_the_next_spawn_starts_another():
     spawner.stop()
     assert wait_until(lambda: not os.path.exists(f"/proc/{first}"))
     assert _helper_pid() != first
+
+
+def test_close_fds_false_passes_inheritable_fds_as_subprocess_does():
+    """close_fds=False: every inheritable fd reaches the command (not sendable to
+    the helper, so such a command is forked here)."""
+    r, w = os.pipe()
+    os.set_inheritable(w, True)
+    try:
+        ours = pycoz_cli.run(["sh", "-c", f"echo through > /proc/self/fd/{w}"], close_fds=False)
+        theirs = subprocess.run(["sh", "-c", f"echo through > /proc/self/fd/{w}"], close_fds=False)
+    finally:
+        os.close(w)
+    with os.fdopen(r) as f:
+        assert f.read() == "through\nthrough\n"
+    assert ours.returncode == theirs.returncode == 0
