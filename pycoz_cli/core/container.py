@@ -170,8 +170,7 @@ class Container:
                 raise SpecError(f"--upper {self.upper}: parent directory {parent} does not exist")
         for b in self.binds:
             option = "--ro-bind" if b.readonly else "--bind"
-            if not os.path.exists(b.src):
-                raise SpecError(f"{option} source {b.src}: no such file or directory")
+            _bind_source(b.src, option, self.rootless)
             if mounts.is_under(os.path.realpath(b.src), "/proc"):
                 raise SpecError(f"{option} source {b.src}: paths under /proc cannot be bound")
             _need_absolute(b.dst, f"{option} destination")
@@ -454,6 +453,33 @@ def default_shell(env: Mapping[str, str], base: str) -> str:
 def _tmpfs(text: str) -> tuple[str, str]:
     path, _, options = text.partition(":")
     return os.path.normpath(path), options
+
+
+def _bind_source(path: str, option: str, rootless: bool) -> None:
+    """A bind's source exists, and in rootless mode the user can read it: a user
+    namespace gives no power over what the user cannot reach (a bind would show
+    it unreadable inside), so it is refused here, in one line."""
+    from pycoz_cli.core import userns
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SpecError(f"{option} source {path}: no such file or directory") from None
+    except PermissionError:
+        raise SetupError(
+            f"{option} source {path}: permission denied (a directory on its path is "
+            "closed to this user)"
+        ) from None
+    if not (userns.active() or userns.wanted(rootless)):
+        return
+    import stat
+
+    need = os.R_OK | (os.X_OK if stat.S_ISDIR(st.st_mode) else 0)
+    if not os.access(path, need):
+        raise SetupError(
+            f"{option} source {path}: this user cannot read it, and rootless mode can "
+            "bind only what the user can read: run pycoz as root to bind it"
+        )
 
 
 def _need_dir(path: str, what: str) -> None:

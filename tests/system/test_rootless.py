@@ -959,3 +959,21 @@ def test_dpkg_over_the_hosts_root_says_why_in_one_line(as_user, probe_deb):
     assert "dpkg cannot change the host's own files" in notes[0]
     assert "EOVERFLOW" in notes[0] and "--base DIR" in notes[0]
     assert "dpkg: error" in r.stderr  # dpkg's own message follows
+
+
+def test_bind_of_what_the_user_cannot_read_is_refused_in_one_line(as_user, unique):
+    """A user namespace gives no power over what the user cannot reach: binding
+    it is refused in one line (exit 125), not mounted unreadable."""
+    closed = f"/tmp/{unique}-closed"
+    os.mkdir(closed, 0o700)  # root's
+    try:
+        with open(f"{closed}/f", "w") as f:
+            f.write("secret\n")
+        r = as_user("root", "--bind", f"{closed}:/x", "--", "true")
+        assert r.returncode == 125, r
+        assert_one_line(r.stderr, f"--bind source {closed}", "cannot read it", "as root")
+        r = as_user("root", "--ro-bind", f"{closed}/f:/x", "--", "true")
+        assert r.returncode == 125, r
+        assert_one_line(r.stderr, f"--ro-bind source {closed}/f", "permission denied")
+    finally:
+        shutil.rmtree(closed)
