@@ -297,6 +297,7 @@ class Popen(subprocess.Popen):
                     pass_fds=pass_fds,
                     close_fds=close_fds,
                     pre_exec=pre_exec,
+                    helper=True,
                 )
             except CommandNotFound:
                 raise FileNotFoundError(

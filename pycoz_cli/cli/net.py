@@ -191,9 +191,10 @@ def exec_(name: str, host: str, command: tuple[str, ...], **fence) -> int:
     """Run COMMAND in HOST of the running named topology NAME."""
     from pycoz_cli.core.net import named
 
-    named.join(name)  # a user's topology: its user namespace, before --rootless makes one
+    # A user's topology: its user namespace, before --rootless makes one; once.
+    state = named.join(name)
     fence = fence_from_options(fence)
-    joined = named.Joined(name)
+    joined = named.Joined(name, state)
     try:
         joined.netns(host)
         return _placed_run(joined, host, command, fence)

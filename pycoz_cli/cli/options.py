@@ -119,7 +119,11 @@ FENCE_OPTIONS = (
         is_flag=True,
         help="Run in a user namespace of pycoz's own, as pycoz does by itself when "
         "not run by root: root inside has no power outside it, and files of other "
-        "users show as nobody and cannot be changed.",
+        "users (the host root's too) show as nobody and cannot be changed, so "
+        "apt-get and dpkg need a root of the user's own (--base DIR). With a range "
+        "of the user's in /etc/subuid and /etc/subgid (and newuidmap), uids 1..N "
+        "exist inside; with one uid only, chown to another user, setuid and "
+        "services with users of their own fail.",
     ),
 )
 FENCE_PARAMS = (
@@ -470,7 +474,7 @@ def net_options(func):
     return func
 
 
-def network_from_options(params: dict, stack):
+def network_from_options(params: dict, stack, joined: dict | None = None):
     """Build (--net) or open (--join) the network; registered on ``stack`` for
     teardown.  Returns (network or None, host); pops what it uses."""
     from pycoz_cli.errors import SpecError
@@ -489,7 +493,7 @@ def network_from_options(params: dict, stack):
     elif join:
         from pycoz_cli.core.net.named import Joined
 
-        network = Joined(join)
+        network = Joined(join, joined)  # joined: named.join's state, if done already
         stack.callback(network.close)
     else:
         if host:
@@ -531,12 +535,15 @@ def container_from_options(params: dict, stack=None):
         env[name] = value
     binds = [Bind.parse(b) for b in params.pop("binds")]
     binds += [Bind.parse(b, readonly=True) for b in params.pop("ro_binds")]
+    joined = None
     if stack is not None and params.get("join"):
         from pycoz_cli.core.net import named
 
-        named.join(params["join"])  # a rootless topology: its user namespace, not a new one
+        joined = named.join(params["join"])  # a rootless topology: its user namespace
     fence = fence_from_options(params)  # first: it may enter pycoz's user namespace
-    network, host = network_from_options(params, stack) if stack is not None else (None, None)
+    network, host = (
+        network_from_options(params, stack, joined) if stack is not None else (None, None)
+    )
     return Container(
         base=params.pop("base"),
         upper=params.pop("upper"),
@@ -555,8 +562,14 @@ def container_from_options(params: dict, stack=None):
 def run_in_container(container, command) -> int:
     """Start COMMAND in CONTAINER, pass on the signals sent to pycoz while it runs,
     and return the exit code pycoz exits with (128+N for a death by signal N)."""
+    from pycoz_cli.core import userns
     from pycoz_cli.core.process import SignalsHeld, exit_code_for, wait_passing_signals
 
+    note = userns.installer_note(command, container.base, container.overlay)
+    if note:
+        import sys
+
+        print(note, file=sys.stderr)
     withhold_inherited_fds(container)
     with SignalsHeld():
         proc = container.spawn(command, close_fds=False)

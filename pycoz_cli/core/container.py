@@ -170,8 +170,7 @@ class Container:
                 raise SpecError(f"--upper {self.upper}: parent directory {parent} does not exist")
         for b in self.binds:
             option = "--ro-bind" if b.readonly else "--bind"
-            if not os.path.exists(b.src):
-                raise SpecError(f"{option} source {b.src}: no such file or directory")
+            _bind_source(b.src, option, self.rootless)
             if mounts.is_under(os.path.realpath(b.src), "/proc"):
                 raise SpecError(f"{option} source {b.src}: paths under /proc cannot be bound")
             _need_absolute(b.dst, f"{option} destination")
@@ -254,9 +253,10 @@ class Container:
             raise SpecError(f"--host {self.host}: needs a topology (--net)")
         root.fenced = not self.fence.privileged
         build = mounts.build_root if self.overlay else mounts.build_light
-        steps = [lambda: build(root)]
+        # Partials, not lambdas: a plan is data that pickles (``core.spawner``).
+        steps = [functools.partial(build, root)]
         if hostname:
-            steps.append(lambda: libc.sethostname(hostname))
+            steps.append(functools.partial(libc.sethostname, hostname))
         own_netns, fenced = root.own_netns, root.fenced
         here = _cwd()
         plan = SpawnPlan(
@@ -267,7 +267,7 @@ class Container:
             # The rootless root mounts /proc itself, before the old root goes.
             in_pid_namespace=[]
             if rootless and self.overlay
-            else [lambda: mounts.mount_proc(own_netns, fenced)],
+            else [functools.partial(mounts.mount_proc, own_netns, fenced)],
             cwd=self.workdir,
             fallback_cwd=here if self.base == "/" else "/",
         )
@@ -330,6 +330,7 @@ class Container:
         tracer=None,
         terminal: bool = False,
         keep: bool = False,
+        helper: bool = False,
     ) -> ContainerProcess:
         """Start ``argv`` (default: the user's shell) in a fresh throwaway root.
 
@@ -346,6 +347,9 @@ class Container:
 
         ``keep=True`` starts no command: the container's init alone keeps it
         (``SpawnPlan.keep``) until it is sent SIGTERM or killed.
+
+        ``helper=True`` starts init through ``core.spawner`` when it can (the
+        Python API: many containers from one long-lived process).
         """
         plan = self.plan(argv, env)
         plan.keep = keep
@@ -355,6 +359,7 @@ class Container:
         plan.detach = detach
         plan.pre_exec = tuple(pre_exec)
         plan.tracer = tracer
+        plan.helper = helper
         if self.trace is not None and tracer is None:
             plan.pre_exec = (*plan.pre_exec, self.trace.prepare_tracee)
             plan.tracer = self.trace.run_as_init
@@ -507,6 +512,33 @@ def default_shell(env: Mapping[str, str], base: str) -> str:
 def _tmpfs(text: str) -> tuple[str, str]:
     path, _, options = text.partition(":")
     return os.path.normpath(path), options
+
+
+def _bind_source(path: str, option: str, rootless: bool) -> None:
+    """A bind's source exists, and in rootless mode the user can read it: a user
+    namespace gives no power over what the user cannot reach (a bind would show
+    it unreadable inside), so it is refused here, in one line."""
+    from pycoz_cli.core import userns
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SpecError(f"{option} source {path}: no such file or directory") from None
+    except PermissionError:
+        raise SetupError(
+            f"{option} source {path}: permission denied (a directory on its path is "
+            "closed to this user)"
+        ) from None
+    if not (userns.active() or userns.wanted(rootless)):
+        return
+    import stat
+
+    need = os.R_OK | (os.X_OK if stat.S_ISDIR(st.st_mode) else 0)
+    if not os.access(path, need):
+        raise SetupError(
+            f"{option} source {path}: this user cannot read it, and rootless mode can "
+            "bind only what the user can read: run pycoz as root to bind it"
+        )
 
 
 def _need_dir(path: str, what: str) -> None:

@@ -19,6 +19,7 @@ A named namespace is the same fd bind-mounted on ``/run/netns/NAME``, exactly wh
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 
 from pycoz_cli.core import libc
@@ -162,7 +163,7 @@ class NetNS:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0)
         except FileExistsError:
-            raise OSError(17, "network namespace name already taken", path) from None
+            raise OSError(errno.EEXIST, "network namespace name already taken", path) from None
         os.close(fd)
         try:
             libc.mount(
@@ -212,7 +213,7 @@ def remove_named(name: str) -> bool:
         try:
             libc.umount2(path, libc.MNT_DETACH)
         except OSError as err:
-            if err.errno == 22:  # EINVAL: no mount left (or half-made); just unlink
+            if err.errno == errno.EINVAL:  # no mount left (or half-made); just unlink
                 break
             raise OSError(err.errno, "cannot remove network namespace", path) from None
     try:
@@ -238,7 +239,7 @@ def ensure_netns_run_dir() -> None:
         libc.mount(None, NETNS_RUN_DIR, None, libc.MS_SHARED | libc.MS_REC)
         return
     except OSError as err:
-        if err.errno != 22:  # EINVAL: not a mount point yet
+        if err.errno != errno.EINVAL:  # not a mount point yet
             raise OSError(err.errno, "cannot make shared", NETNS_RUN_DIR) from None
     libc.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, None, libc.MS_BIND | libc.MS_REC, what="cannot bind")
     libc.mount(None, NETNS_RUN_DIR, None, libc.MS_SHARED | libc.MS_REC, what="cannot make shared")
