@@ -46,7 +46,7 @@ CASES = [
     ("pycoz net run chain:routers=3 --host r3", "pycoz net run chain:routers=3 --host r3 "),
     ("pycoz net run star:hosts=2 --impair h2-", "pycoz net run star:hosts=2 --impair h2-s1 "),
     ("pycoz root --net=v6rej", "pycoz root --net=v6rejected "),
-    ("pycoz root --net pair --impair h1-h2:los", "pycoz root --net pair --impair h1-h2:loss="),
+    ("pycoz root --net pair --impair h1-h2:jit", "pycoz root --net pair --impair h1-h2:jitter="),
     ("pycoz trace -e trace=%netw", "pycoz trace -e trace=%network "),
     ("pycoz trace -e trace=execve,socketp", "pycoz trace -e trace=execve,socketpair "),
     ("pycoz trace -e trace=!clone,fork,vfor", "pycoz trace -e trace=!clone,fork,vfork "),

@@ -723,8 +723,9 @@ ERRORS = [
         "link-key-unknown",
         PAIR + 'colour = "red"\n',
         "lab.toml:8: links[0].colour: unknown key 'colour' (a link takes a, b, "
-        "a_addresses, b_addresses, mtu, delay, jitter, loss, corrupt, rate, a_to_b or "
-        "b_to_a)",
+        "a_addresses, b_addresses, mtu, delay, jitter, loss, loss_correlation, corrupt, "
+        "corrupt_correlation, duplicate, duplicate_correlation, reorder, "
+        "reorder_correlation, gap, rate, limit, a_to_b or b_to_a)",
     ),
     (
         "link-self",
@@ -891,7 +892,8 @@ ERRORS = [
         "direction-key",
         PAIR + "\n[links.b_to_a]\nrate = '1mbit'\nmtu = 1400\n",
         "lab.toml:11: links[0].b_to_a.mtu: unknown key 'mtu' (a direction takes delay, "
-        "jitter, loss, corrupt or rate)",
+        "jitter, loss, loss_correlation, corrupt, corrupt_correlation, duplicate, "
+        "duplicate_correlation, reorder, reorder_correlation, gap, rate or limit)",
     ),
     (
         "direction-value",

@@ -17,7 +17,6 @@ name never meet (their namespaces, relays and state are apart).
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
@@ -531,50 +530,63 @@ def set_impairment(name: str, label: str, impair, sender: str | None = None) -> 
         ends = [e for e in ends if e[1][0] == sender]
         if not ends:
             raise SpecError(f"--from {sender}: not an end of link {label}")
+    if state.get("netem") is False:
+        changed = _set_relayed(state, link, [e[:2] for e in ends], impair)
+        _write_state(state)
+        return changed
     changed = []
-    for side, (node, ifname), index in ends:
-        if link.get("relay") is not None:
-            from pycoz_cli.core.net.impair import send_settings
-
-            send_settings(name, link["relay"], side, impair.to_dict())
-        elif state.get("netem") is False:
-            raise _not_adjustable(state, label)
-        else:
-            ns = _open_ns(state, node)
-            try:
-                apply_netem(ns.rtnl(), index, (node, ifname), impair)
-            except OSError as err:
-                if err.errno == errno.ENOENT:  # the kernel knows no qdisc "netem"
-                    raise _not_adjustable(state, label) from None
-                raise
-            finally:
-                ns.close()
+    for _side, (node, ifname), index in ends:
+        ns = _open_ns(state, node)
+        try:
+            apply_netem(ns.rtnl(), index, (node, ifname), impair)
+        finally:
+            ns.close()
         link["impair"][f"{node}:{ifname}"] = impair.to_dict()
         changed.append(f"{node}:{ifname}")
     _write_state(state)
     return changed
 
 
-def _not_adjustable(state: dict, label: str) -> SpecError:
-    """A link that only netem could change, on a kernel without netem: say how to
-    make the topology again with that link declared (and the others as they were).
-
-    pycoz does not re-plumb the link through the relay live: that would take the
-    interface away from under the programs running on the host (its addresses,
-    routes and neighbours vanish and come back), which is no longer the
-    topology they were started in.
-    """
-    import shlex
+def _set_relayed(state: dict, link: dict, sides: list, impair) -> list[str]:
+    """Impair a link through the topology's relay (a kernel without netem),
+    putting the relay in its way first if it is not yet (any link can)."""
+    from pycoz_cli.core.net.impair import relay_links
+    from pycoz_cli.core.net.netns import NetNS
 
     name = state["name"]
-    again = ["pycoz", "net", "up", state["spec"], "--name", name]
-    for option in [*state.get("impairs", []), label]:
-        again += ["--impair", option]
-    return SpecError(
-        f"link {label} of {name} cannot change: this kernel has no netem, so only "
-        f"links declared when the topology was made can (pycoz net down {name} && "
-        f"{shlex.join(again)})"
-    )
+    relay = state.get("relay")
+    if not relay or not _running(relay["pid"], relay["start"]):
+        raise SpecError(f"topology {name!r} has no link relay running (pycoz net down {name})")
+    j = link.get("relay")
+    new = j is None
+    if new:
+        used = [lk["relay"] for lk in state["links"] if lk.get("relay") is not None]
+        j = max(used, default=-1) + 1
+    settings = {}
+    for side in ("a", "b"):
+        node, ifname = link[side]
+        settings[side] = dict(link["impair"].get(f"{node}:{ifname}") or {})
+    changed = []
+    for side, (node, ifname) in sides:
+        settings[side] = impair.to_dict()
+        changed.append(f"{node}:{ifname}")
+    opened = []
+    try:
+        fd = os.open(f"/proc/{relay['pid']}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        opened.append(NetNS(fd, f"{name} link relay"))
+        for side in ("a", "b"):
+            opened.append(_open_ns(state, link[side][0]))
+        relay_ns, ns_a, ns_b = opened
+        ends = [(ns, link[side][1]) for ns, side in ((ns_a, "a"), (ns_b, "b"))]
+        relay_links(name, relay_ns, [(j, *ends, settings["a"], settings["b"], new)])
+    finally:
+        for ns in opened:
+            ns.close()
+    link["relay"] = j
+    for side in ("a", "b"):
+        node, ifname = link[side]
+        link["impair"][f"{node}:{ifname}"] = settings[side]
+    return changed
 
 
 def _write_etc_netns(directory: str, hosts_text: str) -> None:

@@ -40,7 +40,21 @@ NODE_KEYS = {
     "router": ("routes", "sysctls", "commands"),
     "switch": ("sysctls",),
 }
-IMPAIR_KEYS = ("delay", "jitter", "loss", "corrupt", "rate")
+IMPAIR_KEYS = (
+    "delay",
+    "jitter",
+    "loss",
+    "loss_correlation",
+    "corrupt",
+    "corrupt_correlation",
+    "duplicate",
+    "duplicate_correlation",
+    "reorder",
+    "reorder_correlation",
+    "gap",
+    "rate",
+    "limit",
+)
 LINK_KEYS = ("a", "b", "a_addresses", "b_addresses", "mtu", *IMPAIR_KEYS, "a_to_b", "b_to_a")
 DIRECTIONS = ("a_to_b", "b_to_a")
 COMMAND_KEYS = ("run", "ready", "timeout")
@@ -918,20 +932,10 @@ class _Loader:
 
     def impairment(self, table: dict, path: tuple) -> dict:
         """The impairments given in ``table`` as ``Impairment`` keyword arguments."""
-        out = {}
-        for key, parse, arg in (
-            ("delay", parse_duration, "delay_ms"),
-            ("jitter", parse_duration, "jitter_ms"),
-            ("loss", parse_percent, "loss"),
-            ("corrupt", parse_percent, "corrupt"),
-            ("rate", parse_rate, "rate_bps"),
-        ):
-            if key in table:
-                try:
-                    out[arg] = parse(table[key])
-                except ValueError as err:
-                    raise self.error((*path, key), str(err)) from None
-        return out
+        from pycoz_cli.core.net.topology import impairment_args
+
+        values = {key: table[key] for key in IMPAIR_KEYS if key in table}
+        return impairment_args(values, lambda key, why, _known: self.error((*path, key), why))
 
 
 def _flatten(table: dict, path: tuple):

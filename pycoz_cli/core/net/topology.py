@@ -20,7 +20,7 @@ import re
 import signal
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, fields, replace
 
 from pycoz_cli.errors import SetupError, SpecError
 
@@ -39,35 +39,67 @@ BRIDGE_MAX_PORTS = 1023
 PORT_LIMIT_REASON = f"a switch is a Linux bridge, which takes at most {BRIDGE_MAX_PORTS} ports"
 
 
+@dataclass(slots=True)
 class Impairment:
-    """netem-style impairments for one direction of a link."""
+    """netem-style impairments for one direction of a link (tc-netem(8)).
 
-    __slots__ = ("corrupt", "delay_ms", "jitter_ms", "loss", "rate_bps")
+    ``delay_ms`` and ``jitter_ms`` (milliseconds; jitter: uniform ±), ``loss``,
+    ``corrupt``, ``duplicate`` and ``reorder`` (percent), each of those four
+    with a ``*_corr`` correlation (percent: how much a packet's chance follows
+    the last one's, netem's CORRELATION), ``gap`` (reorder: every GAPth packet
+    may go first; 1 when reorder is given alone), ``rate_bps`` (bits/s),
+    ``limit`` (packets queued at most; 0: netem's default, 1000).
+    """
 
-    def __init__(self, delay_ms=0.0, jitter_ms=0.0, loss=0.0, corrupt=0.0, rate_bps=0):
-        self.delay_ms = float(delay_ms)
-        self.jitter_ms = float(jitter_ms)
-        self.loss = float(loss)
-        self.corrupt = float(corrupt)
-        self.rate_bps = int(rate_bps)
+    delay_ms: float = 0.0
+    jitter_ms: float = 0.0
+    loss: float = 0.0
+    corrupt: float = 0.0
+    rate_bps: int = 0
+    _: KW_ONLY
+    duplicate: float = 0.0
+    reorder: float = 0.0
+    gap: int = 0
+    limit: int = 0
+    loss_corr: float = 0.0
+    corrupt_corr: float = 0.0
+    duplicate_corr: float = 0.0
+    reorder_corr: float = 0.0
 
     def __bool__(self) -> bool:
-        return bool(self.delay_ms or self.jitter_ms or self.loss or self.corrupt or self.rate_bps)
+        """Whether it changes anything (a limit or correlations alone do not)."""
+        return bool(
+            self.delay_ms
+            or self.jitter_ms
+            or self.loss
+            or self.corrupt
+            or self.rate_bps
+            or self.duplicate
+            or self.reorder
+        )
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
     def describe(self) -> str:
         """``delay 100ms, loss 1%``: the settings as a topology file writes them."""
         from pycoz_cli.core.net.topofile import format_duration, format_percent, format_rate
 
-        shown = (
+        shown = [
             ("delay", self.delay_ms, format_duration),
             ("jitter", self.jitter_ms, format_duration),
             ("loss", self.loss, format_percent),
+            ("loss_correlation", self.loss_corr, format_percent),
             ("corrupt", self.corrupt, format_percent),
+            ("corrupt_correlation", self.corrupt_corr, format_percent),
+            ("duplicate", self.duplicate, format_percent),
+            ("duplicate_correlation", self.duplicate_corr, format_percent),
+            ("reorder", self.reorder, format_percent),
+            ("reorder_correlation", self.reorder_corr, format_percent),
+            ("gap", self.gap, str),
             ("rate", self.rate_bps, format_rate),
-        )
+            ("limit", self.limit, str),
+        ]
         return ", ".join(f"{key} {fmt(value)}" for key, value, fmt in shown if value) or "none"
 
 
@@ -201,13 +233,9 @@ class Link:
         self.b = b
         #: Keyed by the sending end: impair[a] applies to traffic from a to b.
         self.impair: dict[tuple[str, str], Impairment] = {}
-        #: Impairments may be set on it at run time (``net set``), even if none
-        #: is set at first.  Implied by any impairment.
+        #: Declared with ``--impair LINK`` and no setting.  Kept for plugins
+        #: that set it: any link changes at run time now (``net set``).
         self.adjustable = False
-
-    @property
-    def impairable(self) -> bool:
-        return self.adjustable or any(self.impair.values())
 
     @property
     def label(self) -> str:
@@ -574,7 +602,7 @@ def impair_spec(topo: Topology, spec: str) -> None:
 
     LINK is ``h1-h2`` (both directions) or ``h1>h2`` (traffic from h1 to h2);
     KEYs are delay, jitter (durations), loss, corrupt (percentages) and rate.
-    With no KEY the link is only made adjustable (``pycoz net set`` later).
+    With no KEY nothing changes (any link can be impaired later, ``net set``).
     """
     where, _, settings = spec.partition(":")
     one_way = ">" in where
@@ -596,36 +624,77 @@ def impair_spec(topo: Topology, spec: str) -> None:
         link.impair[end] = impair
 
 
-IMPAIRMENT_KEYS = ("delay", "jitter", "loss", "corrupt", "rate")
+#: Impairment keys as users write them -> (the Impairment argument, its parser's name).
+_IMPAIRMENT_ARGS = {
+    "delay": ("delay_ms", "duration"),
+    "jitter": ("jitter_ms", "duration"),
+    "loss": ("loss", "percent"),
+    "loss_correlation": ("loss_corr", "percent"),
+    "corrupt": ("corrupt", "percent"),
+    "corrupt_correlation": ("corrupt_corr", "percent"),
+    "duplicate": ("duplicate", "percent"),
+    "duplicate_correlation": ("duplicate_corr", "percent"),
+    "reorder": ("reorder", "percent"),
+    "reorder_correlation": ("reorder_corr", "percent"),
+    "gap": ("gap", "count"),
+    "rate": ("rate_bps", "rate"),
+    "limit": ("limit", "count"),
+}
+IMPAIRMENT_KEYS = tuple(_IMPAIRMENT_ARGS)
+
+
+def parse_count(value) -> int:
+    """``"1000"`` or 1000 -> 1000: a whole number of packets, at least 1."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number of packets")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
+        raise ValueError(f"{value!r} is not a number of packets (a whole number from 1)")
+    return value
+
+
+def impairment_args(values: dict, error) -> dict:
+    """``Impairment`` keyword arguments from user keys (``values``: key -> text or
+    TOML value; None is skipped).  ``error(key, message, known)`` makes the
+    exception raised for a bad value (or an unknown key: ``known`` False);
+    netem's rules are checked as tc checks them."""
+    from pycoz_cli.core.net import topofile
+
+    parsers = {
+        "duration": topofile.parse_duration,
+        "percent": topofile.parse_percent,
+        "rate": topofile.parse_rate,
+        "count": parse_count,
+    }
+    out = {}
+    for key, value in values.items():
+        if key not in _IMPAIRMENT_ARGS:
+            raise error(key, f"use {', '.join(IMPAIRMENT_KEYS)}", False)
+        if value is None:
+            continue
+        arg, kind = _IMPAIRMENT_ARGS[key]
+        try:
+            out[arg] = parsers[kind](value)
+        except ValueError as err:
+            raise error(key, str(err), True) from None
+    if out.get("reorder") and not out.get("delay_ms"):
+        # As tc: netem reorders by sending some packets at once, ahead of the
+        # delayed others; without a delay there is nothing to go ahead of.
+        why = "needs a delay (netem reorders by not delaying some packets)"
+        raise error("reorder", why, True)
+    if out.get("gap") and not out.get("reorder"):
+        raise error("gap", "only means something with reorder", True)
+    return out
 
 
 def parse_impairment(values: dict, where: str = "--") -> Impairment:
-    """An ``Impairment`` from text values keyed delay, jitter, loss, corrupt, rate."""
-    from pycoz_cli.core.net.topofile import parse_duration, parse_percent, parse_rate
+    """An ``Impairment`` from text values keyed as ``IMPAIRMENT_KEYS``."""
 
-    parsers = {
-        "delay": parse_duration,
-        "jitter": parse_duration,
-        "loss": parse_percent,
-        "corrupt": parse_percent,
-        "rate": parse_rate,
-    }
-    parsed = {}
-    for key, value in values.items():
-        if key not in parsers:
-            raise SpecError(f"{where}{key!r}: use {', '.join(IMPAIRMENT_KEYS)}")
-        if value is not None:
-            try:
-                parsed[key] = parsers[key](value)
-            except ValueError as err:
-                raise SpecError(f"{where}{key}: {err}") from None
-    return Impairment(
-        delay_ms=parsed.get("delay", 0),
-        jitter_ms=parsed.get("jitter", 0),
-        loss=parsed.get("loss", 0),
-        corrupt=parsed.get("corrupt", 0),
-        rate_bps=parsed.get("rate", 0),
-    )
+    def error(key, message, known):
+        return SpecError(f"{where}{key if known else repr(key)}: {message}")
+
+    return Impairment(**impairment_args(values, error))
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
@@ -761,15 +830,11 @@ class Network:
                 self.held[node.name] = self.holder.keep(ns.fd)
             elif self.name:
                 ns.bind_to(self.ns_name(node.name))
-        impairable = [k for k, link in enumerate(topo.links) if link.impairable]
-        if impairable:
-            self.netem = netem_available(next(iter(self.namespaces.values())).rtnl())
-            if not self.netem:
-                self.relay_ns = NetNS.create("link relay")
-                self.relayed = {k: j for j, k in enumerate(impairable)}
         # Links: each veth is created from its first end's namespace with the
         # peer placed directly in the other's, with ifindexes chosen here (no
         # need to ask the kernel for them, and never equal between the ends).
+        # Impaired or not, a link is a plain veth pair: without netem, the relay
+        # is put in the way of impaired ones after (``core.net.impair``).
         for node in topo.nodes.values():
             if node.kind == "switch":
                 self.namespaces[node.name].rtnl().add_bridge("br0", BRIDGE_INDEX)
@@ -779,16 +844,7 @@ class Network:
             self.ifindex[link.a], self.ifindex[link.b] = ia, ib
             mtu = topo.nodes[a].interfaces[a_if].mtu
             ns_a, ns_b = self.namespaces[a], self.namespaces[b]
-            if k in self.relayed:
-                # A ⇄ relay ⇄ B: the relay moves frames between aJ and bJ.
-                j = self.relayed[k]
-                relay = self.relay_ns.rtnl()
-                ns_a.rtnl().add_veth(a_if, f"a{j}", self.relay_ns.fd, ia, 100000 + 2 * j, mtu)
-                relay.add_veth(f"b{j}", b_if, ns_b.fd, 100001 + 2 * j, ib, mtu)
-            else:
-                ns_a.rtnl().add_veth(a_if, b_if, ns_b.fd, ia, ib, mtu)
-        if self.relay_ns is not None:
-            self.relay_ns.rtnl().flush()
+            ns_a.rtnl().add_veth(a_if, b_if, ns_b.fd, ia, ib, mtu)
         for ns in self.namespaces.values():
             ns.rtnl().flush()
         for node in topo.nodes.values():
@@ -803,38 +859,55 @@ class Network:
                     route.kind,
                     family=10 if route.dst.version == 6 else 2,
                 )
-        if self.relayed:
-            self._start_relay()
-        for link in topo.links:
-            for end, impair in link.impair.items():
-                if impair:
-                    self.set_impairment(link, end, impair, flush=False)
         for ns in self.namespaces.values():
             ns.rtnl().flush()
+        impaired = [link for link in topo.links if any(link.impair.values())]
+        if (impaired or self.name) and self.namespaces:
+            self.netem = netem_available(next(iter(self.namespaces.values())).rtnl())
+        if self.netem:
+            for link in impaired:
+                for end, impair in link.impair.items():
+                    if impair:
+                        self.set_impairment(link, end, impair, flush=False)
+            for ns in self.namespaces.values():
+                ns.rtnl().flush()
+        elif self.name or impaired:
+            # A named topology's relay starts with it, idle, so that ``net set``
+            # finds it for any link later.
+            self._start_relay()
+            self._relay(impaired)
 
     def _start_relay(self) -> None:
-        from pycoz_cli.core.net.impair import Relay, disable_offloads
+        from pycoz_cli.core.net.impair import Relay
+        from pycoz_cli.core.net.netns import NetNS
 
-        topo = self.topology
-        relay_rtnl = self.relay_ns.rtnl()
-        relay_rtnl.link_up(1, "lo")
-        ends = []
-        for k, j in sorted(self.relayed.items(), key=lambda item: item[1]):
-            relay_rtnl.link_up(100000 + 2 * j, f"a{j}")
-            relay_rtnl.link_up(100001 + 2 * j, f"b{j}")
-            ends.append((f"a{j}", f"b{j}"))
-            for node, ifname in (topo.links[k].a, topo.links[k].b):
-                with self.namespaces[node].entered():
-                    disable_offloads(ifname)
-        relay_rtnl.flush()
-        with self.relay_ns.entered():
-            for a, b in ends:
-                disable_offloads(a)
-                disable_offloads(b)
-        relay = Relay(self.relay_key, self.relay_ns.fd, ends)
+        # The relay's ends say nothing of their own (IPv6 would talk on them).
+        self.relay_ns = NetNS.create("link relay", {"net.ipv6.conf.default.disable_ipv6": "1"})
+        self.relay_ns.rtnl().link_up(1, "lo")
+        self.relay_ns.rtnl().flush()
+        relay = Relay(self.relay_key, self.relay_ns.fd)
         # A rootless named topology's relay ends with its holder (``core.holder``).
         relay.watch_pid = self.holder.pid if self.holder is not None else None
         self.relay_pid = relay.start(detach=self.name is not None)
+
+    def _relay(self, links: list[Link]) -> None:
+        """Put ``links`` in the relay's way with their impairments as they are
+        (the relay is serving them when this returns)."""
+        from pycoz_cli.core.net.impair import relay_links
+
+        if self.relay_pid is None:
+            self._start_relay()
+        todo = []
+        for link in links:
+            k = self.topology.links.index(link)
+            new = k not in self.relayed
+            if new:
+                self.relayed[k] = len(self.relayed)
+            settings = [(link.impair.get(e) or Impairment()).to_dict() for e in (link.a, link.b)]
+            ends = [(self.namespaces[node], ifname) for node, ifname in (link.a, link.b)]
+            todo.append((self.relayed[k], *ends, *settings, new))
+        if todo:
+            relay_links(self.relay_key, self.relay_ns, todo)
 
     def _configure(self, node: Node) -> None:
         rtnl = self.namespaces[node.name].rtnl()
@@ -857,23 +930,19 @@ class Network:
 
         An all-zero ``Impairment`` removes the impairment.
         """
-        k = self.topology.links.index(link)
         if self.netem is None:
             self.netem = netem_available(next(iter(self.namespaces.values())).rtnl())
-        if k in self.relayed:
-            from pycoz_cli.core.net.impair import send_settings
-
-            send_settings(
-                self.relay_key, self.relayed[k], "a" if end == link.a else "b", impair.to_dict()
-            )
-        elif self.netem:
+        if self.netem:
             apply_netem(self.namespaces[end[0]].rtnl(), self.ifindex[end], end, impair, flush)
-        else:
-            raise SpecError(
-                f"link {link.label}: this kernel has no netem, and the link was not built "
-                "adjustable: declare it impaired (--impair LINK, or in the topology file)"
-            )
+            link.impair[end] = impair
+            return
+        before = link.impair.get(end)
         link.impair[end] = impair
+        try:
+            self._relay([link])
+        except BaseException:
+            link.impair[end] = before
+            raise
 
     def start_commands(
         self, detach: bool = False, log_dir: str | None = None, record=None
