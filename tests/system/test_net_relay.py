@@ -265,3 +265,33 @@ def test_corrupted_frames_are_caught_by_checksums(pycoz):
         *("--", "ping", "-c3", "-i0.2", "-W1", "-s1000", "h2"),
     )
     assert "100% packet loss" in r.stdout, r.stdout
+
+
+@pytest.fixture
+def two_links(tmp_path):
+    """A topology file: h1 and h2 joined by two links, named wan1 and wan2."""
+    path = tmp_path / "two.toml"
+    links = [
+        f'[[links]]\nname = "wan{i + 1}"\na = "h1"\nb = "h2"\n'
+        f'a_addresses = ["198.18.{i}.1/24"]\nb_addresses = ["198.18.{i}.2/24"]\n'
+        for i in range(2)
+    ]
+    path.write_text("[hosts.h1]\n[hosts.h2]\n" + "".join(links))
+    return str(path)
+
+
+@pytest.mark.parametrize("label", ["wan2", "h1:eth1-h2:eth1", "h2:eth1-h1:eth1"])
+def test_two_links_between_the_same_nodes_are_impaired_apart(pycoz, two_links, label):
+    ping = "ping -c2 -i0.2 -W2 198.18.0.2 && ping -c2 -i0.2 -W2 198.18.1.2"
+    r = pycoz("net", "run", two_links, "--impair", f"{label}:delay=50ms", "--", "sh", "-c", ping)
+    assert r.returncode == 0, r.stderr
+    times = re.findall(r"from ([0-9.]+): icmp_seq=\d+ ttl=\d+ time=([0-9.]+) ms", r.stdout)
+    fast = [float(t) for ip, t in times if ip == "198.18.0.2"]
+    slow = [float(t) for ip, t in times if ip == "198.18.1.2"]
+    assert len(fast) == len(slow) == 2 and max(fast) < 50 and min(slow) >= 99, times
+
+
+def test_a_pair_of_nodes_with_two_links_is_ambiguous_in_one_line(pycoz, two_links):
+    r = pycoz("net", "run", two_links, "--impair", "h1-h2:delay=5ms", "--", "true")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "'h1-h2' is 2 links (wan1, wan2): name one" in r.stderr

@@ -725,7 +725,7 @@ ERRORS = [
         "lab.toml:8: links[0].colour: unknown key 'colour' (a link takes a, b, "
         "a_addresses, b_addresses, mtu, delay, jitter, loss, loss_correlation, corrupt, "
         "corrupt_correlation, duplicate, duplicate_correlation, reorder, "
-        "reorder_correlation, gap, rate, limit, a_to_b or b_to_a)",
+        "reorder_correlation, gap, rate, limit, a_to_b, b_to_a or name)",
     ),
     (
         "link-self",

@@ -385,6 +385,7 @@ def up(topology, name: str, spec: str, impairs=()):
         state["links"] = [
             {
                 "label": link.label,
+                "name": link.name,
                 "a": list(link.a),
                 "b": list(link.b),
                 "ifindex": [net.ifindex[link.a], net.ifindex[link.b]],
@@ -509,25 +510,17 @@ def _running(pid: int, start: str | None) -> bool:
 
 def set_impairment(name: str, label: str, impair, sender: str | None = None) -> list[str]:
     """Change the impairments of a link of a running named topology, live."""
-    from pycoz_cli.core.net.topology import apply_netem
+    from pycoz_cli.core.net.topology import apply_netem, find_link
 
     state = join(name, f"net set {name}")
     if status(state) != "up":
         raise SpecError(f"topology {name!r} is {status(state)}")
     links = state.get("links", [])
-    matches = [
-        lk
-        for lk in links
-        if label == lk["label"]
-        or label in (f"{lk['a'][0]}-{lk['b'][0]}", f"{lk['b'][0]}-{lk['a'][0]}")
-    ]
-    if len(matches) != 1:
-        known = ", ".join(f"{lk['a'][0]}-{lk['b'][0]}" for lk in links) or "none"
-        raise SpecError(f"topology {name}: no link {label!r} (links: {known})")
-    link = matches[0]
+    found = find_link(name, label, [(lk.get("name"), lk["a"], lk["b"]) for lk in links])
+    link = links[found]
     ends = [("a", link["a"], link["ifindex"][0]), ("b", link["b"], link["ifindex"][1])]
     if sender is not None:
-        ends = [e for e in ends if e[1][0] == sender]
+        ends = [e for e in ends if sender in (e[1][0], f"{e[1][0]}:{e[1][1]}")]
         if not ends:
             raise SpecError(f"--from {sender}: not an end of link {label}")
     if state.get("netem") is False:

@@ -40,6 +40,8 @@ NODE_KEYS = {
     "router": ("routes", "sysctls", "commands"),
     "switch": ("sysctls",),
 }
+#: A link's name: no ":", ">" or "=" (they separate --impair's parts).
+_LINK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,31}")
 IMPAIR_KEYS = (
     "delay",
     "jitter",
@@ -55,7 +57,17 @@ IMPAIR_KEYS = (
     "rate",
     "limit",
 )
-LINK_KEYS = ("a", "b", "a_addresses", "b_addresses", "mtu", *IMPAIR_KEYS, "a_to_b", "b_to_a")
+LINK_KEYS = (
+    "a",
+    "b",
+    "a_addresses",
+    "b_addresses",
+    "mtu",
+    *IMPAIR_KEYS,
+    "a_to_b",
+    "b_to_a",
+    "name",
+)
 DIRECTIONS = ("a_to_b", "b_to_a")
 COMMAND_KEYS = ("run", "ready", "timeout")
 ROUTE_KINDS = ("unicast", "blackhole", "unreachable", "prohibit")
@@ -866,10 +878,16 @@ class _Loader:
                 raise self.error((*path, "mtu"), f"{mtu!r}: give an integer from 68 to 65535")
             if mtu < 1280 and any(x.version == 6 for x in addresses[0] + addresses[1]):
                 raise self.error((*path, "mtu"), f"{mtu}: IPv6 needs an MTU of at least 1280")
+        name = spec.get("name")
+        if name is not None and (not isinstance(name, str) or not _LINK_NAME.fullmatch(name)):
+            raise self.error(
+                (*path, "name"),
+                f"{name!r}: use 1-32 letters, digits, '-', '_' or '.', starting with a letter",
+            )
         try:
             link = self.topo.connect(
                 a[0], b[0], [str(x) for x in addresses[0]], [str(x) for x in addresses[1]],
-                a_if=a[1], b_if=b[1], mtu=mtu,
+                a_if=a[1], b_if=b[1], mtu=mtu, name=name,
             )  # fmt: skip
         except SpecError as err:
             raise self.rewrap(path, err) from None

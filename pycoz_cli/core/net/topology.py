@@ -224,13 +224,16 @@ class Node:
 class Link:
     """A veth pair between ``a`` and ``b``, each a (node, interface) pair; made
     by ``Topology.connect``.  ``impair`` maps a sending end to its
-    ``Impairment`` (netem: delay, loss...)."""
+    ``Impairment`` (netem: delay, loss...).  ``name``, if given, names it
+    (``--impair NAME``, ``net set LAB NAME``): two links between the same two
+    nodes need it, or their ``NODE:IF-NODE:IF`` labels."""
 
-    __slots__ = ("a", "adjustable", "b", "impair")
+    __slots__ = ("a", "adjustable", "b", "impair", "name")
 
-    def __init__(self, a: tuple[str, str], b: tuple[str, str]) -> None:
+    def __init__(self, a: tuple[str, str], b: tuple[str, str], name: str | None = None) -> None:
         self.a = a
         self.b = b
+        self.name = name
         #: Keyed by the sending end: impair[a] applies to traffic from a to b.
         self.impair: dict[tuple[str, str], Impairment] = {}
         #: Declared with ``--impair LINK`` and no setting.  Kept for plugins
@@ -301,6 +304,7 @@ class Topology:
         a_if: str | None = None,
         b_if: str | None = None,
         mtu: int | None = None,
+        name: str | None = None,
     ) -> Link:
         """Link node ``a`` to node ``b`` (a veth pair) and return the ``Link``.
 
@@ -309,7 +313,8 @@ class Topology:
         none.  ``a_if``, ``b_if``: the interface names (at most 15 characters;
         default ``eth0``, ``eth1``... in the order of links, and on a switch
         the name of the node plugged in).  ``mtu``: of both ends (None: 1500).
-        The kernel adds the on-link route of each address; add others with
+        ``name``: the link's own name (unique), to tell apart two links between
+        the same nodes.  The kernel adds the on-link route of each address; add others with
         ``Node.add_route``.  An unknown node, or a repeated or too long
         interface name, raises ``SpecError``.
         """
@@ -330,7 +335,9 @@ class Topology:
                 )
             node.interfaces[ifname] = Interface(ifname, addrs, mtu)
             ends.append((node_name, ifname))
-        link = Link(ends[0], ends[1])
+        if name is not None and any(lk.name == name for lk in self.links):
+            raise SpecError(f"topology {self.name}: two links named {name!r}")
+        link = Link(ends[0], ends[1], name)
         self.nodes[a].interfaces[ends[0][1]].peer = ends[1]
         self.nodes[b].interfaces[ends[1][1]].peer = ends[0]
         self.links.append(link)
@@ -376,19 +383,9 @@ class Topology:
         return next(iter(self.nodes))
 
     def link(self, label: str) -> Link:
-        """A link by ``NODE:IF-NODE:IF`` label, or by ``NODE-NODE`` when unique."""
-        for link in self.links:
-            if label == link.label:
-                return link
-        pairs = [
-            link
-            for link in self.links
-            if label in (f"{link.a[0]}-{link.b[0]}", f"{link.b[0]}-{link.a[0]}")
-        ]
-        if len(pairs) == 1:
-            return pairs[0]
-        known = ", ".join(f"{lk.a[0]}-{lk.b[0]}" for lk in self.links) or "none"
-        raise SpecError(f"topology {self.name}: no link {label!r} (links: {known})")
+        """A link by its ``name``, its ``NODE:IF-NODE:IF`` label (either way
+        round), or ``NODE-NODE`` when only one link joins the two nodes."""
+        return self.links[find_link(self.name, label, [(lk.name, lk.a, lk.b) for lk in self.links])]
 
     def hosts_file(self) -> str:
         """/etc/hosts for every node: each name resolves to its first addresses."""
@@ -446,6 +443,7 @@ class Topology:
             ],
             "links": [
                 {
+                    **({"name": lk.name} if lk.name else {}),
                     "a": f"{lk.a[0]}:{lk.a[1]}",
                     "b": f"{lk.b[0]}:{lk.b[1]}",
                     **(
@@ -597,14 +595,67 @@ BUILTINS = {
 }
 
 
+def find_link(topology: str, label: str, links: list) -> int:
+    """The index of the link ``label`` designates among ``links``, each
+    (name, (node, if), (node, if)): by name, by ``NODE:IF-NODE:IF`` (either
+    way round), or by ``NODE-NODE`` when it is the only link between the two."""
+    full = [
+        i
+        for i, (name, a, b) in enumerate(links)
+        if label in (name, f"{a[0]}:{a[1]}-{b[0]}:{b[1]}", f"{b[0]}:{b[1]}-{a[0]}:{a[1]}")
+    ]
+    if len(full) == 1:
+        return full[0]
+    pairs = [
+        i for i, (_n, a, b) in enumerate(links) if label in (f"{a[0]}-{b[0]}", f"{b[0]}-{a[0]}")
+    ]
+    if len(pairs) == 1:
+        return pairs[0]
+    if pairs:
+        both = ", ".join(links[i][0] or f"{links[i][1][0]}:{links[i][1][1]}-"
+                         f"{links[i][2][0]}:{links[i][2][1]}" for i in pairs)  # fmt: skip
+        raise SpecError(
+            f"topology {topology}: {label!r} is {len(pairs)} links ({both}): "
+            "name one by its name or NODE:IF-NODE:IF"
+        )
+    known = ", ".join(n or f"{a[0]}-{b[0]}" for n, a, b in links) or "none"
+    raise SpecError(f"topology {topology}: no link {label!r} (links: {known})")
+
+
+def link_end(link: Link, who: str) -> tuple[str, str] | None:
+    """The end of ``link`` that ``who`` (``NODE`` or ``NODE:IF``) names, if any."""
+    for end in (link.a, link.b):
+        if who in (end[0], f"{end[0]}:{end[1]}"):
+            return end
+    return None
+
+
+def split_impair_spec(spec: str) -> tuple[str, str]:
+    """``--impair`` text -> (link, settings): the settings start after the last
+    ``:`` before the first ``=`` (a link's label may hold ``:`` itself)."""
+    eq = spec.find("=")
+    if eq < 0:
+        return spec.removesuffix(":"), ""
+    colon = spec.rfind(":", 0, eq)
+    if colon < 0:
+        return spec, ""
+    return spec[:colon], spec[colon + 1 :]
+
+
 def impair_spec(topo: Topology, spec: str) -> None:
     """Apply ``--impair LINK[:KEY=VALUE,...]`` to ``topo``.
 
-    LINK is ``h1-h2`` (both directions) or ``h1>h2`` (traffic from h1 to h2);
-    KEYs are delay, jitter (durations), loss, corrupt (percentages) and rate.
-    With no KEY nothing changes (any link can be impaired later, ``net set``).
+    LINK is ``h1-h2`` (both directions), ``h1>h2`` (traffic from h1 to h2), a
+    link's name, or ``NODE:IF-NODE:IF`` (``NODE:IF>NODE:IF``) where two links
+    join the same nodes; KEYs are ``IMPAIRMENT_KEYS``.  With no KEY nothing
+    changes (any link can be impaired later, ``net set``).
     """
-    where, _, settings = spec.partition(":")
+    where, settings = split_impair_spec(spec)
+    if "=" not in spec and ":" in where:
+        try:
+            topo.link(where)
+        except SpecError:
+            where, _, settings = spec.partition(":")  # settings without "=": said below
     one_way = ">" in where
     link = topo.link(where.replace(">", "-"))
     values = {}
@@ -617,7 +668,7 @@ def impair_spec(topo: Topology, spec: str) -> None:
     link.adjustable = True
     if one_way:
         sender = where.split(">")[0]
-        ends = [link.a if link.a[0] == sender else link.b]
+        ends = [link_end(link, sender) or link.b]
     else:
         ends = [link.a, link.b]
     for end in ends:
