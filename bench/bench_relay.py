@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args, _others = parser.parse_known_args()  # run_all.sh passes every bench its options
     if args.worker:
         hops, impairment, seconds, path = args.worker
         # That tree's pycoz_cli, not the one installed in editable mode (whose

@@ -191,6 +191,23 @@ def test_any_link_changes_live_and_unimpaired_links_have_no_detour(pycoz, unique
         assert pycoz("net", "down", name).returncode == 0
 
 
+def test_the_api_impairs_a_link_never_declared():
+    """Network.impair on a network built without impairments: the relay starts
+    then, and clearing the impairment takes the link out of its way."""
+    from pycoz_cli.api import Network
+
+    def ping(net):
+        out = net["h1"].run(["ping", "-c2", "-i0.2", "-W2", "h2"], capture_output=True, text=True)
+        return list(rtts(out.stdout).values())
+
+    with Network("pair") as net:
+        assert max(ping(net)) < 50
+        net.impair("h1-h2", delay="60ms", sender="h1")
+        assert min(ping(net)) >= 59
+        net.impair("h1-h2")
+        assert max(ping(net)) < 50
+
+
 def test_duplicate(pycoz):
     r = pycoz(
         *("net", "run", "pair", "--impair", "h2>h1:duplicate=100%"),

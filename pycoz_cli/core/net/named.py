@@ -548,8 +548,8 @@ def _set_relayed(state: dict, link: dict, sides: list, impair) -> list[str]:
 
     name = state["name"]
     relay = state.get("relay")
-    if not relay or not _running(relay["pid"], relay["start"]):
-        raise SpecError(f"topology {name!r} has no link relay running (pycoz net down {name})")
+    if not relay:
+        raise SpecError(f"topology {name!r} has no link relay (pycoz net down {name})")
     j = link.get("relay")
     new = j is None
     if new:
@@ -565,8 +565,15 @@ def _set_relayed(state: dict, link: dict, sides: list, impair) -> list[str]:
         changed.append(f"{node}:{ifname}")
     opened = []
     try:
-        fd = os.open(f"/proc/{relay['pid']}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            fd = os.open(f"/proc/{relay['pid']}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            fd = -1
         opened.append(NetNS(fd, f"{name} link relay"))
+        # Checked once its namespace is held: the relay, not a later process
+        # that took its pid.
+        if fd < 0 or not _running(relay["pid"], relay["start"]):
+            raise SpecError(f"topology {name!r}: its link relay is gone (pycoz net down {name})")
         for side in ("a", "b"):
             opened.append(_open_ns(state, link[side][0]))
         relay_ns, ns_a, ns_b = opened
