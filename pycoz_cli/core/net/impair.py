@@ -136,12 +136,18 @@ def send_settings(key: str, link: int, direction: str, impair: dict) -> None:
 # --- the detour: plumbing in the parent, over pyroute2 ---------------------------------
 
 
+#: ifindex of detour J's interface in a node: far above the links' (10 + 2k).
+AUX_INDEX = 1_000_000
+
+
 class Detours:
     """Makes and steers the detours of one topology's relayed links.
 
     ``relay_ns`` is the relay's namespace (a ``NetNS``).  Netlink sockets are
     opened inside each namespace as needed and kept until ``close``: a batch
-    of links (a topology built with hundreds of them) reuses them.
+    of links (a topology built with hundreds of them) reuses them.  Requests
+    name interfaces by index (the links' are known, the detours' chosen here),
+    so nothing is looked up by name.
     """
 
     def __init__(self, key: str, relay_ns) -> None:
@@ -172,62 +178,61 @@ class Detours:
 
     def plumb(self, j: int, a: tuple, b: tuple) -> None:
         """Make detour ``j`` for the link between ``a`` and ``b``, each
-        ``(NetNS, ifname)``: X:pczJ ⇄ R:aJ and Y:pczJ ⇄ R:bJ, up, unsteered."""
+        ``(NetNS, ifname, ifindex)``: X:pczJ ⇄ R:aJ and Y:pczJ ⇄ R:bJ, up,
+        what arrives on pczJ handed to the end's ingress; nothing steered yet."""
         from pyroute2.netlink.exceptions import NetlinkError
 
         aux = aux_name(j)
         relay = self.ipr(self.relay_ns)
-        for (ns, ifname), peer in ((a, f"a{j}"), (b, f"b{j}")):
+        for (ns, ifname, index), peer in ((a, f"a{j}"), (b, f"b{j}")):
             ipr = self.ipr(ns)
             try:
-                (link,) = ipr.link("get", ifname=ifname)
-                mac, mtu = link.get("address"), link.get("mtu")
+                (link,) = ipr.link("get", index=index)
+                mtu = link.get("mtu")
                 ipr.link(
                     "add",
+                    index=AUX_INDEX + j,
                     ifname=aux,
                     kind="veth",
-                    address=mac,
+                    address=link.get("address"),
                     mtu=mtu,
+                    state="up",
                     peer={"ifname": peer, "net_ns_fd": self.relay_ns.fd, "mtu": mtu},
                 )
+                # No addresses of its own, so nothing of its own to say on the
+                # link (it has no carrier until the relay's end is up).
+                try:
+                    ns.set_sysctls({f"net.ipv6.conf.{aux}.disable_ipv6": "1"})
+                except OSError:
+                    pass  # no IPv6 in this kernel
+                ipr.tc("add", "clsact", index=AUX_INDEX + j)
+                _redirect(ipr, AUX_INDEX + j, CLSACT_INGRESS, "ingress", index)
+                relay.link("set", index=0, ifname=peer, state="up")
             except NetlinkError as err:
                 what = f"cannot make the relay's detour {aux} beside"
                 raise OSError(err.code, what, ifname) from None
-            # No addresses of its own, so nothing of its own to say on the link.
-            try:
-                ns.set_sysctls({f"net.ipv6.conf.{aux}.disable_ipv6": "1"})
-            except OSError:
-                pass  # no IPv6 in this kernel
-            (index,) = ipr.link_lookup(ifname=aux)
-            ipr.link("set", index=index, state="up")
-            ipr.tc("add", "clsact", index=index)
-            _redirect(ipr, index, CLSACT_INGRESS, "ingress", ipr.link_lookup(ifname=ifname)[0])
-            relay.link("set", index=relay.link_lookup(ifname=peer)[0], state="up")
 
-    def steer(self, j: int, end: tuple, on: bool, corrupt: bool = False) -> None:
-        """Send what ``end`` (NetNS, ifname) transmits through detour ``j`` (or
-        not).  ``corrupt``: the relay will corrupt frames of this direction,
-        which must then carry real checksums, not offloaded ones."""
+    def steer(self, j: int, end: tuple, on: bool, corrupt: bool, was: bool | None) -> None:
+        """Send what ``end`` (NetNS, ifname, ifindex) transmits through detour
+        ``j``, or not (``on``).  ``corrupt``: the relay corrupts frames of this
+        direction, which must then carry real checksums, not offloaded ones.
+        ``was``: how it was steered (None: not; else its ``corrupt``)."""
         from pyroute2.netlink.exceptions import NetlinkError
 
-        ns, ifname = end
-        aux = aux_name(j)
+        ns, ifname, index = end
         ipr = self.ipr(ns)
-        (index,) = ipr.link_lookup(ifname=ifname)
-        with ns.entered():
-            set_offloads(aux, not corrupt)
+        if (on and corrupt) != bool(was):  # offloads off while corrupting
+            with ns.entered():
+                set_offloads(aux_name(j), not (on and corrupt))
         try:
-            ipr.tc("del", "clsact", index=index)
+            if was is not None and not on:
+                ipr.tc("del", "clsact", index=index)
+            elif was is None and on:
+                ipr.tc("add", "clsact", index=index)
+                _redirect(ipr, index, CLSACT_EGRESS, "egress", AUX_INDEX + j)
         except NetlinkError as err:
-            if err.code not in (errno.ENOENT, errno.EINVAL):
-                raise OSError(err.code, "cannot stop steering traffic from", ifname) from None
-        if not on:
-            return
-        try:
-            ipr.tc("add", "clsact", index=index)
-            _redirect(ipr, index, CLSACT_EGRESS, "egress", ipr.link_lookup(ifname=aux)[0])
-        except NetlinkError as err:
-            raise OSError(err.code, "cannot steer traffic into the relay from", ifname) from None
+            what = "cannot steer traffic into the relay from" if on else "cannot stop steering"
+            raise OSError(err.code, what, ifname) from None
 
     def add(self, links: list[tuple[int, dict, dict]]) -> None:
         """Tell the relay to serve detours: (j, settings a->b, settings b->a)
@@ -259,21 +264,24 @@ def _redirect(ipr, index: int, hook: int, direction: str, target: int) -> None:
     )
 
 
-def relay_links(key: str, relay_ns, links: list) -> None:
-    """Put ``links`` in the relay's path, ready before any traffic is steered.
+def relay_links(key: str, relay_ns, links: list[dict]) -> None:
+    """Put ``links`` in the relay's way, ready before any traffic is steered.
 
-    ``links``: (j, end_a, end_b, impair_a, impair_b, new), each end a
-    (NetNS, ifname), each impair a settings dict (``Impairment.to_dict``) for
-    what that end sends; ``new`` when detour ``j`` does not exist yet.
+    Each link is a dict: ``j`` (its detour), ``ends`` (two (NetNS, ifname,
+    ifindex)), ``impair`` (two settings dicts, ``Impairment.to_dict``, for what
+    each end sends), ``new`` (detour ``j`` is not made yet) and ``steered``
+    (two: None, or the ``corrupt`` the end was steered with), which is updated.
     """
     with Detours(key, relay_ns) as detours:
-        for j, a, b, _ia, _ib, new in links:
-            if new:
-                detours.plumb(j, a, b)
-        detours.add([(j, ia, ib) for j, _a, _b, ia, ib, _new in links])
-        for j, a, b, ia, ib, _new in links:
-            for end, impair in ((a, ia), (b, ib)):
-                detours.steer(j, end, bool(impair), bool(impair.get("corrupt")))
+        for link in links:
+            if link["new"]:
+                detours.plumb(link["j"], *link["ends"])
+        detours.add([(link["j"], *link["impair"]) for link in links])
+        for link in links:
+            for i, (end, impair) in enumerate(zip(link["ends"], link["impair"], strict=True)):
+                on, corrupt = bool(impair), bool(impair.get("corrupt"))
+                detours.steer(link["j"], end, on, corrupt, link["steered"][i])
+                link["steered"][i] = corrupt if on else None
 
 
 # --- the relay process -------------------------------------------------------------------

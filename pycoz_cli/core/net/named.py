@@ -524,9 +524,10 @@ def set_impairment(name: str, label: str, impair, sender: str | None = None) -> 
         if not ends:
             raise SpecError(f"--from {sender}: not an end of link {label}")
     if state.get("netem") is False:
-        changed = _set_relayed(state, link, [e[:2] for e in ends], impair)
-        _write_state(state)
-        return changed
+        try:
+            return _set_relayed(state, link, [e[:2] for e in ends], impair)
+        finally:
+            _write_state(state)
     changed = []
     for _side, (node, ifname), index in ends:
         ns = _open_ns(state, node)
@@ -576,13 +577,17 @@ def _set_relayed(state: dict, link: dict, sides: list, impair) -> list[str]:
             raise SpecError(f"topology {name!r}: its link relay is gone (pycoz net down {name})")
         for side in ("a", "b"):
             opened.append(_open_ns(state, link[side][0]))
-        relay_ns, ns_a, ns_b = opened
-        ends = [(ns, link[side][1]) for ns, side in ((ns_a, "a"), (ns_b, "b"))]
-        relay_links(name, relay_ns, [(j, *ends, settings["a"], settings["b"], new)])
+        ends = [(ns, link[side][1], link["ifindex"][i]) for i, (ns, side) in
+                enumerate(zip(opened[1:], ("a", "b"), strict=True))]  # fmt: skip
+        impairs = [settings["a"], settings["b"]]
+        # Recorded however far it gets: what is made is found again.
+        link["relay"] = j
+        link["steered"] = link.get("steered") or [None, None]
+        relay_links(name, opened[0], [{"j": j, "ends": ends, "impair": impairs, "new": new,
+                                       "steered": link["steered"]}])  # fmt: skip
     finally:
         for ns in opened:
             ns.close()
-    link["relay"] = j
     for side in ("a", "b"):
         node, ifname = link[side]
         link["impair"][f"{node}:{ifname}"] = settings[side]

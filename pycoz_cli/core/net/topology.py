@@ -820,6 +820,8 @@ class Network:
         self.netem: bool | None = None
         #: link position in topology.links -> its position among relayed links.
         self.relayed: dict[int, int] = {}
+        #: link position -> how each end is steered into the relay (``impair.relay_links``).
+        self.steered: dict[int, list] = {}
         self.relay_ns = None
         self.relay_pid: int | None = None
         self.relay_key = name or f"e{os.getpid()}-{id(self):x}"
@@ -954,9 +956,13 @@ class Network:
             new = k not in self.relayed
             if new:
                 self.relayed[k] = len(self.relayed)
-            settings = [(link.impair.get(e) or Impairment()).to_dict() for e in (link.a, link.b)]
-            ends = [(self.namespaces[node], ifname) for node, ifname in (link.a, link.b)]
-            todo.append((self.relayed[k], *ends, *settings, new))
+                self.steered[k] = [None, None]
+            ends = [(self.namespaces[e[0]], e[1], self.ifindex[e]) for e in (link.a, link.b)]
+            impair = [(link.impair.get(e) or Impairment()).to_dict() for e in (link.a, link.b)]
+            todo.append(
+                {"j": self.relayed[k], "ends": ends, "impair": impair, "new": new,
+                 "steered": self.steered[k]}
+            )  # fmt: skip
         if todo:
             relay_links(self.relay_key, self.relay_ns, todo)
 
