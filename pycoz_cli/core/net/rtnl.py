@@ -69,6 +69,8 @@ FR_ACT_TO_TBL, FR_ACT_BLACKHOLE, FR_ACT_UNREACHABLE, FR_ACT_PROHIBIT = 1, 6, 7, 
 
 TCA_KIND, TCA_OPTIONS = 1, 2
 TC_H_ROOT = 0xFFFFFFFF
+TCA_NETEM_CORR = 1
+TCA_NETEM_REORDER = 3
 TCA_NETEM_CORRUPT = 4
 TCA_NETEM_RATE64 = 8
 TCA_NETEM_LATENCY64 = 10
@@ -276,21 +278,37 @@ class Rtnl:
         corrupt: float = 0.0,
         rate_bps: int = 0,
         limit: int = 1000,
+        duplicate: float = 0.0,
+        reorder: float = 0.0,
+        gap: int = 0,
+        loss_corr: float = 0.0,
+        corrupt_corr: float = 0.0,
+        duplicate_corr: float = 0.0,
+        reorder_corr: float = 0.0,
         remove: bool = False,
     ) -> None:
-        """Replace the root qdisc of a link with netem (or remove it)."""
+        """Replace the root qdisc of a link with netem (or remove it); as tc,
+        a reorder without a gap has gap 1."""
         tc = struct.pack("=BxxxiIII", socket.AF_UNSPEC, index, 0x10000, TC_H_ROOT, 0)
         if remove:
             self.send(RTM_DELQDISC, 0, tc, "cannot remove impairments from", name)
             return
-        qopt = struct.pack("=IIIIII", 0, limit, _u32_percent(loss), 0, 0, 0)
+        gap = gap or (1 if reorder else 0)
+        qopt = struct.pack("=IIIIII", 0, limit, _u32_percent(loss), gap, _u32_percent(duplicate), 0)
         opts = qopt
+        if loss_corr or duplicate_corr:
+            corr = (0, _u32_percent(loss_corr), _u32_percent(duplicate_corr))
+            opts += attr(TCA_NETEM_CORR, struct.pack("=III", *corr))
+        if reorder:
+            order = (_u32_percent(reorder), _u32_percent(reorder_corr))
+            opts += attr(TCA_NETEM_REORDER, struct.pack("=II", *order))
         if delay_ns:
             opts += attr(TCA_NETEM_LATENCY64, struct.pack("=q", delay_ns))
         if jitter_ns:
             opts += attr(TCA_NETEM_JITTER64, struct.pack("=q", jitter_ns))
         if corrupt:
-            opts += attr(TCA_NETEM_CORRUPT, struct.pack("=II", _u32_percent(corrupt), 0))
+            corrupt_attr = struct.pack("=II", _u32_percent(corrupt), _u32_percent(corrupt_corr))
+            opts += attr(TCA_NETEM_CORRUPT, corrupt_attr)
         if rate_bps:
             rate_bytes = rate_bps // 8
             opts += attr(TCA_NETEM_RATE, struct.pack("=IiIi", min(rate_bytes, 0xFFFFFFFF), 0, 0, 0))

@@ -1176,6 +1176,14 @@ def apply_netem(rtnl, index: int, end: tuple[str, str], impair: Impairment, flus
             loss=impair.loss,
             corrupt=impair.corrupt,
             rate_bps=impair.rate_bps,
+            limit=impair.limit or 1000,
+            duplicate=impair.duplicate,
+            reorder=impair.reorder,
+            gap=impair.gap,
+            loss_corr=impair.loss_corr,
+            corrupt_corr=impair.corrupt_corr,
+            duplicate_corr=impair.duplicate_corr,
+            reorder_corr=impair.reorder_corr,
         )
     else:
         rtnl.set_netem(index, label, remove=True)
