@@ -206,6 +206,8 @@ def test_the_api_impairs_a_link_never_declared():
         assert min(ping(net)) >= 59
         net.impair("h1-h2")
         assert max(ping(net)) < 50
+        net.impair("h1-h2", delay="30ms")  # steered again, both ways
+        assert min(ping(net)) >= 59
 
 
 def test_duplicate(pycoz):
