@@ -671,7 +671,7 @@ def describe(topo) -> str:
         lines.extend(f"    route {route}" for route in node.routes)
     for link in topo.links:
         a, b = (f"{node}:{ifname}" for node, ifname in (link.a, link.b))
-        lines.append(f"  link {a} <-> {b}")
+        lines.append(f"  link {a} <-> {b}" + (f" ({link.name})" if link.name else ""))
         for sender, receiver in ((link.a, b), (link.b, a)):
             impair = link.impair.get(sender)
             if impair:

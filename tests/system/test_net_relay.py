@@ -314,3 +314,5 @@ def test_a_pair_of_nodes_with_two_links_is_ambiguous_in_one_line(pycoz, two_link
     r = pycoz("net", "run", two_links, "--impair", "h1-h2:delay=5ms", "--", "true")
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "'h1-h2' is 2 links (wan1, wan2): name one" in r.stderr
+    shown = pycoz("net", "show", two_links).stdout
+    assert "link h1:eth1 <-> h2:eth1 (wan2)" in shown, shown
