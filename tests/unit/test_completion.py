@@ -96,6 +96,23 @@ def test_topology_files_and_their_hosts(complete, shell, tmp_path, unique):
 
 
 @pytest.mark.parametrize("shell", ALL_SHELLS)
+def test_links_by_name_and_their_keys(complete, shell, tmp_path, unique):
+    """Two links between the same nodes: offered by name, and a label with
+    interfaces in it still gets its keys."""
+    work = tmp_path / "work"
+    work.mkdir()
+    links = "".join(
+        f'[[links]]\nname = "{name}"\na = "alpha"\nb = "beta"\n' for name in ("wan1", "uplink")
+    )
+    (work / f"{unique}.toml").write_text("[hosts.alpha]\n[hosts.beta]\n" + links)
+    run = f"pycoz net run {unique}.toml --impair"
+    assert complete(shell, f"{run} up", cwd=work)[0] == f"{run} uplink "
+    assert complete(shell, f"{run} uplink:dup", cwd=work)[0] == f"{run} uplink:duplicate"
+    typed = f"{run} alpha:eth1-beta:eth1:lim"
+    assert complete(shell, typed, cwd=work)[0] == f"{run} alpha:eth1-beta:eth1:limit="
+
+
+@pytest.mark.parametrize("shell", ALL_SHELLS)
 def test_a_command_after_the_double_dash_then_its_files(complete, shell, tmp_path, unique):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
