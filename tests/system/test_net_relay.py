@@ -243,10 +243,19 @@ def test_reorder_with_gap_sends_every_gapth_packet_at_once(pycoz, unique):
         assert pycoz("net", "down", name).returncode == 0
 
 
-def test_reorder_without_delay_is_refused_as_tc_refuses_it(pycoz):
-    r = pycoz("net", "run", "pair", "--impair", "h1-h2:reorder=10%", "--", "true")
+@pytest.mark.parametrize(
+    ("spec", "why"),
+    [
+        ("reorder=10%", "reorder: needs a delay"),
+        ("delay=5ms,gap=3", "gap: only means something with reorder"),
+        ("rate=1mbit,limit=0", "limit: 0 is not a number of packets (a whole number from 1)"),
+        ("duplicate=5", "duplicate: '5' is not a percentage"),
+    ],
+)
+def test_bad_netem_knobs_are_one_line_as_tc_refuses_them(pycoz, spec, why):
+    r = pycoz("net", "run", "pair", "--impair", f"h1-h2:{spec}", "--", "true")
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
-    assert "reorder: needs a delay" in r.stderr
+    assert why in r.stderr, r.stderr
 
 
 def _runs(pycoz, name: str, loss: str) -> tuple[int, int]:

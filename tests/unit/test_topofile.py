@@ -896,6 +896,27 @@ ERRORS = [
         "duplicate_correlation, reorder, reorder_correlation, gap, rate or limit)",
     ),
     (
+        "limit-zero",
+        PAIR + "limit = 0\n",
+        "lab.toml:8: links[0].limit: 0 is not a number of packets (a whole number from 1)",
+    ),
+    (
+        "reorder-without-delay",
+        PAIR + "reorder = '10%'\n",
+        "lab.toml:8: links[0].reorder: needs a delay (netem reorders by not delaying some packets)",
+    ),
+    (
+        "gap-without-reorder",
+        PAIR + "delay = '10ms'\ngap = 5\n",
+        "lab.toml:9: links[0].gap: only means something with reorder",
+    ),
+    (
+        "link-name",
+        PAIR + "name = 'wan:1'\n",
+        "lab.toml:8: links[0].name: 'wan:1': use 1-32 letters, digits, '-', '_' or '.', "
+        "starting with a letter",
+    ),
+    (
         "direction-value",
         PAIR + "[links.a_to_b]\nloss = '1%'\n[links.b_to_a]\nloss = 'some'\n",
         "lab.toml:11: links[0].b_to_a.loss: 'some' is not a percentage (use 1%, 0.1%)",
