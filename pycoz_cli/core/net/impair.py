@@ -424,7 +424,16 @@ def _serve(relay: Relay, ctl: socket.socket, ready_w: int) -> int:  # pragma: no
     heappush, heappop = heapq.heappush, heapq.heappop
 
     def enqueue(d: _Direction, frame: bytes, now: float, dup_ok: bool) -> None:
-        """netem_enqueue, for one frame of direction ``d``."""
+        """netem_enqueue, for one frame of direction ``d``: the frame, then its
+        copy if duplicated (netem hands the copy to the queue again after the
+        original, duplication off: it is lost, corrupted and delayed on its own)."""
+        copy = _netem(d, frame, now, dup_ok)
+        if copy is not None:
+            _netem(d, copy, now, False)
+
+    def _netem(d: _Direction, frame: bytes, now: float, dup_ok: bool) -> bytes | None:
+        """One frame through netem's decisions; returns it again if it is to be
+        duplicated."""
         nonlocal seq
         imp = d.imp
         count = 1
@@ -439,11 +448,8 @@ def _serve(relay: Relay, ctl: socket.socket, ready_w: int) -> int:  # pragma: no
             if value * 100 < loss:
                 count -= 1
         if count == 0:
-            return
-        if count > 1:
-            # netem hands the copy to the queue again, duplication off: it is
-            # lost, corrupted and delayed on its own.
-            enqueue(d, frame, now, False)
+            return None
+        copy = frame if count > 1 else None
         corrupt = imp.get("corrupt")
         if corrupt:
             value, d.corrupt_last = _crandom(rng, d.corrupt_last, imp.get("corrupt_corr", 0) / 100)
@@ -454,9 +460,9 @@ def _serve(relay: Relay, ctl: socket.socket, ready_w: int) -> int:  # pragma: no
                 d.out.send(frame)
             except OSError:
                 pass
-            return
+            return copy
         if d.queued >= imp.get("limit", DEFAULT_LIMIT):
-            return  # the queue is full: dropped, as netem drops
+            return None  # the queue is full: dropped, its copy too, as netem drops
         reorder = imp.get("reorder")
         gap = int(imp.get("gap", 1 if reorder else 0))
         if gap == 0 or d.counter < gap - 1 or not _reordered(d, rng, reorder, imp):
@@ -483,6 +489,7 @@ def _serve(relay: Relay, ctl: socket.socket, ready_w: int) -> int:  # pragma: no
             d.tail = when
         seq += 1
         heappush(pending, (when, seq, d, frame))
+        return copy
 
     while True:
         timeout = -1.0
