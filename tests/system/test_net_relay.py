@@ -210,6 +210,22 @@ def test_the_api_impairs_a_link_never_declared():
         assert min(ping(net)) >= 59
 
 
+def test_a_link_impaired_at_up_changes_live(pycoz, unique):
+    name = f"s{unique}"
+    up = ("net", "up", "pair", "--name", name, "--impair", "h1>h2:delay=30ms")
+    assert pycoz(*up).returncode == 0
+    try:
+        ping = ("net", "exec", name, "h1", "--", "ping", "-c2", "-i0.2", "-W2", "h2")
+        assert 29 <= min(rtts(pycoz(*ping).stdout).values()) < 59
+        r = pycoz("net", "set", name, "h1-h2", "--delay", "30ms")
+        assert r.returncode == 0, r.stderr
+        assert min(rtts(pycoz(*ping).stdout).values()) >= 59
+        assert pycoz("net", "set", name, "h1-h2").returncode == 0
+        assert max(rtts(pycoz(*ping).stdout).values()) < 29
+    finally:
+        assert pycoz("net", "down", name).returncode == 0
+
+
 def test_duplicate(pycoz):
     r = pycoz(
         *("net", "run", "pair", "--impair", "h2>h1:duplicate=100%"),

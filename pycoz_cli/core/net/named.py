@@ -390,6 +390,7 @@ def up(topology, name: str, spec: str, impairs=()):
                 "b": list(link.b),
                 "ifindex": [net.ifindex[link.a], net.ifindex[link.b]],
                 "relay": net.relayed.get(k),
+                "steered": net.steered.get(k),
                 "impair": {f"{e[0]}:{e[1]}": i.to_dict() for e, i in link.impair.items()},
             }
             for k, link in enumerate(topology.links)
