@@ -228,7 +228,11 @@ class Detours:
             if was is not None and not on:
                 ipr.tc("del", "clsact", index=index)
             elif was is None and on:
-                ipr.tc("add", "clsact", index=index)
+                try:
+                    ipr.tc("add", "clsact", index=index)
+                except NetlinkError as err:
+                    if err.code != errno.EEXIST:  # someone's clsact: the filter joins it
+                        raise
                 _redirect(ipr, index, CLSACT_EGRESS, "egress", AUX_INDEX + j)
         except NetlinkError as err:
             what = "cannot steer traffic into the relay from" if on else "cannot stop steering"
