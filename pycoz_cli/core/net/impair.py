@@ -579,7 +579,10 @@ def _has_net_admin(pid: int) -> bool:  # pragma: no cover - in the relay
 def _packet_socket(ifname: str) -> socket.socket:  # pragma: no cover - in the relay
     """A packet socket on ``ifname`` that passes GSO segments whole (vnet headers)
     and never sees what the relay itself sends."""
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    # Protocol 0 at first: a socket made with ETH_P_ALL hears every interface
+    # until bound, and binding it then waits for an RCU grace period
+    # (synchronize_net, milliseconds each: seconds for hundreds of links).
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     sock.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
     try:
         sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
@@ -591,7 +594,7 @@ def _packet_socket(ifname: str) -> socket.socket:  # pragma: no cover - in the r
             break
         except OSError:
             continue
-    sock.bind((ifname, 0))
+    sock.bind((ifname, ETH_P_ALL))
     sock.setblocking(False)
     return sock
 
