@@ -896,6 +896,11 @@ ERRORS = [
         "duplicate_correlation, reorder, reorder_correlation, gap, rate or limit)",
     ),
     (
+        "relay-ifname",
+        PAIR.replace('a = "client"', 'a = "client:pcz0"'),
+        "lab.toml:4: links[0].a: interface name 'pcz0' is taken by pycoz's link relay (pczN)",
+    ),
+    (
         "limit-zero",
         PAIR + "limit = 0\n",
         "lab.toml:8: links[0].limit: 0 is not a number of packets (a whole number from 1)",

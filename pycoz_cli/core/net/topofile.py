@@ -849,6 +849,10 @@ class _Loader:
         if ifname == "lo" or (ifname == "br0" and node.kind == "switch"):
             what = "the loopback interface" if ifname == "lo" else "the switch's bridge"
             raise self.error(where, f"interface name {ifname!r} is taken by {what}")
+        if re.fullmatch(r"pcz[0-9]+", ifname):
+            raise self.error(
+                where, f"interface name {ifname!r} is taken by pycoz's link relay (pczN)"
+            )
         names = reserved.setdefault(name, {})
         if ifname in names:
             raise self.error(
