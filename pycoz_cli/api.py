@@ -635,19 +635,22 @@ class Network:
 
     def impair(self, link: str, *, sender: str | None = None, **values) -> None:
         """Change ``link``'s impairments live: ``delay``/``jitter`` ("50ms"),
-        ``loss``/``corrupt`` ("1%"), ``rate`` ("10mbit"); values not given are
-        cleared (``impair("h1-h2")`` removes them all), in both directions or
-        only for traffic ``sender`` sends.  Without netem in the kernel, only a
-        link declared impaired when the network was made can change."""
+        ``loss``/``corrupt``/``duplicate``/``reorder`` ("1%", and their
+        ``*_correlation``), ``gap``, ``rate`` ("10mbit"), ``limit`` (packets);
+        values not given are cleared (``impair("h1-h2")`` removes them all), in
+        both directions or only for traffic ``sender`` sends.  Any link can
+        change, declared or not."""
         from pycoz_cli.core.net.topology import parse_impairment
 
         settings = parse_impairment(
             {k: None if v is None else str(v) for k, v in values.items()}, "impair(): "
         )
+        from pycoz_cli.core.net.topology import link_end
+
         found = self.topology.link(link.replace(">", "-"))
         ends = [found.a, found.b]
         if sender is not None:
-            ends = [end for end in ends if end[0] == sender]
+            ends = [end for end in [link_end(found, sender)] if end]
             if not ends:
                 raise SpecError(f"impair(): sender {sender!r} is not an end of link {link}")
         for end in ends:
@@ -686,7 +689,7 @@ def describe(topo) -> str:
             )
     for link in topo.links:
         a, b = (f"{node}:{ifname}" for node, ifname in (link.a, link.b))
-        lines.append(f"  link {a} <-> {b}")
+        lines.append(f"  link {a} <-> {b}" + (f" ({link.name})" if link.name else ""))
         for sender, receiver in ((link.a, b), (link.b, a)):
             impair = link.impair.get(sender)
             if impair:

@@ -179,11 +179,12 @@ def host(ctx, param, incomplete):
 
 
 def _link_labels(links) -> list[str]:
-    """``h1-h2`` for each link, or its full label where two links join the same nodes."""
-    short = [f"{a[0]}-{b[0]}" for a, b in links]
+    """For each link (name, a, b): its name, else ``h1-h2``, or its full label
+    where two links join the same nodes."""
+    short = [f"{a[0]}-{b[0]}" for _n, a, b in links]
     return [
-        s if short.count(s) == 1 else f"{a[0]}:{a[1]}-{b[0]}:{b[1]}"
-        for s, (a, b) in zip(short, links, strict=True)
+        n or (s if short.count(s) == 1 else f"{a[0]}:{a[1]}-{b[0]}:{b[1]}")
+        for s, (n, a, b) in zip(short, links, strict=True)
     ]
 
 
@@ -195,17 +196,24 @@ def link(ctx, param, incomplete):
     state = _running(ctx)
     if state is not None:
         return _plain(
-            _link_labels([(lk["a"], lk["b"]) for lk in state.get("links", [])]), incomplete
+            _link_labels([(lk.get("name"), lk["a"], lk["b"]) for lk in state.get("links", [])]),
+            incomplete,
         )
     spec = _spec_of(ctx)
     if not spec:
         return []
-    where, colon, settings = incomplete.partition(":")
-    if colon:
-        given, _, last = settings.rpartition(",")
+    links = _resolve(spec).links
+    labels = _link_labels([(lk.name, lk.a, lk.b) for lk in links])
+    # A label may hold ":" itself (h1:eth1-h2:eth1): the settings follow it.
+    full = [f"{x[0]}:{x[1]}{sep}{y[0]}:{y[1]}" for lk in links for x, y in
+            ((lk.a, lk.b), (lk.b, lk.a)) for sep in "->"]  # fmt: skip
+    where = next((lb for lb in labels + full if incomplete.startswith(f"{lb}:")), None)
+    if where is None:
+        where = incomplete.partition(":")[0]
+    if incomplete.startswith(f"{where}:"):
+        given, _, last = incomplete[len(where) + 1 :].rpartition(",")
         head = f"{where}:{given}," if given else f"{where}:"
         return [_item(f"{head}{key}=") for key in IMPAIRMENT_KEYS if key.startswith(last)]
-    labels = _link_labels([(lk.a, lk.b) for lk in _resolve(spec).links])
     return _plain(labels, incomplete)
 
 
@@ -218,7 +226,9 @@ def link_end(ctx, param, incomplete):
     label = ctx.params.get("link") or ""
     nodes = []
     for lk in state.get("links", []):
-        if label in (lk["label"], f"{lk['a'][0]}-{lk['b'][0]}", f"{lk['b'][0]}-{lk['a'][0]}"):
+        a, b = lk["a"], lk["b"]
+        if label in (lk.get("name"), lk["label"], f"{b[0]}:{b[1]}-{a[0]}:{a[1]}",
+                     f"{a[0]}-{b[0]}", f"{b[0]}-{a[0]}"):  # fmt: skip
             nodes += [lk["a"][0], lk["b"][0]]
     return _plain(nodes or state.get("hosts", []), incomplete)
 

@@ -257,6 +257,14 @@ def prune() -> None:
 @click.option("--loss", metavar="PERCENT", help="e.g. 1%")
 @click.option("--corrupt", metavar="PERCENT", help="e.g. 0.1%")
 @click.option("--rate", metavar="RATE", help="e.g. 10mbit")
+@click.option("--duplicate", metavar="PERCENT", help="e.g. 1%")
+@click.option("--reorder", metavar="PERCENT", help="e.g. 25% (with --delay)")
+@click.option("--gap", metavar="N", help="reorder: every Nth packet may go first")
+@click.option("--limit", metavar="PACKETS", help="queue length (default 1000)")
+@click.option("--loss-correlation", metavar="PERCENT", help="e.g. 25%")
+@click.option("--corrupt-correlation", metavar="PERCENT", help="e.g. 25%")
+@click.option("--duplicate-correlation", metavar="PERCENT", help="e.g. 25%")
+@click.option("--reorder-correlation", metavar="PERCENT", help="e.g. 25%")
 @click.option(
     "--from",
     "sender",
@@ -268,12 +276,12 @@ def set_(name: str, link: str, sender: str | None, **values) -> None:
     """Change the impairments of LINK (h1-h2) in the running topology NAME.
 
     Unset values are cleared: `pycoz net set lab h1-h2` removes every impairment.
-    On a kernel without netem, only a link declared when the topology was made
-    (`net up --impair LINK`, or impaired in its file) can change.
+    Any link can change, as netem's options do (tc-netem(8)); on a kernel without
+    netem, pycoz's relay is put in the link's way when it is first impaired.
 
     \b
     Example:
-      pycoz net up star:hosts=3 --name lab --impair h1-s1
+      pycoz net up star:hosts=3 --name lab
       pycoz net set lab h1-s1 --delay 100ms --from h1
     """
     from pycoz_cli.core.net import named

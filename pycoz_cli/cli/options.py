@@ -172,7 +172,8 @@ def impair_option(with_net: bool):
         shell_complete=complete.link,
         help=("With --net: impair" if with_net else "Impair")
         + " a link, e.g. h1-h2:delay=50ms,loss=1% (both directions) "
-        "or h1>h2:rate=1mbit (one); keys delay, jitter, loss, corrupt, rate (repeatable).",
+        "or h1>h2:rate=1mbit (one); keys delay, jitter, loss, corrupt, duplicate, "
+        "reorder, gap, rate, limit, and *_correlation, as netem's (repeatable).",
     )
 
 

@@ -46,7 +46,7 @@ CASES = [
     ("pycoz net run chain:routers=3 --host r3", "pycoz net run chain:routers=3 --host r3 "),
     ("pycoz net run star:hosts=2 --impair h2-", "pycoz net run star:hosts=2 --impair h2-s1 "),
     ("pycoz root --net=v6rej", "pycoz root --net=v6rejected "),
-    ("pycoz root --net pair --impair h1-h2:los", "pycoz root --net pair --impair h1-h2:loss="),
+    ("pycoz root --net pair --impair h1-h2:jit", "pycoz root --net pair --impair h1-h2:jitter="),
     ("pycoz trace -e trace=%netw", "pycoz trace -e trace=%network "),
     ("pycoz trace -e trace=execve,socketp", "pycoz trace -e trace=execve,socketpair "),
     ("pycoz trace -e trace=!clone,fork,vfor", "pycoz trace -e trace=!clone,fork,vfork "),
@@ -93,6 +93,23 @@ def test_topology_files_and_their_hosts(complete, shell, tmp_path, unique):
     assert buffer == f"pycoz net run {unique}.toml "
     buffer, _ = complete(shell, f"pycoz net run {unique}.toml --host be", cwd=work)
     assert buffer == f"pycoz net run {unique}.toml --host beta "
+
+
+@pytest.mark.parametrize("shell", ALL_SHELLS)
+def test_links_by_name_and_their_keys(complete, shell, tmp_path, unique):
+    """Two links between the same nodes: offered by name, and a label with
+    interfaces in it still gets its keys."""
+    work = tmp_path / "work"
+    work.mkdir()
+    links = "".join(
+        f'[[links]]\nname = "{name}"\na = "alpha"\nb = "beta"\n' for name in ("wan1", "uplink")
+    )
+    (work / f"{unique}.toml").write_text("[hosts.alpha]\n[hosts.beta]\n" + links)
+    run = f"pycoz net run {unique}.toml --impair"
+    assert complete(shell, f"{run} up", cwd=work)[0] == f"{run} uplink "
+    assert complete(shell, f"{run} uplink:dup", cwd=work)[0] == f"{run} uplink:duplicate"
+    typed = f"{run} alpha:eth1-beta:eth1:lim"
+    assert complete(shell, typed, cwd=work)[0] == f"{run} alpha:eth1-beta:eth1:limit="
 
 
 @pytest.mark.parametrize("shell", ALL_SHELLS)

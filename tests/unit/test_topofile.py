@@ -798,8 +798,9 @@ ERRORS = [
         "link-key-unknown",
         PAIR + 'colour = "red"\n',
         "lab.toml:8: links[0].colour: unknown key 'colour' (a link takes a, b, "
-        "a_addresses, b_addresses, a_mac, b_mac, mtu, delay, jitter, loss, corrupt, rate, "
-        "a_to_b or b_to_a)",
+        "a_addresses, b_addresses, a_mac, b_mac, mtu, delay, jitter, loss, loss_correlation, "
+        "corrupt, corrupt_correlation, duplicate, duplicate_correlation, reorder, "
+        "reorder_correlation, gap, rate, limit, a_to_b, b_to_a or name)",
     ),
     (
         "link-self",
@@ -966,7 +967,34 @@ ERRORS = [
         "direction-key",
         PAIR + "\n[links.b_to_a]\nrate = '1mbit'\nmtu = 1400\n",
         "lab.toml:11: links[0].b_to_a.mtu: unknown key 'mtu' (a direction takes delay, "
-        "jitter, loss, corrupt or rate)",
+        "jitter, loss, loss_correlation, corrupt, corrupt_correlation, duplicate, "
+        "duplicate_correlation, reorder, reorder_correlation, gap, rate or limit)",
+    ),
+    (
+        "relay-ifname",
+        PAIR.replace('a = "client"', 'a = "client:pcz0"'),
+        "lab.toml:4: links[0].a: interface name 'pcz0' is taken by pycoz's link relay (pczN)",
+    ),
+    (
+        "limit-zero",
+        PAIR + "limit = 0\n",
+        "lab.toml:8: links[0].limit: 0 is not a number of packets (a whole number from 1)",
+    ),
+    (
+        "reorder-without-delay",
+        PAIR + "reorder = '10%'\n",
+        "lab.toml:8: links[0].reorder: needs a delay (netem reorders by not delaying some packets)",
+    ),
+    (
+        "gap-without-reorder",
+        PAIR + "delay = '10ms'\ngap = 5\n",
+        "lab.toml:9: links[0].gap: only means something with reorder",
+    ),
+    (
+        "link-name",
+        PAIR + "name = 'wan:1'\n",
+        "lab.toml:8: links[0].name: 'wan:1': use 1-32 letters, digits, '-', '_' or '.', "
+        "starting with a letter",
     ),
     (
         "direction-value",

@@ -396,10 +396,12 @@ def up(topology, name: str, spec: str, impairs=()):
         state["links"] = [
             {
                 "label": link.label,
+                "name": link.name,
                 "a": list(link.a),
                 "b": list(link.b),
                 "ifindex": [net.ifindex[link.a], net.ifindex[link.b]],
                 "relay": net.relayed.get(k),
+                "steered": net.steered.get(k),
                 "impair": {f"{e[0]}:{e[1]}": i.to_dict() for e, i in link.impair.items()},
             }
             for k, link in enumerate(topology.links)
@@ -501,68 +503,107 @@ def _stop_relay(state: dict) -> None:
 
 def set_impairment(name: str, label: str, impair, sender: str | None = None) -> list[str]:
     """Change the impairments of a link of a running named topology, live."""
-    from pycoz_cli.core.net.topology import Qdiscs, apply_qdisc, kernel_qdiscs, split_impairment
+    from pycoz_cli.core.net.topology import (
+        Qdiscs,
+        apply_qdisc,
+        find_link,
+        kernel_qdiscs,
+        split_impairment,
+    )
 
     state = join(name, f"net set {name}")
     if status(state) != "up":
         raise SpecError(f"topology {name!r} is {status(state)}")
     links = state.get("links", [])
-    matches = [
-        lk
-        for lk in links
-        if label == lk["label"]
-        or label in (f"{lk['a'][0]}-{lk['b'][0]}", f"{lk['b'][0]}-{lk['a'][0]}")
-    ]
-    if len(matches) != 1:
-        known = ", ".join(f"{lk['a'][0]}-{lk['b'][0]}" for lk in links) or "none"
-        raise SpecError(f"topology {name}: no link {label!r} (links: {known})")
-    link = matches[0]
+    found = find_link(name, label, [(lk.get("name"), lk["a"], lk["b"]) for lk in links])
+    link = links[found]
     ends = [("a", link["a"], link["ifindex"][0]), ("b", link["b"], link["ifindex"][1])]
     if sender is not None:
-        ends = [e for e in ends if e[1][0] == sender]
+        ends = [e for e in ends if sender in (e[1][0], f"{e[1][0]}:{e[1][1]}")]
         if not ends:
             raise SpecError(f"--from {sender}: not an end of link {label}")
+    qdiscs = Qdiscs(**state["qdiscs"]) if "qdiscs" in state else None
     changed = []
-    for side, (node, ifname), index in ends:
+    for _side, (node, ifname), index in ends:
         ns = _open_ns(state, node)
         try:
-            qdiscs = Qdiscs(**state["qdiscs"]) if "qdiscs" in state else kernel_qdiscs(ns.rtnl())
-            kernel, relay = split_impairment(impair, qdiscs)
-            if relay and link.get("relay") is None:
-                raise _not_adjustable(state, label)
-            if link.get("relay") is not None:
-                from pycoz_cli.core.net.impair import send_settings
-
-                send_settings(name, link["relay"], side, relay.to_dict())
-            apply_qdisc(ns.rtnl(), index, (node, ifname), kernel, qdiscs)
+            if qdiscs is None:
+                qdiscs = kernel_qdiscs(ns.rtnl())
+            # The kernel's share (``split_impairment``), or none: removes what was.
+            apply_qdisc(
+                ns.rtnl(), index, (node, ifname), split_impairment(impair, qdiscs)[0], qdiscs
+            )
         finally:
             ns.close()
-        link["impair"][f"{node}:{ifname}"] = impair.to_dict()
         changed.append(f"{node}:{ifname}")
+    if not qdiscs.netem and (split_impairment(impair, qdiscs)[1] or link.get("relay") is not None):
+        try:
+            return _set_relayed(state, link, [e[:2] for e in ends], impair, qdiscs)
+        finally:
+            _write_state(state)
+    for _side, (node, ifname), _index in ends:
+        link["impair"][f"{node}:{ifname}"] = impair.to_dict()
     _write_state(state)
     return changed
 
 
-def _not_adjustable(state: dict, label: str) -> SpecError:
-    """A link that only netem could change, on a kernel without netem: say how to
-    make the topology again with that link declared (and the others as they were).
-
-    pycoz does not re-plumb the link through the relay live: that would take the
-    interface away from under the programs running on the host (its addresses,
-    routes and neighbours vanish and come back), which is no longer the
-    topology they were started in.
-    """
-    import shlex
+def _set_relayed(state: dict, link: dict, sides: list, impair, qdiscs) -> list[str]:
+    """Impair a link through the topology's relay (a kernel without netem),
+    putting the relay in its way first if it is not yet (any link can).  The
+    relay gets each end's share (``split_impairment``: not a rate alone, which
+    htb/tbf does); the state records the whole impairment."""
+    from pycoz_cli.core.net.impair import relay_links
+    from pycoz_cli.core.net.netns import NetNS
+    from pycoz_cli.core.net.topology import Impairment, split_impairment
 
     name = state["name"]
-    again = ["pycoz", "net", "up", state["spec"], "--name", name]
-    for option in [*state.get("impairs", []), label]:
-        again += ["--impair", option]
-    return SpecError(
-        f"link {label} of {name} cannot change: this kernel has no netem, so only "
-        f"links declared when the topology was made can (pycoz net down {name} && "
-        f"{shlex.join(again)})"
-    )
+    relay = state.get("relay")
+    if not relay:
+        raise SpecError(f"topology {name!r} has no link relay (pycoz net down {name})")
+    j = link.get("relay")
+    new = j is None
+    if new:
+        used = [lk["relay"] for lk in state["links"] if lk.get("relay") is not None]
+        j = max(used, default=-1) + 1
+    settings = {}
+    for side in ("a", "b"):
+        node, ifname = link[side]
+        settings[side] = dict(link["impair"].get(f"{node}:{ifname}") or {})
+    changed = []
+    for side, (node, ifname) in sides:
+        settings[side] = impair.to_dict()
+        changed.append(f"{node}:{ifname}")
+    opened = []
+    try:
+        try:
+            fd = os.open(f"/proc/{relay['pid']}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            fd = -1
+        opened.append(NetNS(fd, f"{name} link relay"))
+        # Checked once its namespace is held: the relay, not a later process
+        # that took its pid.
+        if fd < 0 or not _running(relay["pid"], relay["start"]):
+            raise SpecError(f"topology {name!r}: its link relay is gone (pycoz net down {name})")
+        for side in ("a", "b"):
+            opened.append(_open_ns(state, link[side][0]))
+        ends = [(ns, link[side][1], link["ifindex"][i]) for i, (ns, side) in
+                enumerate(zip(opened[1:], ("a", "b"), strict=True))]  # fmt: skip
+        impairs = [
+            split_impairment(Impairment(**settings[side]), qdiscs)[1].to_dict()
+            for side in ("a", "b")
+        ]
+        # Recorded however far it gets: what is made is found again.
+        link["relay"] = j
+        link["steered"] = link.get("steered") or [None, None]
+        relay_links(name, opened[0], [{"j": j, "ends": ends, "impair": impairs, "new": new,
+                                       "steered": link["steered"]}])  # fmt: skip
+    finally:
+        for ns in opened:
+            ns.close()
+    for side in ("a", "b"):
+        node, ifname = link[side]
+        link["impair"][f"{node}:{ifname}"] = settings[side]
+    return changed
 
 
 def _write_etc_netns(directory: str, hosts_text: str) -> None:

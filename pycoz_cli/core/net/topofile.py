@@ -48,7 +48,23 @@ NODE_KEYS = {
 VLAN_KEYS = ("on", "id", "name", "addresses", "mac")
 VXLAN_KEYS = ("name", "id", "local", "remote", "port", "addresses", "mac")
 ROOT_KEYS = ("base", "upper", "binds", "ro_binds", "tmpfs")
-IMPAIR_KEYS = ("delay", "jitter", "loss", "corrupt", "rate")
+#: A link's name: no ":", ">" or "=" (they separate --impair's parts).
+_LINK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,31}")
+IMPAIR_KEYS = (
+    "delay",
+    "jitter",
+    "loss",
+    "loss_correlation",
+    "corrupt",
+    "corrupt_correlation",
+    "duplicate",
+    "duplicate_correlation",
+    "reorder",
+    "reorder_correlation",
+    "gap",
+    "rate",
+    "limit",
+)
 LINK_KEYS = (
     "a",
     "b",
@@ -60,6 +76,7 @@ LINK_KEYS = (
     *IMPAIR_KEYS,
     "a_to_b",
     "b_to_a",
+    "name",
 )
 DIRECTIONS = ("a_to_b", "b_to_a")
 COMMAND_KEYS = ("run", "ready", "timeout")
@@ -922,6 +939,10 @@ class _Loader:
         if ifname in taken:
             what = taken[ifname]
             raise self.error(where, f"interface name {ifname!r} is taken by {what}")
+        if re.fullmatch(r"pcz[0-9]+", ifname):
+            raise self.error(
+                where, f"interface name {ifname!r} is taken by pycoz's link relay (pczN)"
+            )
         names = reserved.setdefault(name, {})
         if ifname in names:
             raise self.error(
@@ -951,11 +972,17 @@ class _Loader:
                 raise self.error((*path, "mtu"), f"{mtu!r}: give an integer from 68 to 65535")
             if mtu < 1280 and any(x.version == 6 for x in addresses[0] + addresses[1]):
                 raise self.error((*path, "mtu"), f"{mtu}: IPv6 needs an MTU of at least 1280")
+        name = spec.get("name")
+        if name is not None and (not isinstance(name, str) or not _LINK_NAME.fullmatch(name)):
+            raise self.error(
+                (*path, "name"),
+                f"{name!r}: use 1-32 letters, digits, '-', '_' or '.', starting with a letter",
+            )
         macs = [self.mac(spec, (*path, f"{side}_mac")) for side in "ab"]
         try:
             link = self.topo.connect(
                 a[0], b[0], [str(x) for x in addresses[0]], [str(x) for x in addresses[1]],
-                a_if=a[1], b_if=b[1], mtu=mtu, a_mac=macs[0], b_mac=macs[1],
+                a_if=a[1], b_if=b[1], mtu=mtu, a_mac=macs[0], b_mac=macs[1], name=name,
             )  # fmt: skip
         except SpecError as err:
             raise self.rewrap(path, err) from None
@@ -1109,20 +1136,10 @@ class _Loader:
 
     def impairment(self, table: dict, path: tuple) -> dict:
         """The impairments given in ``table`` as ``Impairment`` keyword arguments."""
-        out = {}
-        for key, parse, arg in (
-            ("delay", parse_duration, "delay_ms"),
-            ("jitter", parse_duration, "jitter_ms"),
-            ("loss", parse_percent, "loss"),
-            ("corrupt", parse_percent, "corrupt"),
-            ("rate", parse_rate, "rate_bps"),
-        ):
-            if key in table:
-                try:
-                    out[arg] = parse(table[key])
-                except ValueError as err:
-                    raise self.error((*path, key), str(err)) from None
-        return out
+        from pycoz_cli.core.net.topology import impairment_args
+
+        values = {key: table[key] for key in IMPAIR_KEYS if key in table}
+        return impairment_args(values, lambda key, why, _known: self.error((*path, key), why))
 
 
 def _flatten(table: dict, path: tuple):

@@ -23,7 +23,7 @@ import re
 import signal
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, fields, replace
 
 from pycoz_cli.errors import SetupError, SpecError
 
@@ -43,35 +43,67 @@ BRIDGE_MAX_PORTS = 1023
 PORT_LIMIT_REASON = f"a switch is a Linux bridge, which takes at most {BRIDGE_MAX_PORTS} ports"
 
 
+@dataclass(slots=True)
 class Impairment:
-    """netem-style impairments for one direction of a link."""
+    """netem-style impairments for one direction of a link (tc-netem(8)).
 
-    __slots__ = ("corrupt", "delay_ms", "jitter_ms", "loss", "rate_bps")
+    ``delay_ms`` and ``jitter_ms`` (milliseconds; jitter: uniform ±), ``loss``,
+    ``corrupt``, ``duplicate`` and ``reorder`` (percent), each of those four
+    with a ``*_corr`` correlation (percent: how much a packet's chance follows
+    the last one's, netem's CORRELATION), ``gap`` (reorder: every GAPth packet
+    may go first; 1 when reorder is given alone), ``rate_bps`` (bits/s),
+    ``limit`` (packets queued at most; 0: netem's default, 1000).
+    """
 
-    def __init__(self, delay_ms=0.0, jitter_ms=0.0, loss=0.0, corrupt=0.0, rate_bps=0):
-        self.delay_ms = float(delay_ms)
-        self.jitter_ms = float(jitter_ms)
-        self.loss = float(loss)
-        self.corrupt = float(corrupt)
-        self.rate_bps = int(rate_bps)
+    delay_ms: float = 0.0
+    jitter_ms: float = 0.0
+    loss: float = 0.0
+    corrupt: float = 0.0
+    rate_bps: int = 0
+    _: KW_ONLY
+    duplicate: float = 0.0
+    reorder: float = 0.0
+    gap: int = 0
+    limit: int = 0
+    loss_corr: float = 0.0
+    corrupt_corr: float = 0.0
+    duplicate_corr: float = 0.0
+    reorder_corr: float = 0.0
 
     def __bool__(self) -> bool:
-        return bool(self.delay_ms or self.jitter_ms or self.loss or self.corrupt or self.rate_bps)
+        """Whether it changes anything (a limit or correlations alone do not)."""
+        return bool(
+            self.delay_ms
+            or self.jitter_ms
+            or self.loss
+            or self.corrupt
+            or self.rate_bps
+            or self.duplicate
+            or self.reorder
+        )
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
     def describe(self) -> str:
         """``delay 100ms, loss 1%``: the settings as a topology file writes them."""
         from pycoz_cli.core.net.topofile import format_duration, format_percent, format_rate
 
-        shown = (
+        shown = [
             ("delay", self.delay_ms, format_duration),
             ("jitter", self.jitter_ms, format_duration),
             ("loss", self.loss, format_percent),
+            ("loss_correlation", self.loss_corr, format_percent),
             ("corrupt", self.corrupt, format_percent),
+            ("corrupt_correlation", self.corrupt_corr, format_percent),
+            ("duplicate", self.duplicate, format_percent),
+            ("duplicate_correlation", self.duplicate_corr, format_percent),
+            ("reorder", self.reorder, format_percent),
+            ("reorder_correlation", self.reorder_corr, format_percent),
+            ("gap", self.gap, str),
             ("rate", self.rate_bps, format_rate),
-        )
+            ("limit", self.limit, str),
+        ]
         return ", ".join(f"{key} {fmt(value)}" for key, value, fmt in shown if value) or "none"
 
 
@@ -477,22 +509,21 @@ class Node:
 class Link:
     """A veth pair between ``a`` and ``b``, each a (node, interface) pair; made
     by ``Topology.connect``.  ``impair`` maps a sending end to its
-    ``Impairment`` (netem: delay, loss...)."""
+    ``Impairment`` (netem: delay, loss...).  ``name``, if given, names it
+    (``--impair NAME``, ``net set LAB NAME``): two links between the same two
+    nodes need it, or their ``NODE:IF-NODE:IF`` labels."""
 
-    __slots__ = ("a", "adjustable", "b", "impair")
+    __slots__ = ("a", "adjustable", "b", "impair", "name")
 
-    def __init__(self, a: tuple[str, str], b: tuple[str, str]) -> None:
+    def __init__(self, a: tuple[str, str], b: tuple[str, str], name: str | None = None) -> None:
         self.a = a
         self.b = b
+        self.name = name
         #: Keyed by the sending end: impair[a] applies to traffic from a to b.
         self.impair: dict[tuple[str, str], Impairment] = {}
-        #: Impairments may be set on it at run time (``net set``), even if none
-        #: is set at first.  Implied by any impairment.
+        #: Declared with ``--impair LINK`` and no setting.  Kept for plugins
+        #: that set it: any link changes at run time now (``net set``).
         self.adjustable = False
-
-    @property
-    def impairable(self) -> bool:
-        return self.adjustable or any(self.impair.values())
 
     @property
     def label(self) -> str:
@@ -560,6 +591,7 @@ class Topology:
         mtu: int | None = None,
         a_mac: str | None = None,
         b_mac: str | None = None,
+        name: str | None = None,
     ) -> Link:
         """Link node ``a`` to node ``b`` (a veth pair) and return the ``Link``.
 
@@ -569,7 +601,8 @@ class Topology:
         default ``eth0``, ``eth1``... in the order of links, and on a switch
         the name of the node plugged in).  ``mtu``: of both ends (None: 1500).
         ``a_mac``, ``b_mac``: the ends' MAC addresses (``02:00:00:00:00:01``;
-        None: the kernel picks random ones).
+        None: the kernel picks random ones).  ``name``: the link's own name
+        (unique), to tell apart two links between the same nodes.
         The kernel adds the on-link route of each address; add others with
         ``Node.add_route``.  An unknown node, or a repeated or too long
         interface name, raises ``SpecError``.
@@ -597,7 +630,9 @@ class Topology:
             except ValueError as err:
                 raise SpecError(f"topology {self.name}: {node_name}:{ifname}: {err}") from None
             ends.append((node_name, ifname))
-        link = Link(ends[0], ends[1])
+        if name is not None and any(lk.name == name for lk in self.links):
+            raise SpecError(f"topology {self.name}: two links named {name!r}")
+        link = Link(ends[0], ends[1], name)
         self.nodes[a].interfaces[ends[0][1]].peer = ends[1]
         self.nodes[b].interfaces[ends[1][1]].peer = ends[0]
         self.links.append(link)
@@ -643,19 +678,9 @@ class Topology:
         return next(iter(self.nodes))
 
     def link(self, label: str) -> Link:
-        """A link by ``NODE:IF-NODE:IF`` label, or by ``NODE-NODE`` when unique."""
-        for link in self.links:
-            if label == link.label:
-                return link
-        pairs = [
-            link
-            for link in self.links
-            if label in (f"{link.a[0]}-{link.b[0]}", f"{link.b[0]}-{link.a[0]}")
-        ]
-        if len(pairs) == 1:
-            return pairs[0]
-        known = ", ".join(f"{lk.a[0]}-{lk.b[0]}" for lk in self.links) or "none"
-        raise SpecError(f"topology {self.name}: no link {label!r} (links: {known})")
+        """A link by its ``name``, its ``NODE:IF-NODE:IF`` label (either way
+        round), or ``NODE-NODE`` when only one link joins the two nodes."""
+        return self.links[find_link(self.name, label, [(lk.name, lk.a, lk.b) for lk in self.links])]
 
     def hosts_file(self) -> str:
         """/etc/hosts for every node: each name resolves to its first addresses."""
@@ -743,6 +768,7 @@ class Topology:
             ],
             "links": [
                 {
+                    **({"name": lk.name} if lk.name else {}),
                     "a": f"{lk.a[0]}:{lk.a[1]}",
                     "b": f"{lk.b[0]}:{lk.b[1]}",
                     **(
@@ -919,14 +945,67 @@ BUILTINS = {
 }
 
 
+def find_link(topology: str, label: str, links: list) -> int:
+    """The index of the link ``label`` designates among ``links``, each
+    (name, (node, if), (node, if)): by name, by ``NODE:IF-NODE:IF`` (either
+    way round), or by ``NODE-NODE`` when it is the only link between the two."""
+    full = [
+        i
+        for i, (name, a, b) in enumerate(links)
+        if label in (name, f"{a[0]}:{a[1]}-{b[0]}:{b[1]}", f"{b[0]}:{b[1]}-{a[0]}:{a[1]}")
+    ]
+    if len(full) == 1:
+        return full[0]
+    pairs = [
+        i for i, (_n, a, b) in enumerate(links) if label in (f"{a[0]}-{b[0]}", f"{b[0]}-{a[0]}")
+    ]
+    if len(pairs) == 1:
+        return pairs[0]
+    if pairs:
+        both = ", ".join(links[i][0] or f"{links[i][1][0]}:{links[i][1][1]}-"
+                         f"{links[i][2][0]}:{links[i][2][1]}" for i in pairs)  # fmt: skip
+        raise SpecError(
+            f"topology {topology}: {label!r} is {len(pairs)} links ({both}): "
+            "name one by its name or NODE:IF-NODE:IF"
+        )
+    known = ", ".join(n or f"{a[0]}-{b[0]}" for n, a, b in links) or "none"
+    raise SpecError(f"topology {topology}: no link {label!r} (links: {known})")
+
+
+def link_end(link: Link, who: str) -> tuple[str, str] | None:
+    """The end of ``link`` that ``who`` (``NODE`` or ``NODE:IF``) names, if any."""
+    for end in (link.a, link.b):
+        if who in (end[0], f"{end[0]}:{end[1]}"):
+            return end
+    return None
+
+
+def split_impair_spec(spec: str) -> tuple[str, str]:
+    """``--impair`` text -> (link, settings): the settings start after the last
+    ``:`` before the first ``=`` (a link's label may hold ``:`` itself)."""
+    eq = spec.find("=")
+    if eq < 0:
+        return spec.removesuffix(":"), ""
+    colon = spec.rfind(":", 0, eq)
+    if colon < 0:
+        return spec, ""
+    return spec[:colon], spec[colon + 1 :]
+
+
 def impair_spec(topo: Topology, spec: str) -> None:
     """Apply ``--impair LINK[:KEY=VALUE,...]`` to ``topo``.
 
-    LINK is ``h1-h2`` (both directions) or ``h1>h2`` (traffic from h1 to h2);
-    KEYs are delay, jitter (durations), loss, corrupt (percentages) and rate.
-    With no KEY the link is only made adjustable (``pycoz net set`` later).
+    LINK is ``h1-h2`` (both directions), ``h1>h2`` (traffic from h1 to h2), a
+    link's name, or ``NODE:IF-NODE:IF`` (``NODE:IF>NODE:IF``) where two links
+    join the same nodes; KEYs are ``IMPAIRMENT_KEYS``.  With no KEY nothing
+    changes (any link can be impaired later, ``net set``).
     """
-    where, _, settings = spec.partition(":")
+    where, settings = split_impair_spec(spec)
+    if "=" not in spec and ":" in where:
+        try:
+            topo.link(where)
+        except SpecError:
+            where, _, settings = spec.partition(":")  # settings without "=": said below
     one_way = ">" in where
     link = topo.link(where.replace(">", "-"))
     values = {}
@@ -940,43 +1019,84 @@ def impair_spec(topo: Topology, spec: str) -> None:
         link.adjustable = True
     if one_way:
         sender = where.split(">")[0]
-        ends = [link.a if link.a[0] == sender else link.b]
+        ends = [link_end(link, sender) or link.b]
     else:
         ends = [link.a, link.b]
     for end in ends:
         link.impair[end] = impair
 
 
-IMPAIRMENT_KEYS = ("delay", "jitter", "loss", "corrupt", "rate")
+#: Impairment keys as users write them -> (the Impairment argument, its parser's name).
+_IMPAIRMENT_ARGS = {
+    "delay": ("delay_ms", "duration"),
+    "jitter": ("jitter_ms", "duration"),
+    "loss": ("loss", "percent"),
+    "loss_correlation": ("loss_corr", "percent"),
+    "corrupt": ("corrupt", "percent"),
+    "corrupt_correlation": ("corrupt_corr", "percent"),
+    "duplicate": ("duplicate", "percent"),
+    "duplicate_correlation": ("duplicate_corr", "percent"),
+    "reorder": ("reorder", "percent"),
+    "reorder_correlation": ("reorder_corr", "percent"),
+    "gap": ("gap", "count"),
+    "rate": ("rate_bps", "rate"),
+    "limit": ("limit", "count"),
+}
+IMPAIRMENT_KEYS = tuple(_IMPAIRMENT_ARGS)
+
+
+def parse_count(value) -> int:
+    """``"1000"`` or 1000 -> 1000: a whole number of packets, at least 1."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number of packets")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
+        raise ValueError(f"{value!r} is not a number of packets (a whole number from 1)")
+    return value
+
+
+def impairment_args(values: dict, error) -> dict:
+    """``Impairment`` keyword arguments from user keys (``values``: key -> text or
+    TOML value; None is skipped).  ``error(key, message, known)`` makes the
+    exception raised for a bad value (or an unknown key: ``known`` False);
+    netem's rules are checked as tc checks them."""
+    from pycoz_cli.core.net import topofile
+
+    parsers = {
+        "duration": topofile.parse_duration,
+        "percent": topofile.parse_percent,
+        "rate": topofile.parse_rate,
+        "count": parse_count,
+    }
+    out = {}
+    for key, value in values.items():
+        if key not in _IMPAIRMENT_ARGS:
+            raise error(key, f"use {', '.join(IMPAIRMENT_KEYS)}", False)
+        if value is None:
+            continue
+        arg, kind = _IMPAIRMENT_ARGS[key]
+        try:
+            out[arg] = parsers[kind](value)
+        except ValueError as err:
+            raise error(key, str(err), True) from None
+    if out.get("reorder") and not out.get("delay_ms"):
+        # As tc: netem reorders by sending some packets at once, ahead of the
+        # delayed others; without a delay there is nothing to go ahead of.
+        why = "needs a delay (netem reorders by not delaying some packets)"
+        raise error("reorder", why, True)
+    if out.get("gap") and not out.get("reorder"):
+        raise error("gap", "only means something with reorder", True)
+    return out
 
 
 def parse_impairment(values: dict, where: str = "--") -> Impairment:
-    """An ``Impairment`` from text values keyed delay, jitter, loss, corrupt, rate."""
-    from pycoz_cli.core.net.topofile import parse_duration, parse_percent, parse_rate
+    """An ``Impairment`` from text values keyed as ``IMPAIRMENT_KEYS``."""
 
-    parsers = {
-        "delay": parse_duration,
-        "jitter": parse_duration,
-        "loss": parse_percent,
-        "corrupt": parse_percent,
-        "rate": parse_rate,
-    }
-    parsed = {}
-    for key, value in values.items():
-        if key not in parsers:
-            raise SpecError(f"{where}{key!r}: use {', '.join(IMPAIRMENT_KEYS)}")
-        if value is not None:
-            try:
-                parsed[key] = parsers[key](value)
-            except ValueError as err:
-                raise SpecError(f"{where}{key}: {err}") from None
-    return Impairment(
-        delay_ms=parsed.get("delay", 0),
-        jitter_ms=parsed.get("jitter", 0),
-        loss=parsed.get("loss", 0),
-        corrupt=parsed.get("corrupt", 0),
-        rate_bps=parsed.get("rate", 0),
-    )
+    def error(key, message, known):
+        return SpecError(f"{where}{key if known else repr(key)}: {message}")
+
+    return Impairment(**impairment_args(values, error))
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
@@ -1053,6 +1173,8 @@ class Network:
         self.netem: bool | None = None
         #: link position in topology.links -> its position among relayed links.
         self.relayed: dict[int, int] = {}
+        #: link position -> how each end is steered into the relay (``impair.relay_links``).
+        self.steered: dict[int, list] = {}
         self.relay_ns = None
         self.relay_pid: int | None = None
         self.relay_key = name or f"e{os.getpid()}-{id(self):x}"
@@ -1129,19 +1251,13 @@ class Network:
                 self.held[node.name] = self.holder.keep(ns.fd)
             elif self.name:
                 ns.bind_to(self.ns_name(node.name))
-        impairable = [k for k, link in enumerate(topo.links) if link.impairable]
-        if impairable:
-            self.qdiscs = kernel_qdiscs(next(iter(self.namespaces.values())).rtnl())
-            self.netem = self.qdiscs.netem
-            relayed = [k for k in impairable if self._needs_relay(topo.links[k])]
-            if relayed:
-                self.relay_ns = NetNS.create("link relay")
-                self.relayed = {k: j for j, k in enumerate(relayed)}
         # Links: each veth is created from one end's namespace with the peer
         # placed directly in the other's, with ifindexes chosen here (no need to
         # ask the kernel for them, and never equal between the ends), that end up
         # at once, and a switch's port made a port of its bridge at once (the
-        # switch's end creates the pair).
+        # switch's end creates the pair).  Impaired or not, a link is a plain
+        # veth pair: without netem, the relay is put in the way of impaired ones
+        # after (``core.net.impair``).
         for node in topo.nodes.values():
             if node.kind == "switch":
                 self.namespaces[node.name].rtnl().add_bridge("br0", BRIDGE_INDEX, up=True)
@@ -1151,18 +1267,6 @@ class Network:
             self.ifindex[link.a], self.ifindex[link.b] = ia, ib
             mtu = topo.nodes[a].interfaces[a_if].mtu
             ns_a, ns_b = self.namespaces[a], self.namespaces[b]
-            if k in self.relayed:
-                # A ⇄ relay ⇄ B: the relay moves frames between aJ and bJ.
-                j = self.relayed[k]
-                relay = self.relay_ns.rtnl()
-                mac = topo.nodes[a].interfaces[a_if].mac
-                ns_a.rtnl().add_veth(
-                    a_if, f"a{j}", self.relay_ns.fd, ia, 100000 + 2 * j, mtu, mac, up=True
-                )
-                peer_mac = topo.nodes[b].interfaces[b_if].mac
-                relay.add_veth(f"b{j}", b_if, ns_b.fd, 100001 + 2 * j, ib, mtu, peer_mac=peer_mac)
-                self._made_up.add((a, a_if))
-                continue
             if topo.nodes[b].kind == "switch" and topo.nodes[a].kind != "switch":
                 (a, a_if, ia, ns_a), (b, b_if, ib, ns_b) = (b, b_if, ib, ns_b), (a, a_if, ia, ns_a)
             master = BRIDGE_INDEX if topo.nodes[a].kind == "switch" else None
@@ -1196,38 +1300,84 @@ class Network:
                     family=10 if route.dst.version == 6 else 2,
                     nexthops=nexthops or None,
                 )
-        if self.relayed:
-            self._start_relay()
-        for link in topo.links:
-            for end, impair in link.impair.items():
-                if impair:
-                    self.set_impairment(link, end, impair, flush=False)
         for ns in self.namespaces.values():
             ns.rtnl().flush()
+        impaired = [link for link in topo.links if any(link.impair.values())]
+        if (impaired or self.name) and self.namespaces:
+            self.qdiscs = kernel_qdiscs(next(iter(self.namespaces.values())).rtnl())
+            self.netem = self.qdiscs.netem
+        # The kernel's share first (netem, or htb/tbf for a rate alone), then the
+        # relay's for what the kernel cannot do (``split_impairment``).
+        for link in impaired:
+            for end, impair in link.impair.items():
+                kernel = split_impairment(impair, self.qdiscs)[0] if impair else None
+                if kernel:
+                    apply_qdisc(
+                        self.namespaces[end[0]].rtnl(),
+                        self.ifindex[end],
+                        end,
+                        kernel,
+                        self.qdiscs,
+                        flush=False,
+                    )
+        for ns in self.namespaces.values():
+            ns.rtnl().flush()
+        if self.netem is False:
+            relayed = [link for link in impaired if self._relay_share(link)]
+            if self.name or relayed:
+                # A named topology's relay starts with it, idle, so that ``net set``
+                # finds it for any link later.
+                self._start_relay()
+                self._relay(relayed)
 
     def _start_relay(self) -> None:
-        from pycoz_cli.core.net.impair import Relay, disable_offloads
+        from pycoz_cli.core.net.impair import Relay
+        from pycoz_cli.core.net.netns import NetNS
 
-        topo = self.topology
-        relay_rtnl = self.relay_ns.rtnl()
-        relay_rtnl.link_up(1, "lo")
-        ends = []
-        for k, j in sorted(self.relayed.items(), key=lambda item: item[1]):
-            relay_rtnl.link_up(100000 + 2 * j, f"a{j}")
-            relay_rtnl.link_up(100001 + 2 * j, f"b{j}")
-            ends.append((f"a{j}", f"b{j}"))
-            for node, ifname in (topo.links[k].a, topo.links[k].b):
-                with self.namespaces[node].entered():
-                    disable_offloads(ifname)
-        relay_rtnl.flush()
-        with self.relay_ns.entered():
-            for a, b in ends:
-                disable_offloads(a)
-                disable_offloads(b)
-        relay = Relay(self.relay_key, self.relay_ns.fd, ends)
+        # The relay's ends say nothing of their own (IPv6 would talk on them).
+        self.relay_ns = NetNS.create("link relay", {"net.ipv6.conf.default.disable_ipv6": "1"})
+        self.relay_ns.rtnl().link_up(1, "lo")
+        self.relay_ns.rtnl().flush()
+        relay = Relay(self.relay_key, self.relay_ns.fd)
         # A rootless named topology's relay ends with its holder (``core.holder``).
         relay.watch_pid = self.holder.pid if self.holder is not None else None
         self.relay_pid = relay.start(detach=self.name is not None)
+
+    def _relay(self, links: list[Link]) -> None:
+        """Put ``links`` in the relay's way with their impairments as they are
+        (the relay is serving them when this returns)."""
+        from pycoz_cli.core.net.impair import relay_links
+
+        if self.relay_pid is None:
+            self._start_relay()
+        todo = []
+        for link in links:
+            k = self.topology.links.index(link)
+            new = k not in self.relayed
+            if new:
+                self.relayed[k] = len(self.relayed)
+                self.steered[k] = [None, None]
+            ends = [(self.namespaces[e[0]], e[1], self.ifindex[e]) for e in (link.a, link.b)]
+            impair = [self._relay_share(link, e).to_dict() for e in (link.a, link.b)]
+            todo.append(
+                {"j": self.relayed[k], "ends": ends, "impair": impair, "new": new,
+                 "steered": self.steered[k]}
+            )  # fmt: skip
+        if todo:
+            relay_links(self.relay_key, self.relay_ns, todo)
+
+    def _relay_share(self, link: Link, end: tuple[str, str] | None = None) -> Impairment:
+        """The relay's part (``split_impairment``) of ``link``'s impairment at
+        ``end``, or, without ``end``, whether any end has one (an Impairment
+        that is true if so)."""
+        if end is not None:
+            impair = link.impair.get(end) or Impairment()
+            return split_impairment(impair, self.qdiscs)[1] if impair else impair
+        for e in (link.a, link.b):
+            share = self._relay_share(link, e)
+            if share:
+                return share
+        return Impairment()
 
     def _configure(self, node: Node) -> None:
         rtnl = self.namespaces[node.name].rtnl()
@@ -1257,37 +1407,22 @@ class Network:
 
         An all-zero ``Impairment`` removes the impairment.
         """
-        k = self.topology.links.index(link)
         if self.qdiscs is None:
             self.qdiscs = kernel_qdiscs(next(iter(self.namespaces.values())).rtnl())
             self.netem = self.qdiscs.netem
         kernel, relay = split_impairment(impair, self.qdiscs)
-        if relay and k not in self.relayed:
-            raise SpecError(
-                f"link {link.label}: this kernel has no netem, and the link was not built "
-                "adjustable: declare it (--impair LINK, or an impairment other than a rate "
-                "in the topology file)"
-            )
-        if k in self.relayed:
-            from pycoz_cli.core.net.impair import send_settings
-
-            send_settings(
-                self.relay_key, self.relayed[k], "a" if end == link.a else "b", relay.to_dict()
-            )
         if kernel or flush:  # when building, a link has no qdisc to remove yet
             rtnl = self.namespaces[end[0]].rtnl()
             apply_qdisc(rtnl, self.ifindex[end], end, kernel, self.qdiscs, flush)
+        before = link.impair.get(end)
         link.impair[end] = impair
-
-    def _needs_relay(self, link: Link) -> bool:
-        """Whether the relay must carry ``link``: a part of its impairments is
-        beyond the kernel's qdiscs (``split_impairment``), or it was declared
-        adjustable on a kernel without netem (``net set`` may ask anything)."""
-        if self.qdiscs.netem:
-            return False
-        return link.adjustable or any(
-            split_impairment(impair, self.qdiscs)[1] for impair in link.impair.values()
-        )
+        if self.netem or not (relay or self.topology.links.index(link) in self.relayed):
+            return
+        try:
+            self._relay([link])
+        except BaseException:
+            link.impair[end] = before
+            raise
 
     def start_commands(
         self, detach: bool = False, log_dir: str | None = None, record=None
@@ -1595,18 +1730,19 @@ def split_impairment(impair: Impairment, qdiscs: Qdiscs) -> tuple[Impairment, Im
     """(what the kernel's qdiscs do, what the relay must do) of ``impair``.
 
     The one place that decides: netem, where the kernel has it, does everything;
-    else htb or tbf does the rate (so a link that only has a rate needs no
-    relay), and the relay (``core.net.impair``) the rest.
+    else htb or tbf does a rate alone (so a link that only has a rate needs no
+    relay), and the relay (``core.net.impair``) a direction that asks for more,
+    its rate included.
     """
     if qdiscs.netem:
         return impair, Impairment()
     if impair.rate_bps and (qdiscs.htb or qdiscs.tbf):
-        kernel = Impairment(rate_bps=impair.rate_bps)
-        relay = copy.copy(impair)
-        relay.rate_bps = 0
-        if hasattr(impair, "limit"):  # the queue limit goes where the rate's queue is
-            kernel.limit, relay.limit = impair.limit, 0
-        return kernel, relay
+        rest = copy.copy(impair)
+        rest.rate_bps, rest.limit = 0, 0
+        if not rest:
+            return impair, Impairment()
+    # The relay takes the whole direction: its detour (tc's clsact, before the
+    # interface's root qdisc) would bypass an htb or tbf there.
     return Impairment(), impair
 
 
