@@ -51,8 +51,10 @@ def test_summary_time_is_system_time_as_strace_counts_it(pycoz):
     assert _total(ours) < 0.1
     assert _counts(ours) == _counts(theirs)
     ours, theirs = run_both(pycoz, ["-c", "-w", "-e", "trace=clock_nanosleep"], SLEEPER)
-    assert _total(theirs) >= 0.3
-    assert _total(ours) >= 0.3
+    # (from the tracer's look at the entry stop to its look at the exit stop:
+    # under load it sees the entry late)
+    assert _total(theirs) >= 0.25
+    assert _total(ours) >= 0.25
 
 
 def test_summary_has_no_exit_group_row(pycoz):

@@ -12,9 +12,23 @@ import sys
 import time
 from functools import partial
 
-from pycoz_cli.core.trace import decode
 from pycoz_cli.core.trace.syscalls import NAMES, NUMBERS
 from pycoz_cli.core.trace.tracer import DELAYED, INJECTED
+
+
+class _LazyDecode:
+    """``decode`` until it is first used: its tables cost ~8 ms to import, which
+    a trace that prints no call (``-e trace=none``, start-up) never needs.  The
+    first attribute read imports it and puts the module in its place."""
+
+    def __getattr__(self, name):
+        from pycoz_cli.core.trace import decode as module
+
+        globals()["decode"] = module
+        return getattr(module, name)
+
+
+decode = _LazyDecode()
 
 #: Decoded whole at entry: after a successful exec their arguments are gone.
 EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
