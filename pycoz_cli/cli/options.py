@@ -221,8 +221,9 @@ TRACE_OPTIONS = (
             "shell_complete": complete.trace_expr,
             "multiple": True,
             "help": "strace's -e: trace=SET (names, !negation, /regex, %file %process "
-            "%network %signal %ipc %desc %memory %creds), status=, signal=, "
-            "inject=SET:error=ERRNO|retval=N[:when=A[..B][+S]] (repeatable).",
+            "%network %signal %ipc %desc %memory %creds), status=, signal=, quiet=, raw=, "
+            "read=, write=, decode-fds=, inject=SET:error=ERRNO|retval=N|signal=SIG"
+            "[:when=A[..B][+S]] (repeatable).",
         },
     ),
     (
@@ -457,6 +458,7 @@ class TraceSetup:
 
         from pycoz_cli.core.trace import filters, session
         from pycoz_cli.core.trace import output as outputs
+        from pycoz_cli.errors import SpecError
 
         values = {name: params.pop(name, None) for name in TRACE_PARAMS}
         tracer_factory, tracer_syscalls = None, None
@@ -478,6 +480,12 @@ class TraceSetup:
         if values["failed"]:
             exprs.append("status=failed")  # strace's -Z
         parsed = filters.parse(exprs)
+        for qualifier in ("abbrev", "verbose"):
+            if getattr(parsed, qualifier) is not None:
+                raise SpecError(
+                    f"-e {qualifier}=: only {qualifier}=all (strace's default) is supported "
+                    "by pycoz trace"
+                )
         follow, output = values["follow"] or 0, values["output"]
         self.output = output
         self._per_pid = None

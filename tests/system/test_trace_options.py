@@ -248,6 +248,8 @@ def test_seccomp_bpf_is_accepted(pycoz):
         (["-S", "calls"], ["-S", "-c"]),
         (["-A"], ["-A", "-o"]),
         (["-z", "-Z"], ["-z", "-Z"]),
+        (["-e", "verbose=none"], ["verbose=", "all"]),
+        (["-e", "abbrev=execve"], ["abbrev=", "all"]),
     ],
 )
 def test_what_pycoz_does_not_do_is_refused_in_one_line(pycoz, options, words):
@@ -255,6 +257,11 @@ def test_what_pycoz_does_not_do_is_refused_in_one_line(pycoz, options, words):
     assert got.returncode == 2, got.stderr
     assert got.stderr.count("\n") == 1, got.stderr
     assert all(word in got.stderr for word in words), got.stderr
+
+
+def test_abbrev_and_verbose_all_are_accepted(pycoz):
+    got = pycoz("trace", "-e", "abbrev=all", "-e", "verbose=all", "-e", "trace=none", "--", "true")
+    assert got.returncode == 0, got.stderr
 
 
 def _ignoring_sighup():

@@ -44,6 +44,9 @@ _WALL_NOHANG = _WALL | os.WNOHANG
 #: where polling would only keep the tracee from running.
 SPIN = 100
 _SYSCALL_STOP = signal.SIGTRAP | 0x80
+#: The wait status of a syscall stop (PTRACE_O_TRACESYSGOOD), most of all stops:
+#: compared whole, before the os.W* calls the rarer stops need.
+_SYSCALL_STATUS = _SYSCALL_STOP << 8 | 0x7F
 _NEW_CHILD_EVENTS = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE)
 _STOP_SIGNALS = frozenset((signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU))
 _EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
@@ -316,7 +319,7 @@ def run(
                 tracees[pid] = _Tracee(pid)
                 resume(cont, pid, 0)
             continue
-        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+        if status != _SYSCALL_STATUS and (os.WIFEXITED(status) or os.WIFSIGNALED(status)):
             del tracees[pid]
             if tracee.nr >= 0 and (traced is None or tracee.nr in traced):
                 # exit/exit_group: the call never returns.
@@ -342,10 +345,10 @@ def run(
             if pid == first:
                 first_status = status
             continue
-        sig = os.WSTOPSIG(status)
+        sig = (status >> 8) & 0xFF  # WSTOPSIG
         event = status >> 16
         call = None  # at a syscall's entry: (nr, *args)
-        if sig == _SYSCALL_STOP:
+        if status == _SYSCALL_STATUS:
             op = syscall_info(pid)
             if op == ENTRY:
                 call = stopped_call()
