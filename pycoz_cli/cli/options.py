@@ -222,8 +222,8 @@ TRACE_OPTIONS = (
             "multiple": True,
             "help": "strace's -e: trace=SET (names, !negation, /regex, %file %process "
             "%network %signal %ipc %desc %memory %creds), status=, signal=, quiet=, raw=, "
-            "read=, write=, decode-fds=, inject=SET:error=ERRNO|retval=N|signal=SIG"
-            "[:when=A[..B][+S]] (repeatable).",
+            "read=, write=, decode-fds=, inject=SET:WHAT[:when=A[..B][+S]] (WHAT: "
+            "error=ERRNO, retval=N or signal=SIG) (repeatable).",
         },
     ),
     (
