@@ -106,7 +106,7 @@ class Common:
         return decoded
 
     def enter(self, pid, nr, args, memory) -> None:
-        name = NAMES.get(nr, f"syscall_{nr}")
+        name = NAMES.get(nr) or f"syscall_{nr}"
         if nr in EXEC_CALLS:
             self._entry_args[pid] = self._decode(pid, name, args, memory, None)
         else:
@@ -249,6 +249,8 @@ class StraceText(Common):
         #: -P: the quoted paths a call must name (as a path or through an fd).
         self.paths = tuple(paths)
         self._path_hits: dict = {}
+        #: Nothing but the pid before a call (no -r, -t, -n, -i): ``_call``'s fast path.
+        self._plain = not (relative or timestamps or numbers or instruction_pointer)
         if self.paths:
             self.decode_at_entry = _Everything()
             self._quoted = {decode.quote(p.encode()) for p in self.paths}
@@ -308,7 +310,15 @@ class StraceText(Common):
 
     def _call(self, pid, call: str, result: str, when, nr=None, ip=None) -> None:
         # strace aligns " = result" at column 40 of the line (pid and time included).
-        out = self.per_pid(pid) if self.per_pid else self.out
+        if self.per_pid:
+            out = self.per_pid(pid)
+        else:
+            out = self.out
+            if self._plain and self.follow and self.to_file and not self.comm:
+                line = f"{pid:<5} {call}"  # _head's common case, -f -o FILE
+                pad = self.pad_to - len(line)
+                out.write(f"{line}{' ' * pad if pad > 0 else ''} = {result}\n")
+                return
         line = self._head(pid, when, nr, ip) + call
         pad = " " * (self.pad_to - len(line)) if len(line) < self.pad_to else ""
         out.write(f"{line}{pad} = {result}\n")
@@ -322,7 +332,7 @@ class StraceText(Common):
     def _names_path(self, pid, nr, args, memory) -> bool:
         """-P: whether the call, at its entry, names one of the paths (strace's
         pathtrace: a path argument as given, or an fd open on the path)."""
-        name = NAMES.get(nr, f"syscall_{nr}")
+        name = NAMES.get(nr) or f"syscall_{nr}"
         try:
             decoded = decode.decode_call(
                 name, args, memory, fd_path=self._fd_path(pid), exiting=False, strsize=4096
@@ -340,11 +350,11 @@ class StraceText(Common):
     def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
         if self.paths and not self._path_hits.pop(pid, False):
             return None
-        if not self._wanted(retval, is_error):
+        if self.status is not None and not self._wanted(retval, is_error):
             return None
         if self.numbers:
             self._last_nr[pid] = nr
-        name = NAMES.get(nr, f"syscall_{nr:#x}")
+        name = NAMES.get(nr) or f"syscall_{nr:#x}"
         ip = self.ip if self.wants_ip else None
         dumps = self.read_fds or self.write_fds
         snap = None if dumps else self._snapshot(nr, name, args, memory, retval)
@@ -528,7 +538,7 @@ class JsonLines(Common):
     def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
         if not self._wanted(retval, is_error):
             return None
-        name = NAMES.get(nr, f"syscall_{nr:#x}")
+        name = NAMES.get(nr) or f"syscall_{nr:#x}"
         snap = self._snapshot(nr, name, args, memory, retval)
         if snap is not None:
             return partial(

@@ -397,7 +397,7 @@ class _Collect:
         from pycoz_cli.core.trace import decode
         from pycoz_cli.core.trace.syscalls import NAMES
 
-        name = NAMES.get(nr, f"syscall_{nr:#x}")
+        name = NAMES.get(nr) or f"syscall_{nr:#x}"
         try:
             decoded = self._common._args(pid, nr, name, args, memory, retval)
         except OSError:
