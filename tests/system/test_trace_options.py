@@ -329,3 +329,11 @@ def test_workdir_and_wall_clock_do_not_clash(pycoz, tmp_path):
     got = pycoz("trace", "--workdir", str(tmp_path), "-e", "trace=none", "--", "pwd")
     assert got.stdout == f"{tmp_path}\n"
     assert re.search(r"100\.00 +\d", pycoz("trace", "-c", "-w", "--", "true").stderr)
+
+
+def test_decode_fds_qualifier_decorates_as_y(pycoz):
+    options = ["-e", "decode-fds=path", "-e", "trace=read,fstat,newfstatat"]
+    ours, theirs = run_both(pycoz, options, CAT)
+    mine = calls(ours, ["read"])
+    assert mine == calls(theirs, ["read"])
+    assert mine[-1].startswith("read(3</etc/hostname>, ")
