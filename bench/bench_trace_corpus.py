@@ -282,8 +282,11 @@ def main() -> int:
     if "PYCOZ_BENCH_NETNS" not in os.environ:
         env = {**os.environ, "PYCOZ_BENCH_NETNS": "1"}
         argv = ["unshare", "--net", "--", sys.executable, *sys.argv]
-        return subprocess.run(argv, env=env).returncode
+        os.execvpe("unshare", argv, env)  # the same process: signals reach the run
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    # A SIGTERM (or Ctrl-C) ends the run through the finally blocks: the
+    # server is stopped and the scratch directory removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rounds = max(1, args.runs)
     with tempfile.TemporaryDirectory(prefix="pycoz-bench-corpus-") as tmp:
         work = Path(tmp)
