@@ -181,6 +181,7 @@ def compare(commands, modes, work: Path, env) -> int:
         print(f"{'command':<26} {'strace/strace':>13} {'pycoz/strace':>12} {'gap':>6}")
         rows = []
         for name, argv in commands:
+            run(argv, env)  # once untraced: caches (bytecode, git's index) settle first
             traces = []
             for tracer in (["strace"], ["strace"], [PYCOZ, "trace"]):
                 dash = ["--"] if tracer[0] == PYCOZ else []
