@@ -337,3 +337,14 @@ def test_decode_fds_qualifier_decorates_as_y(pycoz):
     mine = calls(ours, ["read"])
     assert mine == calls(theirs, ["read"])
     assert mine[-1].startswith("read(3</etc/hostname>, ")
+
+
+def test_instruction_pointer_of_a_signal_as_strace(pycoz):
+    ip = [(r"\[[0-9a-f]{16}\]", "[IP]"), (r"\b\d{2,}\b", "N")]
+    program = ["sh", "-c", "trap : USR1; kill -USR1 $$"]
+    ours, theirs = run_both(pycoz, ["-i", "-e", "trace=kill"], program)
+    mine = [normal(line, ip) for line in ours.splitlines()]
+    assert mine == [normal(line, ip) for line in theirs.splitlines()]
+    assert mine[1].startswith("[IP] --- SIGUSR1 {")
+    # the signal is delivered where kill returns
+    assert ours.splitlines()[0][:18] == ours.splitlines()[1][:18]
