@@ -616,6 +616,9 @@ def _check_strace_options(values: dict) -> None:
         raise SpecError("-z and -Z: choose one")
     if values["as_json"] and (values["summary"] or values["summary_too"]):
         raise SpecError("--json and -c/-C: choose one")
+    if values["paths"] and (values["summary"] or values["as_json"]):
+        other = "-c" if values["summary"] else "--json"
+        raise SpecError(f"-P and {other}: -P selects the lines of strace's text (use -C)")
 
 
 def _check_tracer_options(values: dict) -> None:

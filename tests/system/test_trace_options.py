@@ -251,6 +251,7 @@ def test_seccomp_bpf_is_accepted(pycoz):
         (["-A"], ["-A", "-o"]),
         (["-z", "-Z"], ["-z", "-Z"]),
         (["-e", "verbose=none"], ["verbose=", "all"]),
+        (["-c", "-P", "/etc/hostname"], ["-P", "-c"]),
         (["-e", "abbrev=execve"], ["abbrev=", "all"]),
     ],
 )
@@ -348,3 +349,16 @@ def test_instruction_pointer_of_a_signal_as_strace(pycoz):
     assert mine[1].startswith("[IP] --- SIGUSR1 {")
     # the signal is delivered where kill returns
     assert ours.splitlines()[0][:18] == ours.splitlines()[1][:18]
+
+
+def test_C_with_P_counts_the_calls_on_the_path(pycoz):
+    ours, theirs = run_both(pycoz, ["-C", "-P", "/etc/hostname"], CAT)
+    assert calls(ours, ["openat", "read", "close"]) == calls(theirs, ["openat", "read", "close"])
+    assert _counts(ours) == _counts(theirs)
+    assert [row[0] for row in _counts(ours)] == [
+        "close",
+        "fadvise64",
+        "newfstatat",
+        "openat",
+        "read",
+    ]

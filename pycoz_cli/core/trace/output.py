@@ -715,8 +715,10 @@ class Both:
         self.text.enter(pid, nr, args, memory)
 
     def syscall(self, *call):
-        self.summary.syscall(*call)
-        return self.text.syscall(*call)
+        text = self.text
+        if not text.paths or text._path_hits.get(call[0], False):  # -P counts its calls only
+            self.summary.syscall(*call)
+        return text.syscall(*call)
 
     def process(self, kind, pid, **info):
         self.text.process(kind, pid, **info)
