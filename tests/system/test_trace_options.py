@@ -355,10 +355,5 @@ def test_C_with_P_counts_the_calls_on_the_path(pycoz):
     ours, theirs = run_both(pycoz, ["-C", "-P", "/etc/hostname"], CAT)
     assert calls(ours, ["openat", "read", "close"]) == calls(theirs, ["openat", "read", "close"])
     assert _counts(ours) == _counts(theirs)
-    assert [row[0] for row in _counts(ours)] == [
-        "close",
-        "fadvise64",
-        "newfstatat",
-        "openat",
-        "read",
-    ]
+    names = [row[0] for row in _counts(ours)]
+    assert "openat" in names and "execve" not in names  # the calls on the path only
