@@ -697,10 +697,18 @@ def root_options(func=None, *, env_short: bool = True, strace_shorts: bool = Fal
     """
     if func is None:
         return lambda f: root_options(f, env_short=env_short, strace_shorts=strace_shorts)
+    workdir_help = "Working directory inside (default: the current one if it exists there, else /)."
     if strace_shorts:
         names: tuple = ("-E", "--env")
-        env_help = _ENV_HELP[:-1] + "; -E NAME unsets it (strace's -E)."
+        env_help = (
+            "Set an environment variable for COMMAND (repeatable); -E NAME unsets it "
+            "(strace's -E; NAME alone only without a container)."
+        )
         metavar = "NAME[=VALUE]"
+        workdir_help = (
+            "Working directory of COMMAND (in a container: the default is the current "
+            "one if it exists there, else /)."
+        )
     else:
         names = ("-e", "--env") if env_short else ("--env",)
         env_help, metavar = _ENV_HELP, "NAME=VALUE"
@@ -709,7 +717,7 @@ def root_options(func=None, *, env_short: bool = True, strace_shorts: bool = Fal
         *(("--workdir",) if strace_shorts else ("-w", "--workdir")),
         metavar="DIR",
         shell_complete=complete.directory,
-        help="Working directory inside (default: the current one if it exists there, else /).",
+        help=workdir_help,
     )
     for option in reversed((*ROOT_OPTIONS, workdir, env, *FENCE_OPTIONS)):
         func = option(func)
