@@ -138,11 +138,14 @@ def test_a_sets_the_result_column(pycoz):
 
 
 def test_A_appends_to_the_output(pycoz, tmp_path):
-    out = tmp_path / "trace"
+    ours, theirs = tmp_path / "pycoz", tmp_path / "strace"
+    for out in (ours, theirs):
+        out.write_text("before\n")
     for _ in range(2):
-        got = pycoz("trace", "-A", "-o", str(out), "-e", "trace=none", "--", "true")
+        got = pycoz("trace", "-A", "-o", str(ours), "-e", "trace=none", "--", "true")
         assert got.returncode == 0, got.stderr
-    assert out.read_text() == "+++ exited with 0 +++\n" * 2
+        subprocess.run([STRACE, "-A", "-o", str(theirs), "-e", "trace=none", "true"], check=True)
+    assert ours.read_text() == theirs.read_text() == "before\n" + "+++ exited with 0 +++\n" * 2
 
 
 def test_E_sets_and_unsets_variables(pycoz):
