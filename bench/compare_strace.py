@@ -137,7 +137,9 @@ def run(argv, env) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="only commands whose name contains this")
+    parser.add_argument(
+        "--only", help="only commands whose name contains one of these (comma-separated)"
+    )
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated modes")
     args, _ = parser.parse_known_args()
     if os.geteuid() != 0:
@@ -157,7 +159,8 @@ def main() -> int:
         env = child_env(str(work / "pycache"))
         commands = corpus(work)
         if args.only:
-            commands = [(n, a) for n, a in commands if args.only in n]
+            words = args.only.split(",")
+            commands = [(n, a) for n, a in commands if any(w in n for w in words)]
         server = subprocess.Popen(
             [PYTHON3, "-m", "http.server", "-b", "127.0.0.1", str(PORT)],
             cwd=work / "www",
