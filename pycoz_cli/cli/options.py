@@ -453,7 +453,7 @@ class TraceSetup:
     ``stream`` is where the trace goes without -o (pycoz's stderr by default).
     """
 
-    def __init__(self, params: dict, *, in_container: bool, stream=None):
+    def __init__(self, params: dict, *, in_container: bool, stream=None, attaching=False):
         import sys
 
         from pycoz_cli.core.trace import filters, session
@@ -508,10 +508,12 @@ class TraceSetup:
             "quiet": values["quiet"] or 0,
         }
         strace_common = dict(common, xflag=values["xflag"] or 0)
-        if parsed.quiet:
-            strace_common["quiet"] = outputs.QUIET_LEVELS[
-                min(values["quiet"] or 0, len(outputs.QUIET_LEVELS) - 1)
-            ].union(parsed.quiet)
+        quiet = outputs.QUIET_LEVELS[min(values["quiet"] or 0, len(outputs.QUIET_LEVELS) - 1)]
+        if output and not attaching:
+            # strace: -o FILE with a command (not -p) is quiet about attaching
+            # and detaching by itself.
+            quiet = quiet | {"attach"}
+        strace_common["quiet"] = quiet.union(parsed.quiet)
         summary_options = {"wall": bool(values["wall"]), "sort_by": values["sort_by"] or "time"}
         text_options = {
             "numbers": bool(values["numbers"]),

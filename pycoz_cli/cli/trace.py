@@ -74,7 +74,7 @@ def trace(attach_pid, use_root, command, **params) -> int:
     fence_given = fence_options_given(params)
     if fence_given and not in_container:
         raise SpecError(f"{fence_given[0]}: needs a container (--root, --net or --join)")
-    setup = TraceSetup(params, in_container=in_container)
+    setup = TraceSetup(params, in_container=in_container, attaching=attach_pid is not None)
     if setup.user is not None and (in_container or attach_pid is not None):
         setup.close()
         raise SpecError("-u: runs COMMAND as a user of this machine (no --root/--net, no -p)")

@@ -191,6 +191,15 @@ def test_b_execve_detaches_at_the_childs_exec(pycoz):
     assert ours.splitlines()[1].endswith(" <detached ...>")
 
 
+def test_b_execve_with_o_is_quiet_about_the_detach(pycoz, tmp_path):
+    """strace: -o FILE with a command is quiet about attaching and detaching."""
+    program = ["sh", "-c", "/bin/true"]
+    options = ["-f", "-b", "execve", "-o", str(tmp_path / "out")]
+    ours = pycoz("trace", *options, "--", *program)
+    theirs = subprocess.run([STRACE, *options, *program], capture_output=True, text=True)
+    assert ours.stderr == theirs.stderr == ""
+
+
 def test_Y_names_the_pids(pycoz):
     program = ["sh", "-c", "/bin/true; exit 3"]
     options = ["-f", "-Y", "-e", "trace=exit_group", "-e", "signal=none"]
