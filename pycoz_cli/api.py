@@ -298,6 +298,7 @@ class Popen(subprocess.Popen):
                     pass_fds=pass_fds,
                     close_fds=close_fds,
                     pre_exec=pre_exec,
+                    helper=True,
                 )
             except CommandNotFound:
                 raise FileNotFoundError(
@@ -627,6 +628,12 @@ class Network:
             raise SpecError(f"topology {self.name}: {host} has no IPv{version} address")
         return str(addrs[0])
 
+    def links(self, host: str) -> list[dict]:
+        """The interfaces of ``host`` as the kernel has them (through pyroute2):
+        dicts of ``index``, ``name``, ``kind`` (``"veth"``, ``"vxlan"``...),
+        ``mac``, ``mtu``, ``up``, ``master`` and ``parent`` (ifindexes)."""
+        return self._network.links(host)
+
     def impair(self, link: str, *, sender: str | None = None, **values) -> None:
         """Change ``link``'s impairments live: ``delay``/``jitter`` ("50ms"),
         ``loss``/``corrupt`` ("1%"), ``rate`` ("10mbit"); values not given are
@@ -664,9 +671,20 @@ def describe(topo) -> str:
         for iface in node.interfaces.values():
             addrs = " ".join(map(str, iface.addresses)) or "-"
             peer = f"{iface.peer[0]}:{iface.peer[1]}" if iface.peer else None
+            if iface.kind == "vlan":
+                peer = f"vlan {iface.vlan_id} on {iface.parent}"
+            elif iface.kind == "vxlan":
+                peer = f"vxlan {iface.vni} {iface.local} -> {iface.remote}:{iface.port}"
             mtu = f"  mtu {iface.mtu}" if iface.mtu else ""
-            lines.append(f"    {iface.name:<8} {addrs}  -> {peer}{mtu}")
+            mac = f"  mac {iface.mac}" if iface.mac else ""
+            lines.append(f"    {iface.name:<8} {addrs}  -> {peer}{mtu}{mac}")
         lines.extend(f"    route {route}" for route in node.routes)
+        if getattr(node, "root", None) is not None:
+            lines.append(f"    own root: {node.root.describe()}")
+        if getattr(node, "uplink", False):
+            lines.append(
+                "    uplink0  10.0.2.100/24 (slirp4netns: the outside, default via 10.0.2.2)"
+            )
     for link in topo.links:
         a, b = (f"{node}:{ifname}" for node, ifname in (link.a, link.b))
         lines.append(f"  link {a} <-> {b}")

@@ -17,6 +17,10 @@ class ExitCode(enum.IntEnum):
     OK = 0
     #: Click's usage error: bad option, bad option value, bad input file.
     USAGE = 2
+    #: A topology's host command was not ready in time (its readiness check timed
+    #: out); everything was torn down and the user's command never ran.  124 is
+    #: timeout(1)'s status for "timed out".
+    NOT_READY = 124
     #: pycoz itself could not set up the container (docker/podman convention).
     SETUP = 125
     #: The command exists but cannot be executed.
@@ -92,6 +96,12 @@ class SetupError(PycozError):
     @classmethod
     def from_oserror(cls, err: OSError, hint: str | None = None) -> SetupError:
         return cls(describe_oserror(err), err.errno, hint)
+
+
+class NotReady(SetupError):
+    """A host command's readiness check timed out (``ready``, ``timeout``)."""
+
+    exit_code = ExitCode.NOT_READY
 
 
 class CommandNotFound(PycozError):

@@ -7,9 +7,9 @@ a ``py.typed`` marker, so type checkers read these annotations.
 
 * ``hookimpl`` marks a hook implementation (the hooks: ``pycoz_cli.hookspecs``,
   each with its reference in its docstring);
-* ``Topology``, ``Node``, ``Route`` build what ``register_topologies``'
-  factories return; ``SpecError`` is what a factory raises for a value out of
-  range (one line, exit 2);
+* ``Topology``, ``Node``, ``Route``, ``RootSpec`` (a host's own root) build
+  what ``register_topologies``' factories return; ``SpecError`` is what a
+  factory raises for a value out of range (one line, exit 2);
 * ``resolve_topology`` makes the ``Topology`` of a spec (``ring:hosts=5``, a
   TOML file) as ``pycoz net`` does; ``Network`` builds one (root; ``with
   Network(topo) as network:``), ``Container`` runs a command in it or in a
@@ -34,7 +34,7 @@ from pycoz_cli.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from pycoz_cli.core.container import Container
-    from pycoz_cli.core.net.topology import Network, Node, Route, Topology
+    from pycoz_cli.core.net.topology import Network, Node, RootSpec, Route, Topology
     from pycoz_cli.core.net.topology import resolve as resolve_topology
     from pycoz_cli.core.trace.syscalls import NAMES as SYSCALL_NAMES
     from pycoz_cli.core.trace.syscalls import NUMBERS as SYSCALL_NUMBERS
@@ -50,6 +50,7 @@ __all__ = [
     "Memory",
     "Network",
     "Node",
+    "RootSpec",
     "Route",
     "SpecError",
     "Topology",
@@ -71,6 +72,7 @@ _LAZY = {
     "Topology": ("pycoz_cli.core.net.topology", "Topology"),
     "Node": ("pycoz_cli.core.net.topology", "Node"),
     "Route": ("pycoz_cli.core.net.topology", "Route"),
+    "RootSpec": ("pycoz_cli.core.net.topology", "RootSpec"),
     "SpecError": ("pycoz_cli.errors", "SpecError"),
     # {number: name} and {name: number} of the running architecture's syscalls.
     "SYSCALL_NAMES": ("pycoz_cli.core.trace.syscalls", "NAMES"),

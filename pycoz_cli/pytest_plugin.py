@@ -95,6 +95,16 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize("pycoz_net", topologies, indirect=True, ids=ids)
 
 
+def pytest_sessionfinish(session):
+    # The API's spawn helper (core.spawner) is this process's child: ended with
+    # the session, not left for the interpreter's exit.
+    import sys
+
+    spawner = sys.modules.get("pycoz_cli.core.spawner")
+    if spawner is not None:
+        spawner.stop()
+
+
 # --- what a test made ----------------------------------------------------------------
 
 

@@ -217,10 +217,11 @@ def cli() -> None:
       pycoz root -- sh -c 'rm -rf /etc; ls /'    # the host's /etc is untouched
       pycoz root --base ./rootfs --hostname box  # a shell in an unpacked root
 
-    Exit status: the command's own; 128+N if it died of signal N; 125 if pycoz
-    could not set up the container (or a topology's host command could not
-    start); 126 if the command is not executable; 127 if it was not found; 2 for
-    a usage error.
+    Exit status: the command's own; 128+N if it died of signal N; 124 if a
+    topology's host command was not ready in time (the command never ran); 125
+    if pycoz could not set up the container (or a topology's host command could
+    not start); 126 if the command is not executable; 127 if it was not found; 2
+    for a usage error.
     """
 
 

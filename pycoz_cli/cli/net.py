@@ -71,20 +71,40 @@ def topologies(as_json: bool) -> None:
 
 @net.command(context_settings=CONTEXT)
 @click.argument("topology", shell_complete=complete.topology)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def show(topology: str, as_json: bool) -> None:
-    """Show a topology's hosts, links, addresses and routes (builds nothing)."""
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "dot", "svg"]),
+    default="text",
+    show_default=True,
+    help="text; json; dot (Graphviz's DOT language: nodes, links with interfaces and "
+    "addresses, impairments); svg (drawn by Graphviz's dot, where it is installed).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (--format json).")
+def show(topology: str, fmt: str, as_json: bool) -> None:
+    """Show a topology's hosts, links, addresses and routes (builds nothing).
+
+    \b
+    Examples:
+      pycoz net show examples/topologies/web-lab.toml
+      pycoz net show chain:routers=2 --format dot | dot -Tpng > chain.png
+      pycoz net show examples/topologies/web-lab.toml --format svg > web-lab.svg
+    """
     from pycoz_cli.core.net.topology import resolve
 
     topo = resolve(topology)
-    if as_json:
+    if as_json or fmt == "json":
         import json
 
         click.echo(json.dumps(topo.to_dict(), indent=1))
-        return
-    from pycoz_cli.api import describe
+    elif fmt in ("dot", "svg"):
+        from pycoz_cli.core.net import draw
 
-    click.echo(describe(topo))
+        click.echo(draw.to_dot(topo) if fmt == "dot" else draw.to_svg(topo), nl=False)
+    else:
+        from pycoz_cli.api import describe
+
+        click.echo(describe(topo))
 
 
 @net.command(context_settings=CONTEXT)
@@ -171,9 +191,10 @@ def exec_(name: str, host: str, command: tuple[str, ...], **fence) -> int:
     """Run COMMAND in HOST of the running named topology NAME."""
     from pycoz_cli.core.net import named
 
-    named.join(name)  # a user's topology: its user namespace, before --rootless makes one
+    # A user's topology: its user namespace, before --rootless makes one; once.
+    state = named.join(name)
     fence = fence_from_options(fence)
-    joined = named.Joined(name)
+    joined = named.Joined(name, state)
     try:
         joined.netns(host)
         return _placed_run(joined, host, command, fence)

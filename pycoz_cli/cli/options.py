@@ -112,7 +112,11 @@ FENCE_OPTIONS = (
         is_flag=True,
         help="Run in a user namespace of pycoz's own, as pycoz does by itself when "
         "not run by root: root inside has no power outside it, and files of other "
-        "users show as nobody and cannot be changed.",
+        "users (the host root's too) show as nobody and cannot be changed, so "
+        "apt-get and dpkg need a root of the user's own (--base DIR). With a range "
+        "of the user's in /etc/subuid and /etc/subgid (and newuidmap), uids 1..N "
+        "exist inside; with one uid only, chown to another user, setuid and "
+        "services with users of their own fail.",
     ),
 )
 FENCE_PARAMS = (
@@ -268,7 +272,21 @@ TRACE_OPTIONS = (
         "-y",
         "--decode-fds",
         "decode_fds",
-        {"count": True, "help": "Print paths of fds (-yy: sockets' protocol and addresses too)."},
+        {
+            "count": True,
+            "help": "Print paths of fds (-yy: also sockets' addresses, devices' numbers,"
+            " pidfds' pids).",
+        },
+    ),
+    (
+        "-k",
+        "--stack-trace",
+        "stack_trace",
+        {
+            "is_flag": True,
+            "help": "Print the stack of each traced call, as strace -k does (unwound with "
+            ".eh_frame, named from ELF symbols).",
+        },
     ),
     (
         "-c",
@@ -499,14 +517,21 @@ class TraceSetup:
 
                 mode = "a" if values["append"] else "w"
                 self._stream = self._opened = open_text(output, mode)
-        decode_fds = _fd_words(values["decode_fds"] or 0, parsed.decode_fds)
         common = {
             "strsize": values["strsize"] if values["strsize"] is not None else 32,
-            "decode_fds": decode_fds,
+            "decode_fds": _decode_fds(values["decode_fds"] or 0, parsed.decode_fds),
             "status": parsed.status,
             "signals": parsed.signals,
             "quiet": values["quiet"] or 0,
         }
+        if values["stack_trace"]:
+            from pycoz_cli.core.trace.unwind import check_machine
+
+            check_machine("-k")
+            if values["summary"]:  # as strace: a warning, and the summary
+                sys.stderr.write("pycoz trace: -k has no effect with -c\n")
+            else:
+                common["stack_trace"] = True
         strace_common = dict(common, xflag=values["xflag"] or 0)
         quiet = outputs.QUIET_LEVELS[min(values["quiet"] or 0, len(outputs.QUIET_LEVELS) - 1)]
         if output and not attaching:
@@ -570,16 +595,6 @@ class TraceSetup:
             self._opened.close()
 
 
-def _fd_words(count: int, words: frozenset):
-    """-y / -yy / -e decode-fds=: False, or the set of decorations wanted."""
-    chosen = set(words)
-    if count >= 1:
-        chosen.add("path")
-    if count >= 2:
-        chosen.update(("socket", "dev", "pidfd"))
-    return frozenset(chosen) if chosen else False
-
-
 def _trace_paths(paths, quiet) -> tuple[str, ...]:
     """-P's paths, each also as it resolves (strace: a symlink's target is
     traced too, said in a note unless -e quiet=path-resolution)."""
@@ -638,7 +653,12 @@ def _check_tracer_options(values: dict) -> None:
             f"-ff -o and --tracer {name}: tracer {name!r} writes one output "
             "(per-process files are strace's); use -f -o FILE"
         )
-    for key, flag in (("timestamps", "-t"), ("relative", "-r"), ("durations", "-T")):
+    for key, flag in (
+        ("timestamps", "-t"),
+        ("relative", "-r"),
+        ("durations", "-T"),
+        ("stack_trace", "-k"),
+    ):
         if values[key]:
             raise SpecError(f"{flag} and --tracer {name}: choose one ({flag} is strace's)")
 
@@ -660,7 +680,7 @@ def net_options(func):
     return func
 
 
-def network_from_options(params: dict, stack):
+def network_from_options(params: dict, stack, joined: dict | None = None):
     """Build (--net) or open (--join) the network; registered on ``stack`` for
     teardown.  Returns (network or None, host); pops what it uses."""
     from pycoz_cli.errors import SpecError
@@ -679,7 +699,7 @@ def network_from_options(params: dict, stack):
     elif join:
         from pycoz_cli.core.net.named import Joined
 
-        network = Joined(join)
+        network = Joined(join, joined)  # joined: named.join's state, if done already
         stack.callback(network.close)
     else:
         if host:
@@ -743,12 +763,15 @@ def container_from_options(params: dict, stack=None):
         env[name] = value
     binds = [Bind.parse(b) for b in params.pop("binds")]
     binds += [Bind.parse(b, readonly=True) for b in params.pop("ro_binds")]
+    joined = None
     if stack is not None and params.get("join"):
         from pycoz_cli.core.net import named
 
-        named.join(params["join"])  # a rootless topology: its user namespace, not a new one
+        joined = named.join(params["join"])  # a rootless topology: its user namespace
     fence = fence_from_options(params)  # first: it may enter pycoz's user namespace
-    network, host = network_from_options(params, stack) if stack is not None else (None, None)
+    network, host = (
+        network_from_options(params, stack, joined) if stack is not None else (None, None)
+    )
     return Container(
         base=params.pop("base"),
         upper=params.pop("upper"),
@@ -767,8 +790,14 @@ def container_from_options(params: dict, stack=None):
 def run_in_container(container, command) -> int:
     """Start COMMAND in CONTAINER, pass on the signals sent to pycoz while it runs,
     and return the exit code pycoz exits with (128+N for a death by signal N)."""
+    from pycoz_cli.core import userns
     from pycoz_cli.core.process import SignalsHeld, exit_code_for, wait_passing_signals
 
+    note = userns.installer_note(command, container.base, container.overlay)
+    if note:
+        import sys
+
+        print(note, file=sys.stderr)
     withhold_inherited_fds(container)
     with SignalsHeld():
         proc = container.spawn(command, close_fds=False)
@@ -863,3 +892,16 @@ def container_command(**settings):
     the command's own (``pycoz root ls -la`` passes ``-la`` to ls)."""
     context = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]}
     return click.command(cls=TailCommand, context_settings=context, **settings)
+
+
+def _decode_fds(ys: int, qualified: frozenset) -> frozenset:
+    """What descriptors show: -y is ``decode-fds=path``, -yy is ``decode-fds=all``."""
+    from pycoz_cli.core.trace.filters import DECODE_FDS
+
+    if ys and qualified:
+        from pycoz_cli.errors import SpecError
+
+        raise SpecError("-y and -e decode-fds= cannot be given together: choose one")
+    if ys:
+        return frozenset(DECODE_FDS) if ys > 1 else frozenset(("path",))
+    return qualified

@@ -189,5 +189,9 @@ def _banner(container, where, setup, exprs: str) -> str:
         target = setup.output or "this terminal"
         lines.append(f"  tracing   {exprs} -> {target}")
     lines.append(f"  fence     {_fence_line(container)}")
+    from pycoz_cli.core import userns
+
+    if userns.active():
+        lines.append(f"  rootless  {userns.limits()}")
     lines.append("  leave with exit or Ctrl-D")
     return "\n".join(lines) + "\n"

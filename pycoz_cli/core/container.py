@@ -170,8 +170,7 @@ class Container:
                 raise SpecError(f"--upper {self.upper}: parent directory {parent} does not exist")
         for b in self.binds:
             option = "--ro-bind" if b.readonly else "--bind"
-            if not os.path.exists(b.src):
-                raise SpecError(f"{option} source {b.src}: no such file or directory")
+            _bind_source(b.src, option, self.rootless)
             if mounts.is_under(os.path.realpath(b.src), "/proc"):
                 raise SpecError(f"{option} source {b.src}: paths under /proc cannot be bound")
             _need_absolute(b.dst, f"{option} destination")
@@ -212,6 +211,12 @@ class Container:
         full_env = dict(os.environ if env is None else env)
         full_env.update(self.env)
         argv = list(argv) or [default_shell(full_env, self.base)]
+        if self.network is not None and not self.overlay:
+            host = self.host = self.host or self.network.topology.first_host()
+            netns = self.network.netns(host)
+            keeper = getattr(self.network, "root_pid", lambda _: None)(host)
+            if keeper is not None:
+                return self._joined_plan(argv, full_env, keeper, netns.fd)
         root = mounts.RootPlan(
             base=os.path.realpath(self.base),
             upper=os.path.abspath(self.upper) if self.upper else None,
@@ -248,14 +253,12 @@ class Container:
             raise SpecError(f"--host {self.host}: needs a topology (--net)")
         root.fenced = not self.fence.privileged
         build = mounts.build_root if self.overlay else mounts.build_light
-        steps = [lambda: build(root)]
+        # Partials, not lambdas: a plan is data that pickles (``core.spawner``).
+        steps = [functools.partial(build, root)]
         if hostname:
-            steps.append(lambda: libc.sethostname(hostname))
+            steps.append(functools.partial(libc.sethostname, hostname))
         own_netns, fenced = root.own_netns, root.fenced
-        try:
-            here = os.getcwd()
-        except OSError:
-            here = "/"
+        here = _cwd()
         plan = SpawnPlan(
             argv=argv,
             env=full_env,
@@ -264,12 +267,52 @@ class Container:
             # The rootless root mounts /proc itself, before the old root goes.
             in_pid_namespace=[]
             if rootless and self.overlay
-            else [lambda: mounts.mount_proc(own_netns, fenced)],
+            else [functools.partial(mounts.mount_proc, own_netns, fenced)],
             cwd=self.workdir,
             fallback_cwd=here if self.base == "/" else "/",
         )
         plan.netns_fd = netns_fd
         plan.fence = self.fence.plan(own_netns)
+        return plan
+
+    def _joined_plan(self, argv, env, keeper: int, netns_fd: int) -> SpawnPlan:
+        """The plan for a command in a topology host that has a root of its own
+        (``Node.root``): it joins the namespaces of that root's keeping init
+        (``SpawnPlan.keep``) — its root, pid namespace, hostname, IPC — as
+        ``nsenter`` would, instead of making new ones.  Its own init stays
+        outside, so the command is given a parent-death signal: it ends with
+        its init, as it would with a pid namespace of its own."""
+        import signal
+
+        from pycoz_cli.core import libc
+
+        join = []
+        try:
+            for name, nstype in (
+                ("ipc", libc.CLONE_NEWIPC),
+                ("uts", libc.CLONE_NEWUTS),
+                ("pid", libc.CLONE_NEWPID),
+                ("mnt", libc.CLONE_NEWNS),
+            ):
+                fd = os.open(f"/proc/{keeper}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+                join.append((fd, nstype))
+        except OSError as err:
+            for fd, _ in join:
+                os.close(fd)
+            raise SetupError(
+                f"host {self.host}: its root is gone (process {keeper}): {err.strerror}",
+                err.errno,
+            ) from None
+        plan = SpawnPlan(
+            argv=argv,
+            env=env,
+            pre_exec=(lambda: libc.set_parent_death_signal(signal.SIGKILL),),
+            cwd=self.workdir,
+            fallback_cwd=_cwd(),
+        )
+        plan.join = tuple(join)
+        plan.netns_fd = netns_fd
+        plan.fence = self.fence.plan(True)
         return plan
 
     def spawn(
@@ -286,6 +329,8 @@ class Container:
         pre_exec=(),
         tracer=None,
         terminal: bool = False,
+        keep: bool = False,
+        helper: bool = False,
     ) -> ContainerProcess:
         """Start ``argv`` (default: the user's shell) in a fresh throwaway root.
 
@@ -299,14 +344,22 @@ class Container:
         pseudo-terminal of the container's own devpts, sized like pycoz's
         terminal; its master end is ``proc.terminal`` (the caller relays it and
         closes it; see ``core.terminal``).
+
+        ``keep=True`` starts no command: the container's init alone keeps it
+        (``SpawnPlan.keep``) until it is sent SIGTERM or killed.
+
+        ``helper=True`` starts init through ``core.spawner`` when it can (the
+        Python API: many containers from one long-lived process).
         """
         plan = self.plan(argv, env)
+        plan.keep = keep
         plan.stdin, plan.stdout, plan.stderr = stdin, stdout, stderr
         plan.pass_fds = tuple(pass_fds)
         plan.close_fds = close_fds
         plan.detach = detach
         plan.pre_exec = tuple(pre_exec)
         plan.tracer = tracer
+        plan.helper = helper
         if self.trace is not None and tracer is None:
             plan.pre_exec = (*plan.pre_exec, self.trace.prepare_tracee)
             plan.tracer = self.trace.run_as_init
@@ -339,6 +392,9 @@ class Container:
                 if plan.cgroup is not None:
                     plan.cgroup.remove()
                 raise
+            finally:
+                for fd, _ in plan.join:
+                    os.close(fd)
             if plan.cgroup is not None:
                 proc._on_exit.append(plan.cgroup.remove)
             upper.handover(proc)
@@ -407,6 +463,14 @@ class _UpperDir:
                 shutil.rmtree(made, ignore_errors=True)
 
 
+def _cwd() -> str:
+    """pycoz's working directory ("/" when it has none any more)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return "/"
+
+
 def _terminal_size() -> bytes | None:
     """pycoz's terminal size as a packed struct winsize, if it has a terminal."""
     import fcntl
@@ -448,6 +512,33 @@ def default_shell(env: Mapping[str, str], base: str) -> str:
 def _tmpfs(text: str) -> tuple[str, str]:
     path, _, options = text.partition(":")
     return os.path.normpath(path), options
+
+
+def _bind_source(path: str, option: str, rootless: bool) -> None:
+    """A bind's source exists, and in rootless mode the user can read it: a user
+    namespace gives no power over what the user cannot reach (a bind would show
+    it unreadable inside), so it is refused here, in one line."""
+    from pycoz_cli.core import userns
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise SpecError(f"{option} source {path}: no such file or directory") from None
+    except PermissionError:
+        raise SetupError(
+            f"{option} source {path}: permission denied (a directory on its path is "
+            "closed to this user)"
+        ) from None
+    if not (userns.active() or userns.wanted(rootless)):
+        return
+    import stat
+
+    need = os.R_OK | (os.X_OK if stat.S_ISDIR(st.st_mode) else 0)
+    if not os.access(path, need):
+        raise SetupError(
+            f"{option} source {path}: this user cannot read it, and rootless mode can "
+            "bind only what the user can read: run pycoz as root to bind it"
+        )
 
 
 def _need_dir(path: str, what: str) -> None:

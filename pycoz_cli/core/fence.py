@@ -390,7 +390,7 @@ class Fence:
             if (CAPABILITIES[number] not in caps if number < known else not keep_unknown)
         )
         if not self.privileged:
-            plan.program = prepare(pack(fence_program(caps)))
+            plan.program = prepare(_packed_fence(caps))
             # Signals always: the command shares pycoz's process group (job
             # control), and kill(0) or kill(-pgid) would otherwise reach the host
             # processes of that group (the shell or test runner that started
@@ -406,6 +406,14 @@ class Fence:
         return plan
 
 
+@functools.lru_cache(maxsize=16)
+def _packed_fence(caps: frozenset) -> bytes:
+    """The fence's program for ``caps``, packed: made once per set of capabilities
+    (the API starts many containers with the same fence)."""
+    return pack(fence_program(caps))
+
+
+@functools.cache
 def _last_cap() -> int:
     try:
         with open("/proc/sys/kernel/cap_last_cap") as f:
@@ -508,6 +516,22 @@ class FencePlan:
         #: ``--seccomp-deny``'s program, installed in the command's process only,
         #: so init (which waits, reaps and reports) keeps every call it needs.
         self.user_program = None
+
+    def __getstate__(self):
+        # The seccomp programs travel as their packed bytes (``prepare``'s
+        # third item) and are prepared again where they are unpickled
+        # (``core.spawner``); the Landlock fd travels beside the pickle.
+        state = {name: getattr(self, name) for name in self.__slots__}
+        for name in ("program", "user_program"):
+            if state[name] is not None:
+                state[name] = state[name][2]
+        return state
+
+    def __setstate__(self, state) -> None:
+        for name, value in state.items():
+            if name in ("program", "user_program") and value is not None:
+                value = prepare(value)
+            setattr(self, name, value)
 
     def apply(self) -> None:
         """Fence the calling process (init, right before it starts the command).

@@ -22,6 +22,7 @@ for _name in dir(lib):  # every function declared in _libc_build.CDEF
 del _name
 
 # clone(2) / unshare(2) flags
+CLONE_PARENT = 0x00008000
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWUTS = 0x04000000

@@ -17,6 +17,9 @@ Process chain (pids as seen on the host):
   command.  Signals from the terminal (Ctrl-C, Ctrl-\\, hang-up) already reach the
   command, which shares pycoz's process group, so they are not forwarded a second
   time (their ``si_code`` is SI_KERNEL).
+* The Python API's containers are forked by a small helper process instead
+  (``core.spawner``): the same init, made this process's child with
+  clone(CLONE_PARENT), without forking the caller's large address space.
 * The **command** starts with default signal dispositions and an empty mask.  When
   Python code must run between fork and exec (``pre_exec`` hooks, e.g. tracing),
   init forks instead of posix_spawn.
@@ -92,9 +95,12 @@ class SpawnPlan:
         "env",
         "fallback_cwd",
         "fence",
+        "helper",
         "ignored_signals",
         "in_namespaces",
         "in_pid_namespace",
+        "join",
+        "keep",
         "netns_fd",
         "pass_fds",
         "pre_exec",
@@ -141,6 +147,15 @@ class SpawnPlan:
         self.with_init = with_init
         #: A network namespace to join (setns) right after unsharing the others.
         self.netns_fd: int | None = None
+        #: Namespaces of a running container to join instead of making new ones,
+        #: as ``nsenter`` does: (fd, CLONE_NEW*) pairs, each fd closed once
+        #: joined.  A pid namespace joined holds init's children, not init.
+        self.join: tuple[tuple[int, int], ...] = ()
+        #: Start no command: init alone keeps the container (its root, pid
+        #: namespace and the rest) until it is sent SIGTERM, SIGINT or SIGHUP
+        #: (or killed), reaping what is left to it meanwhile; other processes
+        #: join it (``join``).  A topology host's own root.
+        self.keep = False
         #: Outlive the caller: no parent-death signal, a session of its own (the
         #: commands of a named topology, stopped by ``pycoz net down``).
         self.detach = False
@@ -160,6 +175,10 @@ class SpawnPlan:
         self.fence = None
         #: A ``cgroups.Cgroup`` init joins first thing (resource limits).
         self.cgroup = None
+        #: Start init through ``core.spawner`` when the plan allows: worth it
+        #: for a long-lived caller that starts many containers (the Python API),
+        #: not for one command (the helper's own start costs more than it saves).
+        self.helper = False
         #: Signals ignored here, which exec would keep ignored: the command gets
         #: them back at their defaults (handled ones are reset by exec itself).
         self.ignored_signals = _ignored_signals()
@@ -173,6 +192,32 @@ def _ignored_signals() -> frozenset:
     get, ignore = _signal.getsignal, _signal.SIG_IGN
     # None: a disposition set outside Python (inherited), which may be SIG_IGN.
     return frozenset(sig for sig in _ALL_SIGNALS if (h := get(sig)) is None or h == ignore)
+
+
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first, then
+    ppid, ... ; the start time is ``[19]``), or None when ``pid`` is gone.
+
+    The name is cut at the *last* ")": a command may have any characters in
+    its name, ")" and spaces included.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid``: tells a pid from a later reuse of it."""
+    fields = proc_stat(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else None
+
+
+def running(pid: int, start: str | None) -> bool:
+    """Whether ``pid`` is still the process that started at ``start``, not a zombie."""
+    fields = proc_stat(pid)
+    return fields is not None and len(fields) > 19 and fields[19] == start and fields[0] != "Z"
 
 
 def _status_to_returncode(status: int) -> int:
@@ -296,13 +341,22 @@ def spawn(plan: SpawnPlan) -> ContainerProcess:
     Raises SetupError (nothing is left behind), CommandNotFound or
     CommandNotExecutable; by then every child has been reaped.
     """
-    from pycoz_cli.core import libc
+    from pycoz_cli.core import libc, spawner
 
     new_pid_ns = bool(plan.unshare & libc.CLONE_NEWPID) and plan.with_init
     setup_r, setup_w = _high_pipe()
     result_r, result_w = _high_pipe()
     try:
-        pid = _fork_into_pid_ns() if new_pid_ns else os.fork()
+        pid = None
+        if spawner.eligible(plan):
+            try:
+                pid = spawner.start(plan, new_pid_ns, setup_w, result_w)
+            except OSError as err:
+                raise _error_from_report(
+                    ("E", str(err.errno or 0), err.strerror or str(err), err.filename or ""), ""
+                ) from None
+        if pid is None:
+            pid = _fork_into_pid_ns() if new_pid_ns else os.fork()
     except BaseException:
         for fd in (setup_r, setup_w, result_r, result_w):
             os.close(fd)
@@ -437,8 +491,9 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             os.setsid()
         else:
             libc.set_parent_death_signal(signal.SIGKILL)
-        os.close(setup_r)
-        os.close(result_r)
+        for fd in (setup_r, result_r):  # -1: started by core.spawner, which has none
+            if fd >= 0:
+                os.close(fd)
         # The parent check after PR_SET_PDEATHSIG: with the caller gone, nobody
         # reads the setup pipe and this write fails with EPIPE (SIGPIPE is blocked).
         try:
@@ -453,6 +508,7 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
                 keep.add(plan.fence.landlock_fd)
             if plan.netns_fd is not None:
                 keep.add(plan.netns_fd)
+            keep.update(fd for fd, _ in plan.join)
             if plan.terminal is not None:
                 keep.add(plan.terminal)
             _close_other_fds(keep)
@@ -463,6 +519,9 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             libc.setns(plan.netns_fd, libc.CLONE_NEWNET, "the host's network namespace")
             if plan.netns_fd not in plan.pass_fds:
                 os.close(plan.netns_fd)
+        for fd, nstype in plan.join:
+            libc.setns(fd, nstype, "the host's root")
+            os.close(fd)
         for step in plan.in_namespaces:
             step()
         if not plan.with_init:
@@ -478,6 +537,13 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
             # Last: init has made everything; from here it only starts the
             # command, waits, reaps and reports, none of which the fence denies.
             plan.fence.apply()
+        if plan.keep:
+            os.close(setup_w)
+            _detach_stdio(plan)
+            status = _reap_and_forward(None)
+            os.write(result_w, f"{status}\n".encode())
+            code = 0
+            return
         if plan.pre_exec or (plan.fence is not None and plan.fence.user_program):
             pid = os.fork()
             if pid == 0:
@@ -486,12 +552,7 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
         else:
             pid = _posix_spawn(plan, setup_w)
         os.close(setup_w)
-        if plan.detach:
-            # A detached init must not keep the caller's terminal or pipes open.
-            devnull = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
-            os.close(devnull)
+        _detach_stdio(plan)
         status = plan.tracer(pid) if plan.tracer is not None else _reap_and_forward(pid)
         os.write(result_w, f"{status}\n".encode())
         code = exit_code_for(_status_to_returncode(status))
@@ -501,8 +562,20 @@ def _container_stage(plan, new_pid_ns, setup_r, setup_w, result_r, result_w):  #
         os._exit(code)
 
 
-def _reap_and_forward(main: int) -> int:  # pragma: no cover
-    """init's loop: reap every child, forward sent signals, return main's status."""
+def _detach_stdio(plan) -> None:  # pragma: no cover
+    """A detached init must not keep the caller's terminal or pipes open."""
+    if plan.detach:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+
+
+def _reap_and_forward(main: int | None) -> int:  # pragma: no cover
+    """init's loop: reap every child, forward sent signals, return main's status.
+
+    With no ``main`` (a keeping init, ``SpawnPlan.keep``), reap until a signal
+    that init forwards is sent to it, then return 0."""
     waited = FORWARDED | {signal.SIGCHLD}
     while True:
         info = signal.sigwaitinfo(waited)
@@ -516,6 +589,8 @@ def _reap_and_forward(main: int) -> int:  # pragma: no cover
                     break
                 if pid == main:
                     return status
+        elif main is None:
+            return 0
         elif info.si_code != SI_KERNEL:
             try:
                 os.kill(main, info.si_signo)

@@ -29,6 +29,7 @@ cannot be changed in place: a user namespace gives no power over them.
 
 from __future__ import annotations
 
+import errno
 import os
 
 from pycoz_cli.errors import SetupError
@@ -93,35 +94,92 @@ def enter() -> None:
     _entered = (uid, gid, "single uid")
 
 
-def join(pid: int, what: str) -> None:
+def join(pid: int, what: str, start: str | None = None) -> None:
     """Enter the user namespace of process ``pid`` (a rootless topology's holder,
     ``core.holder``), instead of making one.
 
+    ``start``: the holder's recorded start time.  The namespace is opened first
+    and the process checked after: the fd then surely is the holder's (a pid
+    reused meanwhile fails the check), and nothing is joined before the check.
     The kernel lets the namespace's owner in with every capability there, if the
     caller is single-threaded; its uid and gid maps are the holder's.
     """
     global _entered
     from pycoz_cli.core import libc
+    from pycoz_cli.core.process import running
 
     path = f"/proc/{pid}/ns/user"
-    if _entered is not None:
-        if os.stat(path).st_ino == os.stat("/proc/self/ns/user").st_ino:
-            return
-        raise SetupError(f"{what}: pycoz is already in a user namespace of its own")
     uid, gid = os.geteuid(), os.getegid()
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as err:
         raise OSError(err.errno, "cannot open the user namespace of", what) from None
     try:
-        libc.setns(fd, libc.CLONE_NEWUSER)
-    except OSError as err:
-        raise SetupError(why_refused(f"setns(CLONE_NEWUSER) into {what}", err), err.errno) from None
+        if start is not None and not running(pid, start):
+            raise SetupError(f"{what}: the process is gone (its pid is another's now)")
+        theirs, ours = os.fstat(fd), os.stat("/proc/self/ns/user")
+        if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino):
+            if _entered is not None:
+                raise SetupError(f"{what}: pycoz is already in a user namespace of its own")
+            try:
+                libc.setns(fd, libc.CLONE_NEWUSER)
+            except OSError as err:
+                raise SetupError(
+                    why_refused(f"setns(CLONE_NEWUSER) into {what}", err), err.errno
+                ) from None
+        elif _entered is not None:
+            return  # in it already: joined before
     finally:
         os.close(fd)
     with open(f"/proc/{pid}/uid_map") as f:
         kind = "single uid" if len(f.read().splitlines()) == 1 else "subordinate ids"
     _entered = (uid, gid, kind)
+
+
+#: Programs that install software: they write the root's package database
+#: (files of root's) and chown to service users of their own.
+INSTALLERS = frozenset(
+    {"apt", "apt-get", "aptitude", "dpkg", "dnf", "yum", "rpm", "zypper", "apk", "pacman"}
+)
+
+
+def limits() -> str:
+    """What this mapping cannot do, in one line (rootless mode only)."""
+    if mapping() == "single uid":
+        ids = (
+            "one uid (no range of the user's in /etc/subuid and /etc/subgid, or no "
+            "newuidmap/newgidmap): chown to another user, setuid to one and services "
+            "with users of their own fail (EINVAL)"
+        )
+    else:
+        ids = "uid 0 is the user, 1..N the user's /etc/subuid range"
+    return (
+        f"{ids}; files of the host's root cannot be changed (EACCES, EOVERFLOW when "
+        "copied up): give package managers a root of your own with --base DIR"
+    )
+
+
+def installer_note(argv, base: str, overlay: bool) -> str | None:
+    """One line when a package manager is about to fail for a reason of rootless
+    mode's (over the host's root, or with one uid); None otherwise."""
+    if not active() or not argv:
+        return None
+    program = os.path.basename(argv[0])
+    if program not in INSTALLERS:
+        return None
+    if overlay and os.path.realpath(base) == "/":
+        return (
+            f"pycoz: rootless: {program} cannot change the host's own files (root's, "
+            "which no user namespace maps: writing them fails with EACCES, copying them "
+            "up with EOVERFLOW): give it a root filesystem of your own with --base DIR"
+        )
+    if mapping() == "single uid":
+        return (
+            f"pycoz: rootless with one uid: {program}'s service users and chown to them "
+            "fail (EINVAL): give the user a range in /etc/subuid and /etc/subgid "
+            "(useradd does) and install newuidmap/newgidmap (Debian's uidmap)"
+        )
+    return None
 
 
 def outer_uid() -> int:
@@ -253,7 +311,7 @@ def why_refused(what: str, err: OSError) -> str:
             f"{head}; the sysctl user.max_user_namespaces=0 disables user namespaces: "
             "set it above 0 (as root), or run pycoz as root"
         )
-    if err.errno == 28:  # ENOSPC: the limit is reached
+    if err.errno == errno.ENOSPC:  # the limit is reached
         return (
             f"{head}; the limit user.max_user_namespaces={limit} is reached: raise it "
             "(as root) or end other containers"
@@ -266,13 +324,13 @@ def why_refused(what: str, err: OSError) -> str:
         )
     status = _read_setting("/proc/self/status") or ""
     threads = [line.split()[1] for line in status.splitlines() if line.startswith("Threads:")]
-    if err.errno == 22 and threads and threads[0] != "1":  # EINVAL
+    if err.errno == errno.EINVAL and threads and threads[0] != "1":
         return (
             f"{head}; the process has {threads[0]} threads, and a user namespace can only "
             "be entered by a single-threaded one: make pycoz's first container or network "
             "before starting threads"
         )
-    if err.errno == 1:  # EPERM, none of the above: seccomp, SELinux, a chroot
+    if err.errno == errno.EPERM:  # none of the above: seccomp, SELinux, a chroot
         return (
             f"{head}; user namespaces are not allowed here (a seccomp filter, an SELinux "
             "policy, a chroot or a container runtime forbids them): run pycoz as root"

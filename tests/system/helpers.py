@@ -348,3 +348,22 @@ def tracer_of(pid: int) -> str:
     """The TracerPid of ``pid``'s status ("0": not traced)."""
     with open(f"/proc/{pid}/status") as f:
         return next(line.split()[1] for line in f if line.startswith("TracerPid:"))
+
+
+def run_in(net, host: str, command) -> tuple[int, str]:
+    """Run ``command`` (an argv list, or a string for ``sh -c``) in ``host`` of the
+    network ``net``, on the machine's filesystem; its status and output (stdout
+    and stderr together)."""
+    from pycoz_cli.core.container import Container
+
+    argv = ["sh", "-c", command] if isinstance(command, str) else command
+    r, w = os.pipe()
+    try:
+        code = Container(network=net, host=host, overlay=False).run(argv, stdout=w, stderr=w)
+    finally:
+        os.close(w)
+    out = b""
+    while chunk := os.read(r, 65536):
+        out += chunk
+    os.close(r)
+    return code, out.decode()

@@ -9,20 +9,7 @@ from pycoz_cli.core.container import Container
 from pycoz_cli.core.net.topology import Network, resolve
 from pycoz_cli.errors import SpecError
 
-
-def run_in(net, host, script):
-    r, w = os.pipe()
-    try:
-        code = Container(network=net, host=host, overlay=False).run(
-            ["sh", "-c", script], stdout=w, stderr=w
-        )
-    finally:
-        os.close(w)
-    out = b""
-    while chunk := os.read(r, 65536):
-        out += chunk
-    os.close(r)
-    return code, out.decode()
+from .helpers import run_in
 
 
 def ping_both(net, src, dst):

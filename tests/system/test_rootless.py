@@ -24,6 +24,7 @@ import pytest
 from .fence_helpers import PROBE_NAMES
 from .helpers import Tmux, assert_one_line, descendants, identity, read_line, wait_until
 from .test_net_files import LAB
+from .test_net_roots import on_machine, rooted_lab
 from .test_root_lifetimes import _finish
 
 NOBODY = 65534
@@ -57,6 +58,7 @@ def as_user(pycoz_bin):
         kwargs.setdefault("env", _env())
         return subprocess.run([*AS_USER, pycoz_bin, *args], timeout=timeout, cwd="/", **kwargs)
 
+    run.argv = (pycoz_bin,)
     return run
 
 
@@ -359,31 +361,22 @@ def user_with_ranges(as_user, unique):
         subprocess.run(["userdel", name], capture_output=True)
 
 
+def _run_as(uid: int, gid: int, *argv: str, timeout: float = 120):
+    """Run ``argv`` as ``uid``/``gid`` (a user of the test's own), from /."""
+    as_them = ("setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups")
+    return subprocess.run(
+        [*as_them, *argv], capture_output=True, text=True, cwd="/", env=_env(), timeout=timeout
+    )
+
+
 def test_subordinate_ids_give_the_user_many_uids_inside(pycoz_bin, user_with_ranges):
     name, uid, gid = user_with_ranges
     with open("/etc/subuid") as f:
         start, count = next(
             line.split(":")[1:] for line in f.read().splitlines() if line.startswith(name + ":")
         )
-    r = subprocess.run(
-        [
-            "setpriv",
-            f"--reuid={uid}",
-            f"--regid={gid}",
-            "--clear-groups",
-            pycoz_bin,
-            "root",
-            "--",
-            "sh",
-            "-c",
-            "cat /proc/self/uid_map; touch /tmp/f; chown 1000:1000 /tmp/f; stat -c %u:%g /tmp/f",
-        ],
-        capture_output=True,
-        text=True,
-        cwd="/",
-        env=_env(),
-        timeout=60,
-    )
+    script = "cat /proc/self/uid_map; touch /tmp/f; chown 1000:1000 /tmp/f; stat -c %u:%g /tmp/f"
+    r = _run_as(uid, gid, pycoz_bin, "root", "--", "sh", "-c", script)
     assert r.returncode == 0, r.stderr
     maps = [line.split() for line in r.stdout.splitlines()[:2]]
     assert maps == [["0", str(uid), "1"], ["1", start, count]]
@@ -413,6 +406,8 @@ def test_user_shell_in_a_terminal(as_user, pycoz_bin, shared_dir, unique, placem
         )
         screen = tmux.wait_for("a", "[pycoz h1] root@h1:")
         assert "fence     root here owns this machine's namespaces only" in screen
+        # What the single mapping of uid 65534 (no /etc/subuid range) limits.
+        assert "rootless  one uid (no range of the user's in /etc/subuid" in screen
         tmux.type("a", "ping -c1 -W5 h2 | grep -c 'bytes from'; cat /proc/self/uid_map")
         tmux.wait_for("a", f"\n1\n         0      {NOBODY}          1")
         tmux.type("a", f"echo made > /etc/{unique} && cat /etc/{unique}")
@@ -771,3 +766,228 @@ def test_the_left_behind_check_sees_a_user_topology(as_user, unique):
     finally:
         assert as_user("net", "down", name).returncode == 0
     assert suite_state(run)["user topology state"] == []
+
+
+def test_an_ordinary_user_is_told_a_hosts_own_root_needs_root(as_user, shared_dir, unique):
+    marker = f"pycoz-root-{unique}"
+    lab = rooted_lab(pathlib.Path(shared_dir), marker, "{}")
+    os.chmod(lab, 0o644)
+    r = as_user("net", "run", lab, "--host", "client", "--", "true")
+    assert r.returncode == 125, r
+    assert r.stderr == (
+        "pycoz net run: topology lab: server.root: a host's own root needs pycoz to run as "
+        "root (an ordinary user cannot join its keeping init, which is not dumpable)\n"
+    )
+    assert on_machine(marker) == []
+
+
+_JOIN_STALE = """
+import os, sys
+from pycoz_cli.core import userns
+from pycoz_cli.errors import SetupError
+before = os.readlink("/proc/self/ns/user")
+try:
+    userns.join(int(sys.argv[1]), "holder", start="1")
+except SetupError as err:
+    print("refused:", err)
+print(os.readlink("/proc/self/ns/user") == before, userns.active())
+"""
+
+
+def test_join_checks_the_start_time_before_entering(pycoz):
+    """A holder's pid reused by another process (here: a start time that is not
+    its own) is refused before any setns: the caller stays where it was."""
+    other = subprocess.Popen(["unshare", "--user", "--map-root-user", "sleep", "60"])
+    try:
+        assert wait_until(
+            lambda: os.readlink(f"/proc/{other.pid}/ns/user") != os.readlink("/proc/self/ns/user")
+        )
+        r = subprocess.run(
+            [sys.executable, "-c", _JOIN_STALE, str(other.pid)], capture_output=True, text=True
+        )
+    finally:
+        other.kill()
+        other.wait()
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "refused: holder: the process is gone (its pid is another's now)",
+        "True False",
+    ]
+
+
+def test_net_exec_joins_the_holder_once(as_user, runtime_dir, unique):
+    """net exec (and --join) enter the holder's namespaces once, not twice."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    env = {**_env(), "XDG_RUNTIME_DIR": runtime_dir}
+    name = f"j{unique}"
+    r = as_user("net", "up", "pair", "--name", name, env=env)
+    assert r.returncode == 0, r.stderr
+    try:
+        holder = _state(os.path.join(runtime_dir, "pycoz", "net"), name)["holder"]["pid"]
+        for args in (("net", "exec", name, "h1"), ("root", "--join", name, "--host", "h1")):
+            r = as_user(*args, "--", "true", env=env)
+            assert r.returncode == 0, r.stderr
+            traced = subprocess.run(
+                [
+                    "strace",
+                    "-qq",
+                    "-e",
+                    "trace=openat",
+                    "-e",
+                    "signal=none",
+                    "-o",
+                    "/dev/stdout",
+                    *AS_USER,
+                    *as_user.argv,
+                    *args,
+                    "--",
+                    "true",
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd="/",
+                timeout=60,
+            )
+            opens = [line for line in traced.stdout.splitlines() if f"/proc/{holder}/ns/" in line]
+            assert len(opens) == 2, opens  # its user namespace, then its network namespace
+    finally:
+        down = as_user("net", "down", name, env=env)
+    assert down.returncode == 0, down.stderr
+
+
+# --- package managers ------------------------------------------------------------------
+
+#: Run as the user: a root filesystem of the user's own, made of this machine's
+#: dpkg, useradd, a shell and what they link against (as a rootfs extracted with
+#: ``dpkg-deb -x`` is the user's): every file belongs to the user.
+_USER_ROOTFS = """
+import os, shutil, subprocess, sys
+top = sys.argv[1]
+programs = "sh dpkg dpkg-deb dpkg-query dpkg-split dpkg-divert dpkg-trigger useradd groupadd id \
+chown mkdir rm cat ls stat tar diff ldconfig start-stop-daemon grep sed mv cp ln chmod touch \
+readlink env true".split()
+for d in ("usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "etc/dpkg/dpkg.cfg.d", "var/log",
+          "var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers", "tmp", "root"):
+    os.makedirs(f"{top}/{d}")
+for link in ("bin", "sbin", "lib", "lib64"):
+    os.symlink(f"usr/{link}", f"{top}/{link}")
+libs = set()
+for name in programs:
+    path = shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin")
+    if path is None:
+        continue
+    real = os.path.realpath(path)
+    shutil.copy2(real, f"{top}/usr/{'sbin' if '/sbin/' in path else 'bin'}/{name}")
+    ldd = subprocess.run(["ldd", real], capture_output=True, text=True).stdout.split()
+    libs.update(word for word in ldd if word.startswith("/"))
+for lib in libs:
+    dst = top + (lib if lib.startswith("/usr/") else "/usr" + lib)
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    shutil.copy2(os.path.realpath(lib), dst)
+for rel, text in (("etc/passwd", "root:x:0:0:root:/root:/bin/sh\\n"), ("etc/group", "root:x:0:\\n"),
+                  ("etc/shadow", "root:*:19000:0:99999:7:::\\n"), ("etc/gshadow", "root:*::\\n"),
+                  ("var/lib/dpkg/status", ""), ("var/lib/dpkg/available", "")):
+    with open(f"{top}/{rel}", "w") as f:
+        f.write(text)
+shutil.copy("/etc/login.defs", f"{top}/etc/login.defs")
+"""
+
+_POSTINST = """#!/bin/sh
+set -e
+useradd --system --no-create-home probe
+mkdir -p /var/lib/pycoz-probe
+chown probe:probe /var/lib/pycoz-probe
+"""
+
+
+@pytest.fixture
+def probe_deb(shared_dir):
+    """A .deb whose postinst adds a service user and chowns a directory to it."""
+    if shutil.which("dpkg-deb") is None:
+        pytest.skip("dpkg-deb is not installed")
+    pkg = pathlib.Path(shared_dir, "pkg")
+    (pkg / "DEBIAN").mkdir(parents=True)
+    (pkg / "DEBIAN" / "control").write_text(
+        "Package: pycoz-probe\nVersion: 1.0\nArchitecture: all\n"
+        "Maintainer: pycoz tests <tests@example.invalid>\nDescription: a probe\n"
+    )
+    (pkg / "DEBIAN" / "postinst").write_text(_POSTINST)
+    (pkg / "DEBIAN" / "postinst").chmod(0o755)
+    deb = os.path.join(shared_dir, "probe.deb")
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-b", str(pkg), deb], check=True, capture_output=True
+    )
+    os.chmod(deb, 0o644)
+    return deb
+
+
+_INSTALL = (
+    "export PATH=/usr/sbin:/usr/bin; dpkg -i /probe.deb >/dev/null && id -u probe && "
+    "stat -c %U /var/lib/pycoz-probe && dpkg-query -W -f '${Status}\\n' pycoz-probe"
+)
+
+
+def test_dpkg_installs_in_a_users_own_root(user_with_ranges, pycoz_bin, probe_deb, unique):
+    """dpkg -i of a package whose postinst runs useradd and chown, as an ordinary
+    user with /etc/subuid ranges, in a root filesystem of the user's own (--base)."""
+    _, uid, gid = user_with_ranges
+    top = f"/tmp/{unique}-userroot"
+    os.mkdir(top, 0o700)
+    os.chown(top, uid, gid)
+    try:
+        made = _run_as(uid, gid, sys.executable, "-c", _USER_ROOTFS, f"{top}/root")
+        assert made.returncode == 0, made.stderr
+        before = _digest(f"{top}/root")
+        base, deb = f"{top}/root", f"{probe_deb}:/probe.deb"
+        r = _run_as(
+            uid,
+            gid,
+            pycoz_bin,
+            "root",
+            "--base",
+            base,
+            "--ro-bind",
+            deb,
+            "--",
+            "sh",
+            "-c",
+            _INSTALL,
+        )
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == [r.stdout.split()[0], "probe", "install", "ok", "installed"]
+        assert int(r.stdout.split()[0]) > 0  # a uid of the range, not the user's own
+        assert _digest(f"{top}/root") == before  # a throwaway root over the user's own
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_dpkg_over_the_hosts_root_says_why_in_one_line(as_user, probe_deb):
+    """Over the host's root dpkg cannot work (root's files are unmapped inside):
+    pycoz says so in one line before dpkg's own refusal, naming --base."""
+    r = as_user("root", "--ro-bind", f"{probe_deb}:/probe.deb", "--", "dpkg", "-i", "/probe.deb")
+    assert r.returncode != 0
+    notes = [line for line in r.stderr.splitlines() if line.startswith("pycoz")]
+    assert len(notes) == 1, r.stderr
+    assert "dpkg cannot change the host's own files" in notes[0]
+    assert "EOVERFLOW" in notes[0] and "--base DIR" in notes[0]
+    assert "dpkg: error" in r.stderr  # dpkg's own message follows
+
+
+def test_bind_of_what_the_user_cannot_read_is_refused_in_one_line(as_user, unique):
+    """A user namespace gives no power over what the user cannot reach: binding
+    it is refused in one line (exit 125), not mounted unreadable."""
+    closed = f"/tmp/{unique}-closed"
+    os.mkdir(closed, 0o700)  # root's
+    try:
+        with open(f"{closed}/f", "w") as f:
+            f.write("secret\n")
+        r = as_user("root", "--bind", f"{closed}:/x", "--", "true")
+        assert r.returncode == 125, r
+        assert_one_line(r.stderr, f"--bind source {closed}", "cannot read it", "as root")
+        r = as_user("root", "--ro-bind", f"{closed}/f:/x", "--", "true")
+        assert r.returncode == 125, r
+        assert_one_line(r.stderr, f"--ro-bind source {closed}/f", "permission denied")
+    finally:
+        shutil.rmtree(closed)

@@ -566,3 +566,622 @@ def test_the_superseded_leaders_call_never_returns(pycoz):
         futexes = [line for line in lines if re.match(r"^\d+ +futex\(", line)]
         assert [line for line in futexes if line.endswith("= ?")], lines
         assert not any("futex(" in line for line in lines[gone:]), lines
+
+
+WAITS_PROGRAM = """
+import ctypes, os, select
+r, w = os.pipe()
+select.select([r], [], [], 0.05)  # pselect6, times out: the kernel writes back 0
+os.write(w, b"x")
+select.select([r], [], [], 1.5)  # ready at once: most of the timeout is left
+libc = ctypes.CDLL(None)
+class TS(ctypes.Structure):
+    _fields_ = [("s", ctypes.c_long), ("ns", ctypes.c_long)]
+class TV(ctypes.Structure):
+    _fields_ = [("s", ctypes.c_long), ("us", ctypes.c_long)]
+class PFD(ctypes.Structure):
+    _fields_ = [("fd", ctypes.c_int), ("ev", ctypes.c_short), ("rev", ctypes.c_short)]
+fds = (PFD * 2)(PFD(r, 1, 0), PFD(-1, 1, 0))
+libc.ppoll(fds, 2, ctypes.byref(TS(2, 500)), None)
+os.read(r, 1)
+libc.ppoll(fds, 1, ctypes.byref(TS(0, 20000000)), None)
+rset = ctypes.c_ulong(1 << r)
+libc.syscall(23, r + 1, ctypes.byref(rset), None, None, ctypes.byref(TV(0, 30000)))  # select(2)
+os.write(w, b"x")
+rset = ctypes.c_ulong(1 << r)
+libc.syscall(23, r + 1, ctypes.byref(rset), None, None, ctypes.byref(TV(3, 0)))
+"""
+
+
+def test_wait_timeouts_are_the_ones_passed_and_what_is_left(pycoz):
+    """select, pselect6 and ppoll show the timeout given at entry (the kernel
+    overwrites it), and what is left of it after the result, as strace does."""
+    names = ["select", "pselect6", "ppoll"]
+    ours, theirs = run_both(
+        pycoz, ["-e", "trace=" + ",".join(names)], [PYTHON, "-c", WAITS_PROGRAM]
+    )
+    left = [(r"left \{tv_sec=\d+, (tv_[nu]sec)=\d+\}", r"left {tv_sec=S, \1=N}")]
+    mine = calls(ours, names, left)
+    assert mine == calls(theirs, names, left)
+    assert mine[-6:] == [
+        "pselect6(4, [3], NULL, NULL, {tv_sec=0, tv_nsec=50000000}, NULL) = 0 (Timeout)",
+        "pselect6(4, [3], NULL, NULL, {tv_sec=1, tv_nsec=500000000}, NULL) = 1 "
+        "(in [3], left {tv_sec=S, tv_nsec=N})",
+        "ppoll([{fd=3, events=POLLIN}, {fd=-1}], 2, {tv_sec=2, tv_nsec=500}, NULL, 8) = 1 "
+        "([{fd=3, revents=POLLIN}], left {tv_sec=S, tv_nsec=N})",
+        "ppoll([{fd=3, events=POLLIN}], 1, {tv_sec=0, tv_nsec=20000000}, NULL, 8) = 0 (Timeout)",
+        "select(4, [3], NULL, NULL, {tv_sec=0, tv_usec=30000}) = 0 (Timeout)",
+        "select(4, [3], NULL, NULL, {tv_sec=3, tv_usec=0}) = 1 "
+        "(in [3], left {tv_sec=S, tv_usec=N})",
+    ]
+
+
+FDS_PROGRAM = """
+import fcntl, os, socket
+os.chdir("/tmp")
+fd = os.open(DIR + "/gone<x>", os.O_CREAT | os.O_RDWR, 0o600)
+os.unlink(DIR + "/gone<x>")
+os.fstat(fd)
+null = os.open("/dev/null", os.O_RDONLY)
+os.fstat(null)
+os.dup2(null, fd)  # newfd: the deleted file, as it was before the call
+os.close(null)  # closed: decorated as it was at entry
+fcntl.fcntl(fd, fcntl.F_DUPFD, 30)
+fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 40)
+os.close(30)
+os.close(40)
+a, b = socket.socketpair()
+a.send(b"x")
+u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+u.bind(DIR + "/sock")
+u.getsockname()
+n = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+n.bind((0, 0))
+n.getsockname()
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+c = socket.create_connection(s.getsockname())
+c.send(b"x")
+d = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+d.bind(("::1", 0))
+d.sendto(b"x", d.getsockname())
+p = os.pidfd_open(os.getpid())
+os.fstat(p)
+e = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+e.sendto(b"x", ("127.0.0.1", 9))  # binds the socket: decorated as it was before
+e.sendto(b"x", ("127.0.0.1", 9))
+for f in (a, b, u, n, s, c, d, e):
+    f.close()
+os.close(p)
+os.unlink(DIR + "/sock")  # the next run binds it again
+"""
+
+FD_CALLS = ["newfstatat", "dup2", "close", "fcntl", "sendto", "getsockname", "bind", "openat",
+            "pidfd_open", "socket", "socketpair", "connect", "listen"]  # fmt: skip
+
+
+@pytest.mark.parametrize("option", ["-y", "-yy", "-e decode-fds=dev,pidfd"])
+def test_decoded_descriptors_like_strace(pycoz, tmp_path, option):
+    """-y's paths (AT_FDCWD's too; a closed or replaced fd as it was before the
+    call; a deleted file's mark after the brackets), -yy's sockets, devices and
+    pidfds."""
+    program = f"DIR = {str(tmp_path)!r}\n" + FDS_PROGRAM
+    ours, theirs = run_both(
+        pycoz, [*option.split(), "-e", "trace=" + ",".join(FD_CALLS)], [PYTHON, "-c", program]
+    )
+    vary = [
+        (r"(nl_pid=|ROUTE:|pid:|pidfd_open\()\d+", r"\1PID"),
+        (r"\[\d{5,}", "[INO"),
+        (r"->\d{5,}", "->INO"),
+        (r"htons\(\d+\)", "htons(PORT)"),
+        (r":\d{4,}(\]|->)", r":PORT\1"),
+    ]
+    want = calls(theirs, FD_CALLS, vary)
+    # the program's own calls: from its chdir to /tmp on
+    start = next(i for i, line in enumerate(want) if "gone" in line)
+    mine = calls(ours, FD_CALLS, vary)
+    assert mine[-len(want) + start :] == want[start:]
+    assert mine == want
+    text = "\n".join(want[start:])
+    d = str(tmp_path)
+    if option == "-y":
+        for expected in (
+            f'openat(AT_FDCWD</tmp>, "{d}/gone<x>", O_RDWR|O_CREAT|O_CLOEXEC, 0600) = '
+            f"3<{d}/gone\\74x\\76>",
+            f"newfstatat(3<{d}/gone\\74x\\76>(deleted), ",
+            f"dup2(4</dev/null>, 3<{d}/gone\\74x\\76>(deleted)) = 3</dev/null>",
+            "close(4</dev/null>) = 0",
+            "fcntl(3</dev/null>, F_DUPFD, 30) = 30</dev/null>",
+            "fcntl(3</dev/null>, F_DUPFD_CLOEXEC, 40) = 40</dev/null>",
+            "close(30</dev/null>) = 0",
+            "sendto(4<socket:[INO]>, ",
+            "pidfd_open(PID, 0) = 11<anon_inode:[pidfd]>",
+        ):
+            assert expected in text, expected
+    elif option == "-yy":
+        for expected in (
+            "newfstatat(4</dev/null<char 1:3>>, ",
+            "sendto(4<UNIX-STREAM:[INO->INO]>, ",
+            f'getsockname(6<UNIX:[INO,"{d}/sock"]>, ',
+            "getsockname(7<NETLINK:[ROUTE:PID]>, ",
+            "listen(8<TCP:[127.0.0.1:PORT]>, ",
+            "sendto(9<TCP:[127.0.0.1:PORT->127.0.0.1:PORT]>, ",
+            "sendto(10<UDPv6:[[::1]:PORT]>, ",
+            "pidfd_open(PID, 0) = 11<pid:PID>",
+            "close(9<TCP:[127.0.0.1:PORT->127.0.0.1:PORT]>) = 0",
+            'sendto(12<UDP:[INO]>, "x", 1, 0, ',
+            'sendto(12<UDP:[0.0.0.0:PORT]>, "x", 1, 0, ',
+        ):
+            assert expected in text, expected
+    else:
+        assert "newfstatat(4</dev/null<char 1:3>>, " in text
+        assert "openat(AT_FDCWD, " in text
+        assert "pidfd_open(PID, 0) = 11<pid:PID>" in text
+
+
+CONSTANTS_PROGRAM = """
+import ctypes, fcntl, os, resource, select, signal, socket
+libc = ctypes.CDLL(None, use_errno=True)
+ep = select.epoll()
+r, w = os.pipe()
+ep.register(r, select.EPOLLIN | select.EPOLLET)
+ep.modify(r, select.EPOLLIN | select.EPOLLOUT)
+os.write(w, b"x")
+ep.poll(1)
+ep.unregister(r)
+ep.poll(0)  # nothing registered: 0 events
+ino = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+libc.inotify_add_watch(ino, DIR.encode(), 0x2 | 0x100 | 0x200 | 0x40000000)
+resource.getrusage(resource.RUSAGE_SELF)
+resource.getrusage(resource.RUSAGE_CHILDREN)
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+s6.setsockopt(41, 76, 0)  # IPV6_UNICAST_IF
+s4 = socket.socket()
+s4.setsockopt(6, 25, 1)  # TCP_NOTSENT_LOWAT
+m = os.memfd_create("mine", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+f = os.open(DIR + "/f", os.O_CREAT | os.O_RDWR, 0o644)
+fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+fcntl.flock(f, fcntl.LOCK_UN)
+os.setxattr(DIR + "/f", "user.k", b"value\\0x")
+os.getxattr(DIR + "/f", "user.k")
+os.listxattr(DIR + "/f")
+try:
+    os.getxattr(DIR + "/f", "user.none")
+except OSError:
+    pass
+os.sched_setaffinity(0, {0})
+os.sched_getaffinity(0)
+os.write(f, b"hello world")
+g = os.open(DIR + "/g", os.O_CREAT | os.O_RDWR, 0o644)
+off = ctypes.c_long(0)
+libc.sendfile(g, f, ctypes.byref(off), 5)
+o1, o2 = ctypes.c_long(0), ctypes.c_long(3)
+libc.copy_file_range(f, ctypes.byref(o1), g, ctypes.byref(o2), 4, 0)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+os.kill(os.getpid(), signal.SIGUSR1)
+signal.sigpending()
+signal.sigtimedwait([signal.SIGUSR1], 0.5)
+signal.sigtimedwait([signal.SIGUSR2], 0.01)
+os.utime(DIR + "/f", ns=(1700000000123456789, 1700000001000000000))
+class TS(ctypes.Structure):
+    _fields_ = [("s", ctypes.c_long), ("ns", ctypes.c_long)]
+libc.utimensat(-100, (DIR + "/f").encode(), (TS * 2)(TS(0, (1 << 30) - 1), TS(0, (1 << 30) - 2)), 0)
+os.setresuid(-1, -1, -1)
+os.setresgid(-1, 0, -1)
+os.setreuid(-1, 0)
+os.fchown(f, -1, 0)
+os.chmod(DIR + "/f", 0)
+os.stat(DIR + "/f")
+"""
+
+CONSTANT_CALLS = [
+    "epoll_ctl", "epoll_wait", "inotify_init1", "inotify_add_watch", "getrusage", "setsockopt",
+    "memfd_create", "flock", "setxattr", "getxattr", "listxattr", "sched_setaffinity",
+    "sched_getaffinity", "sendfile", "copy_file_range", "rt_sigpending", "rt_sigtimedwait",
+    "utimensat", "setresuid", "setresgid", "setreuid", "fchown", "newfstatat",
+]  # fmt: skip
+
+
+def test_constants_and_pointers_like_strace(pycoz, tmp_path):
+    """Names for epoll, inotify, getrusage, socket options, memfd and flock
+    constants; what strace reads behind pointers (epoll events, xattr values,
+    CPU sets, sendfile's moved offset, pending and awaited signals, rusage);
+    utimensat's dates; -1 ids; a mode of 000."""
+    program = f"DIR = {str(tmp_path)!r}\n" + CONSTANTS_PROGRAM
+    ours, theirs = run_both(
+        pycoz, ["-e", "trace=" + ",".join(CONSTANT_CALLS)], [PYTHON, "-c", program]
+    )
+    vary = [
+        (r"ru_utime=\{tv_sec=\d+, tv_usec=\d+\}", "ru_utime={T}"),
+        (r"ru_stime=\{tv_sec=\d+, tv_usec=\d+\}", "ru_stime={T}"),
+        (r"si_pid=\d+", "si_pid=PID"),
+    ]
+    want = calls(theirs, CONSTANT_CALLS, vary)
+    mine = calls(ours, CONSTANT_CALLS, vary)
+    assert mine == want
+    text = "\n".join(want)
+    d = str(tmp_path)
+    for expected in (
+        "epoll_ctl(3, EPOLL_CTL_ADD, 4, {events=EPOLLIN|EPOLLET, data={u32=4, u64=4}}) = 0",
+        "epoll_ctl(3, EPOLL_CTL_MOD, 4, {events=EPOLLIN|EPOLLOUT, data={u32=4, u64=4}}) = 0",
+        "epoll_wait(3, [{events=EPOLLIN, data={u32=4, u64=4}}], ",
+        "epoll_ctl(3, EPOLL_CTL_DEL, 4, 0xADDR) = 0",
+        "epoll_wait(3, [], 1023, 0) = 0",
+        "inotify_init1(IN_NONBLOCK|IN_CLOEXEC) = 6",
+        f'inotify_add_watch(6, "{d}", IN_MODIFY|IN_CREATE|IN_DELETE|IN_ISDIR) = 1',
+        "getrusage(RUSAGE_SELF, {ru_utime={T}, ru_stime={T}, ...}) = 0",
+        "getrusage(RUSAGE_CHILDREN, ",
+        "setsockopt(7, SOL_IPV6, IPV6_RECVHOPLIMIT, [1], 4) = 0",
+        "setsockopt(7, SOL_IPV6, IPV6_UNICAST_IF, [0], 4) = 0",
+        "setsockopt(8, SOL_TCP, TCP_NOTSENT_LOWAT, [1], 4) = 0",
+        'memfd_create("mine", MFD_CLOEXEC|MFD_ALLOW_SEALING) = 9',
+        "flock(10, LOCK_EX|LOCK_NB) = 0",
+        "flock(10, LOCK_UN) = 0",
+        f'setxattr("{d}/f", "user.k", "value\\0x", 7, 0) = 0',
+        f'getxattr("{d}/f", "user.k", "value\\0x", ',
+        f'listxattr("{d}/f", "user.k\\0", 256) = 7',
+        f'getxattr("{d}/f", "user.none", 0xADDR, ',
+        "sched_setaffinity(0, 8, [0]) = 0",
+        "sched_getaffinity(0, 8, [0]) = 8",
+        "sendfile(11, 10, [0] => [5], 5) = 5",
+        "copy_file_range(10, [0], 11, [3], 4, 0) = 4",
+        "rt_sigpending([USR1], 8) = 0",
+        "rt_sigtimedwait([USR1], {si_signo=SIGUSR1, si_code=SI_USER, si_pid=PID, si_uid=0}, "
+        "{tv_sec=0, tv_nsec=500000000}, 8) = 10 (SIGUSR1)",
+        "rt_sigtimedwait([USR2], 0xADDR, {tv_sec=0, tv_nsec=10000000}, 8) = -1 EAGAIN",
+        "[{tv_sec=1700000000, tv_nsec=123456789} /* 2023-11-14T22:13:20.123456789",
+        "{tv_sec=1700000001, tv_nsec=0} /* 2023-11-14T22:13:21",
+        "[UTIME_NOW, UTIME_OMIT], 0) = 0",
+        "setresuid(-1, -1, -1) = 0",
+        "setresgid(-1, 0, -1) = 0",
+        "setreuid(-1, 0) = 0",
+        "fchown(10, -1, 0) = 0",
+        "{st_mode=S_IFREG|000, st_size=11, ...}",
+    ):
+        assert expected in text, expected
+
+
+IOCTL_PROGRAM = """
+import array, fcntl, os, socket, struct, termios
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+fcntl.ioctl(s, 0x8933, struct.pack("16si20x", b"lo", 0))  # SIOCGIFINDEX
+fcntl.ioctl(s, 0x8913, struct.pack("16sh22x", b"lo", 0))  # SIOCGIFFLAGS
+fcntl.ioctl(s, 0x8921, struct.pack("16si20x", b"lo", 0))  # SIOCGIFMTU
+fcntl.ioctl(s, 0x8910, bytes(16) + struct.pack("i20x", 1))  # SIOCGIFNAME
+buf = array.array("B", bytes(40 * 8))
+fcntl.ioctl(s, 0x8912, struct.pack("iL", len(buf), buf.buffer_info()[0]))  # SIOCGIFCONF
+fcntl.ioctl(s, 0x8927, struct.pack("16s24x", b"lo"))  # SIOCGIFHWADDR
+try:
+    fcntl.ioctl(s, 0x8915, struct.pack("16s24x", b"lo"))  # SIOCGIFADDR: none while down
+except OSError:
+    pass
+f = os.open(DIR + "/a", os.O_CREAT | os.O_RDWR)
+g = os.open(DIR + "/b", os.O_CREAT | os.O_RDWR)
+try:
+    fcntl.ioctl(g, 0x40049409, f)  # FICLONE
+except OSError:
+    pass
+try:
+    fcntl.ioctl(f, 0x80081272, bytes(8))  # BLKGETSIZE64
+except OSError:
+    pass
+fcntl.ioctl(f, termios.FIONREAD, bytes(4))
+"""
+
+
+@pytest.mark.parametrize("decorated", [False, True], ids=["plain", "-y"])
+def test_socket_and_file_ioctls_like_strace(pycoz, tmp_path, decorated):
+    """struct ifreq and ifconf (in a network namespace of the test's own, where
+    only a loopback that is down exists), FICLONE and block device requests;
+    with -y too (FICLONE's source stays a plain number)."""
+    program = f"DIR = {str(tmp_path)!r}\n" + IOCTL_PROGRAM
+    argv = ["unshare", "-n", PYTHON, "-c", program]
+    options = ["-y"] if decorated else []
+    ours, theirs = run_both(pycoz, [*options, "-e", "trace=ioctl"], argv)
+    vary = [(r"(socket|pipe):\[\d+\]", r"\1:[INO]")]
+    mine, want = calls(ours, ["ioctl"], vary), calls(theirs, ["ioctl"], vary)
+    assert mine == want
+    text = "\n".join(want)
+    if decorated:
+        assert f"ioctl(5<{tmp_path}/b>, BTRFS_IOC_CLONE or FICLONE, 4) = -1 " in text
+        return
+    for expected in (
+        'ioctl(3, SIOCGIFINDEX, {ifr_name="lo", ifr_ifindex=1}) = 0',
+        'ioctl(3, SIOCGIFFLAGS, {ifr_name="lo", ifr_flags=IFF_LOOPBACK}) = 0',
+        'ioctl(3, SIOCGIFMTU, {ifr_name="lo", ifr_mtu=65536}) = 0',
+        'ioctl(3, SIOCGIFNAME, {ifr_ifindex=1, ifr_name="lo"}) = 0',
+        "ioctl(3, SIOCGIFCONF, {ifc_len=320 /* 8 * sizeof(struct ifreq) */ => 0, ifc_buf=[]}) = 0",
+        'ioctl(3, SIOCGIFHWADDR, {ifr_name="lo", ifr_hwaddr={sa_family=ARPHRD_LOOPBACK, '
+        "sa_data=00:00:00:00:00:00}}) = 0",
+        'ioctl(3, SIOCGIFADDR, {ifr_name="lo"}) = -1 EADDRNOTAVAIL',
+        "ioctl(5, BTRFS_IOC_CLONE or FICLONE, 4) = -1 ",
+        "ioctl(4, BLKGETSIZE64, 0xADDR) = -1 ENOTTY",
+        "ioctl(4, FIONREAD, [0]) = 0",
+    ):
+        assert expected in text, expected
+
+
+NETLINK_CALLS = ["sendto", "sendmsg", "recvmsg", "recvfrom"]
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="iproute2 is not installed")
+def test_netlink_messages_like_strace(pycoz):
+    """rtnetlink requests and answers decoded as strace decodes them: the header,
+    ifinfomsg/ifaddrmsg/rtmsg and their attributes, NLMSG_ERROR with the request
+    it answers, NLMSG_DONE.  Only reads: nothing in the host's network changes."""
+    seq = [(r"nlmsg_seq=\d+", "nlmsg_seq=SEQ"), (r"nlmsg_pid=-?\d+", "nlmsg_pid=PID"),
+           (r"nl_pid=\d+", "nl_pid=PID")]  # fmt: skip
+    options = ["-e", "trace=" + ",".join(NETLINK_CALLS)]
+    texts = []
+    for argv in (
+        ["ip", "link", "show", "dev", "pycoz-none0"],  # RTM_GETLINK, and -ENODEV back
+        ["ip", "route", "show", "table", "250"],  # a dump, and DONE with an extended ack
+        ["ip", "-o", "addr", "show", "dev", "lo"],  # addresses of lo, with their attributes
+    ):
+        ours, theirs = run_both(pycoz, options, argv)
+        want = calls(theirs, NETLINK_CALLS, seq)
+        assert calls(ours, NETLINK_CALLS, seq) == want
+        texts += want
+    text = "\n".join(texts)
+    for expected in (
+        "iov_base=[{nlmsg_len=56, nlmsg_type=RTM_GETLINK, nlmsg_flags=NLM_F_REQUEST, "
+        "nlmsg_seq=SEQ, nlmsg_pid=PID}, {ifi_family=AF_UNSPEC, ifi_type=ARPHRD_NETROM, "
+        "ifi_index=0, ifi_flags=0, ifi_change=0}, [[{nla_len=8, nla_type=IFLA_EXT_MASK}, "
+        "RTEXT_FILTER_VF|RTEXT_FILTER_SKIP_STATS], "
+        '[{nla_len=16, nla_type=IFLA_IFNAME}, "pycoz-none0"]]]',
+        "nlmsg_type=NLMSG_ERROR, nlmsg_flags=0, nlmsg_seq=SEQ, nlmsg_pid=PID}, {error=-ENODEV, "
+        "msg=[{nlmsg_len=56, nlmsg_type=RTM_GETLINK, ",
+        "nlmsg_type=RTM_GETROUTE, nlmsg_flags=NLM_F_REQUEST|NLM_F_DUMP, ",
+        "{rtm_family=AF_INET, rtm_dst_len=0, rtm_src_len=0, rtm_tos=0, rtm_table=RT_TABLE_UNSPEC, "
+        "rtm_protocol=RTPROT_UNSPEC, rtm_scope=RT_SCOPE_UNIVERSE, rtm_type=RTN_UNSPEC, "
+        "rtm_flags=0}, [{nla_len=8, nla_type=RTA_TABLE}, 0xfa]]",
+        "{nlmsg_len=0, nlmsg_type=0 /* NLMSG_??? */, nlmsg_flags=0, nlmsg_seq=SEQ, nlmsg_pid=PID}]",
+        "nlmsg_type=NLMSG_DONE, nlmsg_flags=NLM_F_MULTI|NLM_F_DUMP_FILTERED|0x200, ",
+        "{ifa_family=AF_INET, ifa_prefixlen=8, ifa_flags=IFA_F_PERMANENT, ifa_scope=RT_SCOPE_HOST, "
+        'ifa_index=if_nametoindex("lo")}, [[{nla_len=8, nla_type=IFA_ADDRESS}, '
+        'inet_addr("127.0.0.1")], ',
+        '[{nla_len=7, nla_type=IFA_LABEL}, "lo"], ',
+    ):
+        assert expected in text, expected
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="iproute2 is not installed")
+def test_netlink_of_another_namespace_like_strace(pycoz):
+    """A netlink socket strace cannot find in its own network namespace gets the
+    family-independent decoding: the header, and the payload in hex."""
+    seq = [(r"nlmsg_seq=\d+", "nlmsg_seq=SEQ"), (r"nlmsg_pid=-?\d+", "nlmsg_pid=PID")]
+    argv = ["unshare", "-n", "ip", "addr", "show"]
+    ours, theirs = run_both(pycoz, ["-e", "trace=" + ",".join(NETLINK_CALLS)], argv)
+    want = calls(theirs, NETLINK_CALLS, seq)
+    assert calls(ours, NETLINK_CALLS, seq) == want
+    text = "\n".join(want)
+    assert (
+        "sendto(3, [{nlmsg_len=40, nlmsg_type=0x12 /* NLMSG_??? */, "
+        'nlmsg_flags=NLM_F_REQUEST|0x300, nlmsg_seq=SEQ, nlmsg_pid=PID}, "\\x00\\x00\\x00\\x00'
+        in text
+    )
+    assert (
+        "nlmsg_type=NLMSG_DONE, nlmsg_flags=NLM_F_MULTI, nlmsg_seq=SEQ, nlmsg_pid=PID}, 0]" in text
+    )
+
+
+IO_URING_PROGRAM = """
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+NR = {"x86_64": (425, 426, 427)}[os.uname().machine]
+p = (ctypes.c_char * 120)()
+fd = libc.syscall(NR[0], 8, p)
+libc.syscall(NR[1], fd, 0, 0, 1, None, 8)  # io_uring_enter: IORING_ENTER_GETEVENTS
+fds = (ctypes.c_int * 2)(0, 1)
+libc.syscall(NR[2], fd, 2, fds, 2)  # IORING_REGISTER_FILES
+libc.syscall(NR[2], fd, 3, None, 0)  # IORING_UNREGISTER_FILES
+libc.syscall(NR[2], fd, 9999, None, 0)
+probe = (ctypes.c_char * 1024)()
+libc.syscall(NR[2], fd, 8, probe, 4)  # IORING_REGISTER_PROBE
+libc.syscall(NR[0], 1 << 20, (ctypes.c_char * 120)())  # too many entries: EINVAL
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+pidfd = os.pidfd_open(os.getpid())
+signal.pidfd_send_signal(pidfd, signal.SIGUSR1)
+"""
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers for x86_64")
+def test_io_uring_and_pidfd_calls_like_strace(pycoz):
+    names = ["io_uring_setup", "io_uring_enter", "io_uring_register", "pidfd_send_signal"]
+    ours, theirs = run_both(
+        pycoz, ["-e", "trace=" + ",".join(names)], [PYTHON, "-c", IO_URING_PROGRAM]
+    )
+    want = calls(theirs, names)
+    assert calls(ours, names) == want
+    text = "\n".join(want)
+    for expected in (
+        "io_uring_setup(8, {flags=0, sq_thread_cpu=0, sq_thread_idle=0, sq_entries=8, "
+        "cq_entries=16, features=IORING_FEAT_SINGLE_MMAP|",
+        "sq_off={head=0, tail=",
+        "io_uring_enter(3, 0, 0, IORING_ENTER_GETEVENTS, NULL, 8) = 0",
+        "io_uring_register(3, IORING_REGISTER_FILES, [0, 1], 2) = 0",
+        "io_uring_register(3, IORING_UNREGISTER_FILES, NULL, 0) = 0",
+        "io_uring_register(3, 0x270f /* IORING_REGISTER_??? */, NULL, 0) = -1 EINVAL",
+        "io_uring_register(3, IORING_REGISTER_PROBE, {last_op=",
+        "ops=[{op=IORING_OP_NOP, flags=IO_URING_OP_SUPPORTED}, "
+        "{op=IORING_OP_READV, flags=IO_URING_OP_SUPPORTED}, ",
+        "io_uring_setup(1048576, {flags=0, sq_thread_cpu=0, sq_thread_idle=0}) = -1 EINVAL",
+        "pidfd_send_signal(4, SIGUSR1, NULL, 0) = 0",
+    ):
+        assert expected in text, expected
+
+
+def test_mount_flags_like_strace(pycoz):
+    """MS_* flags, and what strace shows of the type and data for a remount, a
+    bind and a propagation change: in a mount namespace of the test's own."""
+    script = (
+        "mount -t tmpfs -o size=1m,nosuid,nodev none /mnt; mount --bind /mnt /mnt; "
+        "mount --make-private /mnt; mount -o remount,ro,bind /mnt; umount -l /mnt; umount /mnt"
+    )
+    names = ["mount", "umount2"]
+    ours, theirs = run_both(
+        pycoz, ["-f", "-e", "trace=mount,umount2"], ["unshare", "-m", "sh", "-c", script]
+    )
+    want = calls(theirs, names)
+    assert calls(ours, names) == want
+    assert want == [
+        'mount("none", "/", NULL, MS_REC|MS_PRIVATE, NULL) = 0',
+        'mount("none", "/mnt", "tmpfs", MS_NOSUID|MS_NODEV, "size=1m") = 0',
+        'mount("/mnt", "/mnt", 0xADDR, MS_BIND, NULL) = 0',
+        'mount("none", "/mnt", NULL, MS_PRIVATE, NULL) = 0',
+        'mount("none", "/mnt", 0xADDR, '
+        'MS_RDONLY|MS_NOSUID|MS_NODEV|MS_REMOUNT|MS_BIND|MS_RELATIME, "size=1024k") = 0',
+        'umount2("/mnt", MNT_DETACH) = 0',
+        'umount2("/mnt", 0) = 0',
+    ]
+
+
+SS_SCRIPT = """
+ip link set lo up
+{python} -c '
+import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 5555))
+s.listen()
+open("{out}.ready", "w").close()
+time.sleep(30)' &
+while [ ! -e {out}.ready ]; do sleep 0.05; done
+{tracer} -o {out} -e trace=sendmsg,recvmsg ss -t -a -n >/dev/null
+kill $!
+"""
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="iproute2's ss is not installed")
+def test_sock_diag_like_strace(pycoz_bin, tmp_path):
+    """ss's sock_diag requests and the sockets it gets back, decoded as strace
+    decodes them: each tracer runs inside a network namespace of the test's own
+    (where strace can find the netlink socket), with a listener in it (one socket:
+    a dump of several comes in an order of the namespace's own hash)."""
+    texts = []
+    for name, tracer in (("pycoz", f"{pycoz_bin} trace"), ("strace", STRACE)):
+        out = tmp_path / name
+        script = SS_SCRIPT.format(python=PYTHON, tracer=tracer, out=out)
+        r = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        texts.append(out.read_text())
+    vary = [
+        (r"nlmsg_seq=\d+", "nlmsg_seq=SEQ"),
+        (r"nlmsg_pid=-?\d+", "nlmsg_pid=PID"),
+        (r"idiag_cookie=\[\d+, \d+\]", "idiag_cookie=[C]"),
+        (r"idiag_inode=\d+", "idiag_inode=INO"),
+    ]
+    mine, want = (calls(text, ["sendmsg", "recvmsg"], vary) for text in texts)
+    assert mine == want
+    text = "\n".join(want)
+    for expected in (
+        "{sdiag_family=AF_INET, sdiag_protocol=IPPROTO_TCP, idiag_ext=0, "
+        "idiag_states=1<<TCP_ESTABLISHED|1<<TCP_SYN_SENT|",
+        "{idiag_family=AF_INET, idiag_state=TCP_LISTEN, idiag_timer=0, idiag_retrans=0, "
+        'id={idiag_sport=htons(5555), idiag_dport=htons(0), idiag_src=inet_addr("127.0.0.1"), '
+        'idiag_dst=inet_addr("0.0.0.0"), idiag_if=0, idiag_cookie=[C]}, ',
+        "[{nla_len=5, nla_type=INET_DIAG_SHUTDOWN}, 0]",
+        "{sdiag_family=AF_INET6, sdiag_protocol=IPPROTO_TCP, ",
+    ):
+        assert expected in text, expected
+
+
+def test_y_and_decode_fds_together_are_refused(pycoz):
+    """strace refuses -y with --decode-fds; so does pycoz, in one line."""
+    r = pycoz("trace", "-y", "-e", "decode-fds=path", "--", "true")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "pycoz trace: -y and -e decode-fds= cannot be given together: choose one"
+    ]
+    theirs = subprocess.run([STRACE, "-y", "-e", "decode-fds=path", "true"], capture_output=True)
+    assert theirs.returncode != 0
+
+
+MISC_PROGRAM = """
+import ctypes, mmap, os
+libc = ctypes.CDLL(None, use_errno=True)
+m = mmap.mmap(-1, 8192)
+buf = ctypes.c_char.from_buffer(m)
+addr = ctypes.c_void_p(ctypes.addressof(buf))
+libc.mlock(addr, 4096)
+libc.munlock(addr, 4096)
+libc.msync(addr, 4096, 4)
+vec = (ctypes.c_ubyte * 2)()
+libc.mincore(addr, 8192, vec)
+del buf
+os.sched_getscheduler(0)
+os.sched_getparam(0)
+os.sched_get_priority_max(os.SCHED_OTHER)
+os.getpriority(os.PRIO_PROCESS, 0)
+os.setpriority(os.PRIO_PROCESS, 0, 0)
+cpu = ctypes.c_uint()
+libc.syscall(309, ctypes.byref(cpu), None, None)  # getcpu
+libc.syscall(324, 0, 0)  # membarrier(MEMBARRIER_CMD_QUERY, 0)
+os.mkfifo(DIR + "/fifo")
+os.unlink(DIR + "/fifo")  # the next run makes it again
+"""
+MISC_CALLS = ["mlock", "munlock", "msync", "mincore", "sched_getscheduler", "sched_getparam",
+              "sched_get_priority_max", "getpriority", "setpriority", "getcpu", "membarrier",
+              "mknodat"]  # fmt: skip
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers for x86_64")
+def test_memory_and_scheduling_calls_like_strace(pycoz, tmp_path):
+    """Addresses in hex where strace prints hex (mlock, msync, mincore), policy,
+    priority and membarrier names, written-back ints, a fifo's mode."""
+    program = f"DIR = {str(tmp_path)!r}\n" + MISC_PROGRAM
+    ours, theirs = run_both(pycoz, ["-e", "trace=" + ",".join(MISC_CALLS)], [PYTHON, "-c", program])
+    vary = [(r"getcpu\(\[\d+\]", "getcpu([N]")]
+    want = calls(theirs, MISC_CALLS, vary)
+    assert calls(ours, MISC_CALLS, vary) == want
+    text = "\n".join(want)
+    for expected in (
+        "mlock(0xADDR, 4096) = 0",
+        "msync(0xADDR, 4096, MS_SYNC) = 0",
+        "mincore(0xADDR, 8192, [1, 0]) = 0",
+        "sched_getscheduler(0) = 0 (SCHED_OTHER)",
+        "sched_getparam(0, [0]) = 0",
+        "sched_get_priority_max(SCHED_OTHER) = 0",
+        "getpriority(PRIO_PROCESS, 0) = ",
+        "setpriority(PRIO_PROCESS, 0, 0) = 0",
+        "getcpu([N], NULL, NULL) = 0",
+        "membarrier(MEMBARRIER_CMD_QUERY, 0) = 0x",
+        f'mknodat(AT_FDCWD, "{tmp_path}/fifo", S_IFIFO|0666) = 0',
+    ):
+        assert expected in text, expected
+
+
+FDS_OF_EVENTS_PROGRAM = """
+import ctypes, os, signal, time
+libc = ctypes.CDLL(None, use_errno=True)
+class TS(ctypes.Structure):
+    _fields_ = [("s", ctypes.c_long), ("ns", ctypes.c_long)]
+class ITS(ctypes.Structure):
+    _fields_ = [("i", TS), ("v", TS)]
+t = libc.timerfd_create(1, os.O_CLOEXEC | os.O_NONBLOCK)
+old = ITS()
+libc.timerfd_settime(t, 0, ctypes.byref(ITS(TS(0, 0), TS(5, 0))), ctypes.byref(old))
+libc.timerfd_gettime(t, ctypes.byref(ITS()))
+mask = (ctypes.c_ulong * 16)()
+mask[0] = 1 << (signal.SIGUSR2 - 1)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])
+libc.signalfd(-1, mask, os.O_CLOEXEC | os.O_NONBLOCK)
+"""
+
+
+def test_timerfd_and_signalfd_like_strace(pycoz):
+    names = ["timerfd_create", "timerfd_settime", "timerfd_gettime", "signalfd4"]
+    ours, theirs = run_both(
+        pycoz, ["-e", "trace=" + ",".join(names)], [PYTHON, "-c", FDS_OF_EVENTS_PROGRAM]
+    )
+    left = [(r"(timerfd_gettime\(.*it_value=)\{tv_sec=\d, tv_nsec=\d+\}", r"\1{LEFT}")]
+    want = calls(theirs, names, left)
+    assert calls(ours, names, left) == want
+    assert want == [
+        "timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC|TFD_NONBLOCK) = 3",
+        "timerfd_settime(3, 0, {it_interval={tv_sec=0, tv_nsec=0}, it_value={tv_sec=5, "
+        "tv_nsec=0}}, {it_interval={tv_sec=0, tv_nsec=0}, it_value={tv_sec=0, tv_nsec=0}}) = 0",
+        "timerfd_gettime(3, {it_interval={tv_sec=0, tv_nsec=0}, it_value={LEFT}}) = 0",
+        "signalfd4(-1, [USR2], 8, SFD_CLOEXEC|SFD_NONBLOCK) = 4",
+    ]

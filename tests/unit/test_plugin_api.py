@@ -36,6 +36,7 @@ def test_the_public_module_is_what_the_docs_say_plugins_may_import():
             "Memory",
             "Network",
             "Node",
+            "RootSpec",
             "Route",
             "SpecError",
             "SYSCALL_NAMES",

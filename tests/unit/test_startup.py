@@ -1,7 +1,9 @@
 """Start-up cost: what the CLI imports on its cheap paths (--help, completion, the API's
-import): neither pyroute2 nor python-ptrace nor cffi."""
+import, root and trace without a network): neither pyroute2 nor python-ptrace nor cffi;
+and pyroute2 where a network is built."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -43,3 +45,75 @@ def test_reading_named_topologies_imports_no_binding():
     from pycoz_cli.core.net import named, netns
 
     assert named.NETNS_RUN_DIR == netns.NETNS_RUN_DIR
+
+
+def imported_by_command(argv: list[str], env: dict | None = None) -> tuple[int, set[str]]:
+    """Run ``pycoz ARGV`` in a fresh interpreter: (its exit code, the modules it
+    had imported when it exited; the pycoz process's own, not its children's)."""
+    probe = (
+        "import atexit, json, os, sys\n"
+        "me = os.getpid()\n"
+        "def report():\n"
+        "    if os.getpid() == me:\n"
+        "        print('MODULES ' + json.dumps(sorted(sys.modules)), file=sys.__stderr__)\n"
+        "atexit.register(report)\n"
+        f"sys.argv = ['pycoz', *{argv!r}]\n"
+        "from pycoz_cli.cli import run\n"
+        "run()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    lines = [line for line in out.stderr.splitlines() if line.startswith("MODULES ")]
+    assert lines, out.stderr
+    return out.returncode, set(json.loads(lines[-1].removeprefix("MODULES ")))
+
+
+def test_completion_imports_no_pyroute2():
+    """A TAB after `net run pair --host ` resolves the topology to offer its hosts:
+    the model only, no netlink."""
+    code, mods = imported_by_command(
+        [],
+        {
+            "_PYCOZ_COMPLETE": "bash_complete",
+            "COMP_LINE": "pycoz net run pair --host ",
+            "COMP_POINT": "26",
+        },
+    )
+    assert code == 0
+    assert "pycoz_cli.core.net.topology" in mods  # it did look at the topology
+    assert not [m for m in mods if m.startswith("pyroute2")]
+    assert "pycoz_cli.core.net.netlink" not in mods
+
+
+@pytest.mark.root
+@pytest.mark.parametrize(
+    "argv",
+    [["root", "--", "true"], ["trace", "-o", os.devnull, "--", "true"]],
+    ids=["root", "trace"],
+)
+def test_commands_without_a_network_import_no_pyroute2(argv):
+    code, mods = imported_by_command(argv)
+    assert code == 0
+    assert "pycoz_cli.core.container" in mods or "pycoz_cli.core.trace" in mods
+    assert not [m for m in mods if m.startswith("pyroute2")]
+
+
+@pytest.mark.root
+@pytest.mark.parametrize(
+    "argv",
+    [["net", "run", "pair", "--", "true"], ["root", "--net", "pair", "--", "true"]],
+    ids=["net-run", "root-net"],
+)
+def test_building_a_network_imports_pyroute2(argv):
+    """The other side of the above: where a network is built, pyroute2 does the
+    netlink work (and the probe sees its import)."""
+    code, mods = imported_by_command(argv)
+    assert code == 0
+    assert {"pyroute2", "pycoz_cli.core.net.netlink"} <= mods

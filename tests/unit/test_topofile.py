@@ -13,7 +13,7 @@ import pytest
 
 from pycoz_cli.core.net import topofile
 from pycoz_cli.core.net.topofile import load, loads, parse_duration, parse_percent, parse_rate
-from pycoz_cli.core.net.topology import resolve
+from pycoz_cli.core.net.topology import READY_USAGE, resolve
 from pycoz_cli.errors import SpecError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -498,7 +498,7 @@ ERRORS = [
         "node-key-unknown",
         "[routers.a]\naddress = '1.2.3.4'\n",
         "lab.toml:2: routers.a.address: unknown key 'address' (a router takes routes, "
-        "sysctls or commands)",
+        "sysctls, commands, vlans, vxlans, root or uplink)",
     ),
     (
         "switch-routes",
@@ -521,7 +521,7 @@ ERRORS = [
         "route-type",
         "[hosts.a]\nroutes = [\n  'default via 198.18.0.2',\n  5,\n]\n",
         "lab.toml:4: hosts.a.routes[1]: 5: a route is a string; write "
-        "[unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]",
+        "[unicast|blackhole|unreachable|prohibit|local] DST|default [via GATEWAY [weight N]]...",
     ),
     (
         "sysctl-not-net",
@@ -585,13 +585,82 @@ ERRORS = [
     (
         "command-ready",
         "[hosts.a]\ncommands = [{ run = 'x', ready = 'tcp:99999' }]\n",
-        "lab.toml:2: hosts.a.commands[0].ready: 'tcp:99999': use \"tcp:PORT\", "
-        '"udp:PORT" (a port from 1 to 65535) or "exit"',
+        f"lab.toml:2: hosts.a.commands[0].ready: 'tcp:99999': use {READY_USAGE}",
+    ),
+    (
+        "command-ready-relative-file",
+        "[hosts.a]\ncommands = [{ run = 'x', ready = 'file:ready' }]\n",
+        f"lab.toml:2: hosts.a.commands[0].ready: 'file:ready': use {READY_USAGE}",
+    ),
+    (
+        "command-ready-empty-cmd",
+        "[hosts.a]\ncommands = [{ run = 'x', ready = [] }]\n",
+        "lab.toml:2: hosts.a.commands[0].ready: []: a check command is a non-empty list of strings",
     ),
     (
         "command-timeout",
         "[hosts.a]\ncommands = [{ run = 'x', ready = 'exit', timeout = 5 }]\n",
         'lab.toml:2: hosts.a.commands[0].timeout: 5 has no unit (write "5ms")',
+    ),
+    (
+        "uplink-not-bool",
+        "[hosts.a]\nuplink = 'yes'\n",
+        "lab.toml:2: hosts.a.uplink: 'yes': give true (or false)",
+    ),
+    (
+        "uplink-default-route",
+        "[hosts.a]\nuplink = true\nroutes = ['default via 198.18.0.2']\n[hosts.b]\n"
+        "[[links]]\na = 'a'\nb = 'b'\na_addresses = ['198.18.0.1/24']\n",
+        "lab.toml:3: hosts.a.routes[0]: 'default via 198.18.0.2': a's uplink gives it its "
+        "IPv4 default route (via 10.0.2.2)",
+    ),
+    (
+        "uplink-address",
+        "[hosts.a]\nuplink = true\n[hosts.b]\n"
+        "[[links]]\na = 'a'\nb = 'b'\na_addresses = ['10.0.2.5/24']\n",
+        "lab.toml:7: links[0].a_addresses[0]: 10.0.2.5 is in 10.0.2.0/24, the network of a's "
+        "uplink",
+    ),
+    (
+        "uplink-ifname",
+        "[hosts.a]\nuplink = true\n[hosts.b]\n[[links]]\na = 'a:uplink0'\nb = 'b'\n",
+        "lab.toml:5: links[0].a: interface name 'uplink0' is taken by the uplink",
+    ),
+    (
+        "root-unknown-key",
+        "[hosts.a]\nroot = { bsae = '/' }\n",
+        "lab.toml:2: hosts.a.root.bsae: unknown key 'bsae' (did you mean 'base'?)",
+    ),
+    (
+        "root-not-a-table",
+        "[hosts.a]\nroot = '/'\n",
+        "lab.toml:2: hosts.a.root: must be a table (base, upper, binds...)",
+    ),
+    (
+        "root-base-missing",
+        "[hosts.a]\nroot = { base = '/nonexistent-pycoz-base' }\n",
+        "lab.toml:2: hosts.a.root.base: /nonexistent-pycoz-base: not a directory",
+    ),
+    (
+        "root-bind-missing",
+        "[hosts.a]\n[hosts.a.root]\nbinds = ['/nonexistent-pycoz-src:/x']\n",
+        "lab.toml:3: hosts.a.root.binds[0]: /nonexistent-pycoz-src: no such file or directory",
+    ),
+    (
+        "root-bind-relative-dst",
+        "[hosts.a]\n[hosts.a.root]\nro_binds = ['/:x']\n",
+        "lab.toml:3: hosts.a.root.ro_binds[0]: 'x': the destination is an absolute path",
+    ),
+    (
+        "root-tmpfs-relative",
+        "[hosts.a]\n[hosts.a.root]\ntmpfs = ['tmp']\n",
+        "lab.toml:3: hosts.a.root.tmpfs[0]: 'tmp': give \"DIR[:OPTIONS]\" with an absolute DIR",
+    ),
+    (
+        "root-upper-parent",
+        "[hosts.a]\nroot = { upper = '/nonexistent-pycoz/upper' }\n",
+        "lab.toml:2: hosts.a.root.upper: /nonexistent-pycoz/upper: /nonexistent-pycoz does "
+        "not exist",
     ),
     (
         "command-timeout-alone",
@@ -610,6 +679,12 @@ ERRORS = [
         "[hosts.client]\nroutes = ['default']\n",
         "lab.toml:2: hosts.client.routes[0]: 'default': a unicast route needs a gateway "
         "('default via GATEWAY')",
+    ),
+    (
+        "route-local-via",
+        "[hosts.client]\nroutes = ['local 10.0.0.0/8 via 10.0.0.1']\n",
+        "lab.toml:2: hosts.client.routes[0]: 'local 10.0.0.0/8 via 10.0.0.1': a "
+        "local route takes no gateway",
     ),
     (
         "route-kind-gw",
@@ -644,20 +719,20 @@ ERRORS = [
         "route-extra",
         "[hosts.client]\nroutes = ['default via 10.0.0.1 dev eth0']\n",
         "lab.toml:2: hosts.client.routes[0]: 'default via 10.0.0.1 dev eth0': unexpected "
-        "'dev eth0'; write [unicast|blackhole|unreachable|prohibit] DST|default [via "
-        "GATEWAY]",
+        "'dev eth0'; write [unicast|blackhole|unreachable|prohibit|local] DST|default [via "
+        "GATEWAY [weight N]]...",
     ),
     (
         "route-only-via",
         "[hosts.client]\nroutes = ['via 10.0.0.1']\n",
         "lab.toml:2: hosts.client.routes[0]: 'via 10.0.0.1' is not a route: write "
-        "[unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]",
+        "[unicast|blackhole|unreachable|prohibit|local] DST|default [via GATEWAY [weight N]]...",
     ),
     (
         "route-only-kind",
         "[hosts.client]\nroutes = ['blackhole']\n",
         "lab.toml:2: hosts.client.routes[0]: 'blackhole' is not a route: write "
-        "[unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]",
+        "[unicast|blackhole|unreachable|prohibit|local] DST|default [via GATEWAY [weight N]]...",
     ),
     (
         "route-off-subnet",
@@ -723,8 +798,8 @@ ERRORS = [
         "link-key-unknown",
         PAIR + 'colour = "red"\n',
         "lab.toml:8: links[0].colour: unknown key 'colour' (a link takes a, b, "
-        "a_addresses, b_addresses, mtu, delay, jitter, loss, corrupt, rate, a_to_b or "
-        "b_to_a)",
+        "a_addresses, b_addresses, a_mac, b_mac, mtu, delay, jitter, loss, corrupt, rate, "
+        "a_to_b or b_to_a)",
     ),
     (
         "link-self",
@@ -1145,6 +1220,9 @@ def test_commands_say_where_they_are_written_and_what_they_wait_for():
               "true",
               { run = "ip route", ready = "exit", timeout = "30s" },
               { run = "dnsmasq", ready = "udp:53" },
+              { run = "nginx", ready = "file:/run/nginx.pid", timeout = "1.5s" },
+              { run = "pg", ready = "cmd:pg_isready -q" },
+              { run = "pg", ready = ["pg_isready", "-q"] },
             ]
             """
         ),
@@ -1156,12 +1234,18 @@ def test_commands_say_where_they_are_written_and_what_they_wait_for():
         ["sh", "-c", "true"],
         ["sh", "-c", "ip route"],
         ["sh", "-c", "dnsmasq"],
+        ["sh", "-c", "nginx"],
+        ["sh", "-c", "pg"],
+        ["sh", "-c", "pg"],
     ]
-    assert [(c.where, c.ready, c.timeout) for c in map(topo.command, "aaaa", range(4))] == [
+    assert [(c.where, c.ready, c.timeout) for c in map(topo.command, "a" * 7, range(7))] == [
         ("lab.toml:3: hosts.a.commands[0]", ("tcp", 8000), 10.0),
         ("lab.toml:4: hosts.a.commands[1]", None, 10.0),
         ("lab.toml:5: hosts.a.commands[2]", ("exit", 0), 30.0),
         ("lab.toml:6: hosts.a.commands[3]", ("udp", 53), 10.0),
+        ("lab.toml:7: hosts.a.commands[4]", ("file", "/run/nginx.pid"), 1.5),
+        ("lab.toml:8: hosts.a.commands[5]", ("cmd", ["sh", "-c", "pg_isready -q"]), 10.0),
+        ("lab.toml:9: hosts.a.commands[6]", ("cmd", ["pg_isready", "-q"]), 10.0),
     ]
     assert topo.to_dict()["nodes"][0]["commands"] == node.commands
 
@@ -1398,3 +1482,131 @@ def test_import_is_cheap():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     mods = set(json.loads(out.stdout))
     assert not mods & {"tomllib", "difflib", "pyroute2", "cffi", "_cffi_backend"}
+
+
+# --- link features: MAC addresses, VLANs, VXLAN, ECMP routes (issue 13) -------------
+
+LINKED = """
+[hosts.h1]
+{h1}
+[hosts.h2]
+{h2}
+[[links]]
+a = "h1"
+b = "h2"
+a_addresses = ["198.18.0.1/24"]
+b_addresses = ["198.18.0.2/24"]
+{link}
+"""
+
+
+def linked(h1: str = "", h2: str = "", link: str = "") -> str:
+    return LINKED.format(h1=h1, h2=h2, link=link)
+
+
+def test_link_features_load():
+    topo = loads(
+        src(
+            linked(
+                h1='vlans = [{ on = "eth0", id = 10, addresses = ["198.18.10.1/24"] }]\n'
+                'vxlans = [{ name = "vx0", id = 7, local = "198.18.0.1", remote = "198.18.0.2",'
+                ' addresses = ["198.18.20.1/24"], mac = "02:00:00:00:00:07" }]\n'
+                'routes = ["198.18.5.0/24 via 198.18.0.2 weight 2 via 198.18.10.2"]',
+                h2='vlans = [{ on = "eth0", id = 10, name = "tagged", '
+                'addresses = ["198.18.10.2/24"] }]',
+                link='a_mac = "02:00:00:00:00:01"\nb_mac = "02-00-00-00-00-0A"',
+            )
+        )
+    )
+    h1, h2 = topo.nodes["h1"], topo.nodes["h2"]
+    assert (h1.interfaces["eth0"].mac, h2.interfaces["eth0"].mac) == (
+        "02:00:00:00:00:01",
+        "02:00:00:00:00:0a",
+    )
+    vlan = h1.interfaces["eth0.10"]
+    assert (vlan.kind, vlan.parent, vlan.vlan_id) == ("vlan", "eth0", 10)
+    assert h2.interfaces["tagged"].vlan_id == 10
+    vx = h1.interfaces["vx0"]
+    assert (vx.kind, vx.vni, str(vx.local), str(vx.remote), vx.port, vx.mac) == (
+        "vxlan",
+        7,
+        "198.18.0.1",
+        "198.18.0.2",
+        4789,
+        "02:00:00:00:00:07",
+    )
+    (route,) = h1.routes
+    assert [(str(gw), w) for gw, w in route.nexthops] == [("198.18.0.2", 2), ("198.18.10.2", 1)]
+    assert str(route) == "198.18.5.0/24 via 198.18.0.2 weight 2 via 198.18.10.2"
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        (
+            {"link": 'a_mac = "01:00:5e:00:00:01"'},
+            "lab.toml:10: links[0].a_mac: '01:00:5e:00:00:01' is a multicast MAC address",
+        ),
+        (
+            {"link": 'a_mac = "02:00:00:00:00:01"\nb_mac = "02:00:00:00:00:01"'},
+            "lab.toml:11: links[0].b_mac: 02:00:00:00:00:01 is already given (links[0].a_mac)",
+        ),
+        ({"link": "a_mac = 5"}, "lab.toml:10: links[0].a_mac: 5: give a MAC address as a string"),
+        (
+            {"h1": 'vlans = [{ on = "eth0", id = 5000 }]'},
+            "lab.toml:2: hosts.h1.vlans[0].id: 5000: a VLAN id is 1 to 4094",
+        ),
+        (
+            {"h1": 'vlans = [{ on = "eth7", id = 5 }]'},
+            "lab.toml:2: hosts.h1.vlans[0]: VLAN parent 'eth7' is not one of its links'",
+        ),
+        (
+            {"h1": "vlans = [{ id = 5 }]"},
+            "lab.toml:2: hosts.h1.vlans[0]: missing key 'on'",
+        ),
+        (
+            {"h1": 'vlans = [{ on = "eth0", id = 5, tag = 1 }]'},
+            "lab.toml:2: hosts.h1.vlans[0].tag: unknown key 'tag'",
+        ),
+        (
+            {
+                "h1": 'vxlans = [{ name = "vx0", id = 1, '
+                'local = "198.18.0.2", remote = "198.18.0.1" }]'
+            },
+            "lab.toml:2: hosts.h1.vxlans[0].local: 198.18.0.2 is not h1's",
+        ),
+        (
+            {
+                "h1": 'vxlans = [{ name = "vx0", id = 1, '
+                'local = "198.18.0.1", remote = "198.18.9.9" }]'
+            },
+            "lab.toml:2: hosts.h1.vxlans[0].remote: 198.18.9.9 is not an address of another node",
+        ),
+        (
+            {
+                "h1": 'vxlans = [{ name = "vx0", id = -1, '
+                'local = "198.18.0.1", remote = "198.18.0.2" }]'
+            },
+            "lab.toml:2: hosts.h1.vxlans[0].id: -1: a VXLAN id is 0 to 16777215",
+        ),
+        (
+            {"h1": 'routes = ["198.18.5.0/24 via 198.18.0.2 weight 0 via 198.18.0.3"]'},
+            "lab.toml:2: hosts.h1.routes[0]: '198.18.5.0/24 via 198.18.0.2 weight 0 via "
+            "198.18.0.3': weight '0': use 1 to 256",
+        ),
+        (
+            {"h1": 'routes = ["198.18.5.0/24 via 198.18.0.2 weight 3"]'},
+            "a weight is for a route with several gateways",
+        ),
+        (
+            {"h1": 'routes = ["198.18.5.0/24 via 198.18.0.2 via 198.18.0.2"]'},
+            "gateway 198.18.0.2 is given twice",
+        ),
+        (
+            {"h1": 'routes = ["198.18.5.0/24 via 198.18.0.2 via 198.18.7.1"]'},
+            "gateway 198.18.7.1 is not on a subnet of h1",
+        ),
+    ],
+)
+def test_link_feature_errors_name_file_line_and_key(parts, expected):
+    assert expected in error(linked(**parts))

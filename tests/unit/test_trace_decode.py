@@ -1080,3 +1080,93 @@ def test_timer_settime_and_gettime():
     )
     assert line("timer_gettime", (99, 0x1000), mem, retval=-22) == "timer_gettime(99, 0x1000)"
     assert line("timer_delete", (3,), mem) == "timer_delete(3)"
+
+
+def test_fd_text_decorations_of_this_process(tmp_path):
+    """-y/-yy's decorations, from this process's own descriptors."""
+    pid = os.getpid()
+    path = tmp_path / "gone<x>"
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    null = os.open("/dev/null", os.O_RDONLY)
+    a, b = socket.socketpair()
+    try:
+        os.unlink(path)
+        assert decode.fd_text(pid, fd) == f"<{tmp_path}/gone\\74x\\76>(deleted)"
+        assert decode.fd_text(pid, -100) == f"<{os.getcwd()}>"
+        assert decode.fd_text(pid, null, frozenset(["dev"])) == "</dev/null<char 1:3>>"
+        assert decode.fd_text(pid, fd, frozenset(["dev"])) is None  # not a device
+        assert decode.fd_text(pid, -100, frozenset(["socket"])) is None
+        ina, inb = os.fstat(a.fileno()).st_ino, os.fstat(b.fileno()).st_ino
+        assert decode.fd_text(pid, a.fileno()) == f"<socket:[{ina}]>"
+        assert decode.fd_text(pid, a.fileno(), decode.DECODE_FDS) == (
+            f"<UNIX-STREAM:[{ina}->{inb}]>"
+        )
+        assert decode.fd_text(pid, 999999) is None
+    finally:
+        for f in (fd, null):
+            os.close(f)
+        a.close()
+        b.close()
+
+
+def test_close_and_dup2_are_decorated_as_at_entry():
+    entry = decode.capture_entry("dup2", (4, 3), None, lambda fd: {3: "/old"}.get(fd))
+    assert entry == {1: "</old>"}
+    paths = {3: "/dev/null", 4: "/dev/null"}.get
+    assert line("dup2", (4, 3), fd_path=paths, entry=entry) == "dup2(4</dev/null>, 3</old>)"
+    closed = decode.capture_entry("close", (5,), None, lambda fd: None)
+    assert line("close", (5,), fd_path=paths, entry=closed) == "close(5)"
+
+
+def test_select_timeout_is_the_one_passed():
+    mem = FakeMem({0x1000: struct.pack("<qq", 0, 0), 0x2000: b"\x08"})
+    entry = {1: b"\x08", 4: struct.pack("<qq", 1, 500000)}
+    assert line("select", (4, 0x2000, 0, 0, 0x1000), mem, retval=0, entry=entry) == (
+        "select(4, [3], NULL, NULL, {tv_sec=1, tv_usec=500000})"
+    )
+    assert decode.format_result("select", 0, args=(4, 0x2000, 0, 0, 0x1000), mem=mem) == (
+        "0 (Timeout)",
+        None,
+    )
+    mem.put(0x1000, struct.pack("<qq", 1, 250))
+    assert decode.format_result("select", 1, args=(4, 0x2000, 0, 0, 0x1000), mem=mem) == (
+        "1 (in [3], left {tv_sec=1, tv_usec=250})",
+        None,
+    )
+
+
+def test_utimensat_time_comment_is_local_time(monkeypatch):
+    import time
+
+    from pycoz_cli.core.trace import decode_misc
+
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    try:
+        assert decode_misc.time_comment(1700000000, 123456789) == (
+            " /* 2023-11-14T23:13:20.123456789+0100 */"
+        )
+        assert decode_misc.time_comment(1700000001, 0) == " /* 2023-11-14T23:13:21+0100 */"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_netlink_messages_of_unknown_and_route_families():
+    from pycoz_cli.core.trace import decode_netlink
+
+    class Ctx:
+        strsize, xflag = 32, 0
+
+    hdr = struct.pack("<IHHIi", 32, 18, 0x301, 7, 0)
+    ifinfo = struct.pack("<BxHiII", 0, 0, 1, 0, 0)
+    raw = hdr + ifinfo
+    assert decode_netlink.messages(Ctx, raw, -1, len(raw)) == (
+        "[{nlmsg_len=32, nlmsg_type=0x12 /* NLMSG_??? */, nlmsg_flags=NLM_F_REQUEST|0x300, "
+        'nlmsg_seq=7, nlmsg_pid=0}, "' + "\\x00" * 4 + "\\x01" + "\\x00" * 11 + '"]'
+    )
+    done = struct.pack("<IHHIii", 20, 3, 2, 7, 42, 0)
+    assert decode_netlink.messages(Ctx, done, 0, 20) == (
+        "[{nlmsg_len=20, nlmsg_type=NLMSG_DONE, nlmsg_flags=NLM_F_MULTI, nlmsg_seq=7, "
+        "nlmsg_pid=42}, 0]"
+    )

@@ -26,6 +26,7 @@ the user namespace end with it.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -64,7 +65,7 @@ class Holder:
         reply = self._sock.recv(64)
         if not reply.isdigit():
             raise OSError(
-                5, "the topology's holder process did not take a namespace", str(self.pid)
+                errno.EIO, "the topology's holder process did not take a namespace", str(self.pid)
             )
         return int(reply)
 
@@ -72,7 +73,7 @@ class Holder:
         """The topology is complete: the holder now outlives this process."""
         self._sock.send(b"release")
         if self._sock.recv(64) != b"ok":
-            raise OSError(5, "the topology's holder process did not detach", str(self.pid))
+            raise OSError(errno.EIO, "the topology's holder process did not detach", str(self.pid))
         self.close()
 
     def close(self) -> None:

@@ -17,12 +17,16 @@ name never meet (their namespaces, relays and state are apart).
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
 import re
+import signal
 import time
 
+from pycoz_cli.core.process import running as _running
+from pycoz_cli.core.process import start_time as _start_time
 from pycoz_cli.errors import SetupError, SpecError
 
 #: Root's named topologies (rootless ones: ``state_dir``).
@@ -281,10 +285,14 @@ def join(name: str, what: str | None = None) -> dict:
     from pycoz_cli.core.net import netns
 
     pid = holder["pid"]
-    userns.join(pid, f"topology {name} (holder process {pid})")
-    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    what = f"topology {name} (holder process {pid})"
     try:
-        if not _running(pid, holder["start"]):  # not a reused pid: the holder, still
+        userns.join(pid, what, holder["start"])
+        fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise SpecError(f"topology {name!r} is broken (pycoz net prune)") from None
+    try:
+        if not _running(pid, holder["start"]):  # opened first: the fd is the holder's
             raise SpecError(f"topology {name!r} is broken (pycoz net prune)")
         netns.adopt_home(fd)
     finally:
@@ -308,7 +316,7 @@ def _open_ns(state: dict, node: str):
         raise OSError(err.errno, "cannot open network namespace", ns_name) from None
     if not _running(holder["pid"], holder["start"]):
         os.close(fd)
-        raise OSError(3, "the topology's holder process is gone:", ns_name)
+        raise OSError(errno.ESRCH, "the topology's holder process is gone:", ns_name)
     return NetNS(fd, ns_name)
 
 
@@ -383,6 +391,8 @@ def up(topology, name: str, spec: str, impairs=()):
         for directory in state["etc_netns"]:
             _write_etc_netns(directory, state["hosts_file"])
         state["netem"] = net.netem
+        if net.qdiscs is not None:
+            state["qdiscs"] = dataclasses.asdict(net.qdiscs)
         state["links"] = [
             {
                 "label": link.label,
@@ -421,15 +431,6 @@ def up(topology, name: str, spec: str, impairs=()):
         down(name)
         raise
     return net
-
-
-def _start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid``: tells a pid from a later reuse of it."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
 
 
 def _cmdline(pid: int | str) -> str | None:
@@ -478,7 +479,7 @@ def _stop_relay(state: dict) -> None:
             victims.append((proc["pid"], proc["start"]))
     for pid, _ in victims:
         try:
-            os.kill(pid, 9)
+            os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         except OSError as err:
@@ -498,19 +499,9 @@ def _stop_relay(state: dict) -> None:
                 pass
 
 
-def _running(pid: int, start: str | None) -> bool:
-    """Whether ``pid`` is still the process that started at ``start``, not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[19] == start and fields[0] != "Z"
-
-
 def set_impairment(name: str, label: str, impair, sender: str | None = None) -> list[str]:
     """Change the impairments of a link of a running named topology, live."""
-    from pycoz_cli.core.net.topology import apply_netem
+    from pycoz_cli.core.net.topology import Qdiscs, apply_qdisc, kernel_qdiscs, split_impairment
 
     state = join(name, f"net set {name}")
     if status(state) != "up":
@@ -533,22 +524,19 @@ def set_impairment(name: str, label: str, impair, sender: str | None = None) -> 
             raise SpecError(f"--from {sender}: not an end of link {label}")
     changed = []
     for side, (node, ifname), index in ends:
-        if link.get("relay") is not None:
-            from pycoz_cli.core.net.impair import send_settings
+        ns = _open_ns(state, node)
+        try:
+            qdiscs = Qdiscs(**state["qdiscs"]) if "qdiscs" in state else kernel_qdiscs(ns.rtnl())
+            kernel, relay = split_impairment(impair, qdiscs)
+            if relay and link.get("relay") is None:
+                raise _not_adjustable(state, label)
+            if link.get("relay") is not None:
+                from pycoz_cli.core.net.impair import send_settings
 
-            send_settings(name, link["relay"], side, impair.to_dict())
-        elif state.get("netem") is False:
-            raise _not_adjustable(state, label)
-        else:
-            ns = _open_ns(state, node)
-            try:
-                apply_netem(ns.rtnl(), index, (node, ifname), impair)
-            except OSError as err:
-                if err.errno == errno.ENOENT:  # the kernel knows no qdisc "netem"
-                    raise _not_adjustable(state, label) from None
-                raise
-            finally:
-                ns.close()
+                send_settings(name, link["relay"], side, relay.to_dict())
+            apply_qdisc(ns.rtnl(), index, (node, ifname), kernel, qdiscs)
+        finally:
+            ns.close()
         link["impair"][f"{node}:{ifname}"] = impair.to_dict()
         changed.append(f"{node}:{ifname}")
     _write_state(state)
@@ -651,8 +639,16 @@ class Joined:
     Quacks like ``topology.Network`` as far as ``Container`` needs.
     """
 
-    def __init__(self, name: str):
-        self.state = join(name)
+    def __init__(self, name: str, state: dict | None = None):
+        """``state``: what ``join(name)`` returned, when the caller joined
+        already (once: a second join would enter the holder's namespaces again)."""
+        if state is None:
+            state = join(name)
+        elif "holder" not in state:
+            # Root's: joined before --rootless entered a user namespace, which
+            # has no power over it: refused now, in one line.
+            _not_from_userns(state, f"topology {name}")
+        self.state = state
         if status(self.state) != "up":
             raise SpecError(f"topology {name!r} is {status(self.state)} (pycoz net prune)")
         self.name = name
@@ -670,6 +666,18 @@ class Joined:
             except OSError as err:
                 raise SetupError.from_oserror(err) from None
         return self._open[host]
+
+    def root_pid(self, host: str) -> int | None:
+        """The pid of the init keeping ``host``'s own root, if it has one."""
+        for command in self.state.get("commands", []):
+            if command.get("node") == host and command.get("index") == "root":
+                if command.get("pid") and _running(command["pid"], command.get("start")):
+                    return command["pid"]
+                raise SetupError(
+                    f"topology {self.name}: the root of host {host} is gone (pycoz net down "
+                    f"{self.name})"
+                )
+        return None
 
     def close(self) -> None:
         for ns in self._open.values():

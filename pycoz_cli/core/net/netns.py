@@ -8,6 +8,10 @@ when pycoz exits, however it exits, the fd closes and the kernel removes the
 namespace with every veth end and bridge in it: ephemeral topologies need no
 cleanup code at all (README, Architecture: cleanup is by construction).
 
+The netlink socket (``rtnl``) comes from ``core.net.netlink``, which imports
+pyroute2: it is imported only when a namespace is made or configured, never to
+join a named one (``open_named``).
+
 A named namespace is the same fd bind-mounted on ``/run/netns/NAME``, exactly what
 ``ip netns add`` makes, so ``ip netns list`` and ``ip netns exec`` work on it.
 """
@@ -15,10 +19,10 @@ A named namespace is the same fd bind-mounted on ``/run/netns/NAME``, exactly wh
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 
 from pycoz_cli.core import libc
-from pycoz_cli.core.net.rtnl import Rtnl, write_sysctl
 
 NETNS_RUN_DIR = "/run/netns"
 
@@ -81,11 +85,13 @@ class NetNS:
         self.label = label
         #: /run/netns/NAME when the namespace is named.
         self.path = path
-        self._rtnl: Rtnl | None = None
+        self._rtnl = None
 
     @classmethod
     def create(cls, label: str = "", sysctls: dict[str, str] | None = None) -> NetNS:
         """A new, empty namespace (loopback only, down); ``label`` names it in errors."""
+        from pycoz_cli.core.net.netlink import Requests
+
         own = _own_netns()
         try:
             try:
@@ -98,7 +104,7 @@ class NetNS:
                 try:
                     for name, value in {**DEFAULT_SYSCTLS, **(sysctls or {})}.items():
                         write_sysctl(name, value)
-                    ns._rtnl = Rtnl(label)
+                    ns._rtnl = Requests(label)
                 except BaseException:
                     os.close(fd)
                     raise
@@ -117,11 +123,14 @@ class NetNS:
             raise OSError(err.errno, "cannot open network namespace", path) from None
         return cls(fd, name, path)
 
-    def rtnl(self) -> Rtnl:
-        """The netlink socket talking to this namespace (made inside it)."""
+    def rtnl(self):
+        """The netlink requests (``netlink.Requests``) of this namespace, on a
+        socket made inside it."""
         if self._rtnl is None:
+            from pycoz_cli.core.net.netlink import Requests
+
             with self.entered():
-                self._rtnl = Rtnl(self.label)
+                self._rtnl = Requests(self.label)
         return self._rtnl
 
     @contextlib.contextmanager
@@ -154,7 +163,7 @@ class NetNS:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0)
         except FileExistsError:
-            raise OSError(17, "network namespace name already taken", path) from None
+            raise OSError(errno.EEXIST, "network namespace name already taken", path) from None
         os.close(fd)
         try:
             libc.mount(
@@ -178,6 +187,21 @@ class NetNS:
             self.fd = -1
 
 
+def write_sysctl(name: str, value: str) -> None:
+    """Write a sysctl of the *current thread's* network namespace (net.*)."""
+    path = "/proc/sys/" + name.replace(".", "/")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError as err:
+        raise OSError(err.errno, "cannot set sysctl", name) from None
+    try:
+        os.write(fd, str(value).encode())
+    except OSError as err:
+        raise OSError(err.errno, f"cannot set sysctl to {value!r}", name) from None
+    finally:
+        os.close(fd)
+
+
 def remove_named(name: str) -> bool:
     """Unmount and delete /run/netns/NAME; False if it was not there."""
     path = f"{NETNS_RUN_DIR}/{name}"
@@ -189,7 +213,7 @@ def remove_named(name: str) -> bool:
         try:
             libc.umount2(path, libc.MNT_DETACH)
         except OSError as err:
-            if err.errno == 22:  # EINVAL: no mount left (or half-made); just unlink
+            if err.errno == errno.EINVAL:  # no mount left (or half-made); just unlink
                 break
             raise OSError(err.errno, "cannot remove network namespace", path) from None
     try:
@@ -215,7 +239,7 @@ def ensure_netns_run_dir() -> None:
         libc.mount(None, NETNS_RUN_DIR, None, libc.MS_SHARED | libc.MS_REC)
         return
     except OSError as err:
-        if err.errno != 22:  # EINVAL: not a mount point yet
+        if err.errno != errno.EINVAL:  # not a mount point yet
             raise OSError(err.errno, "cannot make shared", NETNS_RUN_DIR) from None
     libc.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, None, libc.MS_BIND | libc.MS_REC, what="cannot bind")
     libc.mount(None, NETNS_RUN_DIR, None, libc.MS_SHARED | libc.MS_REC, what="cannot make shared")

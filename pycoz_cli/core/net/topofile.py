@@ -20,15 +20,20 @@ import os
 import re
 import stat
 
+from pycoz_cli.core.net import uplink
 from pycoz_cli.core.net.topology import (
     BRIDGE_MAX_PORTS,
     IFNAMSIZ,
     PORT_LIMIT_REASON,
     READY_TIMEOUT,
+    VXLAN_PORT,
     CommandSpec,
     Impairment,
+    RootSpec,
     Route,
     Topology,
+    parse_mac,
+    parse_ready,
 )
 from pycoz_cli.errors import SpecError, describe_errno
 
@@ -36,16 +41,32 @@ from pycoz_cli.errors import SpecError, describe_errno
 SECTIONS = {"hosts": "host", "routers": "router", "switches": "switch"}
 TOP_KEYS = ("name", *SECTIONS, "links")
 NODE_KEYS = {
-    "host": ("routes", "sysctls", "commands"),
-    "router": ("routes", "sysctls", "commands"),
+    "host": ("routes", "sysctls", "commands", "vlans", "vxlans", "root", "uplink"),
+    "router": ("routes", "sysctls", "commands", "vlans", "vxlans", "root", "uplink"),
     "switch": ("sysctls",),
 }
+VLAN_KEYS = ("on", "id", "name", "addresses", "mac")
+VXLAN_KEYS = ("name", "id", "local", "remote", "port", "addresses", "mac")
+ROOT_KEYS = ("base", "upper", "binds", "ro_binds", "tmpfs")
 IMPAIR_KEYS = ("delay", "jitter", "loss", "corrupt", "rate")
-LINK_KEYS = ("a", "b", "a_addresses", "b_addresses", "mtu", *IMPAIR_KEYS, "a_to_b", "b_to_a")
+LINK_KEYS = (
+    "a",
+    "b",
+    "a_addresses",
+    "b_addresses",
+    "a_mac",
+    "b_mac",
+    "mtu",
+    *IMPAIR_KEYS,
+    "a_to_b",
+    "b_to_a",
+)
 DIRECTIONS = ("a_to_b", "b_to_a")
 COMMAND_KEYS = ("run", "ready", "timeout")
-ROUTE_KINDS = ("unicast", "blackhole", "unreachable", "prohibit")
-ROUTE_USAGE = "write [unicast|blackhole|unreachable|prohibit] DST|default [via GATEWAY]"
+ROUTE_KINDS = ("unicast", "blackhole", "unreachable", "prohibit", "local")
+ROUTE_USAGE = (
+    "write [unicast|blackhole|unreachable|prohibit|local] DST|default [via GATEWAY [weight N]]..."
+)
 
 # Interface names: what the kernel accepts, minus '/', ':' and whitespace, which
 # would confuse NODE:IFNAME and sysctl paths.
@@ -470,6 +491,10 @@ class _Loader:
         self.topo: Topology | None = None
         #: Addresses given so far -> the key that gave them (duplicates are errors).
         self.addresses: dict = {}
+        #: MAC addresses given so far -> the key that gave them.
+        self.macs: dict = {}
+        #: Nodes with VLAN or VXLAN interfaces: (node, path, spec), made after the links.
+        self.tunnels: list = []
 
     # errors ---------------------------------------------------------------------
 
@@ -528,6 +553,8 @@ class _Loader:
         if not isinstance(links, list):
             raise self.error(("links",), "must be an array of tables: one [[links]] per link")
         self.links(links)
+        for node, path, spec in self.tunnels:
+            self.sub_interfaces(node, path, spec)
         for node, route, path in routes:
             self.add_route(node, route, path)
         try:
@@ -585,6 +612,8 @@ class _Loader:
                         "(give them to a host or router)",
                     )
         self.check_keys(spec, path, NODE_KEYS[node.kind], f"a {node.kind}")
+        if "vlans" in spec or "vxlans" in spec:  # made once the links are
+            self.tunnels.append((node, path, spec))
         sysctls = self.table(spec, path, "sysctls", {}, '"net.NAME" = "VALUE" pairs')
         prefix = (*path, "sysctls")
         for key, value in _flatten(sysctls, prefix):
@@ -594,12 +623,66 @@ class _Loader:
             if not isinstance(text, str):
                 raise self.error(where, f"{text!r}: a route is a string; {ROUTE_USAGE}")
             routes.append((node, self.route(text, where), where))
+        if "uplink" in spec:
+            if not isinstance(spec["uplink"], bool):
+                raise self.error((*path, "uplink"), f"{spec['uplink']!r}: give true (or false)")
+            node.uplink = spec["uplink"]
+        if "root" in spec:
+            node.root = self.root(
+                self.table(spec, path, "root", {}, "base, upper, binds..."), (*path, "root")
+            )
         for i, command in enumerate(self.array(spec, path, "commands", "of commands")):
             where = (*path, "commands", i)
             if isinstance(command, dict):
                 node.add_command(*self.command_table(command, where))
             else:
                 node.add_command(self.command(command, where), CommandSpec(where=self.at(where)))
+
+    def root(self, table: dict, path: tuple) -> RootSpec:
+        """``root = { base = "rootfs", tmpfs = ["/tmp"] }``: the options of ``pycoz
+        root``; relative paths are relative to the file's directory."""
+        self.check_keys(table, path, ROOT_KEYS, "a root")
+        here = os.path.dirname(os.path.abspath(self.filename))
+
+        def path_value(key: str, value, what: str) -> str:
+            if not isinstance(value, str) or not value or "\0" in value:
+                raise self.error((*path, key), f"{value!r}: give {what} as a string")
+            return os.path.join(here, value)
+
+        base = path_value("base", table.get("base", "/"), "a directory")
+        if not os.path.isdir(base):
+            raise self.error((*path, "base"), f"{base}: not a directory")
+        upper = None
+        if "upper" in table:
+            upper = path_value("upper", table["upper"], "a directory")
+            parent = os.path.dirname(upper.rstrip("/")) or "/"
+            if os.path.exists(upper) and not os.path.isdir(upper):
+                raise self.error((*path, "upper"), f"{upper}: not a directory")
+            if not os.path.isdir(parent):
+                raise self.error((*path, "upper"), f"{upper}: {parent} does not exist")
+        binds = {}
+        for key in ("binds", "ro_binds"):
+            out = []
+            for j, text in enumerate(self.array(table, path, key, 'of "SRC[:DST]" strings')):
+                where = (*path, key, j)
+                if not isinstance(text, str) or not text or text.startswith(":"):
+                    raise self.error(where, f'{text!r}: give "SRC[:DST]" (DST: where it is seen)')
+                src, colon, dst = text.partition(":")
+                src = path_value(key, src, "a path")
+                if not os.path.exists(src):
+                    raise self.error(where, f"{src}: no such file or directory")
+                if colon and not dst.startswith("/"):
+                    raise self.error(where, f"{dst!r}: the destination is an absolute path")
+                out.append(f"{src}:{dst or src}")
+            binds[key] = tuple(out)
+        tmpfs = []
+        for j, text in enumerate(self.array(table, path, "tmpfs", 'of "DIR[:OPTIONS]" strings')):
+            if not isinstance(text, str) or not text.startswith("/"):
+                raise self.error(
+                    (*path, "tmpfs", j), f'{text!r}: give "DIR[:OPTIONS]" with an absolute DIR'
+                )
+            tmpfs.append(text)
+        return RootSpec(base, upper, binds["binds"], binds["ro_binds"], tuple(tmpfs))
 
     def sysctl(self, node, name: str, path: tuple, value) -> None:
         if not _SYSCTL.fullmatch(name):
@@ -630,17 +713,10 @@ class _Loader:
         argv = self.command(table["run"], (*path, "run"))
         ready, timeout = None, READY_TIMEOUT
         if "ready" in table:
-            value = table["ready"]
-            kind, _, port = value.partition(":") if isinstance(value, str) else ("", "", "")
-            if value == "exit":
-                ready = ("exit", 0)
-            elif kind in ("tcp", "udp") and port.isdigit() and 1 <= int(port) <= 65535:
-                ready = (kind, int(port))
-            else:
-                raise self.error(
-                    (*path, "ready"),
-                    f'{value!r}: use "tcp:PORT", "udp:PORT" (a port from 1 to 65535) or "exit"',
-                )
+            try:
+                ready = parse_ready(table["ready"])
+            except ValueError as err:
+                raise self.error((*path, "ready"), str(err)) from None
         if "timeout" in table:
             if ready is None:
                 raise self.error((*path, "timeout"), "a timeout needs ready (what to wait for)")
@@ -679,17 +755,28 @@ class _Loader:
         kind = words.pop(0) if words and words[0] in ROUTE_KINDS else "unicast"
         if not words or words[0] == "via":
             raise self.error(path, f"{text!r} is not a route: {ROUTE_USAGE}")
-        dst, via, rest = words[0], None, words[1:]
-        if rest[:1] == ["via"] and len(rest) >= 2:
+        dst, rest = words[0], words[1:]
+        hops = []  # (gateway, weight)
+        while rest[:1] == ["via"] and len(rest) >= 2:
             via, rest = rest[1], rest[2:]
-        if rest:
-            raise self.error(path, f"{text!r}: unexpected {' '.join(rest)!r}; {ROUTE_USAGE}")
-        gateway = None
-        if via is not None:
             try:
-                gateway = ipaddress.ip_address(via)
+                hop = ipaddress.ip_address(via)
             except ValueError:
                 raise self.error(path, f"{text!r}: gateway {via!r} is not an IP address") from None
+            weight = 1
+            if rest[:1] == ["weight"] and len(rest) >= 2:
+                if not rest[1].isdigit() or not 1 <= int(rest[1]) <= 256:
+                    raise self.error(path, f"{text!r}: weight {rest[1]!r}: use 1 to 256")
+                weight, rest = int(rest[1]), rest[2:]
+            if any(hop == other for other, _ in hops):
+                raise self.error(path, f"{text!r}: gateway {hop} is given twice")
+            hops.append((hop, weight))
+        if rest:
+            raise self.error(path, f"{text!r}: unexpected {' '.join(rest)!r}; {ROUTE_USAGE}")
+        if len(hops) == 1 and hops[0][1] != 1:
+            raise self.error(path, f"{text!r}: a weight is for a route with several gateways")
+        gateway = hops[0][0] if hops else None
+        via = str(gateway) if gateway else None
         if kind != "unicast" and gateway is not None:
             raise self.error(path, f"{text!r}: a {kind} route takes no gateway")
         if kind == "unicast" and gateway is None:
@@ -713,15 +800,23 @@ class _Loader:
                 raise self.error(
                     path, f"{text!r}: {dst} has host bits set (did you mean {loose}?)"
                 ) from None
-        if gateway is not None and gateway.version != net.version:
-            raise self.error(
-                path,
-                f"{text!r}: gateway {gateway} is IPv{gateway.version} "
-                f"but {dst} is IPv{net.version}",
-            )
+        for hop, _ in hops:
+            if hop.version != net.version:
+                raise self.error(
+                    path,
+                    f"{text!r}: gateway {hop} is IPv{hop.version} but {dst} is IPv{net.version}",
+                )
+        if len(hops) > 1:
+            via = [(str(hop), weight) for hop, weight in hops]
         return Route("default" if dst == "default" else str(net), via, kind)
 
     def add_route(self, node, route: Route, path: tuple) -> None:
+        if node.uplink and route.dst == ipaddress.ip_network("0.0.0.0/0"):
+            raise self.error(
+                path,
+                f"{str(route)!r}: {node.name}'s uplink gives it its IPv4 default route "
+                f"(via {uplink.GATEWAY})",
+            )
         for iface in node.interfaces.values():
             # The kernel made that route already, with the address (EEXIST).
             if any(a.network == route.dst for a in iface.addresses):
@@ -729,8 +824,7 @@ class _Loader:
                     path,
                     f"{str(route)!r}: {node.name} reaches {route.dst} directly (on {iface.name})",
                 )
-        if route.via is not None:
-            gateway = route.via
+        for gateway in route.gateways:
             mine = [
                 a
                 for i in node.interfaces.values()
@@ -820,8 +914,13 @@ class _Loader:
                 f"interface name {ifname!r}: use 1-{IFNAMSIZ} letters, digits, '-', '_' "
                 "or '.', starting with a letter",
             )
-        if ifname == "lo" or (ifname == "br0" and node.kind == "switch"):
-            what = "the loopback interface" if ifname == "lo" else "the switch's bridge"
+        taken = {"lo": "the loopback interface"}
+        if node.kind == "switch":
+            taken["br0"] = "the switch's bridge"
+        if node.uplink:
+            taken[uplink.IFNAME] = "the uplink"
+        if ifname in taken:
+            what = taken[ifname]
             raise self.error(where, f"interface name {ifname!r} is taken by {what}")
         names = reserved.setdefault(name, {})
         if ifname in names:
@@ -852,10 +951,11 @@ class _Loader:
                 raise self.error((*path, "mtu"), f"{mtu!r}: give an integer from 68 to 65535")
             if mtu < 1280 and any(x.version == 6 for x in addresses[0] + addresses[1]):
                 raise self.error((*path, "mtu"), f"{mtu}: IPv6 needs an MTU of at least 1280")
+        macs = [self.mac(spec, (*path, f"{side}_mac")) for side in "ab"]
         try:
             link = self.topo.connect(
                 a[0], b[0], [str(x) for x in addresses[0]], [str(x) for x in addresses[1]],
-                a_if=a[1], b_if=b[1], mtu=mtu,
+                a_if=a[1], b_if=b[1], mtu=mtu, a_mac=macs[0], b_mac=macs[1],
             )  # fmt: skip
         except SpecError as err:
             raise self.rewrap(path, err) from None
@@ -867,8 +967,95 @@ class _Loader:
             if impair:
                 link.impair[sender] = impair
 
+    def mac(self, spec: dict, path: tuple, shared: bool = False) -> str | None:
+        """The MAC address at ``path`` (``links[0].a_mac``), if given: unicast, and
+        not given twice (``shared``: a VLAN's may be its parent's)."""
+        text = spec.get(path[-1])
+        if text is None:
+            return None
+        if not isinstance(text, str):
+            raise self.error(
+                path, f"{text!r}: give a MAC address as a string, like 02:00:00:00:00:01"
+            )
+        try:
+            mac = parse_mac(text)
+        except ValueError as err:
+            raise self.error(path, str(err)) from None
+        if mac in self.macs and not shared:
+            raise self.error(path, f"{mac} is already given ({_key_name(self.macs[mac])})")
+        self.macs.setdefault(mac, path)
+        return mac
+
+    def sub_interfaces(self, node, path: tuple, spec: dict) -> None:
+        """A node's VLAN and VXLAN interfaces (``vlans``, ``vxlans``)."""
+        for key, keys, what in (
+            ("vlans", VLAN_KEYS, '{ on = "eth0", id = 10, addresses = [...] }'),
+            ("vxlans", VXLAN_KEYS, '{ name = "vx0", id = 42, local = ..., remote = ... }'),
+        ):
+            for i, table in enumerate(self.array(spec, path, key, f"of tables like {what}")):
+                where = (*path, key, i)
+                if not isinstance(table, dict):
+                    raise self.error(where, f"{table!r}: write a table like {what}")
+                self.check_keys(table, where, keys, f"a {key[:-1].upper()} interface")
+                for required in (
+                    ("id", "on") if key == "vlans" else ("name", "id", "local", "remote")
+                ):
+                    if required not in table:
+                        raise self.error(where, f"missing key {required!r} (a table like {what})")
+                addresses = self.addresses_of(table, where, "", (node.name, table.get("name", "")))
+                mac = self.mac(table, (*where, "mac"), shared=key == "vlans")
+                try:
+                    if key == "vlans":
+                        self.vlan(node, where, table, addresses, mac)
+                    else:
+                        self.vxlan(node, where, table, addresses, mac)
+                except SpecError as err:
+                    message = str(err).removeprefix(f"node {node.name}: ")
+                    raise self.error(where, message) from None
+
+    def vlan(self, node, where: tuple, table: dict, addresses: list, mac) -> None:
+        parent = table["on"]
+        if not isinstance(parent, str):
+            raise self.error((*where, "on"), f'{parent!r}: name the interface, like "eth0"')
+        if not isinstance(table.get("name", ""), str):
+            raise self.error((*where, "name"), "an interface name is a string")
+        vlan_id = table["id"]
+        if isinstance(vlan_id, bool) or not isinstance(vlan_id, int) or not 1 <= vlan_id <= 4094:
+            raise self.error((*where, "id"), f"{vlan_id!r}: a VLAN id is 1 to 4094")
+        node.add_vlan(parent, vlan_id, [str(a) for a in addresses], table.get("name"), mac)
+
+    def vxlan(self, node, where: tuple, table: dict, addresses: list, mac) -> None:
+        name, vni, port = table["name"], table["id"], table.get("port", VXLAN_PORT)
+        if not isinstance(name, str):
+            raise self.error((*where, "name"), "an interface name is a string")
+        if isinstance(vni, bool) or not isinstance(vni, int) or not 0 <= vni <= 0xFFFFFF:
+            raise self.error((*where, "id"), f"{vni!r}: a VXLAN id is 0 to 16777215")
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise self.error((*where, "port"), f"{port!r}: a UDP port is 1 to 65535")
+        ends = {}
+        for key in ("local", "remote"):
+            try:
+                ends[key] = ipaddress.ip_address(table[key])
+            except (ValueError, TypeError):
+                raise self.error((*where, key), f"{table[key]!r} is not an IP address") from None
+        if ends["local"] not in node.addresses():
+            mine = ", ".join(map(str, node.addresses())) or "none"
+            raise self.error(
+                (*where, "local"), f"{ends['local']} is not {node.name}'s (its addresses: {mine})"
+            )
+        owner = self.addresses.get(ends["remote"])
+        if owner is None or owner[0] == node.name:
+            raise self.error(
+                (*where, "remote"),
+                f"{ends['remote']} is not an address of another node (the tunnel's other end)",
+            )
+        node.add_vxlan(
+            name, vni, str(ends["local"]), str(ends["remote"]), [str(a) for a in addresses],
+            port, mac,
+        )  # fmt: skip
+
     def addresses_of(self, spec: dict, path: tuple, side: str, end: tuple[str, str]) -> list:
-        key = f"{side}_addresses"
+        key = f"{side}_addresses" if side else "addresses"
         values = self.array(spec, path, key, 'like ["198.18.0.1/24", "2001:db8::1/64"]')
         if values and self.topo.nodes[end[0]].kind == "switch":
             raise self.error(
@@ -879,6 +1066,10 @@ class _Loader:
         for j, text in enumerate(values):
             where = (*path, key, j)
             addr = self.address(text, where)
+            if self.topo.nodes[end[0]].uplink and addr.ip in ipaddress.ip_network(uplink.NETWORK):
+                raise self.error(
+                    where, f"{addr.ip} is in {uplink.NETWORK}, the network of {end[0]}'s uplink"
+                )
             if addr.ip in self.addresses:
                 node, ifname, other = self.addresses[addr.ip]
                 raise self.error(

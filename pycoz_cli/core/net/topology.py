@@ -6,7 +6,8 @@ impairments per direction.  ``Network`` makes one real: a network namespace per
 node, a veth pair per link created with both ends directly inside their
 namespaces (nothing ever appears in the host's namespace, so parallel runs never
 collide), a bridge per switch, then addresses, routes and links up — all over
-rtnetlink from this process, pipelined per namespace.
+rtnetlink from this process (pyroute2's messages, ``core.net.netlink``),
+pipelined per namespace.
 
 Ephemeral networks are held by fds and vanish with pycoz; named ones are bound
 on /run/netns/NAME-NODE (``ip netns`` sees them) and removed by ``teardown``.
@@ -14,6 +15,8 @@ on /run/netns/NAME-NODE (``ip netns`` sees them) and removed by ``teardown``.
 
 from __future__ import annotations
 
+import copy
+import errno
 import ipaddress
 import os
 import re
@@ -29,6 +32,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 V4_BASE = ipaddress.ip_network("198.18.0.0/15")
 V6_BASE = ipaddress.ip_network("2001:db8::/32")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,14}")
+_IFNAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,14}")
 IFNAMSIZ = 15
 BRIDGE_INDEX = 2
 #: Ports a Linux bridge takes (BR_MAX_PORTS - 1: port numbers are 10 bits and 0 is
@@ -72,32 +76,104 @@ class Impairment:
 
 
 class Interface:
-    """One end of a link inside a node: ``name`` (``eth0``), its ``addresses``
+    """An interface of a node: ``name`` (``eth0``), its ``addresses``
     (``ipaddress.IPv4Interface``/``IPv6Interface``, with prefix lengths), its
-    ``mtu`` (None: the kernel's 1500) and ``peer``, the (node, interface) at
-    the other end.  Made by ``Topology.connect``."""
+    ``mtu`` (None: the kernel's 1500), its ``mac`` (None: the kernel picks one)
+    and ``kind``:
 
-    __slots__ = ("addresses", "mtu", "name", "peer")
+    - ``"veth"``, one end of a link (``Topology.connect``); ``peer`` is the
+      (node, interface) at the other end;
+    - ``"vlan"``, a VLAN sub-interface (``Node.add_vlan``) of the interface
+      ``parent``, tagging with ``vlan_id``;
+    - ``"vxlan"``, a VXLAN tunnel end (``Node.add_vxlan``): network identifier
+      ``vni``, from the node's address ``local`` to ``remote``, UDP port ``port``.
+    """
 
-    def __init__(self, name: str, addresses: Iterable[str] = (), mtu: int | None = None) -> None:
+    __slots__ = (
+        "addresses",
+        "kind",
+        "local",
+        "mac",
+        "mtu",
+        "name",
+        "parent",
+        "peer",
+        "port",
+        "remote",
+        "vlan_id",
+        "vni",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        addresses: Iterable[str] = (),
+        mtu: int | None = None,
+        mac: str | None = None,
+        kind: str = "veth",
+    ) -> None:
         self.name = name
         self.addresses = [ipaddress.ip_interface(a) for a in addresses]
         self.mtu = mtu
+        self.mac = _mac(mac) if mac else None
+        self.kind = kind
         #: (node, interface) at the other end of the link.
         self.peer: tuple[str, str] | None = None
+        self.parent: str | None = None
+        self.vlan_id = 0
+        self.vni = 0
+        self.local: IPAddress | None = None
+        self.remote: IPAddress | None = None
+        self.port = VXLAN_PORT
+
+
+#: VXLAN's UDP port (IANA's; Linux's own default, 8472, predates it).
+VXLAN_PORT = 4789
+_MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+
+
+def _mac(text: str) -> str:
+    """``02:00:5E:00:00:01`` -> ``02:00:5e:00:00:01``; a ValueError unless it is a
+    unicast Ethernet address (the first octet's lowest bit clear), not all zeros."""
+    mac = str(text).lower().replace("-", ":")
+    if not _MAC.fullmatch(mac):
+        raise ValueError(f"{text!r} is not a MAC address (like 02:00:00:00:00:01)")
+    if int(mac[:2], 16) & 1:
+        raise ValueError(f"{text!r} is a multicast MAC address (its first octet is odd)")
+    if mac == "00:00:00:00:00:00":
+        raise ValueError(f"{text!r} is not a usable MAC address")
+    return mac
+
+
+def parse_mac(text: str) -> str:
+    """A MAC address as the kernel shows it (lower case), or ValueError."""
+    return _mac(text)
 
 
 class Route:
     """A route of a node (``Node.add_route``): to ``dst`` (a network, or
     ``"default"``: ``0.0.0.0/0``, or ``::/0`` when ``via`` is IPv6) through the
-    gateway ``via`` (None: on-link); ``kind`` is ``"unicast"``, or
+    gateway ``via`` (None: on-link), or through several at once, an ECMP route,
+    when ``via`` is a list of gateways or of (gateway, weight) pairs (``nexthops``;
+    the kernel spreads flows over them by weight); ``kind`` is ``"unicast"``, or
     ``"unreachable"``/``"prohibit"``/``"blackhole"`` for a route that rejects
-    (ICMP unreachable, prohibited) or silently drops its traffic.  ``str()`` is
+    (ICMP unreachable, prohibited) or silently drops its traffic, or ``"local"``
+    for destinations the node answers itself, as its own addresses (a TCP
+    connection to a port where nothing listens is reset).  ``str()`` is
     ``ip route``'s form: ``198.18.2.0/24 via 198.18.1.1``."""
 
-    __slots__ = ("dst", "kind", "via")
+    __slots__ = ("dst", "kind", "nexthops", "via")
 
-    def __init__(self, dst: str, via: str | None = None, kind: str = "unicast") -> None:
+    def __init__(self, dst: str, via: str | Iterable | None = None, kind: str = "unicast") -> None:
+        #: ECMP: several gateways, each (address, weight); one for a plain route.
+        self.nexthops: list[tuple[IPAddress, int]] = []
+        if via is not None and not isinstance(via, str):
+            for hop in via:
+                gw, weight = (hop, 1) if isinstance(hop, str) else hop
+                self.nexthops.append((ipaddress.ip_address(gw), int(weight)))
+            via = str(self.nexthops[0][0]) if self.nexthops else None
+            if len(self.nexthops) < 2:
+                self.nexthops = []
         self.dst = (
             ipaddress.ip_network(_v6_default(dst, via))
             if dst == "default"
@@ -106,10 +182,21 @@ class Route:
         self.via = ipaddress.ip_address(via) if via else None
         self.kind = kind
 
+    @property
+    def gateways(self) -> list[IPAddress]:
+        """Every gateway: the ECMP route's nexthops, or ``via``."""
+        if self.nexthops:
+            return [gw for gw, _ in self.nexthops]
+        return [self.via] if self.via else []
+
     def __str__(self) -> str:
         text = "default" if self.dst.prefixlen == 0 else str(self.dst)
         if self.kind != "unicast":
             text = f"{self.kind} {text}"
+        if self.nexthops:
+            return text + "".join(
+                f" via {gw}" + (f" weight {w}" if w != 1 else "") for gw, w in self.nexthops
+            )
         return text + (f" via {self.via}" if self.via else "")
 
 
@@ -119,22 +206,106 @@ def _v6_default(dst: str, via: str | None) -> str:
 
 #: How long a host command may take to be ready (``CommandSpec.timeout``), seconds.
 READY_TIMEOUT = 10.0
+#: What ``ready`` may say, for errors.
+READY_USAGE = (
+    '"tcp:PORT", "udp:PORT" (a port from 1 to 65535), "file:PATH" (an absolute path), '
+    '"exit", "cmd:SHELL COMMAND" or a list of arguments (a command that succeeds)'
+)
+
+
+def parse_ready(value) -> tuple[str, object]:
+    """A readiness check as a topology file writes it -> ``CommandSpec.ready``.
+
+    ``"tcp:8000"`` -> ("tcp", 8000); ``"udp:53"`` -> ("udp", 53); ``"exit"`` ->
+    ("exit", 0); ``"file:/run/ready"`` -> ("file", "/run/ready");
+    ``"cmd:curl -sf http://localhost/"`` -> ("cmd", ["sh", "-c", "curl ..."]);
+    ``["pg_isready"]`` -> ("cmd", ["pg_isready"]).  ValueError says what is wrong.
+    """
+    if isinstance(value, list):
+        if not value or not all(isinstance(arg, str) for arg in value):
+            raise ValueError(f"{value!r}: a check command is a non-empty list of strings")
+        if any("\0" in arg for arg in value):
+            raise ValueError("an argument holds a NUL character")
+        return ("cmd", list(value))
+    if isinstance(value, str):
+        kind, colon, rest = value.partition(":")
+        if value == "exit":
+            return ("exit", 0)
+        if colon and kind in ("tcp", "udp") and rest.isdigit() and 1 <= int(rest) <= 65535:
+            return (kind, int(rest))
+        if colon and kind == "file" and rest.startswith("/") and "\0" not in rest:
+            return ("file", os.path.normpath(rest))
+        if colon and kind == "cmd" and rest.strip() and "\0" not in rest:
+            return ("cmd", ["sh", "-c", rest])
+    raise ValueError(f"{value!r}: use {READY_USAGE}")
+
+
+def describe_ready(ready: tuple[str, object]) -> str:
+    """``ready = "tcp:8000"``: a check as the file writes it, for messages."""
+    kind, what = ready
+    if kind == "exit":
+        return 'ready = "exit"'
+    if kind == "cmd":
+        text = what[2] if what[:2] == ["sh", "-c"] else " ".join(what)
+        return f'ready = "cmd:{text}"'
+    return f'ready = "{kind}:{what}"'
 
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
     """What pycoz waits for once a host command starts, and where it was declared.
 
-    ``ready`` is ``("tcp", PORT)`` or ``("udp", PORT)`` (a socket of the host
-    listening on PORT), ``("exit", 0)`` (the command ends with status 0), or None
-    (nothing: the next command starts at once).  ``where`` names it in errors
+    ``ready`` (``parse_ready``) is ``("tcp", PORT)`` or ``("udp", PORT)`` (a
+    socket of the host listening on PORT), ``("file", PATH)`` (PATH exists in
+    the host's filesystem), ``("cmd", ARGV)`` (ARGV, run in the host again and
+    again, exits with status 0), ``("exit", 0)`` (the command itself ends with
+    status 0), or None (nothing: the next command starts at once); ``timeout``
+    is how long to wait, in seconds.  ``where`` names it in errors
     (``lab.toml:7: hosts.server.commands[0]``); None for ``Topology.command`` to
     name it by topology, node and index.
     """
 
-    ready: tuple[str, int] | None = None
+    ready: tuple[str, object] | None = None
     timeout: float = READY_TIMEOUT
     where: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RootSpec:
+    """A host's own root filesystem (``Node.root``): the options of ``pycoz root``.
+
+    ``base``: the lower layer (default "/": a throwaway copy of the machine's
+    root); ``upper``: a directory that keeps the changes (None: discarded when
+    the topology goes); ``binds``, ``ro_binds``: ``"SRC[:DST]"`` paths of the
+    machine made visible, read-write or read-only; ``tmpfs``: ``"DIR[:OPTIONS]"``.
+    """
+
+    base: str = "/"
+    upper: str | None = None
+    binds: tuple[str, ...] = ()
+    ro_binds: tuple[str, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+
+    def container_options(self) -> dict:
+        """``Container`` keyword arguments for this root."""
+        from pycoz_cli.core.container import Bind
+
+        binds = [Bind.parse(b) for b in self.binds]
+        binds += [Bind.parse(b, readonly=True) for b in self.ro_binds]
+        return {"base": self.base, "upper": self.upper, "binds": binds, "tmpfs": list(self.tmpfs)}
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in zip(self.__slots__, self._values(), strict=True) if v}
+
+    def describe(self) -> str:
+        """``base /, tmpfs /srv``: the options given, as ``pycoz net show`` prints them."""
+        return ", ".join(
+            f"{key} {' '.join(value) if isinstance(value, list) else value}"
+            for key, value in self.to_dict().items()
+        )
+
+    def _values(self) -> tuple:
+        return (self.base, self.upper, list(self.binds), list(self.ro_binds), list(self.tmpfs))
 
 
 class Node:
@@ -143,10 +314,23 @@ class Node:
     ``interfaces`` maps interface names to ``Interface`` (made by
     ``Topology.connect``); ``routes`` is a list of ``Route``; ``sysctls`` maps
     names (``net.ipv4.ip_forward``) to values, set inside the node's namespace
-    only; ``commands`` are argv lists started once the network is up.
+    only; ``commands`` are argv lists started once the network is up; ``root``
+    (a ``RootSpec``, or None: the machine's own files) is the host's own root
+    filesystem, where its commands, ``pycoz net run --host`` and ``net exec``
+    run, a throwaway one unless it has an ``upper``.
     """
 
-    __slots__ = ("command_specs", "commands", "interfaces", "kind", "name", "routes", "sysctls")
+    __slots__ = (
+        "command_specs",
+        "commands",
+        "interfaces",
+        "kind",
+        "name",
+        "root",
+        "routes",
+        "sysctls",
+        "uplink",
+    )
 
     def __init__(self, name: str, kind: str = "host") -> None:
         self.name = name
@@ -158,6 +342,11 @@ class Node:
         self.commands: list[list[str]] = []
         #: What ``add_command`` was told about each of them.
         self.command_specs: list[CommandSpec] = []
+        #: The host's own root filesystem (None: the machine's files).
+        self.root: RootSpec | None = None
+        #: An uplink to the outside by user-space NAT (``core.net.uplink``):
+        #: interface uplink0, 10.0.2.100/24, default route via 10.0.2.2.
+        self.uplink = False
 
     def add_route(self, dst: str, via: str | None = None, kind: str = "unicast") -> Route:
         """Add a route to ``dst`` (a network, or ``"default"``) through ``via``
@@ -171,12 +360,108 @@ class Node:
         self.routes.append(route)
         return route
 
-    def add_command(self, argv: list[str], spec: CommandSpec | None = None) -> None:
+    def add_vlan(
+        self,
+        parent: str,
+        vlan_id: int,
+        addresses: Iterable[str] = (),
+        name: str | None = None,
+        mac: str | None = None,
+    ) -> Interface:
+        """Add a VLAN sub-interface of the interface ``parent`` (a link's end,
+        made by ``Topology.connect`` before), tagging its frames with ``vlan_id``
+        (1-4094), as ``ip link add link PARENT name NAME type vlan id ID``;
+        ``name`` defaults to ``PARENT.ID``.  Returns it.  Frames of a VLAN reach
+        only the same VLAN at the other end (a switch passes them on as they are).
+        """
+        if parent not in self.interfaces or self.interfaces[parent].kind != "veth":
+            links = ", ".join(n for n, i in self.interfaces.items() if i.kind == "veth")
+            raise SpecError(
+                f"node {self.name}: VLAN parent {parent!r} is not one of its links' "
+                f"interfaces ({links or 'none'})"
+            )
+        if isinstance(vlan_id, bool) or not isinstance(vlan_id, int) or not 1 <= vlan_id <= 4094:
+            raise SpecError(f"node {self.name}: VLAN id {vlan_id!r}: use 1 to 4094")
+        iface = self._add_interface(name or f"{parent}.{vlan_id}", addresses, mac, "vlan")
+        iface.parent, iface.vlan_id = parent, vlan_id
+        return iface
+
+    def add_vxlan(
+        self,
+        name: str,
+        vni: int,
+        local: str,
+        remote: str,
+        addresses: Iterable[str] = (),
+        port: int = VXLAN_PORT,
+        mac: str | None = None,
+    ) -> Interface:
+        """Add a VXLAN tunnel end ``name``: Ethernet over UDP from this node's
+        address ``local`` to ``remote`` (the other end's ``local``, on another
+        node, reached over the topology's links and routes), network identifier
+        ``vni`` (0-16777215), UDP ``port``.  Give both ends the same ``vni`` and
+        port, and addresses on one subnet.  Returns it."""
+        if isinstance(vni, bool) or not isinstance(vni, int) or not 0 <= vni <= 0xFFFFFF:
+            raise SpecError(f"node {self.name}: VXLAN id {vni!r}: use 0 to 16777215")
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise SpecError(f"node {self.name}: VXLAN port {port!r}: use 1 to 65535")
+        try:
+            local_ip, remote_ip = ipaddress.ip_address(local), ipaddress.ip_address(remote)
+        except ValueError as err:
+            raise SpecError(f"node {self.name}: VXLAN {name}: {err}") from None
+        if local_ip.version != remote_ip.version:
+            raise SpecError(
+                f"node {self.name}: VXLAN {name}: local {local_ip} and remote {remote_ip} "
+                "are not of one IP version"
+            )
+        iface = self._add_interface(name, addresses, mac, "vxlan")
+        iface.vni, iface.local, iface.remote, iface.port = vni, local_ip, remote_ip, port
+        return iface
+
+    def _add_interface(self, name: str, addresses, mac, kind: str) -> Interface:
+        if not _IFNAME.fullmatch(name) or name == "lo":
+            raise SpecError(
+                f"node {self.name}: interface name {name!r}: use 1-{IFNAMSIZ} letters, "
+                "digits, '-', '_' or '.', starting with a letter (not lo)"
+            )
+        if name in self.interfaces:
+            raise SpecError(f"node {self.name}: two interfaces named {name!r}")
+        try:
+            iface = Interface(name, addresses, mac=mac, kind=kind)
+        except ValueError as err:
+            raise SpecError(f"node {self.name}: interface {name}: {err}") from None
+        self.interfaces[name] = iface
+        return iface
+
+    def add_command(
+        self,
+        argv: list[str],
+        spec: CommandSpec | None = None,
+        *,
+        ready: str | list[str] | None = None,
+        timeout: float = READY_TIMEOUT,
+    ) -> None:
         """Declare a command to start on this node once the network is up
-        (after ``pycoz_network_up``), in the order declared; ``spec`` says
-        what to wait for before the next one starts (``CommandSpec``)."""
+        (after ``pycoz_network_up``), in the order declared, each ready before
+        the next starts and before the user's command runs.  ``ready`` says
+        what to wait for, as a topology file writes it (``"tcp:8000"``,
+        ``"udp:53"``, ``"file:/run/ready"``, ``"exit"``, ``"cmd:SHELL COMMAND"``
+        or a list of arguments), for at most ``timeout`` seconds; or give a
+        ``CommandSpec`` as ``spec``.  A bad ``ready`` raises ``SpecError``.
+
+        >>> topo.nodes["server"].add_command(  # doctest: +SKIP
+        ...     ["python3", "-m", "http.server", "80"], ready="tcp:80", timeout=5)
+        """
+        if spec is None:
+            parsed = None
+            if ready is not None:
+                try:
+                    parsed = parse_ready(ready)
+                except ValueError as err:
+                    raise SpecError(f"{self.name}.commands[{len(self.commands)}]: {err}") from None
+            spec = CommandSpec(parsed, float(timeout))
         self.commands.append(list(argv))
-        self.command_specs.append(spec or CommandSpec())
+        self.command_specs.append(spec)
 
     def addresses(self, version: int | None = None) -> list[IPAddress]:
         """The node's addresses on all its interfaces (without prefix lengths),
@@ -273,6 +558,8 @@ class Topology:
         a_if: str | None = None,
         b_if: str | None = None,
         mtu: int | None = None,
+        a_mac: str | None = None,
+        b_mac: str | None = None,
     ) -> Link:
         """Link node ``a`` to node ``b`` (a veth pair) and return the ``Link``.
 
@@ -281,12 +568,17 @@ class Topology:
         none.  ``a_if``, ``b_if``: the interface names (at most 15 characters;
         default ``eth0``, ``eth1``... in the order of links, and on a switch
         the name of the node plugged in).  ``mtu``: of both ends (None: 1500).
+        ``a_mac``, ``b_mac``: the ends' MAC addresses (``02:00:00:00:00:01``;
+        None: the kernel picks random ones).
         The kernel adds the on-link route of each address; add others with
         ``Node.add_route``.  An unknown node, or a repeated or too long
         interface name, raises ``SpecError``.
         """
         ends = []
-        for node_name, addrs, ifname, other in ((a, a_addrs, a_if, b), (b, b_addrs, b_if, a)):
+        for node_name, addrs, ifname, other, mac in (
+            (a, a_addrs, a_if, b, a_mac),
+            (b, b_addrs, b_if, a, b_mac),
+        ):
             node = self.nodes.get(node_name)
             if node is None:
                 raise SpecError(f"topology {self.name}: link to unknown node {node_name!r}")
@@ -300,7 +592,10 @@ class Topology:
                     f"topology {self.name}: interface name {ifname!r} is longer "
                     f"than {IFNAMSIZ} characters"
                 )
-            node.interfaces[ifname] = Interface(ifname, addrs, mtu)
+            try:
+                node.interfaces[ifname] = Interface(ifname, addrs, mtu, mac)
+            except ValueError as err:
+                raise SpecError(f"topology {self.name}: {node_name}:{ifname}: {err}") from None
             ends.append((node_name, ifname))
         link = Link(ends[0], ends[1])
         self.nodes[a].interfaces[ends[0][1]].peer = ends[1]
@@ -378,7 +673,22 @@ class Topology:
         """An address on two interfaces, or a switch with more ports than a bridge
         takes, is an error (topology files check routes too)."""
         seen: dict = {}
+        macs: dict = {}
         for node in self.nodes.values():
+            for iface in node.interfaces.values():
+                where = f"{node.name}:{iface.name}"
+                if iface.mac and iface.kind != "vlan":  # a VLAN may share its parent's
+                    if iface.mac in macs:
+                        raise SpecError(
+                            f"topology {self.name}: MAC address {iface.mac} is on both "
+                            f"{macs[iface.mac]} and {where}"
+                        )
+                    macs[iface.mac] = where
+                if iface.kind == "vxlan" and iface.local not in node.addresses():
+                    raise SpecError(
+                        f"topology {self.name}: VXLAN {where}: local {iface.local} is not "
+                        f"an address of {node.name}"
+                    )
             if node.kind == "switch" and len(node.interfaces) > BRIDGE_MAX_PORTS:
                 raise SpecError(
                     f"topology {self.name}: switch {node.name} has {len(node.interfaces)} "
@@ -406,6 +716,19 @@ class Topology:
                             "name": i.name,
                             "addresses": [str(a) for a in i.addresses],
                             **({"mtu": i.mtu} if i.mtu else {}),
+                            **({"mac": i.mac} if i.mac else {}),
+                            **({"kind": i.kind} if i.kind != "veth" else {}),
+                            **({"parent": i.parent, "vlan_id": i.vlan_id} if i.parent else {}),
+                            **(
+                                {
+                                    "vni": i.vni,
+                                    "local": str(i.local),
+                                    "remote": str(i.remote),
+                                    "port": i.port,
+                                }
+                                if i.kind == "vxlan"
+                                else {}
+                            ),
                             "peer": f"{i.peer[0]}:{i.peer[1]}" if i.peer else None,
                         }
                         for i in node.interfaces.values()
@@ -413,6 +736,8 @@ class Topology:
                     "routes": [str(r) for r in node.routes],
                     **({"sysctls": node.sysctls} if node.sysctls else {}),
                     **({"commands": node.commands} if node.commands else {}),
+                    **({"root": node.root.to_dict()} if node.root else {}),
+                    **({"uplink": True} if node.uplink else {}),
                 }
                 for node in self.nodes.values()
             ],
@@ -505,7 +830,7 @@ def chain(routers: int = 1) -> Topology:
     return topo
 
 
-def _dual(name: str, v6_route_kind: str | None) -> Topology:
+def _dual(name: str) -> Topology:
     topo = Topology(name)
     for node, kind in (("client", "host"), ("r1", "router"), ("server", "host")):
         topo.add_node(node, kind)
@@ -519,34 +844,49 @@ def _dual(name: str, v6_route_kind: str | None) -> Topology:
         Route("default", _ip(_v4(1, 1))),
         Route("default", _ip(_v6(1, 1))),
     ]
-    server_v6 = _ip(_v6(1, 2))
-    if v6_route_kind == "unreachable":
-        # On the client: its connect() to the server's IPv6 address fails at once
-        # with ENETUNREACH, as on a host whose IPv6 has no way out.  (An ICMPv6
-        # refusal from r1 would arrive while connect() still holds the socket on a
-        # zero-latency veth, be taken as a soft error, and only count on the SYN's
-        # retransmission a second later.)
-        topo.nodes["client"].routes.append(Route(f"{server_v6}/128", kind="unreachable"))
-    elif v6_route_kind == "blackhole":
-        # On the path: r1 drops IPv6 to the server without a word; the client's
-        # SYNs go unanswered and its connection times out.
-        topo.nodes["r1"].routes.append(Route(f"{server_v6}/128", kind="blackhole"))
     return topo
 
 
 def dualstack() -> Topology:
     """``client`` and ``server`` through router ``r1``, IPv4 and IPv6 both working."""
-    return _dual("dualstack", None)
+    return _dual("dualstack")
 
 
-def v6rejected() -> Topology:
-    """As dualstack, but IPv6 connections to ``server`` fail at once (ENETUNREACH)."""
-    return _dual("v6rejected", "unreachable")
+#: v6rejected's ways of refusing: ``by`` -> the kind of r1's route to the server.
+V6_REJECTIONS = {"reset": "local", "unreachable": "unreachable", "prohibit": "prohibit"}
+
+
+def v6rejected(by: str = "reset") -> Topology:
+    """As dualstack, but r1 refuses IPv6 to ``server``: clients try it first and fall back.
+
+    The client keeps its IPv6 route, so getaddrinfo sorts the server's IPv6
+    address first and clients try it; the refusal comes from r1, beyond the
+    client, as from a broken network.  ``by``: ``reset`` (r1 answers the
+    server's IPv6 address itself and resets every TCP connection, as a firewall's
+    tcp-reset: ECONNREFUSED at once), ``unreachable`` (ICMPv6 no route:
+    ENETUNREACH) or ``prohibit`` (ICMPv6 administratively prohibited: EACCES).
+    An ICMPv6 error that reaches the client while its connect() still holds the
+    socket — always, on a link without delay — is taken by Linux as a soft
+    error, so ICMPv6 fails the attempt only with the SYN's retransmission, 1 s
+    later; a reset fails it at once.
+    """
+    if by not in V6_REJECTIONS:
+        raise SpecError(f"v6rejected: by={by!r}: use {', '.join(V6_REJECTIONS)}")
+    topo = _dual("v6rejected" if by == "reset" else f"v6rejected:by={by}")
+    server_v6 = _ip(_v6(1, 2))
+    topo.nodes["r1"].routes.append(Route(f"{server_v6}/128", kind=V6_REJECTIONS[by]))
+    return topo
 
 
 def v6dropped() -> Topology:
-    """As dualstack, but IPv6 to ``server`` is silently dropped (connections time out)."""
-    return _dual("v6dropped", "blackhole")
+    """As dualstack, but IPv6 to ``server`` is silently dropped (connections time out).
+
+    r1 drops it without a word (a blackhole route); the client's SYNs go
+    unanswered, so a client falls back only when its own deadline passes.
+    """
+    topo = _dual("v6dropped")
+    topo.nodes["r1"].routes.append(Route(f"{_ip(_v6(1, 2))}/128", kind="blackhole"))
+    return topo
 
 
 def _ip(iface: str) -> str:
@@ -564,7 +904,17 @@ BUILTINS = {
     "star": (star, {"hosts": (int, 3, "number of hosts on the switch, 1 to 1023")}),
     "chain": (chain, {"routers": (int, 1, "number of routers between h1 and h2")}),
     "dualstack": (dualstack, {}),
-    "v6rejected": (v6rejected, {}),
+    "v6rejected": (
+        v6rejected,
+        {
+            "by": (
+                str,
+                "reset",
+                "how r1 refuses IPv6 to server: reset (TCP reset), unreachable or "
+                "prohibit (ICMPv6)",
+            )
+        },
+    ),
     "v6dropped": (v6dropped, {}),
 }
 
@@ -586,7 +936,8 @@ def impair_spec(topo: Topology, spec: str) -> None:
             raise SpecError(f"--impair {spec!r}: {item!r} is not KEY=VALUE")
         values[key] = value
     impair = parse_impairment(values, f"--impair {spec!r}: ")
-    link.adjustable = True
+    if not values:
+        link.adjustable = True
     if one_way:
         sender = where.split(">")[0]
         ends = [link.a if link.a[0] == sender else link.b]
@@ -696,7 +1047,9 @@ class Network:
         self.namespaces: dict = {}
         #: (node, interface) -> ifindex in that node's namespace.
         self.ifindex: dict = {}
-        #: Whether impairments are applied with netem (else by the relay).
+        #: The kernel's qdiscs (``kernel_qdiscs``), once a link is impaired, and
+        #: whether netem is one of them (else the relay does what htb/tbf cannot).
+        self.qdiscs: Qdiscs | None = None
         self.netem: bool | None = None
         #: link position in topology.links -> its position among relayed links.
         self.relayed: dict[int, int] = {}
@@ -705,10 +1058,18 @@ class Network:
         self.relay_key = name or f"e{os.getpid()}-{id(self):x}"
         #: Commands started on hosts (``start_commands``): ContainerProcess objects.
         self.started: list = []
+        #: node -> pid of the init that keeps the host's own root (``Node.root``).
+        self.roots: dict[str, int] = {}
+        #: The slirp4netns processes of hosts' uplinks (``core.net.uplink``).
+        self.uplinks: list = []
         #: A rootless named network's holder (``core.holder``): it keeps the
         #: namespaces instead of /run/netns; node -> the fd number there.
         self.holder = None
         self.held: dict[str, int] = {}
+        #: (node, interface) ends made up, and switch ports made ports of their
+        #: bridge, when created.
+        self._made_up: set = set()
+        self._enslaved: set = set()
 
     def __enter__(self) -> Network:
         return self.build()
@@ -728,6 +1089,13 @@ class Network:
                 f"topology {self.topology.name}: no host {node!r} (hosts: {hosts})"
             ) from None
 
+    def links(self, node: str) -> list[dict]:
+        """The interfaces of ``node`` as the kernel has them (``netlink.links``)."""
+        from pycoz_cli.core.net.netlink import links
+
+        with self.netns(node).entered():
+            return links()
+
     def build(self) -> Network:
         from pycoz_cli.core import userns
 
@@ -745,7 +1113,7 @@ class Network:
                     pass
             self.teardown()
             if isinstance(err, OSError):
-                raise SetupError.from_oserror(err) from None
+                raise SetupError.from_oserror(err, getattr(err, "hint", None)) from None
             raise
         return self
 
@@ -763,16 +1131,20 @@ class Network:
                 ns.bind_to(self.ns_name(node.name))
         impairable = [k for k, link in enumerate(topo.links) if link.impairable]
         if impairable:
-            self.netem = netem_available(next(iter(self.namespaces.values())).rtnl())
-            if not self.netem:
+            self.qdiscs = kernel_qdiscs(next(iter(self.namespaces.values())).rtnl())
+            self.netem = self.qdiscs.netem
+            relayed = [k for k in impairable if self._needs_relay(topo.links[k])]
+            if relayed:
                 self.relay_ns = NetNS.create("link relay")
-                self.relayed = {k: j for j, k in enumerate(impairable)}
-        # Links: each veth is created from its first end's namespace with the
-        # peer placed directly in the other's, with ifindexes chosen here (no
-        # need to ask the kernel for them, and never equal between the ends).
+                self.relayed = {k: j for j, k in enumerate(relayed)}
+        # Links: each veth is created from one end's namespace with the peer
+        # placed directly in the other's, with ifindexes chosen here (no need to
+        # ask the kernel for them, and never equal between the ends), that end up
+        # at once, and a switch's port made a port of its bridge at once (the
+        # switch's end creates the pair).
         for node in topo.nodes.values():
             if node.kind == "switch":
-                self.namespaces[node.name].rtnl().add_bridge("br0", BRIDGE_INDEX)
+                self.namespaces[node.name].rtnl().add_bridge("br0", BRIDGE_INDEX, up=True)
         for k, link in enumerate(topo.links):
             (a, a_if), (b, b_if) = link.a, link.b
             ia, ib = 10 + 2 * k, 11 + 2 * k
@@ -783,10 +1155,29 @@ class Network:
                 # A ⇄ relay ⇄ B: the relay moves frames between aJ and bJ.
                 j = self.relayed[k]
                 relay = self.relay_ns.rtnl()
-                ns_a.rtnl().add_veth(a_if, f"a{j}", self.relay_ns.fd, ia, 100000 + 2 * j, mtu)
-                relay.add_veth(f"b{j}", b_if, ns_b.fd, 100001 + 2 * j, ib, mtu)
-            else:
-                ns_a.rtnl().add_veth(a_if, b_if, ns_b.fd, ia, ib, mtu)
+                mac = topo.nodes[a].interfaces[a_if].mac
+                ns_a.rtnl().add_veth(
+                    a_if, f"a{j}", self.relay_ns.fd, ia, 100000 + 2 * j, mtu, mac, up=True
+                )
+                peer_mac = topo.nodes[b].interfaces[b_if].mac
+                relay.add_veth(f"b{j}", b_if, ns_b.fd, 100001 + 2 * j, ib, mtu, peer_mac=peer_mac)
+                self._made_up.add((a, a_if))
+                continue
+            if topo.nodes[b].kind == "switch" and topo.nodes[a].kind != "switch":
+                (a, a_if, ia, ns_a), (b, b_if, ib, ns_b) = (b, b_if, ib, ns_b), (a, a_if, ia, ns_a)
+            master = BRIDGE_INDEX if topo.nodes[a].kind == "switch" else None
+            self._made_up.add((a, a_if))
+            if master:
+                self._enslaved.add((a, a_if))
+            macs = topo.nodes[a].interfaces[a_if].mac, topo.nodes[b].interfaces[b_if].mac
+            ns_a.rtnl().add_veth(a_if, b_if, ns_b.fd, ia, ib, mtu, *macs, up=True, master=master)
+        # VLAN and VXLAN interfaces (made in _configure, once their parents exist).
+        index = 10 + 2 * len(topo.links)
+        for node in topo.nodes.values():
+            for iface in node.interfaces.values():
+                if iface.kind != "veth":
+                    self.ifindex[(node.name, iface.name)] = index
+                    index += 1
         if self.relay_ns is not None:
             self.relay_ns.rtnl().flush()
         for ns in self.namespaces.values():
@@ -796,12 +1187,14 @@ class Network:
         for node in topo.nodes.values():
             rtnl = self.namespaces[node.name].rtnl()
             for route in node.routes:
+                nexthops = [(str(gw), weight) for gw, weight in route.nexthops]
                 rtnl.add_route(
                     str(route.dst.network_address),
                     route.dst.prefixlen,
-                    str(route.via) if route.via else None,
+                    str(route.via) if route.via and not nexthops else None,
                     route.kind,
                     family=10 if route.dst.version == 6 else 2,
+                    nexthops=nexthops or None,
                 )
         if self.relayed:
             self._start_relay()
@@ -839,16 +1232,23 @@ class Network:
     def _configure(self, node: Node) -> None:
         rtnl = self.namespaces[node.name].rtnl()
         rtnl.link_up(1, "lo")
-        bridge = BRIDGE_INDEX if node.kind == "switch" else None
-        if bridge:
-            rtnl.link_up(bridge, "br0")
-        for iface in node.interfaces.values():
+        ifaces = sorted(node.interfaces.values(), key=lambda i: i.kind != "veth")
+        for iface in ifaces:  # links' ends first: VLANs are made on them
             i = self.ifindex[(node.name, iface.name)]
-            if bridge:
-                rtnl.set_master(i, iface.name, bridge)
+            if iface.kind == "vlan":
+                parent = self.ifindex[(node.name, iface.parent)]
+                rtnl.add_vlan(iface.name, i, parent, iface.vlan_id, iface.mac, up=True)
+            elif iface.kind == "vxlan":
+                local, remote = str(iface.local), str(iface.remote)
+                rtnl.add_vxlan(
+                    iface.name, i, iface.vni, local, remote, iface.port, iface.mac, up=True
+                )
+            elif node.kind == "switch" and (node.name, iface.name) not in self._enslaved:
+                rtnl.set_master(i, iface.name, BRIDGE_INDEX)
             for addr in iface.addresses:
                 rtnl.add_address(i, iface.name, str(addr.ip), addr.network.prefixlen)
-            rtnl.link_up(i, iface.name, iface.mtu)
+            if iface.kind == "veth" and (node.name, iface.name) not in self._made_up:
+                rtnl.link_up(i, iface.name)
 
     def set_impairment(
         self, link: Link, end: tuple[str, str], impair: Impairment, flush: bool = True
@@ -858,22 +1258,36 @@ class Network:
         An all-zero ``Impairment`` removes the impairment.
         """
         k = self.topology.links.index(link)
-        if self.netem is None:
-            self.netem = netem_available(next(iter(self.namespaces.values())).rtnl())
+        if self.qdiscs is None:
+            self.qdiscs = kernel_qdiscs(next(iter(self.namespaces.values())).rtnl())
+            self.netem = self.qdiscs.netem
+        kernel, relay = split_impairment(impair, self.qdiscs)
+        if relay and k not in self.relayed:
+            raise SpecError(
+                f"link {link.label}: this kernel has no netem, and the link was not built "
+                "adjustable: declare it (--impair LINK, or an impairment other than a rate "
+                "in the topology file)"
+            )
         if k in self.relayed:
             from pycoz_cli.core.net.impair import send_settings
 
             send_settings(
-                self.relay_key, self.relayed[k], "a" if end == link.a else "b", impair.to_dict()
+                self.relay_key, self.relayed[k], "a" if end == link.a else "b", relay.to_dict()
             )
-        elif self.netem:
-            apply_netem(self.namespaces[end[0]].rtnl(), self.ifindex[end], end, impair, flush)
-        else:
-            raise SpecError(
-                f"link {link.label}: this kernel has no netem, and the link was not built "
-                "adjustable: declare it impaired (--impair LINK, or in the topology file)"
-            )
+        if kernel or flush:  # when building, a link has no qdisc to remove yet
+            rtnl = self.namespaces[end[0]].rtnl()
+            apply_qdisc(rtnl, self.ifindex[end], end, kernel, self.qdiscs, flush)
         link.impair[end] = impair
+
+    def _needs_relay(self, link: Link) -> bool:
+        """Whether the relay must carry ``link``: a part of its impairments is
+        beyond the kernel's qdiscs (``split_impairment``), or it was declared
+        adjustable on a kernel without netem (``net set`` may ask anything)."""
+        if self.qdiscs.netem:
+            return False
+        return link.adjustable or any(
+            split_impairment(impair, self.qdiscs)[1] for impair in link.impair.values()
+        )
 
     def start_commands(
         self, detach: bool = False, log_dir: str | None = None, record=None
@@ -893,13 +1307,17 @@ class Network:
         it (``lab.toml:7: hosts.server.commands[0]: ...``); what was started before
         is left for ``teardown`` (or ``named.down``) to stop.
         """
-        from pycoz_cli.core.container import Container
         from pycoz_cli.errors import PycozError
 
         entries, unwatched = [], []
-        devnull = os.open(os.devnull, os.O_RDONLY)
+        devnull = os.open(os.devnull, os.O_RDWR)
         try:
             for node in self.topology.nodes.values():
+                if node.uplink:
+                    entries.append(self._start_uplink(node, detach, record))
+            for node in self.topology.nodes.values():
+                if node.root is not None:
+                    entries.append(self._start_root(node, devnull, detach, record))
                 for i, argv in enumerate(node.commands):
                     spec = self.topology.command(node.name, i)
                     entry = {"node": node.name, "index": i, "argv": argv, "pid": None}
@@ -911,7 +1329,7 @@ class Network:
                     else:
                         out = os.dup(2)
                     try:
-                        proc = Container(network=self, host=node.name, overlay=False).spawn(
+                        proc = self.host_container(node.name).spawn(
                             argv, stdin=devnull, stdout=out, stderr=out, detach=detach
                         )
                     except PycozError as err:
@@ -928,7 +1346,7 @@ class Network:
                     if spec.ready is None:
                         unwatched.append((proc, spec))
                     else:
-                        _wait_ready(proc, spec)
+                        _wait_ready(proc, spec, self._checker(node.name, devnull))
         finally:
             os.close(devnull)
         # The others are not waited for; one that has failed already is reported.
@@ -937,6 +1355,86 @@ class Network:
                 raise SetupError(f"{spec.where}: {_ended(proc.returncode)} at start")
         return entries
 
+    def _start_root(self, node: Node, devnull: int, detach: bool, record) -> dict:
+        """Make the host's own root: a container whose init keeps it, which the
+        host's commands then join (``Container``, ``SpawnPlan.keep``)."""
+        from pycoz_cli.core import userns
+        from pycoz_cli.core.container import Container
+        from pycoz_cli.errors import PycozError
+
+        if userns.active():
+            # The keeping init is not dumpable (the fence), so only a caller with
+            # CAP_SYS_PTRACE on the machine may open its /proc/PID/ns to join it.
+            raise SetupError(
+                f"topology {self.topology.name}: {node.name}.root: a host's own root needs "
+                "pycoz to run as root (an ordinary user cannot join its keeping init, "
+                "which is not dumpable)"
+            )
+        entry = {"node": node.name, "index": "root", "argv": [], "pid": None, "log": None}
+        if record is not None:
+            record(entry)
+        options = node.root.container_options()
+        container = Container(network=self, host=node.name, **options)
+        try:
+            proc = container.spawn(
+                keep=True, stdin=devnull, stdout=devnull, stderr=devnull, detach=detach
+            )
+        except PycozError as err:
+            raise SetupError(f"topology {self.topology.name}: {node.name}.root: {err}") from None
+        if not detach:
+            self.started.append(proc)
+        self.roots[node.name] = proc.pid
+        entry["pid"] = proc.pid
+        entry["process"] = proc
+        if record is not None:
+            record(entry)
+        return entry
+
+    def _start_uplink(self, node: Node, detach: bool, record) -> dict:
+        """Give ``node`` its uplink (``core.net.uplink``), recorded as its
+        commands are, so that ``net down`` stops it."""
+        from pycoz_cli.core.net import uplink
+
+        entry = {"node": node.name, "index": "uplink", "argv": [], "pid": None, "log": None}
+        if record is not None:
+            record(entry)
+        proc = uplink.start(self.namespaces[node.name].fd, node.name, detach)
+        if not detach:
+            self.uplinks.append(proc)
+        entry["pid"] = proc.pid
+        if record is not None:
+            record(entry)
+        return entry
+
+    def root_pid(self, node: str) -> int | None:
+        """The pid of the init keeping ``node``'s own root, if it has one."""
+        return self.roots.get(node)
+
+    def host_container(self, node: str, **options):
+        """A ``Container`` for running in host ``node``, as its commands do."""
+        from pycoz_cli.core.container import Container
+
+        return Container(network=self, host=node, overlay=False, **options)
+
+    def _checker(self, node: str, devnull: int):
+        """``check(argv, seconds)``: run a readiness check in ``node``, its
+        output discarded; its status (killed after ``seconds``: -9)."""
+
+        def check(argv: list[str], seconds: float) -> int:
+            proc = self.host_container(node).spawn(
+                argv, stdin=devnull, stdout=devnull, stderr=devnull
+            )
+            with proc:
+                end = time.monotonic() + seconds
+                while proc.poll() is None:
+                    if time.monotonic() > end:
+                        proc.kill()
+                        return proc.wait()
+                    time.sleep(0.01)
+                return proc.returncode
+
+        return check
+
     def teardown(self) -> None:
         from pycoz_cli.core.net.netns import remove_named
 
@@ -944,6 +1442,13 @@ class Network:
             proc.kill()
             proc.wait()
         self.started.clear()
+        self.roots.clear()
+        if self.uplinks:
+            from pycoz_cli.core.net import uplink
+
+            for proc in self.uplinks:
+                uplink.stop(proc)
+            self.uplinks.clear()
         if self.relay_pid is not None and self.name is None:
             try:
                 os.kill(self.relay_pid, signal.SIGKILL)
@@ -967,34 +1472,54 @@ def _ended(code: int) -> str:
     return f"exited with status {code}"
 
 
-def _wait_ready(proc, spec: CommandSpec) -> None:
-    """Wait until a host command is ready: listening on its port (a socket of
-    its network namespace, read from /proc/PID/net as ``ss -l`` does), or ended
-    with status 0."""
-    kind, port = spec.ready
+def _wait_ready(proc, spec: CommandSpec, check_command) -> None:
+    """Wait until a host command is ready (``CommandSpec.ready``): listening on
+    its port (a socket of its network namespace, read from /proc/PID/net as
+    ``ss -l`` does), a file existing in its root (seen through /proc/PID/root),
+    a check command succeeding (``check_command(argv, seconds)`` runs it in the
+    host and returns its status), or the command ended with status 0.
+
+    A command that ends first raises ``SetupError``; one not ready in time
+    raises ``NotReady``, naming the command and its check."""
+    from pycoz_cli.errors import NotReady, PycozError
+
+    kind, what = spec.ready
     deadline = time.monotonic() + spec.timeout
     delay = 0.001
+    check = describe_ready(spec.ready)
     while True:
         code = proc.poll()
         if kind == "exit":
             if code == 0:
                 return
             if code is not None:
-                raise SetupError(
-                    f'{spec.where}: {_ended(code)} (ready = "exit" waits for status 0)'
-                )
-        else:
-            if code is not None:
-                raise SetupError(
-                    f"{spec.where}: {_ended(code)} before it listened on {kind} port {port}"
-                )
-            if _listening(proc.pid, kind, port):
+                raise SetupError(f"{spec.where}: {_ended(code)} ({check} waits for status 0)")
+        elif code is not None:
+            raise SetupError(f"{spec.where}: {_ended(code)} before it was ready ({check})")
+        elif kind in ("tcp", "udp"):
+            if _listening(proc.pid, kind, what):
                 return
+        elif kind == "file":
+            if os.path.lexists(f"/proc/{proc.pid}/root{what}"):
+                return
+        else:
+            try:
+                if check_command(what, max(0.1, deadline - time.monotonic())) == 0:
+                    return
+            except PycozError as err:
+                raise SetupError(f"{spec.where}: {check}: {err}") from None
         if time.monotonic() > deadline:
-            what = "still running" if kind == "exit" else f"not listening on {kind} port {port}"
-            raise SetupError(f"{spec.where}: {what} after {spec.timeout:g}s")
+            why = {
+                "exit": "still running",
+                "tcp": f"nothing listens on tcp port {what}",
+                "udp": f"nothing listens on udp port {what}",
+                "file": f"no {what}",
+                "cmd": "the check has not succeeded",
+            }[kind]
+            raise NotReady(f"{spec.where}: not ready after {spec.timeout:g}s: {why} ({check})")
         time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+        # A check command is a container each time: ask it less often.
+        delay = min(delay * 2, 0.2 if kind == "cmd" else 0.05)
 
 
 #: /proc/net/{tcp,udp}[6] socket states that mean "open for others to reach":
@@ -1018,40 +1543,131 @@ def _listening(pid: int, kind: str, port: int) -> bool:
     return False
 
 
-_NETEM: bool | None = None
+@dataclass(frozen=True, slots=True)
+class Qdiscs:
+    """Which of the queueing disciplines pycoz impairs links with this kernel has."""
+
+    netem: bool = False
+    htb: bool = False
+    tbf: bool = False
+
+
+#: Asked in this order, and no further than the first the kernel has: netem does
+#: everything, htb and tbf rates only.
+_PROBES = (
+    ("netem", {"delay": 1}),
+    ("htb", {}),
+    ("tbf", {"rate": 125000, "burst": 1600, "latency": 1000}),
+)
+_QDISCS: Qdiscs | None = None
+
+
+def kernel_qdiscs(rtnl) -> Qdiscs:
+    """The qdiscs of this kernel (``Qdiscs``), probed once per process on the
+    loopback of a namespace pycoz made, ``rtnl``'s (adding a qdisc of a kind the
+    kernel lacks fails with ENOENT; one that works is removed again at once)."""
+    global _QDISCS
+    if _QDISCS is None:
+        found = {}
+        for kind, params in _PROBES:
+            rtnl.set_qdisc(1, "lo", kind, **params)
+            try:
+                rtnl.flush()
+            except OSError as err:
+                if err.errno != errno.ENOENT:  # the kernel knows no qdisc of that kind
+                    raise
+                found[kind] = False
+                continue
+            rtnl.set_qdisc(1, "lo", None)
+            rtnl.flush()
+            found[kind] = True
+            break
+        _QDISCS = Qdiscs(**found)
+    return _QDISCS
 
 
 def netem_available(rtnl) -> bool:
-    """Whether this kernel has the netem qdisc (probed once, on a loopback)."""
-    global _NETEM
-    if _NETEM is None:
-        rtnl.set_netem(1, "lo", delay_ns=1000)
-        try:
-            rtnl.flush()
-        except OSError as err:
-            if err.errno != 2:  # ENOENT: unknown qdisc kind
-                raise
-            _NETEM = False
-        else:
-            rtnl.set_netem(1, "lo", remove=True)
-            rtnl.flush()
-            _NETEM = True
-    return _NETEM
+    """Whether this kernel has the netem qdisc (``kernel_qdiscs``)."""
+    return kernel_qdiscs(rtnl).netem
 
 
-def apply_netem(rtnl, index: int, end: tuple[str, str], impair: Impairment, flush=True) -> None:
+def split_impairment(impair: Impairment, qdiscs: Qdiscs) -> tuple[Impairment, Impairment]:
+    """(what the kernel's qdiscs do, what the relay must do) of ``impair``.
+
+    The one place that decides: netem, where the kernel has it, does everything;
+    else htb or tbf does the rate (so a link that only has a rate needs no
+    relay), and the relay (``core.net.impair``) the rest.
+    """
+    if qdiscs.netem:
+        return impair, Impairment()
+    if impair.rate_bps and (qdiscs.htb or qdiscs.tbf):
+        kernel = Impairment(rate_bps=impair.rate_bps)
+        relay = copy.copy(impair)
+        relay.rate_bps = 0
+        if hasattr(impair, "limit"):  # the queue limit goes where the rate's queue is
+            kernel.limit, relay.limit = impair.limit, 0
+        return kernel, relay
+    return Impairment(), impair
+
+
+#: netem's knobs (pyroute2's sched_netem parameters) -> the Impairment's attribute.
+_NETEM_PERCENTS = {
+    "loss": "loss",
+    "loss_corr": "loss_corr",
+    "prob_corrupt": "corrupt",
+    "corr_corrupt": "corrupt_corr",
+    "duplicate": "duplicate",
+    "dup_corr": "duplicate_corr",
+    "prob_reorder": "reorder",
+    "corr_reorder": "reorder_corr",
+}
+#: tbf's queue, in bytes, per packet of the limit (an Ethernet frame).
+_FRAME = 1514
+#: netem's default limit (packets), which the rate's queue keeps too.
+DEFAULT_LIMIT = 1000
+
+
+def netem_parameters(impair: Impairment) -> dict:
+    """pyroute2's sched_netem parameters for ``impair`` (times in microseconds,
+    percentages as such, the rate in bytes per second)."""
+    params = {"delay": round(impair.delay_ms * 1000), "jitter": round(impair.jitter_ms * 1000)}
+    for knob, attribute in _NETEM_PERCENTS.items():
+        value = getattr(impair, attribute, 0)
+        if value:
+            params[knob] = value
+    if getattr(impair, "gap", 0):
+        params["gap"] = impair.gap
+    params["limit"] = getattr(impair, "limit", 0) or DEFAULT_LIMIT
+    if impair.rate_bps:
+        params["rate"] = impair.rate_bps // 8
+    return params
+
+
+def apply_qdisc(
+    rtnl, index: int, end: tuple[str, str], share: Impairment, qdiscs: Qdiscs, flush=True
+) -> None:
+    """Put the kernel's ``share`` of an impairment (``split_impairment``) on the
+    interface ``index`` of ``end`` (node, interface): netem, or htb (tbf where
+    the kernel has no htb) for a rate; none when ``share`` is empty."""
     label = f"{end[0]}:{end[1]}"
-    if impair:
-        rtnl.set_netem(
-            index,
-            label,
-            delay_ns=int(impair.delay_ms * 1e6),
-            jitter_ns=int(impair.jitter_ms * 1e6),
-            loss=impair.loss,
-            corrupt=impair.corrupt,
-            rate_bps=impair.rate_bps,
-        )
+    limit = getattr(share, "limit", 0) or DEFAULT_LIMIT
+    if not share:
+        rtnl.set_qdisc(index, label, None)
+    elif qdiscs.netem:
+        rtnl.set_qdisc(index, label, "netem", **netem_parameters(share))
+    elif qdiscs.htb:
+        # One class, 1:1, all traffic: mininet's TCIntf shape.  Its queue is a
+        # pfifo of netem's default 1000 packets, or of ``limit``.
+        rate = share.rate_bps // 8
+        if flush:  # live: htb cannot be changed in place (EINVAL), only made again
+            rtnl.set_qdisc(index, label, None)
+        rtnl.set_qdisc(index, label, "htb", default=1)
+        rtnl.set_class(index, label, "htb", 0x10001, 0x10000, rate=rate, ceil=rate)
+        rtnl.set_leaf(index, label, 0x10001, limit)
     else:
-        rtnl.set_netem(index, label, remove=True)
+        rate = min(share.rate_bps // 8, 0xFFFFFFFF)
+        # The bucket: 1 ms of the rate, and at least two frames.
+        burst = max(rate // 1000, 2 * _FRAME)
+        rtnl.set_qdisc(index, label, "tbf", rate=rate, burst=burst, limit=limit * _FRAME)
     if flush:
         rtnl.flush()

@@ -239,22 +239,46 @@ _SOCKOPT = {
         25: "SO_BINDTODEVICE", 26: "SO_ATTACH_FILTER", 29: "SO_TIMESTAMP_OLD",
         30: "SO_ACCEPTCONN", 31: "SO_PEERSEC", 32: "SO_SNDBUFFORCE", 33: "SO_RCVBUFFORCE",
         34: "SO_PASSSEC", 36: "SO_MARK", 38: "SO_PROTOCOL", 39: "SO_DOMAIN",
-        46: "SO_BUSY_POLL", 49: "SO_INCOMING_CPU", 60: "SO_ZEROCOPY",
-        66: "SO_RCVTIMEO_NEW", 67: "SO_SNDTIMEO_NEW",
+        22: "SO_SECURITY_AUTHENTICATION", 23: "SO_SECURITY_ENCRYPTION_TRANSPORT",
+        24: "SO_SECURITY_ENCRYPTION_NETWORK", 27: "SO_DETACH_FILTER", 28: "SO_PEERNAME",
+        35: "SO_TIMESTAMPNS_OLD", 37: "SO_TIMESTAMPING_OLD", 40: "SO_RXQ_OVFL",
+        41: "SO_WIFI_STATUS", 42: "SO_PEEK_OFF", 43: "SO_NOFCS", 44: "SO_LOCK_FILTER",
+        45: "SO_SELECT_ERR_QUEUE", 46: "SO_BUSY_POLL", 47: "SO_MAX_PACING_RATE",
+        48: "SO_BPF_EXTENSIONS", 49: "SO_INCOMING_CPU", 50: "SO_ATTACH_BPF",
+        51: "SO_ATTACH_REUSEPORT_CBPF", 52: "SO_ATTACH_REUSEPORT_EBPF",
+        53: "SO_CNX_ADVICE", 55: "SO_MEMINFO", 56: "SO_INCOMING_NAPI_ID", 57: "SO_COOKIE",
+        59: "SO_PEERGROUPS", 60: "SO_ZEROCOPY", 61: "SO_TXTIME", 62: "SO_BINDTOIFINDEX",
+        63: "SO_TIMESTAMP_NEW", 64: "SO_TIMESTAMPNS_NEW", 65: "SO_TIMESTAMPING_NEW",
+        66: "SO_RCVTIMEO_NEW", 67: "SO_SNDTIMEO_NEW", 68: "SO_DETACH_REUSEPORT_BPF",
+        69: "SO_PREFER_BUSY_POLL", 70: "SO_BUSY_POLL_BUDGET", 71: "SO_NETNS_COOKIE",
+        72: "SO_BUF_LOCK", 73: "SO_RESERVE_MEM", 74: "SO_TXREHASH", 75: "SO_RCVMARK",
     },
     0: {
         1: "IP_TOS", 2: "IP_TTL", 3: "IP_HDRINCL", 4: "IP_OPTIONS", 8: "IP_PKTINFO",
         10: "IP_MTU_DISCOVER", 11: "IP_RECVERR", 12: "IP_RECVTTL", 13: "IP_RECVTOS",
         14: "IP_MTU", 15: "IP_FREEBIND", 19: "IP_TRANSPARENT", 24: "IP_BIND_ADDRESS_NO_PORT",
+        5: "IP_ROUTER_ALERT", 6: "IP_RECVOPTS", 7: "IP_RETOPTS", 9: "IP_PKTOPTIONS",
+        16: "IP_IPSEC_POLICY", 17: "IP_XFRM_POLICY", 18: "IP_PASSSEC",
+        20: "IP_RECVORIGDSTADDR", 21: "IP_MINTTL", 22: "IP_NODEFRAG", 23: "IP_CHECKSUM",
+        25: "IP_RECVFRAGSIZE", 26: "IP_RECVERR_RFC4884",
         32: "IP_MULTICAST_IF", 33: "IP_MULTICAST_TTL", 34: "IP_MULTICAST_LOOP",
-        35: "IP_ADD_MEMBERSHIP", 36: "IP_DROP_MEMBERSHIP",
+        35: "IP_ADD_MEMBERSHIP", 36: "IP_DROP_MEMBERSHIP", 37: "IP_UNBLOCK_SOURCE",
+        38: "IP_BLOCK_SOURCE", 39: "IP_ADD_SOURCE_MEMBERSHIP",
+        40: "IP_DROP_SOURCE_MEMBERSHIP", 41: "IP_MSFILTER", 49: "IP_MULTICAST_ALL",
+        50: "IP_UNICAST_IF", 51: "IP_LOCAL_PORT_RANGE", 52: "IP_PROTOCOL",
     },
     6: {
         1: "TCP_NODELAY", 2: "TCP_MAXSEG", 3: "TCP_CORK", 4: "TCP_KEEPIDLE",
         5: "TCP_KEEPINTVL", 6: "TCP_KEEPCNT", 7: "TCP_SYNCNT", 8: "TCP_LINGER2",
         9: "TCP_DEFER_ACCEPT", 10: "TCP_WINDOW_CLAMP", 11: "TCP_INFO", 12: "TCP_QUICKACK",
-        13: "TCP_CONGESTION", 18: "TCP_USER_TIMEOUT", 23: "TCP_FASTOPEN",
-        30: "TCP_FASTOPEN_CONNECT", 31: "TCP_ULP",
+        13: "TCP_CONGESTION", 14: "TCP_MD5SIG", 16: "TCP_THIN_LINEAR_TIMEOUTS",
+        17: "TCP_THIN_DUPACK", 18: "TCP_USER_TIMEOUT", 19: "TCP_REPAIR",
+        20: "TCP_REPAIR_QUEUE", 21: "TCP_QUEUE_SEQ", 22: "TCP_REPAIR_OPTIONS",
+        23: "TCP_FASTOPEN", 24: "TCP_TIMESTAMP", 25: "TCP_NOTSENT_LOWAT", 26: "TCP_CC_INFO",
+        27: "TCP_SAVE_SYN", 28: "TCP_SAVED_SYN", 29: "TCP_REPAIR_WINDOW",
+        30: "TCP_FASTOPEN_CONNECT", 31: "TCP_ULP", 32: "TCP_MD5SIG_EXT",
+        33: "TCP_FASTOPEN_KEY", 34: "TCP_FASTOPEN_NO_COOKIE", 35: "TCP_ZEROCOPY_RECEIVE",
+        36: "TCP_INQ", 37: "TCP_TX_DELAY",
     },
     255: {1: "ICMP_FILTER"},
     270: {
@@ -264,11 +288,26 @@ _SOCKOPT = {
         10: "NETLINK_CAP_ACK", 11: "NETLINK_EXT_ACK", 12: "NETLINK_GET_STRICT_CHK",
     },
     41: {
-        16: "IPV6_UNICAST_HOPS", 17: "IPV6_MULTICAST_IF", 18: "IPV6_MULTICAST_HOPS",
-        19: "IPV6_MULTICAST_LOOP", 20: "IPV6_ADD_MEMBERSHIP", 23: "IPV6_MTU_DISCOVER",
-        24: "IPV6_MTU", 25: "IPV6_RECVERR", 26: "IPV6_V6ONLY", 49: "IPV6_RECVPKTINFO",
-        67: "IPV6_TCLASS", 76: "IPV6_AUTOFLOWLABEL",
+        1: "IPV6_ADDRFORM", 2: "IPV6_2292PKTINFO", 3: "IPV6_2292HOPOPTS",
+        4: "IPV6_2292DSTOPTS", 5: "IPV6_2292RTHDR", 6: "IPV6_2292PKTOPTIONS",
+        7: "IPV6_CHECKSUM", 8: "IPV6_2292HOPLIMIT", 9: "IPV6_NEXTHOP", 10: "IPV6_AUTHHDR",
+        11: "IPV6_FLOWINFO", 16: "IPV6_UNICAST_HOPS", 17: "IPV6_MULTICAST_IF",
+        18: "IPV6_MULTICAST_HOPS", 19: "IPV6_MULTICAST_LOOP", 20: "IPV6_ADD_MEMBERSHIP",
+        21: "IPV6_DROP_MEMBERSHIP", 22: "IPV6_ROUTER_ALERT", 23: "IPV6_MTU_DISCOVER",
+        24: "IPV6_MTU", 25: "IPV6_RECVERR", 26: "IPV6_V6ONLY", 27: "IPV6_JOIN_ANYCAST",
+        28: "IPV6_LEAVE_ANYCAST", 29: "IPV6_MULTICAST_ALL", 30: "IPV6_ROUTER_ALERT_ISOLATE",
+        31: "IPV6_RECVERR_RFC4884", 32: "IPV6_FLOWLABEL_MGR", 33: "IPV6_FLOWINFO_SEND",
+        34: "IPV6_IPSEC_POLICY", 35: "IPV6_XFRM_POLICY", 36: "IPV6_HDRINCL",
+        49: "IPV6_RECVPKTINFO", 50: "IPV6_PKTINFO", 51: "IPV6_RECVHOPLIMIT",
+        52: "IPV6_HOPLIMIT", 53: "IPV6_RECVHOPOPTS", 54: "IPV6_HOPOPTS",
+        55: "IPV6_RTHDRDSTOPTS", 56: "IPV6_RECVRTHDR", 57: "IPV6_RTHDR",
+        58: "IPV6_RECVDSTOPTS", 59: "IPV6_DSTOPTS", 60: "IPV6_RECVPATHMTU",
+        61: "IPV6_PATHMTU", 62: "IPV6_DONTFRAG", 66: "IPV6_RECVTCLASS", 67: "IPV6_TCLASS",
+        70: "IPV6_AUTOFLOWLABEL", 72: "IPV6_ADDR_PREFERENCES", 73: "IPV6_MINHOPCOUNT",
+        74: "IPV6_RECVORIGDSTADDR", 75: "IPV6_TRANSPARENT", 76: "IPV6_UNICAST_IF",
+        77: "IPV6_RECVFRAGSIZE", 78: "IPV6_FREEBIND",
     },
+    58: {1: "ICMP6_FILTER"},
 }  # fmt: skip
 # fmt: off
 _MSG_NAMES = (
@@ -563,10 +602,11 @@ def _ptr(c, i):
 
 
 def _fdtext(c, fd: int) -> str:
+    # fd_path gives what goes inside <...>, or (fd_text) the whole decoration.
     if c.fd_path is not None and fd >= 0:
         path = c.fd_path(fd)
         if path is not None:
-            return f"{fd}<{path}>"
+            return f"{fd}{path}" if path[:1] == "<" else f"{fd}<{path}>"
     return str(fd)
 
 
@@ -575,9 +615,23 @@ def _fd(c, i):
     return Arg(_fdtext(c, fd), fd)
 
 
+def _fd_entry(c, i):
+    """A descriptor the call closes or replaces (close, dup2's newfd): decorated
+    as it was at entry, where :func:`capture_entry` looked it up."""
+    fd = _s32(c.args[i])
+    if c.entry and i in c.entry:
+        deco = c.entry[i]
+        return Arg(f"{fd}{deco}" if deco else str(fd), fd)
+    return Arg(_fdtext(c, fd), fd)
+
+
 def _dirfd(c, i):
     fd = _s32(c.args[i])
     if fd == _AT_FDCWD:
+        if c.fd_path is not None:  # -y: the working directory, AT_FDCWD</home/me>
+            cwd = c.fd_path(fd)
+            if cwd is not None and cwd[:1] == "<":
+                return Arg(f"AT_FDCWD{cwd}", "AT_FDCWD")
         return Arg("AT_FDCWD", "AT_FDCWD")
     return Arg(_fdtext(c, fd), fd)
 
@@ -715,7 +769,7 @@ def _mode_text(mode: int) -> tuple[str, str]:
     for bit, name in _S_ISXID:
         if mode & bit:
             parts.append(name)
-    parts.append(f"0{mode & 0o777:03o}")
+    parts.append(_c_octal(mode & 0o777))  # S_IFREG|000, S_IFREG|0644
     text = "|".join(parts)
     return text, text
 
@@ -895,7 +949,11 @@ def decode_sockaddr(raw: bytes, xflag: int = 0) -> Arg:
     if fam == 16 and len(raw) >= 12:
         pid, groups = struct.unpack_from("<iI", raw, 4)  # strace prints nl_pid signed
         value.update(nl_pid=pid, nl_groups=groups)
-        return Arg(f"{{sa_family=AF_NETLINK, nl_pid={pid}, nl_groups={groups:08x}}}", value)
+        pad = raw[2] | raw[3] << 8  # what the program left in the padding, when not 0
+        padtext = f"nl_pad={pad:#x}, " if pad else ""
+        return Arg(
+            f"{{sa_family=AF_NETLINK, {padtext}nl_pid={pid}, nl_groups={groups:08x}}}", value
+        )
     if fam == 17 and len(raw) >= 20:
         proto = raw[2] << 8 | raw[3]
         ifindex, hatype = struct.unpack_from("<iH", raw, 4)
@@ -970,7 +1028,7 @@ def _socket(c):
 def _sockaddr_in(c):
     """connect, bind: fd, input sockaddr, its length."""
     ln = c.args[2] & 0xFFFFFFFF
-    return [_fd(c, 0), _sockaddr_at(c, c.args[1], ln), Arg(str(ln), ln)]
+    return [_fd_entry(c, 0), _sockaddr_at(c, c.args[1], ln), Arg(str(ln), ln)]
 
 
 def _socklen_out(c, addr_i: int, len_i: int) -> list[Arg]:
@@ -1019,18 +1077,33 @@ def _shutdown(c):
 _msgflags = _flagsarg(_MSG_FLAGS)
 
 
+def _netlink_of(c, i) -> int | None:
+    """The netlink family of the socket in argument ``i`` (-1: a netlink socket of
+    unknown family), None when it is not one (see decode_netlink)."""
+    return _netlink.family(getattr(c.mem, "pid", None), _s32(c.args[i]))
+
+
 def _sendto(c):
     ln = c.args[5] & 0xFFFFFFFF
-    return [_fd(c, 0), _inbuf(c, 1), _ulong(c, 2), _msgflags(c, 3),
+    nl = _netlink_of(c, 0)
+    buf = (nl is not None and _netlink.buffer(c, c.args[1], c.args[2], nl)) or _inbuf(c, 1)
+    return [_fd_entry(c, 0), buf, _ulong(c, 2), _msgflags(c, 3),
             _sockaddr_at(c, c.args[4], ln), Arg(str(ln), ln)]  # fmt: skip
 
 
 def _recvfrom(c):
-    return [_fd(c, 0), _outbuf(c, 1), _ulong(c, 2), _msgflags(c, 3), *_socklen_out(c, 4, 5)]
+    buf = None
+    if c.ok:
+        nl = _netlink_of(c, 0)
+        if nl is not None:
+            buf = _netlink.buffer(c, c.args[1], c.retval, nl)
+    return [_fd(c, 0), buf or _outbuf(c, 1), _ulong(c, 2), _msgflags(c, 3),
+            *_socklen_out(c, 4, 5)]  # fmt: skip
 
 
-def _iov_at(c, addr: int, count: int, budget: int | None) -> Arg:
-    """An iovec array; ``budget`` is how many data bytes to show in all (None: no data)."""
+def _iov_at(c, addr: int, count: int, budget: int | None, nl: int | None = None) -> Arg:
+    """An iovec array; ``budget`` is how many data bytes to show in all (None: no
+    data); ``nl``: the data are netlink messages of that family."""
     if not addr:
         return Arg("NULL", None)
     if count <= 0:
@@ -1046,7 +1119,10 @@ def _iov_at(c, addr: int, count: int, budget: int | None) -> Arg:
         if budget is None:
             b = Arg(_addr(base), base)
         else:
-            b = _buf(c, base, min(ln, budget))
+            b = None
+            if nl is not None:
+                b = _netlink.buffer(c, base, min(ln, budget), nl)
+            b = b or _buf(c, base, min(ln, budget))
             budget = max(0, budget - ln)
         texts.append(f"{{iov_base={b.text}, iov_len={ln}}}")
         values.append({"iov_base": b.value, "iov_len": ln})
@@ -1230,7 +1306,9 @@ def _cmsgs(c, addr: int, ctllen: int) -> Arg:
     return Arg(f"[{', '.join(texts)}]", values)
 
 
-def _msghdr_raw(c, raw: bytes, data_size: int | None, user_namelen: int | None) -> Arg:
+def _msghdr_raw(
+    c, raw: bytes, data_size: int | None, user_namelen: int | None, nl: int | None = None
+) -> Arg:
     """A struct msghdr from its 56 bytes; ``data_size`` bytes of iov data are shown
     (None: all of them, for a message being sent).  ``user_namelen`` is what the
     program offered at entry, for a received message's ``msg_namelen=110 => 16``."""
@@ -1240,7 +1318,7 @@ def _msghdr_raw(c, raw: bytes, data_size: int | None, user_namelen: int | None) 
         shown_len = user_namelen
     sa = _sockaddr_at(c, name, shown_len) if name else Arg("NULL", None)
     budget = _iov_total(c, iov, iovlen) if data_size is None else data_size
-    io = _iov_at(c, iov, iovlen, budget)
+    io = _iov_at(c, iov, iovlen, budget, nl)
     ftext, fnames = _flags(flags & 0xFFFFFFFF, _MSG_FLAGS)
     value = {"msg_name": sa.value, "msg_namelen": namelen, "msg_iov": io.value,
              "msg_iovlen": iovlen, "msg_controllen": ctllen, "msg_flags": fnames}  # fmt: skip
@@ -1271,11 +1349,11 @@ def _msghdr(c, addr: int, sending: bool) -> Arg:
         raw = c.mem.read(addr, 56)
     except OSError:
         return Arg(f"{addr:#x}", addr)
-    return _msghdr_raw(c, raw, None if sending else c.retval, user)
+    return _msghdr_raw(c, raw, None if sending else c.retval, user, _netlink_of(c, 0))
 
 
 def _sendmsg(c):
-    return [_fd(c, 0), _msghdr(c, c.args[1], True), _msgflags(c, 2)]
+    return [_fd_entry(c, 0), _msghdr(c, c.args[1], True), _msgflags(c, 2)]
 
 
 def _recvmsg(c):
@@ -1488,28 +1566,6 @@ def _linkat(c):
 
 def _fchmodat(c):
     return [_dirfd(c, 0), _path(c, 1), _octal(c, 2)]
-
-
-def _fchownat(c):
-    return [_dirfd(c, 0), _path(c, 1), _int(c, 2), _int(c, 3), _atflags(c, 4)]
-
-
-def _utimensat(c):
-    v = c.args[2]
-    if not v:
-        times = Arg("NULL", None)
-    else:
-        try:
-            a = struct.unpack("<qqqq", c.mem.read(v, 32))
-        except OSError:
-            times = Arg(f"{v:#x}", v)
-        else:
-            special = {0x3FFFFFFF: "UTIME_NOW", 0x3FFFFFFE: "UTIME_OMIT"}
-            parts = []
-            for sec, nsec in ((a[0], a[1]), (a[2], a[3])):
-                parts.append(special.get(nsec) or f"{{tv_sec={sec}, tv_nsec={nsec}}}")
-            times = Arg(f"[{parts[0]}, {parts[1]}]", parts)
-    return [_dirfd(c, 0), _path(c, 1), times, _atflags(c, 3)]
 
 
 def _vec_at(c, addr: int) -> list[int] | None:
@@ -1746,16 +1802,23 @@ _IDTYPE = {0: "P_ALL", 1: "P_PID", 2: "P_PGID", 3: "P_PIDFD"}
 def _waitid(c):
     t, v = _xlat(_s32(c.args[0]), _IDTYPE)
     info = c.args[2]
-    if not info or not c.ok:
-        itext = Arg(_addr(info), info or None)
-    else:
-        try:
-            si = unpack_siginfo(c.mem.read(info, 128))
-        except OSError:
-            itext = Arg(f"{info:#x}", info)
-        else:
-            itext = Arg(_siginfo_text(si) if si["si_signo"] else "{}", si)
+    itext = c.out(info) or _siginfo_in(c, info)
     return [Arg(t, v), _int(c, 1), itext, _flagsarg(_WAIT_OPTS)(c, 3), _rusage(c, 4)]
+
+
+def _siginfo_in(c, addr: int) -> Arg:
+    """A siginfo_t the program passes (rt_sigqueueinfo, pidfd_send_signal)."""
+    if not addr:
+        return Arg("NULL", None)
+    try:
+        si = unpack_siginfo(c.mem.read(addr, 128))
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    return Arg(_siginfo_text(si) if si["si_signo"] else "{}", si)
+
+
+def _pidfd_send_signal(c):
+    return [_fd(c, 0), _sig(c, 1), _siginfo_in(c, c.args[2]), _uint(c, 3)]
 
 
 def _kill(c):
@@ -1854,12 +1917,12 @@ def _rt_sigreturn(c):
 
 
 def _dup2(c):
-    return [_fd(c, 0), _fd(c, 1)]
+    return [_fd(c, 0), _fd_entry(c, 1)]
 
 
 def _dup3(c):
     text, names = _flags(c.args[2] & 0xFFFFFFFF, ((0o2000000, "O_CLOEXEC"),))
-    return [_fd(c, 0), _fd(c, 1), Arg(text, names)]
+    return [_fd(c, 0), _fd_entry(c, 1), Arg(text, names)]
 
 
 def _flock_at(c, addr: int) -> Arg:
@@ -1979,7 +2042,8 @@ def _ioctl(c):
     elif req == 0x5412:  # TIOCSTI: one character
         out.append(_buf(c, arg, 1))
     else:
-        out.append(_ptr(c, 2))
+        decoder = _misc.IOCTL_ARGS.get(req)
+        out.append(decoder(c, req) if decoder is not None else _ptr(c, 2))
     return out
 
 
@@ -2032,6 +2096,9 @@ def _pollfds(c, addr: int, n: int, revents: bool) -> Arg:
             t, names = _flags(rev & 0xFFFF, _POLL)
             texts.append(f"{{fd={_fdtext(c, fd)}, revents={t}}}")
             values.append({"fd": fd, "revents": names})
+        elif fd < 0:  # the kernel ignores the entry: strace shows no events
+            texts.append(f"{{fd={fd}}}")
+            values.append({"fd": fd})
         else:
             t, names = _flags(ev & 0xFFFF, _POLL)
             texts.append(f"{{fd={_fdtext(c, fd)}, events={t}}}")
@@ -2045,9 +2112,22 @@ def _poll(c):
     return [_pollfds(c, c.args[0], n, False), Arg(str(n), n), _int(c, 2)]
 
 
+def _entry_time(c, i, usec: bool = False) -> Arg:
+    """A timeout the kernel rewrites (select's, ppoll's): as it was at entry, where
+    :func:`capture_entry` saved it; read now only when nothing was saved."""
+    saved = c.entry.get(i) if c.entry else None
+    if saved is None or not c.args[i]:
+        return _timespec_at(c, c.args[i], usec)
+    if saved.__class__ is not bytes:  # unreadable at entry: its address
+        return Arg(f"{c.args[i]:#x}", c.args[i])
+    sec, frac = struct.unpack("<qq", saved)
+    unit = "tv_usec" if usec else "tv_nsec"
+    return Arg(f"{{tv_sec={sec}, {unit}={frac}}}", {"tv_sec": sec, unit: frac})
+
+
 def _ppoll(c):
     n = c.args[1] & 0xFFFFFFFF
-    return [_pollfds(c, c.args[0], n, False), Arg(str(n), n), _timespec(c, 2),
+    return [_pollfds(c, c.args[0], n, False), Arg(str(n), n), _entry_time(c, 2),
             _sigset_arg(c, 3, 4), _ulong(c, 4)]  # fmt: skip
 
 
@@ -2072,7 +2152,7 @@ def _select_sets(c):
 
 
 def _select(c):
-    return [*_select_sets(c), _timeval(c, 4)]
+    return [*_select_sets(c), _entry_time(c, 4, usec=True)]
 
 
 def _pselect6(c):
@@ -2087,7 +2167,7 @@ def _pselect6(c):
         else:
             s = _sigset_at(c, ptr, size)
             smarg = Arg(f"{{sigmask={s.text}, sigsetsize={size}}}", {"sigmask": s.value})
-    return [*_select_sets(c), _timespec(c, 4), smarg]
+    return [*_select_sets(c), _entry_time(c, 4), smarg]
 
 
 def _nanosleep(c):
@@ -2186,10 +2266,6 @@ def _uname(c):
 
 def _chdir_like(c):
     return [_path(c, 0)]
-
-
-def _sched_getaffinity(c):
-    return [_int(c, 0), _uint(c, 1), _ptr(c, 2)]
 
 
 _FADV = {0: "POSIX_FADV_NORMAL", 1: "POSIX_FADV_RANDOM", 2: "POSIX_FADV_SEQUENTIAL",
@@ -2582,7 +2658,7 @@ _SIGS: dict = {
     "openat": _openat,
     "openat2": _openat2,
     "creat": (_P, _octal),
-    "close": (_fd,),
+    "close": (_fd_entry,),
     "close_range": (_U, _U, _U),
     "stat": (_P, _stat),
     "lstat": (_P, _stat),
@@ -2623,25 +2699,16 @@ _SIGS: dict = {
     "chmod": (_P, _octal),
     "fchmod": (_fd, _octal),
     "fchmodat": _fchmodat,
-    "chown": (_P, _I, _I),
-    "lchown": (_P, _I, _I),
-    "fchown": (_fd, _I, _I),
-    "fchownat": _fchownat,
     "truncate": (_P, _L),
     "ftruncate": (_fd, _L),
     "fsync": (_fd,),
     "fdatasync": (_fd,),
     "umask": (_octal,),
-    "utimensat": _utimensat,
     "getdents64": _getdents,
     "getdents": _getdents,
-    "mknod": (_P, _octal, _xlong),
-    "mknodat": (_D, _P, _octal, _xlong),
     "statfs": (_P, _statfs_buf),
     "fstatfs": (_fd, _statfs_buf),
     "getgroups": _getgroups,
-    "sendfile": (_fd, _fd, _X, _ulong),
-    "flock": (_fd, _I),
     # sockets
     "socket": _socket,
     "socketpair": _socketpair,
@@ -2702,16 +2769,11 @@ _SIGS: dict = {
     "setpgid": (_I, _I),
     "getpgid": (_I,),
     "getsid": (_I,),
-    "setuid": (_U,),
-    "setgid": (_U,),
-    "setreuid": (_I, _I),
-    "setregid": (_I, _I),
     "set_tid_address": (_X,),
     "set_robust_list": (_X, _ulong),
     "arch_prctl": _arch_prctl,
     "prlimit64": _prlimit64,
     "getrandom": _getrandom,
-    "sched_getaffinity": _sched_getaffinity,
     "alarm": (_U,),
     "rseq": (_X, _xlong, _I, _xlong),
     "uname": _uname,
@@ -2720,6 +2782,9 @@ _SIGS: dict = {
         _U,
         _flagsarg(((0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK"), (1, "EFD_SEMAPHORE"))),
     ),
+    "pidfd_open": (_I, _flagsarg(((0o4000, "PIDFD_NONBLOCK"),))),
+    "pidfd_send_signal": _pidfd_send_signal,
+    "pidfd_getfd": (_fd, _I, _U),
     "pause": (),
     "sched_yield": (),
     "fadvise64": _fadvise64,
@@ -2859,7 +2924,7 @@ _CAPTURES = {
     _statfs_buf: _cap_out(_STATFS_SIZE),
     _pipefds: _cap_out(_PIPEFDS_SIZE),
 }
-_PURE.update((_int, _uint, _long, _ulong, _xlong, _ptr, _fd, _dirfd, _octal, _oflags))
+_PURE.update((_int, _uint, _long, _ulong, _xlong, _ptr, _fd, _fd_entry, _dirfd, _octal, _oflags))
 #: Calls whose result text reads memory too (format_result), or that are decoded
 #: at entry: never deferred.
 _NOT_DEFERRED = frozenset(("poll", "ppoll", "select", "pselect6", "recvmmsg", "execve", "execveat"))
@@ -2947,12 +3012,34 @@ def _from_prototype(name: str):
     return tuple(decoders)
 
 
-def capture_entry(name: str, args: tuple[int, ...], mem) -> dict | None:
+#: Calls :func:`capture_entry` saves something for (the sinks stop there at entry).
+ENTRY_CAPTURED = ("accept", "accept4", "getsockname", "getpeername", "recvfrom", "recvmsg",
+                  "recvmmsg", "getsockopt", "select", "pselect6", "ppoll", "sendfile",
+                  "copy_file_range", "ioctl")  # fmt: skip
+#: ... and, under -y, the calls that close or replace a descriptor: strace
+#: decorates it as it was before the call.
+FD_ENTRY_CAPTURED = ("close", "dup2", "dup3")
+#: ... and, with -yy's sockets, the calls that bind their socket (a send on an
+#: unbound datagram socket binds it), decorated as before the call.
+SOCKET_ENTRY_CAPTURED = ("bind", "connect", "sendto", "sendmsg")
+_FD_AT_ENTRY = {"close": 0, "dup2": 1, "dup3": 1, "bind": 0, "connect": 0, "sendto": 0,
+                "sendmsg": 0}  # fmt: skip
+
+
+def capture_entry(name: str, args: tuple[int, ...], mem, fd_path=None) -> dict | None:
     """Read, at syscall entry, what the call will overwrite and strace shows as input.
 
     Returns ``{arg index: value}`` for :func:`decode_call`'s ``entry``, or None
     when the call has nothing of the kind (the common case: no memory read).
+    ``fd_path`` is -y's look-up, for the descriptors of ``FD_ENTRY_CAPTURED``.
     """
+    if fd_path is not None and name in _FD_AT_ENTRY:
+        i = _FD_AT_ENTRY[name]
+        fd = _s32(args[i])
+        deco = fd_path(fd) if fd >= 0 else None
+        if deco is not None and deco[:1] != "<":
+            deco = f"<{deco}>"
+        return {i: deco or ""}
     try:
         if name in ("accept", "accept4", "getsockname", "getpeername"):
             return {2: _lenp(mem, args[2])} if args[2] else None
@@ -2973,10 +3060,28 @@ def capture_entry(name: str, args: tuple[int, ...], mem) -> dict | None:
             return saved or None
         if name in ("select", "pselect6"):
             nbytes = (min(max(_s32(args[0]), 0), 65536) + 7) // 8
-            return {k: mem.read(args[k], nbytes) for k in (1, 2, 3) if args[k]}
+            saved = {k: mem.read(args[k], nbytes) for k in (1, 2, 3) if args[k]}
+            if args[4]:  # the timeout, which the kernel rewrites with what is left
+                saved[4] = _read_or_error(mem, args[4], 16)
+            return saved
+        if name == "ppoll":
+            return {2: _read_or_error(mem, args[2], 16)} if args[2] else None
+        if name in _misc.OFFSET_ARGS:
+            return _misc.capture_offsets(name, args, mem)
+        if name == "ioctl":  # SIOCGIFCONF's ifc_len is value-result
+            if args[1] & 0xFFFFFFFF == 0x8912 and args[2]:
+                return {2: _lenp(mem, args[2], "<i")}
+            return None
     except OSError:
         return None
     return None
+
+
+def _read_or_error(mem, addr: int, size: int) -> bytes | OSError:
+    try:
+        return mem.read(addr, size)
+    except OSError as err:
+        return err
 
 
 def _lenp(mem, addr: int, fmt: str = "<I") -> int:
@@ -2998,13 +3103,14 @@ _FD_RESULT = frozenset((
     "fsmount", "fspick",
 ))
 # fmt: on
-_TIMEOUT_RESULT = frozenset(
-    ("poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2")
-)  # fmt: skip
+# (epoll_wait's 0 is a plain 0 in strace 6.1.)
+_TIMEOUT_RESULT = frozenset(("poll", "ppoll", "select", "pselect6"))
 
 
 #: Calls whose successful result is more than the number (see format_result).
-_ANNOTATED_RESULT = _HEX_RESULT | _OCT_RESULT | _TIMEOUT_RESULT | {"prctl", "recvmmsg", "fcntl"}
+_ANNOTATED_RESULT = _HEX_RESULT | _OCT_RESULT | _TIMEOUT_RESULT | {
+    "prctl", "recvmmsg", "fcntl", "rt_sigtimedwait", "sched_getscheduler", "membarrier"
+}  # fmt: skip
 
 
 def format_result(
@@ -3043,13 +3149,19 @@ def format_result(
         if name in ("poll", "ppoll") and args is not None and mem is not None:
             c = _Ctx(args, mem, 32, fd_path, True, retval, None, 0)
             fds = _pollfds(c, args[0], args[1] & 0xFFFFFFFF, True)
-            return f"{retval} ({fds.text})", None
+            return f"{retval} ({fds.text}{_left(c, name, args)})", None
         if name in ("select", "pselect6") and args is not None and mem is not None:
-            return _select_result(retval, args, mem, fd_path), None
+            return _select_result(name, retval, args, mem, fd_path), None
     if name == "prctl" and args is not None and args[0] & 0xFFFFFFFF == 3:
         dumpable = _PR_DUMPABLE.get(retval)  # PR_GET_DUMPABLE: 1 (SUID_DUMP_USER)
         if dumpable:
             return f"{retval} ({dumpable})", None
+    if name == "rt_sigtimedwait":
+        return _misc.sigtimedwait_result(retval), None
+    if name in _misc.ANNOTATED:
+        text = _misc.result_text(name, retval)
+        if text is not None:
+            return text, None
     if name == "recvmmsg":
         if retval == 0:
             return "0 (Timeout)", None
@@ -3065,14 +3177,15 @@ def format_result(
             return f"{_hex(retval)} (flags {fl.text})", None
         if cmd == 1034:
             return (f"{_hex(retval)} (seals {_flags(retval, _SEALS)[0]})" if retval else "0"), None
-    if fd_path is not None and name in _FD_RESULT:
+    dupfd = name == "fcntl" and args is not None and args[1] & 0xFFFFFFFF in (0, 1030)
+    if fd_path is not None and (name in _FD_RESULT or dupfd):  # F_DUPFD, F_DUPFD_CLOEXEC
         path = fd_path(retval)
         if path is not None:
-            return f"{retval}<{path}>", None
+            return (f"{retval}{path}" if path[:1] == "<" else f"{retval}<{path}>"), None
     return str(retval), None
 
 
-def _select_result(retval, args, mem, fd_path) -> str:
+def _select_result(name, retval, args, mem, fd_path) -> str:
     c = _Ctx(args, mem, 32, fd_path, True, retval, None, 0)
     nfds = _s32(args[0])
     parts = []
@@ -3081,9 +3194,27 @@ def _select_result(retval, args, mem, fd_path) -> str:
             s = _fdset_at(c, args[k], nfds)
             if s.value:
                 parts.append(f"{label} {s.text}")
+    left = _left(c, name, args)
+    if left:
+        parts.append(left[2:])
     if parts:
         return f"{retval} ({', '.join(parts)})"
     return str(retval)
+
+
+#: Where the timeout is, for the calls that write back what is left of it.
+_TIMEOUT_ARG = {"select": 4, "pselect6": 4, "ppoll": 2}
+
+
+def _left(c, name: str, args) -> str:
+    """``, left {...}``: the timeout the kernel wrote back (none for poll)."""
+    i = _TIMEOUT_ARG.get(name)
+    if i is None or not args[i]:
+        return ""
+    left = _timespec_at(c, args[i], usec=name == "select")
+    if left.value.__class__ is not dict:
+        return ""
+    return f", left {left.text}"
 
 
 # --- signals ---------------------------------------------------------------------
@@ -3199,23 +3330,98 @@ def format_signal(siginfo: dict) -> str:
 
 # --- -y: what an fd is -----------------------------------------------------------
 
+#: What ``-y`` shows (``-e decode-fds=path``); ``-yy`` is all of ``DECODE_FDS``.
+PATHS = frozenset(("path",))
+DECODE_FDS = frozenset(("path", "socket", "dev", "pidfd"))
+
 
 def fd_path(pid: int, fd: int, *, sockets: bool = False) -> str | None:
     """What strace's ``-y`` shows inside ``fd<...>``: the path, ``pipe:[N]``, ``socket:[N]``.
 
     With ``sockets=True`` (strace's ``-yy``) a socket is described by its protocol
-    and addresses from /proc/PID/net: ``TCP:[198.18.0.1:40000->198.18.0.2:80]``,
-    falling back to ``socket:[inode]`` when the socket is not found there.
+    and addresses: ``TCP:[198.18.0.1:40000->198.18.0.2:80]``, falling back to
+    ``socket:[inode]`` when the socket is not found.
     """
     try:
         target = os.readlink(f"/proc/{pid}/fd/{fd}")
     except OSError:
         return None
     if sockets and target.startswith("socket:["):
-        return _describe_socket(pid, int(target[8:-1])) or target
+        return _describe_socket(pid, int(target[8:-1]), fd) or target
     if target.startswith("/"):
-        return escape(os.fsencode(target)).replace(">", "\\76")
+        return _quote_path(target)
     return target
+
+
+def _quote_path(target: str) -> str:
+    # strace quotes the path without the quotes, and escapes the brackets around it.
+    return escape(os.fsencode(target)).replace("<", "\\74").replace(">", "\\76")
+
+
+def fd_text(pid: int, fd: int, kinds: frozenset = PATHS) -> str | None:
+    """strace's decoration after ``fd`` for ``-e decode-fds=KINDS``: ``</etc/passwd>``,
+    ``</tmp/x>(deleted)``, ``</dev/null<char 1:3>>``, ``<TCP:[...]>``, ``<pid:42>``;
+    ``AT_FDCWD`` (-100) is the working directory.  None: nothing to add.
+
+    Only what ``kinds`` asks for is looked up: a path is one readlink; ``dev``
+    adds a stat, ``socket`` a look-up of the socket (see ``_describe_socket``).
+    """
+    if fd == _AT_FDCWD:
+        if "path" not in kinds:
+            return None
+        try:
+            return f"<{_quote_path(os.readlink(f'/proc/{pid}/cwd'))}>"
+        except OSError:
+            return None
+    if fd < 0:
+        return None
+    link = f"/proc/{pid}/fd/{fd}"
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return None
+    if target[0] == "/":
+        device = _device(link) if "dev" in kinds else ""
+        if device or "path" in kinds:  # decode-fds=dev alone: devices only
+            deleted = target.endswith(" (deleted)")
+            if deleted:
+                target = target[:-10]
+            text = _quote_path(target) + device
+            return f"<{text}>(deleted)" if deleted else f"<{text}>"
+        return None
+    if target.startswith("socket:["):
+        if "socket" in kinds:
+            return f"<{_describe_socket(pid, int(target[8:-1]), fd) or target}>"
+    elif target == "anon_inode:[pidfd]" and "pidfd" in kinds:
+        owner = _pidfd_pid(pid, fd)
+        if owner is not None:
+            return f"<pid:{owner}>"
+    return f"<{target}>" if "path" in kinds else None
+
+
+def _device(link: str) -> str:
+    try:
+        st = os.stat(link)
+    except OSError:
+        return ""
+    kind = st.st_mode & 0o170000
+    if kind == 0o20000:
+        return f"<char {os.major(st.st_rdev)}:{os.minor(st.st_rdev)}>"
+    if kind == 0o60000:
+        return f"<block {os.major(st.st_rdev)}:{os.minor(st.st_rdev)}>"
+    return ""
+
+
+def _pidfd_pid(pid: int, fd: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/fdinfo/{fd}", "rb") as f:
+            info = f.read()
+    except OSError:
+        return None
+    at = info.find(b"\nPid:\t")
+    if at < 0:
+        return None
+    return int(info[at + 6 : info.index(b"\n", at + 6)])
 
 
 def _ipv4(hexaddr: str) -> str:
@@ -3229,36 +3435,134 @@ def _ipv6(hexaddr: str) -> str:
     return socket.inet_ntop(socket.AF_INET6, raw)
 
 
-def _describe_socket(pid: int, inode: int) -> str | None:
-    key = str(inode)
-    for table, proto, v6 in (("tcp", "TCP", False), ("tcp6", "TCPv6", True),
-                             ("udp", "UDP", False), ("udp6", "UDPv6", True)):  # fmt: skip
+#: The /proc/PID/net table of each protocol strace describes from an address pair.
+_INET_TABLES = {"TCP": ("tcp", False), "TCPv6": ("tcp6", True), "UDP": ("udp", False),
+                "UDPv6": ("udp6", True), "UDPLITE": ("udplite", False),
+                "UDPLITEv6": ("udplite6", True)}  # fmt: skip
+_NETLINK_SHORT = {k: v[8:] for k, v in _NETLINK.items()}  # NETLINK_ROUTE -> ROUTE
+
+
+def _describe_socket(pid: int, inode: int, fd: int | None = None) -> str | None:
+    """``-yy``'s description of a socket, as strace 6.1 makes it.
+
+    The protocol is the socket's ``system.sockprotoname`` attribute (as strace
+    reads it); TCP and UDP addresses come from the tracee's own /proc/PID/net
+    (its network namespace), netlink port ids likewise, a UNIX socket's peer from
+    sock_diag (see ``_unix_diag``).  A socket no longer found (closed by its peer,
+    reset) keeps the description last seen, as in strace's cache.  None: neither
+    the protocol nor the socket is known.
+    """
+    proto = None
+    if fd is not None:
         try:
-            with open(f"/proc/{pid}/net/{table}") as f:
-                next(f)
-                for line in f:
-                    cols = line.split()
-                    if len(cols) > 9 and cols[9] == key:
-                        return _inet_desc(proto, v6, cols[1], cols[2], inode)
+            raw = os.getxattr(f"/proc/{pid}/fd/{fd}", "system.sockprotoname")
+            proto = raw.rstrip(b"\0").decode()
         except OSError:
-            continue
+            proto = None
+    details = None
+    if proto is None or proto in _INET_TABLES:
+        tables = _INET_TABLES.items() if proto is None else [(proto, _INET_TABLES[proto])]
+        for name, (table, v6) in tables:
+            found = _proc_net_row(pid, table, 9, inode)
+            if found is not None:
+                details = _inet_desc(name, v6, found[1], found[2], inode)
+                break
+    elif proto == "NETLINK":
+        row = _proc_net_row(pid, "netlink", 9, inode)
+        if row is not None and row[2] != "0":
+            family = _NETLINK_SHORT.get(int(row[1])) or row[1]
+            details = f"NETLINK:[{family}:{row[2]}]"
+    elif proto.startswith("UNIX"):  # UNIX-STREAM, and UNIX for the other types
+        details = _unix_desc(proto, inode)
+    if details is not None:
+        if len(_SOCKETS_SEEN) > 4096:
+            _SOCKETS_SEEN.clear()
+        _SOCKETS_SEEN[inode] = details
+        return details
+    details = _SOCKETS_SEEN.get(inode)
+    if details is not None:
+        return details
+    return f"{proto}:[{inode}]" if proto else None
+
+
+_SOCKETS_SEEN: dict = {}  # socket inode -> its description, as last found
+
+
+def _proc_net_row(pid: int, table: str, column: int, inode: int) -> list | None:
+    key = str(inode)
     try:
-        with open(f"/proc/{pid}/net/unix") as f:
+        with open(f"/proc/{pid}/net/{table}") as f:
             next(f)
             for line in f:
                 cols = line.split()
-                if len(cols) > 6 and cols[6] == key:
-                    kind = {"0001": "STREAM", "0002": "DGRAM", "0005": "SEQPACKET"}.get(
-                        cols[4], cols[4]
-                    )
-                    path = f',"{cols[7]}"' if len(cols) > 7 else ""
-                    return f"UNIX-{kind}:[{inode}{path}]"
-    except OSError:
-        pass
+                if len(cols) > column and cols[column] == key:
+                    return cols
+    except (OSError, StopIteration):
+        return None
     return None
 
 
-def _inet_desc(proto: str, v6: bool, local: str, remote: str, inode: int) -> str:
+def _unix_desc(proto: str, inode: int) -> str:
+    # The protocol's name is the kernel's: UNIX-STREAM, and UNIX for datagram and
+    # seqpacket sockets.
+    found = _unix_diag(inode)
+    if found is None:
+        return None
+    _kind, peer, name = found
+    if not peer and "->" in _SOCKETS_SEEN.get(inode, ""):  # its peer closed: inode 0
+        return None
+    text = f"{proto}:[{inode}"
+    if peer:
+        text += f"->{peer}"
+    if name:
+        if name[:1] == b"\0":  # abstract: every byte is the name
+            text += ",@" + quote(name[1:])
+        else:
+            text += "," + quote(name.split(b"\0", 1)[0])
+    return text + "]"
+
+
+def _unix_diag(inode: int) -> tuple[int, int, bytes | None] | None:
+    """(type, peer inode, bound name) of a UNIX socket, by inode, from sock_diag.
+
+    Hand-written: one request and one answer on a NETLINK_SOCK_DIAG socket, where
+    pyroute2 would cost 150 ms to import and dumps every socket to find one.
+    """
+    import socket
+
+    # nlmsghdr + unix_diag_req{family, protocol, pad, states, ino, show, cookie[2]}
+    req = struct.pack("<IHHII", 16 + 24, 20, 1, 1, 0)  # SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST
+    req += struct.pack(
+        "<BBHIIIII", socket.AF_UNIX, 0, 0, 0xFFFFFFFF, inode, 1 | 4, 0xFFFFFFFF, 0xFFFFFFFF
+    )  # fmt: skip  (UDIAG_SHOW_NAME | _PEER)
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 4) as nl:
+            nl.sendto(req, (0, 0))
+            nl.settimeout(1)
+            data = nl.recv(65536)
+    except OSError:
+        return None
+    if len(data) < 32:
+        return None
+    length, mtype = struct.unpack_from("<IH", data)
+    if mtype != 20:  # NLMSG_ERROR: not found
+        return None
+    kind = data[17]
+    peer, name = 0, None
+    off = 16 + 16  # unix_diag_msg{family, type, state, pad, ino, cookie[2]}
+    while off + 4 <= min(length, len(data)):
+        alen, atype = struct.unpack_from("<HH", data, off)
+        if alen < 4:
+            break
+        if atype == 0:  # UNIX_DIAG_NAME
+            name = data[off + 4 : off + alen]
+        elif atype == 2:  # UNIX_DIAG_PEER
+            (peer,) = struct.unpack_from("<I", data, off + 4)
+        off += (alen + 3) & ~3
+    return kind, peer, name
+
+
+def _inet_desc(proto: str, v6: bool, local: str, remote: str, inode: int) -> str | None:
     def fmt(hexpair: str) -> tuple[str, int, bool]:
         addr, port = hexpair.split(":")
         zero = not int(addr, 16) and not int(port, 16)
@@ -3268,7 +3572,16 @@ def _inet_desc(proto: str, v6: bool, local: str, remote: str, inode: int) -> str
     lip, lport, lzero = fmt(local)
     rip, rport, rzero = fmt(remote)
     if lzero:
-        return f"{proto}:[{inode}]"
+        return None
     if rzero:
         return f"{proto}:[{lip}:{lport}]"
     return f"{proto}:[{lip}:{lport}->{rip}:{rport}]"
+
+
+# The smaller families' decoders, in a module of their own (they use the helpers above).
+from pycoz_cli.core.trace import decode_misc as _misc  # noqa: E402
+from pycoz_cli.core.trace import decode_netlink as _netlink  # noqa: E402
+
+_SIGS.update(_misc.SIGS)
+_IOCTL.update(_misc.IOCTL_NAMES)
+_IOCTL_TEXT.update(_misc.IOCTL_TEXT)

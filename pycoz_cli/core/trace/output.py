@@ -33,23 +33,20 @@ decode = _LazyDecode()
 #: Decoded whole at entry: after a successful exec their arguments are gone.
 EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
 #: Calls whose input the kernel overwrites (socklen, fd sets): read at entry.
-CAPTURE_CALLS = frozenset(
-    NUMBERS[n]
-    for n in (
-        "accept",
-        "accept4",
-        "getsockname",
-        "getpeername",
-        "recvfrom",
-        "recvmsg",
-        "recvmmsg",
-        "getsockopt",
-        "select",
-        "pselect6",
-    )
-    if n in NUMBERS
-)
+CAPTURE_CALLS = frozenset(NUMBERS[n] for n in decode.ENTRY_CAPTURED if n in NUMBERS)
 DECODE_AT_ENTRY = EXEC_CALLS | CAPTURE_CALLS
+#: Under -y, also the calls that close or replace a descriptor (decorated as at entry).
+FD_ENTRY_CALLS = frozenset(NUMBERS[n] for n in decode.FD_ENTRY_CAPTURED if n in NUMBERS)
+SOCKET_ENTRY_CALLS = frozenset(NUMBERS[n] for n in decode.SOCKET_ENTRY_CAPTURED if n in NUMBERS)
+#: -k: calls whose stack is taken at entry, as strace does (after them there is
+#: no stack to read: the program is replaced, or gone).
+STACK_AT_ENTRY = EXEC_CALLS | frozenset(NUMBERS[n] for n in ("exit", "exit_group") if n in NUMBERS)
+
+
+def _takes_stack(method) -> bool:
+    import inspect
+
+    return "stack" in inspect.signature(method).parameters
 
 
 def _signame(sig: int) -> str:
@@ -80,11 +77,25 @@ class Common:
     decode_at_entry = DECODE_AT_ENTRY
 
     def __init__(
-        self, *, strsize=32, decode_fds=False, status=None, signals=None, quiet=0, xflag=0
+        self,
+        *,
+        strsize=32,
+        decode_fds=False,
+        status=None,
+        signals=None,
+        quiet=0,
+        stack_trace=False,
+        xflag=0,
     ):
         self.strsize = strsize
-        self.decode_fds = decode_fds
-        self._fd_sockets = not isinstance(decode_fds, bool) and "socket" in decode_fds
+        # -y is decode-fds=path; a set names the kinds (decode.DECODE_FDS).
+        if decode_fds is True:
+            decode_fds = decode.PATHS
+        self.decode_fds = frozenset(decode_fds or ())
+        if self.decode_fds:
+            self.decode_at_entry = DECODE_AT_ENTRY | FD_ENTRY_CALLS
+            if "socket" in self.decode_fds:
+                self.decode_at_entry |= SOCKET_ENTRY_CALLS
         self.status = status
         self.signals = signals
         self.quiet = quiet
@@ -95,6 +106,66 @@ class Common:
         self.xflag = xflag
         self._entry_args: dict = {}
         self._captured: dict = {}
+        #: -k: stacks taken at entry (STACK_AT_ENTRY), by pid.
+        self._stacks: dict = {}
+        self._unwinder = None
+        #: The command pycoz started, until its exec: that exec's stack at entry
+        #: would be pycoz's own; it is taken after the exec, as strace does.
+        self._starting = None
+        # (A subclass whose syscall() takes no ``stack`` prints none.)
+        self.stack_trace = stack_trace and _takes_stack(type(self).syscall)
+        if self.stack_trace:
+            # Bound here rather than tested per call: without -k, nothing changes.
+            self.decode_at_entry = DECODE_AT_ENTRY | STACK_AT_ENTRY
+            self.syscall = self._syscall_with_stack
+
+    def _note_process(self, kind, pid) -> None:
+        if self._unwinder is not None and kind in ("exec", "exit", "killed"):
+            self._unwinder.forget(pid)
+        if kind == "attach":
+            self._starting = False  # attached: every exec is the program's own
+        elif kind == "start" and self._starting is None:
+            self._starting = pid
+        elif kind == "exec" and pid == self._starting:
+            self._starting = False
+
+    def _close_stacks(self) -> None:
+        """The files -k opened (one per ELF object), closed when tracing ends."""
+        if self._unwinder is not None:
+            self._unwinder.close()
+            self._unwinder = None
+
+    def _stack_of(self, pid) -> list:
+        """``_stack`` outside a syscall stop (a signal's): a reader of its own."""
+        from pycoz_cli.core.trace.ptrace import Memory
+
+        memory = Memory(pid)
+        try:
+            return self._stack(pid, memory)
+        finally:
+            memory.close()
+
+    def _stack(self, pid, memory) -> list:
+        """The frames of ``pid``'s stack now (it is stopped); [] if it cannot be read."""
+        from pycoz_cli.core.trace import unwind
+
+        if self._unwinder is None:
+            self._unwinder = unwind.Unwinder()
+        try:
+            return self._unwinder.stack(pid, unwind.registers(pid), memory)
+        except OSError:
+            return []
+
+    def _syscall_with_stack(self, pid, nr, args, retval, is_error, t_enter, t_exit, inj, memory):
+        """``syscall`` under -k: the stack is read before the tracee is resumed."""
+        stack = self._stacks.pop(pid, None)
+        if not self._wanted(retval, is_error):
+            return None
+        if stack is None:
+            stack = (self._stack(pid, memory) if retval is not None else [], False)
+        cls = type(self)
+        return cls.syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, inj, memory,
+                           stack)  # fmt: skip
 
     def _supersede(self, pid, former) -> list | None:
         """A thread's execve now ends under the leader's ``pid``: its entry goes
@@ -106,25 +177,29 @@ class Common:
         return decoded
 
     def enter(self, pid, nr, args, memory) -> None:
+        if self.stack_trace:
+            if nr in STACK_AT_ENTRY and pid != self._starting:
+                self._stacks[pid] = (self._stack(pid, memory), True)
+            if nr not in DECODE_AT_ENTRY:
+                return
         name = NAMES.get(nr) or f"syscall_{nr}"
         if nr in EXEC_CALLS:
             self._entry_args[pid] = self._decode(pid, name, args, memory, None)
         else:
-            self._captured[pid] = decode.capture_entry(name, args, memory)
+            fd_path = self._fd_text(pid) if self.decode_fds else None
+            self._captured[pid] = decode.capture_entry(name, args, memory, fd_path)
 
-    def _fd_path(self, pid):
-        sockets = self._fd_sockets
-        if sockets:
-            return lambda fd: decode.fd_path(pid, fd, sockets=True)
-        return lambda fd: decode.fd_path(pid, fd)
+    def _fd_text(self, pid):
+        return partial(decode.fd_text, pid, kinds=self.decode_fds)
 
     def _decode(self, pid, name, args, memory, retval, entry=None, exiting=True):
+        fd_path = self._fd_text(pid) if self.decode_fds else None
         return decode.decode_call(
             name,
             args,
             memory,
             strsize=self.strsize,
-            fd_path=self._fd_path(pid) if self.decode_fds else None,
+            fd_path=fd_path,
             exiting=exiting,
             retval=retval,
             entry=entry,
@@ -134,7 +209,7 @@ class Common:
     def _result(self, pid, name, retval, args, memory):
         if not self.decode_fds:
             return decode.format_result(name, retval, args=args, mem=memory)
-        fd_path = self._fd_path(pid)
+        fd_path = self._fd_text(pid)
         return decode.format_result(name, retval, args=args, mem=memory, fd_path=fd_path)
 
     def _wanted(self, retval, is_error) -> bool:
@@ -148,13 +223,13 @@ class Common:
         """What the call's decoders will read, read now (the tracee is stopped),
         so that the line can be made after the tracer resumes it; None when the
         call must be decoded now (see ``decode.capture``)."""
-        if self.decode_fds or retval is None or nr in DECODE_AT_ENTRY:
+        if self.decode_fds or retval is None or nr in self.decode_at_entry:
             return None
         return decode.capture(name, args, memory, retval, strsize=self.strsize)
 
     def _args(self, pid, nr, name, args, memory, retval):
         entry = None
-        if nr in DECODE_AT_ENTRY:
+        if nr in self.decode_at_entry:
             if nr in EXEC_CALLS and pid in self._entry_args:
                 return self._entry_args.pop(pid)
             entry = self._captured.pop(pid, None)
@@ -189,6 +264,14 @@ def hexdump(data: bytes) -> str:
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
         lines.append(f" | {off:05x}  {''.join(cells):<49} {text:<16} |")
     return "\n".join(lines)
+
+
+def _frames_json(frames) -> list[dict]:
+    return [
+        {"pc": f.pc, "path": f.path, "symbol": f.symbol, "offset": f.offset,
+         "file_offset": f.file_offset}
+        for f in frames
+    ]  # fmt: skip
 
 
 class StraceText(Common):
@@ -251,6 +334,8 @@ class StraceText(Common):
         self._path_hits: dict = {}
         #: Nothing but the pid before a call (no -r, -t, -n, -i): ``_call``'s fast path.
         self._plain = not (relative or timestamps or numbers or instruction_pointer)
+        #: What Common reads at entry (-P then asks to see every call's entry).
+        self._entry_calls = self.decode_at_entry
         if self.paths:
             self.decode_at_entry = _Everything()
             self._quoted = {decode.quote(p.encode()) for p in self.paths}
@@ -324,7 +409,7 @@ class StraceText(Common):
         out.write(f"{line}{pad} = {result}\n")
 
     def enter(self, pid, nr, args, memory) -> None:
-        if nr in DECODE_AT_ENTRY:
+        if nr in self._entry_calls:
             super().enter(pid, nr, args, memory)
         if self.paths:
             self._path_hits[pid] = self._names_path(pid, nr, args, memory)
@@ -335,7 +420,12 @@ class StraceText(Common):
         name = NAMES.get(nr) or f"syscall_{nr}"
         try:
             decoded = decode.decode_call(
-                name, args, memory, fd_path=self._fd_path(pid), exiting=False, strsize=4096
+                name,
+                args,
+                memory,
+                fd_path=partial(decode.fd_text, pid, kinds=decode.PATHS),
+                exiting=False,
+                strsize=4096,
             )
         except OSError:
             return False
@@ -347,7 +437,9 @@ class StraceText(Common):
                 return True
         return False
 
-    def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
+    def syscall(
+        self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory, stack=None
+    ):
         if self.paths and not self._path_hits.pop(pid, False):
             return None
         if self.status is not None and not self._wanted(retval, is_error):
@@ -358,12 +450,20 @@ class StraceText(Common):
         ip = self.ip if self.wants_ip else None
         dumps = self.read_fds or self.write_fds
         snap = None if dumps else self._snapshot(nr, name, args, memory, retval)
+        line = self._line if stack is None else partial(self._line_and_stack, stack)
         if snap is not None:
-            return partial(
-                self._line, pid, nr, name, args, retval, t_enter, t_exit, injected, snap, ip
-            )
-        self._line(pid, nr, name, args, retval, t_enter, t_exit, injected, memory, ip)
+            return partial(line, pid, nr, name, args, retval, t_enter, t_exit, injected, snap, ip)
+        line(pid, nr, name, args, retval, t_enter, t_exit, injected, memory, ip)
         return None
+
+    def _line_and_stack(self, stack, pid, *rest):
+        """-k: the line, then its stack (``stack``: the frames, and whether they
+        were taken at the call's entry)."""
+        from pycoz_cli.core.trace.unwind import format_frames
+
+        self._line(pid, *rest)
+        out = self.per_pid(pid) if self.per_pid else self.out
+        out.write("".join(line + "\n" for line in format_frames(*stack)))
 
     def _line(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory, ip=None):
         raw = nr in self.raw
@@ -421,6 +521,7 @@ class StraceText(Common):
         out.write(hexdump(data) + "\n")
 
     def process(self, kind, pid, **info):
+        self._note_process(kind, pid)
         quiet = self.quiet_words
         if kind in ("start", "fork"):
             self.pids.add(pid)
@@ -442,6 +543,12 @@ class StraceText(Common):
                 return
             ip = self.ip if self.wants_ip else None
             self._write(pid, decode.format_signal(info["fields"]), ip=ip)
+            if self.stack_trace:  # as strace -k: where the signal found the program
+                from pycoz_cli.core.trace.unwind import format_frames
+
+                out = self.per_pid(pid) if self.per_pid else self.out
+                frames = self._stack_of(pid)
+                out.write("".join(line + "\n" for line in format_frames(frames)))
         elif kind == "exec" and self.comm:
             self._read_comm(pid)
         elif kind == "superseded":
@@ -479,6 +586,7 @@ class StraceText(Common):
 
     def finish(self) -> None:
         self.out.flush()
+        self._close_stacks()
 
 
 def _nargs(name: str, decoded) -> int:
@@ -535,19 +643,21 @@ class JsonLines(Common):
         self.durations = durations
         self._dumps = json.dumps
 
-    def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
+    def syscall(
+        self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory, stack=None
+    ):
         if not self._wanted(retval, is_error):
             return None
         name = NAMES.get(nr) or f"syscall_{nr:#x}"
         snap = self._snapshot(nr, name, args, memory, retval)
         if snap is not None:
             return partial(
-                self._record, pid, nr, name, args, retval, t_enter, t_exit, injected, snap
+                self._record, pid, nr, name, args, retval, t_enter, t_exit, injected, snap, stack
             )
-        self._record(pid, nr, name, args, retval, t_enter, t_exit, injected, memory)
+        self._record(pid, nr, name, args, retval, t_enter, t_exit, injected, memory, stack)
         return None
 
-    def _record(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory):
+    def _record(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory, stack=None):
         try:
             decoded = self._args(pid, nr, name, args, memory, retval)
             values = [a.value for a in decoded]
@@ -575,6 +685,8 @@ class JsonLines(Common):
             record["delayed"] = True
         if t_exit is not None and self.durations:
             record["duration"] = round(t_exit - t_enter, 9)
+        if stack is not None:
+            record["stack"] = _frames_json(stack[0])
         text = self._dumps(record)
         if "\\ud" in text:  # a lone surrogate: bytes that are not UTF-8
             record["args"] = json_safe(values)
@@ -582,6 +694,7 @@ class JsonLines(Common):
         self.out.write(text + "\n")
 
     def process(self, kind, pid, **info):
+        self._note_process(kind, pid)
         record = {"type": kind, "pid": pid, "time": time.monotonic()}
         if kind == "signal":
             _signo, _err, code, spid, _suid = info["info"]
@@ -595,6 +708,8 @@ class JsonLines(Common):
                 status = fields["si_status"]
                 # strace: a number for CLD_EXITED, else the signal's name.
                 record["si_status"] = status if code == 1 else _signame(status)
+            if self.stack_trace:
+                record["stack"] = _frames_json(self._stack_of(pid))
         elif kind == "killed":
             record.update(signal=_signame(info["signal"]), core=info.get("core", False))
         elif kind == "stopped":
@@ -608,6 +723,7 @@ class JsonLines(Common):
 
     def finish(self) -> None:
         self.out.flush()
+        self._close_stacks()
 
 
 #: strace's -S words -> the key rows are sorted by (row: [calls, errors,

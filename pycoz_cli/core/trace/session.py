@@ -205,13 +205,11 @@ def _eperm_reason(pid: int) -> str:
     status = _status(pid)
     if status.get("TracerPid", "0") != "0":
         return f"already traced by pid {status['TracerPid']}"
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            flags = int(f.read().rpartition(")")[2].split()[7])
-        if flags & _PF_KTHREAD:
-            return "a kernel thread cannot be traced"
-    except (OSError, ValueError, IndexError):
-        pass
+    from pycoz_cli.core.process import proc_stat
+
+    fields = proc_stat(pid)
+    if fields is not None and len(fields) > 7 and int(fields[7]) & _PF_KTHREAD:
+        return "a kernel thread cannot be traced"
     try:
         with open("/proc/sys/kernel/yama/ptrace_scope") as f:
             scope = f.read().strip()
