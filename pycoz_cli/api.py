@@ -112,6 +112,7 @@ class Trace:
     def from_json_lines(cls, text: str, path: str | None = None) -> Trace:
         import json
 
+        from pycoz_cli.core.trace.output import from_json_safe
         from pycoz_cli.core.trace.session import Event
 
         events = []
@@ -129,7 +130,7 @@ class Trace:
                         "syscall",
                         rec["pid"],
                         name=rec["syscall"],
-                        args=rec.get("args", []),
+                        args=from_json_safe(rec.get("args", [])),
                         result=rec.get("result"),
                         errno=rec.get("errno"),
                         text=f"{rec['syscall']}({args_text}) = {result}",

@@ -124,7 +124,8 @@ def register_tracers(register: RegisterTracer) -> None:
     ``pycoz_cli.plugin_api.Tracer`` (subclass it; its docstrings are the
     tracer API: what ``syscall``, ``process``, ``enter`` and ``finish`` get,
     and when).  ``out`` is the trace's text stream (stderr, or ``-o FILE``);
-    ``options`` are ``strsize`` (-s), ``decode_fds`` (-y), ``status``,
+    ``options`` are ``strsize`` (-s), ``decode_fds`` (-y: false, or the
+    set of ``-e decode-fds=`` words asked for), ``status``,
     ``signals`` (-e status=, -e signal=) and ``quiet`` (-q).  ``syscalls`` are
     the names of the calls the tracer needs when the user gives no
     ``-e trace=`` (None: all); a name that is no syscall on any architecture

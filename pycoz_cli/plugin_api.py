@@ -159,7 +159,8 @@ class Tracer:
 
     def __init__(self, out: TextIO, **options: Any) -> None:
         """``out`` is where the trace goes; ``options`` are the command line's
-        settings: ``strsize`` (-s), ``decode_fds`` (-y), ``status`` and
+        settings: ``strsize`` (-s), ``decode_fds`` (-y: false, or the set of
+        ``-e decode-fds=`` words asked for), ``status`` and
         ``signals`` (-e status=, -e signal=) and ``quiet`` (-q); a tracer may
         ignore them."""
         self.out = out

@@ -52,13 +52,6 @@ ROOT_OPTIONS = (
     ),
     click.option("--hostname", metavar="NAME", help="Hostname inside the container."),
     click.option(
-        "-w",
-        "--workdir",
-        metavar="DIR",
-        shell_complete=complete.directory,
-        help="Working directory inside (default: the current one if it exists there, else /).",
-    ),
-    click.option(
         "--propagation",
         type=click.Choice(["slave", "private"]),
         default="slave",
@@ -202,6 +195,23 @@ NET_OPTIONS = (
 )
 
 
+def _flag(short, long, param, text):
+    """A TRACE_OPTIONS entry for an on/off switch."""
+    return (short, long, param, {"is_flag": True, "help": text})
+
+
+#: strace's -S words (output.SORT_KEYS, spelled here to keep the CLI's imports light).
+SORT_WORDS = (
+    "time",
+    "calls",
+    "errors",
+    "name",
+    "avg-time",
+    "min-time",
+    "max-time",
+    "nothing",
+)
+
 #: The tracing options of ``pycoz trace``, shared with ``pycoz shell --trace``.
 #: Each entry: (short option or None, long option, parameter, keyword arguments).
 #: ``shell`` keeps -c and -q for itself, so there the summary and quiet switches
@@ -216,8 +226,9 @@ TRACE_OPTIONS = (
             "shell_complete": complete.trace_expr,
             "multiple": True,
             "help": "strace's -e: trace=SET (names, !negation, /regex, %file %process "
-            "%network %signal %ipc %desc %memory %creds), status=, signal=, "
-            "inject=SET:error=ERRNO|retval=N[:when=A[..B][+S]] (repeatable).",
+            "%network %signal %ipc %desc %memory %creds), status=, signal=, quiet=, raw=, "
+            "read=, write=, decode-fds=, inject=SET:WHAT[:when=A[..B][+S]] (WHAT: "
+            "error=ERRNO, retval=N or signal=SIG) (repeatable).",
         },
     ),
     (
@@ -256,12 +267,7 @@ TRACE_OPTIONS = (
             "help": "Time of day (-tt: microseconds, -ttt: seconds since the epoch).",
         },
     ),
-    (
-        "-r",
-        "--relative-timestamps",
-        "relative",
-        {"is_flag": True, "help": "Time since the previous line."},
-    ),
+    _flag("-r", "--relative-timestamps", "relative", "Time since the previous line."),
     ("-T", "--syscall-times", "durations", {"is_flag": True, "help": "Time spent in each call."}),
     (
         "-y",
@@ -287,9 +293,109 @@ TRACE_OPTIONS = (
         "-c",
         "--summary-only",
         "summary",
-        {"is_flag": True, "help": "Count calls, errors and time per syscall."},
+        {
+            "is_flag": True,
+            "help": "Count calls, errors and system time per syscall (-w: wall time).",
+        },
+    ),
+    _flag("-C", "--summary", "summary_too", "Like -c, after the trace as usual."),
+    (
+        "-S",
+        "--summary-sort-by",
+        "sort_by",
+        {
+            "type": click.Choice(sorted(SORT_WORDS)),
+            "metavar": "SORTBY",
+            "help": "Sort -c's table by time (default), calls, errors, name, avg-time, "
+            "min-time, max-time or nothing.",
+        },
+    ),
+    _flag(
+        "-w", "--summary-wall-clock", "wall", "With -c/-C: time from entry to exit (wall clock)."
     ),
     ("-q", "--quiet", "quiet", {"count": True, "help": "Fewer messages (-qq: no exit lines)."}),
+    (
+        "-x",
+        "--strings-in-hex",
+        "xflag",
+        {"count": True, "help": "Strings with non-ASCII bytes in hex (-xx: all strings)."},
+    ),
+    _flag(
+        "-z", "--successful-only", "successful", "Only calls that succeeded (-e status=successful)."
+    ),
+    _flag("-Z", "--failed-only", "failed", "Only calls that failed (-e status=failed)."),
+    (
+        "-P",
+        "--trace-path",
+        "paths",
+        {
+            "metavar": "PATH",
+            "multiple": True,
+            "shell_complete": complete.path,
+            "help": "Only calls that name PATH or an fd open on it (repeatable).",
+        },
+    ),
+    _flag("-n", "--syscall-number", "numbers", "Print each call's number."),
+    _flag("-i", "--instruction-pointer", "ip", "Print the instruction pointer of each call."),
+    (
+        "-Y",
+        None,
+        "comm",
+        {"is_flag": True, "help": "Print pids with their command names: PID<comm>."},
+    ),
+    (
+        "-a",
+        "--columns",
+        "column",
+        {
+            "type": click.IntRange(0),
+            "metavar": "COLUMN",
+            "help": "Align results at COLUMN (default 40).",
+        },
+    ),
+    _flag("-A", "--output-append-mode", "append", "Append to -o FILE instead of replacing it."),
+    (
+        "-X",
+        "--const-print-style",
+        "xlat",
+        {
+            "type": click.Choice(["abbrev"]),
+            "metavar": "abbrev",
+            "help": "How constants show: abbrev (strace's default; raw and verbose "
+            "are not supported).",
+        },
+    ),
+    _flag(
+        "-v",
+        "--no-abbrev",
+        "verbose",
+        "Not supported: refused (strace's unabbreviated structures).",
+    ),
+    (
+        "-u",
+        "--user",
+        "user",
+        {"metavar": "USER", "help": "Run COMMAND as USER (a name or uid), with its groups."},
+    ),
+    (
+        "-b",
+        "--detach-on",
+        "detach_on",
+        {
+            "type": click.Choice(["execve"]),
+            "metavar": "execve",
+            "help": "Detach from a process as it calls execve (the command's first excepted).",
+        },
+    ),
+    (
+        None,
+        "--seccomp-bpf",
+        "seccomp_bpf",
+        {
+            "is_flag": True,
+            "help": "Accepted, as strace's: pycoz stops only for the traced calls anyway.",
+        },
+    ),
     (
         None,
         "--json",
@@ -299,11 +405,8 @@ TRACE_OPTIONS = (
             "help": "One JSON object per line: calls (values and strace text) and events.",
         },
     ),
-    (
-        None,
-        "--no-seccomp",
-        "no_seccomp",
-        {"is_flag": True, "help": "Stop at every syscall even when only some are traced."},
+    _flag(
+        None, "--no-seccomp", "no_seccomp", "Stop at every syscall even when only some are traced."
     ),
     (
         None,
@@ -320,8 +423,28 @@ TRACE_OPTIONS = (
         },
     ),
 )
-#: The trace options ``pycoz shell`` does not take (its -q covers the tracer too).
-_SHELL_SKIPS = {"quiet"}
+#: The trace options ``pycoz shell`` does not take (its -q covers the tracer too;
+#: the rest are strace's own, ``pycoz trace``'s).
+_SHELL_SKIPS = {
+    "quiet",
+    "summary_too",
+    "sort_by",
+    "wall",
+    "xflag",
+    "successful",
+    "failed",
+    "paths",
+    "numbers",
+    "ip",
+    "comm",
+    "column",
+    "append",
+    "xlat",
+    "verbose",
+    "user",
+    "detach_on",
+    "seccomp_bpf",
+}
 _SHELL_LONG_ONLY = {"summary"}
 
 
@@ -349,11 +472,12 @@ class TraceSetup:
     ``stream`` is where the trace goes without -o (pycoz's stderr by default).
     """
 
-    def __init__(self, params: dict, *, in_container: bool, stream=None):
+    def __init__(self, params: dict, *, in_container: bool, stream=None, attaching=False):
         import sys
 
         from pycoz_cli.core.trace import filters, session
         from pycoz_cli.core.trace import output as outputs
+        from pycoz_cli.errors import SpecError
 
         values = {name: params.pop(name, None) for name in TRACE_PARAMS}
         tracer_factory, tracer_syscalls = None, None
@@ -368,7 +492,19 @@ class TraceSetup:
 
             names = [n for n in tracer_syscalls if n in NUMBERS]
             defaults = [f"trace={','.join(names)}"]
-        parsed = filters.parse([*defaults, *(values["exprs"] or ())])
+        exprs = [*defaults, *(values["exprs"] or ())]
+        _check_strace_options(values)
+        if values["successful"]:
+            exprs.append("status=successful")  # strace's -z
+        if values["failed"]:
+            exprs.append("status=failed")  # strace's -Z
+        parsed = filters.parse(exprs)
+        for qualifier in ("abbrev", "verbose"):
+            if getattr(parsed, qualifier) is not None:
+                raise SpecError(
+                    f"-e {qualifier}=: only {qualifier}=all (strace's default) is supported "
+                    "by pycoz trace"
+                )
         follow, output = values["follow"] or 0, values["output"]
         self.output = output
         self._per_pid = None
@@ -380,7 +516,8 @@ class TraceSetup:
             else:
                 from pycoz_cli.core.streams import open_text
 
-                self._stream = self._opened = open_text(output)
+                mode = "a" if values["append"] else "w"
+                self._stream = self._opened = open_text(output, mode)
         common = {
             "strsize": values["strsize"] if values["strsize"] is not None else 32,
             "decode_fds": _decode_fds(values["decode_fds"] or 0, parsed.decode_fds),
@@ -396,12 +533,30 @@ class TraceSetup:
                 sys.stderr.write("pycoz trace: -k has no effect with -c\n")
             else:
                 common["stack_trace"] = True
+        strace_common = dict(common, xflag=values["xflag"] or 0)
+        quiet = outputs.QUIET_LEVELS[min(values["quiet"] or 0, len(outputs.QUIET_LEVELS) - 1)]
+        if output and not attaching:
+            # strace: -o FILE with a command (not -p) is quiet about attaching
+            # and detaching by itself.
+            quiet = quiet | {"attach"}
+        strace_common["quiet"] = quiet.union(parsed.quiet)
+        summary_options = {"wall": bool(values["wall"]), "sort_by": values["sort_by"] or "time"}
+        text_options = {
+            "numbers": bool(values["numbers"]),
+            "instruction_pointer": bool(values["ip"]),
+            "comm": bool(values["comm"]),
+            "column": values["column"] if values["column"] is not None else 40,
+            "paths": _trace_paths(values["paths"] or (), strace_common["quiet"]),
+            "raw": parsed.raw,
+            "read_fds": parsed.read_fds,
+            "write_fds": parsed.write_fds,
+        }
         if values["summary"]:
-            self.sink = outputs.Summary(self._stream, **common)
+            self.sink = outputs.Summary(self._stream, **summary_options, **strace_common)
         elif tracer_factory is not None:
             self.sink = tracer_factory(self._stream, **common)
         elif values["as_json"]:
-            self.sink = outputs.JsonLines(self._stream, durations=True, **common)
+            self.sink = outputs.JsonLines(self._stream, durations=True, **strace_common)
         else:
             self.sink = outputs.StraceText(
                 self._stream,
@@ -411,14 +566,22 @@ class TraceSetup:
                 durations=bool(values["durations"]),
                 per_pid=self._per_pid,
                 to_file=bool(output) and self._per_pid is None,
-                **common,
+                **text_options,
+                **strace_common,
             )
+            if values["summary_too"]:
+                summary = outputs.Summary(self._stream, **summary_options, **strace_common)
+                self.sink = outputs.Both(self.sink, summary)
+        summing = bool(values["summary"] or values["summary_too"])
         # Inside a container every process is followed: they all share its fate.
         self.options = session.options_from(
             parsed,
             follow=bool(follow) or in_container,
             prefilter=not values["no_seccomp"],
+            cpu_time=summing and not values["wall"],
+            detach_on_execve=values["detach_on"] == "execve",
         )
+        self.user = values["user"]
 
     def tracing(self):
         """The container-spec form: ``Container(trace=setup.tracing())``."""
@@ -431,6 +594,49 @@ class TraceSetup:
             self._per_pid.close()
         if self._opened is not None:
             self._opened.close()
+
+
+def _trace_paths(paths, quiet) -> tuple[str, ...]:
+    """-P's paths, each also as it resolves (strace: a symlink's target is
+    traced too, said in a note unless -e quiet=path-resolution)."""
+    import os
+    import sys
+
+    out: list[str] = []
+    for path in paths:
+        out.append(path)
+        real = os.path.realpath(path)
+        if real != path and os.path.exists(real):
+            out.append(real)
+            if "path-resolution" not in quiet:
+                print(
+                    f"pycoz trace: Requested path {path!r} resolved into {real!r}",
+                    file=sys.stderr,
+                )
+    return tuple(out)
+
+
+def _check_strace_options(values: dict) -> None:
+    """strace's options that pycoz accepts only in some combinations, or not."""
+    from pycoz_cli.errors import SpecError
+
+    if values["verbose"]:
+        raise SpecError("-v: unabbreviated structures are not supported by pycoz trace")
+    if values["summary"] and values["summary_too"]:
+        raise SpecError("-c and -C: choose one (-C is -c with the trace)")
+    if values["wall"] and not (values["summary"] or values["summary_too"]):
+        raise SpecError("-w: needs -c or -C (the summary's wall clock; --workdir is the directory)")
+    if values["sort_by"] and not (values["summary"] or values["summary_too"]):
+        raise SpecError("-S: needs -c or -C (it sorts the summary)")
+    if values["append"] and not values["output"]:
+        raise SpecError("-A: needs -o FILE (it appends to FILE)")
+    if values["successful"] and values["failed"]:
+        raise SpecError("-z and -Z: choose one")
+    if values["as_json"] and (values["summary"] or values["summary_too"]):
+        raise SpecError("--json and -c/-C: choose one")
+    if values["paths"] and (values["summary"] or values["as_json"]):
+        other = "-c" if values["summary"] else "--json"
+        raise SpecError(f"-P and {other}: -P selects the lines of strace's text (use -C)")
 
 
 def _check_tracer_options(values: dict) -> None:
@@ -504,17 +710,39 @@ def network_from_options(params: dict, stack, joined: dict | None = None):
     return network, host
 
 
-def root_options(func=None, *, env_short: bool = True):
+def root_options(func=None, *, env_short: bool = True, strace_shorts: bool = False):
     """Add the throwaway-root options to a command.
 
     ``env_short=False`` leaves ``--env`` without its ``-e`` (``pycoz trace``, where
-    ``-e`` is strace's).
+    ``-e`` is strace's).  ``strace_shorts``: ``pycoz trace``'s spellings, where
+    strace's letters win: ``--env`` is ``-E`` (strace's, also ``-E NAME`` to
+    unset), and ``--workdir`` has no ``-w`` (strace's -w is -c's wall clock).
     """
     if func is None:
-        return lambda f: root_options(f, env_short=env_short)
-    names = ("-e", "--env") if env_short else ("--env",)
-    env = click.option(*names, "env", metavar="NAME=VALUE", multiple=True, help=_ENV_HELP)
-    for option in reversed((*ROOT_OPTIONS, env, *FENCE_OPTIONS)):
+        return lambda f: root_options(f, env_short=env_short, strace_shorts=strace_shorts)
+    workdir_help = "Working directory inside (default: the current one if it exists there, else /)."
+    if strace_shorts:
+        names: tuple = ("-E", "--env")
+        env_help = (
+            "Set an environment variable for COMMAND (repeatable); -E NAME unsets it "
+            "(strace's -E; NAME alone only without a container)."
+        )
+        metavar = "NAME[=VALUE]"
+        workdir_help = (
+            "Working directory of COMMAND (in a container: the default is the current "
+            "one if it exists there, else /)."
+        )
+    else:
+        names = ("-e", "--env") if env_short else ("--env",)
+        env_help, metavar = _ENV_HELP, "NAME=VALUE"
+    env = click.option(*names, "env", metavar=metavar, multiple=True, help=env_help)
+    workdir = click.option(
+        *(("--workdir",) if strace_shorts else ("-w", "--workdir")),
+        metavar="DIR",
+        shell_complete=complete.directory,
+        help=workdir_help,
+    )
+    for option in reversed((*ROOT_OPTIONS, workdir, env, *FENCE_OPTIONS)):
         func = option(func)
     return func
 
@@ -622,6 +850,29 @@ class TailCommand(click.Command):
     is COMMAND.  Without it, pycoz's options stop at the first argument that is
     not an option or a positional of pycoz's own (``pycoz root ls -la``).
     """
+
+    def make_parser(self, ctx: click.Context):
+        """Click's parser, which reads ``-e`` as a short option at once.
+
+        Click tries every option as a long one first, and a short one only once
+        that failed: the failure builds a NoSuchOption, whose message imports
+        difflib and gettext's catalogues and compares ``-e`` with every long
+        option (about 10 ms, a quarter of ``pycoz trace``'s start-up).  pycoz
+        has no single-dash long options, so ``-x...`` goes to the short-option
+        code directly; with a Click whose parser lacks these methods, as is.
+        """
+        parser = super().make_parser(ctx)
+        process, short = (getattr(parser, n, None) for n in ("_process_opts", "_match_short_opt"))
+        if process is not None and short is not None:
+
+            def process_opts(arg, state):
+                if arg[:2] == "--":
+                    process(arg, state)
+                else:
+                    short(arg, state)
+
+            parser._process_opts = process_opts
+        return parser
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if "--" not in args:

@@ -37,7 +37,7 @@ CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help
     is_flag=True,
     help="Run COMMAND in a throwaway root (with the root options below).",
 )
-@root_options(env_short=False)
+@root_options(strace_shorts=True)
 @net_options
 @command_args
 def trace(attach_pid, use_root, command, **params) -> int:
@@ -74,7 +74,10 @@ def trace(attach_pid, use_root, command, **params) -> int:
     fence_given = fence_options_given(params)
     if fence_given and not in_container:
         raise SpecError(f"{fence_given[0]}: needs a container (--root, --net or --join)")
-    setup = TraceSetup(params, in_container=in_container)
+    setup = TraceSetup(params, in_container=in_container, attaching=attach_pid is not None)
+    if setup.user is not None and (in_container or attach_pid is not None):
+        setup.close()
+        raise SpecError("-u: runs COMMAND as a user of this machine (no --root/--net, no -p)")
     detached_by = 0
     try:
         if attach_pid is not None:
@@ -86,7 +89,14 @@ def trace(attach_pid, use_root, command, **params) -> int:
                 container.overlay = use_root
                 container.trace = setup.tracing()
                 return run_in_container(container, command)
-        status = session.trace_command(command, setup.options, setup.sink)
+        status = session.trace_command(
+            command,
+            setup.options,
+            setup.sink,
+            env=_environment(params["env"]),
+            cwd=params["workdir"],
+            user=setup.user,
+        )
     finally:
         setup.close()
         if detached_by:
@@ -96,3 +106,21 @@ def trace(attach_pid, use_root, command, **params) -> int:
             signal.signal(detached_by, signal.SIG_DFL)
             os.kill(os.getpid(), detached_by)
     return exit_code_for(os.waitstatus_to_exitcode(status))
+
+
+def _environment(settings) -> dict[str, str]:
+    """pycoz's environment with strace's -E applied: NAME=VALUE sets, NAME unsets."""
+    import os
+
+    from pycoz_cli.errors import SpecError
+
+    env = dict(os.environ)
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not name:
+            raise SpecError(f"-E {item!r}: expected NAME=VALUE or NAME")
+        if sep:
+            env[name] = value
+        else:
+            env.pop(name, None)
+    return env

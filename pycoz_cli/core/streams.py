@@ -16,8 +16,8 @@ from typing import TextIO
 class _NamedFile(io.FileIO):
     """A file whose write failures name ``label``."""
 
-    def __init__(self, file, label: str, closefd: bool = True):
-        super().__init__(file, "w", closefd=closefd)
+    def __init__(self, file, label: str, closefd: bool = True, mode: str = "w"):
+        super().__init__(file, mode, closefd=closefd)
         self.label = label
 
     def write(self, data) -> int | None:
@@ -35,10 +35,10 @@ def _text(raw: _NamedFile, encoding=None, errors=None, line_buffering=None) -> T
     )
 
 
-def open_text(path: str) -> TextIO:
-    """``open(path, "w")``, its failed writes naming ``path``."""
+def open_text(path: str, mode: str = "w") -> TextIO:
+    """``open(path, mode)`` ("w" or "a"), its failed writes naming ``path``."""
     try:
-        raw = _NamedFile(path, path)
+        raw = _NamedFile(path, path, mode=mode)
     except OSError as err:
         raise OSError(err.errno, "cannot open", path) from None
     return _text(raw)

@@ -12,9 +12,23 @@ import sys
 import time
 from functools import partial
 
-from pycoz_cli.core.trace import decode
 from pycoz_cli.core.trace.syscalls import NAMES, NUMBERS
 from pycoz_cli.core.trace.tracer import DELAYED, INJECTED
+
+
+class _LazyDecode:
+    """``decode`` until it is first used: its tables cost ~8 ms to import, which
+    a trace that prints no call (``-e trace=none``, start-up) never needs.  The
+    first attribute read imports it and puts the module in its place."""
+
+    def __getattr__(self, name):
+        from pycoz_cli.core.trace import decode as module
+
+        globals()["decode"] = module
+        return getattr(module, name)
+
+
+decode = _LazyDecode()
 
 #: Decoded whole at entry: after a successful exec their arguments are gone.
 EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
@@ -42,8 +56,23 @@ def _signame(sig: int) -> str:
         return f"SIG{sig}"
 
 
+#: strace's -q, -qq, -qqq as ``-e quiet=`` words.
+QUIET_LEVELS = (
+    frozenset(),
+    frozenset(("attach", "personality")),
+    frozenset(("attach", "personality", "exit")),
+    frozenset(("attach", "personality", "exit", "superseded", "path-resolution")),
+)
+
+
 class Common:
-    """Options every sink understands (strace's -s, -y, -e status=, -e signal=)."""
+    """Options every sink understands (strace's -s, -y, -e status=, -e signal=,
+    -q), and the ones of strace's own sinks (-x, -e decode-fds=, -e quiet=).
+
+    ``decode_fds``: true for -y; a set of ``-e decode-fds=`` words says which
+    decorations (``path``; ``socket``, ``dev``, ``pidfd`` with -yy).
+    ``quiet``: -q's count, or a set of ``-e quiet=`` words.
+    """
 
     decode_at_entry = DECODE_AT_ENTRY
 
@@ -56,6 +85,7 @@ class Common:
         signals=None,
         quiet=0,
         stack_trace=False,
+        xflag=0,
     ):
         self.strsize = strsize
         # -y is decode-fds=path; a set names the kinds (decode.DECODE_FDS).
@@ -69,6 +99,11 @@ class Common:
         self.status = status
         self.signals = signals
         self.quiet = quiet
+        if isinstance(quiet, int):
+            self.quiet_words = QUIET_LEVELS[min(quiet, len(QUIET_LEVELS) - 1)]
+        else:
+            self.quiet_words = frozenset(quiet)
+        self.xflag = xflag
         self._entry_args: dict = {}
         self._captured: dict = {}
         #: -k: stacks taken at entry (STACK_AT_ENTRY), by pid.
@@ -147,7 +182,7 @@ class Common:
                 self._stacks[pid] = (self._stack(pid, memory), True)
             if nr not in DECODE_AT_ENTRY:
                 return
-        name = NAMES.get(nr, f"syscall_{nr}")
+        name = NAMES.get(nr) or f"syscall_{nr}"
         if nr in EXEC_CALLS:
             self._entry_args[pid] = self._decode(pid, name, args, memory, None)
         else:
@@ -157,7 +192,7 @@ class Common:
     def _fd_text(self, pid):
         return partial(decode.fd_text, pid, kinds=self.decode_fds)
 
-    def _decode(self, pid, name, args, memory, retval, entry=None):
+    def _decode(self, pid, name, args, memory, retval, entry=None, exiting=True):
         fd_path = self._fd_text(pid) if self.decode_fds else None
         return decode.decode_call(
             name,
@@ -165,9 +200,10 @@ class Common:
             memory,
             strsize=self.strsize,
             fd_path=fd_path,
-            exiting=True,
+            exiting=exiting,
             retval=retval,
             entry=entry,
+            xflag=self.xflag,
         )
 
     def _result(self, pid, name, retval, args, memory):
@@ -200,8 +236,34 @@ class Common:
         if self.decode_fds:
             return self._decode(pid, name, args, memory, retval, entry)
         return decode.decode_call(
-            name, args, memory, strsize=self.strsize, retval=retval, entry=entry
+            name, args, memory, strsize=self.strsize, retval=retval, entry=entry, xflag=self.xflag
         )
+
+
+class _Everything:
+    """The set of every syscall number (-P decides at every call's entry)."""
+
+    def __contains__(self, nr) -> bool:
+        return True
+
+
+#: Calls whose data ``-e read=`` / ``-e write=`` dump: (buffer index, length
+#: index or None for the result).
+READ_DUMPS = {NUMBERS[n]: (1, None) for n in ("read", "pread64", "recvfrom") if n in NUMBERS}
+WRITE_DUMPS = {NUMBERS[n]: (1, 2) for n in ("write", "pwrite64", "sendto") if n in NUMBERS}
+
+
+def hexdump(data: bytes) -> str:
+    """strace's dump of I/O data (``-e read=``, ``-e write=``): 16 bytes a line."""
+    lines = []
+    for off in range(0, len(data), 16):
+        chunk = data[off : off + 16]
+        cells = [f"{b:02x} " for b in chunk]
+        if len(cells) > 8:
+            cells[8] = " " + cells[8]
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f" | {off:05x}  {''.join(cells):<49} {text:<16} |")
+    return "\n".join(lines)
 
 
 def _frames_json(frames) -> list[dict]:
@@ -213,7 +275,8 @@ def _frames_json(frames) -> list[dict]:
 
 
 class StraceText(Common):
-    """Lines as strace prints them (``-f``'s ``[pid N]``, -t/-tt/-ttt, -r, -T)."""
+    """Lines as strace prints them (``-f``'s ``[pid N]``, -t/-tt/-ttt, -r, -T,
+    -n, -i, -Y, -a, -P, ``-e raw=``, ``-e read=``/``write=``)."""
 
     def __init__(
         self,
@@ -225,6 +288,14 @@ class StraceText(Common):
         durations=False,
         per_pid=None,
         to_file=False,
+        numbers=False,
+        instruction_pointer=False,
+        comm=False,
+        column=40,
+        paths=(),
+        raw=frozenset(),
+        read_fds=frozenset(),
+        write_fds=frozenset(),
         **common,
     ):
         super().__init__(**common)
@@ -244,53 +315,145 @@ class StraceText(Common):
         #: pids whose next line ends a call begun under another pid (strace's
         #: ``<... execve resumed>``).
         self._resumed = set()
+        #: -n: the syscall number before each line ("[ 257] "), as strace.
+        self.numbers = numbers
+        self._last_nr: dict = {}
+        #: -i: the instruction pointer; the tracer sets ``ip`` before each call.
+        self.wants_ip = instruction_pointer
+        self.ip = None
+        #: -Y: a pid shows as PID<comm>; comm read once per pid and exec.
+        self.comm = comm
+        self._comms: dict = {}
+        #: -a: the column of " = ".
+        self.pad_to = max(column, 1) - 1
+        self.raw = raw
+        self.read_fds = read_fds
+        self.write_fds = write_fds
+        #: -P: the quoted paths a call must name (as a path or through an fd).
+        self.paths = tuple(paths)
+        self._path_hits: dict = {}
+        #: Nothing but the pid before a call (no -r, -t, -n, -i): ``_call``'s fast path.
+        self._plain = not (relative or timestamps or numbers or instruction_pointer)
+        #: What Common reads at entry (-P then asks to see every call's entry).
+        self._entry_calls = self.decode_at_entry
+        if self.paths:
+            self.decode_at_entry = _Everything()
+            self._quoted = {decode.quote(p.encode()) for p in self.paths}
+            self._bracketed = tuple(f"<{p}>" for p in self.paths)
 
-    def _head(self, pid, when=None) -> str:
+    def _read_comm(self, pid) -> str:
+        """-Y: /proc/PID/comm, kept until the next exec (read at fork, exec and
+        first use, while the process lives: a line can come after its death)."""
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                name = f.read().rstrip("\n")
+        except OSError:
+            return ""
+        self._comms[pid] = name
+        return name
+
+    def _pid_text(self, pid) -> str:
+        if not self.comm:
+            return str(pid)
+        name = self._comms.get(pid) or self._read_comm(pid)
+        return f"{pid}<{name}>" if name else str(pid)
+
+    def _head(self, pid, when=None, nr=None, ip=None) -> str:
         """What starts a line: the pid (-f, as strace: ``PID `` in a file, ``[pid N]``
-        on a terminal while more than one process is traced) and the time."""
+        on a terminal while more than one process is traced), the time, and
+        with -n and -i the call's number and instruction pointer."""
         prefix = ""
         if self.follow and self.per_pid is None:
             if self.to_file:
-                prefix = f"{pid:<5} "
+                prefix = f"{self._pid_text(pid):<5} "
             elif len(self.pids) > 1:
-                prefix = f"[pid {pid:>5}] "
+                prefix = f"[pid {self._pid_text(pid):>5}] "
         if self.relative:
             now = time.monotonic() if when is None else when
-            stamp = f"{0.0 if self.last is None else now - self.last:13.6f} "  # %6ld.%06ld
+            prefix += f"{0.0 if self.last is None else now - self.last:13.6f} "  # %6ld.%06ld
             self.last = now
-            return prefix + stamp
-        if self.timestamps:
+        elif self.timestamps:
             now = time.time()
             if self.timestamps >= 3:
-                return f"{prefix}{now:.6f} "
-            stamp = time.strftime("%H:%M:%S", time.localtime(now))
-            if self.timestamps == 2:
-                stamp += f".{int(now % 1 * 1e6):06d}"
-            return f"{prefix}{stamp} "
+                prefix += f"{now:.6f} "
+            else:
+                stamp = time.strftime("%H:%M:%S", time.localtime(now))
+                if self.timestamps == 2:
+                    stamp += f".{int(now % 1 * 1e6):06d}"
+                prefix += f"{stamp} "
+        if self.numbers:
+            if nr is None:
+                nr = self._last_nr.get(pid)
+            prefix += f"[{nr:4d}] " if nr is not None else "[????] "
+        if self.wants_ip:
+            prefix += f"[{ip:016x}] " if ip is not None else "[????????????????] "
         return prefix
 
-    def _write(self, pid, text, when=None) -> None:
+    def _write(self, pid, text, when=None, ip=None) -> None:
         out = self.per_pid(pid) if self.per_pid else self.out
-        out.write(f"{self._head(pid, when)}{text}\n")
+        out.write(f"{self._head(pid, when, ip=ip)}{text}\n")
 
-    def _call(self, pid, call: str, result: str, when) -> None:
+    def _call(self, pid, call: str, result: str, when, nr=None, ip=None) -> None:
         # strace aligns " = result" at column 40 of the line (pid and time included).
-        out = self.per_pid(pid) if self.per_pid else self.out
-        line = self._head(pid, when) + call
-        pad = " " * (39 - len(line)) if len(line) < 39 else ""
+        if self.per_pid:
+            out = self.per_pid(pid)
+        else:
+            out = self.out
+            if self._plain and self.follow and self.to_file and not self.comm:
+                line = f"{pid:<5} {call}"  # _head's common case, -f -o FILE
+                pad = self.pad_to - len(line)
+                out.write(f"{line}{' ' * pad if pad > 0 else ''} = {result}\n")
+                return
+        line = self._head(pid, when, nr, ip) + call
+        pad = " " * (self.pad_to - len(line)) if len(line) < self.pad_to else ""
         out.write(f"{line}{pad} = {result}\n")
+
+    def enter(self, pid, nr, args, memory) -> None:
+        if nr in self._entry_calls:
+            super().enter(pid, nr, args, memory)
+        if self.paths:
+            self._path_hits[pid] = self._names_path(pid, nr, args, memory)
+
+    def _names_path(self, pid, nr, args, memory) -> bool:
+        """-P: whether the call, at its entry, names one of the paths (strace's
+        pathtrace: a path argument as given, or an fd open on the path)."""
+        name = NAMES.get(nr) or f"syscall_{nr}"
+        try:
+            decoded = decode.decode_call(
+                name,
+                args,
+                memory,
+                fd_path=partial(decode.fd_text, pid, kinds=decode.PATHS),
+                exiting=False,
+                strsize=4096,
+            )
+        except OSError:
+            return False
+        for arg in decoded:
+            text = arg.text
+            if text in self._quoted or text.endswith(self._bracketed):
+                return True
+            if any(p in text for p in self._bracketed):  # an fd inside a struct
+                return True
+        return False
 
     def syscall(
         self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory, stack=None
     ):
-        if not self._wanted(retval, is_error):
+        if self.paths and not self._path_hits.pop(pid, False):
             return None
-        name = NAMES.get(nr, f"syscall_{nr:#x}")
-        snap = self._snapshot(nr, name, args, memory, retval)
+        if self.status is not None and not self._wanted(retval, is_error):
+            return None
+        if self.numbers:
+            self._last_nr[pid] = nr
+        name = NAMES.get(nr) or f"syscall_{nr:#x}"
+        ip = self.ip if self.wants_ip else None
+        dumps = self.read_fds or self.write_fds
+        snap = None if dumps else self._snapshot(nr, name, args, memory, retval)
         line = self._line if stack is None else partial(self._line_and_stack, stack)
         if snap is not None:
-            return partial(line, pid, nr, name, args, retval, t_enter, t_exit, injected, snap)
-        line(pid, nr, name, args, retval, t_enter, t_exit, injected, memory)
+            return partial(line, pid, nr, name, args, retval, t_enter, t_exit, injected, snap, ip)
+        line(pid, nr, name, args, retval, t_enter, t_exit, injected, memory, ip)
         return None
 
     def _line_and_stack(self, stack, pid, *rest):
@@ -302,16 +465,22 @@ class StraceText(Common):
         out = self.per_pid(pid) if self.per_pid else self.out
         out.write("".join(line + "\n" for line in format_frames(*stack)))
 
-    def _line(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory):
+    def _line(self, pid, nr, name, args, retval, t_enter, t_exit, injected, memory, ip=None):
+        raw = nr in self.raw
         try:
             decoded = self._args(pid, nr, name, args, memory, retval)
             argtext = ", ".join([a.text for a in decoded])
+            if raw:
+                argtext = ", ".join(decode._hex(v) for v in args[: _nargs(name, decoded)])
         except OSError:
             argtext = ", ".join([hex(a) for a in args])
         if retval is None:
-            self._call(pid, f"{name}({argtext})", "?", t_enter)
+            self._call(pid, f"{name}({argtext})", "?", t_enter, nr, ip)
             return
-        result, _ = self._result(pid, name, retval, args, memory)
+        if raw and not -4096 < retval < 0:
+            result = decode._hex(retval & 0xFFFFFFFFFFFFFFFF)
+        else:
+            result, _ = self._result(pid, name, retval, args, memory)
         if pid in self._resumed:
             self._resumed.discard(pid)
             argtext = None
@@ -322,33 +491,66 @@ class StraceText(Common):
         if self.durations and t_exit is not None:
             result += f" <{t_exit - t_enter:.6f}>"
         if argtext is None:
-            self._call(pid, f"<... {name} resumed>)", result, t_enter)
+            self._call(pid, f"<... {name} resumed>)", result, t_enter, nr, ip)
+        else:
+            self._call(pid, f"{name}({argtext})", result, t_enter, nr, ip)
+        if (self.read_fds or self.write_fds) and retval > 0:
+            self._dump(pid, nr, args, retval, memory)
+
+    def _dump(self, pid, nr, args, retval, memory) -> None:
+        """-e read=FDS / write=FDS: the data the call moved, as strace dumps it."""
+        where = None
+        if nr in READ_DUMPS and decode._s32(args[0]) in self.read_fds:
+            where = READ_DUMPS[nr]
+        elif nr in WRITE_DUMPS and decode._s32(args[0]) in self.write_fds:
+            where = WRITE_DUMPS[nr]
+        if where is None:
             return
-        self._call(pid, f"{name}({argtext})", result, t_enter)
+        buf, length = where
+        size = retval if length is None else min(args[length], retval)
+        data = b""
+        try:
+            while len(data) < size:
+                got = memory.read(args[buf] + len(data), size - len(data))
+                if not got:
+                    break
+                data += got
+        except OSError:
+            return
+        out = self.per_pid(pid) if self.per_pid else self.out
+        out.write(hexdump(data) + "\n")
 
     def process(self, kind, pid, **info):
         self._note_process(kind, pid)
+        quiet = self.quiet_words
         if kind in ("start", "fork"):
             self.pids.add(pid)
             if "child" in info:
                 self.pids.add(info["child"])
+                if self.comm:  # read while it lives: its exit_group line comes after
+                    self._read_comm(info["child"])
         elif kind in ("exit", "killed"):
-            if self.quiet < 2 and kind == "exit":
-                self._write(pid, f"+++ exited with {info['code']} +++")
-            elif self.quiet < 2:
+            if kind == "exit":
+                if "exit" not in quiet:
+                    self._write(pid, f"+++ exited with {info['code']} +++")
+            else:
                 core = " (core dumped)" if info.get("core") else ""
                 self._write(pid, f"+++ killed by {_signame(info['signal'])}{core} +++")
             self.pids.discard(pid)  # strace's [pid N]: while more than one is traced
+            self._comms.pop(pid, None)
         elif kind == "signal":
             if self.signals is not None and info["signal"] not in self.signals:
                 return
-            self._write(pid, decode.format_signal(info["fields"]))
+            ip = self.ip if self.wants_ip else None
+            self._write(pid, decode.format_signal(info["fields"]), ip=ip)
             if self.stack_trace:  # as strace -k: where the signal found the program
                 from pycoz_cli.core.trace.unwind import format_frames
 
                 out = self.per_pid(pid) if self.per_pid else self.out
                 frames = self._stack_of(pid)
                 out.write("".join(line + "\n" for line in format_frames(frames)))
+        elif kind == "exec" and self.comm:
+            self._read_comm(pid)
         elif kind == "superseded":
             former = info["former"]
             decoded = self._supersede(pid, former)
@@ -358,25 +560,80 @@ class StraceText(Common):
                 self._write(former, f"{name}({argtext} <unfinished ...>")
                 self._resumed.add(pid)
             self.pids.discard(former)
-            self._write(pid, f"+++ superseded by execve in pid {former} +++")
+            self._comms.pop(former, None)
+            if "superseded" not in quiet:
+                self._write(pid, f"+++ superseded by execve in pid {former} +++")
         elif kind == "stopped":
             if self.signals is None or info["signal"] in self.signals:
                 self._write(pid, f"--- stopped by {_signame(info['signal'])} ---")
-        elif kind in ("attach", "detach") and not self.quiet:
-            # strace's notes: on stderr, not in the trace (-o FILE).
-            note = f"pycoz trace: Process {pid} {kind}ed"
-            if info.get("threads", 1) > 1:
-                note += f" with {info['threads']} threads"
-            self.notes.write(note + "\n")
-            self.notes.flush()
+        elif kind in ("attach", "detach"):
+            if "syscall" in info:  # -b execve: detached as it enters the call
+                decoded = self._entry_args.pop(pid, None)
+                if decoded is not None:
+                    argtext = ", ".join([a.text for a in decoded])
+                    name = NAMES.get(info["syscall"], "execve")
+                    ip = self.ip if self.wants_ip else None
+                    out = self.per_pid(pid) if self.per_pid else self.out
+                    head = self._head(pid, nr=info["syscall"], ip=ip)
+                    out.write(f"{head}{name}({argtext} <detached ...>\n")
+            if "attach" not in quiet:
+                # strace's notes: on stderr, not in the trace (-o FILE).
+                note = f"pycoz trace: Process {pid} {kind}ed"
+                if info.get("threads", 1) > 1:
+                    note += f" with {info['threads']} threads"
+                self.notes.write(note + "\n")
+                self.notes.flush()
 
     def finish(self) -> None:
         self.out.flush()
         self._close_stacks()
 
 
+def _nargs(name: str, decoded) -> int:
+    """How many arguments ``name`` takes (-e raw= prints them all, in hex), from
+    python-ptrace's prototypes; what the decoder showed, for a call they lack."""
+    from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
+
+    proto = SYSCALL_PROTOTYPES.get(name)
+    return len(proto[1]) if proto is not None else len(decoded)
+
+
+def json_safe(value):
+    """``value`` with every string that holds bytes that are not UTF-8 (the
+    decoders keep them as U+DC80..U+DCFF, Python's surrogateescape) replaced by
+    ``{"bytes_hex": "<every byte, in hex>"}``: lone surrogates are not text that
+    every JSON parser accepts, and the hex loses nothing (``bytes.fromhex``)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return {"bytes_hex": value.encode("utf-8", "surrogateescape").hex()}
+        return value
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    return value
+
+
+def from_json_safe(value):
+    """The inverse of ``json_safe``, for a record read back."""
+    if isinstance(value, dict):
+        if len(value) == 1 and "bytes_hex" in value:
+            return bytes.fromhex(value["bytes_hex"]).decode("utf-8", "surrogateescape")
+        return {k: from_json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_json_safe(v) for v in value]
+    return value
+
+
 class JsonLines(Common):
-    """One JSON object per line: calls (values and strace text) and process events."""
+    """One JSON object per line: calls (values and strace text) and process events.
+
+    A string that holds bytes that are not UTF-8 (a file name, a buffer) is
+    written as ``{"bytes_hex": "..."}`` (``json_safe``); signal records carry
+    ``si_code`` as strace names it and, for SIGCHLD, ``si_status``.
+    """
 
     def __init__(self, out, *, durations=True, **common):
         import json  # only --json needs it (a few ms of start-up otherwise)
@@ -391,7 +648,7 @@ class JsonLines(Common):
     ):
         if not self._wanted(retval, is_error):
             return None
-        name = NAMES.get(nr, f"syscall_{nr:#x}")
+        name = NAMES.get(nr) or f"syscall_{nr:#x}"
         snap = self._snapshot(nr, name, args, memory, retval)
         if snap is not None:
             return partial(
@@ -430,14 +687,27 @@ class JsonLines(Common):
             record["duration"] = round(t_exit - t_enter, 9)
         if stack is not None:
             record["stack"] = _frames_json(stack[0])
-        self.out.write(self._dumps(record) + "\n")
+        text = self._dumps(record)
+        if "\\ud" in text:  # a lone surrogate: bytes that are not UTF-8
+            record["args"] = json_safe(values)
+            text = self._dumps(record)
+        self.out.write(text + "\n")
 
     def process(self, kind, pid, **info):
         self._note_process(kind, pid)
         record = {"type": kind, "pid": pid, "time": time.monotonic()}
         if kind == "signal":
             _signo, _err, code, spid, _suid = info["info"]
-            record.update(signal=_signame(info["signal"]), si_code=code, si_pid=spid)
+            fields = info["fields"]
+            record.update(
+                signal=_signame(info["signal"]),
+                si_code=decode._si_code_name(info["signal"], code),
+                si_pid=spid,
+            )
+            if "si_status" in fields:
+                status = fields["si_status"]
+                # strace: a number for CLD_EXITED, else the signal's name.
+                record["si_status"] = status if code == 1 else _signame(status)
             if self.stack_trace:
                 record["stack"] = _frames_json(self._stack_of(pid))
         elif kind == "killed":
@@ -456,13 +726,38 @@ class JsonLines(Common):
         self._close_stacks()
 
 
-class Summary(Common):
-    """strace -c: calls, errors and time per syscall, sorted by time."""
+#: strace's -S words -> the key rows are sorted by (row: [calls, errors,
+#: seconds, min, max], name); ties go by syscall number, as strace's table.
+SORT_KEYS = {
+    "time": lambda row, name: -row[2],
+    "calls": lambda row, name: -row[0],
+    "errors": lambda row, name: -row[1],
+    "name": lambda row, name: name,
+    "avg-time": lambda row, name: -row[2] / row[0],
+    "min-time": lambda row, name: -row[3],
+    "max-time": lambda row, name: -row[4],
+    "nothing": lambda row, name: 0,
+}
 
-    def __init__(self, out, **common):
+
+class Summary(Common):
+    """strace -c: calls, errors and time per syscall, sorted by time (-S).
+
+    The time is the tracee's system CPU time in the call, as strace -c counts
+    it (the tracer's ``cpu_times``, ``Options.cpu_time``), or with ``wall`` (-w)
+    the time from entry to exit.  exit and exit_group never return and are not
+    counted, as in strace's table.
+    """
+
+    decode_at_entry = frozenset()
+
+    def __init__(self, out, *, wall=False, sort_by="time", **common):
         super().__init__(**common)
         self.out = out
+        self.wall = wall
+        self.sort_key = SORT_KEYS[sort_by]
         self.rows: dict = {}
+        self.cpu_times = None
 
     def enter(self, pid, nr, args, memory) -> None:
         pass
@@ -470,11 +765,20 @@ class Summary(Common):
     def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory):
         if retval is None:
             return  # exit, exit_group: strace counts calls that return
-        row = self.rows.setdefault(nr, [0, 0, 0.0])
+        if not self._wanted(retval, is_error):
+            return
+        row = self.rows.get(nr)
+        if row is None:
+            row = self.rows[nr] = [0, 0, 0.0, float("inf"), 0.0]
         row[0] += 1
         row[1] += bool(is_error)
-        if t_exit is not None:
-            row[2] += t_exit - t_enter
+        if self.wall or self.cpu_times is None:
+            spent = 0.0 if t_exit is None else t_exit - t_enter
+        else:
+            spent = max(self.cpu_times[1] - self.cpu_times[0], 0.0)
+        row[2] += spent
+        row[3] = min(row[3], spent)
+        row[4] = max(row[4], spent)
 
     def process(self, kind, pid, **info):
         pass
@@ -482,25 +786,62 @@ class Summary(Common):
     def finish(self) -> None:
         if not self.rows:
             return  # strace prints no table without calls
-        total = sum(r[2] for r in self.rows.values()) or 1e-9
-        lines = [
-            "% time     seconds  usecs/call     calls    errors syscall",
-            "------ ----------- ----------- --------- --------- ----------------",
-        ]
-        for nr, (calls, errors, secs) in sorted(self.rows.items(), key=lambda kv: -kv[1][2]):
+        seconds = sum(r[2] for r in self.rows.values())
+        total = seconds or 1e-9
+        rule = "------ ----------- ----------- --------- --------- ----------------"
+        lines = ["% time     seconds  usecs/call     calls    errors syscall", rule]
+        key = self.sort_key
+        ordered = sorted(
+            self.rows.items(), key=lambda kv: (key(kv[1], NAMES.get(kv[0], "")), kv[0])
+        )
+        for nr, (calls, errors, secs, _, _) in ordered:
             lines.append(
                 f"{100 * secs / total:6.2f} {secs:11.6f} {int(secs * 1e6 / calls):11d} "
                 f"{calls:9d} {errors or '':>9} {NAMES.get(nr, nr)}"
             )
         calls = sum(r[0] for r in self.rows.values())
         errors = sum(r[1] for r in self.rows.values())
-        lines.append("------ ----------- ----------- --------- --------- ----------------")
+        lines.append(rule)
         lines.append(
-            f"100.00 {sum(r[2] for r in self.rows.values()):11.6f} "
-            f"{int(total * 1e6 / max(calls, 1)):11d} {calls:9d} {errors or '':>9} total"
+            f"100.00 {seconds:11.6f} "
+            f"{int(seconds * 1e6 / max(calls, 1)):11d} {calls:9d} {errors or '':>9} total"
         )
         self.out.write("\n".join(lines) + "\n")
         self.out.flush()
+
+
+class Both:
+    """strace's -C: the trace as it goes, and the -c table at the end."""
+
+    def __init__(self, text: StraceText, summary: Summary):
+        self.text = text
+        self.summary = summary
+        self.decode_at_entry = text.decode_at_entry
+        self.wants_ip = text.wants_ip
+
+    def __setattr__(self, name, value):
+        if name == "ip":
+            self.text.ip = value
+        elif name == "cpu_times":
+            self.summary.cpu_times = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def enter(self, pid, nr, args, memory) -> None:
+        self.text.enter(pid, nr, args, memory)
+
+    def syscall(self, *call):
+        text = self.text
+        if not text.paths or text._path_hits.get(call[0], False):  # -P counts its calls only
+            self.summary.syscall(*call)
+        return text.syscall(*call)
+
+    def process(self, kind, pid, **info):
+        self.text.process(kind, pid, **info)
+
+    def finish(self) -> None:
+        self.text.finish()
+        self.summary.finish()
 
 
 def open_per_pid(prefix: str):

@@ -167,6 +167,31 @@ def stopped_call() -> tuple:
     return _CALL(_INFO_VIEW)
 
 
+_IP = struct.Struct("=8xQ").unpack_from
+
+
+def stopped_ip() -> int:
+    """The instruction pointer of the last ``syscall_info`` stop."""
+    return _IP(_INFO_VIEW)[0]
+
+
+def instruction_pointer(pid: int) -> int | None:
+    """A stopped tracee's instruction pointer (strace's -i on a signal line);
+    None when it cannot be read."""
+    word = 16 * 8 if _MACHINE == "x86_64" else None  # user_regs_struct.rip
+    if word is None:
+        regs = ffi.new("uint64_t[34]")
+        iov = ffi.new("struct iovec *", {"iov_base": regs, "iov_len": 34 * 8})
+        if lib.ptrace(PTRACE_GETREGSET, pid, 1, _addr(iov)) == -1:
+            return None
+        return int(regs[32])  # user_pt_regs.pc
+    ffi.errno = 0
+    value = lib.ptrace(PTRACE_PEEKUSER, pid, word, 0)
+    if value == -1 and ffi.errno:
+        return None
+    return value & 0xFFFFFFFFFFFFFFFF
+
+
 def stopped_result() -> tuple:
     return _RESULT(_INFO_VIEW)
 

@@ -31,7 +31,14 @@ from pycoz_cli.errors import (
 )
 
 
-def options_from(filters, follow: bool = True, prefilter: bool = True) -> Options:
+def options_from(
+    filters,
+    follow: bool = True,
+    prefilter: bool = True,
+    *,
+    cpu_time: bool = False,
+    detach_on_execve: bool = False,
+) -> Options:
     """Tracer options from parsed ``-e`` expressions (``filters.parse``)."""
     injections = [
         Injection(
@@ -41,32 +48,61 @@ def options_from(filters, follow: bool = True, prefilter: bool = True) -> Option
             when=inj.applies,
             delay_enter_us=inj.delay_enter_us,
             delay_exit_us=inj.delay_exit_us,
+            signal=inj.signal,
         )
         for inj in filters.injections
     ]
     return Options(
-        traced=filters.syscalls, follow=follow, injections=injections, prefilter=prefilter
+        traced=filters.syscalls,
+        follow=follow,
+        injections=injections,
+        prefilter=prefilter,
+        cpu_time=cpu_time,
+        detach_on_execve=detach_on_execve,
     )
 
 
-def trace_command(argv, options: Options, sink, env=None, cwd=None) -> int:
+def trace_command(argv, options: Options, sink, env=None, cwd=None, user=None) -> int:
     """Run ``argv`` traced; return its wait status (``os.waitstatus_to_exitcode``).
 
-    Raises CommandNotFound / CommandNotExecutable if it could not be exec'd.
+    ``user`` (strace's ``-u``): a user name or uid to run the command as, with
+    that user's groups.  Raises CommandNotFound / CommandNotExecutable if it
+    could not be exec'd, SpecError for an unknown user.
     """
     env = dict(os.environ if env is None else env)
-    pid, err_r = _start_tracee(argv, options, env, cwd)
+    ids = user_ids(user) if user is not None else None
+    pid, err_r = _start_tracee(argv, options, env, cwd, ids)
     try:
         return _traced(pid, options, sink, attached=False)
     finally:
         _raise_exec_error(err_r, argv[0])
 
 
-def _start_tracee(argv, options: Options, env, cwd=None) -> tuple[int, int]:
+def user_ids(user: str) -> tuple[str, int, int]:
+    """(name, uid, gid) of ``user`` (a name, or a uid known to the passwd database)."""
+    import pwd
+
+    from pycoz_cli.errors import SpecError
+
+    try:
+        entry = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+    except KeyError:
+        raise SpecError(f"-u {user}: no such user") from None
+    return entry.pw_name, entry.pw_uid, entry.pw_gid
+
+
+def _start_tracee(argv, options: Options, env, cwd=None, ids=None) -> tuple[int, int]:
     """Fork the program to trace, stopped before exec (``child_prepare``).
 
     Returns its pid and the read end of a close-on-exec pipe that carries the
     errno of a failed exec (empty once the exec has succeeded).
+
+    The program's signal dispositions are the ones pycoz was started with, as
+    strace leaves them: an ignored signal stays ignored (``nohup pycoz trace``
+    keeps SIGHUP ignored), a handled one is reset by the exec.  SIGPIPE and
+    SIGXFSZ are the exception: Python ignores them at its start, so what pycoz
+    inherited cannot be told apart; they are reset, as Python's ``subprocess``
+    does.
     """
     path = resolve_command(argv[0], env)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
@@ -76,18 +112,15 @@ def _start_tracee(argv, options: Options, env, cwd=None) -> tuple[int, int]:
         code = 127
         try:
             os.close(err_r)
-            for sig in (
-                signal.SIGINT,
-                signal.SIGQUIT,
-                signal.SIGTERM,
-                signal.SIGHUP,
-                signal.SIGPIPE,
-                signal.SIGXFSZ,
-            ):
+            for sig in (signal.SIGPIPE, signal.SIGXFSZ):
                 signal.signal(sig, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_SETMASK, ())
             if cwd:
                 os.chdir(cwd)
+            if ids is not None:  # strace's -u: the user's groups, gid, then uid
+                os.initgroups(ids[0], ids[2])
+                os.setgid(ids[2])
+                os.setuid(ids[1])
             child_prepare(options, tracer)
             os.execve(path, list(argv), env)
         except OSError as err:
@@ -362,7 +395,7 @@ class _Collect:
         from pycoz_cli.core.trace import decode
         from pycoz_cli.core.trace.syscalls import NAMES
 
-        name = NAMES.get(nr, f"syscall_{nr:#x}")
+        name = NAMES.get(nr) or f"syscall_{nr:#x}"
         try:
             decoded = self._common._args(pid, nr, name, args, memory, retval)
         except OSError:

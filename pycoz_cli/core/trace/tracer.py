@@ -44,6 +44,9 @@ _WALL_NOHANG = _WALL | os.WNOHANG
 #: where polling would only keep the tracee from running.
 SPIN = 100
 _SYSCALL_STOP = signal.SIGTRAP | 0x80
+#: The wait status of a syscall stop (PTRACE_O_TRACESYSGOOD), most of all stops:
+#: compared whole, before the os.W* calls the rarer stops need.
+_SYSCALL_STATUS = _SYSCALL_STOP << 8 | 0x7F
 _NEW_CHILD_EVENTS = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE)
 _STOP_SIGNALS = frozenset((signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU))
 _EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
@@ -56,16 +59,34 @@ INJECTED, DELAYED = 1, 2
 
 class Injection:
     """What to do to matching calls: fail with ``error``, or return ``retval``;
-    and/or hold them ``delay_enter_us`` before and ``delay_exit_us`` after."""
+    and/or hold them ``delay_enter_us`` before and ``delay_exit_us`` after; and/or
+    send ``signal`` (strace's ``signal=``: delivered as the call is entered)."""
 
-    __slots__ = ("delay_enter_us", "delay_exit_us", "error", "marks", "matches", "retval", "when")
+    __slots__ = (
+        "delay_enter_us",
+        "delay_exit_us",
+        "error",
+        "marks",
+        "matches",
+        "retval",
+        "signal",
+        "when",
+    )
 
     def __init__(
-        self, syscalls, error=None, retval=None, when=None, delay_enter_us=0, delay_exit_us=0
+        self,
+        syscalls,
+        error=None,
+        retval=None,
+        when=None,
+        delay_enter_us=0,
+        delay_exit_us=0,
+        signal=None,
     ):
         self.matches = frozenset(syscalls)
         self.error = error
         self.retval = retval
+        self.signal = signal
         #: callable(count) -> bool: whether the count-th matching call is hit.
         self.when = when or (lambda count: True)
         self.delay_enter_us = delay_enter_us
@@ -77,15 +98,31 @@ class Injection:
 
 
 class Options:
-    __slots__ = ("follow", "injections", "prefilter", "traced")
+    __slots__ = ("cpu_time", "detach_on_execve", "follow", "injections", "prefilter", "traced")
 
-    def __init__(self, traced=None, follow=True, injections=(), prefilter=True):
+    def __init__(
+        self,
+        traced=None,
+        follow=True,
+        injections=(),
+        prefilter=True,
+        cpu_time=False,
+        detach_on_execve=False,
+    ):
         #: syscall numbers to report, or None for all.
         self.traced = frozenset(traced) if traced is not None else None
         self.follow = follow
         self.injections = list(injections)
         #: Use the seccomp prefilter when only some calls are traced.
         self.prefilter = prefilter
+        #: Measure the tracee's system CPU time (wait4's ru_stime) at each
+        #: stop, for strace -c's default "time" (its -w is the wall clock): the
+        #: sink finds (at the thread's previous return, now) in
+        #: ``sink.cpu_times`` while its ``syscall`` runs.
+        self.cpu_time = cpu_time
+        #: strace's ``-b execve``: detach from a process as it enters execve
+        #: (not the traced command's own first exec).
+        self.detach_on_execve = detach_on_execve
 
     def ptrace_options(self) -> int:
         opts = pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_EXITKILL | pt.PTRACE_O_TRACEEXEC
@@ -165,12 +202,14 @@ def start(first: int, options: Options) -> int | None:
 
 
 class _Tracee:
-    __slots__ = ("args", "enter", "hide", "inject", "memory", "nr", "swallow")
+    __slots__ = ("args", "cpu", "enter", "hide", "inject", "ip", "memory", "nr", "swallow")
 
     def __init__(self, pid: int):
         self.nr = -1  # -1: not inside a syscall
         self.args = ()
         self.enter = 0.0
+        self.ip = 0  # the instruction pointer at entry, for a sink that shows it (-i)
+        self.cpu = 0.0  # system CPU time at its previous return (Options.cpu_time)
         self.inject = None
         self.memory = pt.Memory(pid)
         #: A signal of the tracer's own to take away once (``start``'s SIGCONT).
@@ -209,6 +248,20 @@ def run(
     first_status = None
     waitpid = os.waitpid
     monotonic = time.monotonic
+    cpu_time = options.cpu_time
+    stime = [0.0]
+    if cpu_time:
+        # wait4's rusage of a stopped tracee: its process's system time then
+        # (what strace -c reads, the same way).
+        wait4 = os.wait4
+
+        def waitpid(pid, flags):
+            pid, status, usage = wait4(pid, flags)
+            if pid:
+                stime[0] = usage.ru_stime
+            return pid, status
+
+    detach_on_execve = options.detach_on_execve
     syscall_info = pt.syscall_info
     stopped_call = pt.stopped_call
     stopped_result = pt.stopped_result
@@ -229,6 +282,10 @@ def run(
     sink.process("start", first)
     entry_hook = getattr(sink, "enter", None)
     decode_at_entry = getattr(sink, "decode_at_entry", frozenset())
+    # A sink that shows the instruction pointer (strace's -i) finds it in
+    # ``sink.ip`` while its ``syscall`` runs (the sink contract stays as it is).
+    wants_ip = getattr(sink, "wants_ip", False)
+    stopped_ip = pt.stopped_ip
 
     while tracees:
         if until_first and first_status is not None:
@@ -262,10 +319,12 @@ def run(
                 tracees[pid] = _Tracee(pid)
                 resume(cont, pid, 0)
             continue
-        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+        if status != _SYSCALL_STATUS and (os.WIFEXITED(status) or os.WIFSIGNALED(status)):
             del tracees[pid]
             if tracee.nr >= 0 and (traced is None or tracee.nr in traced):
                 # exit/exit_group: the call never returns.
+                if wants_ip:
+                    sink.ip = tracee.ip
                 later = sink.syscall(
                     pid,
                     tracee.nr,
@@ -286,10 +345,10 @@ def run(
             if pid == first:
                 first_status = status
             continue
-        sig = os.WSTOPSIG(status)
+        sig = (status >> 8) & 0xFF  # WSTOPSIG
         event = status >> 16
         call = None  # at a syscall's entry: (nr, *args)
-        if sig == _SYSCALL_STOP:
+        if status == _SYSCALL_STATUS:
             op = syscall_info(pid)
             if op == ENTRY:
                 call = stopped_call()
@@ -308,6 +367,13 @@ def run(
                             rval, is_error = stopped_result()
                     else:
                         rval, is_error = stopped_result()
+                    if wants_ip:
+                        sink.ip = tracee.ip
+                    if cpu_time:
+                        # As strace counts it: the system time since this
+                        # thread's previous call returned (count.c's ltime).
+                        sink.cpu_times = (tracee.cpu, stime[0])
+                        tracee.cpu = stime[0]
                     later = sink.syscall(
                         pid,
                         nr,
@@ -337,21 +403,38 @@ def run(
             call = stopped_call()
         if call is not None:
             nr = call[0]
+            first_exec = False
             if tracee.hide:
                 if nr not in _EXEC_CALLS:
                     resume(cont, pid, 0)
                     continue
                 tracee.hide = False
+                first_exec = True
             tracee.nr = nr
             tracee.args = call[1:]
             tracee.enter = monotonic()
             tracee.inject = None
+            if wants_ip:
+                tracee.ip = stopped_ip()
+            signo = 0
             if injections:
-                _maybe_inject(pid, tracee, nr, injections, counts)
+                signo = _maybe_inject(pid, tracee, nr, injections, counts)
             if nr in decode_at_entry and (traced is None or nr in traced):
                 entry_hook(pid, nr, tracee.args, tracee.memory)
+            if detach_on_execve and nr in _EXEC_CALLS and not first_exec:
+                # strace's -b execve: let it exec untraced (the command's own
+                # first exec excepted, as strace's).
+                del tracees[pid]
+                if wants_ip:
+                    sink.ip = tracee.ip
+                sink.process("detach", pid, syscall=nr)
+                resume(pt.PTRACE_DETACH, pid, 0)
+                continue
             # To the exit stop (from a seccomp stop PTRACE_SYSCALL goes straight there).
-            resume(pt.PTRACE_SYSCALL, pid, 0)
+            # An injected signal goes with it: the kernel sends the signal a
+            # tracer resumes a syscall-entry stop with (ptrace_report_syscall),
+            # as strace's signal= does.
+            resume(pt.PTRACE_SYSCALL, pid, signo)
             continue
         if event in _NEW_CHILD_EVENTS:
             child = pt.eventmsg(pid)
@@ -391,6 +474,8 @@ def run(
         from pycoz_cli.core.trace.decode import unpack_siginfo  # signals are rare
 
         fields = unpack_siginfo(pt.siginfo_raw())
+        if wants_ip:
+            sink.ip = pt.instruction_pointer(pid)
         sink.process("signal", pid, signal=sig, info=info, fields=fields)
         resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, sig)
     return first_status if first_status is not None else 0
@@ -458,7 +543,9 @@ def _detach_all(tracees: dict, sink) -> None:
             sink.process("detach", pid)
 
 
-def _maybe_inject(pid: int, tracee: _Tracee, nr: int, injections, counts) -> None:
+def _maybe_inject(pid: int, tracee: _Tracee, nr: int, injections, counts) -> int:
+    """Apply the injection that hits this call, if any; return the signal to
+    send with the resume (0: none)."""
     for inj in injections:
         if nr in inj.matches:
             key = (pid, id(inj), nr)  # counted per process, as strace does
@@ -470,4 +557,5 @@ def _maybe_inject(pid: int, tracee: _Tracee, nr: int, injections, counts) -> Non
             if inj.error is not None or inj.retval is not None:
                 pt.set_syscall_nr(pid, -1)  # the kernel skips it; the exit stop sets the result
             tracee.inject = inj
-            return
+            return inj.signal or 0
+    return 0
