@@ -87,7 +87,10 @@ def diamond(tmp_path):
 def test_ecmp_route_has_both_nexthops_and_carries_traffic_over_both(pycoz, diamond):
     r = pycoz(
         "net", "run", diamond, "--", "sh", "-c",
+        # Both gateways' neighbours resolved first: a flow's datagram that waits
+        # for ARP is not yet counted as sent when the counters are read.
         "ip -j route show 198.18.3.0/24 && ping -c1 -W2 198.18.3.3 >/dev/null && "
+        "ping -c1 -W2 198.18.1.2 >/dev/null && ping -c1 -W2 198.18.2.2 >/dev/null && "
         f"python3 -c '{FLOWS}'",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
