@@ -236,7 +236,7 @@ def _family(v: int) -> str:
 
 
 def _index(v: int) -> str:
-    return _ifindex(v) if v else "0"
+    return _ifindex(v & 0xFFFFFFFF) if v else "0"  # strace prints an index unsigned
 
 
 # Attribute values: f(c, data, family) -> text (None: shown in hex).
