@@ -1045,10 +1045,13 @@ import socket, time
 s = socket.socket()
 s.bind(("127.0.0.1", 5555))
 s.listen()
+u = socket.socket(socket.AF_UNIX)
+u.bind("\\0pycoz-test-listener")  # abstract: nothing on disk, and in this namespace only
+u.listen()
 open("{out}.ready", "w").close()
 time.sleep(30)' &
 while [ ! -e {out}.ready ]; do sleep 0.05; done
-{tracer} -o {out} -e trace=sendmsg,recvmsg ss -t -a -n >/dev/null
+{tracer} -o {out} -e trace=sendto,sendmsg,recvmsg ss -t -x -a -n >/dev/null
 kill $!
 """
 
@@ -1057,8 +1060,9 @@ kill $!
 def test_sock_diag_like_strace(pycoz_bin, tmp_path):
     """ss's sock_diag requests and the sockets it gets back, decoded as strace
     decodes them: each tracer runs inside a network namespace of the test's own
-    (where strace can find the netlink socket), with a listener in it (one socket:
-    a dump of several comes in an order of the namespace's own hash)."""
+    (where strace can find the netlink socket), with a TCP and a UNIX listener in it
+    (one socket of each: a dump of several comes in an order of the namespace's own
+    hash)."""
     texts = []
     for name, tracer in (("pycoz", f"{pycoz_bin} trace"), ("strace", STRACE)):
         out = tmp_path / name
@@ -1069,10 +1073,10 @@ def test_sock_diag_like_strace(pycoz_bin, tmp_path):
     vary = [
         (r"nlmsg_seq=\d+", "nlmsg_seq=SEQ"),
         (r"nlmsg_pid=-?\d+", "nlmsg_pid=PID"),
-        (r"idiag_cookie=\[\d+, \d+\]", "idiag_cookie=[C]"),
-        (r"idiag_inode=\d+", "idiag_inode=INO"),
+        (r"diag_cookie=\[\d+, \d+\]", "diag_cookie=[C]"),
+        (r"idiag_inode=\d+|udiag_ino=\d+", "INO"),
     ]
-    mine, want = (calls(text, ["sendmsg", "recvmsg"], vary) for text in texts)
+    mine, want = (calls(text, ["sendto", "sendmsg", "recvmsg"], vary) for text in texts)
     assert mine == want
     text = "\n".join(want)
     for expected in (
@@ -1083,6 +1087,11 @@ def test_sock_diag_like_strace(pycoz_bin, tmp_path):
         'idiag_dst=inet_addr("0.0.0.0"), idiag_if=0, idiag_cookie=[C]}, ',
         "[{nla_len=5, nla_type=INET_DIAG_SHUTDOWN}, 0]",
         "{sdiag_family=AF_INET6, sdiag_protocol=IPPROTO_TCP, ",
+        "{sdiag_family=AF_UNIX, sdiag_protocol=0, udiag_states=1<<TCP_ESTABLISHED|",
+        "udiag_show=UDIAG_SHOW_NAME|UDIAG_SHOW_PEER|UDIAG_SHOW_RQLEN, udiag_cookie=[C]}",
+        "{udiag_family=AF_UNIX, udiag_type=SOCK_STREAM, udiag_state=TCP_LISTEN, INO, "
+        "udiag_cookie=[C]}, [[{nla_len=24, nla_type=UNIX_DIAG_NAME}, "
+        '"\\0pycoz-test-listener"...], ',
     ):
         assert expected in text, expected
 

@@ -876,6 +876,12 @@ def _sigset_at(c, addr: int, size: int) -> Arg:
     return _sigmask(mask, size * 8)
 
 
+def set_bits(raw: bytes) -> list[int]:
+    """The numbers of the bits set in a little-endian bit set (an fd_set, a CPU set):
+    one pass over the bytes, not a shift of a big integer per bit."""
+    return [8 * k + b for k, byte in enumerate(raw) if byte for b in range(8) if byte >> b & 1]
+
+
 def _sigmask(mask: int, nbits: int) -> Arg:
     # strace shows the complement when two thirds or more of the bits are set.
     prefix = ""
@@ -1190,7 +1196,7 @@ def _ifindex(idx: int) -> str:
 
         try:
             name = _IFNAMES[idx] = f'if_nametoindex("{socket.if_indextoname(idx)}")'
-        except OSError:
+        except (OSError, OverflowError):  # no such interface, or no index at all
             name = str(idx)  # not cached: the interface may appear later
     return name
 
@@ -2139,8 +2145,7 @@ def _fdset_at(c, addr: int, nfds: int, saved: bytes | None = None) -> Arg:
         raw = saved if saved is not None else c.mem.read(addr, nbytes)
     except OSError:
         return Arg(f"{addr:#x}", addr)
-    bits = int.from_bytes(raw, "little")
-    fds = [fd for fd in range(min(nfds, len(raw) * 8)) if bits >> fd & 1]
+    fds = [fd for fd in set_bits(raw) if fd < nfds]
     return Arg(f"[{' '.join(_fdtext(c, fd) for fd in fds)}]", fds)
 
 

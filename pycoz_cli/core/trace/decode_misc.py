@@ -44,6 +44,7 @@ from pycoz_cli.core.trace.decode import (
     _xlat,
     decode_sockaddr,
     quote,
+    set_bits,
     signame,
 )
 
@@ -185,8 +186,7 @@ def _cpuset_at(c, addr: int, size: int) -> Arg:
         raw = c.mem.read(addr, size) if size else b""
     except OSError:
         return Arg(f"{addr:#x}", addr)
-    bits = int.from_bytes(raw, "little")
-    cpus = [n for n in range(size * 8) if bits >> n & 1]
+    cpus = set_bits(raw)
     return Arg(f"[{' '.join(map(str, cpus))}]", cpus)
 
 

@@ -236,7 +236,7 @@ def _family(v: int) -> str:
 
 
 def _index(v: int) -> str:
-    return _ifindex(v) if v else "0"
+    return _ifindex(v & 0xFFFFFFFF) if v else "0"  # strace prints an index unsigned
 
 
 # Attribute values: f(c, data, family) -> text (None: shown in hex).
@@ -533,8 +533,59 @@ def _inet_diag_msg(c, data: bytes) -> str | None:
     return _with_attrs(c, head, data, 72, _INET_DIAG_NAMES, _INET_DIAG_VALUES, fam, "INET_DIAG_???")
 
 
+_UDIAG_SHOW = ((1, "UDIAG_SHOW_NAME"), (2, "UDIAG_SHOW_VFS"), (4, "UDIAG_SHOW_PEER"),
+               (8, "UDIAG_SHOW_ICONS"), (0x10, "UDIAG_SHOW_RQLEN"), (0x20, "UDIAG_SHOW_MEMINFO"),
+               (0x40, "UDIAG_SHOW_UID"))  # fmt: skip
+_SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 5: "SOCK_SEQPACKET"}
+_UNIX_DIAG_NAMES = ("UNIX_DIAG_NAME", "UNIX_DIAG_VFS", "UNIX_DIAG_PEER", "UNIX_DIAG_ICONS",
+                    "UNIX_DIAG_RQLEN", "UNIX_DIAG_MEMINFO", "UNIX_DIAG_SHUTDOWN",
+                    "UNIX_DIAG_UID")  # fmt: skip
+
+
+def _a_unix_name(c, data, fam):
+    # A path comes with its NUL; an abstract name has none, and strace marks the
+    # string it read as unterminated.
+    if data.endswith(b"\0"):
+        return quote(data[:-1], False, c.xflag)
+    return quote(data, True, c.xflag)
+
+
+def _a_rqlen(c, data, fam):
+    return _fields(("udiag_rqueue", "udiag_wqueue"), "I", 4, data, 2)
+
+
+_UNIX_DIAG_VALUES = {0: _a_unix_name, 2: _a_u32, 4: _a_rqlen, 6: _a_u8, 7: _a_u32}
+
+
+def _unix_diag_req(c, data: bytes) -> str | None:
+    if len(data) < 24:
+        return None
+    proto, states, ino, show, c1, c2 = struct.unpack_from("<xBxxIIIII", data)
+    return (
+        f"{{sdiag_family=AF_UNIX, sdiag_protocol={proto}, "
+        f"udiag_states={_flags(states, _TCP_STATE_BITS)[0]}, udiag_ino={ino}, "
+        f"udiag_show={_flags(show, _UDIAG_SHOW)[0]}, udiag_cookie=[{c1}, {c2}]}}"
+    )
+
+
+def _unix_diag_msg(c, data: bytes) -> str | None:
+    if len(data) < 16:
+        return None
+    typ, state, ino, c1, c2 = struct.unpack_from("<xBBxIII", data)
+    head = (
+        f"{{udiag_family=AF_UNIX, udiag_type={_name(_SOCK_TYPES, typ)}, "
+        f"udiag_state={_TCP_STATES[state] if 0 < state < len(_TCP_STATES) else state}, "
+        f"udiag_ino={ino}, udiag_cookie=[{c1}, {c2}]}}"
+    )
+    return _with_attrs(c, head, data, 16, _UNIX_DIAG_NAMES, _UNIX_DIAG_VALUES, 1, "UNIX_DIAG_???")
+
+
 def _sock_diag(c, flags: int, data: bytes) -> str | None:
-    if not data or data[0] not in (2, 10):
+    if not data:
+        return None
+    if data[0] == 1:  # AF_UNIX
+        return _unix_diag_req(c, data) if flags & 1 else _unix_diag_msg(c, data)
+    if data[0] not in (2, 10):
         return None
     return _inet_diag_req(c, data) if flags & 1 else _inet_diag_msg(c, data)
 
