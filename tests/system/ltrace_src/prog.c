@@ -1,0 +1,90 @@
+/* A program for the library-call tests: calls atoi (and calc, from libcalc
+ * unless static) in ways picked by argv[1]. */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+long calc(long a, long b);
+
+static void *worker(void *arg) {
+    long sum = 0;
+    char buf[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(buf, sizeof buf, "%d", i);
+        sum += atoi(buf);
+    }
+    return (void *)sum;
+}
+
+static long fact(long n) { return n <= 1 ? 1 : n * calc(fact(n - 1), 0) / (n - 1 ? n - 1 : 1) ; }
+
+int main(int argc, char **argv) {
+    const char *mode = argc > 1 ? argv[1] : "plain";
+    if (!strcmp(mode, "plain")) {
+        int total = 0;
+        for (int i = 1; i <= 3; i++) { char b[4]; snprintf(b, sizeof b, "%d", i * 7); total += atoi(b); }
+        printf("total %d\n", total);
+        return 0;
+    }
+    if (!strcmp(mode, "calc")) {
+        printf("calc %ld %ld\n", calc(2, 3), calc(40, 2));
+        return 0;
+    }
+    if (!strcmp(mode, "threads")) {
+        pthread_t t[4];
+        long total = 0;
+        for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, worker, NULL);
+        for (int i = 0; i < 4; i++) { void *r; pthread_join(t[i], &r); total += (long)r; }
+        printf("threads %ld\n", total);
+        return 0;
+    }
+    if (!strcmp(mode, "fork")) {
+        pid_t pid = fork();
+        if (pid == 0) { printf("child %d\n", atoi("11")); return 3; }
+        int st;
+        waitpid(pid, &st, 0);
+        printf("parent %d child-status %d\n", atoi("22"), WEXITSTATUS(st));
+        return 0;
+    }
+    if (!strcmp(mode, "vfork")) {
+        pid_t pid = vfork();
+        if (pid == 0) { execl(argv[0], argv[0], "plain", (char *)NULL); _exit(127); }
+        int st;
+        waitpid(pid, &st, 0);
+        printf("parent %d child-status %d\n", atoi("22"), WEXITSTATUS(st));
+        return 0;
+    }
+    if (!strcmp(mode, "exec")) {
+        printf("before %d\n", atoi("5"));
+        fflush(stdout);
+        execl(argv[0], argv[0], "plain", (char *)NULL);
+        return 127;
+    }
+    if (!strcmp(mode, "dlopen")) {
+        void *h = dlopen(argv[2], RTLD_NOW);
+        if (!h) { fprintf(stderr, "%s\n", dlerror()); return 1; }
+        long (*f)(long, long) = (long (*)(long, long))dlsym(h, "calc");
+        printf("dl %ld\n", f(5, 6));
+        return 0;
+    }
+    if (!strcmp(mode, "recurse")) {
+        printf("fact %ld\n", fact(5));
+        return 0;
+    }
+    if (!strcmp(mode, "loop")) {
+        /* Runs until killed: prints a line per 2000 calls, each checked. */
+        char b[16];
+        for (long n = 0;; n++) {
+            long sum = 0;
+            for (int i = 0; i < 2000; i++) { snprintf(b, sizeof b, "%d", i); sum += atoi(b); }
+            if (sum != 1999000) { printf("WRONG %ld\n", sum); fflush(stdout); return 1; }
+            printf("ok %ld\n", n); fflush(stdout);
+            usleep(1000);
+        }
+    }
+    return 2;
+}
