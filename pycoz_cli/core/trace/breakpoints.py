@@ -317,6 +317,8 @@ class Engine:
         self.strict = strict
         self.spaces: dict[int, Space] = {}
         self.silent: set[int] = set()  # vfork children kept traced until their exec
+        #: threads (clone events): they end without a line of their own, as in ltrace
+        self.threads: set[int] = getattr(sink, "threads", set())
         self.release: set[int] = set()  # fork children to clean and let go
         self.regs = Regs()
         self.cont = pt.PTRACE_CONT
@@ -476,11 +478,12 @@ class Engine:
                     self.notes.append(msg + "; traced if the program loads it with dlopen")
                 else:
                     raise CallError(msg)
-        for name, _libpat in self.sel.names():
+        for name, libpat in self.sel.names():
             where = [o for o in objs if name in o.elf.symbols]
             if not where:
                 msg = f"no function {name} in the program or its libraries: {names}"
-                if dlopen:
+                if dlopen and libpat is not None:
+                    # -x name@lib: the library may come later, with dlopen
                     self.notes.append(msg + " (traced if a library loaded later has it)")
                     continue
                 raise CallError(msg)
@@ -497,6 +500,8 @@ class Engine:
             return
         if event == pt.PTRACE_EVENT_CLONE or event == pt.PTRACE_EVENT_VFORK:
             # Threads and vfork children share the memory (and breakpoints).
+            if event == pt.PTRACE_EVENT_CLONE:
+                self.threads.add(child)
             self.spaces[child] = space
             space.members.add(child)
             unfollowed = event == pt.PTRACE_EVENT_VFORK and not self.follow

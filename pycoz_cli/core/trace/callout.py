@@ -135,6 +135,7 @@ class LtraceText(CallsMixin, StraceText):
     def __init__(self, out, *, show_ip=False, **kwargs):
         super().__init__(out, **kwargs)
         self.show_ip = show_ip
+        self.threads: set[int] = set()  # the engine's: threads end silently
 
     def _call(self, pid, call, result, when) -> None:
         out = self.per_pid(pid) if self.per_pid else self.out
@@ -160,6 +161,10 @@ class LtraceText(CallsMixin, StraceText):
         return None
 
     def process(self, kind, pid, **info):
+        if kind in ("exit", "killed") and pid in self.threads:
+            self.pids.discard(pid)
+            self.threads.discard(pid)
+            return
         if kind == "exit":
             self._write(pid, f"+++ exited (status {info['code']}) +++")
             self.pids.discard(pid)

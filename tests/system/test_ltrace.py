@@ -1,0 +1,260 @@
+"""``pycoz ltrace``: library calls in every build variant, threads, fork, vfork,
+exec and dlopen, with small C programs built here by gcc, and ltrace's own
+lines where ltrace sees the calls."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.system.helpers import assert_one_line
+
+SRC = Path(__file__).parent / "ltrace_src"
+LTRACE = shutil.which("ltrace")
+GCC = shutil.which("gcc")
+pytestmark = [
+    pytest.mark.skipif(GCC is None, reason="gcc is not installed"),
+    pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86_64 only"),
+]
+
+#: Build variants: how the program calls its libraries.
+VARIANTS = {
+    "plt": [],
+    "no-plt": ["-fno-plt"],
+    "ibt": ["-fcf-protection=full"],
+    "now": ["-Wl,-z,now"],
+    "no-pie": ["-no-pie"],
+    "static": ["-static"],
+}
+#: A call line: caller->name(args) = result.
+CALL = re.compile(r"^(?:\[pid +(\d+)\] )?(\S+)->(\w+)\((.*)\) += (\S+)")
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    """build(variant) -> path of prog built that way (libcalc.so next to it)."""
+    out = tmp_path_factory.mktemp("ltrace-progs")
+    subprocess.run([GCC, "-shared", "-fPIC", "-o", out / "libcalc.so", SRC / "calc.c"], check=True)
+    made = {}
+
+    def make(variant: str) -> Path:
+        if variant not in made:
+            exe = out / f"prog-{variant}"
+            flags = VARIANTS[variant]
+            if "-static" in flags:
+                libs = [SRC / "calc.c"]
+            else:
+                libs = [f"-L{out}", "-lcalc", f"-Wl,-rpath,{out}"]
+            subprocess.run(
+                [GCC, "-O0", *flags, "-o", exe, SRC / "prog.c", *libs, "-pthread"],
+                check=True,
+                capture_output=True,
+            )
+            made[variant] = exe
+        return made[variant]
+
+    make.dir = out
+    return make
+
+
+def calls(stderr: str, name: str) -> list[tuple]:
+    """(pid or None, caller, result) of every ``name`` call line."""
+    out = []
+    for line in stderr.splitlines():
+        m = CALL.match(line)
+        if m and m[3] == name:
+            out.append((m[1], m[2], m[5]))
+    return out
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_build_variant_is_seen(pycoz, build, variant):
+    exe = build(variant)
+    r = pycoz("ltrace", "-e", "atoi", "--", str(exe), "plain")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "total 42\n"
+    assert calls(r.stderr, "atoi") == [(None, exe.name, v) for v in ("7", "14", "21")]
+    assert r.stderr.endswith("+++ exited (status 0) +++\n")
+
+
+@pytest.mark.skipif(LTRACE is None, reason="ltrace is not installed")
+@pytest.mark.parametrize("variant", ["plt", "now", "no-pie", "ibt"])
+def test_same_calls_as_ltrace_where_ltrace_sees_them(pycoz, build, variant):
+    """Where ltrace works (PLT calls), it and pycoz see the same calls, from
+    the same caller, with the same results, column for column."""
+    exe = build(variant)
+    ours = pycoz("ltrace", "-e", "calc", "--", str(exe), "calc")
+    theirs = subprocess.run(
+        [LTRACE, "-e", "calc", str(exe), "calc"], capture_output=True, text=True, timeout=60
+    )
+    assert ours.stdout == theirs.stdout == "calc 5 42\n"
+    assert calls(ours.stderr, "calc") == calls(theirs.stderr, "calc")
+    assert len(calls(ours.stderr, "calc")) == 2
+    # The result column is where ltrace puts it.
+    ours_cols = [line.index(" = ") for line in ours.stderr.splitlines() if "->calc(" in line]
+    theirs_cols = [line.index(" = ") for line in theirs.stderr.splitlines() if "->calc(" in line]
+    assert all(c == 48 for c in ours_cols) and all(c >= 48 for c in theirs_cols)
+
+
+@pytest.mark.skipif(LTRACE is None, reason="ltrace is not installed")
+def test_fno_plt_calls_that_ltrace_misses_are_seen(pycoz, build):
+    exe = build("no-plt")
+    theirs = subprocess.run(
+        [LTRACE, "-e", "atoi", str(exe), "plain"], capture_output=True, text=True, timeout=60
+    )
+    assert calls(theirs.stderr, "atoi") == []  # ltrace: nothing, and no error
+    ours = pycoz("ltrace", "-e", "atoi", "--", str(exe), "plain")
+    assert len(calls(ours.stderr, "atoi")) == 3
+
+
+def test_four_threads_every_call_every_run(pycoz, build):
+    """4 threads x 50 calls: every call, in every run (no breakpoint is ever
+    lifted while other threads run)."""
+    exe = build("plt")
+    for _ in range(3):
+        r = pycoz("ltrace", "-e", "atoi", "--", str(exe), "threads")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "threads 4900\n"
+        got = sorted(int(res) for _, _, res in calls(r.stderr, "atoi"))
+        assert got == sorted(list(range(50)) * 4)
+        assert r.stderr.count("+++ exited") == 1  # threads end without a line
+
+
+def test_recursion_returns_match_their_calls(pycoz, build):
+    exe = build("plt")
+    r = pycoz("ltrace", "-e", "calc", "--", str(exe), "recurse")
+    assert r.stdout == "fact 5\n"
+    assert [res for _, _, res in calls(r.stderr, "calc")] == ["1", "2", "3", "4"]
+
+
+def test_fork_without_f_leaves_the_child_untraced_and_well(pycoz, build):
+    exe = build("plt")
+    r = pycoz("ltrace", "-e", "atoi", "--", str(exe), "fork")
+    assert r.returncode == 0, r.stderr
+    assert sorted(r.stdout.splitlines()) == ["child 11", "parent 22 child-status 3"]
+    assert [res for _, _, res in calls(r.stderr, "atoi")] == ["22"]
+
+
+def test_fork_with_f_traces_both(pycoz, build):
+    exe = build("plt")
+    r = pycoz("ltrace", "-f", "-e", "atoi", "--", str(exe), "fork")
+    assert r.returncode == 0, r.stderr
+    found = calls(r.stderr, "atoi")
+    assert sorted(res for _, _, res in found) == ["11", "22"]
+    assert "+++ exited (status 3) +++" in r.stderr
+
+
+@pytest.mark.parametrize("follow", [[], ["-f"]])
+def test_vfork_and_exec_in_the_child(pycoz, build, follow):
+    exe = build("plt")
+    r = pycoz("ltrace", *follow, "-e", "atoi", "--", str(exe), "vfork")
+    assert r.returncode == 0, r.stderr
+    assert sorted(r.stdout.splitlines()) == ["parent 22 child-status 0", "total 42"]
+    results = sorted(int(res) for _, _, res in calls(r.stderr, "atoi"))
+    assert results == ([7, 14, 21, 22] if follow else [22])
+
+
+def test_exec_rearms_in_the_new_program(pycoz, build):
+    exe = build("no-plt")
+    r = pycoz("ltrace", "-e", "atoi", "--", str(exe), "exec")
+    assert r.returncode == 0, r.stderr
+    assert [res for _, _, res in calls(r.stderr, "atoi")] == ["5", "7", "14", "21"]
+
+
+def test_dlopen_library_is_armed_when_loaded(pycoz, build):
+    exe = build("plt")
+    lib = build.dir / "libcalc.so"
+    r = pycoz("ltrace", "-x", "calc@libcalc.so", "--", str(exe), "dlopen", str(lib))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "dl 11\n"
+    assert [(c, res) for _, c, res in calls(r.stderr, "calc")] == [(exe.name, "11")]
+
+
+def test_default_is_the_programs_own_imports(pycoz, build):
+    exe = build("plt")
+    r = pycoz("ltrace", "--", str(exe), "calc")
+    names = {m[3] for m in map(CALL.match, r.stderr.splitlines()) if m}
+    assert {"calc", "printf"} <= names
+    assert all(m[2] == exe.name for m in map(CALL.match, r.stderr.splitlines()) if m)
+
+
+def test_filter_chains_and_library_of_the_caller(pycoz, build):
+    exe = build("plt")
+    r = pycoz("ltrace", "-e", "calc+printf-printf", "--", str(exe), "calc")
+    assert {m[3] for m in map(CALL.match, r.stderr.splitlines()) if m} == {"calc"}
+    r = pycoz("ltrace", "-e", "calc@libc.so*", "--", str(exe), "calc")
+    assert calls(r.stderr, "calc") == []  # calc is called from the program, not libc
+    r = pycoz("ltrace", "-e", "calc@MAIN", "--", str(exe), "calc")
+    assert len(calls(r.stderr, "calc")) == 2
+
+
+def test_json_and_summary(pycoz, build):
+    import json
+
+    exe = build("plt")
+    r = pycoz("ltrace", "--json", "-e", "calc", "--", str(exe), "calc")
+    records = [json.loads(line) for line in r.stderr.splitlines()]
+    libcalls = [x for x in records if x["type"] == "libcall"]
+    assert [(x["function"], x["caller"], x["result"]) for x in libcalls] == [
+        ("calc", exe.name, 42),  # printf's arguments: right to left
+        ("calc", exe.name, 5),
+    ]
+    r = pycoz("ltrace", "-c", "-e", "atoi", "--", str(exe), "plain")
+    assert re.search(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+3 atoi$", r.stderr, re.M), r.stderr
+
+
+def test_syscalls_too_in_one_timeline(pycoz, build):
+    exe = build("plt")
+    r = pycoz("ltrace", "-S", "-e", "calc", "--", str(exe), "calc")
+    lines = r.stderr.splitlines()
+    calc_at = next(i for i, line in enumerate(lines) if "->calc(" in line)
+    write_at = next(i for i, line in enumerate(lines) if line.startswith("SYS_write(1,"))
+    assert calc_at < write_at  # calc runs before printf writes its result
+    assert re.search(r'^SYS_write\(1, "calc 5 42\\n", 10\) += 10$', r.stderr, re.M)
+
+
+# --- bad input: one line, documented exit code, program untouched --------------
+
+
+def test_a_function_that_exists_nowhere(pycoz, build):
+    exe = build("plt")
+    r = pycoz("ltrace", "-e", "no_such_fn", "--", str(exe), "plain")
+    assert r.returncode == 2
+    line = assert_one_line(r.stderr, "no function no_such_fn", "libc.so.6", "libcalc.so")
+    assert line.startswith("pycoz: ") or "no function" in line
+    assert r.stdout == ""  # the program never ran its main
+
+
+def test_a_library_that_is_not_loaded(pycoz, build):
+    r = pycoz("ltrace", "-x", "calc@libnothere.so", "--", "true")
+    assert r.returncode == 2
+    assert_one_line(r.stderr, "libnothere.so", "loaded", "libc.so.6")
+
+
+@pytest.mark.parametrize(
+    "expr, words",
+    [
+        ("inject=", ["function name"]),
+        ("inject=atoi", ["nothing to inject"]),
+        ("inject=atoi:bogus=1", ["unknown argument 'bogus'"]),
+        ("inject=atoi:retval=EAI_NOPE", ["EAI_NOPE"]),
+        ('inject=atoi:arg1="x', ["unterminated"]),
+        ("a b", ["not a symbol"]),
+        ("%nosuchclass", ["unknown class"]),
+    ],
+)
+def test_malformed_filters_and_injects(pycoz, expr, words):
+    r = pycoz("ltrace", "-e", expr, "--", "true")
+    assert r.returncode == 2, r.stderr
+    assert_one_line(r.stderr, *words)
+
+
+def test_a_pid_that_cannot_be_attached(pycoz):
+    r = pycoz("ltrace", "-p", "999999999")
+    assert r.returncode == 3 or r.returncode == 125, r.stderr
+    assert_one_line(r.stderr, "999999999")
