@@ -602,6 +602,15 @@ def run_traced(attach_pid, use_root, command, params: dict, make_setup) -> int:
     """The body of ``pycoz trace`` and ``pycoz ltrace``: check -p against
     COMMAND and the container options, build the tracer with ``make_setup``
     (``TraceSetup`` or ltrace's), then attach, run in a container, or run."""
+    import signal
+
+    if attach_pid is not None:
+        # Held until the detach handlers are in (session.attach): Python's own
+        # SIGINT handler, run inside an import's callback, is swallowed there
+        # ("Exception ignored"), and the tracer would trace on.
+        signal.pthread_sigmask(
+            signal.SIG_BLOCK, (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP)
+        )
     import contextlib
     import os
 
@@ -638,8 +647,6 @@ def run_traced(attach_pid, use_root, command, params: dict, make_setup) -> int:
         setup.close()
         if detached_by:
             # As strace: detached by a signal, die of it (the shell sees 128+N).
-            import signal
-
             signal.signal(detached_by, signal.SIG_DFL)
             os.kill(os.getpid(), detached_by)
     return exit_code_for(os.waitstatus_to_exitcode(status))

@@ -125,7 +125,7 @@ class Obj:
 
 
 class Bp:
-    __slots__ = ("addr", "dl", "entries", "insn", "orig", "returns", "slot")
+    __slots__ = ("addr", "dl", "entries", "insn", "orig", "returns")
 
     def __init__(self, addr, orig):
         self.addr = addr
@@ -134,7 +134,6 @@ class Bp:
         self.entries = None  # (name, Obj) of a traced function starting here
         self.returns = 0  # calls pending to return here
         self.dl = False  # ld.so's _dl_debug_state
-        self.slot = None
 
 
 class Frame:
@@ -162,6 +161,9 @@ class Space:
         self.starts: list[int] = []
         self.bps: dict[int, Bp] = {}
         self.slot_ends: dict[int, int] = {}
+        #: address -> (its scratch copy, length): made once, kept (a return
+        #: breakpoint comes and goes; a thread may still be in its copy)
+        self.slots: dict[int, tuple[int, int]] = {}
         self.removed: set[int] = set()
         self.scratch: list[list[int]] = []  # [start, used]
         self.frames: dict[int, list[Frame]] = {}
@@ -513,6 +515,7 @@ class Engine:
             copy.objs, copy.ranges, copy.starts = dict(space.objs), space.ranges, space.starts
             copy.bps = {a: _copy_bp(bp) for a, bp in space.bps.items()}
             copy.slot_ends = dict(space.slot_ends)
+            copy.slots = dict(space.slots)
             copy.scratch = [list(s) for s in space.scratch]
             copy.loaded_once = space.loaded_once
             copy.r_state = space.r_state
@@ -760,9 +763,8 @@ class Engine:
             taken = x86.condition(insn.cond, regs[EFLAGS])
             regs[RIP] = nxt + insn.disp if taken else nxt
         else:
-            slot = bp.slot
-            if slot is None:
-                slot = bp.slot = self._make_slot(space, pid, bp)
+            made = space.slots.get(addr)
+            slot = made[0] if made is not None else self._make_slot(space, pid, bp)
             if slot is None:
                 raise CallError(f"cannot step over the instruction at {addr:#x}", setup=True)
             regs[RIP] = slot
@@ -788,6 +790,7 @@ class Engine:
             code[insn.disp_at : insn.disp_at + 4] = disp.to_bytes(4, "little", signed=True)
         space.write(slot, bytes(code) + b"\xcc")
         space.slot_ends[slot + insn.length] = bp.addr + insn.length
+        space.slots[bp.addr] = (slot, insn.length)
         return slot
 
     def _map_scratch(self, space: Space, pid: int, near: int) -> int | None:
@@ -834,15 +837,32 @@ class Engine:
 
     # --- detaching ----------------------------------------------------------------
 
-    def stray_trap(self, pid: int) -> None:
-        """While detaching: a thread stopped by one of our int3s before we took
-        it away: back to the instruction (or out of a scratch copy)."""
-        space = self.spaces.get(pid)
-        if space is None or isinstance(space, _Released):
-            return
+    def stopped_for_detach(self, pid: int) -> int:
+        """A thread stopped for the detach: if the stop is one of our int3s
+        not yet dealt with, put it back on the instruction (or out of a scratch
+        copy).  Returns the real signal to give back at the detach (0: none)."""
         info = pt.siginfo(pid)
-        if info is None or info[2] != SI_KERNEL or not self.regs.get(pid):
-            return
+        if info is None:
+            return 0
+        signo, _err, code = info[0], info[1], info[2]
+        if signo != signal.SIGTRAP:
+            return signo
+        if code != SI_KERNEL:
+            if code <= 0:
+                return signal.SIGTRAP  # kill -TRAP
+            if _sigtrap_pending(pid):
+                # Stopped by the interrupt with an int3's SIGTRAP still queued
+                # (the interrupt's stop comes first): let it take the signal,
+                # which stops it at once, and undo that.
+                pt.resume(pt.PTRACE_CONT, pid, 0)
+                _, status = os.waitpid(pid, _WALL)
+                if not os.WIFSTOPPED(status):
+                    return 0
+                return self.stopped_for_detach(pid)
+            return 0  # a ptrace event or syscall stop
+        space = self.spaces.get(pid)
+        if space is None or isinstance(space, _Released) or not self.regs.get(pid):
+            return 0
         addr = self.regs[RIP] - 1
         if addr in space.bps or addr in space.removed:
             self.regs[RIP] = addr
@@ -850,6 +870,9 @@ class Engine:
         elif addr in space.slot_ends:
             self.regs[RIP] = space.slot_ends[addr]
             self.regs.set()
+        else:
+            return signal.SIGTRAP  # the program's own int3
+        return 0
 
     def restore(self, pids) -> None:
         """Take every breakpoint out; move stopped threads ``pids`` out of the
@@ -883,6 +906,7 @@ class _Released:
 class _Empty:
     bps: dict = {}
     slot_ends: dict = {}
+    slots: dict = {}
 
 
 def _out_of_slots(regs: Regs, space) -> None:
@@ -893,9 +917,9 @@ def _out_of_slots(regs: Regs, space) -> None:
             regs[RIP] = resume
             regs.set()
             return
-    for addr, bp in space.bps.items():
-        if bp.slot is not None and bp.slot <= rip < bp.slot + bp.insn.length:
-            regs[RIP] = addr + rip - bp.slot
+    for addr, (slot, length) in space.slots.items():
+        if slot <= rip < slot + length:
+            regs[RIP] = addr + rip - slot
             regs.set()
             return
 
@@ -912,6 +936,20 @@ def _copy_frame(frame: Frame, pid: int) -> Frame:
                 frame.t_enter)  # fmt: skip
     new.state = frame.state
     return new
+
+
+def _sigtrap_pending(tid: int) -> bool:
+    """Whether SIGTRAP is queued for thread ``tid`` (its own or its process's)."""
+    try:
+        with open(f"/proc/{tid}/status") as f:
+            for line in f:
+                if line.startswith(("SigPnd:", "ShdPnd:")) and int(line.split()[1], 16) & (
+                    1 << (signal.SIGTRAP - 1)
+                ):
+                    return True
+    except (OSError, ValueError):
+        pass
+    return False
 
 
 def _gone(tid: int) -> bool:

@@ -523,53 +523,47 @@ def _maybe_inject(pid: int, tracee: _Tracee, nr: int, injections, counts) -> Non
 def _detach_breakpoints(tracees: dict, sink, calls) -> None:
     """Detach with library-call breakpoints in place: every thread is stopped
     first (one running untraced into an int3 would die), then every byte is put
-    back and every thread moved out of a scratch copy, then all are let go."""
-    keep: dict[int, int] = {}
-    running = set()
+    back and every thread moved out of a scratch copy, then all are let go.
+
+    Whether a thread is stopped is read from /proc (state ``t``), not from its
+    stop's report: the detach request may have interrupted the loop just after
+    ``waitpid`` took a report, and no second one would come.  What kind of stop
+    it is comes from its siginfo: a pending int3 of ours is undone (rip back
+    on the instruction), a real signal is given back at the detach.
+    """
     for pid in list(tracees):
         try:
             pt.interrupt(pid)
-            running.add(pid)
         except OSError:
-            # ESRCH: already in a ptrace-stop (reported, or about to be): it is
-            # stopped, which is what we need; or gone.
-            if os.path.exists(f"/proc/{pid}"):
-                keep[pid] = 0
-            else:
+            tracees.pop(pid, None)  # gone
+    keep: dict[int, int] = {}
+    deadline = time.monotonic() + 10
+    waiting = set(tracees)
+    while waiting and time.monotonic() < deadline:
+        for pid in list(waiting):
+            try:
+                done, status = os.waitpid(pid, _WALL_NOHANG)
+            except ChildProcessError:
+                done, status = pid, 0
+            if done and not os.WIFSTOPPED(status):
+                waiting.discard(pid)  # it ended
                 tracees.pop(pid, None)
-    while running:
-        try:
-            pid, status = os.waitpid(-1, _WALL)
-        except ChildProcessError:
-            break
-        except DetachRequested:
-            continue
-        if pid not in tracees:
-            if os.WIFSTOPPED(status):
-                tracees[pid] = _Tracee(pid)  # a child forked meanwhile: it has them too
-                keep[pid] = 0
-            continue
-        if not os.WIFSTOPPED(status):
-            tracees.pop(pid, None)
-            running.discard(pid)
-            keep.pop(pid, None)
-            continue
-        sig, event = os.WSTOPSIG(status), status >> 16
-        if event == pt.PTRACE_EVENT_STOP:
-            running.discard(pid)
-            keep.setdefault(pid, 0)
-            continue
-        if event == 0 and sig == signal.SIGTRAP:
-            calls.stray_trap(pid)
-            sig = 0
-        elif event or sig == (signal.SIGTRAP | 0x80):
-            sig = 0
-        if sig:
-            keep[pid] = sig
-        # Let it reach the interrupt's stop (the int3 or event is dealt with).
-        pt.resume(pt.PTRACE_CONT, pid, 0)
+                continue
+            if done or _traced_stop(pid):
+                waiting.discard(pid)
+                keep[pid] = calls.stopped_for_detach(pid)
+        if waiting:
+            time.sleep(0.001)
     calls.restore(list(keep))
     for pid, sig in keep.items():
         pt.resume(pt.PTRACE_DETACH, pid, sig)
         tracees.pop(pid, None)
         sink.process("detach", pid)
+
+
+def _traced_stop(tid: int) -> bool:
+    try:
+        with open(f"/proc/{tid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] == b"t"
+    except (OSError, IndexError):
+        return False

@@ -20,6 +20,22 @@ static void *worker(void *arg) {
     return (void *)sum;
 }
 
+static void *checker(void *arg) {
+    /* Forever: 2000 calls of atoi and calc, each result checked; a line per round. */
+    char b[16];
+    for (long n = 0;; n++) {
+        long sum = 0;
+        for (int i = 0; i < 2000; i++) {
+            snprintf(b, sizeof b, "%d", i);
+            sum += calc(atoi(b), 0);
+        }
+        if (sum != 1999000) { printf("WRONG %ld\n", sum); fflush(stdout); exit(1); }
+        printf("ok %ld %ld\n", (long)arg, n); fflush(stdout);
+        usleep(1000);
+    }
+    return NULL;
+}
+
 static long fact(long n) { return n <= 1 ? 1 : n * calc(fact(n - 1), 0) / (n - 1 ? n - 1 : 1) ; }
 
 int main(int argc, char **argv) {
@@ -76,15 +92,11 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(mode, "loop")) {
-        /* Runs until killed: prints a line per 2000 calls, each checked. */
-        char b[16];
-        for (long n = 0;; n++) {
-            long sum = 0;
-            for (int i = 0; i < 2000; i++) { snprintf(b, sizeof b, "%d", i); sum += atoi(b); }
-            if (sum != 1999000) { printf("WRONG %ld\n", sum); fflush(stdout); return 1; }
-            printf("ok %ld\n", n); fflush(stdout);
-            usleep(1000);
-        }
+        /* Runs until killed: argv[2] threads (default 1) checking their calls. */
+        int n = argc > 2 ? atoi(argv[2]) : 1;
+        pthread_t t;
+        for (long i = 1; i < n; i++) pthread_create(&t, NULL, checker, (void *)i);
+        checker((void *)0);
     }
     return 2;
 }
