@@ -676,11 +676,11 @@ class Engine:
             return False  # another thread's return site, or a recursion's outer frame
         frame = frames.pop()
         frame.retval = regs[RAX]
-        frame.t_exit = time.monotonic()
         if frame.tamper is not None:
             from pycoz_cli.core.trace import tamper
 
             tamper.at_return(self, space, pid, frame)
+        frame.t_exit = time.monotonic()
         later = self.sink.libcall(frame, space.mem)
         bp.returns -= 1
         resumed = False

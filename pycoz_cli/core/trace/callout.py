@@ -47,6 +47,12 @@ def classes() -> dict[str, tuple[str, ...]]:
 
 
 def raw(value: int) -> str:
+    """An integer as ltrace shows one without a prototype: small ones in
+    decimal (an ``int`` result of -3 is 0xfffffffd in the register, with the
+    upper half clear), the rest in hex."""
+    if 0xFFFF0000 <= value <= 0xFFFFFFFF:
+        value -= 1 << 32
+        return str(value)
     signed = value - (1 << 64) if value >= 1 << 63 else value
     if -0x10000 < signed < 0x10000:
         return str(signed)
