@@ -364,14 +364,24 @@ class TraceSetup:
             "signals": parsed.signals,
             "quiet": values["quiet"] or 0,
         }
+        from pycoz_cli.errors import SpecError
+
+        calls = params.pop("calls", None) or ()
+        text_sink, json_sink = outputs.StraceText, outputs.JsonLines
+        if calls:
+            from pycoz_cli.core.trace import callout
+
+            text_sink, json_sink = callout.StraceWithCalls, callout.JsonCalls
+            if values["summary"] or tracer_factory is not None:
+                raise SpecError("--calls: with strace's lines or --json only (not -c, --tracer)")
         if values["summary"]:
             self.sink = outputs.Summary(self._stream, **common)
         elif tracer_factory is not None:
             self.sink = tracer_factory(self._stream, **common)
         elif values["as_json"]:
-            self.sink = outputs.JsonLines(self._stream, durations=True, **common)
+            self.sink = json_sink(self._stream, durations=True, **common)
         else:
-            self.sink = outputs.StraceText(
+            self.sink = text_sink(
                 self._stream,
                 follow=bool(follow) or in_container,
                 timestamps=values["timestamps"] or 0,
@@ -387,6 +397,15 @@ class TraceSetup:
             follow=bool(follow) or in_container,
             prefilter=not values["no_seccomp"],
         )
+        if calls:
+            from pycoz_cli.core.trace import breakpoints
+            from pycoz_cli.core.trace import calls as callspec
+
+            callspec.check_machine()
+            selection, tampers = callspec.selection_from(calls)
+            self.options.calls = breakpoints.Engine(
+                selection, self.sink, follow=self.options.follow, tamper=tampers
+            )
 
     def tracing(self):
         """The container-spec form: ``Container(trace=setup.tracing())``."""

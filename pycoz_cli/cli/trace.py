@@ -30,6 +30,14 @@ CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help
     help="Attach to a running process; Ctrl-C detaches and leaves it running.",
 )
 @click.option(
+    "--calls",
+    "calls",
+    metavar="FILTER",
+    multiple=True,
+    help="Library calls too, in the same timeline: ltrace's -e filter, e.g. "
+    "getaddrinfo or 'SSL_*@libcurl.so*', or inject=NAME:... (repeatable).",
+)
+@click.option(
     "--root",
     "use_root",
     is_flag=True,

@@ -258,3 +258,23 @@ def test_a_pid_that_cannot_be_attached(pycoz):
     r = pycoz("ltrace", "-p", "999999999")
     assert r.returncode == 3 or r.returncode == 125, r.stderr
     assert_one_line(r.stderr, "999999999")
+
+
+def test_trace_calls_adds_library_calls_to_a_syscall_trace(pycoz, build):
+    """One loop, one timeline: calc's calls come before the write of their result."""
+    exe = build("ibt")
+    r = pycoz("trace", "-e", "trace=write", "--calls", "calc", "--", str(exe), "calc")
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert [m[5] for m in map(CALL.match, lines) if m] == ["42", "5"]
+    write = next(i for i, line in enumerate(lines) if line.startswith("write(1, "))
+    assert all(i < write for i, line in enumerate(lines) if "->calc(" in line)
+    assert re.search(r'^write\(1, "calc 5 42\\n", 10\) += 10$', r.stderr, re.M)
+
+
+def test_an_ifunc_is_named_as_such(pycoz, build):
+    """strlen's symbol is an IFUNC resolver: said in one note, not silently missed."""
+    exe = build("plt")
+    r = pycoz("ltrace", "-e", "strlen", "--", str(exe), "plain")
+    assert r.returncode == 0
+    assert "strlen is an IFUNC" in r.stderr

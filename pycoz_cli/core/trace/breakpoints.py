@@ -137,8 +137,8 @@ class Bp:
 
 
 class Frame:
-    __slots__ = ("args", "caller", "lib", "marks", "name", "pid", "ret", "retval", "sp", "state",
-                 "t_enter", "t_exit", "tamper")  # fmt: skip
+    __slots__ = ("args", "caller", "lib", "marks", "name", "pid", "regs", "ret", "retval", "sp",
+                 "stack", "state", "t_enter", "t_exit", "tamper")  # fmt: skip
 
     def __init__(self, pid, name, lib, caller, ret, sp, args, t_enter):
         self.pid, self.name, self.lib, self.caller = pid, name, lib, caller
@@ -148,6 +148,8 @@ class Frame:
         self.state = None  # the decoder's, from entry to return
         self.marks = 0  # INJECTED / DELAYED
         self.tamper = None
+        self.regs = None  # the registers at entry (user_regs_struct), for -k
+        self.stack = None
 
 
 class Space:
@@ -235,6 +237,9 @@ class Selection:
                 if sign == "+" and libpat and libpat != "MAIN":
                     yield libpat, kind
 
+    def _lib_excluded(self, obj) -> bool:
+        return any(self._lib_match(pattern, obj) for pattern in self.exclude_self)
+
     @staticmethod
     def _lib_match(pattern, obj) -> bool:
         if pattern is None:
@@ -273,8 +278,8 @@ class Selection:
                 hit = caller is not None and caller.main
             else:
                 hit = any(self._chain(c, name, deflib, caller) for c in self.chains)
-                if hit and deflib.name in self.exclude_self and caller is deflib:
-                    hit = False
+                if hit and caller is deflib and self._lib_excluded(deflib):
+                    hit = False  # -l LIB: calls into LIB, not LIB's calls to itself
             self._cache[key] = hit
         return hit
 
@@ -327,6 +332,8 @@ class Engine:
         self.notes = []
         self.counts: dict = {}
         self.ifuncs: set[str] = set()
+        #: -k: keep each call's registers at entry for the unwinder
+        self.want_regs = getattr(sink, "stacks", None) is not None
         self._files: dict = {}
 
     # --- objects and arming -------------------------------------------------------
@@ -637,6 +644,8 @@ class Engine:
             return False
         args = tuple(regs[r] for r in ARG_REGS)
         frame = Frame(pid, name, deflib, caller, ret, sp, args, time.monotonic())
+        if self.want_regs:
+            frame.regs = regs.save()
         self.sink.libcall_enter(frame, space.mem)
         if self.tamper:
             from pycoz_cli.core.trace import tamper

@@ -117,8 +117,12 @@ class CallsMixin:
 
     show_ip = False
 
+    stacks = None
+
     def libcall_enter(self, frame, mem) -> None:
         entry(frame, mem, self.strsize)
+        if self.stacks is not None:
+            frame.stack = backtrace(self.stacks, frame, mem)
 
     def libcall(self, frame, mem):
         call, result = line(frame, mem, self.strsize, show_ip=self.show_ip)
@@ -128,6 +132,8 @@ class CallsMixin:
         if getattr(self, "durations", False):
             result += f" <{frame.t_exit - frame.t_enter:.6f}>"
         self._call_line(frame.pid, call, result, frame.t_enter)
+        for entry_line in frame.stack or ():  # under the line, as strace -k prints it
+            self._write(frame.pid, f" > {entry_line}", frame.t_enter)
         return None
 
     def _call_line(self, pid, call, result, when) -> None:
@@ -231,11 +237,22 @@ class StraceWithCalls(CallsMixin, StraceText):
 
 def enable_stacks(sink) -> None:
     """-k: a backtrace under each call (``unwind.stack``, when it is there)."""
+    from pycoz_cli.errors import SpecError
+
     try:
         from pycoz_cli.core.trace import unwind
     except ImportError:
-        unwind = None
+        raise SpecError("-k: backtraces are not available in this build (no unwinder)") from None
     sink.stacks = unwind
+
+
+def backtrace(unwind, frame, mem) -> list[str]:
+    """The stack at a call's entry, one string per frame (``unwind.stack``
+    gets the thread, its registers at entry, and its memory)."""
+    try:
+        return list(unwind.stack(frame.pid, frame.regs, mem))
+    except Exception as err:
+        return [f"(no backtrace: {err})"]
 
 
 class CallSummary:

@@ -91,6 +91,14 @@ int main(int argc, char **argv) {
         printf("fact %ld\n", fact(5));
         return 0;
     }
+    if (!strcmp(mode, "many") || !strcmp(mode, "others")) {
+        /* argv[2] calls of calc ("many") or of atoi, calc never called ("others"). */
+        long n = argc > 2 ? atol(argv[2]) : 1000, sum = 0;
+        int many = !strcmp(mode, "many");
+        for (long i = 0; i < n; i++) sum += many ? calc(i, 1) : atoi("12");
+        printf("%s %ld\n", mode, sum);
+        return 0;
+    }
     if (!strcmp(mode, "loop")) {
         /* Runs until killed: argv[2] threads (default 1) checking their calls. */
         int n = argc > 2 ? atoi(argv[2]) : 1;
