@@ -86,3 +86,35 @@ def test_a_string_in_a_static_binary(pycoz, build, tmp_path):  # noqa: F811
     r = pycoz("ltrace", "-e", 'inject=atoi:arg1="1234":when=1', "--", str(exe), "plain")
     assert r.stdout == "total 1269\n"  # 1234 + 14 + 21
     assert [res for _, _, res in calls(r.stderr, "atoi")] == ["1234", "14", "21"]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_resolves_in_a_thread_of_its_own(pycoz):
+    """curl's threaded resolver calls getaddrinfo from another thread: seen
+    without -f, with libcurl as the caller (ltrace without -f shows nothing)."""
+    r = pycoz(
+        "ltrace", "--net", "pair", "-e", "getaddrinfo",
+        "--", "curl", "-s", "--max-time", "5", "http://h2:9/",
+    )  # fmt: skip
+    assert r.returncode == 7, r.stderr  # connection refused: h2 was resolved
+    assert re.search(r"libcurl\.so\.4->getaddrinfo\(.*\) += 0$", r.stderr, re.M), r.stderr
+
+
+def test_python_socket_getaddrinfo(pycoz):
+    """Python's socket.getaddrinfo, from the _socket extension module."""
+    code = "import socket; print(socket.getaddrinfo('h2', 80)[0][4][0])"
+    r = pycoz("ltrace", "--net", "pair", "-e", "getaddrinfo", "--", "/usr/bin/python3", "-c", code)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() in ("198.18.0.2", "2001:db8::2")
+    assert re.search(r"->getaddrinfo\(.*\) += 0$", r.stderr, re.M), r.stderr
+
+
+def test_getent_uses_getaddrinfo_and_gethostbyname2(pycoz):
+    r = pycoz(
+        "ltrace", "--net", "pair", "-e", "getaddrinfo+gethostbyname2",
+        "--", "sh", "-c", "getent ahosts h2 >/dev/null; getent hosts h2",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^\[pid +\d+\] getent->getaddrinfo\(.*\) += 0$", r.stderr, re.M), r.stderr
+    assert re.search(r"^\[pid +\d+\] getent->gethostbyname2\(.*\) += 0x", r.stderr, re.M)
+    assert H2.search(r.stdout)

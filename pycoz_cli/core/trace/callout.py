@@ -92,7 +92,13 @@ def values(frame, mem, strsize: int) -> dict:
 
 
 def where(frame) -> str:
-    return frame.caller.name if frame.caller is not None else "?"
+    """The caller's name as ltrace shows it: a library's soname (libcurl.so.4),
+    the program's file name."""
+    return display(frame.caller) if frame.caller is not None else "?"
+
+
+def display(obj) -> str:
+    return obj.soname or obj.name
 
 
 def line(frame, mem, strsize: int, *, show_ip=False) -> tuple[str, str]:
@@ -187,6 +193,15 @@ class LtraceText(CallsMixin, StraceText):
             self._write(pid, f"+++ killed by {_signame(info['signal'])} +++")
             self.pids.discard(pid)
             return
+        if kind == "signal":
+            import signal
+
+            sig = info["signal"]
+            if self.signals is None or sig in self.signals:
+                from pycoz_cli.core.trace.output import _signame
+
+                self._write(pid, f"--- {_signame(sig)} ({signal.strsignal(sig)}) ---")
+            return
         if kind in ("attach", "detach"):
             if not self.quiet:
                 note = f"pycoz ltrace: Process {pid} {kind}ed"
@@ -209,7 +224,7 @@ class CallsJsonMixin:
             "pid": frame.pid,
             "time": frame.t_enter,
             "function": frame.name,
-            "library": frame.lib.name,
+            "library": display(frame.lib),
             "caller": where(frame),
             "args_text": args,
         }
