@@ -231,6 +231,22 @@ class Selection:
                 if sign == "+" and name and not any(c in name for c in "*?["):
                     yield name, libpat
 
+    def literal_names(self) -> set[str] | None:
+        """The only names that can be traced, when every chain adds literal
+        names only (the common ``-e getaddrinfo``); None otherwise."""
+        if self.imports_of_main:
+            return None
+        names = set()
+        for chain in self.chains:
+            if chain[0][0] == "-":
+                return None
+            for sign, name, _lib, _kind in chain:
+                if sign == "+" and (name is None or any(c in name for c in "*?[")):
+                    return None
+                if sign == "+":
+                    names.add(name)
+        return names
+
     def libs(self):
         for chain in self.chains:
             for sign, _name, libpat, kind in chain:
@@ -405,11 +421,16 @@ class Engine:
 
     def _arm(self, space: Space, objs) -> None:
         imports = self._main_imports(space) if self.sel.imports_of_main else ()
+        literal = self.sel.literal_names()
         for obj in objs:
-            for name, syms in obj.elf.symbols.items():
-                if name == "_dl_debug_state":
-                    for sym in syms:
-                        self._insert(space, obj, sym.value, dl=True)
+            symbols = obj.elf.symbols
+            for sym in symbols.get("_dl_debug_state", ()):
+                self._insert(space, obj, sym.value, dl=True)
+            if literal is not None:  # only these names can be traced: look them up
+                names = [(n, symbols[n]) for n in literal if n in symbols]
+            else:
+                names = symbols.items()
+            for name, syms in names:
                 if not self.sel.armed(name, obj, imports):
                     continue
                 for sym in syms:

@@ -125,15 +125,17 @@ class Elf:
                 continue
             stroff = self._sections[link][4]
             data = self.data
-            for pos in range(off + entsize, off + size, entsize):  # entry 0 is null
-                st_name, info, _other, shndx, value, _size = _SYM.unpack_from(data, pos)
+            string = self._string
+            table = memoryview(data)[off + entsize : off + size]  # entry 0 is null
+            for st_name, info, _other, shndx, value, _size in _SYM.iter_unpack(table):
                 kind = info & 0xF
-                if kind == STT_OBJECT and shndx and sh_type == SHT_DYNSYM and st_name:
-                    objects[self._string(stroff, st_name)] = value
+                if not st_name or kind not in (STT_FUNC, STT_GNU_IFUNC, STT_OBJECT):
                     continue
-                if kind not in (STT_FUNC, STT_GNU_IFUNC) or not st_name:
+                if kind == STT_OBJECT:
+                    if shndx and sh_type == SHT_DYNSYM:
+                        objects[string(stroff, st_name)] = value
                     continue
-                name = self._string(stroff, st_name)
+                name = string(stroff, st_name)
                 if shndx == 0:
                     if sh_type == SHT_DYNSYM:
                         imports.add(name)
@@ -142,6 +144,7 @@ class Elf:
                     continue
                 seen.add((name, value))
                 symbols.setdefault(name, []).append(Symbol(name, value, kind == STT_GNU_IFUNC))
+            table.release()
         self._symbols, self._imports, self._objects = symbols, imports, objects
 
     @property
