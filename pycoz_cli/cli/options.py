@@ -653,6 +653,9 @@ def run_traced(attach_pid, use_root, command, params: dict, make_setup) -> int:
     detached_by = 0
     try:
         if attach_pid is not None:
+            calls = setup.options.calls
+            if calls is not None and os.path.isdir(f"/proc/{attach_pid}"):
+                calls.precheck(attach_pid)
             detached_by = session.attach(attach_pid, setup.options, setup.sink)
             return 0
         if in_container:

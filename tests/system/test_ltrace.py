@@ -278,3 +278,32 @@ def test_an_ifunc_is_named_as_such(pycoz, build):
     r = pycoz("ltrace", "-e", "strlen", "--", str(exe), "plain")
     assert r.returncode == 0
     assert "strlen is an IFUNC" in r.stderr
+
+
+def test_output_file_return_addresses_times_and_durations(pycoz, build, tmp_path):
+    exe = build("plt")
+    out = tmp_path / "calls.txt"
+    r = pycoz("ltrace", "-o", str(out), "-i", "-tt", "-T", "-e", "calc", "--", str(exe), "calc")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    lines = out.read_text().splitlines()
+    pattern = r"^\d\d:\d\d:\d\d\.\d{6} \[0x[0-9a-f]+\] prog-plt->calc\(.*\) += (\d+) <\d+\.\d{6}>$"
+    assert [re.match(pattern, line)[1] for line in lines[:2]] == ["42", "5"]
+    assert lines[2].endswith("+++ exited (status 0) +++")
+
+
+def test_one_file_per_process(pycoz, build, tmp_path):
+    exe = build("plt")
+    prefix = tmp_path / "out"
+    r = pycoz("ltrace", "-ff", "-o", str(prefix), "-e", "atoi", "--", str(exe), "fork")
+    assert r.returncode == 0, r.stderr
+    files = sorted(tmp_path.glob("out.*"))
+    assert len(files) == 2
+    texts = sorted(f.read_text() for f in files)
+    assert sorted(calls(t, "atoi")[0][2] for t in texts) == ["11", "22"]
+    assert any("+++ exited (status 3) +++" in t for t in texts)
+
+
+def test_prototype_file_that_cannot_be_read(pycoz, tmp_path):
+    r = pycoz("ltrace", "-F", str(tmp_path / "none.conf"), "-e", "calc", "--", "true")
+    assert r.returncode == 2
+    assert_one_line(r.stderr, "none.conf", "No such file")

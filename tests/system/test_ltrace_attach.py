@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.system.helpers import wait_until
+from tests.system.helpers import assert_one_line, wait_until
 from tests.system.test_ltrace import GCC, SRC
 
 pytestmark = [
@@ -147,3 +147,18 @@ def _parent(pid: int) -> int:
             return int(f.read().rpartition(")")[2].split()[1])
     except (OSError, ValueError):
         return 0
+
+
+def test_a_function_that_exists_nowhere_leaves_the_attached_program_untouched(
+    pycoz, prog, tmp_path
+):
+    run = Running(prog, tmp_path)
+    try:
+        before = text_of(run.proc.pid)
+        r = pycoz("ltrace", "-p", str(run.proc.pid), "-e", "no_such_fn")
+        assert r.returncode == 2
+        assert_one_line(r.stderr, "no function no_such_fn", "libc.so.6")
+        assert text_of(run.proc.pid) == before
+        run.check()
+    finally:
+        run.close()

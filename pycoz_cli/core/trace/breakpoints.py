@@ -485,6 +485,22 @@ class Engine:
             self._loaded(space, initial=True)  # before a byte is changed
         self._arm(space, new)
 
+    def precheck(self, pid: int) -> None:
+        """Before attaching to ``pid``: refuse what cannot be traced (a shadow
+        stack, a function or library that is nowhere) while nothing is done
+        to it yet, not even the seize."""
+        _refuse_shadow_stack(pid)
+        try:
+            space = Space(pid)
+        except OSError:
+            return  # cannot look before attaching: begin() checks after the seize
+        try:
+            self._scan(space)
+            self._loaded(space, initial=True)
+        finally:
+            space.close()
+            self._files.clear()
+
     def _new_space(self, pid: int) -> Space:
         _refuse_shadow_stack(pid)
         space = Space(pid)
