@@ -307,3 +307,27 @@ def test_prototype_file_that_cannot_be_read(pycoz, tmp_path):
     r = pycoz("ltrace", "-F", str(tmp_path / "none.conf"), "-e", "calc", "--", "true")
     assert r.returncode == 2
     assert_one_line(r.stderr, "none.conf", "No such file")
+
+
+def test_every_function_of_libc_and_the_program_still_right(pycoz, tmp_path):
+    """Breakpoints on all of libc's functions (every kind of first instruction,
+    emulated or copied out of line): ls prints what it prints untraced, and
+    only the calls that cannot return are without a result."""
+    untraced = os.popen("ls -la /etc").read()
+    out = tmp_path / "calls.txt"
+    r = pycoz("ltrace", "-x", "*@libc.so.6", "-o", str(out), "--", "ls", "-la", "/etc")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == untraced
+    text = out.read_text()
+    assert text.count("\n") > 1000
+    unreturned = {m[1] for m in re.finditer(r"->(\w+)\(.*<no return \.\.\.>$", text, re.M)}
+    assert unreturned <= {"__libc_start_main", "exit", "_Exit", "_exit"}, unreturned
+
+
+def test_a_tail_call_returns_both_calls(pycoz):
+    """strcoll jumps to __strcoll_l: one return, two calls ended, same result."""
+    r = pycoz("ltrace", "-x", "strcoll+__strcoll_l", "--", "ls", "/usr/bin")
+    outer = calls(r.stderr, "strcoll")
+    inner = calls(r.stderr, "__strcoll_l")
+    assert outer and len(outer) == len(inner)
+    assert "no return" not in r.stderr

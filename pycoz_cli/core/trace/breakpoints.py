@@ -718,27 +718,31 @@ class Engine:
             stale = frames.pop()
             self._drop_return(space, stale.ret)
             self.sink.libcall(stale, None)
-        if not frames or frames[-1].ret != bp.addr or frames[-1].sp + 8 != sp:
+        returning = []
+        # Several at once after a tail call (strcoll jumps to __strcoll_l): the
+        # same return address and stack pointer; the inner one first.
+        while frames and frames[-1].ret == bp.addr and frames[-1].sp + 8 == sp:
+            returning.append(frames.pop())
+        if not returning:
             return False  # another thread's return site, or a recursion's outer frame
-        frame = frames.pop()
-        frame.retval = regs[RAX]
-        if frame.tamper is not None:
-            from pycoz_cli.core.trace import tamper
+        for frame in returning:
+            frame.retval = regs[RAX]
+            if frame.tamper is not None:
+                from pycoz_cli.core.trace import tamper
 
-            tamper.at_return(self, space, pid, frame)
-        frame.t_exit = time.monotonic()
-        later = self.sink.libcall(frame, space.mem)
-        bp.returns -= 1
-        resumed = False
+                tamper.at_return(self, space, pid, frame)
+            frame.t_exit = time.monotonic()
+            later = self.sink.libcall(frame, space.mem)
+            if later is not None:
+                later()
+            bp.returns -= 1
         if not bp.returns and bp.entries is None and not bp.dl:
             self._remove(space, bp)
             regs[RIP] = bp.addr
             regs.set()
             pt.resume(self.cont, pid, 0)
-            resumed = True
-        if later is not None:
-            later()
-        return resumed
+            return True
+        return False
 
     def _drop_return(self, space: Space, ret: int) -> None:
         bp = space.bps.get(ret)
