@@ -39,7 +39,8 @@ CALL = re.compile(r"^(?:\[pid +(\d+)\] )?(\S+)->(\w+)\((.*)\) += (\S+)")
 def build(tmp_path_factory):
     """build(variant) -> path of prog built that way (libcalc.so next to it)."""
     out = tmp_path_factory.mktemp("ltrace-progs")
-    subprocess.run([GCC, "-shared", "-fPIC", "-o", out / "libcalc.so", SRC / "calc.c"], check=True)
+    for name in ("libcalc.so", "libplug.so"):  # libplug: only ever dlopen'd
+        subprocess.run([GCC, "-shared", "-fPIC", "-o", out / name, SRC / "calc.c"], check=True)
     made = {}
 
     def make(variant: str) -> Path:
@@ -168,11 +169,20 @@ def test_exec_rearms_in_the_new_program(pycoz, build):
 
 def test_dlopen_library_is_armed_when_loaded(pycoz, build):
     exe = build("plt")
-    lib = build.dir / "libcalc.so"
-    r = pycoz("ltrace", "-x", "calc@libcalc.so", "--", str(exe), "dlopen", str(lib))
+    lib = build.dir / "libplug.so"
+    r = pycoz("ltrace", "-x", "calc@libplug.so", "--", str(exe), "dlopen", str(lib))
     assert r.returncode == 0, r.stderr
     assert r.stdout == "dl 11\n"
     assert [(c, res) for _, c, res in calls(r.stderr, "calc")] == [(exe.name, "11")]
+
+
+def test_dlclose_and_dlopen_again(pycoz, build):
+    exe = build("plt")
+    lib = build.dir / "libplug.so"
+    r = pycoz("ltrace", "-x", "calc@libplug.so", "--", str(exe), "dlcycle", str(lib))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "dl 10\ndl 11\ndl 12\n"
+    assert [res for _, _, res in calls(r.stderr, "calc")] == ["10", "11", "12"]
 
 
 def test_default_is_the_programs_own_imports(pycoz, build):

@@ -396,6 +396,9 @@ class Engine:
             known = space.objs.get(path)
             if known is not None and known.start == lo:
                 continue
+            if known is not None:  # closed and opened again elsewhere
+                for addr in [a for a in space.bps if known.start <= a < known.end]:
+                    del space.bps[addr]
             elf = self._elf(space.pid, start, end, path)
             if elf is None:
                 continue
@@ -410,6 +413,12 @@ class Engine:
             )
             space.objs[path] = obj
             new.append(obj)
+        for path in [p for p in space.objs if p not in first]:
+            # Unmapped (dlclose): its breakpoints went with it; forget them, so
+            # that nothing is ever written back where another object may be now.
+            gone = space.objs.pop(path)
+            for addr in [a for a in space.bps if gone.start <= a < gone.end]:
+                del space.bps[addr]
         ranges = sorted((o.start, o.end, o) for o in space.objs.values())
         space.ranges = ranges
         space.starts = [r[0] for r in ranges]

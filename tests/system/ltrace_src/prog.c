@@ -87,6 +87,17 @@ int main(int argc, char **argv) {
         printf("dl %ld\n", f(5, 6));
         return 0;
     }
+    if (!strcmp(mode, "dlcycle")) {
+        /* Open, call and close the library three times. */
+        for (int i = 0; i < 3; i++) {
+            void *h = dlopen(argv[2], RTLD_NOW);
+            if (!h) { fprintf(stderr, "%s\n", dlerror()); return 1; }
+            long (*f)(long, long) = (long (*)(long, long))dlsym(h, "calc");
+            printf("dl %ld\n", f(i, 10));
+            dlclose(h);
+        }
+        return 0;
+    }
     if (!strcmp(mode, "recurse")) {
         printf("fact %ld\n", fact(5));
         return 0;
