@@ -176,10 +176,14 @@ def test_dlopen_library_is_armed_when_loaded(pycoz, build):
     assert [(c, res) for _, c, res in calls(r.stderr, "calc")] == [(exe.name, "11")]
 
 
-def test_dlclose_and_dlopen_again(pycoz, build):
+@pytest.mark.parametrize("hook", ["_dl_debug_state", "r_brk"])
+def test_dlclose_and_dlopen_again(pycoz, build, hook):
+    """Armed at each load, by ld.so's _dl_debug_state or, for a loader without
+    that symbol, the r_debug.r_brk that DT_DEBUG leads to."""
     exe = build("plt")
     lib = build.dir / "libplug.so"
-    r = pycoz("ltrace", "-x", "calc@libplug.so", "--", str(exe), "dlcycle", str(lib))
+    env = dict(os.environ, PYCOZ_LTRACE_R_BRK="1" if hook == "r_brk" else "0")
+    r = pycoz("ltrace", "-x", "calc@libplug.so", "--", str(exe), "dlcycle", str(lib), env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "dl 10\ndl 11\ndl 12\n"
     assert [res for _, _, res in calls(r.stderr, "calc")] == ["10", "11", "12"]

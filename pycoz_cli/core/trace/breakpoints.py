@@ -61,6 +61,9 @@ ARG_REGS = (RDI, RSI, RDX, RCX, R8, R9)
 # x86 register number (ModRM / push encoding) -> user_regs_struct index
 _REGNO = (RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15)
 _SCRATCH = 0x10000
+#: Testing switch: ignore ``_dl_debug_state`` and find ld.so's hook through
+#: DT_DEBUG's ``r_debug.r_brk``, as for a loader without that symbol.
+FORCE_R_BRK = os.environ.get("PYCOZ_LTRACE_R_BRK") == "1"
 _SLOT = 32
 
 
@@ -125,7 +128,7 @@ class Obj:
 
 
 class Bp:
-    __slots__ = ("addr", "dl", "entries", "insn", "orig", "returns")
+    __slots__ = ("addr", "dl", "entries", "insn", "orig", "returns", "start")
 
     def __init__(self, addr, orig):
         self.addr = addr
@@ -133,7 +136,8 @@ class Bp:
         self.insn = x86.decode(orig)
         self.entries = None  # (name, Obj) of a traced function starting here
         self.returns = 0  # calls pending to return here
-        self.dl = False  # ld.so's _dl_debug_state
+        self.dl = False  # ld.so's _dl_debug_state (or r_debug.r_brk)
+        self.start = False  # the program's entry point, where r_brk is read
 
 
 class Frame:
@@ -433,7 +437,7 @@ class Engine:
         literal = self.sel.literal_names()
         for obj in objs:
             symbols = obj.elf.symbols
-            for sym in symbols.get("_dl_debug_state", ()):
+            for sym in () if FORCE_R_BRK else symbols.get("_dl_debug_state", ()):
                 self._insert(space, obj, sym.value, dl=True)
             if literal is not None:  # only these names can be traced: look them up
                 names = [(n, symbols[n]) for n in literal if n in symbols]
@@ -448,7 +452,7 @@ class Engine:
                         continue
                     self._insert(space, obj, sym.value, entry=(name, obj))
 
-    def _insert(self, space, obj, value, entry=None, dl=False) -> None:
+    def _insert(self, space, obj, value, entry=None, dl=False, start=False) -> None:
         if not obj.elf.executable(value):
             return
         addr = obj.base + value
@@ -471,6 +475,7 @@ class Engine:
         if entry is not None:
             bp.entries = entry
         bp.dl = bp.dl or dl
+        bp.start = bp.start or start
 
     def _steppable(self, bp: Bp) -> bool:
         return bp.insn.kind != x86.UNSUPPORTED and bp.insn.length > 0
@@ -493,6 +498,12 @@ class Engine:
         if attached or (main is not None and main.elf.interp is None):
             self._loaded(space, initial=True)  # before a byte is changed
         self._arm(space, new)
+        dl_state = any("_dl_debug_state" in o.elf.symbols for o in new) and not FORCE_R_BRK
+        if main is not None and main.elf.interp and not dl_state:
+            if attached:
+                self._r_brk(space)
+            else:  # ld.so fills in r_debug before it starts the program
+                self._insert(space, main, main.elf.entry, start=True)
 
     def precheck(self, pid: int) -> None:
         """Before attaching to ``pid``: refuse what cannot be traced (a shadow
@@ -669,6 +680,11 @@ class Engine:
             return False
         if bp.returns and self._returned(space, pid, bp):
             return True
+        if bp.start:
+            bp.start = False
+            self.arm_new(space)
+            self._loaded(space, initial=True)
+            self._r_brk(space)
         if bp.dl:
             self._dl_event(space, pid)
         if bp.entries is not None and self._entered(space, pid, bp):
@@ -768,6 +784,36 @@ class Engine:
             pass
         del space.bps[bp.addr]
         space.removed.add(bp.addr)
+
+    def _r_brk(self, space: Space) -> None:
+        """Where ld.so has no ``_dl_debug_state`` symbol: the documented way,
+        DT_DEBUG in the program's dynamic section -> ``r_debug`` -> ``r_brk``,
+        the function ld.so calls at every change of the object list."""
+        main = next((o for o in space.objs.values() if o.main), None)
+        if main is None or main.elf.dynamic is None:
+            return
+        at = main.base + main.elf.dynamic[0]
+        try:
+            for _ in range(256):
+                tag = int.from_bytes(space.read(at, 8), "little", signed=True)
+                if tag == elfmod.DT_NULL:
+                    return
+                if tag == elfmod.DT_DEBUG:
+                    r_debug = int.from_bytes(space.read(at + 8, 8), "little")
+                    break
+                at += 16
+            else:
+                return
+            if not r_debug:
+                return
+            r_brk = int.from_bytes(space.read(r_debug + 16, 8), "little")
+        except OSError:
+            return
+        ld = space.caller(r_brk)
+        if ld is None:
+            return
+        space.r_state = r_debug + 24
+        self._insert(space, ld, r_brk - ld.base, dl=True)
 
     def _dl_event(self, space: Space, pid: int) -> None:
         if space.r_state is None:
