@@ -41,7 +41,13 @@ CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["-h", "--help
 )
 @click.option("-o", "output", metavar="FILE", shell_complete=complete.path, help="Write to FILE.")
 @click.option(
-    "-s", "strsize", type=click.IntRange(0), default=32, show_default=True, help="Longest string."
+    "-s",
+    "strsize",
+    type=click.IntRange(0),
+    default=32,
+    show_default=True,
+    metavar="N",
+    help="Longest string.",
 )
 @click.option("-T", "durations", is_flag=True, help="Time spent in each call.")
 @click.option("-t", "timestamps", count=True, help="Time of day (-tt: us, -ttt: epoch seconds).")

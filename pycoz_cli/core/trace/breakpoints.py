@@ -336,12 +336,11 @@ def parse_chain(text: str, kind: str) -> list:
 class Engine:
     """Library-call breakpoints for every process of one traced program."""
 
-    def __init__(self, selection: Selection, sink, *, follow=False, tamper=(), strict=True):
+    def __init__(self, selection: Selection, sink, *, follow=False, tamper=()):
         self.sel = selection
         self.sink = sink
         self.follow = follow
         self.tamper = list(tamper)
-        self.strict = strict
         self.spaces: dict[int, Space] = {}
         self.silent: set[int] = set()  # vfork children kept traced until their exec
         #: threads (clone events): they end without a line of their own, as in ltrace
@@ -538,9 +537,7 @@ class Engine:
         for libpat, _kind in self.sel.libs():
             if not any(self.sel._lib_match(libpat, o) for o in objs):
                 msg = f"no library {libpat} is loaded (loaded: {names})"
-                if dlopen and not self.strict:
-                    self.notes.append(msg + "; it may come with dlopen")
-                elif dlopen:
+                if dlopen:
                     self.notes.append(msg + "; traced if the program loads it with dlopen")
                 else:
                     raise CallError(msg)
