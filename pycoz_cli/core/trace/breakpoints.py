@@ -29,9 +29,9 @@ SIGTRAP, exec, fork and exit; there is no second loop.  Facts that shaped it
   child either is traced too (-f) or has every breakpoint taken out of its copy
   of memory before it is let go; a vfork child shares memory and stays traced,
   silently, until its exec; exec starts afresh.
-* Detach puts back every byte, moves threads out of scratch copies, and leaves
-  the program as it was (the scratch pages stay mapped: anonymous memory the
-  program never refers to).  A SIGKILL of an attached pycoz cannot: the next
+* Detach puts back every byte, moves threads out of scratch copies, unmaps
+  them, and leaves the program as it was (but for the pages of strings that
+  ``inject=`` gave it, to which it may keep a pointer).  A SIGKILL of an attached pycoz cannot: the next
   breakpoint hit kills the program with SIGTRAP (documented).
 """
 
@@ -990,11 +990,22 @@ class Engine:
                 except OSError:
                     pass
             space.removed.update(space.bps)
+        unmapped = set()
         for pid in pids:
             space = self.spaces.get(pid)
             if space is None or isinstance(space, _Released) or not self.regs.get(pid):
                 continue
             _out_of_slots(self.regs, space)
+        for pid in pids:
+            space = self.spaces.get(pid)
+            if space is None or isinstance(space, _Released) or id(space) in unmapped:
+                continue
+            unmapped.add(id(space))
+            # The scratch copies go too (every thread is out of them now). The
+            # pages of injected strings stay: the program may keep a pointer.
+            for start, _used in space.scratch:
+                self.inject_syscall(space, pid, 11, start, _SCRATCH)  # munmap
+            space.scratch.clear()
 
 
 class _Released:
