@@ -31,8 +31,9 @@ SIGTRAP, exec, fork and exit; there is no second loop.  Facts that shaped it
   silently, until its exec; exec starts afresh.
 * Detach puts back every byte, moves threads out of scratch copies, unmaps
   them, and leaves the program as it was (but for the pages of strings that
-  ``inject=`` gave it, to which it may keep a pointer).  A SIGKILL of an attached pycoz cannot: the next
-  breakpoint hit kills the program with SIGTRAP (documented).
+  ``inject=`` gave it, to which it may keep a pointer).  A SIGKILL of an
+  attached pycoz cannot: the next breakpoint hit kills the program with
+  SIGTRAP (documented).
 """
 
 from __future__ import annotations
