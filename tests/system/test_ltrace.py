@@ -271,8 +271,14 @@ def test_malformed_filters_and_injects(pycoz, expr, words):
 
 def test_a_pid_that_cannot_be_attached(pycoz):
     r = pycoz("ltrace", "-p", "999999999")
-    assert r.returncode == 3 or r.returncode == 125, r.stderr
-    assert_one_line(r.stderr, "999999999")
+    assert r.returncode == 125, r.stderr
+    assert_one_line(r.stderr, "999999999", "no such process")
+
+
+def test_no_command_and_no_pid_is_a_usage_error(pycoz):
+    r = pycoz("ltrace", "-e", "calc")
+    assert r.returncode == 2
+    assert "COMMAND or -p PID" in r.stderr
 
 
 def test_trace_calls_adds_library_calls_to_a_syscall_trace(pycoz, build):
