@@ -168,6 +168,14 @@ def test_exec_rearms_in_the_new_program(pycoz, build):
     assert [res for _, _, res in calls(r.stderr, "atoi")] == ["5", "7", "14", "21"]
 
 
+def test_exec_from_a_thread_other_than_the_leader(pycoz, build):
+    exe = build("now")
+    r = pycoz("ltrace", "-e", "atoi", "--", str(exe), "thread-exec")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "before 5\ntotal 42\n"
+    assert [res for _, _, res in calls(r.stderr, "atoi")] == ["5", "7", "14", "21"]
+
+
 def test_dlopen_library_is_armed_when_loaded(pycoz, build):
     exe = build("plt")
     lib = build.dir / "libplug.so"

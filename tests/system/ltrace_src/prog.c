@@ -36,6 +36,13 @@ static void *checker(void *arg) {
     return NULL;
 }
 
+static char *self_path;
+
+static void *exec_plain(void *arg) {
+    execl(self_path, self_path, "plain", (char *)NULL);
+    return NULL;
+}
+
 static long fact(long n) { return n <= 1 ? 1 : n * calc(fact(n - 1), 0) / (n - 1 ? n - 1 : 1) ; }
 
 int main(int argc, char **argv) {
@@ -86,6 +93,15 @@ int main(int argc, char **argv) {
         long (*f)(long, long) = (long (*)(long, long))dlsym(h, "calc");
         printf("dl %ld\n", f(5, 6));
         return 0;
+    }
+    if (!strcmp(mode, "thread-exec")) {
+        /* A thread other than the leader execs: it takes over the leader's pid. */
+        pthread_t t;
+        printf("before %d\n", atoi("5"));
+        fflush(stdout);
+        self_path = argv[0];
+        pthread_create(&t, NULL, exec_plain, NULL);
+        pause();
     }
     if (!strcmp(mode, "dlcycle")) {
         /* Open, call and close the library three times. */
