@@ -301,12 +301,27 @@ def test_trace_calls_adds_library_calls_to_a_syscall_trace(pycoz, build):
     assert re.search(r'^write\(1, "calc 5 42\\n", 10\) += 10$', r.stderr, re.M)
 
 
-def test_an_ifunc_is_named_as_such(pycoz, build):
-    """strlen's symbol is an IFUNC resolver: said in one note, not silently missed."""
-    exe = build("plt")
-    r = pycoz("ltrace", "-e", "strlen", "--", str(exe), "plain")
+def test_an_ifunc_breaks_on_the_implementation_its_resolver_picks(pycoz, build, tmp_path):
+    """strlen's symbol is an IFUNC resolver: pycoz runs it at the program's
+    entry (as ld.so did) and breaks on the implementation it returns."""
+    src = tmp_path / "sl.c"
+    src.write_text(
+        "#include <stdio.h>\n#include <string.h>\n"
+        'int main(void) { size_t n = 0; const char *w[] = {"a", "bb", "ccc"};\n'
+        '  for (int i = 0; i < 3; i++) n += strlen(w[i]); printf("%zu\\n", n); return 0; }\n'
+    )
+    exe = tmp_path / "sl"
+    subprocess.run([GCC, "-O0", "-fno-builtin", "-o", exe, src], check=True)
+    r = pycoz("ltrace", "-e", "strlen", "--", str(exe))
+    assert r.returncode == 0 and r.stdout == "6\n", r.stderr
+    assert [res for _, _, res in calls(r.stderr, "strlen")] == ["1", "2", "3"]
+    assert "IFUNC" not in r.stderr
+
+
+def test_an_ifunc_in_a_static_binary_is_named_as_such(pycoz, build):
+    r = pycoz("ltrace", "-e", "strlen", "--", str(build("static")), "plain")
     assert r.returncode == 0
-    assert "strlen is an IFUNC" in r.stderr
+    assert "strlen is an IFUNC" in r.stderr and "not traced" in r.stderr
 
 
 def test_output_file_return_addresses_times_and_durations(pycoz, build, tmp_path):

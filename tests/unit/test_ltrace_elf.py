@@ -72,7 +72,15 @@ def test_not_an_elf_file(tmp_path):
         ("8b442408", 4, x86.PLAIN),  # mov 0x8(%rsp),%eax
         ("f7c700000100", 6, x86.PLAIN),  # test $0x10000,%edi
         ("66f7c10100", 5, x86.PLAIN),  # test $1,%cx
-        ("c5f877", 0, x86.UNSUPPORTED),  # vzeroupper (VEX)
+        ("c5f877", 3, x86.PLAIN),  # vzeroupper (VEX)
+        ("62e27d287ac6", 6, x86.PLAIN),  # vpbroadcastb %esi,%ymm16 (EVEX)
+        ("62e27d487ac64889", 6, x86.PLAIN),  # vpbroadcastb %esi,%zmm16
+        ("c5fd6f05aa000000", 8, x86.RIPREL),  # vmovdqa 0xaa(%rip),%ymm0
+        ("c4e37d38c101", 6, x86.PLAIN),  # vinserti128 $1,%xmm1,%ymm0,%ymm0
+        ("c5f9d7c1", 4, x86.PLAIN),  # vpmovmskb %xmm1,%eax
+        ("62f1fe486f0e", 6, x86.PLAIN),  # vmovdqu64 (%rsi),%zmm1
+        ("62f1fe486f4e01", 7, x86.PLAIN),  # vmovdqu64 0x40(%rsi),%zmm1 (disp8*N)
+        ("e3fe", 0, x86.UNSUPPORTED),  # jrcxz
     ],
 )
 def test_instruction_lengths(code, length, kind):

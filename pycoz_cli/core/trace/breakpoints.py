@@ -7,8 +7,9 @@ SIGTRAP, exec, fork and exit; there is no second loop.  Facts that shaped it
 * A breakpoint goes on the function's *definition*, in every loaded object, not
   on the caller's PLT slot: so calls through the PLT, ``-fno-plt`` GOT calls,
   CET's ``.plt.sec``, ``-z now``, PIE, non-PIE and static binaries are all seen.
-  Every version of a name gets one.  An IFUNC's symbol points at its resolver,
-  which runs once at relocation: those are reported as not traceable.
+  Every version of a name gets one.  An IFUNC's symbol points at its resolver:
+  at the program's entry pycoz runs the resolver, as ld.so did, and breaks on
+  the implementation it returns (``_resolve_ifuncs``).
 * The ``int3`` is written with ``pwrite`` on /proc/PID/mem (it writes read-only
   text; process_vm_writev does not), and the original byte comes from the file
   (through /proc/PID/map_files/, which works across mount namespaces), so an
@@ -176,6 +177,9 @@ class Space:
         self.frames: dict[int, list[Frame]] = {}
         self.members: set[int] = {pid}
         self.r_state = None  # ld.so's _r_debug.r_state address
+        self.ifuncs: list = []  # (name, Obj, resolver) to resolve at the entry
+        self.trap = None  # an int3 in a scratch page, for calls pycoz makes
+        self.started = False  # past the program's entry point
         self.loaded_once = False
         self.syscall_insn = None
         self.mem = pt.Memory(pid)
@@ -447,8 +451,9 @@ class Engine:
                 if not self.sel.armed(name, obj, imports):
                     continue
                 for sym in syms:
-                    if sym.ifunc:
+                    if sym.ifunc:  # resolved at the program's entry (_resolve_ifuncs)
                         self.ifuncs.add(name)
+                        space.ifuncs.append((name, obj, sym.value))
                         continue
                     self._insert(space, obj, sym.value, entry=(name, obj))
 
@@ -499,11 +504,15 @@ class Engine:
             self._loaded(space, initial=True)  # before a byte is changed
         self._arm(space, new)
         dl_state = any("_dl_debug_state" in o.elf.symbols for o in new) and not FORCE_R_BRK
-        if main is not None and main.elf.interp and not dl_state:
-            if attached:
-                self._r_brk(space)
-            else:  # ld.so fills in r_debug before it starts the program
-                self._insert(space, main, main.elf.entry, start=True)
+        if attached or main is None or not main.elf.interp:
+            # Resolvers run only where ld.so has just relocated everything.
+            self._unresolved(space, "is only resolved for a program pycoz starts, dynamic")
+        if attached and main is not None and main.elf.interp and not dl_state:
+            self._r_brk(space)
+        elif main is not None and main.elf.interp and not attached:
+            # At the entry, ld.so has relocated everything: r_debug is filled in
+            # (for r_brk) and IFUNC resolvers can run.
+            self._insert(space, main, main.elf.entry, start=True)
 
     def precheck(self, pid: int) -> None:
         """Before attaching to ``pid``: refuse what cannot be traced (a shadow
@@ -551,11 +560,6 @@ class Engine:
                     self.notes.append(msg + " (traced if a library loaded later has it)")
                     continue
                 raise CallError(msg)
-            if all(sym.ifunc for o in where for sym in o.elf.symbols[name]):
-                self.notes.append(
-                    f"{name} is an IFUNC (the CPU's implementation is picked at run time, "
-                    "by a resolver): not traced"
-                )
 
     def child(self, parent: int, child: int, event: int) -> None:
         """A fork, vfork or clone event of ``parent``."""
@@ -682,7 +686,9 @@ class Engine:
             bp.start = False
             self.arm_new(space)
             self._loaded(space, initial=True)
-            self._r_brk(space)
+            if not any(b.dl for b in space.bps.values()):
+                self._r_brk(space)
+            self._resolve_ifuncs(space, pid)
         if bp.dl:
             self._dl_event(space, pid)
         if bp.entries is not None and self._entered(space, pid, bp):
@@ -783,6 +789,68 @@ class Engine:
         del space.bps[bp.addr]
         space.removed.add(bp.addr)
 
+    def _resolve_ifuncs(self, space: Space, pid: int) -> None:
+        """Break on the implementations the IFUNCs asked for resolve to: run
+        each resolver in the stopped thread (as ld.so does), from a frame below
+        the red zone, returning to an int3 in a scratch page."""
+        pending, space.ifuncs = space.ifuncs, []
+        space.started = True
+        for name, obj, value in pending:
+            impl = self._call_resolver(space, pid, obj.base + value)
+            where = space.caller(impl) if impl else None
+            if where is None:
+                why = "resolves outside any file (the vDSO)" if impl else "its resolver failed"
+                self._ifunc_note(name, why)
+                continue
+            self._insert(space, where, impl - where.base, entry=(name, obj))
+            self.ifuncs.discard(name)
+        self.regs.get(pid)
+
+    def _unresolved(self, space: Space, why: str) -> None:
+        for name, _obj, _value in space.ifuncs:
+            self._ifunc_note(name, why)
+        space.ifuncs = []
+
+    def _ifunc_note(self, name: str, why: str) -> None:
+        self.notes.append(
+            f"{name} is an IFUNC (its implementation is picked by a resolver at run "
+            f"time) and {why}: not traced"
+        )
+
+    def _call_resolver(self, space: Space, pid: int, resolver: int) -> int | None:
+        trap = space.trap
+        if trap is None:
+            start = self.inject_syscall(space, pid, 9, 0, 4096, 5, 0x22, -1, 0)
+            if start is None:
+                return None
+            space.write(start, b"\xcc")
+            trap = space.trap = start
+        regs = Regs()
+        if not regs.get(pid):
+            return None
+        saved = regs.save()
+        sp = ((saved[RSP] - 1024) & ~0xF) - 8
+        space.write(sp, trap.to_bytes(8, "little"))
+        regs[RSP] = sp
+        regs[RIP] = resolver
+        regs[ORIG_RAX] = -1
+        regs.set()
+        result = None
+        for _ in range(16):
+            if lib.ptrace(pt.PTRACE_CONT, pid, 0, 0) == -1:
+                break
+            _, status = os.waitpid(pid, _WALL)
+            if not os.WIFSTOPPED(status):
+                return None
+            if os.WSTOPSIG(status) == signal.SIGTRAP and regs.get(pid):
+                if regs[RIP] == trap + 1:
+                    result = regs[RAX]
+                break  # another trap: give up, nothing has changed for the program
+        regs.get(pid)
+        regs.load(saved)
+        regs.set()
+        return result
+
     def _r_brk(self, space: Space) -> None:
         """Where ld.so has no ``_dl_debug_state`` symbol: the documented way,
         DT_DEBUG in the program's dynamic section -> ``r_debug`` -> ``r_brk``,
@@ -827,6 +895,8 @@ class Engine:
             return
         self.arm_new(space)
         self._loaded(space, initial=True)
+        if space.started:  # dlopen: not relocated yet, no resolver can run now
+            self._unresolved(space, "is in a library opened with dlopen")
 
     # --- stepping over the instruction under a breakpoint -------------------------
 

@@ -7,7 +7,8 @@ So the instruction under it is either emulated (``push``, ``sub $imm,%rsp``,
 instructions of exported functions) or run from a copy in a scratch page,
 followed by an ``int3`` that brings the thread back.  A copy needs the
 instruction's length and, for a rip-relative operand, its displacement moved;
-relative branches are emulated instead of copied.  capstone would decode all of
+relative branches are emulated instead of copied (VEX and EVEX instructions,
+with which AVX string functions start, are copied too).  capstone would decode all of
 it but costs 57-72 ms to import, more than pycoz's start-up budget; this decoder
 only needs lengths and a few kinds, so it is written here.
 """
@@ -68,8 +69,8 @@ def decode(code: bytes) -> Insn:
     op = code[i]
     i += 1
     immz = 2 if opsize16 else 4
-    if op in (0xC4, 0xC5, 0x62):
-        return Insn(0, UNSUPPORTED)  # VEX/EVEX: not seen at function entries
+    if op in (0xC4, 0xC5, 0x62):  # VEX, EVEX (AVX, AVX-512 string functions)
+        return _vex(code, i, op)
     if op == 0x0F:
         op2 = code[i]
         i += 1
@@ -117,6 +118,26 @@ def decode(code: bytes) -> Insn:
     if op == 0xC8:
         return Insn(i + 3, PLAIN)
     return Insn(i, PLAIN)
+
+
+def _vex(code: bytes, i: int, op: int) -> Insn:
+    """A VEX (C5 P / C4 P0 P1) or EVEX (62 P0 P1 P2) instruction: its map says
+    which opcode table (1: 0F, 2: 0F38, 3: 0F3A); then opcode and ModRM."""
+    if op == 0xC5:
+        opmap, i = 1, i + 1
+    elif op == 0xC4:
+        opmap, i = code[i] & 0x1F, i + 2
+    else:
+        opmap, i = code[i] & 0x07, i + 3
+    if opmap not in (1, 2, 3) or i >= len(code):
+        return Insn(0, UNSUPPORTED)
+    opcode = code[i]
+    i += 1
+    if opmap == 1 and opcode in _NO_MODRM2:  # vzeroupper, vzeroall
+        return Insn(i, PLAIN)
+    end, rip_at = _modrm(code, i)
+    imm = 1 if opmap == 3 or (opmap == 1 and opcode in _IMM8_2) else 0
+    return _mem(end + imm, rip_at, code)
 
 
 def _modrm(code: bytes, i: int) -> tuple[int, int]:
