@@ -172,6 +172,8 @@ class Space:
         #: address -> (its scratch copy, length): made once, kept (a return
         #: breakpoint comes and goes; a thread may still be in its copy)
         self.slots: dict[int, tuple[int, int]] = {}
+        #: return breakpoints taken out, kept to put back without reading again
+        self.parked: dict[int, Bp] = {}
         self.removed: set[int] = set()
         self.scratch: list[list[int]] = []  # [start, used]
         self.frames: dict[int, list[Frame]] = {}
@@ -405,8 +407,7 @@ class Engine:
             if known is not None and known.start == lo:
                 continue
             if known is not None:  # closed and opened again elsewhere
-                for addr in [a for a in space.bps if known.start <= a < known.end]:
-                    del space.bps[addr]
+                _forget(space, known)
             elf = self._elf(space.pid, start, end, path)
             if elf is None:
                 continue
@@ -425,8 +426,7 @@ class Engine:
             # Unmapped (dlclose): its breakpoints went with it; forget them, so
             # that nothing is ever written back where another object may be now.
             gone = space.objs.pop(path)
-            for addr in [a for a in space.bps if gone.start <= a < gone.end]:
-                del space.bps[addr]
+            _forget(space, gone)
         ranges = sorted((o.start, o.end, o) for o in space.objs.values())
         space.ranges = ranges
         space.starts = [r[0] for r in ranges]
@@ -582,6 +582,7 @@ class Engine:
             copy.bps = {a: _copy_bp(bp) for a, bp in space.bps.items()}
             copy.slot_ends = dict(space.slot_ends)
             copy.slots = dict(space.slots)
+            copy.parked = {a: _copy_bp(bp) for a, bp in space.parked.items()}
             copy.scratch = [list(s) for s in space.scratch]
             copy.loaded_once = space.loaded_once
             copy.r_state = space.r_state
@@ -708,7 +709,8 @@ class Engine:
         caller = space.caller(ret)
         if not self.sel.wanted(name, deflib, caller) or pid in self.silent:
             return False
-        args = tuple(regs[r] for r in ARG_REGS)
+        buf = regs.buf
+        args = (buf[RDI], buf[RSI], buf[RDX], buf[RCX], buf[R8], buf[R9])
         frame = Frame(pid, name, deflib, caller, ret, sp, args, time.monotonic())
         if self.want_regs:
             frame.regs = regs.save()
@@ -725,13 +727,16 @@ class Engine:
     def _return_bp(self, space: Space, ret: int) -> None:
         bp = space.bps.get(ret)
         if bp is None:
-            try:
-                orig = space.read(ret, 16)
-            except OSError:
-                return
-            bp = Bp(ret, orig)
-            if not self._steppable(bp):
-                return
+            # A return site used before (a call in a loop): its code is known.
+            bp = space.parked.pop(ret, None)
+            if bp is None:
+                try:
+                    orig = space.read(ret, 16)
+                except OSError:
+                    return
+                bp = Bp(ret, orig)
+                if not self._steppable(bp):
+                    return
             space.write(ret, b"\xcc")
             space.bps[ret] = bp
             space.removed.discard(ret)
@@ -788,6 +793,8 @@ class Engine:
             pass
         del space.bps[bp.addr]
         space.removed.add(bp.addr)
+        if bp.entries is None and not bp.dl and space.caller(bp.addr) is not None:
+            space.parked[bp.addr] = bp  # file-backed code: the same next time
 
     def _resolve_ifuncs(self, space: Space, pid: int) -> None:
         """Break on the implementations the IFUNCs asked for resolve to: run
@@ -1120,6 +1127,13 @@ def _copy_frame(frame: Frame, pid: int) -> Frame:
                 frame.t_enter)  # fmt: skip
     new.state = frame.state
     return new
+
+
+def _forget(space: Space, obj: Obj) -> None:
+    """``obj`` is unmapped: its breakpoints (and what is known of its code) go."""
+    for table in (space.bps, space.parked, space.slots):
+        for addr in [a for a in table if obj.start <= a < obj.end]:
+            del table[addr]
 
 
 def _sigtrap_pending(tid: int) -> bool:
