@@ -21,6 +21,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 #: name -> "module:attribute"; imported on first use.
 BUILTIN_COMMANDS = {
     "completion": "pycoz_cli.cli.completion:completion",
+    "ltrace": "pycoz_cli.cli.ltrace:ltrace",
     "net": "pycoz_cli.cli.net:net",
     "plugins": "pycoz_cli.cli.plugins:plugins",
     "root": "pycoz_cli.cli.root:root",

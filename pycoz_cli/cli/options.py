@@ -551,14 +551,24 @@ class TraceSetup:
             "read_fds": parsed.read_fds,
             "write_fds": parsed.write_fds,
         }
+        from pycoz_cli.errors import SpecError
+
+        calls = params.pop("calls", None) or ()
+        text_sink, json_sink = outputs.StraceText, outputs.JsonLines
+        if calls:
+            from pycoz_cli.core.trace import callout
+
+            text_sink, json_sink = callout.StraceWithCalls, callout.JsonCalls
+            if values["summary"] or tracer_factory is not None:
+                raise SpecError("--calls: with strace's lines or --json only (not -c, --tracer)")
         if values["summary"]:
             self.sink = outputs.Summary(self._stream, **summary_options, **strace_common)
         elif tracer_factory is not None:
             self.sink = tracer_factory(self._stream, **common)
         elif values["as_json"]:
-            self.sink = outputs.JsonLines(self._stream, durations=True, **strace_common)
+            self.sink = json_sink(self._stream, durations=True, **strace_common)
         else:
-            self.sink = outputs.StraceText(
+            self.sink = text_sink(
                 self._stream,
                 follow=bool(follow) or in_container,
                 timestamps=values["timestamps"] or 0,
@@ -582,6 +592,15 @@ class TraceSetup:
             detach_on_execve=values["detach_on"] == "execve",
         )
         self.user = values["user"]
+        if calls:
+            from pycoz_cli.core.trace import breakpoints
+            from pycoz_cli.core.trace import calls as callspec
+
+            callspec.check_machine()
+            selection, tampers = callspec.selection_from(calls)
+            self.options.calls = breakpoints.Engine(
+                selection, self.sink, follow=self.options.follow, tamper=tampers
+            )
 
     def tracing(self):
         """The container-spec form: ``Container(trace=setup.tracing())``."""
@@ -906,3 +925,89 @@ def _decode_fds(ys: int, qualified: frozenset) -> frozenset:
     if ys:
         return frozenset(DECODE_FDS) if ys > 1 else frozenset(("path",))
     return qualified
+
+
+def run_traced(attach_pid, use_root, command, params: dict, make_setup) -> int:
+    """The body of ``pycoz trace`` and ``pycoz ltrace``: check -p against
+    COMMAND and the container options, build the tracer with ``make_setup``
+    (``TraceSetup`` or ltrace's), then attach, run in a container, or run."""
+    import signal
+
+    if attach_pid is not None:
+        # Held until the detach handlers are in (session.attach): Python's own
+        # SIGINT handler, run inside an import's callback, is swallowed there
+        # ("Exception ignored"), and the tracer would trace on.
+        signal.pthread_sigmask(
+            signal.SIG_BLOCK, (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP)
+        )
+    import contextlib
+    import os
+
+    from pycoz_cli.core.process import exit_code_for
+    from pycoz_cli.core.trace import session
+    from pycoz_cli.errors import SpecError
+
+    if attach_pid is not None and attach_pid <= 0:
+        raise SpecError(f"-p {attach_pid}: not a process id (a number from 1)")
+    if attach_pid is not None and command:
+        raise SpecError("-p and COMMAND: choose one")
+    if attach_pid is None and not command:
+        raise click.UsageError("COMMAND or -p PID is needed")
+    in_container = bool(use_root or params["net"] or params["join"])
+    if attach_pid is not None and in_container:
+        raise SpecError("-p: attach traces a process where it runs (no --root/--net)")
+    fence_given = fence_options_given(params)
+    if fence_given and not in_container:
+        raise SpecError(f"{fence_given[0]}: needs a container (--root, --net or --join)")
+    setup = make_setup(params, in_container=in_container, attaching=attach_pid is not None)
+    user = getattr(setup, "user", None)
+    if user is not None and (in_container or attach_pid is not None):
+        setup.close()
+        raise SpecError("-u: runs COMMAND as a user of this machine (no --root/--net, no -p)")
+    detached_by = 0
+    try:
+        if attach_pid is not None:
+            calls = setup.options.calls
+            if calls is not None and os.path.isdir(f"/proc/{attach_pid}"):
+                calls.precheck(attach_pid)
+            detached_by = session.attach(attach_pid, setup.options, setup.sink)
+            return 0
+        if in_container:
+            with contextlib.ExitStack() as stack:
+                container = container_from_options(params, stack)
+                container.overlay = use_root
+                container.trace = setup.tracing()
+                return run_in_container(container, command)
+        status = session.trace_command(
+            command,
+            setup.options,
+            setup.sink,
+            env=_environment(params.get("env") or ()),
+            cwd=params.get("workdir"),
+            user=user,
+        )
+    finally:
+        setup.close()
+        if detached_by:
+            # As strace: detached by a signal, die of it (the shell sees 128+N).
+            signal.signal(detached_by, signal.SIG_DFL)
+            os.kill(os.getpid(), detached_by)
+    return exit_code_for(os.waitstatus_to_exitcode(status))
+
+
+def _environment(settings) -> dict[str, str]:
+    """pycoz's environment with strace's -E applied: NAME=VALUE sets, NAME unsets."""
+    import os
+
+    from pycoz_cli.errors import SpecError
+
+    env = dict(os.environ)
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not name:
+            raise SpecError(f"-E {item!r}: expected NAME=VALUE or NAME")
+        if sep:
+            env[name] = value
+        else:
+            env.pop(name, None)
+    return env

@@ -238,6 +238,10 @@ def _traced(pid, options, sink, attached, extra=()) -> int:
         sink.finish()
 
 
+#: The signals that detach from an attached process.
+DETACH_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP)
+
+
 class _Signals:
     """While tracing: Ctrl-C and Ctrl-\\ are the traced program's (ignored here);
     SIGTERM and SIGHUP are passed on to it.  While attached, all four detach."""
@@ -258,6 +262,8 @@ class _Signals:
         for sig in (signal.SIGTERM, signal.SIGHUP):
             handler = _Detach.handler if self.attached else _pass_on(self.pid)
             self.old[sig] = signal.signal(sig, handler)
+        if self.attached:  # held since the command line was read (cli.options)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, DETACH_SIGNALS)
         return self
 
     def __exit__(self, *exc):

@@ -98,7 +98,15 @@ class Injection:
 
 
 class Options:
-    __slots__ = ("cpu_time", "detach_on_execve", "follow", "injections", "prefilter", "traced")
+    __slots__ = (
+        "calls",
+        "cpu_time",
+        "detach_on_execve",
+        "follow",
+        "injections",
+        "prefilter",
+        "traced",
+    )
 
     def __init__(
         self,
@@ -108,6 +116,7 @@ class Options:
         prefilter=True,
         cpu_time=False,
         detach_on_execve=False,
+        calls=None,
     ):
         #: syscall numbers to report, or None for all.
         self.traced = frozenset(traced) if traced is not None else None
@@ -123,10 +132,19 @@ class Options:
         #: strace's ``-b execve``: detach from a process as it enters execve
         #: (not the traced command's own first exec).
         self.detach_on_execve = detach_on_execve
+        #: Library-call breakpoints (``breakpoints.Engine``), or None.
+        self.calls = calls
+
+    def syscall_stops(self) -> bool:
+        """Whether any syscall is wanted (with only library calls traced, the
+        tracee runs with PTRACE_CONT: no syscall stops at all)."""
+        return self.traced is None or bool(self.traced) or bool(self.injections)
 
     def ptrace_options(self) -> int:
         opts = pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_EXITKILL | pt.PTRACE_O_TRACEEXEC
-        if self.follow:
+        if self.follow or self.calls is not None:
+            # Breakpoints: every thread and child must be traced (an untraced
+            # one that hits an int3 dies); the engine lets unfollowed ones go.
             opts |= pt.PTRACE_O_TRACEFORK | pt.PTRACE_O_TRACEVFORK | pt.PTRACE_O_TRACECLONE
         if self.seccomp_numbers() is not None:
             opts |= pt.PTRACE_O_TRACESECCOMP
@@ -144,6 +162,8 @@ class Options:
         numbers = set(self.traced)
         for inj in self.injections:
             numbers |= inj.matches
+        if not numbers and self.calls is not None:
+            return None  # no syscall stops at all (PTRACE_CONT)
         return numbers
 
 
@@ -240,7 +260,11 @@ def run(
     every tracee, leaving them running, and returns 0.
     """
     seccomp = options.seccomp_numbers() is not None
-    cont = pt.PTRACE_CONT if seccomp else pt.PTRACE_SYSCALL
+    cont = pt.PTRACE_CONT if seccomp or not options.syscall_stops() else pt.PTRACE_SYSCALL
+    calls = options.calls
+    held: set = set()  # new children stopped before their parent's fork event
+    if calls is not None:
+        calls.cont = cont
     traced = options.traced
     injections = options.injections
     counts: dict = {}
@@ -280,6 +304,8 @@ def run(
     for tid in extra:
         tracees[tid] = _Tracee(tid)
     sink.process("start", first)
+    if calls is not None and attached:
+        calls.begin(first, extra, attached=True)
     entry_hook = getattr(sink, "enter", None)
     decode_at_entry = getattr(sink, "decode_at_entry", frozenset())
     # A sink that shows the instruction pointer (strace's -i) finds it in
@@ -307,7 +333,7 @@ def run(
         except ChildProcessError:
             break
         except DetachRequested:
-            _detach_all(tracees, sink)
+            _detach_all(tracees, sink, calls)
             return 0
         finally:
             if detach is not None:
@@ -317,10 +343,19 @@ def run(
             if os.WIFSTOPPED(status):
                 # A new child's first stop can come before its parent's fork event.
                 tracees[pid] = _Tracee(pid)
+                if calls is not None:
+                    held.add(pid)  # its breakpoints are known at the event
+                    continue
                 resume(cont, pid, 0)
+            continue
+        if calls is not None and pid in calls.release and os.WIFSTOPPED(status):
+            calls.stopped_new(pid)  # a child not followed: cleaned, let go
+            del tracees[pid]
             continue
         if status != _SYSCALL_STATUS and (os.WIFEXITED(status) or os.WIFSIGNALED(status)):
             del tracees[pid]
+            if calls is not None:
+                calls.gone(pid)
             if tracee.nr >= 0 and (traced is None or tracee.nr in traced):
                 # exit/exit_group: the call never returns.
                 if wants_ip:
@@ -396,6 +431,8 @@ def run(
             else:
                 resume(cont, pid, 0)
                 continue
+        elif sig == signal.SIGTRAP and calls is not None and event == 0 and calls.trap(pid):
+            continue
         elif event == pt.PTRACE_EVENT_SECCOMP:
             if syscall_info(pid) != pt.SYSCALL_INFO_SECCOMP:  # the entry; or gone
                 resume(cont, pid, 0)
@@ -440,7 +477,17 @@ def run(
             child = pt.eventmsg(pid)
             if child and child not in tracees:
                 tracees[child] = _Tracee(child)
-            sink.process("fork", pid, child=child)
+            if calls is not None and child:
+                calls.child(pid, child, event)
+                if child in held:
+                    held.discard(child)
+                    if child in calls.release:
+                        calls.stopped_new(child)
+                        del tracees[child]
+                    else:
+                        resume(cont, child, 0)
+            if calls is None or child not in calls.release:
+                sink.process("fork", pid, child=child)
             # Inside a traced clone/fork: stop again at its exit to report it.
             resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, 0)
             continue
@@ -450,6 +497,12 @@ def run(
                 tracee = _supersede(pid, former, tracee, tracees, traced, sink)
             tracee.memory = pt.Memory(pid)
             tracee.hide = False
+            if calls is not None:
+                calls.exec(pid, former if former != pid else 0)
+                if pid in calls.release:
+                    calls.stopped_new(pid)  # a vfork child not followed, now on its own
+                    del tracees[pid]
+                    continue
             sink.process("exec", pid)
             resume(pt.PTRACE_SYSCALL if tracee.nr >= 0 else cont, pid, 0)
             continue
@@ -504,7 +557,7 @@ def _supersede(pid: int, former: int, leader: _Tracee, tracees: dict, traced, si
     return thread
 
 
-def _detach_all(tracees: dict, sink) -> None:
+def _detach_all(tracees: dict, sink, calls=None) -> None:
     """Detach from every tracee, leaving it running.
 
     A tracee already in a ptrace-stop is detached at once: the detach request
@@ -512,6 +565,9 @@ def _detach_all(tracees: dict, sink) -> None:
     no second report would come for it.  The others are stopped with
     PTRACE_INTERRUPT and detached as their stops arrive.
     """
+    if calls is not None:
+        _detach_breakpoints(tracees, sink, calls)
+        return
     for pid in list(tracees):
         if pt.detach_if_stopped(pid):
             tracees.pop(pid)
@@ -559,3 +615,52 @@ def _maybe_inject(pid: int, tracee: _Tracee, nr: int, injections, counts) -> int
             tracee.inject = inj
             return inj.signal or 0
     return 0
+
+
+def _detach_breakpoints(tracees: dict, sink, calls) -> None:
+    """Detach with library-call breakpoints in place: every thread is stopped
+    first (one running untraced into an int3 would die), then every byte is put
+    back and every thread moved out of a scratch copy, then all are let go.
+
+    Whether a thread is stopped is read from /proc (state ``t``), not from its
+    stop's report: the detach request may have interrupted the loop just after
+    ``waitpid`` took a report, and no second one would come.  What kind of stop
+    it is comes from its siginfo: a pending int3 of ours is undone (rip back
+    on the instruction), a real signal is given back at the detach.
+    """
+    for pid in list(tracees):
+        try:
+            pt.interrupt(pid)
+        except OSError:
+            tracees.pop(pid, None)  # gone
+    keep: dict[int, int] = {}
+    deadline = time.monotonic() + 10
+    waiting = set(tracees)
+    while waiting and time.monotonic() < deadline:
+        for pid in list(waiting):
+            try:
+                done, status = os.waitpid(pid, _WALL_NOHANG)
+            except ChildProcessError:
+                done, status = pid, 0
+            if done and not os.WIFSTOPPED(status):
+                waiting.discard(pid)  # it ended
+                tracees.pop(pid, None)
+                continue
+            if done or _traced_stop(pid):
+                waiting.discard(pid)
+                keep[pid] = calls.stopped_for_detach(pid)
+        if waiting:
+            time.sleep(0.001)
+    calls.restore(list(keep))
+    for pid, sig in keep.items():
+        pt.resume(pt.PTRACE_DETACH, pid, sig)
+        tracees.pop(pid, None)
+        sink.process("detach", pid)
+
+
+def _traced_stop(tid: int) -> bool:
+    try:
+        with open(f"/proc/{tid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] == b"t"
+    except (OSError, IndexError):
+        return False

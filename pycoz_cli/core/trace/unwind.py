@@ -122,6 +122,10 @@ _X86_REGS = (
 )
 
 
+#: user_regs_struct's registers in order (x86_64): what a saved register block holds.
+REGISTER_NAMES = _X86_REGS
+
+
 def registers(pid: int) -> dict[str, int]:
     """The general registers of ``pid`` (in a ptrace-stop), by name:
     PTRACE_GETREGSET NT_PRSTATUS, through pycoz's cffi bindings."""

@@ -1,0 +1,1 @@
+long calc(long a, long b) { return a + b; }
