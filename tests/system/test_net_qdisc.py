@@ -154,3 +154,40 @@ def test_tbf_paces_where_a_kernel_has_no_htb(mbit):
         assert qdiscs_of(net, "h1") == ["tbf"]
         got = iperf(net)
         assert off_by(got, mbit) <= 0.05, got
+
+
+def test_net_set_moves_a_direction_between_htb_and_the_relay(pycoz, unique):
+    """A rate alone is the kernel's (htb); adding a delay live hands the whole
+    direction to the relay (its detour would bypass htb) and removes htb; back
+    to a rate alone, the relay lets go and htb paces again."""
+    name = f"q{unique}"
+    up = pycoz("net", "up", "pair", "--name", name, "--impair", "h1>h2:rate=10mbit")
+    assert up.returncode == 0, up.stderr
+    try:
+
+        def show(kind, *where):
+            out = pycoz("net", "exec", name, "h1", "--", "tc", kind, "show", "dev", "eth0", *where)
+            assert out.returncode == 0, out.stderr
+            return out.stdout
+
+        def rtt():
+            out = pycoz("net", "exec", name, "h1", "--", "ping", "-c3", "-i0.2", "198.18.0.2")
+            assert out.returncode == 0, out.stderr
+            return min(float(t) for t in re.findall(r"time=([0-9.]+)", out.stdout))
+
+        if "netem" in show("qdisc"):
+            pytest.skip("this kernel has netem: no relay is involved")
+        assert "htb" in show("qdisc") and rtt() < 10
+        r = pycoz(
+            "net", "set", name, "h1-h2", "--rate", "10mbit", "--delay", "30ms", "--from", "h1"
+        )
+        assert r.returncode == 0, r.stderr
+        assert "htb" not in show("qdisc")
+        assert "mirred" in show("filter", "egress")  # steered into the relay
+        assert rtt() >= 30
+        r = pycoz("net", "set", name, "h1-h2", "--rate", "10mbit", "--from", "h1")
+        assert r.returncode == 0, r.stderr
+        assert "htb" in show("qdisc") and "mirred" not in show("filter", "egress")
+        assert rtt() < 10
+    finally:
+        assert pycoz("net", "down", name).returncode == 0
