@@ -344,3 +344,67 @@ def test_a_pair_of_nodes_with_two_links_is_ambiguous_in_one_line(pycoz, two_link
     assert "'h1-h2' is 2 links (wan1, wan2): name one" in r.stderr
     shown = pycoz("net", "show", two_links).stdout
     assert "link h1:eth1 <-> h2:eth1 (wan2)" in shown, shown
+
+
+def _processes_named(word: str) -> list[int]:
+    """Pids whose command line holds ``word`` (a topology's unique name)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if word.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        return [
+            child
+            for task in os.listdir(f"/proc/{pid}/task")
+            for child in open(f"/proc/{pid}/task/{task}/children").read().split()
+        ]
+    except OSError:
+        return []
+
+
+def test_a_named_topologys_relay_dies_with_a_net_up_killed_half_way(
+    pycoz_bin, pycoz, tmp_path, unique
+):
+    """The relay of a named topology (started with it, idle, on kernels without
+    netem) dies with the `net up` that made it until that one has recorded it
+    and finished, as a rootless topology's holder does: a SIGKILL at any moment
+    before leaves no relay that no state names."""
+    import signal
+    import subprocess
+
+    name = f"r{unique}"
+    lab = tmp_path / "lab.toml"
+    # A host command never ready: `net up` waits (the relay made and running).
+    lab.write_text(
+        '[hosts.h1]\ncommands = [{ run = "sleep 60", ready = "file:/never", timeout = "60s" }]\n'
+        "[hosts.h2]\n[[links]]\na = 'h1'\nb = 'h2'\n"
+        "a_addresses = ['198.18.0.1/24']\nb_addresses = ['198.18.0.2/24']\n"
+    )
+    up = subprocess.Popen([pycoz_bin, "net", "up", str(lab), "--name", name])
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(_processes_named(name)) < 3:
+            time.sleep(0.05)  # net up, its relay and h1's command
+        # The relay, not h1's command's init (which has its command as a child,
+        # and is recorded before it is made: `down` stops it).
+        relays = [p for p in _processes_named(name) if p != up.pid and not _children(p)]
+        if not relays:
+            pytest.skip("no relay was started (this kernel has netem)")
+    finally:
+        up.send_signal(signal.SIGKILL)
+        up.wait()
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in relays):
+            time.sleep(0.05)
+        assert not [p for p in relays if os.path.exists(f"/proc/{p}")], "the relay outlived net up"
+    finally:
+        pycoz("net", "down", name)

@@ -128,6 +128,12 @@ def _request(key: str, message: dict) -> None:
         raise OSError(22, reply or "the link relay gave no answer", key)
 
 
+def release(key: str) -> None:
+    """Let the relay of ``key`` outlive the process it watches (the `net up`
+    that made a named topology, once the relay is in the topology's state)."""
+    _request(key, {"op": "release"})
+
+
 def send_settings(key: str, link: int, direction: str, impair: dict) -> None:
     """Tell the relay of ``key`` to apply ``impair`` to one direction of a link."""
     _request(key, {"op": "set", "link": link, "dir": direction, "impair": impair})
@@ -297,7 +303,9 @@ class Relay:
     def __init__(self, key: str, netns_fd: int):
         self.key = key
         self.netns_fd = netns_fd
-        #: The relay ends when this process does (a rootless topology's holder).
+        #: The relay ends when this process does: a rootless topology's holder,
+        #: or the `net up` that makes a named topology, until it ``release``s it
+        #: (it has recorded the relay in the topology's state by then).
         self.watch_pid: int | None = None
         self.watch_fd: int | None = None
 
@@ -503,7 +511,10 @@ def _serve(relay: Relay, ctl: socket.socket, ready_w: int) -> int:  # pragma: no
             entry = route.get(fd)
             if entry is None:
                 if fd == ctl.fileno():
-                    _control(ctl, links, route, ep)
+                    if _control(ctl, links, route, ep) == "release" and relay.watch_fd:
+                        ep.unregister(relay.watch_fd)
+                        os.close(relay.watch_fd)
+                        relay.watch_fd = None
                     continue
                 os._exit(0)  # the holder is gone: so is the topology
             sock, d = entry
@@ -599,7 +610,8 @@ def _packet_socket(ifname: str) -> socket.socket:  # pragma: no cover - in the r
     return sock
 
 
-def _control(ctl: socket.socket, links: dict, route: dict, ep) -> None:  # pragma: no cover
+def _control(ctl: socket.socket, links: dict, route: dict, ep) -> str | None:  # pragma: no cover
+    """Serve one request; returns its ``op``."""
     conn, _ = ctl.accept()
     with conn:
         # The socket is abstract, in the host's network namespace: anyone there (any
@@ -617,11 +629,15 @@ def _control(ctl: socket.socket, links: dict, route: dict, ep) -> None:  # pragm
                 conn.send(b"EPERM", socket.MSG_DONTWAIT)
             except OSError:
                 pass
-            return
+            return None
         conn.settimeout(2)
+        op = None
         try:
             request = json.loads(conn.recv(1 << 22))
-            if request.get("op") == "add":
+            op = request.get("op")
+            if op == "release":
+                pass  # the caller stops watching its maker
+            elif op == "add":
                 for item in request["links"]:
                     j = int(item["j"])
                     if j not in links:
@@ -641,6 +657,7 @@ def _control(ctl: socket.socket, links: dict, route: dict, ep) -> None:  # pragm
                 for d in dirs:
                     links[link][0 if d == "a" else 1].configure(request["impair"])
             conn.send(b"ok")
+            return op
         except (ValueError, KeyError, TypeError) as err:
             conn.send(f"bad request: {err}".encode())
         except OSError as err:

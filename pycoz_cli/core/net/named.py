@@ -427,6 +427,12 @@ def up(topology, name: str, spec: str, impairs=()):
             # Last: a pycoz killed before this takes the holder (and so the
             # namespaces and the relay) with it; the state then reads "broken".
             holder.release()
+        elif net.relay_pid:
+            # Likewise root's relay: until here it dies with this pycoz (it was
+            # made before its pid could be recorded).
+            from pycoz_cli.core.net.impair import release
+
+            release(net.relay_key)
     except BaseException:
         if holder is not None:
             holder.close()

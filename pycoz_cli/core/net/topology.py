@@ -1339,8 +1339,12 @@ class Network:
         self.relay_ns.rtnl().link_up(1, "lo")
         self.relay_ns.rtnl().flush()
         relay = Relay(self.relay_key, self.relay_ns.fd)
-        # A rootless named topology's relay ends with its holder (``core.holder``).
-        relay.watch_pid = self.holder.pid if self.holder is not None else None
+        # A rootless named topology's relay ends with its holder (``core.holder``);
+        # root's with the `net up` making it, until ``named.up`` releases it.
+        if self.holder is not None:
+            relay.watch_pid = self.holder.pid
+        elif self.name:
+            relay.watch_pid = os.getpid()
         self.relay_pid = relay.start(detach=self.name is not None)
 
     def _relay(self, links: list[Link]) -> None:
