@@ -540,13 +540,13 @@ class TraceSetup:
             # and detaching by itself.
             quiet = quiet | {"attach"}
         strace_common["quiet"] = quiet.union(parsed.quiet)
+        strace_common["paths"] = _trace_paths(values["paths"] or (), strace_common["quiet"])
         summary_options = {"wall": bool(values["wall"]), "sort_by": values["sort_by"] or "time"}
         text_options = {
             "numbers": bool(values["numbers"]),
             "instruction_pointer": bool(values["ip"]),
             "comm": bool(values["comm"]),
             "column": values["column"] if values["column"] is not None else 40,
-            "paths": _trace_paths(values["paths"] or (), strace_common["quiet"]),
             "raw": parsed.raw,
             "read_fds": parsed.read_fds,
             "write_fds": parsed.write_fds,
@@ -580,7 +580,9 @@ class TraceSetup:
                 **strace_common,
             )
             if values["summary_too"]:
-                summary = outputs.Summary(self._stream, **summary_options, **strace_common)
+                # (-P: Both counts the calls the text shows, by the text's look at entry)
+                alone = dict(strace_common, paths=())
+                summary = outputs.Summary(self._stream, **summary_options, **alone)
                 self.sink = outputs.Both(self.sink, summary)
         summing = bool(values["summary"] or values["summary_too"])
         # Inside a container every process is followed: they all share its fate.
@@ -653,9 +655,6 @@ def _check_strace_options(values: dict) -> None:
         raise SpecError("-z and -Z: choose one")
     if values["as_json"] and (values["summary"] or values["summary_too"]):
         raise SpecError("--json and -c/-C: choose one")
-    if values["paths"] and (values["summary"] or values["as_json"]):
-        other = "-c" if values["summary"] else "--json"
-        raise SpecError(f"-P and {other}: -P selects the lines of strace's text (use -C)")
 
 
 def _check_tracer_options(values: dict) -> None:

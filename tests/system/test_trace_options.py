@@ -263,7 +263,6 @@ def test_seccomp_bpf_is_accepted(pycoz):
         (["-A"], ["-A", "-o"]),
         (["-z", "-Z"], ["-z", "-Z"]),
         (["-e", "verbose=none"], ["verbose=", "all"]),
-        (["-c", "-P", "/etc/hostname"], ["-P", "-c"]),
         (["-e", "abbrev=execve"], ["abbrev=", "all"]),
     ],
 )
@@ -369,3 +368,29 @@ def test_C_with_P_counts_the_calls_on_the_path(pycoz):
     assert _counts(ours) == _counts(theirs)
     names = [row[0] for row in _counts(ours)]
     assert "openat" in names and "execve" not in names  # the calls on the path only
+
+
+def test_c_with_P_counts_the_calls_on_the_path_as_strace(pycoz):
+    ours, theirs = run_both(pycoz, ["-c", "-P", "/etc/hostname"], CAT)
+    assert _counts(ours) == _counts(theirs)
+    names = [row[0] for row in _counts(ours)]
+    assert "read" in names and "execve" not in names and "write" not in names
+
+
+def test_json_with_P_records_the_calls_on_the_path_as_strace(pycoz, tmp_path):
+    """--json -P: the records of the calls strace -P shows, and only those."""
+    out = tmp_path / "trace.json"
+    got = pycoz("trace", "--json", "-o", str(out), "-P", "/etc/hostname", "--", *CAT)
+    assert got.returncode == 0, got.stderr
+    theirs = subprocess.run(
+        [STRACE, "-P", "/etc/hostname", *CAT], capture_output=True, text=True
+    ).stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    lines = [
+        normal(f"{r['syscall']}({', '.join(r['args_text'])}) = {r['result_text']}")
+        for r in records
+        if r["type"] == "syscall"
+    ]
+    names = sorted({line.split("(")[0] for line in lines})
+    assert lines == calls(theirs, names)
+    assert names == sorted({line.split("(")[0] for line in calls(theirs, [r"\w+"])})
