@@ -335,7 +335,13 @@ TRACE_OPTIONS = (
             "help": "Only calls that name PATH or an fd open on it (repeatable).",
         },
     ),
-    _flag("-n", "--syscall-number", "numbers", "Print each call's number."),
+    _flag(
+        "-n",
+        "--syscall-number",
+        "numbers",
+        "Print each call's number (+++ and --- lines: the last call made; as strace, "
+        "every call then stops the program unless --seccomp-bpf).",
+    ),
     _flag("-i", "--instruction-pointer", "ip", "Print the instruction pointer of each call."),
     (
         "-Y",
@@ -592,6 +598,9 @@ class TraceSetup:
             prefilter=not values["no_seccomp"],
             cpu_time=summing and not values["wall"],
             detach_on_execve=values["detach_on"] == "execve",
+            # -n: strace stops at every call unless --seccomp-bpf, and numbers
+            # its +++ and --- lines with the last one.
+            every_call=bool(values["numbers"]) and not values["seccomp_bpf"],
         )
         self.user = values["user"]
         if calls:

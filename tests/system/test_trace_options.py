@@ -394,3 +394,33 @@ def test_json_with_P_records_the_calls_on_the_path_as_strace(pycoz, tmp_path):
     names = sorted({line.split("(")[0] for line in lines})
     assert lines == calls(theirs, names)
     assert names == sorted({line.split("(")[0] for line in calls(theirs, [r"\w+"])})
+
+
+@pytest.mark.parametrize(
+    "options, argv, last",
+    [
+        (["-e", "trace=close"], CAT, "exit_group"),  # not traced, yet its number
+        (["-e", "trace=none"], ["/bin/true"], "exit_group"),
+        (["-f", "-e", "trace=close"], ["sh", "-c", "cat /etc/hostname; exit 3"], "exit_group"),
+        (["-f", "--seccomp-bpf", "-e", "trace=close"], CAT, "close"),  # the last one seen
+    ],
+)
+def test_n_numbers_exit_and_signal_lines_by_the_last_call_as_strace(pycoz, options, argv, last):
+    """strace -n numbers a +++ or --- line with the last call it stopped at (every
+    call, traced or not, unless --seccomp-bpf): exit_group's, kill's, wait4's."""
+    pid = [(r"si_pid=\d+", "si_pid=N")]
+    ours, theirs = run_both(pycoz, ["-n", *options], argv)
+    mine = [normal(line, pid) for line in ours.splitlines()]
+    assert mine == [normal(line, pid) for line in theirs.splitlines()]
+    assert mine[-1].startswith(f"[{NUMBERS[last]:4d}] +++ ")
+
+
+def test_n_numbers_a_kill_by_the_call_it_died_in_as_strace(pycoz, tmp_path):
+    """(pycoz exits 128+N where strace kills itself: run_both's equal codes do not hold)"""
+    argv = ["sh", "-c", "kill -9 $$"]
+    ours = pycoz("trace", "-o", str(tmp_path / "ours"), "-n", "-e", "trace=close", "--", *argv)
+    assert ours.returncode == 128 + signal.SIGKILL, ours.stderr
+    subprocess.run([STRACE, "-o", str(tmp_path / "theirs"), "-n", "-e", "trace=close", *argv])
+    mine = (tmp_path / "ours").read_text().splitlines()
+    assert mine == (tmp_path / "theirs").read_text().splitlines()
+    assert mine[-1] == f"[{NUMBERS['kill']:4d}] +++ killed by SIGKILL +++"

@@ -365,6 +365,9 @@ class StraceText(Common):
         #: -n: the syscall number before each line ("[ 257] "), as strace.
         self.numbers = numbers
         self._last_nr: dict = {}
+        #: -n: the tracer writes every call's number here at its entry (the
+        #: +++ and --- lines show the last, as strace's).
+        self.last_nrs = self._last_nr if numbers else None
         #: -i: the instruction pointer; the tracer sets ``ip`` before each call.
         self.wants_ip = instruction_pointer
         self.ip = None
@@ -825,6 +828,7 @@ class Both:
         self.summary = summary
         self.decode_at_entry = text.decode_at_entry
         self.wants_ip = text.wants_ip
+        self.last_nrs = text.last_nrs
 
     def __setattr__(self, name, value):
         if name == "ip":
