@@ -375,7 +375,8 @@ TRACE_OPTIONS = (
         "-v",
         "--no-abbrev",
         "verbose",
-        "Not supported: refused (strace's unabbreviated structures).",
+        "Structures unabbreviated: stat's every field, execve's environment, "
+        "getdents' entries (-e abbrev=none).",
     ),
     (
         "-u",
@@ -505,12 +506,10 @@ class TraceSetup:
         if values["failed"]:
             exprs.append("status=failed")  # strace's -Z
         parsed = filters.parse(exprs)
-        for qualifier in ("abbrev", "verbose"):
-            if getattr(parsed, qualifier) is not None:
-                raise SpecError(
-                    f"-e {qualifier}=: only {qualifier}=all (strace's default) is supported "
-                    "by pycoz trace"
-                )
+        if parsed.verbose is not None:
+            raise SpecError(
+                "-e verbose=: only verbose=all (strace's default) is supported by pycoz trace"
+            )
         follow, output = values["follow"] or 0, values["output"]
         self.output = output
         self._per_pid = None
@@ -540,6 +539,9 @@ class TraceSetup:
             else:
                 common["stack_trace"] = True
         strace_common = dict(common, xflag=values["xflag"] or 0)
+        # -v is -e abbrev=none; an -e abbrev=SET says which calls stay abbreviated.
+        abbrev = frozenset() if values["verbose"] else None
+        strace_common["abbrev"] = parsed.abbrev if parsed.abbrev is not None else abbrev
         quiet = outputs.QUIET_LEVELS[min(values["quiet"] or 0, len(outputs.QUIET_LEVELS) - 1)]
         if output and not attaching:
             # strace: -o FILE with a command (not -p) is quiet about attaching
@@ -650,8 +652,6 @@ def _check_strace_options(values: dict) -> None:
     """strace's options that pycoz accepts only in some combinations, or not."""
     from pycoz_cli.errors import SpecError
 
-    if values["verbose"]:
-        raise SpecError("-v: unabbreviated structures are not supported by pycoz trace")
     if values["summary"] and values["summary_too"]:
         raise SpecError("-c and -C: choose one (-C is -c with the trace)")
     if values["wall"] and not (values["summary"] or values["summary_too"]):

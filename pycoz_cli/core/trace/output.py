@@ -87,6 +87,7 @@ class Common:
         stack_trace=False,
         xflag=0,
         paths=(),
+        abbrev=None,
     ):
         self.strsize = strsize
         # -y is decode-fds=path; a set names the kinds (decode.DECODE_FDS).
@@ -119,6 +120,14 @@ class Common:
             # Bound here rather than tested per call: without -k, nothing changes.
             self.decode_at_entry = DECODE_AT_ENTRY | STACK_AT_ENTRY
             self.syscall = self._syscall_with_stack
+        #: -v, -e abbrev=SET: the calls whose structures stay abbreviated
+        #: (None: all, strace's default); the others show them in full.
+        self.abbrev = abbrev
+        if abbrev is not None:
+            # Bound, as -k's: without -v the per-call path is unchanged.
+            self._args, self._decode = self._args_unabbreviated, self._decode_unabbreviated
+            # (a snapshot holds what the abbreviated decoders read)
+            self._snapshot = _no_snapshot
         #: -P: the paths a call must name (as a path or through an fd).
         self.paths = tuple(paths)
         self._path_hits: dict = {}
@@ -237,10 +246,18 @@ class Common:
             fd_path = self._fd_text(pid) if self.decode_fds else None
             self._captured[pid] = decode.capture_entry(name, args, memory, fd_path)
 
+    def _args_unabbreviated(self, pid, nr, name, args, memory, retval):
+        verbose = nr not in self.abbrev
+        return Common._args(self, pid, nr, name, args, memory, retval, verbose)
+
+    def _decode_unabbreviated(self, pid, name, args, memory, retval, entry=None, exiting=True):
+        verbose = NUMBERS.get(name) not in self.abbrev
+        return Common._decode(self, pid, name, args, memory, retval, entry, exiting, verbose)
+
     def _fd_text(self, pid):
         return partial(decode.fd_text, pid, kinds=self.decode_fds)
 
-    def _decode(self, pid, name, args, memory, retval, entry=None, exiting=True):
+    def _decode(self, pid, name, args, memory, retval, entry=None, exiting=True, verbose=False):
         fd_path = self._fd_text(pid) if self.decode_fds else None
         return decode.decode_call(
             name,
@@ -252,6 +269,7 @@ class Common:
             retval=retval,
             entry=entry,
             xflag=self.xflag,
+            verbose=verbose,
         )
 
     def _result(self, pid, name, retval, args, memory):
@@ -275,17 +293,22 @@ class Common:
             return None
         return decode.capture(name, args, memory, retval, strsize=self.strsize)
 
-    def _args(self, pid, nr, name, args, memory, retval):
+    def _args(self, pid, nr, name, args, memory, retval, verbose=False):
         entry = None
         if nr in self.decode_at_entry:
             if nr in EXEC_CALLS and pid in self._entry_args:
                 return self._entry_args.pop(pid)
             entry = self._captured.pop(pid, None)
-        if self.decode_fds:
-            return self._decode(pid, name, args, memory, retval, entry)
+        if self.decode_fds or verbose:
+            return Common._decode(self, pid, name, args, memory, retval, entry, True, verbose)
         return decode.decode_call(
             name, args, memory, strsize=self.strsize, retval=retval, entry=entry, xflag=self.xflag
         )
+
+
+def _no_snapshot(*_call) -> None:
+    """``_snapshot`` under -v: every call decoded while its tracee is stopped."""
+    return None
 
 
 class _Everything:
