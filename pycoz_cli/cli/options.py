@@ -376,7 +376,7 @@ TRACE_OPTIONS = (
         "--no-abbrev",
         "verbose",
         "Structures unabbreviated: stat's every field, execve's environment, "
-        "getdents' entries (-e abbrev=none).",
+        "getdents' entries, uname, termios (-e abbrev=none).",
     ),
     (
         "-u",

@@ -469,3 +469,17 @@ def test_v_shows_statx_and_every_argument_as_strace(pycoz):
     mine = [normal(line, _ATIME) for line in ours.splitlines()]
     assert mine == [normal(line, _ATIME) for line in theirs.splitlines()]
     assert "stx_blocks=" in mine[0] and "stx_mtime={tv_sec=" in mine[0]
+
+
+def test_v_shows_uname_and_termios_in_full_as_strace(pycoz):
+    program = [
+        PYTHON,
+        "-c",
+        "import os, pty, termios; m, s = pty.openpty(); termios.tcgetattr(s); os.uname()",
+    ]
+    ours, theirs = run_both(pycoz, ["-v", "-e", "trace=uname,ioctl"], program)
+    mine = calls(ours, ["uname", "ioctl"])
+    assert mine == calls(theirs, ["uname", "ioctl"])
+    text = "\n".join(mine)
+    assert "release=" in text and "machine=" in text
+    assert "c_line=N_TTY, c_cc=[[VINTR]=0x3, " in text

@@ -2062,13 +2062,27 @@ def _termios_text(iflag: int, oflag: int, cflag: int, lflag: int) -> tuple[str, 
     return text, {"c_iflag": inames, "c_oflag": onames, "c_cflag": cnames, "c_lflag": lnames}
 
 
+_TC_CC = ("VINTR", "VQUIT", "VERASE", "VKILL", "VEOF", "VTIME", "VMIN", "VSWTC", "VSTART",
+          "VSTOP", "VSUSP", "VEOL", "VREPRINT", "VDISCARD", "VWERASE", "VLNEXT",
+          "VEOL2")  # fmt: skip
+_LDISCS = {0: "N_TTY"}
+
+
 def _termios_at(c, addr: int, termio: bool) -> Arg:
     # struct termios: four u32 words; the old struct termio: four u16 words.
+    verbose = c.verbose and not termio
     try:
-        raw = c.mem.read(addr, 8 if termio else 16)
+        raw = c.mem.read(addr, 8 if termio else (36 if verbose else 16))
     except OSError:
         return Arg(f"{addr:#x}", addr)
-    text, value = _termios_text(*struct.unpack("<4H" if termio else "<4I", raw))
+    text, value = _termios_text(*struct.unpack_from("<4H" if termio else "<4I", raw))
+    if verbose:  # strace -v: then c_line and c_cc (the kernel's 19 characters)
+        line = raw[16]
+        cc = ", ".join(
+            f"[{_TC_CC[k] if k < len(_TC_CC) else k}]={_hex(ch)}" for k, ch in enumerate(raw[17:36])
+        )
+        text = f"{text[:-6]}, c_line={_LDISCS.get(line, line)}, c_cc=[{cc}]}}"
+        value.update(c_line=line, c_cc=list(raw[17:36]))
     return Arg(text, value)
 
 
@@ -2357,9 +2371,14 @@ def _uname(c):
     if done:
         return [done]
     try:
-        raw = c.mem.read(v, 130)
+        raw = c.mem.read(v, 390 if c.verbose else 130)
     except OSError:
         return [Arg(f"{v:#x}", v)]
+    if c.verbose:  # strace -v: all six fields
+        fields = ("sysname", "nodename", "release", "version", "machine", "domainname")
+        values = [raw[k : k + 65].split(b"\0", 1)[0] for k in range(0, 390, 65)]
+        text = ", ".join(f"{f}={quote(v)}" for f, v in zip(fields, values, strict=True))
+        return [Arg(f"{{{text}}}", {f: _strval(v) for f, v in zip(fields, values, strict=True)})]
     sysname, nodename = (raw[k : k + 65].split(b"\0", 1)[0] for k in (0, 65))
     return [
         Arg(
