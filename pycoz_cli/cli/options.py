@@ -335,7 +335,13 @@ TRACE_OPTIONS = (
             "help": "Only calls that name PATH or an fd open on it (repeatable).",
         },
     ),
-    _flag("-n", "--syscall-number", "numbers", "Print each call's number."),
+    _flag(
+        "-n",
+        "--syscall-number",
+        "numbers",
+        "Print each call's number (+++ and --- lines: the last call made; as strace, "
+        "every call then stops the program unless --seccomp-bpf).",
+    ),
     _flag("-i", "--instruction-pointer", "ip", "Print the instruction pointer of each call."),
     (
         "-Y",
@@ -369,7 +375,8 @@ TRACE_OPTIONS = (
         "-v",
         "--no-abbrev",
         "verbose",
-        "Not supported: refused (strace's unabbreviated structures).",
+        "Structures unabbreviated: stat's every field, execve's environment, "
+        "getdents' entries, uname, termios (-e abbrev=none).",
     ),
     (
         "-u",
@@ -499,12 +506,10 @@ class TraceSetup:
         if values["failed"]:
             exprs.append("status=failed")  # strace's -Z
         parsed = filters.parse(exprs)
-        for qualifier in ("abbrev", "verbose"):
-            if getattr(parsed, qualifier) is not None:
-                raise SpecError(
-                    f"-e {qualifier}=: only {qualifier}=all (strace's default) is supported "
-                    "by pycoz trace"
-                )
+        if parsed.verbose is not None:
+            raise SpecError(
+                "-e verbose=: only verbose=all (strace's default) is supported by pycoz trace"
+            )
         follow, output = values["follow"] or 0, values["output"]
         self.output = output
         self._per_pid = None
@@ -534,19 +539,22 @@ class TraceSetup:
             else:
                 common["stack_trace"] = True
         strace_common = dict(common, xflag=values["xflag"] or 0)
+        # -v is -e abbrev=none; an -e abbrev=SET says which calls stay abbreviated.
+        abbrev = frozenset() if values["verbose"] else None
+        strace_common["abbrev"] = parsed.abbrev if parsed.abbrev is not None else abbrev
         quiet = outputs.QUIET_LEVELS[min(values["quiet"] or 0, len(outputs.QUIET_LEVELS) - 1)]
         if output and not attaching:
             # strace: -o FILE with a command (not -p) is quiet about attaching
             # and detaching by itself.
             quiet = quiet | {"attach"}
         strace_common["quiet"] = quiet.union(parsed.quiet)
+        strace_common["paths"] = _trace_paths(values["paths"] or (), strace_common["quiet"])
         summary_options = {"wall": bool(values["wall"]), "sort_by": values["sort_by"] or "time"}
         text_options = {
             "numbers": bool(values["numbers"]),
             "instruction_pointer": bool(values["ip"]),
             "comm": bool(values["comm"]),
             "column": values["column"] if values["column"] is not None else 40,
-            "paths": _trace_paths(values["paths"] or (), strace_common["quiet"]),
             "raw": parsed.raw,
             "read_fds": parsed.read_fds,
             "write_fds": parsed.write_fds,
@@ -580,7 +588,9 @@ class TraceSetup:
                 **strace_common,
             )
             if values["summary_too"]:
-                summary = outputs.Summary(self._stream, **summary_options, **strace_common)
+                # (-P: Both counts the calls the text shows, by the text's look at entry)
+                alone = dict(strace_common, paths=())
+                summary = outputs.Summary(self._stream, **summary_options, **alone)
                 self.sink = outputs.Both(self.sink, summary)
         summing = bool(values["summary"] or values["summary_too"])
         # Inside a container every process is followed: they all share its fate.
@@ -590,6 +600,9 @@ class TraceSetup:
             prefilter=not values["no_seccomp"],
             cpu_time=summing and not values["wall"],
             detach_on_execve=values["detach_on"] == "execve",
+            # -n: strace stops at every call unless --seccomp-bpf, and numbers
+            # its +++ and --- lines with the last one.
+            every_call=bool(values["numbers"]) and not values["seccomp_bpf"],
         )
         self.user = values["user"]
         if calls:
@@ -639,8 +652,6 @@ def _check_strace_options(values: dict) -> None:
     """strace's options that pycoz accepts only in some combinations, or not."""
     from pycoz_cli.errors import SpecError
 
-    if values["verbose"]:
-        raise SpecError("-v: unabbreviated structures are not supported by pycoz trace")
     if values["summary"] and values["summary_too"]:
         raise SpecError("-c and -C: choose one (-C is -c with the trace)")
     if values["wall"] and not (values["summary"] or values["summary_too"]):
@@ -653,9 +664,6 @@ def _check_strace_options(values: dict) -> None:
         raise SpecError("-z and -Z: choose one")
     if values["as_json"] and (values["summary"] or values["summary_too"]):
         raise SpecError("--json and -c/-C: choose one")
-    if values["paths"] and (values["summary"] or values["as_json"]):
-        other = "-c" if values["summary"] else "--json"
-        raise SpecError(f"-P and {other}: -P selects the lines of strace's text (use -C)")
 
 
 def _check_tracer_options(values: dict) -> None:

@@ -256,15 +256,12 @@ def test_seccomp_bpf_is_accepted(pycoz):
 @pytest.mark.parametrize(
     "options, words",
     [
-        (["-v"], ["-v", "not supported"]),
         (["-X", "raw"], ["-X", "raw"]),
         (["-w"], ["-w", "-c"]),
         (["-S", "calls"], ["-S", "-c"]),
         (["-A"], ["-A", "-o"]),
         (["-z", "-Z"], ["-z", "-Z"]),
         (["-e", "verbose=none"], ["verbose=", "all"]),
-        (["-c", "-P", "/etc/hostname"], ["-P", "-c"]),
-        (["-e", "abbrev=execve"], ["abbrev=", "all"]),
     ],
 )
 def test_what_pycoz_does_not_do_is_refused_in_one_line(pycoz, options, words):
@@ -369,3 +366,120 @@ def test_C_with_P_counts_the_calls_on_the_path(pycoz):
     assert _counts(ours) == _counts(theirs)
     names = [row[0] for row in _counts(ours)]
     assert "openat" in names and "execve" not in names  # the calls on the path only
+
+
+def test_c_with_P_counts_the_calls_on_the_path_as_strace(pycoz):
+    ours, theirs = run_both(pycoz, ["-c", "-P", "/etc/hostname"], CAT)
+    assert _counts(ours) == _counts(theirs)
+    names = [row[0] for row in _counts(ours)]
+    assert "read" in names and "execve" not in names and "write" not in names
+
+
+def test_json_with_P_records_the_calls_on_the_path_as_strace(pycoz, tmp_path):
+    """--json -P: the records of the calls strace -P shows, and only those."""
+    out = tmp_path / "trace.json"
+    got = pycoz("trace", "--json", "-o", str(out), "-P", "/etc/hostname", "--", *CAT)
+    assert got.returncode == 0, got.stderr
+    theirs = subprocess.run(
+        [STRACE, "-P", "/etc/hostname", *CAT], capture_output=True, text=True
+    ).stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    lines = [
+        normal(f"{r['syscall']}({', '.join(r['args_text'])}) = {r['result_text']}")
+        for r in records
+        if r["type"] == "syscall"
+    ]
+    names = sorted({line.split("(")[0] for line in lines})
+    assert lines == calls(theirs, names)
+    assert names == sorted({line.split("(")[0] for line in calls(theirs, [r"\w+"])})
+
+
+@pytest.mark.parametrize(
+    "options, argv, last",
+    [
+        (["-e", "trace=close"], CAT, "exit_group"),  # not traced, yet its number
+        (["-e", "trace=none"], ["/bin/true"], "exit_group"),
+        (["-f", "-e", "trace=close"], ["sh", "-c", "cat /etc/hostname; exit 3"], "exit_group"),
+        (["-f", "--seccomp-bpf", "-e", "trace=close"], CAT, "close"),  # the last one seen
+    ],
+)
+def test_n_numbers_exit_and_signal_lines_by_the_last_call_as_strace(pycoz, options, argv, last):
+    """strace -n numbers a +++ or --- line with the last call it stopped at (every
+    call, traced or not, unless --seccomp-bpf): exit_group's, kill's, wait4's."""
+    pid = [(r"si_pid=\d+", "si_pid=N")]
+    ours, theirs = run_both(pycoz, ["-n", *options], argv)
+    mine = [normal(line, pid) for line in ours.splitlines()]
+    assert mine == [normal(line, pid) for line in theirs.splitlines()]
+    assert mine[-1].startswith(f"[{NUMBERS[last]:4d}] +++ ")
+
+
+def test_n_numbers_a_kill_by_the_call_it_died_in_as_strace(pycoz, tmp_path):
+    """(pycoz exits 128+N where strace kills itself: run_both's equal codes do not hold)"""
+    argv = ["sh", "-c", "kill -9 $$"]
+    ours = pycoz("trace", "-o", str(tmp_path / "ours"), "-n", "-e", "trace=close", "--", *argv)
+    assert ours.returncode == 128 + signal.SIGKILL, ours.stderr
+    subprocess.run([STRACE, "-o", str(tmp_path / "theirs"), "-n", "-e", "trace=close", *argv])
+    mine = (tmp_path / "ours").read_text().splitlines()
+    assert mine == (tmp_path / "theirs").read_text().splitlines()
+    assert mine[-1] == f"[{NUMBERS['kill']:4d}] +++ killed by SIGKILL +++"
+
+
+#: An access time changes when a run reads the file: not what is compared.
+_ATIME = [
+    (r"st_atime=\d+ /\* [^*]* \*/, st_atime_nsec=\d+", "st_atime=T"),
+    (r"stx_atime=\{[^}]*\}( /\* [^*]* \*/)?", "stx_atime=T"),
+]
+#: The program's stdio pipes are new in each run: their inode and times differ.
+_PIPE = [
+    (r"st_ino=\d+(, st_mode=S_IFIFO)", r"st_ino=N\1"),
+    (r"(st_[mc]time)=\d+ /\* [^*]* \*/, st_[mc]time_nsec=\d+", r"\1=T"),
+]
+
+
+def _stable(line: str) -> str:
+    return normal(line, _ATIME + (_PIPE if "S_IFIFO" in line else []))
+
+
+STATS = [
+    PYTHON,
+    "-c",
+    "import os; os.stat('/dev/null'); os.lstat('/etc'); os.listdir('/usr/lib/python3.11/json')",
+]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["-v"], ["-e", "abbrev=none"], ["-v", "-e", "abbrev=getdents64"], ["-f", "-v"]],
+)
+def test_v_prints_structures_unabbreviated_as_strace(pycoz, options):
+    """-v: stat's every field (st_rdev for a device), execve's environment in full,
+    getdents' entries; -e abbrev=SET keeps SET's calls abbreviated."""
+    trace = ["-e", "trace=execve,newfstatat,statx,getdents64"]
+    ours, theirs = run_both(pycoz, [*options, *trace], STATS)
+    mine = [_stable(line) for line in ours.splitlines()]
+    assert mine == [_stable(line) for line in theirs.splitlines()]
+    text = "\n".join(mine)
+    assert "st_rdev=makedev(0x1, 0x3), st_atime=T, st_mtime=" in text  # /dev/null
+    assert "st_dev=makedev(" in text and "st_blksize=" in text and "vars */" not in text
+    assert ('d_name="decoder.py"' in text) == ("abbrev=getdents64" not in options)
+
+
+def test_v_shows_statx_and_every_argument_as_strace(pycoz):
+    ours, theirs = run_both(pycoz, ["-v", "-e", "trace=statx"], ["stat", "/etc/hostname", "/"])
+    mine = [normal(line, _ATIME) for line in ours.splitlines()]
+    assert mine == [normal(line, _ATIME) for line in theirs.splitlines()]
+    assert "stx_blocks=" in mine[0] and "stx_mtime={tv_sec=" in mine[0]
+
+
+def test_v_shows_uname_and_termios_in_full_as_strace(pycoz):
+    program = [
+        PYTHON,
+        "-c",
+        "import os, pty, termios; m, s = pty.openpty(); termios.tcgetattr(s); os.uname()",
+    ]
+    ours, theirs = run_both(pycoz, ["-v", "-e", "trace=uname,ioctl"], program)
+    mine = calls(ours, ["uname", "ioctl"])
+    assert mine == calls(theirs, ["uname", "ioctl"])
+    text = "\n".join(mine)
+    assert "release=" in text and "machine=" in text
+    assert "c_line=N_TTY, c_cc=[[VINTR]=0x3, " in text

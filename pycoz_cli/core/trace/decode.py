@@ -537,9 +537,19 @@ _RLIMIT = (
 class _Ctx:
     """What one call's decoders share; one per decode_call, nothing per argument."""
 
-    __slots__ = ("args", "entry", "exiting", "fd_path", "mem", "retval", "strsize", "xflag")
+    __slots__ = (
+        "args",
+        "entry",
+        "exiting",
+        "fd_path",
+        "mem",
+        "retval",
+        "strsize",
+        "verbose",
+        "xflag",
+    )
 
-    def __init__(self, args, mem, strsize, fd_path, exiting, retval, entry, xflag):
+    def __init__(self, args, mem, strsize, fd_path, exiting, retval, entry, xflag, verbose=False):
         self.args = args
         self.mem = mem
         self.strsize = strsize
@@ -548,6 +558,8 @@ class _Ctx:
         self.retval = retval
         self.entry = entry
         self.xflag = xflag
+        #: strace's -v (-e abbrev=none): structures in full, not ``...``.
+        self.verbose = verbose
 
     @property
     def ok(self) -> bool:
@@ -793,11 +805,32 @@ def _stat(c, i):
     value = {"st_dev": dev, "st_ino": ino, "st_mode": mval, "st_nlink": nlink,
              "st_uid": uid, "st_gid": gid, "st_size": size}  # fmt: skip
     if fmt in (0o20000, 0o60000):  # character and block devices show st_rdev
-        major = ((rdev >> 8) & 0xFFF) | ((rdev >> 32) & ~0xFFF)
-        minor = (rdev & 0xFF) | ((rdev >> 12) & ~0xFF)
         value["st_rdev"] = rdev
-        return Arg(f"{{st_mode={mtext}, st_rdev=makedev({major:#x}, {minor:#x}), ...}}", value)
-    return Arg(f"{{st_mode={mtext}, st_size={size}, ...}}", value)
+        sized = f"st_rdev={_makedev(rdev)}"
+    else:
+        sized = f"st_size={size}"
+    if c.verbose:
+        return Arg(_stat_verbose(raw, dev, ino, mtext, nlink, uid, gid, sized), value)
+    return Arg(f"{{st_mode={mtext}, {sized}, ...}}", value)
+
+
+def _makedev(dev: int) -> str:
+    """strace's ``makedev(0xfe, 0)`` for a device number (glibc's major/minor)."""
+    major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF)
+    minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF)
+    return f"makedev({major:#x}, {minor:#x})".replace("0x0,", "0,").replace("0x0)", "0)")
+
+
+def _stat_verbose(raw, dev, ino, mtext, nlink, uid, gid, sized) -> str:
+    """strace -v's struct stat: every field, each time with its comment."""
+    blksize, blocks, *times = struct.unpack_from("<qq6q", raw, 56)
+    out = [f"st_dev={_makedev(dev)}", f"st_ino={ino}", f"st_mode={mtext}", f"st_nlink={nlink}",
+           f"st_uid={uid}", f"st_gid={gid}", f"st_blksize={blksize}", f"st_blocks={blocks}",
+           sized]  # fmt: skip
+    for which, sec, nsec in zip("amc", times[::2], times[1::2], strict=True):
+        out.append(f"st_{which}time={sec}{_misc.time_comment(sec, nsec)}")
+        out.append(f"st_{which}time_nsec={nsec}")
+    return "{" + ", ".join(out) + "}"
 
 
 def _statx(c, i):
@@ -818,6 +851,29 @@ def _statx(c, i):
     value = {"stx_mask": masknames, "stx_attributes": anames, "stx_mode": mval,
              "stx_nlink": nlink, "stx_uid": uid, "stx_gid": gid, "stx_ino": ino,
              "stx_size": size}  # fmt: skip
+    if c.verbose:
+        try:
+            raw = c.mem.read(v, 152)
+        except OSError:
+            return Arg(f"{v:#x}", v)
+        blocks, amask = struct.unpack_from("<QQ", raw, 48)
+        out = [f"stx_mask={masktext}", f"stx_blksize={_blksize}", f"stx_attributes={atext}",
+               f"stx_nlink={nlink}", f"stx_uid={uid}", f"stx_gid={gid}", f"stx_mode={mtext}",
+               f"stx_ino={ino}", f"stx_size={size}", f"stx_blocks={blocks}",
+               f"stx_attributes_mask={_flags(amask, _STATX_ATTRS)[0]}"]  # fmt: skip
+        for k, which in enumerate(("atime", "btime", "ctime", "mtime")):
+            if k == 1 and not mask & 0x800:  # STATX_BTIME: the birth time, if known
+                continue
+            sec, nsec = struct.unpack_from("<qI", raw, 64 + 16 * k)
+            note = _misc.time_comment(sec, nsec) if sec or nsec else ""
+            out.append(f"stx_{which}={{tv_sec={sec}, tv_nsec={nsec}}}{note}")
+        devs = struct.unpack_from("<IIII", raw, 128)
+        for name, number in zip(("rdev_major", "rdev_minor", "dev_major", "dev_minor"), devs,
+                                strict=True):  # fmt: skip
+            out.append(f"stx_{name}={number}")
+        if mask & 0x1000:  # STATX_MNT_ID
+            out.append(f"stx_mnt_id={_hex(struct.unpack_from('<Q', raw, 144)[0])}")
+        return Arg("{" + ", ".join(out) + "}", value)
     return Arg(
         f"{{stx_mask={masktext}, stx_attributes={atext}, stx_mode={mtext}, stx_size={size}, ...}}",
         value,
@@ -1604,7 +1660,12 @@ def _argv(c, i):
         return Arg(f"{v:#x}", v)
     if ptrs is None:
         return Arg(f"{v:#x}", v)
-    shown = ptrs[: c.strsize]
+    return _strings(c, ptrs)
+
+
+def _strings(c, ptrs) -> Arg:
+    """An argv-like array of strings, at most -s of them (all with -v), as strace."""
+    shown = ptrs if c.verbose else ptrs[: c.strsize]
     items = [_str_at(c, p) for p in shown]
     more = ", ..." if len(ptrs) > len(shown) else ""
     return Arg(f"[{', '.join(a.text for a in items)}{more}]", [a.value for a in items])
@@ -1620,6 +1681,8 @@ def _envp(c, i):
         ptrs = None
     if ptrs is None:
         return Arg(f"{v:#x}", v)
+    if c.verbose:  # strace -v: the environment as argv shows
+        return _strings(c, ptrs)
     n = len(ptrs)
     return Arg(f"{v:#x} /* {n} var{'' if n == 1 else 's'} */", {"address": v, "count": n})
 
@@ -1999,13 +2062,27 @@ def _termios_text(iflag: int, oflag: int, cflag: int, lflag: int) -> tuple[str, 
     return text, {"c_iflag": inames, "c_oflag": onames, "c_cflag": cnames, "c_lflag": lnames}
 
 
+_TC_CC = ("VINTR", "VQUIT", "VERASE", "VKILL", "VEOF", "VTIME", "VMIN", "VSWTC", "VSTART",
+          "VSTOP", "VSUSP", "VEOL", "VREPRINT", "VDISCARD", "VWERASE", "VLNEXT",
+          "VEOL2")  # fmt: skip
+_LDISCS = {0: "N_TTY"}
+
+
 def _termios_at(c, addr: int, termio: bool) -> Arg:
     # struct termios: four u32 words; the old struct termio: four u16 words.
+    verbose = c.verbose and not termio
     try:
-        raw = c.mem.read(addr, 8 if termio else 16)
+        raw = c.mem.read(addr, 8 if termio else (36 if verbose else 16))
     except OSError:
         return Arg(f"{addr:#x}", addr)
-    text, value = _termios_text(*struct.unpack("<4H" if termio else "<4I", raw))
+    text, value = _termios_text(*struct.unpack_from("<4H" if termio else "<4I", raw))
+    if verbose:  # strace -v: then c_line and c_cc (the kernel's 19 characters)
+        line = raw[16]
+        cc = ", ".join(
+            f"[{_TC_CC[k] if k < len(_TC_CC) else k}]={_hex(ch)}" for k, ch in enumerate(raw[17:36])
+        )
+        text = f"{text[:-6]}, c_line={_LDISCS.get(line, line)}, c_cc=[{cc}]}}"
+        value.update(c_line=line, c_cc=list(raw[17:36]))
     return Arg(text, value)
 
 
@@ -2063,11 +2140,48 @@ def _getdents(c):
         buf = Arg("NULL", None)
     elif not c.ok:
         buf = Arg(f"{v:#x}", v)
+    elif c.verbose:
+        buf = _dirents(c, v, c.retval, 64)
     else:
         n = _dirent_count(c, v, c.retval)
         word = "entry" if n == 1 else "entries"
         buf = Arg(f"{v:#x} /* {n} {word} */", {"address": v, "entries": n})
     return [_fd(c, 0), buf, _uint(c, 2)]
+
+
+def _getdents_old(c):
+    """getdents (struct linux_dirent: d_type in the record's last byte)."""
+    if c.verbose and c.args[1] and c.ok:
+        return [_fd(c, 0), _dirents(c, c.args[1], c.retval, 32), _uint(c, 2)]
+    return _getdents(c)
+
+
+def _dirents(c, addr: int, size: int, bits: int) -> Arg:
+    """strace -v's directory entries: every one, each field."""
+    try:
+        raw = c.mem.read(addr, size)
+    except OSError:
+        return Arg(f"{addr:#x}", addr)
+    items, values, off = [], [], 0
+    while off + 19 <= len(raw):
+        ino, doff, reclen = struct.unpack_from("<QqH", raw, off)
+        if not reclen or off + reclen > len(raw):
+            break
+        if bits == 64:
+            dtype, name = raw[off + 18], raw[off + 19 : off + reclen]
+        else:
+            dtype, name = raw[off + reclen - 1], raw[off + 18 : off + reclen - 1]
+        name = name.split(b"\0", 1)[0]
+        tname = _DT.get(dtype, str(dtype))
+        fields = f"d_ino={ino}, d_off={doff}, d_reclen={reclen}"
+        if bits == 64:
+            items.append(f"{{{fields}, d_type={tname}, d_name={quote(name, False, c.xflag)}}}")
+        else:
+            items.append(f"{{{fields}, d_name={quote(name, False, c.xflag)}, d_type={tname}}}")
+        values.append({"d_ino": ino, "d_off": doff, "d_reclen": reclen, "d_type": tname,
+                       "d_name": _strval(name)})  # fmt: skip
+        off += reclen
+    return Arg(f"[{', '.join(items)}]", values)
 
 
 def _dirent_count(c, addr: int, size: int) -> int:
@@ -2257,9 +2371,14 @@ def _uname(c):
     if done:
         return [done]
     try:
-        raw = c.mem.read(v, 130)
+        raw = c.mem.read(v, 390 if c.verbose else 130)
     except OSError:
         return [Arg(f"{v:#x}", v)]
+    if c.verbose:  # strace -v: all six fields
+        fields = ("sysname", "nodename", "release", "version", "machine", "domainname")
+        values = [raw[k : k + 65].split(b"\0", 1)[0] for k in range(0, 390, 65)]
+        text = ", ".join(f"{f}={quote(v)}" for f, v in zip(fields, values, strict=True))
+        return [Arg(f"{{{text}}}", {f: _strval(v) for f, v in zip(fields, values, strict=True)})]
     sysname, nodename = (raw[k : k + 65].split(b"\0", 1)[0] for k in (0, 65))
     return [
         Arg(
@@ -2710,7 +2829,7 @@ _SIGS: dict = {
     "fdatasync": (_fd,),
     "umask": (_octal,),
     "getdents64": _getdents,
-    "getdents": _getdents,
+    "getdents": _getdents_old,
     "statfs": (_P, _statfs_buf),
     "fstatfs": (_fd, _statfs_buf),
     "getgroups": _getgroups,
@@ -2821,6 +2940,7 @@ def decode_call(
     retval: int | None = None,
     entry: dict | None = None,
     xflag: int = 0,
+    verbose: bool = False,
 ) -> list[Arg]:
     """Decode a syscall's arguments as strace prints them.
 
@@ -2833,8 +2953,10 @@ def decode_call(
     failure, they show as addresses, as strace shows them.  ``retval`` is the
     signed result (``-errno`` on failure).  ``entry`` is what
     :func:`capture_entry` saved at syscall entry, for value-result arguments.
+    ``verbose``: strace's -v, structures unabbreviated (stat's every field,
+    execve's environment, getdents' entries).
     """
-    c = _Ctx(args, mem, strsize, fd_path, exiting, retval, entry, xflag)
+    c = _Ctx(args, mem, strsize, fd_path, exiting, retval, entry, xflag, verbose)
     sig = _SIGS.get(name)
     if sig is None:
         sig = _SIGS[name] = _from_prototype(name)

@@ -86,6 +86,8 @@ class Common:
         quiet=0,
         stack_trace=False,
         xflag=0,
+        paths=(),
+        abbrev=None,
     ):
         self.strsize = strsize
         # -y is decode-fds=path; a set names the kinds (decode.DECODE_FDS).
@@ -118,6 +120,61 @@ class Common:
             # Bound here rather than tested per call: without -k, nothing changes.
             self.decode_at_entry = DECODE_AT_ENTRY | STACK_AT_ENTRY
             self.syscall = self._syscall_with_stack
+        #: -v, -e abbrev=SET: the calls whose structures stay abbreviated
+        #: (None: all, strace's default); the others show them in full.
+        self.abbrev = abbrev
+        if abbrev is not None:
+            # Bound, as -k's: without -v the per-call path is unchanged.
+            self._args, self._decode = self._args_unabbreviated, self._decode_unabbreviated
+            # (a snapshot holds what the abbreviated decoders read)
+            self._snapshot = _no_snapshot
+        #: -P: the paths a call must name (as a path or through an fd).
+        self.paths = tuple(paths)
+        self._path_hits: dict = {}
+        if self.paths:
+            # Bound here, as -k's: without -P the per-call path is unchanged.
+            self._quoted = {decode.quote(p.encode()) for p in self.paths}
+            self._bracketed = tuple(f"<{p}>" for p in self.paths)
+            #: What the sink reads at entry without -P; -P sees every call's entry.
+            self._entry_calls = self.decode_at_entry
+            self.decode_at_entry = _Everything()
+            self._enter_any, self.enter = self.enter, self._enter_on_paths
+            self._syscall_any, self.syscall = self.syscall, self._syscall_on_paths
+
+    def _enter_on_paths(self, pid, nr, args, memory) -> None:
+        """``enter`` under -P: whether the call names a path, noted for its exit."""
+        if nr in self._entry_calls:
+            self._enter_any(pid, nr, args, memory)
+        self._path_hits[pid] = self._names_path(pid, nr, args, memory)
+
+    def _syscall_on_paths(self, pid, nr, *rest):
+        """``syscall`` under -P: only the calls that named a path at entry."""
+        if not self._path_hits.pop(pid, False):
+            return None
+        return self._syscall_any(pid, nr, *rest)
+
+    def _names_path(self, pid, nr, args, memory) -> bool:
+        """-P: whether the call, at its entry, names one of the paths (strace's
+        pathtrace: a path argument as given, or an fd open on the path)."""
+        name = NAMES.get(nr) or f"syscall_{nr}"
+        try:
+            decoded = decode.decode_call(
+                name,
+                args,
+                memory,
+                fd_path=partial(decode.fd_text, pid, kinds=decode.PATHS),
+                exiting=False,
+                strsize=4096,
+            )
+        except OSError:
+            return False
+        for arg in decoded:
+            text = arg.text
+            if text in self._quoted or text.endswith(self._bracketed):
+                return True
+            if any(p in text for p in self._bracketed):  # an fd inside a struct
+                return True
+        return False
 
     def _note_process(self, kind, pid) -> None:
         if self._unwinder is not None and kind in ("exec", "exit", "killed"):
@@ -189,10 +246,18 @@ class Common:
             fd_path = self._fd_text(pid) if self.decode_fds else None
             self._captured[pid] = decode.capture_entry(name, args, memory, fd_path)
 
+    def _args_unabbreviated(self, pid, nr, name, args, memory, retval):
+        verbose = nr not in self.abbrev
+        return Common._args(self, pid, nr, name, args, memory, retval, verbose)
+
+    def _decode_unabbreviated(self, pid, name, args, memory, retval, entry=None, exiting=True):
+        verbose = NUMBERS.get(name) not in self.abbrev
+        return Common._decode(self, pid, name, args, memory, retval, entry, exiting, verbose)
+
     def _fd_text(self, pid):
         return partial(decode.fd_text, pid, kinds=self.decode_fds)
 
-    def _decode(self, pid, name, args, memory, retval, entry=None, exiting=True):
+    def _decode(self, pid, name, args, memory, retval, entry=None, exiting=True, verbose=False):
         fd_path = self._fd_text(pid) if self.decode_fds else None
         return decode.decode_call(
             name,
@@ -204,6 +269,7 @@ class Common:
             retval=retval,
             entry=entry,
             xflag=self.xflag,
+            verbose=verbose,
         )
 
     def _result(self, pid, name, retval, args, memory):
@@ -227,17 +293,22 @@ class Common:
             return None
         return decode.capture(name, args, memory, retval, strsize=self.strsize)
 
-    def _args(self, pid, nr, name, args, memory, retval):
+    def _args(self, pid, nr, name, args, memory, retval, verbose=False):
         entry = None
         if nr in self.decode_at_entry:
             if nr in EXEC_CALLS and pid in self._entry_args:
                 return self._entry_args.pop(pid)
             entry = self._captured.pop(pid, None)
-        if self.decode_fds:
-            return self._decode(pid, name, args, memory, retval, entry)
+        if self.decode_fds or verbose:
+            return Common._decode(self, pid, name, args, memory, retval, entry, True, verbose)
         return decode.decode_call(
             name, args, memory, strsize=self.strsize, retval=retval, entry=entry, xflag=self.xflag
         )
+
+
+def _no_snapshot(*_call) -> None:
+    """``_snapshot`` under -v: every call decoded while its tracee is stopped."""
+    return None
 
 
 class _Everything:
@@ -292,7 +363,6 @@ class StraceText(Common):
         instruction_pointer=False,
         comm=False,
         column=40,
-        paths=(),
         raw=frozenset(),
         read_fds=frozenset(),
         write_fds=frozenset(),
@@ -318,6 +388,9 @@ class StraceText(Common):
         #: -n: the syscall number before each line ("[ 257] "), as strace.
         self.numbers = numbers
         self._last_nr: dict = {}
+        #: -n: the tracer writes every call's number here at its entry (the
+        #: +++ and --- lines show the last, as strace's).
+        self.last_nrs = self._last_nr if numbers else None
         #: -i: the instruction pointer; the tracer sets ``ip`` before each call.
         self.wants_ip = instruction_pointer
         self.ip = None
@@ -329,17 +402,8 @@ class StraceText(Common):
         self.raw = raw
         self.read_fds = read_fds
         self.write_fds = write_fds
-        #: -P: the quoted paths a call must name (as a path or through an fd).
-        self.paths = tuple(paths)
-        self._path_hits: dict = {}
         #: Nothing but the pid before a call (no -r, -t, -n, -i): ``_call``'s fast path.
         self._plain = not (relative or timestamps or numbers or instruction_pointer)
-        #: What Common reads at entry (-P then asks to see every call's entry).
-        self._entry_calls = self.decode_at_entry
-        if self.paths:
-            self.decode_at_entry = _Everything()
-            self._quoted = {decode.quote(p.encode()) for p in self.paths}
-            self._bracketed = tuple(f"<{p}>" for p in self.paths)
 
     def _read_comm(self, pid) -> str:
         """-Y: /proc/PID/comm, kept until the next exec (read at fork, exec and
@@ -408,40 +472,9 @@ class StraceText(Common):
         pad = " " * (self.pad_to - len(line)) if len(line) < self.pad_to else ""
         out.write(f"{line}{pad} = {result}\n")
 
-    def enter(self, pid, nr, args, memory) -> None:
-        if nr in self._entry_calls:
-            super().enter(pid, nr, args, memory)
-        if self.paths:
-            self._path_hits[pid] = self._names_path(pid, nr, args, memory)
-
-    def _names_path(self, pid, nr, args, memory) -> bool:
-        """-P: whether the call, at its entry, names one of the paths (strace's
-        pathtrace: a path argument as given, or an fd open on the path)."""
-        name = NAMES.get(nr) or f"syscall_{nr}"
-        try:
-            decoded = decode.decode_call(
-                name,
-                args,
-                memory,
-                fd_path=partial(decode.fd_text, pid, kinds=decode.PATHS),
-                exiting=False,
-                strsize=4096,
-            )
-        except OSError:
-            return False
-        for arg in decoded:
-            text = arg.text
-            if text in self._quoted or text.endswith(self._bracketed):
-                return True
-            if any(p in text for p in self._bracketed):  # an fd inside a struct
-                return True
-        return False
-
     def syscall(
         self, pid, nr, args, retval, is_error, t_enter, t_exit, injected, memory, stack=None
     ):
-        if self.paths and not self._path_hits.pop(pid, False):
-            return None
         if self.status is not None and not self._wanted(retval, is_error):
             return None
         if self.numbers:
@@ -818,6 +851,7 @@ class Both:
         self.summary = summary
         self.decode_at_entry = text.decode_at_entry
         self.wants_ip = text.wants_ip
+        self.last_nrs = text.last_nrs
 
     def __setattr__(self, name, value):
         if name == "ip":
@@ -832,7 +866,7 @@ class Both:
 
     def syscall(self, *call):
         text = self.text
-        if not text.paths or text._path_hits.get(call[0], False):  # -P counts its calls only
+        if not text.paths or text._path_hits.get(call[0], False):  # -P: its calls only
             self.summary.syscall(*call)
         return text.syscall(*call)
 

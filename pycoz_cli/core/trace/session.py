@@ -38,6 +38,7 @@ def options_from(
     *,
     cpu_time: bool = False,
     detach_on_execve: bool = False,
+    every_call: bool = False,
 ) -> Options:
     """Tracer options from parsed ``-e`` expressions (``filters.parse``)."""
     injections = [
@@ -59,6 +60,7 @@ def options_from(
         prefilter=prefilter,
         cpu_time=cpu_time,
         detach_on_execve=detach_on_execve,
+        every_call=every_call,
     )
 
 

@@ -102,6 +102,7 @@ class Options:
         "calls",
         "cpu_time",
         "detach_on_execve",
+        "every_call",
         "follow",
         "injections",
         "prefilter",
@@ -117,6 +118,7 @@ class Options:
         cpu_time=False,
         detach_on_execve=False,
         calls=None,
+        every_call=False,
     ):
         #: syscall numbers to report, or None for all.
         self.traced = frozenset(traced) if traced is not None else None
@@ -134,11 +136,14 @@ class Options:
         self.detach_on_execve = detach_on_execve
         #: Library-call breakpoints (``breakpoints.Engine``), or None.
         self.calls = calls
+        #: Stop at every call, traced or not, with no prefilter (strace -n
+        #: without --seccomp-bpf: its numbers are of the last call stopped at).
+        self.every_call = every_call
 
     def syscall_stops(self) -> bool:
         """Whether any syscall is wanted (with only library calls traced, the
         tracee runs with PTRACE_CONT: no syscall stops at all)."""
-        return self.traced is None or bool(self.traced) or bool(self.injections)
+        return self.traced is None or bool(self.traced) or bool(self.injections) or self.every_call
 
     def ptrace_options(self) -> int:
         opts = pt.PTRACE_O_TRACESYSGOOD | pt.PTRACE_O_EXITKILL | pt.PTRACE_O_TRACEEXEC
@@ -157,7 +162,7 @@ class Options:
         would get ENOSYS for every filtered call (strace's --seccomp-bpf needs -f
         for the same reason).
         """
-        if not self.prefilter or self.traced is None or not self.follow:
+        if not self.prefilter or self.traced is None or not self.follow or self.every_call:
             return None
         numbers = set(self.traced)
         for inj in self.injections:
@@ -311,6 +316,10 @@ def run(
     # A sink that shows the instruction pointer (strace's -i) finds it in
     # ``sink.ip`` while its ``syscall`` runs (the sink contract stays as it is).
     wants_ip = getattr(sink, "wants_ip", False)
+    # A sink that numbers its lines by the last call made (strace's -n, on
+    # signal and exit lines too) finds every call's number in ``sink.last_nrs``.
+    last_nrs = getattr(sink, "last_nrs", None)
+    at_entry = wants_ip or last_nrs is not None
     stopped_ip = pt.stopped_ip
 
     while tracees:
@@ -451,8 +460,11 @@ def run(
             tracee.args = call[1:]
             tracee.enter = monotonic()
             tracee.inject = None
-            if wants_ip:
-                tracee.ip = stopped_ip()
+            if at_entry:  # -i, -n: one test when neither is given
+                if wants_ip:
+                    tracee.ip = stopped_ip()
+                if last_nrs is not None:
+                    last_nrs[pid] = nr
             signo = 0
             if injections:
                 signo = _maybe_inject(pid, tracee, nr, injections, counts)
