@@ -117,3 +117,13 @@ def test_building_a_network_imports_pyroute2(argv):
     code, mods = imported_by_command(argv)
     assert code == 0
     assert {"pyroute2", "pycoz_cli.core.net.netlink"} <= mods
+
+
+@pytest.mark.root
+def test_a_trace_that_prints_no_call_imports_no_decoder():
+    """`pycoz trace -e trace=none` (the start-up bench's command) never decodes a
+    call: the decoders' tables (decode and its families, ~8 ms) stay unimported."""
+    code, mods = imported_by_command(["trace", "-e", "trace=none", "-o", os.devnull, "--", "true"])
+    assert code == 0
+    assert "pycoz_cli.core.trace.tracer" in mods
+    assert not {m for m in mods if m.startswith("pycoz_cli.core.trace.decode")}
