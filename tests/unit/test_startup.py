@@ -117,3 +117,13 @@ def test_building_a_network_imports_pyroute2(argv):
     code, mods = imported_by_command(argv)
     assert code == 0
     assert {"pyroute2", "pycoz_cli.core.net.netlink"} <= mods
+
+
+@pytest.mark.root
+def test_ltrace_imports_no_unwinder_and_no_network():
+    """``pycoz ltrace`` with a traced call: pyelftools (-k only), python-ptrace
+    and pyroute2 stay out."""
+    code, mods = imported_by_command(["ltrace", "-o", os.devnull, "-e", "exit", "--", "true"])
+    assert code == 0
+    assert "pycoz_cli.core.trace.breakpoints" in mods
+    assert not [m for m in mods if m.split(".")[0] in ("elftools", "ptrace", "pyroute2")]

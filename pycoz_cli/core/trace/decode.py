@@ -3017,16 +3017,6 @@ def _from_prototype(name: str):
     return tuple(decoders)
 
 
-#: Calls :func:`capture_entry` saves something for (the sinks stop there at entry).
-ENTRY_CAPTURED = ("accept", "accept4", "getsockname", "getpeername", "recvfrom", "recvmsg",
-                  "recvmmsg", "getsockopt", "select", "pselect6", "ppoll", "sendfile",
-                  "copy_file_range", "ioctl")  # fmt: skip
-#: ... and, under -y, the calls that close or replace a descriptor: strace
-#: decorates it as it was before the call.
-FD_ENTRY_CAPTURED = ("close", "dup2", "dup3")
-#: ... and, with -yy's sockets, the calls that bind their socket (a send on an
-#: unbound datagram socket binds it), decorated as before the call.
-SOCKET_ENTRY_CAPTURED = ("bind", "connect", "sendto", "sendmsg")
 _FD_AT_ENTRY = {"close": 0, "dup2": 1, "dup3": 1, "bind": 0, "connect": 0, "sendto": 0,
                 "sendmsg": 0}  # fmt: skip
 

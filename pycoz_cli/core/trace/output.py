@@ -12,7 +12,13 @@ import sys
 import time
 from functools import partial
 
-from pycoz_cli.core.trace.syscalls import NAMES, NUMBERS
+from pycoz_cli.core.trace.syscalls import (
+    ENTRY_CAPTURED,
+    FD_ENTRY_CAPTURED,
+    NAMES,
+    NUMBERS,
+    SOCKET_ENTRY_CAPTURED,
+)
 from pycoz_cli.core.trace.tracer import DELAYED, INJECTED
 
 
@@ -33,11 +39,11 @@ decode = _LazyDecode()
 #: Decoded whole at entry: after a successful exec their arguments are gone.
 EXEC_CALLS = frozenset(NUMBERS[n] for n in ("execve", "execveat") if n in NUMBERS)
 #: Calls whose input the kernel overwrites (socklen, fd sets): read at entry.
-CAPTURE_CALLS = frozenset(NUMBERS[n] for n in decode.ENTRY_CAPTURED if n in NUMBERS)
+CAPTURE_CALLS = frozenset(NUMBERS[n] for n in ENTRY_CAPTURED if n in NUMBERS)
 DECODE_AT_ENTRY = EXEC_CALLS | CAPTURE_CALLS
 #: Under -y, also the calls that close or replace a descriptor (decorated as at entry).
-FD_ENTRY_CALLS = frozenset(NUMBERS[n] for n in decode.FD_ENTRY_CAPTURED if n in NUMBERS)
-SOCKET_ENTRY_CALLS = frozenset(NUMBERS[n] for n in decode.SOCKET_ENTRY_CAPTURED if n in NUMBERS)
+FD_ENTRY_CALLS = frozenset(NUMBERS[n] for n in FD_ENTRY_CAPTURED if n in NUMBERS)
+SOCKET_ENTRY_CALLS = frozenset(NUMBERS[n] for n in SOCKET_ENTRY_CAPTURED if n in NUMBERS)
 #: -k: calls whose stack is taken at entry, as strace does (after them there is
 #: no stack to read: the program is replaced, or gone).
 STACK_AT_ENTRY = EXEC_CALLS | frozenset(NUMBERS[n] for n in ("exit", "exit_group") if n in NUMBERS)
