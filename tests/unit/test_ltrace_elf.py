@@ -35,6 +35,34 @@ def test_imports_of_a_program_and_its_interpreter():
     assert true.interp and true.interp.startswith("/lib")
 
 
+def _objects():
+    paths = [LIBC, "/bin/true", "/bin/ls", *sorted(glob.glob("/lib64/ld-linux-x86-64.so.*"))]
+    libs = sorted(glob.glob("/usr/lib/x86_64-linux-gnu/lib*.so*"))
+    paths += [p for p in libs if os.path.getsize(p) < 1 << 20][:12]  # small: a quick test
+    return [p for p in dict.fromkeys(paths) if os.path.isfile(p)]
+
+
+@pytest.mark.parametrize("path", _objects())
+def test_one_name_lookups_agree_with_the_whole_tables(path):
+    """lookup / imports_name / object_value (GNU hash, string-table offsets)
+    give what reading every table gives, for every name, on real objects;
+    names that are nowhere, or only the tail of another name, give nothing."""
+    try:
+        full = elf.Elf.open(path)
+    except elf.NotELF:
+        pytest.skip("not ELF")
+    one = elf.Elf.open(path)
+    names = set(full.symbols) | full.imports | set(full.objects)
+    names |= {n[1:] for n in names if len(n) > 1}  # tails: "alloc" of "malloc"
+    names |= {"nosuch_function_x", "dlopen", "_dl_debug_state", "_r_debug"}
+    for name in sorted(names):
+        want = sorted((s.value, s.ifunc) for s in full.symbols.get(name, []))
+        assert sorted((s.value, s.ifunc) for s in one.lookup(name)) == want, name
+        assert one.imports_name(name) == (name in full.imports), name
+        assert one.object_value(name) == full.objects.get(name), name
+    assert one._symbols is None  # nothing read whole
+
+
 def test_file_offsets_give_the_original_bytes():
     libc = elf.Elf.open(LIBC)
     sym = libc.symbols["getaddrinfo"][0]

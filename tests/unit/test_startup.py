@@ -127,3 +127,13 @@ def test_a_trace_that_prints_no_call_imports_no_decoder():
     assert code == 0
     assert "pycoz_cli.core.trace.tracer" in mods
     assert not {m for m in mods if m.startswith("pycoz_cli.core.trace.decode")}
+
+
+@pytest.mark.root
+def test_ltrace_imports_no_unwinder_and_no_network():
+    """``pycoz ltrace`` with a traced call: pyelftools (-k only), python-ptrace
+    and pyroute2 stay out."""
+    code, mods = imported_by_command(["ltrace", "-o", os.devnull, "-e", "exit", "--", "true"])
+    assert code == 0
+    assert "pycoz_cli.core.trace.breakpoints" in mods
+    assert not [m for m in mods if m.split(".")[0] in ("elftools", "ptrace", "pyroute2")]

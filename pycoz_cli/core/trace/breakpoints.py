@@ -440,13 +440,13 @@ class Engine:
         imports = self._main_imports(space) if self.sel.imports_of_main else ()
         literal = self.sel.literal_names()
         for obj in objs:
-            symbols = obj.elf.symbols
-            for sym in () if FORCE_R_BRK else symbols.get("_dl_debug_state", ()):
+            elf = obj.elf
+            for sym in () if FORCE_R_BRK else elf.lookup("_dl_debug_state"):
                 self._insert(space, obj, sym.value, dl=True)
             if literal is not None:  # only these names can be traced: look them up
-                names = [(n, symbols[n]) for n in literal if n in symbols]
+                names = [(n, syms) for n in literal if (syms := elf.lookup(n))]
             else:
-                names = symbols.items()
+                names = elf.symbols.items()
             for name, syms in names:
                 if not self.sel.armed(name, obj, imports):
                     continue
@@ -503,7 +503,7 @@ class Engine:
         if attached or (main is not None and main.elf.interp is None):
             self._loaded(space, initial=True)  # before a byte is changed
         self._arm(space, new)
-        dl_state = any("_dl_debug_state" in o.elf.symbols for o in new) and not FORCE_R_BRK
+        dl_state = any(o.elf.lookup("_dl_debug_state") for o in new) and not FORCE_R_BRK
         if attached or main is None or not main.elf.interp:
             # Resolvers run only where ld.so has just relocated everything.
             self._unresolved(space, "is only resolved for a program pycoz starts, dynamic")
@@ -543,7 +543,7 @@ class Engine:
         space.loaded_once = True
         objs = list(space.objs.values())
         names = ", ".join(sorted({o.soname or o.name for o in objs}))
-        dlopen = any("dlopen" in o.elf.imports for o in objs)
+        dlopen = any(o.elf.imports_name("dlopen") for o in objs)
         for libpat, _kind in self.sel.libs():
             if not any(self.sel._lib_match(libpat, o) for o in objs):
                 msg = f"no library {libpat} is loaded (loaded: {names})"
@@ -552,7 +552,7 @@ class Engine:
                 else:
                     raise CallError(msg)
         for name, libpat in self.sel.names():
-            where = [o for o in objs if name in o.elf.symbols]
+            where = [o for o in objs if o.elf.lookup(name)]
             if not where:
                 msg = f"no function {name} in the program or its libraries: {names}"
                 if dlopen and libpat is not None:
@@ -890,8 +890,9 @@ class Engine:
 
     def _dl_event(self, space: Space, pid: int) -> None:
         if space.r_state is None:
-            ld = next((o for o in space.objs.values() if "_r_debug" in o.elf.objects), None)
-            space.r_state = (ld.base + ld.elf.objects["_r_debug"] + 24) if ld else 0
+            found = ((o, o.elf.object_value("_r_debug")) for o in space.objs.values())
+            ld, value = next(((o, v) for o, v in found if v is not None), (None, None))
+            space.r_state = (ld.base + value + 24) if ld else 0
         state = 0
         if space.r_state:
             try:
