@@ -32,6 +32,7 @@ module for it), so it is left out here, and said so.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -281,6 +282,26 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench_trace_corpus: needs root (ping, ss -p, a network namespace)")
         return 1
+    rounds = max(1, args.runs)
+    with corpus_world("pycoz-bench-corpus-", args.only) as (work, env, commands):
+        version = subprocess.run(["strace", "-V"], capture_output=True, text=True).stdout
+        print(f"strace: {version.splitlines()[0]}")
+        print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, rounds {rounds}")
+        print("io_uring: left out (nothing on this machine drives it from a real program)")
+        report_full(commands, work, rounds, env)
+        if not args.no_filtered:
+            report_filtered(commands, work, rounds, env)
+        report_startup(rounds * 5, env)
+    return 0
+
+
+@contextlib.contextmanager
+def corpus_world(prefix: str, only: str | None):
+    """Where the corpus runs, for this bench and compare_strace.py: a network
+    namespace of its own (the process re-executes itself under ``unshare
+    --net``), a scratch directory with the corpus's files, the children's
+    bytecode cache, and a Python http.server on its loopback.  Yields (scratch
+    directory, children's environment, the commands, filtered by ``only``)."""
     if "PYCOZ_BENCH_NETNS" not in os.environ:
         env = {**os.environ, "PYCOZ_BENCH_NETNS": "1"}
         argv = ["unshare", "--net", "--", sys.executable, *sys.argv]
@@ -289,13 +310,12 @@ def main() -> int:
     # A SIGTERM (or Ctrl-C) ends the run through the finally blocks: the
     # server is stopped and the scratch directory removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    rounds = max(1, args.runs)
-    with tempfile.TemporaryDirectory(prefix="pycoz-bench-corpus-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         work = Path(tmp)
         env = child_env(str(work / "pycache"))
         commands = corpus(work)
-        if args.only:
-            words = args.only.split(",")
+        if only:
+            words = only.split(",")
             commands = [(n, a) for n, a in commands if any(w in n for w in words)]
         server = subprocess.Popen(
             [PYTHON3, "-m", "http.server", "-b", "127.0.0.1", str(PORT)],
@@ -305,18 +325,10 @@ def main() -> int:
         )
         try:
             time.sleep(0.5)
-            version = subprocess.run(["strace", "-V"], capture_output=True, text=True).stdout
-            print(f"strace: {version.splitlines()[0]}")
-            print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, rounds {rounds}")
-            print("io_uring: left out (nothing on this machine drives it from a real program)")
-            report_full(commands, work, rounds, env)
-            if not args.no_filtered:
-                report_filtered(commands, work, rounds, env)
-            report_startup(rounds * 5, env)
+            yield work, env, commands
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait()
-    return 0
 
 
 def report_full(commands, work: Path, rounds: int, env) -> None:

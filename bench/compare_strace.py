@@ -24,16 +24,12 @@ import argparse
 import difflib
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-from bench_trace_corpus import PORT, PYCOZ, PYTHON3, corpus
-from benchlib import child_env
+from bench_trace_corpus import PYCOZ, corpus_world
 
 MODES = {
     "f": ["-f"],
@@ -145,34 +141,9 @@ def main() -> int:
     if os.geteuid() != 0:
         print("compare_strace: needs root (ping, ss -p, a network namespace)")
         return 1
-    if "PYCOZ_BENCH_NETNS" not in os.environ:
-        env = {**os.environ, "PYCOZ_BENCH_NETNS": "1"}
-        argv = ["unshare", "--net", "--", sys.executable, *sys.argv]
-        os.execvpe("unshare", argv, env)  # the same process: signals reach the run
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    # A SIGTERM (or Ctrl-C) ends the run through the finally blocks: the
-    # server is stopped and the scratch directory removed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     modes = [m for m in args.modes.split(",") if m]
-    with tempfile.TemporaryDirectory(prefix="pycoz-compare-") as tmp:
-        work = Path(tmp)
-        env = child_env(str(work / "pycache"))
-        commands = corpus(work)
-        if args.only:
-            words = args.only.split(",")
-            commands = [(n, a) for n, a in commands if any(w in n for w in words)]
-        server = subprocess.Popen(
-            [PYTHON3, "-m", "http.server", "-b", "127.0.0.1", str(PORT)],
-            cwd=work / "www",
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            time.sleep(0.5)
-            return compare(commands, modes, work, env)
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait()
+    with corpus_world("pycoz-compare-", args.only) as (work, env, commands):
+        return compare(commands, modes, work, env)
 
 
 def compare(commands, modes, work: Path, env) -> int:
