@@ -713,7 +713,10 @@ class Engine:
         args = (buf[RDI], buf[RSI], buf[RDX], buf[RCX], buf[R8], buf[R9])
         frame = Frame(pid, name, deflib, caller, ret, sp, args, time.monotonic())
         if self.want_regs:
+            # As at the function's first byte (the int3 left rip one past it):
+            # no instruction of it has run, so its unwind row is the entry's.
             frame.regs = regs.save()
+            frame.regs[RIP] = bp.addr
         self.sink.libcall_enter(frame, space.mem)
         if self.tamper:
             from pycoz_cli.core.trace import tamper

@@ -270,11 +270,6 @@ def backtrace(unwind, frame, mem) -> list[str]:
     gets the thread, its registers at entry, and its memory)."""
     try:
         regs = dict(zip(unwind.REGISTER_NAMES, frame.regs, strict=False))
-        if "rip" in regs:
-            # Stopped by the int3 at the function's first byte: rip is one past
-            # it, and no instruction of the function has run (its CFI row is the
-            # entry's: the return address at the top of the stack).
-            regs["rip"] -= 1
         lines = unwind.format_frames(unwind.stack(frame.pid, regs, mem))
         return [text.removeprefix(" > ") for text in lines]
     except Exception as err:
