@@ -166,7 +166,24 @@ def test_termios_ioctls_like_strace(pycoz):
         assert expected in text, expected
 
 
-MSG_PROGRAM = """
+#: libc, and struct iovec, msghdr and mmsghdr for ctypes (sendmmsg and recvmmsg
+#: have no Python wrapper).
+MMSGHDR_CTYPES = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+class msghdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint),
+                ("iov", ctypes.POINTER(iovec)), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+class mmsghdr(ctypes.Structure):
+    _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
+"""
+
+MSG_PROGRAM = (
+    """
 import ctypes, os, socket, struct
 a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 r, w = os.pipe()
@@ -194,17 +211,9 @@ u2.sendmsg([b"abc"], [], 0, u1.getsockname())
 u1.recvmsg(2, 256)  # cut short: MSG_TRUNC
 
 # sendmmsg and recvmmsg have no Python wrapper: through libc.
-libc = ctypes.CDLL(None, use_errno=True)
-class iovec(ctypes.Structure):
-    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
-class msghdr(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint),
-                ("iov", ctypes.POINTER(iovec)), ("iovlen", ctypes.c_size_t),
-                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
-                ("flags", ctypes.c_int)]
-class mmsghdr(ctypes.Structure):
-    _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
-c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+"""
+    + MMSGHDR_CTYPES
+    + """c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
 bufs = [ctypes.create_string_buffer(x) for x in (b"one", b"two!")]
 iovs = [iovec(ctypes.cast(x, ctypes.c_void_p), len(x.value)) for x in bufs]
 out = (mmsghdr * 2)()
@@ -224,6 +233,7 @@ for i in range(3):
 assert libc.recvmmsg(d.fileno(), into, 3, socket.MSG_DONTWAIT, None) == 2
 assert libc.recvmmsg(d.fileno(), into, 3, socket.MSG_DONTWAIT, None) == -1
 """
+)
 
 
 def test_msghdr_and_control_messages_like_strace(pycoz):
