@@ -1106,6 +1106,114 @@ def test_sock_diag_like_strace(pycoz_bin, tmp_path):
         assert expected in text, expected
 
 
+NESTED_SETUP = """
+ip link set lo up
+ip link add v0 address 02:00:00:00:00:01 type veth peer name v1 address 02:00:00:00:00:02
+ip link add br0 address 02:00:00:00:00:03 type bridge
+ip link add vx0 address 02:00:00:00:00:04 type vxlan id 42 dstport 4789 local 198.18.0.1 dev v0
+ip link set v1 master br0
+ip addr add 198.18.0.1/24 dev v0
+ip link set v0 up
+ip -6 addr add 2001:db8::1/64 dev lo nodad
+ip route add 198.18.5.0/24 via 198.18.0.2 dev v0 mtu 1400 advmss 1300
+ip route add 198.18.6.0/24 nexthop via 198.18.0.2 dev v0 weight 1 nexthop via 198.18.0.3 dev v0
+{python} -c '
+import os, socket, time
+t = socket.socket()
+t.bind(("127.0.0.1", 5555))
+t.listen()
+u = socket.socket(socket.AF_UNIX)
+u.bind("\\0pycoz-nested-listener")
+u.listen()
+open("{out}.ready", "w").close()
+time.sleep(30)' &
+while [ ! -e {out}.ready ]; do sleep 0.05; done
+"""
+#: Programs whose netlink answers nest attributes: links of several kinds (veth,
+#: a bridge and its port, vxlan) with their per-family settings, a bridge port's
+#: AF_BRIDGE view, routes with metrics and next hops, IPv6 addresses, and the
+#: sock_diag answers for a TCP and a UNIX listener with their memory.
+NESTED_PROGRAMS = (
+    "ip -d link show",
+    "bridge link show",
+    "ip route show",
+    "ip -6 addr show",
+    "ss -t -l -n -m -e -i",
+    "ss -x -l -m",
+)
+
+
+@pytest.mark.skipif(shutil.which("bridge") is None, reason="iproute2 is not installed")
+@pytest.mark.parametrize(
+    "options", [["-s", "4096"], [], ["-s", "40"], ["-v"]], ids=["s4096", "s32", "s40", "v"]
+)
+def test_nested_netlink_attributes_like_strace(pycoz_bin, tmp_path, options):
+    """Nested attributes decoded as strace 6.1 decodes them (IFLA_LINKINFO by link
+    kind, IFLA_AF_SPEC and IFLA_PROTINFO by family, IFLA_XDP, RTA_METRICS,
+    RTA_MULTIPATH, INET_DIAG_SKMEMINFO, UNIX_DIAG_ICONS...), in hex where strace
+    shows hex (vxlan's IFLA_INFO_DATA, INET_DIAG_INFO), cut at -s elements as
+    strace cuts them: each tracer in a network namespace of the test's own."""
+    traced = "-e trace=sendto,sendmsg,recvmsg,recvfrom " + " ".join(options)
+    texts = []
+    for name, tracer in (("pycoz", f"{pycoz_bin} trace"), ("strace", STRACE)):
+        out = tmp_path / name
+        script = NESTED_SETUP.format(python=PYTHON, out=out) + "".join(
+            f"{tracer} -o {out}.{k} {traced} {program} >/dev/null\n"
+            for k, program in enumerate(NESTED_PROGRAMS)
+        )
+        r = subprocess.run(
+            ["unshare", "-n", "sh", "-c", script + "kill $!\n"], capture_output=True, timeout=120
+        )
+        assert r.returncode == 0, r.stderr
+        texts.append([(tmp_path / f"{name}.{k}").read_text() for k in range(len(NESTED_PROGRAMS))])
+    vary = [
+        (r"nlmsg_seq=\d+", "nlmsg_seq=SEQ"),
+        (r"nlmsg_pid=-?\d+", "nlmsg_pid=PID"),
+        (r"diag_cookie=\[\d+, \d+\]", "diag_cookie=[C]"),
+        (r"(idiag_inode|udiag_ino|tstamp|cstamp|reachable_time)=\d+", r"\1=N"),
+    ]
+    names = ["sendto", "sendmsg", "recvmsg", "recvfrom"]
+    for program, mine, theirs in zip(NESTED_PROGRAMS, *texts, strict=True):
+        want = calls(theirs, names, vary)
+        assert calls(mine, names, vary) == want, program
+    text = "\n".join("\n".join(calls(t, names, vary)) for t in texts[1])
+    expected = [
+        '[{nla_len=9, nla_type=IFLA_INFO_KIND}, "veth"]',
+        '[{nla_len=11, nla_type=IFLA_INFO_KIND}, "bridge"], '
+        "[{nla_len=396, nla_type=IFLA_INFO_DATA}, "
+        "[[{nla_len=12, nla_type=IFLA_BR_HELLO_TIMER}, 0], ",
+        "[{nla_len=8, nla_type=IFLA_BR_FORWARD_DELAY}, 1500 /* 15.00 s */]",
+        '[{nla_len=10, nla_type=IFLA_INFO_KIND}, "vxlan"], [{nla_len=216, '
+        'nla_type=IFLA_INFO_DATA}, "\\x08\\x00\\x01\\x00\\x2a',
+        "[{nla_len=12, nla_type=IFLA_XDP}, [{nla_len=5, nla_type=IFLA_XDP_ATTACHED}, "
+        "XDP_ATTACHED_NONE]]",
+        "nla_type=IFLA_AF_SPEC}, [[{nla_len=140, nla_type=AF_INET}, [{nla_len=136, "
+        "nla_type=IFLA_INET_CONF}, [[IPV4_DEVCONF_FORWARDING-1]=0, ",
+        "nla_type=NLA_F_NESTED|IFLA_PROTINFO}, [[{nla_len=5, nla_type=IFLA_BRPORT_STATE}, 0], ",
+        "{ifi_family=AF_BRIDGE, ifi_type=ARPHRD_ETHER, ",
+        "[{nla_len=10, nla_type=IFLA_ADDRESS}, 02], ",  # ifi_family as ARPHRD_ARCNET's length
+        "nla_type=RTA_METRICS}, [[{nla_len=8, nla_type=RTAX_MTU}, 1400], "
+        "[{nla_len=8, nla_type=RTAX_ADVMSS}, 1300]]]",
+        "nla_type=RTA_MULTIPATH}, [[{rtnh_len=16, rtnh_flags=RTNH_F_LINKDOWN, rtnh_hops=0, "
+        'rtnh_ifindex=if_nametoindex("v0")}, [{nla_len=8, nla_type=RTA_GATEWAY}, '
+        'inet_addr("198.18.0.2")]], ',
+        "{ifa_family=AF_INET6, ifa_prefixlen=64, ifa_flags=IFA_F_NODAD|IFA_F_PERMANENT, ",
+        "idiag_ext=1<<(INET_DIAG_MEMINFO-1)|1<<(INET_DIAG_INFO-1)|",
+        "nla_type=INET_DIAG_SKMEMINFO}, [[SK_MEMINFO_RMEM_ALLOC]=0, [SK_MEMINFO_RCVBUF]=",
+        "nla_type=UNIX_DIAG_MEMINFO}, [[SK_MEMINFO_RMEM_ALLOC]=0, ",
+    ]
+    if options == ["-v"]:
+        expected.append("nla_type=INET_DIAG_SOCKOPT}, {recverr=0, is_icsk=1, freebind=0, ")
+    if not options:  # lists stop at strace's -s 32 elements, the nested ones too
+        expected = [*expected[-3:], "rx_nohandler=0}], ...]"]
+    if options == ["-s", "40"]:  # the 40th IPv6 setting: the list goes on
+        expected.append("[IPV4_DEVCONF_ARP_EVICT_NOCARRIER-1]=1]]], ")
+        expected.append("[DEVCONF_IGNORE_ROUTES_WITH_LINKDOWN]=0, ...]]")
+        expected.append("nla_type=IFLA_MAP}, {mem_start=0, mem_end=0, base_addr=0, irq=0, dma=0, ")
+    for want in expected:
+        assert want in text, want
+
+
 def test_y_and_decode_fds_together_are_refused(pycoz):
     """strace refuses -y with --decode-fds; so does pycoz, in one line."""
     r = pycoz("trace", "-y", "-e", "decode-fds=path", "--", "true")
