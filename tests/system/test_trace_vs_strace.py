@@ -1107,6 +1107,7 @@ def test_sock_diag_like_strace(pycoz_bin, tmp_path):
 
 
 NESTED_SETUP = """
+rm -f {sock}
 ip link set lo up
 ip link add v0 address 02:00:00:00:00:01 type veth peer name v1 address 02:00:00:00:00:02
 ip link add br0 address 02:00:00:00:00:03 type bridge
@@ -1125,6 +1126,11 @@ t.listen()
 u = socket.socket(socket.AF_UNIX)
 u.bind("\\0pycoz-nested-listener")
 u.listen()
+v = socket.socket(socket.AF_UNIX)  # on a path, with a connection it has not accepted
+v.bind("{sock}")
+v.listen()
+w = socket.socket(socket.AF_UNIX)
+w.connect("{sock}")
 open("{out}.ready", "w").close()
 time.sleep(30)' &
 while [ ! -e {out}.ready ]; do sleep 0.05; done
@@ -1139,7 +1145,7 @@ NESTED_PROGRAMS = (
     "ip route show",
     "ip -6 addr show",
     "ss -t -l -n -m -e -i",
-    "ss -x -l -m",
+    "ss -x -l -e -m",
 )
 
 
@@ -1157,7 +1163,8 @@ def test_nested_netlink_attributes_like_strace(pycoz_bin, tmp_path, options):
     texts = []
     for name, tracer in (("pycoz", f"{pycoz_bin} trace"), ("strace", STRACE)):
         out = tmp_path / name
-        script = NESTED_SETUP.format(python=PYTHON, out=out) + "".join(
+        setup = NESTED_SETUP.format(python=PYTHON, out=out, sock=tmp_path / "listener.sock")
+        script = setup + "".join(
             f"{tracer} -o {out}.{k} {traced} {program} >/dev/null\n"
             for k, program in enumerate(NESTED_PROGRAMS)
         )
@@ -1170,7 +1177,8 @@ def test_nested_netlink_attributes_like_strace(pycoz_bin, tmp_path, options):
         (r"nlmsg_seq=\d+", "nlmsg_seq=SEQ"),
         (r"nlmsg_pid=-?\d+", "nlmsg_pid=PID"),
         (r"diag_cookie=\[\d+, \d+\]", "diag_cookie=[C]"),
-        (r"(idiag_inode|udiag_ino|tstamp|cstamp|reachable_time)=\d+", r"\1=N"),
+        (r"(idiag_inode|udiag_ino|udiag_vfs_ino|tstamp|cstamp|reachable_time)=\d+", r"\1=N"),
+        (r"(UNIX_DIAG_ICONS}, \[)\d+", r"\1N"),
     ]
     names = ["sendto", "sendmsg", "recvmsg", "recvfrom"]
     for program, mine, theirs in zip(NESTED_PROGRAMS, *texts, strict=True):
@@ -1201,6 +1209,8 @@ def test_nested_netlink_attributes_like_strace(pycoz_bin, tmp_path, options):
         "idiag_ext=1<<(INET_DIAG_MEMINFO-1)|1<<(INET_DIAG_INFO-1)|",
         "nla_type=INET_DIAG_SKMEMINFO}, [[SK_MEMINFO_RMEM_ALLOC]=0, [SK_MEMINFO_RCVBUF]=",
         "nla_type=UNIX_DIAG_MEMINFO}, [[SK_MEMINFO_RMEM_ALLOC]=0, ",
+        "[{nla_len=12, nla_type=UNIX_DIAG_VFS}, {udiag_vfs_dev=makedev(",
+        "[{nla_len=8, nla_type=UNIX_DIAG_ICONS}, [N]]",
     ]
     if options == ["-v"]:
         expected.append("nla_type=INET_DIAG_SOCKOPT}, {recverr=0, is_icsk=1, freebind=0, ")

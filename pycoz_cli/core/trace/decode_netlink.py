@@ -250,7 +250,23 @@ def _index(v: int) -> str:
 # strace's decoders get as their opaque data: the message's family (ifi_family,
 # rtm_family...), or for IFLA_LINKINFO's items the kinds seen so far.
 def _a_str(c, data, ctx):
-    return quote(data.split(b"\0", 1)[0], False, c.xflag)
+    """decode_nla_str: the first -s bytes, a NUL ending them left out; otherwise
+    (no NUL at the end: cut short, or never terminated) followed by ``...``.  A
+    NUL inside shows as ``\\0`` (an abstract UNIX name's first byte)."""
+    shown = data[: c.strsize]
+    if shown[-1:] == b"\0":
+        return quote(shown[:-1], False, c.xflag)
+    return quote(shown, True, c.xflag)
+
+
+def _a_cstr(c, data) -> str:
+    """printstr_ex's QUOTE_0_TERMINATED: up to the first NUL within -s bytes; ``...``
+    when there is none there and the next byte is no NUL either."""
+    n = min(len(data), c.strsize)
+    end = data.find(b"\0", 0, n)
+    if end >= 0:
+        return quote(data[:end], False, c.xflag)
+    return quote(data[:n], not (n < len(data) and data[n] == 0), c.xflag)
 
 
 def _int(fmt: str, size: int, show=str):
@@ -511,12 +527,11 @@ _INFO_DATA = {
 
 def _a_info_kind(key: str):
     """IFLA_INFO_KIND / SLAVE_KIND: the string, remembered for the DATA after it
-    (only a NUL-terminated one, as strace's update_ctx_str)."""
+    (one shorter than strace's 16-byte buffer, as its update_ctx_str)."""
 
     def decode(c, data, ctx):
-        end = data.find(b"\0")
-        ctx[key] = data[:end].decode("latin-1") if 0 <= end < 16 else ""
-        return quote(data[: end if end >= 0 else len(data)], end < 0, c.xflag)
+        ctx[key] = data.split(b"\0", 1)[0].decode("latin-1") if len(data) < 16 else ""
+        return _a_cstr(c, data)
 
     return decode
 
@@ -945,14 +960,6 @@ _UNIX_DIAG_NAMES = ("UNIX_DIAG_NAME", "UNIX_DIAG_VFS", "UNIX_DIAG_PEER", "UNIX_D
                     "UNIX_DIAG_UID")  # fmt: skip
 
 
-def _a_unix_name(c, data, fam):
-    # A path comes with its NUL; an abstract name has none, and strace marks the
-    # string it read as unterminated.
-    if data.endswith(b"\0"):
-        return quote(data[:-1], False, c.xflag)
-    return quote(data, True, c.xflag)
-
-
 def _a_rqlen(c, data, fam):
     return _fields(("udiag_rqueue", "udiag_wqueue"), "I", 4, data, 2)
 
@@ -960,7 +967,7 @@ def _a_rqlen(c, data, fam):
 def _a_unix_vfs(c, data, ctx):
     if len(data) < 8:
         return None
-    dev, ino = struct.unpack_from("<II", data)
+    ino, dev = struct.unpack_from("<II", data)  # struct unix_diag_vfs: the inode first
     return f"{{udiag_vfs_dev={_makedev(dev)}, udiag_vfs_ino={ino}}}"
 
 
@@ -974,7 +981,7 @@ def _a_unix_icons(c, data, ctx):  # the inodes of the connections a listener hol
     return "[" + ", ".join(map(str, shown)) + more + "]"
 
 
-_UNIX_DIAG_VALUES = {0: _a_unix_name, 1: _a_unix_vfs, 2: _a_u32, 3: _a_unix_icons, 4: _a_rqlen,
+_UNIX_DIAG_VALUES = {0: _a_str, 1: _a_unix_vfs, 2: _a_u32, 3: _a_unix_icons, 4: _a_rqlen,
                      5: _a_sk_meminfo, 6: _a_u8, 7: _a_uid}  # fmt: skip
 
 
