@@ -1113,6 +1113,10 @@ ip link add v0 address 02:00:00:00:00:01 type veth peer name v1 address 02:00:00
 ip link add br0 address 02:00:00:00:00:03 type bridge
 ip link add vx0 address 02:00:00:00:00:04 type vxlan id 42 dstport 4789 local 198.18.0.1 dev v0
 ip link set v1 master br0
+ip tuntap add dev tp0 mode tap user 1000 multi_queue
+ip link set tp0 address 02:00:00:00:00:06
+ip link set v0 alias "an alias for v0"
+ip link property add dev v0 altname pycoz-alt-name-0
 ip addr add 198.18.0.1/24 dev v0
 ip link set v0 up
 ip -6 addr add 2001:db8::1/64 dev lo nodad
@@ -1136,7 +1140,7 @@ time.sleep(30)' &
 while [ ! -e {out}.ready ]; do sleep 0.05; done
 """
 #: Programs whose netlink answers nest attributes: links of several kinds (veth,
-#: a bridge and its port, vxlan) with their per-family settings, a bridge port's
+#: a bridge and its port, vxlan, a tap) with their per-family settings, a bridge port's
 #: AF_BRIDGE view, routes with metrics and next hops, IPv6 addresses, and the
 #: sock_diag answers for a TCP and a UNIX listener with their memory.
 NESTED_PROGRAMS = (
@@ -1199,6 +1203,11 @@ def test_nested_netlink_attributes_like_strace(pycoz_bin, tmp_path, options):
         "nla_type=IFLA_INET_CONF}, [[IPV4_DEVCONF_FORWARDING-1]=0, ",
         "nla_type=NLA_F_NESTED|IFLA_PROTINFO}, [[{nla_len=5, nla_type=IFLA_BRPORT_STATE}, 0], ",
         "{ifi_family=AF_BRIDGE, ifi_type=ARPHRD_ETHER, ",
+        "[[{nla_len=5, nla_type=IFLA_TUN_TYPE}, IFF_TAP], [{nla_len=8, nla_type=IFLA_TUN_OWNER}, "
+        "1000], ",
+        '[{nla_len=20, nla_type=IFLA_IFALIAS}, "an alias for v0"]',
+        "nla_type=NLA_F_NESTED|IFLA_PROP_LIST}, [{nla_len=21, nla_type=IFLA_ALT_IFNAME}, "
+        '"pycoz-alt-name-0"]]',
         "[{nla_len=10, nla_type=IFLA_ADDRESS}, 02], ",  # ifi_family as ARPHRD_ARCNET's length
         "nla_type=RTA_METRICS}, [[{nla_len=8, nla_type=RTAX_MTU}, 1400], "
         "[{nla_len=8, nla_type=RTAX_ADVMSS}, 1300]]]",
