@@ -1153,6 +1153,43 @@ NESTED_PROGRAMS = (
 )
 
 
+def _netlink_both_ways(pycoz_bin, tmp_path, options, programs, setup_extra="") -> str:
+    """Run ``programs`` under each tracer, each tracer in a network namespace of its
+    own made by NESTED_SETUP (+ ``setup_extra``); assert that their netlink lines
+    agree, program by program, and return strace's, normalised."""
+    traced = "-e trace=sendto,sendmsg,recvmsg,recvfrom " + " ".join(options)
+    texts = []
+    for name, tracer in (("pycoz", f"{pycoz_bin} trace"), ("strace", STRACE)):
+        out = tmp_path / name
+        setup = NESTED_SETUP.format(python=PYTHON, out=out, sock=tmp_path / "listener.sock")
+        script = (
+            setup
+            + setup_extra
+            + "".join(
+                f"{tracer} -o {out}.{k} {traced} {program} >/dev/null 2>&1\n"
+                for k, program in enumerate(programs)
+            )
+        )
+        r = subprocess.run(
+            ["unshare", "-n", "sh", "-c", script + "kill $!\n"], capture_output=True, timeout=120
+        )
+        assert r.returncode == 0, r.stderr
+        texts.append([(tmp_path / f"{name}.{k}").read_text() for k in range(len(programs))])
+    vary = [
+        (r"nlmsg_seq=\d+", "nlmsg_seq=SEQ"),
+        (r"nlmsg_pid=-?\d+", "nlmsg_pid=PID"),
+        (r"diag_cookie=\[\d+, \d+\]", "diag_cookie=[C]"),
+        (r"(idiag_inode|udiag_ino|udiag_vfs_ino|tstamp|cstamp|reachable_time)=\d+", r"\1=N"),
+        (r"(ndm_confirmed|ndm_used|ndm_updated)=\d+", r"\1=N"),
+        (r"(UNIX_DIAG_ICONS}, \[)\d+", r"\1N"),
+    ]
+    names = ["sendto", "sendmsg", "recvmsg", "recvfrom"]
+    for program, mine, theirs in zip(programs, *texts, strict=True):
+        want = calls(theirs, names, vary)
+        assert calls(mine, names, vary) == want, program
+    return "\n".join("\n".join(calls(t, names, vary)) for t in texts[1])
+
+
 @pytest.mark.skipif(shutil.which("bridge") is None, reason="iproute2 is not installed")
 @pytest.mark.parametrize(
     "options", [["-s", "4096"], [], ["-s", "40"], ["-v"]], ids=["s4096", "s32", "s40", "v"]
@@ -1163,32 +1200,7 @@ def test_nested_netlink_attributes_like_strace(pycoz_bin, tmp_path, options):
     RTA_MULTIPATH, INET_DIAG_SKMEMINFO, UNIX_DIAG_ICONS...), in hex where strace
     shows hex (vxlan's IFLA_INFO_DATA, INET_DIAG_INFO), cut at -s elements as
     strace cuts them: each tracer in a network namespace of the test's own."""
-    traced = "-e trace=sendto,sendmsg,recvmsg,recvfrom " + " ".join(options)
-    texts = []
-    for name, tracer in (("pycoz", f"{pycoz_bin} trace"), ("strace", STRACE)):
-        out = tmp_path / name
-        setup = NESTED_SETUP.format(python=PYTHON, out=out, sock=tmp_path / "listener.sock")
-        script = setup + "".join(
-            f"{tracer} -o {out}.{k} {traced} {program} >/dev/null\n"
-            for k, program in enumerate(NESTED_PROGRAMS)
-        )
-        r = subprocess.run(
-            ["unshare", "-n", "sh", "-c", script + "kill $!\n"], capture_output=True, timeout=120
-        )
-        assert r.returncode == 0, r.stderr
-        texts.append([(tmp_path / f"{name}.{k}").read_text() for k in range(len(NESTED_PROGRAMS))])
-    vary = [
-        (r"nlmsg_seq=\d+", "nlmsg_seq=SEQ"),
-        (r"nlmsg_pid=-?\d+", "nlmsg_pid=PID"),
-        (r"diag_cookie=\[\d+, \d+\]", "diag_cookie=[C]"),
-        (r"(idiag_inode|udiag_ino|udiag_vfs_ino|tstamp|cstamp|reachable_time)=\d+", r"\1=N"),
-        (r"(UNIX_DIAG_ICONS}, \[)\d+", r"\1N"),
-    ]
-    names = ["sendto", "sendmsg", "recvmsg", "recvfrom"]
-    for program, mine, theirs in zip(NESTED_PROGRAMS, *texts, strict=True):
-        want = calls(theirs, names, vary)
-        assert calls(mine, names, vary) == want, program
-    text = "\n".join("\n".join(calls(t, names, vary)) for t in texts[1])
+    text = _netlink_both_ways(pycoz_bin, tmp_path, options, NESTED_PROGRAMS)
     expected = [
         '[{nla_len=9, nla_type=IFLA_INFO_KIND}, "veth"]',
         '[{nla_len=11, nla_type=IFLA_INFO_KIND}, "bridge"], '
@@ -1231,6 +1243,63 @@ def test_nested_netlink_attributes_like_strace(pycoz_bin, tmp_path, options):
         expected.append("nla_type=IFLA_MAP}, {mem_start=0, mem_end=0, base_addr=0, irq=0, dma=0, ")
     for want in expected:
         assert want in text, want
+
+
+#: Requests as short as a family alone (rtgenmsg, as older tools send), of types
+#: strace decodes and of types it shows by their family only.
+SHORT_REQUESTS = r"""
+import socket, struct
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+s.bind((0, 0))
+for typ, payload in ((18, b"\x00"), (22, b"\x02"), (26, b"\x0a\x00"), (30, b"\x02"),
+                     (34, b"\x02"), (82, b"\x02"), (114, b"\x07"), (94, b"")):
+    s.send(struct.pack("<IHHIi", 16 + len(payload), typ, 0x301, 7, 0) + payload)
+    try:
+        while True:
+            s.recv(65536, socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        pass
+"""
+MORE_SETUP = """
+ip neigh add 198.18.0.9 lladdr 02:00:00:00:00:09 dev v0 nud permanent
+ip rule add from 198.18.0.0/24 table 100 priority 100 uidrange 1000-2000 ipproto tcp sport 1000-2000
+ip route add 198.18.9.0/24 dev v0 table 100
+"""
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="iproute2 is not installed")
+def test_neighbours_rules_netconf_and_extended_acks_like_strace(pycoz_bin, tmp_path):
+    """ndmsg, fib_rule_hdr and netconfmsg with their attributes, a message of a type
+    strace has no decoder for as ``{family=..., data=...}``, a short request as
+    ``{ifi_family=..., ...}``, and an error with its extended-ACK text."""
+    programs = (
+        "ip neigh show dev v0",
+        "ip rule show",
+        "ip netconf show dev lo",
+        "ip route show table 100",
+        "ip addr add 198.18.0.1/24 dev v0",  # there already: EEXIST, and why
+        f"{PYTHON} {tmp_path / 'short.py'}",
+    )
+    (tmp_path / "short.py").write_text(SHORT_REQUESTS)
+    text = _netlink_both_ways(pycoz_bin, tmp_path, ["-s", "4096"], programs, MORE_SETUP)
+    for expected in (
+        '{ndm_family=AF_INET, ndm_ifindex=if_nametoindex("v0"), ndm_state=NUD_PERMANENT, '
+        "ndm_flags=0, ndm_type=RTN_UNICAST}, [[{nla_len=8, nla_type=NDA_DST}, "
+        'inet_addr("198.18.0.9")], [{nla_len=10, nla_type=NDA_LLADDR}, 02:00:00:00:00:09], ',
+        "{family=AF_INET, dst_len=0, src_len=24, tos=0, table=0x64 /* RT_TABLE_??? */, "
+        "action=FR_ACT_TO_TBL, flags=0}, [[{nla_len=8, nla_type=FRA_TABLE}, 0x64], ",
+        "[{nla_len=12, nla_type=FRA_UID_RANGE}, {start=1000, end=2000}], ",
+        "[{nla_len=5, nla_type=FRA_IP_PROTO}, IPPROTO_TCP]",
+        '{ncm_family=AF_INET}, [[{nla_len=8, nla_type=NETCONFA_IFINDEX}, if_nametoindex("lo")], ',
+        "rtm_table=0x64, ",
+        '[{nla_len=35, nla_type=NLMSGERR_ATTR_MSG}, "ipv4: Address already assigned"]',
+        "nlmsg_type=RTM_GETLINK, nlmsg_flags=NLM_F_REQUEST|NLM_F_DUMP, nlmsg_seq=SEQ, "
+        "nlmsg_pid=PID}, {ifi_family=AF_UNSPEC, ...}]",
+        "nlmsg_type=RTM_GETVLAN, nlmsg_flags=NLM_F_REQUEST|NLM_F_DUMP, nlmsg_seq=SEQ, "
+        "nlmsg_pid=PID}, {family=AF_BRIDGE}]",
+        '{family=AF_BRIDGE}]}, "\\x00\\x00\\x00"]]',  # the error's padding, in hex
+    ):
+        assert expected in text, expected
 
 
 def test_y_and_decode_fds_together_are_refused(pycoz):

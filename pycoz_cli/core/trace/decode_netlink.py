@@ -105,7 +105,9 @@ _RTM = {
     81: "RTM_DELNETCONF", 82: "RTM_GETNETCONF", 84: "RTM_NEWMDB", 85: "RTM_DELMDB",
     86: "RTM_GETMDB", 88: "RTM_NEWNSID", 89: "RTM_DELNSID", 90: "RTM_GETNSID",
     92: "RTM_NEWSTATS", 94: "RTM_GETSTATS", 96: "RTM_NEWCACHEREPORT",
-    100: "RTM_NEWCHAIN", 101: "RTM_DELCHAIN", 102: "RTM_GETCHAIN",
+    100: "RTM_NEWCHAIN", 101: "RTM_DELCHAIN", 102: "RTM_GETCHAIN", 112: "RTM_NEWVLAN",
+    113: "RTM_DELVLAN", 114: "RTM_GETVLAN", 116: "RTM_NEWNEXTHOPBUCKET",
+    117: "RTM_DELNEXTHOPBUCKET", 118: "RTM_GETNEXTHOPBUCKET",
     104: "RTM_NEWNEXTHOP", 105: "RTM_DELNEXTHOP", 106: "RTM_GETNEXTHOP",
     108: "RTM_NEWLINKPROP", 109: "RTM_DELLINKPROP", 110: "RTM_GETLINKPROP",
 }  # fmt: skip
@@ -180,22 +182,43 @@ def messages(c, raw: bytes, fam: int, total: int) -> str:
     return f"[{', '.join(texts)}]"
 
 
+_NLMSGERR_NAMES = ("NLMSGERR_ATTR_UNUSED", "NLMSGERR_ATTR_MSG", "NLMSGERR_ATTR_OFFS",
+                   "NLMSGERR_ATTR_COOKIE", "NLMSGERR_ATTR_POLICY", "NLMSGERR_ATTR_MISS_TYPE",
+                   "NLMSGERR_ATTR_MISS_NEST")  # fmt: skip
+
+
+def _nlmsgerr(c, fam: int, flags: int, data: bytes) -> str:
+    """struct nlmsgerr: the error, the request it answers (its header alone when
+    NLM_F_CAPPED), then what follows as extended-ACK attributes."""
+    if len(data) < 20:
+        return _hexstr(c, data)
+    (err,) = struct.unpack_from("<i", data)
+    etext = f"-{_errname(-err)}" if err < 0 else str(err)
+    rest = data[4:]
+    inner_len = max(16, struct.unpack_from("<I", rest)[0])
+    payload = min(len(rest), 16 if flags & 0x100 else inner_len)
+    text = f"{{error={etext}, msg={messages(c, rest[:payload], fam, payload)}}}"
+    if len(rest) > payload:
+        tlvs = _attrs(c, rest[payload:], _NLMSGERR_NAMES, _NLMSGERR_VALUES, None,
+                      "NLMSGERR_ATTR_???")  # fmt: skip
+        text = f"[{text}, {tlvs}]"
+    return text
+
+
 def _payload(c, fam: int, typ: int, flags: int, data: bytes) -> str:
     if typ == 2:  # NLMSG_ERROR: struct nlmsgerr, the request it answers
-        if len(data) < 4:
-            return _hexstr(c, data)
-        (err,) = struct.unpack_from("<i", data)
-        etext = f"-{_errname(-err)}" if err < 0 else str(err)
-        if len(data) < 20:
-            return f"{{error={etext}}}"
-        inner = data[4:]
-        return f"{{error={etext}, msg={messages(c, inner, fam, len(inner))}}}"
+        return _nlmsgerr(c, fam, flags, data)
     if typ == 3 and len(data) == 4:  # NLMSG_DONE: an int
         return str(struct.unpack_from("<i", data)[0])
     if fam == 0 and typ in _RTM:
-        decoder = _RTM_PAYLOADS.get((typ - 16) // 4)
+        if not data:
+            return _hexstr(c, data)
+        decoder = _RTM_PAYLOADS.get(typ)
         if decoder is not None:
             return decoder(c, data)
+        # strace's decode_family: what it has no decoder for, by its family
+        rest = f", data={_hexstr(c, data[1:])}" if len(data) > 1 else ""
+        return f"{{family={_family(data[0])}{rest}}}"
     if fam == 4 and typ == 20:  # SOCK_DIAG_BY_FAMILY
         text = _sock_diag(c, flags, data)
         if text is not None:
@@ -817,7 +840,7 @@ def _with_attrs(c, head: str, data: bytes, size: int, names, values, fam, unknow
 
 def _ifinfomsg(c, data: bytes) -> str:
     if len(data) < 16:
-        return f"{{ifi_family={_family(data[0])}}}" if data else '""'
+        return f"{{ifi_family={_family(data[0])}, ...}}"
     fam, typ, index, flags, change = struct.unpack_from("<BxHiII", data)
     head = (
         f"{{ifi_family={_family(fam)}, ifi_type={_name(_ARPHRD_ALL, typ)}, "
@@ -829,7 +852,7 @@ def _ifinfomsg(c, data: bytes) -> str:
 
 def _ifaddrmsg(c, data: bytes) -> str:
     if len(data) < 8:
-        return f"{{ifa_family={_family(data[0])}}}" if data else '""'
+        return f"{{ifa_family={_family(data[0])}, ...}}"
     fam, plen, flags, scope, index = struct.unpack_from("<BBBBI", data)
     head = (
         f"{{ifa_family={_family(fam)}, ifa_prefixlen={plen}, ifa_flags={_flags(flags, _IFA_F)[0]}, "
@@ -840,11 +863,11 @@ def _ifaddrmsg(c, data: bytes) -> str:
 
 def _rtmsg(c, data: bytes) -> str:
     if len(data) < 12:
-        return f"{{rtm_family={_family(data[0])}}}" if data else '""'
+        return f"{{rtm_family={_family(data[0])}, ...}}"
     fam, dst, src, tos, table, proto, scope, typ, flags = struct.unpack_from("<8BI", data)
     head = (
         f"{{rtm_family={_family(fam)}, rtm_dst_len={dst}, rtm_src_len={src}, rtm_tos={tos}, "
-        f"rtm_table={_TABLES.get(table) or table}, rtm_protocol={_name(_PROTOS, proto)}, "
+        f"rtm_table={_TABLES.get(table) or _hex(table)}, rtm_protocol={_name(_PROTOS, proto)}, "
         f"rtm_scope={_name(_SCOPE, scope)}, "
         f"rtm_type={_RTN[typ] if typ < len(_RTN) else typ}, "
         f"rtm_flags={_flags_or_unknown(flags, _RTM_F, 'RTM_F_???')[0]}}}"
@@ -852,7 +875,142 @@ def _rtmsg(c, data: bytes) -> str:
     return _with_attrs(c, head, data, 12, _RTA_NAMES, _RTA_VALUES, fam, "RTA_???")
 
 
-_RTM_PAYLOADS = {0: _ifinfomsg, 1: _ifaddrmsg, 2: _rtmsg}
+_NUD = ((0x01, "NUD_INCOMPLETE"), (0x02, "NUD_REACHABLE"), (0x04, "NUD_STALE"),
+        (0x08, "NUD_DELAY"), (0x10, "NUD_PROBE"), (0x20, "NUD_FAILED"), (0x40, "NUD_NOARP"),
+        (0x80, "NUD_PERMANENT"))  # fmt: skip
+_NTF = ((0x01, "NTF_USE"), (0x02, "NTF_SELF"), (0x04, "NTF_MASTER"), (0x08, "NTF_PROXY"),
+        (0x10, "NTF_EXT_LEARNED"), (0x20, "NTF_OFFLOADED"), (0x40, "NTF_STICKY"),
+        (0x80, "NTF_ROUTER"))  # fmt: skip
+_NDA_NAMES = ("NDA_UNSPEC", "NDA_DST", "NDA_LLADDR", "NDA_CACHEINFO", "NDA_PROBES", "NDA_VLAN",
+              "NDA_PORT", "NDA_VNI", "NDA_IFINDEX", "NDA_MASTER", "NDA_LINK_NETNSID",
+              "NDA_SRC_VNI", "NDA_PROTOCOL", "NDA_NH_ID", "NDA_FDB_EXT_ATTRS", "NDA_FLAGS_EXT",
+              "NDA_NDM_STATE_MASK", "NDA_NDM_FLAGS_MASK")  # fmt: skip
+
+
+def _a_nda_cacheinfo(c, data, ctx):
+    names = ("ndm_confirmed", "ndm_used", "ndm_updated", "ndm_refcnt")
+    return _fields(names, "I", 4, data, 4)
+
+
+def _a_be16(c, data, ctx):
+    return f"htons({int.from_bytes(data[:2], 'big')})" if len(data) >= 2 else None
+
+
+def _a_ndm_states(c, data, ctx):
+    if len(data) < 2 or len(data) > 8:
+        return None
+    return _flags_or_unknown(int.from_bytes(data[:2], "little"), _NUD, "NUD_???")[0]
+
+
+def _a_lladdr(c, data, ctx):  # decode_nla_hwaddr_nofamily: no device type to cut it to
+    return _a_hwaddr(c, data, None)
+
+
+_NDA_VALUES = {
+    1: _a_addr, 2: _a_lladdr, 3: _a_nda_cacheinfo, 4: _a_u32, 5: _a_u16, 6: _a_be16, 7: _a_u32,
+    8: _a_ifindex, 9: _a_ifindex, 10: _a_u32, 11: _a_u32, 13: _a_u32,
+    14: _nested({0: "NFEA_UNSPEC", 1: "NFEA_ACTIVITY_NOTIFY", 2: "NFEA_DONT_REFRESH"},
+                {1: _flagset(((1, "FDB_NOTIFY_BIT"), (2, "FDB_NOTIFY_INACTIVE_BIT")), 1,
+                             "FDB_NOTIFY_???")}, "NFEA_???"),
+    15: _flagset(((1, "NTF_EXT_MANAGED"),), 4, "NTF_EXT_???"), 16: _a_ndm_states,
+    17: _flagset(_NTF, 1, "NTF_???"),
+}  # fmt: skip
+
+
+def _ndmsg(c, data: bytes) -> str:
+    if len(data) < 12:
+        return f"{{ndm_family={_family(data[0])}, ...}}"
+    fam, index, state, flags, typ = struct.unpack_from("<BxxxiHBB", data)
+    state_text = _flags_or_unknown(state, _NUD, "NUD_???")[0] if state else "NUD_NONE"
+    head = (
+        f"{{ndm_family={_family(fam)}, ndm_ifindex={_index(index)}, ndm_state={state_text}, "
+        f"ndm_flags={_flags_or_unknown(flags, _NTF, 'NTF_???')[0]}, "
+        f"ndm_type={_RTN[typ] if typ < len(_RTN) else f'{typ:#x} /* RTN_??? */'}}}"
+    )
+    return _with_attrs(c, head, data, 12, _NDA_NAMES, _NDA_VALUES, fam, "NDA_???")
+
+
+def _getneigh(c, data: bytes) -> str:  # strace's decode_rtm_getneigh
+    return _ifinfomsg(c, data) if data[0] == 7 else _ndmsg(c, data)
+
+
+_FR_ACT = ("FR_ACT_UNSPEC", "FR_ACT_TO_TBL", "FR_ACT_GOTO", "FR_ACT_NOP", "FR_ACT_RES3",
+           "FR_ACT_RES4", "FR_ACT_BLACKHOLE", "FR_ACT_UNREACHABLE", "FR_ACT_PROHIBIT")  # fmt: skip
+_FIB_RULE_F = ((1, "FIB_RULE_PERMANENT"), (2, "FIB_RULE_INVERT"), (4, "FIB_RULE_UNRESOLVED"),
+               (8, "FIB_RULE_IIF_DETACHED"), (0x10, "FIB_RULE_OIF_DETACHED"),
+               (0x10000, "FIB_RULE_FIND_SADDR"))  # fmt: skip
+_FRA_NAMES = ("FRA_UNSPEC", "FRA_DST", "FRA_SRC", "FRA_IIFNAME", "FRA_GOTO", "FRA_UNUSED2",
+              "FRA_PRIORITY", "FRA_UNUSED3", "FRA_UNUSED4", "FRA_UNUSED5", "FRA_FWMARK",
+              "FRA_FLOW", "FRA_TUN_ID", "FRA_SUPPRESS_IFGROUP", "FRA_SUPPRESS_PREFIXLEN",
+              "FRA_TABLE", "FRA_FWMASK", "FRA_OIFNAME", "FRA_PAD", "FRA_L3MDEV", "FRA_UID_RANGE",
+              "FRA_PROTOCOL", "FRA_IP_PROTO", "FRA_SPORT_RANGE", "FRA_DPORT_RANGE")  # fmt: skip
+
+
+def _a_range(fmt: str):
+    size = struct.calcsize(fmt)
+
+    def decode(c, data, ctx):
+        if len(data) < size:
+            return None
+        start, end = struct.unpack_from(fmt, data)
+        return f"{{start={start}, end={end}}}"
+
+    return decode
+
+
+def _a_be64(c, data, ctx):
+    return f"htobe64({int.from_bytes(data[:8], 'big')})" if len(data) >= 8 else None
+
+
+def _a_rt_proto(c, data, ctx):
+    return _PROTOS.get(data[0]) or f"{data[0]:#x} /* RTPROT_??? */" if data else None
+
+
+_FRA_VALUES = {
+    1: _a_addr, 2: _a_addr, 3: _a_str, 4: _a_u32, 6: _a_u32, 10: _a_u32, 11: _a_u32,
+    12: _a_be64, 13: _a_u32, 14: _a_u32, 15: _a_table, 16: _a_u32, 17: _a_str, 19: _a_u8,
+    20: _a_range("<II"), 21: _a_rt_proto, 23: _a_range("<HH"), 24: _a_range("<HH"),
+}  # fmt: skip
+
+
+def _fib_rule_hdr(c, data: bytes) -> str:
+    if len(data) < 12:
+        return f"{{family={_family(data[0])}, ...}}"
+    fam, dst, src, tos, table, _r1, _r2, action, flags = struct.unpack_from("<8BI", data)
+    head = (
+        f"{{family={_family(fam)}, dst_len={dst}, src_len={src}, tos={tos}, "
+        f"table={_TABLES.get(table) or f'{table:#x} /* RT_TABLE_??? */'}, "
+        f"action={_FR_ACT[action] if action < len(_FR_ACT) else f'{action:#x} /* FR_ACT_??? */'}, "
+        f"flags={_flags_or_unknown(flags, _FIB_RULE_F, 'FIB_RULE_???')[0]}}}"
+    )
+    return _with_attrs(c, head, data, 12, _FRA_NAMES, _FRA_VALUES, fam, "FRA_???")
+
+
+_NETCONFA_NAMES = ("NETCONFA_UNSPEC", "NETCONFA_IFINDEX", "NETCONFA_FORWARDING",
+                   "NETCONFA_RP_FILTER", "NETCONFA_MC_FORWARDING", "NETCONFA_PROXY_NEIGH",
+                   "NETCONFA_IGNORE_ROUTES_WITH_LINKDOWN", "NETCONFA_INPUT",
+                   "NETCONFA_BC_FORWARDING")  # fmt: skip
+_NETCONFA_VALUES = {1: _a_ifindex, **{k: _a_s32 for k in range(2, 9)}}
+
+
+def _netconfmsg(c, data: bytes) -> str:  # the family alone, then the attributes
+    head = f"{{ncm_family={_family(data[0])}}}"
+    return _with_attrs(c, head, data, 1, _NETCONFA_NAMES, _NETCONFA_VALUES, None, "NETCONFA_???")
+
+
+def _a_cookie(c, data, ctx):
+    shown = data if c.verbose else data[: c.strsize]
+    return "[" + ", ".join(map(str, shown)) + (", ..." if len(shown) < len(data) else "") + "]"
+
+
+_NLMSGERR_VALUES = {1: _a_str, 2: _a_u32, 3: _a_cookie}
+# rtnetlink's payloads by message type, as strace's route_decoders
+_RTM_PAYLOADS = {
+    16: _ifinfomsg, 17: _ifinfomsg, 18: _ifinfomsg, 19: _ifinfomsg, 20: _ifaddrmsg,
+    21: _ifaddrmsg, 22: _ifaddrmsg, 24: _rtmsg, 25: _rtmsg, 26: _rtmsg, 28: _ndmsg, 29: _ndmsg,
+    30: _getneigh, 32: _fib_rule_hdr, 33: _fib_rule_hdr, 34: _fib_rule_hdr, 58: _ifaddrmsg,
+    62: _ifaddrmsg, 80: _netconfmsg, 81: _netconfmsg, 82: _netconfmsg,
+}  # fmt: skip
 
 
 # --- sock_diag --------------------------------------------------------------------------
@@ -901,6 +1059,7 @@ def _a_ip_proto(c, data, ctx):  # decode_nla_ip_proto: up to 8 bytes, all of the
     return _IPPROTOS.get(v) or f"{v:#x} /* IPPROTO_??? */"
 
 
+_FRA_VALUES[22] = _a_ip_proto
 _a_sk_meminfo = _indexed(_nl.NETLINK_SK_MEMINFO_INDICES, "SK_MEMINFO_???", "I")
 _INET_DIAG_VALUES = {1: _a_meminfo, 4: _a_str, 5: _a_u8, 6: _a_u8, 7: _a_sk_meminfo, 8: _a_u8,
                      10: _a_ip_proto, 11: _a_u8, 15: _a_u32, 17: _a_u32, 21: _a_u64,
