@@ -161,7 +161,7 @@ def messages(c, raw: bytes, fam: int, total: int) -> str:
     texts = []
     off = 0
     while off + 16 <= len(raw):
-        if len(texts) == c.strsize:
+        if len(texts) == c.strsize and not c.verbose:
             texts.append("...")
             off = len(raw)
             break
@@ -1060,10 +1060,46 @@ def _a_ip_proto(c, data, ctx):  # decode_nla_ip_proto: up to 8 bytes, all of the
 
 
 _FRA_VALUES[22] = _a_ip_proto
+
 _a_sk_meminfo = _indexed(_nl.NETLINK_SK_MEMINFO_INDICES, "SK_MEMINFO_???", "I")
 _INET_DIAG_VALUES = {1: _a_meminfo, 4: _a_str, 5: _a_u8, 6: _a_u8, 7: _a_sk_meminfo, 8: _a_u8,
                      10: _a_ip_proto, 11: _a_u8, 15: _a_u32, 17: _a_u32, 21: _a_u64,
                      22: _a_diag_sockopt}  # fmt: skip
+
+
+def _a_struct(names: tuple, fmt: str, shows: tuple = ()):
+    """A struct of integers printed field by field (strace's MAYBE_PRINT_FIELD_LEN
+    over a whole one): shorter than the struct, hex; ``shows``: the fields in hex."""
+    size = struct.calcsize(fmt)
+
+    def decode(c, data, ctx):
+        if len(data) < size:
+            return None
+        nums = struct.unpack_from(fmt, data)
+        texts = (f"{k}={_hex0(v) if k in shows else v}" for k, v in zip(names, nums, strict=True))
+        return "{" + ", ".join(texts) + "}"
+
+    return decode
+
+
+def _a_shutdown(c, data, ctx):  # the bits with their names as a comment (no UAPI names)
+    if len(data) < 1 or len(data) > 8:
+        return None
+    v = data[0]
+    if not v:
+        return "0"
+    names = _flags(v, ((1, "RCV_SHUTDOWN"), (2, "SEND_SHUTDOWN")))[0]
+    return f"{v:#x} /* {names} */" if not names.startswith("0x") else f"{v:#x} /* ???_SHUTDOWN */"
+
+
+_INET_DIAG_VALUES.update({
+    3: _a_struct(("tcpv_enabled", "tcpv_rttcnt", "tcpv_rtt", "tcpv_minrtt"), "<4I"),
+    8: _a_shutdown,
+    9: _a_struct(("dctcp_enabled", "dctcp_ce_state", "dctcp_alpha", "dctcp_ab_ecn",
+                  "dctcp_ab_tot"), "<HHIII"),
+    16: _a_struct(("bbr_bw_lo", "bbr_bw_hi", "bbr_min_rtt", "bbr_pacing_gain", "bbr_cwnd_gain"),
+                  "<5I", ("bbr_bw_lo", "bbr_bw_hi")),
+})  # fmt: skip
 
 
 def _sockid(fam: int, raw: bytes, off: int) -> str:
@@ -1179,10 +1215,12 @@ def _sock_diag(c, flags: int, data: bytes) -> str | None:
 
 def buffer(c, addr: int, length: int, fam: int) -> Arg | None:
     """``length`` bytes at ``addr`` as netlink messages, or None (not readable)."""
-    if not addr or length < 16:
+    if not addr or length <= 0:
         return None
     try:
         raw = c.mem.read(addr, min(length, 1 << 16))
     except OSError:
         return None
+    if length < 16:  # too short for a header: strace's bytes in hex
+        return Arg(_hexstr(c, raw), {"netlink": len(raw)})
     return Arg(messages(c, raw, fam, length), {"netlink": len(raw)})
