@@ -26,7 +26,10 @@ host new pid/mount/UTS/IPC namespaces with pycoz's mounts and an exec), in C
 with no interpreter, in one process (``-n 2``: two processes, each half); to
 it is added pytest's own cost per test (an ``empty`` suite of as many tests
 that do nothing).  It shows where the 0.25 goal sits against what the kernel
-itself takes.
+itself takes.  Each run's busy CPUs (the whole machine's, from /proc/stat,
+counting the kernel's workers that free namespaces, which no process is billed
+for) bound what more workers can gain: a run that keeps C of N CPUs busy can
+go at most N/C times faster.
 
 After each run the bench waits until the kernel has freed the namespaces it
 dropped (``bench_net.KernelSettle``), so that one run's clean-up is not billed
@@ -156,6 +159,16 @@ def run_floor(exe: Path, workers: int, tests: int) -> float:
     return elapsed
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (not idle, not waiting for
+    I/O) since boot, from /proc/stat: a run's delta counts the kernel's own
+    workers too (freeing network namespaces), which no process is billed for."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def run_suite(folder: Path, workers: int, tests: int) -> float:
     if folder.name == "floor":
         return run_floor(folder / "floor_pair", workers, tests)
@@ -188,6 +201,7 @@ def main() -> int:
         ("empty", 1),
     ]
     times: dict = {c: [] for c in candidates}
+    cpus: dict = {c: [] for c in candidates}
     directory = Path(tempfile.mkdtemp(prefix="pycoz-bench-pytest-"))
     settle = KernelSettle()
     settled = []
@@ -199,8 +213,13 @@ def main() -> int:
         for rnd in range(args.runs):
             order = candidates[rnd % len(candidates) :] + candidates[: rnd % len(candidates)]
             for name, workers in order:
-                times[(name, workers)].append(run_suite(suites[name], workers, args.tests))
+                before = busy_cpu_seconds()
+                wall = run_suite(suites[name], workers, args.tests)
                 settled.append(settle.wait())
+                # The settle's own wait (the kernel freeing what the run left)
+                # is the run's work too: counted as busy time, not as wall time.
+                cpus[(name, workers)].append((busy_cpu_seconds() - before) / wall)
+                times[(name, workers)].append(wall)
     finally:
         settle.close()
         shutil.rmtree(directory, ignore_errors=True)
@@ -211,9 +230,10 @@ def main() -> int:
     )
     for (name, workers), values in times.items():
         med, p10, p90 = stats(values)
+        busy = stats(cpus[(name, workers)])[0]
         print(
             f"  {name:<9} -n {workers}: {med:7.2f} s  (p10 {p10:.2f}, p90 {p90:.2f}; "
-            f"{med / args.tests * 1000:.1f} ms/test)"
+            f"{med / args.tests * 1000:.1f} ms/test; {busy:.2f} CPUs busy)"
         )
     med = {c: stats(v)[0] for c, v in times.items()}
     ratio = med[("pycoz", 1)] / med[("iproute2", 1)]
@@ -225,6 +245,14 @@ def main() -> int:
     print(
         f"  pycoz -n 2 speed-up over -n 1:    {speedup:.2f}x  (goal >= 1.6: "
         f"{'met' if speedup >= 1.6 else 'NOT met'})"
+    )
+    # A run that already keeps C CPUs busy (its processes, and the kernel's
+    # workers freeing namespaces on the other CPU) can go at most N/C times
+    # faster on N CPUs.
+    busy = stats(cpus[("pycoz", 1)])[0]
+    print(
+        f"  -n 1 keeps {busy:.2f} CPUs busy (processes and kernel workers, /proc/stat): "
+        f"at most {os.cpu_count() / busy:.2f}x from more workers on {os.cpu_count()} CPUs"
     )
     fixed = med[("start-up", 1)]
     net = (med[("pycoz", 1)] - fixed) / (med[("iproute2", 1)] - fixed)
