@@ -365,10 +365,10 @@ TRACE_OPTIONS = (
         "--const-print-style",
         "xlat",
         {
-            "type": click.Choice(["abbrev"]),
-            "metavar": "abbrev",
-            "help": "How constants show: abbrev (strace's default; raw and verbose "
-            "are not supported).",
+            "type": click.Choice(["abbrev", "raw", "verbose"]),
+            "metavar": "STYLE",
+            "help": "How named constants (flags, modes, signals, ioctl requests...) show: "
+            "abbrev (names, the default), raw (numbers) or verbose (NUMBER /* NAMES */).",
         },
     ),
     _flag(
@@ -538,7 +538,7 @@ class TraceSetup:
                 sys.stderr.write("pycoz trace: -k has no effect with -c\n")
             else:
                 common["stack_trace"] = True
-        strace_common = dict(common, xflag=values["xflag"] or 0)
+        strace_common = dict(common, xflag=values["xflag"] or 0, xstyle=values["xlat"] or "abbrev")
         # -v is -e abbrev=none; an -e abbrev=SET says which calls stay abbreviated.
         abbrev = frozenset() if values["verbose"] else None
         strace_common["abbrev"] = parsed.abbrev if parsed.abbrev is not None else abbrev
@@ -681,6 +681,8 @@ def _check_tracer_options(values: dict) -> None:
             f"-ff -o and --tracer {name}: tracer {name!r} writes one output "
             "(per-process files are strace's); use -f -o FILE"
         )
+    if values["xlat"] not in (None, "abbrev"):
+        raise SpecError(f"-X and --tracer {name}: choose one (-X is strace's)")
     for key, flag in (
         ("timestamps", "-t"),
         ("relative", "-r"),
