@@ -167,6 +167,19 @@ def _styled(v: int, text: str, fmt: str = "x") -> str:
     return f"{_num(v, fmt)} /* {text} */"
 
 
+def _xstyle() -> int:
+    """The -X style of the call being decoded (for decoders in other modules)."""
+    return _XSTYLE
+
+
+def _styled_text(raw: str, text: str) -> str:
+    """``_styled`` for a constant whose raw form is not a number (a struct)."""
+    style = _XSTYLE
+    if not style:
+        return text
+    return raw if style == RAW else f"{raw} /* {text} */"
+
+
 def _flags(v: int, table: tuple, zero: str = "0", fmt: str = "x") -> tuple[str, list[str]]:
     """strace's printflags: names in table order, leftover bits as hex (``zero``:
     the name of 0, if it has one).  -X raw: the number; verbose: both."""
@@ -1134,10 +1147,11 @@ def decode_sockaddr(raw: bytes, xflag: int = 0) -> Arg:
 
 
 def _rawbytes(data: bytes, meaning: str) -> str:
-    """-X raw/verbose's network-order field: its bytes in hex (verbose: and what
-    they mean, ``"\\x00\\x50" /* htons(80) */``)."""
-    text = '"' + "".join(_HEX[b] for b in data) + '"'
-    return f"{text} /* {meaning} */" if _XSTYLE == VERBOSE else text
+    """An address's bytes as -X shows them: what they mean (abbrev), their bytes
+    in hex (raw), both (verbose: ``"\\x00\\x50" /* htons(80) */``)."""
+    if not _XSTYLE:
+        return meaning
+    return _styled_text('"' + "".join(_HEX[b] for b in data) + '"', meaning)
 
 
 def _int_at(c, addr: int, fmt: str = "<i") -> int:
@@ -1361,8 +1375,8 @@ def _ifindex(idx: int) -> str:
         try:
             name = _IFNAMES[idx] = f'if_nametoindex("{socket.if_indextoname(idx)}")'
         except (OSError, OverflowError):  # no such interface, or no index at all
-            name = str(idx)  # not cached: the interface may appear later
-    return name
+            return str(idx)  # not cached: the interface may appear later
+    return _styled(idx, name, "u")
 
 
 def _ipv4_text(raw: bytes) -> str:
@@ -2673,7 +2687,7 @@ _CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
 
 def _cap_name(v: int) -> tuple[str, int | str]:
     if 0 <= v < len(_CAPS):
-        return _styled(v, _CAPS[v], "u"), _CAPS[v]
+        return _styled(v, _CAPS[v]), _CAPS[v]
     return _name(v, None, "CAP_???"), v
 
 
