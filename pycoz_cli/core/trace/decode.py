@@ -2222,7 +2222,7 @@ def _termios_at(c, addr: int, termio: bool) -> Arg:
         cc = ", ".join(
             f"[{_TC_CC[k] if k < len(_TC_CC) else k}]={_hex(ch)}" for k, ch in enumerate(raw[17:36])
         )
-        text = f"{text[:-6]}, c_line={_LDISCS.get(line, line)}, c_cc=[{cc}]}}"
+        text = f"{text[:-6]}, c_line={_xlat(line, _LDISCS)[0]}, c_cc=[{cc}]}}"
         value.update(c_line=line, c_cc=list(raw[17:36]))
     return Arg(text, value)
 
@@ -2312,11 +2312,12 @@ def _dirents(c, addr: int, size: int, bits: int) -> Arg:
             dtype, name = raw[off + reclen - 1], raw[off + 18 : off + reclen - 1]
         name = name.split(b"\0", 1)[0]
         tname = _DT.get(dtype, str(dtype))
+        ttext = _styled(dtype, tname) if dtype in _DT else tname
         fields = f"d_ino={ino}, d_off={doff}, d_reclen={reclen}"
         if bits == 64:
-            items.append(f"{{{fields}, d_type={tname}, d_name={quote(name, False, c.xflag)}}}")
+            items.append(f"{{{fields}, d_type={ttext}, d_name={quote(name, False, c.xflag)}}}")
         else:
-            items.append(f"{{{fields}, d_name={quote(name, False, c.xflag)}, d_type={tname}}}")
+            items.append(f"{{{fields}, d_name={quote(name, False, c.xflag)}, d_type={ttext}}}")
         values.append({"d_ino": ino, "d_off": doff, "d_reclen": reclen, "d_type": tname,
                        "d_name": _strval(name)})  # fmt: skip
         off += reclen
