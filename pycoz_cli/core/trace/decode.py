@@ -1415,8 +1415,8 @@ def _cmsg_data(c, level: int, typ: int, data: bytes):
             value = {"ipi_ifindex": idx, "ipi_spec_dst": ".".join(map(str, spec)),
                      "ipi_addr": ".".join(map(str, dst))}  # fmt: skip
             return (
-                f"{{ipi_ifindex={_ifindex(idx)}, ipi_spec_dst={_ipv4_text(spec)}, "
-                f"ipi_addr={_ipv4_text(dst)}}}",
+                f"{{ipi_ifindex={_ifindex(idx)}, ipi_spec_dst={_rawbytes(spec, _ipv4_text(spec))}, "
+                f"ipi_addr={_rawbytes(dst, _ipv4_text(dst))}}}",
                 value,
             )
         if typ in (2, 23) and n >= 4:  # IP_TTL, IP_CHECKSUM: unsigned ints
@@ -1621,8 +1621,10 @@ def _optval(c, addr: int, ln: int, level: int = -1, name: int = -1) -> Arg:
             return Arg(f"{addr:#x}", addr)
         if level == 255 and name == 1:  # ICMP_FILTER: the ICMP types let through
             passed = ~n & 0xFFFFFFFF
-            names = [_ICMP_TYPES.get(t) or str(t) for t in range(32) if passed >> t & 1]
-            return Arg(f"~[{' '.join(names)}]", {"inverted": True, "types": names})
+            types = [t for t in range(32) if passed >> t & 1]
+            names = [_ICMP_TYPES.get(t) or str(t) for t in types]
+            texts = [_name(t, _ICMP_TYPES.get(t)) for t in types] if _XSTYLE else names
+            return Arg(f"~[{' '.join(texts)}]", {"inverted": True, "types": names})
         return Arg(f"[{n}]", [n])
     return _buf(c, addr, ln)
 
@@ -1656,7 +1658,7 @@ def _getsockopt(c):
     if c.args[1] & 0xFFFFFFFF == 1 and c.args[2] & 0xFFFFFFFF == 4 and ln == 4 and val:
         err = optval.value[0] if isinstance(optval.value, list) else 0
         if err > 0:  # SO_ERROR: the pending error by name, [ECONNREFUSED]
-            optval = Arg(f"[{_errname(err)}]", [_errname(err)])
+            optval = Arg(f"[{_styled(err, _errname(err), 'd')}]", [_errname(err)])
     return [_fd(c, 0), level, name, optval, Arg(lentext, [ln])]
 
 
@@ -3585,7 +3587,10 @@ def _siginfo_text(si: dict) -> str:
     elif signo == 31:
         parts.append(f"si_call_addr={_addr(g('si_call_addr', 0) or 0)}")
         parts.append(f"si_syscall={g('si_syscall', 0)}")
-        parts.append(f"si_arch={g('si_arch', 'AUDIT_ARCH_X86_64')}")
+        arch = g("si_arch", "AUDIT_ARCH_X86_64")
+        parts.append(
+            f"si_arch={_styled(0xC000003E, arch) if arch == 'AUDIT_ARCH_X86_64' else arch}"
+        )
     else:
         if g("si_pid") or g("si_uid"):
             parts += source
