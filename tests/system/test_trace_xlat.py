@@ -4,6 +4,7 @@ with their names in a comment (verbose); and -v against -e abbrev=, the last win
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -180,3 +181,30 @@ def test_x_with_another_tracer_is_refused_in_one_line(pycoz):
     assert got.returncode == 2, got.stderr
     assert got.stderr.count("\n") == 1, got.stderr
     assert "-X" in got.stderr and "sockets" in got.stderr
+
+
+PACKET = """
+import socket
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))  # ETH_P_ALL
+s.bind(("lo", 0x0800))
+"""
+
+
+@pytest.mark.parametrize("style", ["abbrev", "raw", "verbose"])
+def test_packet_sockets_in_the_style_strace_prints_them(pycoz, style):
+    """AF_PACKET: the ethertype (htons(ETH_P_ALL), or its bytes in a sockaddr_ll),
+    the interface, hardware and packet types, named as strace names them."""
+    if os.geteuid() != 0:
+        pytest.skip("a packet socket needs CAP_NET_RAW")
+    options = ["-X", style, "-e", "trace=socket,bind"]
+    ours, theirs = run_both(pycoz, options, [PYTHON, "-c", PACKET])
+    mine = calls(ours, ["socket", "bind"])
+    assert mine == calls(theirs, ["socket", "bind"])
+    expected = {
+        "abbrev": 'sll_protocol=htons(ETH_P_IP), sll_ifindex=if_nametoindex("lo"), '
+        "sll_hatype=ARPHRD_NETROM, sll_pkttype=PACKET_HOST",
+        "raw": 'sll_protocol="\\x08\\x00", sll_ifindex=1, sll_hatype=0, sll_pkttype=0',
+        "verbose": 'sll_protocol="\\x08\\x00" /* htons(ETH_P_IP) */, '
+        'sll_ifindex=1 /* if_nametoindex("lo") */, sll_hatype=0 /* ARPHRD_NETROM */',
+    }
+    assert expected[style] in mine[-1], mine

@@ -1136,14 +1136,27 @@ def decode_sockaddr(raw: bytes, xflag: int = 0) -> Arg:
                      sll_pkttype=pkttype, sll_halen=halen, sll_addr=hwaddr)  # fmt: skip
         hw = ", ".join(f"{b:#04x}" for b in raw[12 : 12 + min(halen, 8)])
         tail = f", sll_addr=[{hw}]}}" if halen else "}"
+        ethertype = f"htons({_ETH_P.get(proto) or _num(proto)})"
+        index = _ifindex(ifindex) if ifindex > 0 else str(ifindex)
         return Arg(
-            f"{{sa_family={famtext}, sll_protocol=htons({proto:#x}), sll_ifindex={ifindex}, "
-            f"sll_hatype={hatype}, sll_pkttype={pkttype}, sll_halen={halen}{tail}",
+            f"{{sa_family={famtext}, sll_protocol={_rawbytes(raw[2:4], ethertype)}, "
+            f"sll_ifindex={index}, sll_hatype={_xlat(hatype, _netlink._ARPHRD_ALL)[0]}, "
+            f"sll_pkttype={_xlat(pkttype, _PACKET_TYPES)[0]}, sll_halen={halen}{tail}",
             value,
         )
     data = raw[2:]
     value["sa_data"] = _strval(data)
     return Arg(f"{{sa_family={famtext}, sa_data={quote(data, False, xflag)}}}", value)
+
+
+#: Ethertypes (AF_PACKET's protocols) and packet types strace names.
+_ETH_P = {0x0001: "ETH_P_802_3", 0x0003: "ETH_P_ALL", 0x0004: "ETH_P_802_2",
+          0x0800: "ETH_P_IP", 0x0806: "ETH_P_ARP", 0x8035: "ETH_P_RARP",
+          0x8100: "ETH_P_8021Q", 0x86DD: "ETH_P_IPV6", 0x8847: "ETH_P_MPLS_UC",
+          0x88A8: "ETH_P_8021AD", 0x88CC: "ETH_P_LLDP", 0x888E: "ETH_P_PAE"}  # fmt: skip
+_PACKET_TYPES = {0: "PACKET_HOST", 1: "PACKET_BROADCAST", 2: "PACKET_MULTICAST",
+                 3: "PACKET_OTHERHOST", 4: "PACKET_OUTGOING", 5: "PACKET_LOOPBACK",
+                 6: "PACKET_USER", 7: "PACKET_KERNEL"}  # fmt: skip
 
 
 def _rawbytes(data: bytes, meaning: str) -> str:
@@ -1202,8 +1215,9 @@ def _socket(c):
         ptext, pval = _xlat(proto, _IPPROTO)
     elif fam == 16:
         ptext, pval = _xlat(proto, _NETLINK)
-    elif fam == 17:
-        ptext, pval = f"htons({(proto >> 8 | proto << 8) & 0xFFFF:#x})", proto
+    elif fam == 17:  # the ethertype, in network order
+        ethertype = (proto >> 8 | proto << 8) & 0xFFFF
+        ptext, pval = f"htons({_name(ethertype, _ETH_P.get(ethertype))})", proto
     else:
         ptext, pval = str(proto), proto
     return [Arg(famtext, famval), Arg(ttext, names), Arg(ptext, pval)]
