@@ -27,9 +27,13 @@ from pycoz_cli.core.trace.decode import (
     _hex,
     _ifindex,
     _ipv4_text,
+    _rawbytes,
+    _styled,
+    _xstyle,
     escape,
     quote,
 )
+from pycoz_cli.core.trace.decode import _name as _const
 from pycoz_cli.core.trace.decode_misc import _ARPHRD, _IFF
 
 _FAMILIES: dict = {}  # socket inode -> its netlink family, once found
@@ -111,15 +115,15 @@ _TYPES = {0: (_RTM, "RTM_???"), 4: (_SOCK_DIAG, "SOCK_DIAG_???")}
 def _type_text(fam: int, typ: int) -> str:
     name = _NLMSG.get(typ)
     if name:
-        return name
+        return _styled(typ, name)
     if typ < 16:
-        return f"{_hex(typ)} /* NLMSG_??? */"
+        return _const(typ, None, "NLMSG_???")
     table, unknown = _TYPES.get(fam, (None, "NLMSG_???"))
     if table is not None:
         name = table.get(typ)
         if name:
-            return name
-    return f"{typ:#x} /* {unknown} */"
+            return _styled(typ, name)
+    return _const(typ, None, unknown)
 
 
 def _flags_text(fam: int, typ: int, flags: int) -> str:
@@ -228,11 +232,16 @@ _RTEXT = ((1, "RTEXT_FILTER_VF"), (2, "RTEXT_FILTER_BRVLAN"), (4, "RTEXT_FILTER_
 
 
 def _name(table, v: int) -> str:
-    return table.get(v) or str(v)
+    name = table.get(v)
+    return _styled(v, name) if name else str(v)
 
 
 def _family(v: int) -> str:
-    return _AF.get(v) or f"{v:#x} /* AF_??? */"
+    return _const(v, _AF.get(v), "AF_???")
+
+
+def _state(v: int) -> str:
+    return _styled(v, _TCP_STATES[v]) if 0 < v < len(_TCP_STATES) else str(v)
 
 
 def _index(v: int) -> str:
@@ -272,19 +281,19 @@ def _a_table(c, data, fam):
     if len(data) != 4:
         return None
     v = struct.unpack("<I", data)[0]
-    return _TABLES.get(v) or _hex(v)
+    return _const(v, _TABLES.get(v))
 
 
 def _a_addr(c, data, fam):
     if fam == 2 and len(data) == 4:
-        return _ipv4_text(data)
+        return _rawbytes(data, _ipv4_text(data))
     if fam == 10 and len(data) == 16:
-        return f'inet_pton(AF_INET6, "{socket.inet_ntop(socket.AF_INET6, data)}")'
+        return _rawbytes(data, f'inet_pton(AF_INET6, "{socket.inet_ntop(socket.AF_INET6, data)}")')
     return None
 
 
 def _a_hwaddr(c, data, fam):
-    return ":".join(f"{b:02x}" for b in data) if data else None
+    return _rawbytes(data, ":".join(f"{b:02x}" for b in data)) if data else None
 
 
 _STATS = ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors",
@@ -379,7 +388,7 @@ def _attrs(c, data: bytes, names: tuple, values: dict, fam: int, unknown: str) -
             break
         ln, typ = struct.unpack_from("<HH", data, off)
         kind = typ & 0x3FFF
-        tname = names[kind] if kind < len(names) else f"{kind:#x} /* {unknown} */"
+        tname = _const(kind, names[kind] if kind < len(names) else None, unknown)
         if typ & 0x8000:
             tname = "NLA_F_NESTED|" + tname
         if typ & 0x4000:
@@ -436,9 +445,9 @@ def _rtmsg(c, data: bytes) -> str:
     fam, dst, src, tos, table, proto, scope, typ, flags = struct.unpack_from("<8BI", data)
     head = (
         f"{{rtm_family={_family(fam)}, rtm_dst_len={dst}, rtm_src_len={src}, rtm_tos={tos}, "
-        f"rtm_table={_TABLES.get(table) or table}, rtm_protocol={_name(_PROTOS, proto)}, "
+        f"rtm_table={_name(_TABLES, table)}, rtm_protocol={_name(_PROTOS, proto)}, "
         f"rtm_scope={_name(_SCOPE, scope)}, "
-        f"rtm_type={_RTN[typ] if typ < len(_RTN) else typ}, "
+        f"rtm_type={_styled(typ, _RTN[typ]) if typ < len(_RTN) else typ}, "
         f"rtm_flags={_flags(flags, _RTM_F)[0]}}}"
     )
     return _with_attrs(c, head, data, 12, _RTA_NAMES, _RTA_VALUES, fam, "RTA_???")
@@ -494,6 +503,18 @@ def _sockid(fam: int, raw: bytes, off: int) -> str:
     sport, dport = struct.unpack_from(">HH", raw, off)
     src, dst = raw[off + 4 : off + 20], raw[off + 20 : off + 36]
     ifindex, c1, c2 = struct.unpack_from("<III", raw, off + 36)
+    if _xstyle():  # -X raw/verbose: the fields' bytes (verbose: and their meaning)
+        if fam == 10:
+            src_text = f'inet_pton(AF_INET6, "{socket.inet_ntop(socket.AF_INET6, src)}")'
+            dst_text = f'inet_pton(AF_INET6, "{socket.inet_ntop(socket.AF_INET6, dst)}")'
+        else:
+            src_text, dst_text = _ipv4_text(src), _ipv4_text(dst)
+        return (
+            f"id={{idiag_sport={_rawbytes(raw[off : off + 2], f'htons({sport})')}, "
+            f"idiag_dport={_rawbytes(raw[off + 2 : off + 4], f'htons({dport})')}, "
+            f"idiag_src={_rawbytes(src, src_text)}, idiag_dst={_rawbytes(dst, dst_text)}, "
+            f"idiag_if={_index(ifindex)}, idiag_cookie=[{c1}, {c2}]}}"
+        )
     if fam == 10:
         addrs = (
             f'inet_pton(AF_INET6, "{socket.inet_ntop(socket.AF_INET6, src)}", &idiag_src), '
@@ -525,7 +546,7 @@ def _inet_diag_msg(c, data: bytes) -> str | None:
     expires, rqueue, wqueue, uid, inode = struct.unpack_from("<5I", data, 52)
     head = (
         f"{{idiag_family={_family(fam)}, idiag_state="
-        f"{_TCP_STATES[state] if 0 < state < len(_TCP_STATES) else state}, "
+        f"{_state(state)}, "
         f"idiag_timer={timer}, idiag_retrans={retrans}, {_sockid(fam, data, 4)}, "
         f"idiag_expires={expires}, idiag_rqueue={rqueue}, idiag_wqueue={wqueue}, "
         f"idiag_uid={uid}, idiag_inode={inode}}}"
@@ -562,7 +583,7 @@ def _unix_diag_req(c, data: bytes) -> str | None:
         return None
     proto, states, ino, show, c1, c2 = struct.unpack_from("<xBxxIIIII", data)
     return (
-        f"{{sdiag_family=AF_UNIX, sdiag_protocol={proto}, "
+        f"{{sdiag_family={_family(1)}, sdiag_protocol={proto}, "
         f"udiag_states={_flags(states, _TCP_STATE_BITS)[0]}, udiag_ino={ino}, "
         f"udiag_show={_flags(show, _UDIAG_SHOW)[0]}, udiag_cookie=[{c1}, {c2}]}}"
     )
@@ -573,8 +594,8 @@ def _unix_diag_msg(c, data: bytes) -> str | None:
         return None
     typ, state, ino, c1, c2 = struct.unpack_from("<xBBxIII", data)
     head = (
-        f"{{udiag_family=AF_UNIX, udiag_type={_name(_SOCK_TYPES, typ)}, "
-        f"udiag_state={_TCP_STATES[state] if 0 < state < len(_TCP_STATES) else state}, "
+        f"{{udiag_family={_family(1)}, udiag_type={_name(_SOCK_TYPES, typ)}, "
+        f"udiag_state={_state(state)}, "
         f"udiag_ino={ino}, udiag_cookie=[{c1}, {c2}]}}"
     )
     return _with_attrs(c, head, data, 16, _UNIX_DIAG_NAMES, _UNIX_DIAG_VALUES, 1, "UNIX_DIAG_???")
