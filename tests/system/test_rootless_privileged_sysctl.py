@@ -182,3 +182,19 @@ def test_the_topologys_network_stays_the_outer_namespaces(pycoz):
     net = ("--net", "pair", "--host", "h1")
     assert _run(pycoz, ("--privileged", *net), add).stdout == ""
     assert _run(pycoz, net, add).stdout == "added\n"
+
+
+def test_without_sys_admin_nothing_is_nested_and_nothing_unlocks(pycoz, probe):
+    """Why nesting is tied to SYS_ADMIN: without it (``--cap-drop SYS_ADMIN``, and
+    no seccomp under --privileged) the command cannot unmount, and a user
+    namespace it makes itself (``unshare -Urm``) gets the mounts locked, as the
+    nested one does."""
+    r = _run(
+        pycoz,
+        ("--privileged", "--cap-drop", "SYS_ADMIN"),
+        "umount -l /proc/sys && echo unmounted; "
+        "unshare -Urm sh -c 'umount -l /proc/sys && echo unmounted; "
+        "mount -o remount,bind,rw /proc/sys && echo remounted'; "
+        f"unshare -Urm --mount-proc true && echo mounted; {probe(_SYSCTL)}",
+    )
+    assert r.stdout == "refused 30\n", r.stdout
