@@ -144,11 +144,17 @@ def test_a_fresh_sysfs_is_refused(pycoz, net):
     assert r.stdout == "", r.stdout
 
 
+def _masked_file() -> str:
+    """A /proc file the fence masks that this kernel has (a non-empty one)."""
+    for path in ("/proc/timer_list", "/proc/vmallocinfo"):
+        if os.path.exists(path):
+            return path
+    pytest.skip("no masked /proc file on this kernel")
+
+
 def test_a_mask_over_a_proc_file_stays(pycoz):
-    """The masks are there behind the fence only: --cap-add SYS_ADMIN keeps both."""
-    masked = next((p for p in ("/proc/timer_list", "/proc/vmallocinfo") if os.path.exists(p)), None)
-    if masked is None:
-        pytest.skip("no masked /proc file on this kernel")
+    """--cap-add SYS_ADMIN keeps the fence's masks and the power to unmount them."""
+    masked = _masked_file()
     r = _run(
         pycoz, ("--cap-add", "SYS_ADMIN"), f"umount {masked}; umount -l {masked}; wc -c <{masked}"
     )
@@ -198,3 +204,15 @@ def test_without_sys_admin_nothing_is_nested_and_nothing_unlocks(pycoz, probe):
         f"unshare -Urm --mount-proc true && echo mounted; {probe(_SYSCTL)}",
     )
     assert r.stdout == "refused 30\n", r.stdout
+
+
+def test_procs_kernel_wide_parts_stay_fenced(pycoz, probe):
+    """Not a mount to lock but one never made: --privileged leaves /proc/irq (IRQ
+    affinity, by file mode only) writable and /proc's masks off, which under
+    root's --rootless are host root's knobs and kernel state; there /proc stays
+    as behind the fence."""
+    irq = "/proc/irq/default_smp_affinity"
+    if not os.path.exists(irq):
+        pytest.skip(f"no {irq} on this kernel")
+    r = _run(pycoz, ("--privileged",), f"{probe(irq)}; wc -c <{_masked_file()}")
+    assert r.stdout.split() == ["refused", "30", "0"], r.stdout
