@@ -216,3 +216,34 @@ def test_procs_kernel_wide_parts_stay_fenced(pycoz, probe):
         pytest.skip(f"no {irq} on this kernel")
     r = _run(pycoz, ("--privileged",), f"{probe(irq)}; wc -c <{_masked_file()}")
     assert r.stdout.split() == ["refused", "30", "0"], r.stdout
+
+
+#: The new mount API's way around umount: a detached copy of /proc/sys
+#: (open_tree OPEN_TREE_CLONE), made writable (mount_setattr clearing
+#: MOUNT_ATTR_RDONLY), opened through its fd.  Syscall numbers are the generic
+#: table's, the same on x86_64 and aarch64.
+_DETACHED = r"""
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+fd = libc.syscall(428, -100, b"/proc/sys", ctypes.c_uint(1))  # open_tree(CLONE)
+if fd < 0:
+    raise SystemExit("open_tree failed: %d" % ctypes.get_errno())
+attr = (ctypes.c_uint64 * 4)(0, 1, 0, 0)  # attr_clr = MOUNT_ATTR_RDONLY
+empty_path = ctypes.c_uint(0x1000)  # AT_EMPTY_PATH
+if libc.syscall(442, fd, b"", empty_path, attr, ctypes.c_size_t(32)) == 0:
+    print("made writable")
+try:
+    os.close(os.open("kernel/printk_ratelimit", os.O_WRONLY, dir_fd=fd))
+    print("writable")
+except OSError as e:
+    print("refused", e.errno)
+"""
+
+
+def test_a_detached_copy_of_proc_sys_stays_read_only(pycoz, tmp_path):
+    script = tmp_path / "detached.py"
+    script.write_text(_DETACHED)
+    script.chmod(0o644)
+    r = _run(pycoz, ("--privileged",), f"python3 {script}")
+    assert r.stdout == "refused 30\n", r.stdout
