@@ -247,3 +247,25 @@ def test_a_detached_copy_of_proc_sys_stays_read_only(pycoz, tmp_path):
     script.chmod(0o644)
     r = _run(pycoz, ("--privileged",), f"python3 {script}")
     assert r.stdout == "refused 30\n", r.stdout
+
+
+def _host_cgroup_mount() -> str:
+    """A cgroup hierarchy of the host's, mounted below /sys (bound read-only into
+    rootless containers with the rest of /sys)."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            fstype = fields[fields.index("-") + 1]
+            if fstype in ("cgroup", "cgroup2") and fields[4].startswith("/sys/"):
+                return fields[4]
+    pytest.skip("no cgroup hierarchy mounted below /sys")
+
+
+def test_the_hosts_cgroups_stay_read_only(pycoz, probe):
+    """Host root's cgroups (every process's limits, freezer, cgroup.procs) are in
+    the read-only /sys: remounting that bind writable is refused."""
+    top = _host_cgroup_mount()
+    r = _run(
+        pycoz, ("--privileged",), f"mount -o remount,bind,rw {top}; {probe(top + '/cgroup.procs')}"
+    )
+    assert r.stdout == "refused 30\n", r.stdout
