@@ -1,6 +1,7 @@
 """How much of ``pycoz trace``'s text is strace's, per command and per mode.
 
     .venv/bin/python bench/compare_strace.py [--only WORD] [--modes f,ff,T,y,file,network]
+    .venv/bin/python bench/compare_strace.py --modes f,Xraw,Xverbose
 
 For each command of ``bench_trace_corpus.py``'s corpus (the same setup, in a
 network namespace of its own) and each mode (``-f``, ``-ff``, ``-f -T``,
@@ -38,7 +39,11 @@ MODES = {
     "y": ["-f", "-y"],
     "file": ["-f", "-e", "trace=%file"],
     "network": ["-f", "-e", "trace=%network"],
+    # -X: named constants as numbers, or numbers with their names (not by default)
+    "Xraw": ["-f", "-X", "raw"],
+    "Xverbose": ["-f", "-X", "verbose"],
 }
+DEFAULT_MODES = ("f", "ff", "T", "y", "file", "network")
 
 _POINTER = re.compile(r"\b0x[0-9a-f]{5,}\b")
 _DURATION = re.compile(r" <\d+\.\d+>$")
@@ -136,7 +141,11 @@ def main() -> int:
     parser.add_argument(
         "--only", help="only commands whose name contains one of these (comma-separated)"
     )
-    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated modes")
+    parser.add_argument(
+        "--modes",
+        default=",".join(DEFAULT_MODES),
+        help=f"comma-separated modes, of {','.join(MODES)} (default: {','.join(DEFAULT_MODES)})",
+    )
     args, _ = parser.parse_known_args()
     if os.geteuid() != 0:
         print("compare_strace: needs root (ping, ss -p, a network namespace)")

@@ -195,6 +195,21 @@ NET_OPTIONS = (
 )
 
 
+class _AnExpression(click.Option):
+    """A switch that is an ``-e`` expression (strace's -v is -e abbrev=none): it goes
+    into -e's list where it stands on the command line, so that the last of -v and
+    -e abbrev= wins, as in strace.  Its own parameter is always None."""
+
+    def add_to_parser(self, parser, ctx) -> None:
+        parser.add_option(
+            obj=self, opts=self.opts, dest="exprs", action="append_const", const=self.flag_value
+        )
+
+    def handle_parse_result(self, ctx, opts, args):
+        ctx.params[self.name] = None  # (its value is in -e's list)
+        return None, args
+
+
 def _flag(short, long, param, text):
     """A TRACE_OPTIONS entry for an on/off switch."""
     return (short, long, param, {"is_flag": True, "help": text})
@@ -365,18 +380,23 @@ TRACE_OPTIONS = (
         "--const-print-style",
         "xlat",
         {
-            "type": click.Choice(["abbrev"]),
-            "metavar": "abbrev",
-            "help": "How constants show: abbrev (strace's default; raw and verbose "
-            "are not supported).",
+            "type": click.Choice(["abbrev", "raw", "verbose"]),
+            "metavar": "STYLE",
+            "help": "How named constants (flags, modes, signals, ioctl requests...) show: "
+            "abbrev (names, the default), raw (numbers) or verbose (NUMBER /* NAMES */).",
         },
     ),
-    _flag(
+    (
         "-v",
         "--no-abbrev",
         "verbose",
-        "Structures unabbreviated: stat's every field, execve's environment, "
-        "getdents' entries, uname, termios (-e abbrev=none).",
+        {
+            "cls": _AnExpression,
+            "is_flag": True,
+            "flag_value": "abbrev=none",
+            "help": "Structures unabbreviated: stat's every field, execve's environment, "
+            "getdents' entries, uname, termios (-e abbrev=none; the last of the two wins).",
+        },
     ),
     (
         "-u",
@@ -538,10 +558,10 @@ class TraceSetup:
                 sys.stderr.write("pycoz trace: -k has no effect with -c\n")
             else:
                 common["stack_trace"] = True
-        strace_common = dict(common, xflag=values["xflag"] or 0)
-        # -v is -e abbrev=none; an -e abbrev=SET says which calls stay abbreviated.
-        abbrev = frozenset() if values["verbose"] else None
-        strace_common["abbrev"] = parsed.abbrev if parsed.abbrev is not None else abbrev
+        strace_common = dict(common, xflag=values["xflag"] or 0, xstyle=values["xlat"] or "abbrev")
+        # -v is -e abbrev=none (in exprs, in its place: see _AnExpression); an
+        # -e abbrev=SET says which calls stay abbreviated.
+        strace_common["abbrev"] = parsed.abbrev
         quiet = outputs.QUIET_LEVELS[min(values["quiet"] or 0, len(outputs.QUIET_LEVELS) - 1)]
         if output and not attaching:
             # strace: -o FILE with a command (not -p) is quiet about attaching
@@ -681,6 +701,8 @@ def _check_tracer_options(values: dict) -> None:
             f"-ff -o and --tracer {name}: tracer {name!r} writes one output "
             "(per-process files are strace's); use -f -o FILE"
         )
+    if values["xlat"] not in (None, "abbrev"):
+        raise SpecError(f"-X and --tracer {name}: choose one (-X is strace's)")
     for key, flag in (
         ("timestamps", "-t"),
         ("relative", "-r"),

@@ -252,12 +252,13 @@ class Container:
         elif self.host is not None:
             raise SpecError(f"--host {self.host}: needs a topology (--net)")
         root.fenced = not self.fence.privileged
+        root.proc_fenced = root.fenced or (rootless and userns.maps_host_root())
         build = mounts.build_root if self.overlay else mounts.build_light
         # Partials, not lambdas: a plan is data that pickles (``core.spawner``).
         steps = [functools.partial(build, root)]
         if hostname:
             steps.append(functools.partial(libc.sethostname, hostname))
-        own_netns, fenced = root.own_netns, root.fenced
+        own_netns, proc_fenced = root.own_netns, root.proc_fenced
         here = _cwd()
         plan = SpawnPlan(
             argv=argv,
@@ -267,7 +268,7 @@ class Container:
             # The rootless root mounts /proc itself, before the old root goes.
             in_pid_namespace=[]
             if rootless and self.overlay
-            else [functools.partial(mounts.mount_proc, own_netns, fenced)],
+            else [functools.partial(mounts.mount_proc, own_netns, proc_fenced)],
             cwd=self.workdir,
             fallback_cwd=here if self.base == "/" else "/",
         )

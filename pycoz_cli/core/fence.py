@@ -3,7 +3,7 @@
 A container's init applies the fence to itself right before it starts the command,
 once it has built the root and mounted /proc, so everything the command and its
 descendants do is fenced, and init keeps the power it needs to have built them.
-It is made of four parts, each closing a path the others leave open:
+It is made of five parts, each closing a path the others leave open:
 
 * **Capabilities.** The bounding set keeps what a root user needs inside a
   throwaway machine (file ownership, setuid/setgid, binding low ports, raw
@@ -25,6 +25,9 @@ It is made of four parts, each closing a path the others leave open:
   pidfd_getfd nor ptrace reach the one process that keeps full power.
 * **Landlock scoping** (Linux 6.12+): without a network namespace of its own the
   container cannot connect to the host's abstract unix sockets.
+* **Locked mounts** where root inside keeps CAP_SYS_ADMIN (``--privileged``,
+  ``--cap-add SYS_ADMIN``) in a user namespace that maps host root (root's
+  ``--rootless``): see ``nest``.
 
 ``--privileged`` turns all of it off; ``--cap-add``/``--cap-drop`` and
 ``--seccomp-deny`` adjust it.  Resource limits (``--memory``, ``--pids``,
@@ -380,6 +383,10 @@ class Fence:
         caps = self.capabilities(own_netns)
         plan = FencePlan()
         plan.dumpable = self.privileged
+        if "SYS_ADMIN" in caps:
+            from pycoz_cli.core import userns
+
+            plan.nest = userns.nested_maps()
         # A capability newer than this table (cap_last_cap beyond it) is dropped
         # unless every known one is kept: the fence fails closed.
         keep_unknown = caps >= set(CAPABILITIES)
@@ -502,7 +509,7 @@ _LANDLOCK_SCOPE_SIGNAL = 2
 class FencePlan:
     """The fence as init applies it: numbers and programs, nothing left to parse."""
 
-    __slots__ = ("drop", "dumpable", "landlock_fd", "program", "user_program")
+    __slots__ = ("drop", "dumpable", "landlock_fd", "nest", "program", "user_program")
 
     def __init__(self):
         self.dumpable = True
@@ -516,6 +523,9 @@ class FencePlan:
         #: ``--seccomp-deny``'s program, installed in the command's process only,
         #: so init (which waits, reaps and reports) keeps every call it needs.
         self.user_program = None
+        #: The uid and gid maps of a nested user namespace to enter first
+        #: (``nest``), or None.
+        self.nest: tuple[str, str] | None = None
 
     def __getstate__(self):
         # The seccomp programs travel as their packed bytes (``prepare``'s
@@ -542,6 +552,8 @@ class FencePlan:
         from pycoz_cli.core import libc
         from pycoz_cli.core.libc import prctl
 
+        if self.nest is not None:
+            nest(self.nest)
         if not self.dumpable:
             prctl(libc.PR_SET_DUMPABLE, 0, "prctl(PR_SET_DUMPABLE) failed")
         if self.landlock_fd >= 0:
@@ -559,6 +571,47 @@ class FencePlan:
         """``--seccomp-deny``, in the command's process before exec."""
         if self.user_program is not None:
             install(self.user_program)
+
+
+def nest(maps: tuple[str, str]) -> None:
+    """Enter a user namespace nested in pycoz's own, with a mount namespace of its
+    own, so that every mount of the container's root is locked (as bubblewrap
+    locks its sandbox's).
+
+    Why: in pycoz's user namespace root inside made the container's mounts
+    itself, so with CAP_SYS_ADMIN there it may unmount or remount them: the
+    read-only /proc/sys and /sys, the masks over /proc files.  Where host root is
+    an id of that namespace (root's ``--rootless``) that reaches the host, for
+    /proc/sys and sysfs grant writes by uid and file mode, not by capability.
+    A mount namespace made by a user namespace other than the one that made its
+    mounts gets them as a copy in which each is MNT_LOCKED (not to be unmounted
+    or moved off what it covers) and keeps its read-only, nosuid, nodev, noexec
+    and atime flags for good (MNT_LOCK_*); a fresh procfs or sysfs is then
+    refused as well (mount_too_revealing: the only one there is has locked mounts
+    over it; sysfs also needs the network namespace's owner, the outer one).
+
+    The UTS namespace is made anew too (a copy: the hostname stays), so that
+    root inside still owns the hostname it may set.  What stays the outer
+    namespace's: the pid namespace, the IPC namespace and a topology's network
+    namespace, over which root inside then has no capability.
+
+    The maps (``userns.nested_maps``) are one identity mapping, which the
+    process itself may write once setgroups is denied (user_namespaces(7)); its
+    uid and gid are unchanged, only the namespace that grants capabilities is.
+    """
+    from pycoz_cli.core import libc
+
+    libc.unshare(libc.CLONE_NEWUSER | libc.CLONE_NEWNS | libc.CLONE_NEWUTS)
+    for name, text in (("setgroups", "deny"), ("uid_map", maps[0]), ("gid_map", maps[1])):
+        path = f"/proc/self/{name}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, text.encode())
+            finally:
+                os.close(fd)
+        except OSError as err:
+            raise OSError(err.errno, "cannot map the nested user namespace", path) from None
 
 
 def pack(prog) -> bytes:

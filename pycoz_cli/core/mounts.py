@@ -265,6 +265,7 @@ class RootPlan:
         "mounts",
         "overlay",
         "own_netns",
+        "proc_fenced",
         "propagation",
         "rootless",
         "submounts",
@@ -300,6 +301,10 @@ class RootPlan:
         #: nodev, so a device node anywhere but the fresh /dev opens nothing;
         #: /sys/firmware is masked; without an overlay, /dev is fresh too.
         self.fenced = False
+        #: /proc as behind the fence (``mount_proc``): with the fence, and under
+        #: root's ``--rootless`` whatever the fence, where uid 0 inside is host
+        #: root, whom /proc's kernel-wide files let in by their mode.
+        self.proc_fenced = False
         #: In pycoz's user namespace (``core.userns``): the root is laid down by
         #: ``_lay_down_root`` from ``mounts``, every mount point below the
         #: base (all kinds), and /dev's nodes are the host's, bound.
@@ -435,7 +440,7 @@ def _build_root(plan: RootPlan) -> None:
     if plan.rootless:
         # In a user namespace a fresh procfs is refused unless a fully visible
         # one is still there: mounted before the old root goes.
-        mount_proc(plan.own_netns, plan.fenced, NEW_ROOT + "/proc")
+        mount_proc(plan.own_netns, plan.proc_fenced, NEW_ROOT + "/proc")
     pivot(NEW_ROOT)
 
 

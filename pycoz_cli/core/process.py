@@ -12,6 +12,8 @@ Process chain (pids as seen on the host):
   (large) Python process: forks dominate start-up cost.
 * **init** blocks every signal, unshares the other namespaces (mount, UTS, IPC),
   runs the in-namespace steps (build the root, set the hostname), mounts /proc,
+  applies the fence (which, for root's ``--rootless`` keeping CAP_SYS_ADMIN, first
+  moves init into a nested user namespace: ``core.fence.nest``),
   starts the command with posix_spawn (vfork + exec: cheap), and then reaps every
   orphan and forwards signals that were *sent* to it (by pycoz, ``kill``) to the
   command.  Signals from the terminal (Ctrl-C, Ctrl-\\, hang-up) already reach the

@@ -182,6 +182,47 @@ def installer_note(argv, base: str, overlay: bool) -> str | None:
     return None
 
 
+def _maps() -> list[list[tuple[int, int, int]]]:
+    """This process's uid and gid maps: (inside, outside, count) lines of each."""
+    maps = []
+    for name in ("uid_map", "gid_map"):
+        with open(f"/proc/self/{name}") as f:
+            lines = [line.split() for line in f.read().splitlines() if line.strip()]
+        maps.append([(int(a), int(b), int(n)) for a, b, n in lines])
+    return maps
+
+
+def maps_host_root() -> bool:
+    """Whether host root's uid or gid is an id in pycoz's user namespace (root's
+    ``--rootless``): then files and knobs of the kernel that check the uid and
+    mode, not a capability (/proc/sys, /proc/irq, sysfs), let root inside in."""
+    return _entered is not None and any(
+        outside <= 0 < outside + count for m in _maps() for _, outside, count in m
+    )
+
+
+def nested_maps() -> tuple[str, str] | None:
+    """The uid and gid maps of a user namespace nested in pycoz's own, when the
+    container's mounts must be locked (``core.fence``): None unless host root's
+    uid or gid is an id in pycoz's user namespace (``maps_host_root``).
+
+    The nested maps are the identity over the ids pycoz's namespace has.  Only a
+    single mapping may be written by the process that made the namespace (the
+    kernel's rule for a writer without CAP_SETUID in the parent namespace,
+    user_namespaces(7)), and root's namespace always has one (``enter``): more
+    is refused here, so the fence fails closed rather than open.
+    """
+    if not maps_host_root():
+        return None
+    maps = _maps()
+    if any(len(m) != 1 for m in maps):
+        raise SetupError(
+            "rootless mode: host root's ids are mapped with more than one range, and "
+            "the nested user namespace that locks the container's mounts can map one only"
+        )
+    return tuple(f"{inside} {inside} {count}\n" for ((inside, _, count),) in maps)
+
+
 def outer_uid() -> int:
     """The user's uid on the host, also once in pycoz's user namespace."""
     return _entered[0] if _entered else os.geteuid()

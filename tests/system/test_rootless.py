@@ -189,16 +189,29 @@ def test_the_fence_holds_in_rootless_mode(as_user, pycoz, how):
 
 def test_privileged_in_rootless_mode_is_the_user_namespace_only(as_user):
     """--privileged opens the fence, not the host: mounting a tmpfs works (the user
-    namespace owns the mount namespace), changing the clock does not."""
+    namespace owns the mount namespace), and so does the hostname; changing the
+    clock does not."""
     r = as_user(
         "root",
         "--privileged",
         "--",
         "sh",
         "-c",
-        "mount -t tmpfs t /mnt && echo mounted; date -s @0 >/dev/null 2>&1 || echo no-clock",
+        "mount -t tmpfs t /mnt && echo mounted; hostname box && hostname; "
+        "date -s @0 >/dev/null 2>&1 || echo no-clock",
     )
-    assert (r.returncode, r.stdout) == (0, "mounted\nno-clock\n"), r.stderr
+    assert (r.returncode, r.stdout) == (0, "mounted\nbox\nno-clock\n"), r.stderr
+
+
+def test_a_users_privileged_topology_stays_the_users(as_user):
+    """Only root's --rootless nests a user namespace under SYS_ADMIN (its uid 0 is
+    host root's): the user's is not nested, so the topology's network namespace
+    stays the user's to change (docs/security.md)."""
+    script = "ip addr add 198.18.9.9/32 dev eth0 && echo added; cat /proc/self/uid_map"
+    topology = ("--net", "pair", "--host", "h1")
+    r = as_user("root", "--privileged", *topology, "--", "sh", "-c", script)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["added", "0", str(NOBODY), "1"], r.stdout
 
 
 def test_limits_are_refused_in_one_line(as_user):

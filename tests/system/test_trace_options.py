@@ -334,7 +334,6 @@ def test_seccomp_bpf_is_accepted(pycoz):
 @pytest.mark.parametrize(
     "options, words",
     [
-        (["-X", "raw"], ["-X", "raw"]),
         (["-w"], ["-w", "-c"]),
         (["-S", "calls"], ["-S", "-c"]),
         (["-A"], ["-A", "-o"]),

@@ -1170,3 +1170,82 @@ def test_netlink_messages_of_unknown_and_route_families():
         "[{nlmsg_len=20, nlmsg_type=NLMSG_DONE, nlmsg_flags=NLM_F_MULTI, nlmsg_seq=7, "
         "nlmsg_pid=42}, 0]"
     )
+
+
+# -X raw / verbose: strace 6.1's own lines (strace -X raw|verbose, same calls).
+@pytest.mark.parametrize(
+    "style, expected",
+    [
+        (decode.ABBREV, 'openat(AT_FDCWD, "/f", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0640)'),
+        (decode.RAW, 'openat(-100, "/f", 0x80241, 0640)'),
+        (
+            decode.VERBOSE,
+            'openat(-100 /* AT_FDCWD */, "/f", 0x80241 /* O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC */, '
+            "0640)",
+        ),
+    ],
+)
+def test_open_flags_in_each_const_style(style, expected):
+    mem = FakeMem({0x1000: c("/f")})
+    assert line("openat", [AT_FDCWD, 0x1000, 0x80241, 0o640], mem, 3, xstyle=style) == expected
+
+
+@pytest.mark.parametrize(
+    "name, args, raw, verbose",
+    [
+        ("mmap", [0, 4096, 0, 0x22, 0xFFFFFFFF, 0], "mmap(NULL, 4096, 0, 0x22, -1, 0)",
+         "mmap(NULL, 4096, 0 /* PROT_NONE */, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0)"),
+        ("socket", [2, 0x80001, 6], "socket(0x2, 0x1|0x80000, 0x6)",
+         "socket(0x2 /* AF_INET */, 0x1 /* SOCK_STREAM */|0x80000 /* SOCK_CLOEXEC */, "
+         "0x6 /* IPPROTO_TCP */)"),
+        ("clone", [0x1200011, 0, 0, 0x7F0000000A10, 0],
+         "clone(child_stack=NULL, flags=0x1200000|17, child_tidptr=0x7f0000000a10)",
+         "clone(child_stack=NULL, flags=0x1200000 /* CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID */"
+         "|17 /* SIGCHLD */, child_tidptr=0x7f0000000a10)"),
+        ("kill", [42, 15], "kill(42, 15)", "kill(42, 15 /* SIGTERM */)"),
+        ("kill", [42, 0], "kill(42, 0)", "kill(42, 0)"),
+        ("fcntl", [3, 0, 10], "fcntl(3, 0, 10)", "fcntl(3, 0 /* F_DUPFD */, 10)"),
+        ("access", [0x1000, 0], 'access("/", 0)', 'access("/", 0 /* F_OK */)'),
+        ("wait4", [-1 & 0xFFFFFFFF, 0, 1, 0], "wait4(-1, NULL, 0x1, NULL)",
+         "wait4(-1, NULL, 0x1 /* WNOHANG */, NULL)"),
+        ("ioctl", [1, 0x5401, 0x7FFC00000000], "ioctl(1, 0x5401, 0x7ffc00000000)",
+         "ioctl(1, 0x5401 /* TCGETS */, 0x7ffc00000000)"),
+        ("futex", [0x7F0000000000, 0x81, 1], "futex(0x7f0000000000, 0x81, 1)",
+         "futex(0x7f0000000000, 0x81 /* FUTEX_WAKE_PRIVATE */, 1)"),
+    ],
+)  # fmt: skip
+def test_constants_raw_and_verbose_as_strace(name, args, raw, verbose):
+    mem = FakeMem({0x1000: c("/")})
+    retval = -25 if name == "ioctl" else 0
+    assert line(name, args, mem, retval, xstyle=decode.RAW) == raw
+    assert line(name, args, mem, retval, xstyle=decode.VERBOSE) == verbose
+
+
+def test_each_decode_starts_from_its_own_const_style():
+    """A call decoded with -X raw leaves no trace on the next one (the style is set
+    by each call, not kept from the previous)."""
+    mem = FakeMem({0x1000: c("/f")})
+    line("openat", [AT_FDCWD, 0x1000, 0, 0], mem, 3, xstyle=decode.RAW)
+    assert line("openat", [AT_FDCWD, 0x1000, 0, 0], mem, 3) == 'openat(AT_FDCWD, "/f", O_RDONLY)'
+    assert decode.format_result("fcntl", 1, args=(3, 1, 0)) == ("0x1 (flags FD_CLOEXEC)", None)
+
+
+def test_results_and_signals_in_each_const_style():
+    fd_flags = decode.format_result("fcntl", 1, args=(3, 1, 0), xstyle=decode.VERBOSE)
+    assert fd_flags == ("0x1 (flags 0x1 /* FD_CLOEXEC */)", None)
+    # F_GETFL's flags and errno names stay names, as strace prints them.
+    assert decode.format_result("fcntl", 0x8001, args=(3, 3, 0), xstyle=decode.RAW)[0] == (
+        "0x8001 (flags O_WRONLY|O_LARGEFILE)"
+    )
+    assert decode.format_result("openat", -2, xstyle=decode.RAW)[0] == (
+        "-1 ENOENT (No such file or directory)"
+    )
+    si = {"si_signo": 17, "si_code": 2, "si_pid": 7, "si_uid": 0, "si_status": 15}
+    assert decode.format_signal(si, decode.VERBOSE) == (
+        "--- SIGCHLD {si_signo=17 /* SIGCHLD */, si_code=0x2 /* CLD_KILLED */, si_pid=7, "
+        "si_uid=0, si_status=15 /* SIGTERM */, si_utime=0, si_stime=0} ---"
+    )
+    tkill = {"si_signo": 15, "si_code": -6, "si_pid": 7, "si_uid": 0}
+    assert decode.format_signal(tkill, decode.RAW) == (
+        "--- SIGTERM {si_signo=15, si_code=0xfffffffa, si_pid=7, si_uid=0} ---"
+    )

@@ -136,37 +136,110 @@ def _addr(v: int) -> str:
     return f"{v:#x}" if v else "NULL"
 
 
-def _flags(v: int, table: tuple, zero: str = "0") -> tuple[str, list[str]]:
-    """strace's printflags: names in table order, leftover bits as hex."""
+#: strace's -X (--const-print-style): how named constants show.
+ABBREV, RAW, VERBOSE = 0, 1, 2  # (output.XSTYLES names them)
+#: The style of the call being decoded: set by decode_call, format_result and
+#: format_signal from their ``xstyle`` (one store per call; every helper below
+#: reads it rather than every decoder passing it down).
+_XSTYLE = ABBREV
+
+
+def _num(v: int, fmt: str = "x") -> str:
+    """strace's print_xlat_val: a constant's number, ``%#x`` (a negative int as its
+    32-bit pattern), ``%d``/``%u`` or ``%#o``."""
+    if fmt == "x":
+        if v < 0:
+            v &= 0xFFFFFFFF
+        return f"{v:#x}" if v else "0"
+    if fmt == "o":
+        return f"0{v:o}" if v else "0"
+    return str(v)
+
+
+def _styled(v: int, text: str, fmt: str = "x") -> str:
+    """``text`` (the names strace shows for the number ``v``) in the -X style:
+    the names (abbrev), the number (raw), or ``number /* names */`` (verbose)."""
+    style = _XSTYLE
+    if not style:
+        return text
+    if style == RAW:
+        return _num(v, fmt)
+    return f"{_num(v, fmt)} /* {text} */"
+
+
+def _xstyle() -> int:
+    """The -X style of the call being decoded (for decoders in other modules)."""
+    return _XSTYLE
+
+
+def _styled_text(raw: str, text: str) -> str:
+    """``_styled`` for a constant whose raw form is not a number (a struct)."""
+    style = _XSTYLE
+    if not style:
+        return text
+    return raw if style == RAW else f"{raw} /* {text} */"
+
+
+def _flags(v: int, table: tuple, zero: str = "0", fmt: str = "x") -> tuple[str, list[str]]:
+    """strace's printflags: names in table order, leftover bits as hex (``zero``:
+    the name of 0, if it has one).  -X raw: the number; verbose: both."""
     if not v:
-        return zero, ([zero] if zero != "0" else [])
+        names = [zero] if zero != "0" else []
+        if _XSTYLE == VERBOSE and names:
+            return f"0 /* {zero} */", names
+        return ("0" if _XSTYLE else zero), names
     names = []
+    left = v
     for bit, name in table:
-        if v & bit == bit:
+        if left & bit == bit:
             names.append(name)
-            v &= ~bit
-            if not v:
+            left &= ~bit
+            if not left:
                 break
-    if v:
-        names.append(f"{v:#x}")
-    return "|".join(names), names
+    if left:
+        names.append(f"{left:#x}")
+    style = _XSTYLE
+    if not style:
+        return "|".join(names), names
+    if style == RAW or (len(names) == 1 and left):  # no name at all: the number alone
+        return _num(v, fmt), names
+    return f"{_num(v, fmt)} /* {'|'.join(names)} */", names
 
 
 def _flags_or_unknown(v: int, table: tuple, unknown: str) -> tuple[str, list[str]]:
     """printflags with a default: bits no name covers alone are ``0x... /* CLONE_??? */``."""
     text, names = _flags(v, table)
-    if v and len(names) == 1 and names[0][:2] == "0x":
+    if v and len(names) == 1 and names[0][:2] == "0x" and _XSTYLE != RAW:
         return f"{text} /* {unknown} */", names
     return text, names
 
 
-def _xlat(v: int, table: dict, unknown: str | None = None) -> tuple[str, int | str]:
+def _xlat(v: int, table: dict, unknown: str | None = None, fmt: str = "x") -> tuple[str, int | str]:
+    """strace's printxval: a value's name (``unknown``: the comment for a value
+    without one), in the -X style; ``fmt`` is how strace prints the number."""
     name = table.get(v)
+    style = _XSTYLE
     if name is not None:
-        return name, name
+        if not style:
+            return name, name
+        if style == RAW:
+            return _num(v, fmt), name
+        return f"{_num(v, fmt)} /* {name} */", name
     if unknown is not None:
-        return f"{v:#x} /* {unknown} */", v
-    return str(v), v
+        if style == RAW:
+            return _num(v, fmt), v
+        return f"{_num(v, fmt) if style else f'{v:#x}'} /* {unknown} */", v
+    return (_num(v, fmt) if style else str(v)), v
+
+
+def _name(v: int, name: str | None, unknown: str | None = None, fmt: str = "x") -> str:
+    """One constant's text from its name (None: it has none) in the -X style; the
+    unknown case is ``v`` in ``fmt`` with ``/* unknown */`` as strace's default."""
+    if name is not None:
+        return _styled(v, name, fmt)
+    if unknown is not None and _XSTYLE != RAW:
+        return f"{_num(v, fmt)} /* {unknown} */"
+    return _num(v, fmt)
 
 
 # fmt: off
@@ -183,6 +256,14 @@ _SIGNALS += [f"SIGRT_{n}" for n in range(1, 33)]
 def signame(sig: int) -> str:
     """strace's name for a signal number (``SIGRTMIN``, ``SIGRT_1``...)."""
     return _SIGNALS[sig] if 0 < sig < len(_SIGNALS) else str(sig)
+
+
+def _sigtext(sig: int) -> str:
+    """A signal number as strace's printsignal shows it in an argument: its name,
+    in the -X style with the number in decimal; a number without a name as is."""
+    if 0 < sig < len(_SIGNALS):
+        return _styled(sig, _SIGNALS[sig], "d")
+    return str(sig)
 
 
 def _errname(err: int) -> str:
@@ -640,11 +721,12 @@ def _fd_entry(c, i):
 def _dirfd(c, i):
     fd = _s32(c.args[i])
     if fd == _AT_FDCWD:
+        name = _styled(fd, "AT_FDCWD", "d")
         if c.fd_path is not None:  # -y: the working directory, AT_FDCWD</home/me>
             cwd = c.fd_path(fd)
             if cwd is not None and cwd[:1] == "<":
-                return Arg(f"AT_FDCWD{cwd}", "AT_FDCWD")
-        return Arg("AT_FDCWD", "AT_FDCWD")
+                return Arg(f"{name}{cwd}", "AT_FDCWD")
+        return Arg(name, "AT_FDCWD")
     return Arg(_fdtext(c, fd), fd)
 
 
@@ -735,10 +817,19 @@ def _oflags(c, i):
     rest = v & ~3
     if rest & 0o20000000:  # O_TMPFILE includes O_DIRECTORY; print it once
         rest &= ~0o200000 if rest & 0o20200000 == 0o20200000 else ~0
+    if _XSTYLE:
+        text, names = _open_flags(v, acc, rest)
+        return Arg(_styled(v, text), names)
     if not rest:
         return Arg(acc, [acc])
     text, names = _flags(rest, _O_FLAGS)
     return Arg(f"{acc}|{text}", [acc, *names])
+
+
+def _open_flags(v: int, acc: str, rest: int) -> tuple[str, list[str]]:
+    """Open flags by name whatever the -X style (``_oflags`` styles the whole)."""
+    text, names = _by_name(_flags, rest, _O_FLAGS) if rest else ("", [])
+    return (f"{acc}|{text}" if text else acc), [acc, *names]
 
 
 def _flagsarg(table, zero="0", mask=0xFFFFFFFF):
@@ -766,8 +857,7 @@ _accessmode = _flagsarg(_ACCESS, "F_OK")
 
 def _sig(c, i):
     v = _s32(c.args[i])
-    name = signame(v) if v > 0 else str(v)
-    return Arg(name, name if v > 0 else v)
+    return Arg(_sigtext(v), signame(v) if v > 0 else v)
 
 
 # --- structures -------------------------------------------------------------------
@@ -783,7 +873,7 @@ def _mode_text(mode: int) -> tuple[str, str]:
             parts.append(name)
     parts.append(_c_octal(mode & 0o777))  # S_IFREG|000, S_IFREG|0644
     text = "|".join(parts)
-    return text, text
+    return _styled(mode, text, "o"), text
 
 
 #: Sizes of the structures the decoders read whole (their captures read as much).
@@ -806,7 +896,7 @@ def _stat(c, i):
              "st_uid": uid, "st_gid": gid, "st_size": size}  # fmt: skip
     if fmt in (0o20000, 0o60000):  # character and block devices show st_rdev
         value["st_rdev"] = rdev
-        sized = f"st_rdev={_makedev(rdev)}"
+        sized = f"st_rdev={_styled(rdev, _makedev(rdev))}"
     else:
         sized = f"st_size={size}"
     if c.verbose:
@@ -824,9 +914,9 @@ def _makedev(dev: int) -> str:
 def _stat_verbose(raw, dev, ino, mtext, nlink, uid, gid, sized) -> str:
     """strace -v's struct stat: every field, each time with its comment."""
     blksize, blocks, *times = struct.unpack_from("<qq6q", raw, 56)
-    out = [f"st_dev={_makedev(dev)}", f"st_ino={ino}", f"st_mode={mtext}", f"st_nlink={nlink}",
-           f"st_uid={uid}", f"st_gid={gid}", f"st_blksize={blksize}", f"st_blocks={blocks}",
-           sized]  # fmt: skip
+    out = [f"st_dev={_styled(dev, _makedev(dev))}", f"st_ino={ino}", f"st_mode={mtext}",
+           f"st_nlink={nlink}", f"st_uid={uid}", f"st_gid={gid}", f"st_blksize={blksize}",
+           f"st_blocks={blocks}", sized]  # fmt: skip
     for which, sec, nsec in zip("amc", times[::2], times[1::2], strict=True):
         out.append(f"st_{which}time={sec}{_misc.time_comment(sec, nsec)}")
         out.append(f"st_{which}time_nsec={nsec}")
@@ -884,10 +974,13 @@ def _statx_flags(c, i):
     v = c.args[i] & 0xFFFFFFFF
     sync = _STATX_SYNC[v & 0x6000]
     rest = v & ~0x6000
+    # strace prints the sync type and the other flags apart: -X raw prints
+    # nothing for a sync type of 0 (AT_STATX_SYNC_AS_STAT), hence "|0x800".
+    stext = _styled(v & 0x6000, sync) if v & 0x6000 or _XSTYLE != RAW else ""
     if not rest:
-        return Arg(sync, [sync])
+        return Arg(stext, [sync])
     text, names = _flags(rest, _AT_FLAGS)
-    return Arg(f"{sync}|{text}", [sync, *names])
+    return Arg(f"{stext}|{text}", [sync, *names])
 
 
 def _timespec_at(c, addr: int, usec: bool = False) -> Arg:
@@ -944,14 +1037,19 @@ def _sigmask(mask: int, nbits: int) -> Arg:
     if mask.bit_count() >= nbits * 2 // 3:
         mask = ~mask & ((1 << nbits) - 1)
         prefix = "~"
-    names = []
+    names: list = []
+    texts: list = []
+    style = _XSTYLE
     sig = 1
     while mask:
         if mask & 1:
             names.append(signame(sig)[3:] if sig < len(_SIGNALS) else str(sig))
+            if style:  # -X: the numbers (raw), with the names as comments (verbose)
+                texts.append(f"{sig} /* {names[-1]} */" if style == VERBOSE else str(sig))
         mask >>= 1
         sig += 1
-    return Arg(f"{prefix}[{' '.join(names)}]", {"inverted": bool(prefix), "signals": names})
+    text = " ".join(texts if style else names)
+    return Arg(f"{prefix}[{text}]", {"inverted": bool(prefix), "signals": names})
 
 
 def _sockaddr_at(c, addr: int, length: int) -> Arg:
@@ -973,10 +1071,18 @@ def decode_sockaddr(raw: bytes, xflag: int = 0) -> Arg:
     fam = raw[0] | raw[1] << 8
     famname = _AF.get(fam) or str(fam)
     value: dict = {"sa_family": famname}
+    style = _XSTYLE
+    famtext = _name(fam, _AF.get(fam)) if style else famname
     if fam == 2 and len(raw) >= 8:
         port = raw[2] << 8 | raw[3]
         ip = f"{raw[4]}.{raw[5]}.{raw[6]}.{raw[7]}"
         value.update(sin_port=port, sin_addr=ip)
+        if style:  # -X raw/verbose: the bytes, and (verbose) their meaning
+            return Arg(
+                f"{{sa_family={famtext}, sin_port={_rawbytes(raw[2:4], f'htons({port})')}, "
+                f"sin_addr={_rawbytes(raw[4:8], f'inet_addr({chr(34)}{ip}{chr(34)})')}}}",
+                value,
+            )
         return Arg(
             f'{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr("{ip}")}}', value
         )
@@ -988,34 +1094,39 @@ def decode_sockaddr(raw: bytes, xflag: int = 0) -> Arg:
         ip = socket.inet_ntop(socket.AF_INET6, raw[8:24])
         scope = int.from_bytes(raw[24:28], "little") if len(raw) >= 28 else 0
         value.update(sin6_port=port, sin6_flowinfo=flow, sin6_addr=ip, sin6_scope_id=scope)
-        text = (
-            f"{{sa_family=AF_INET6, sin6_port=htons({port}), sin6_flowinfo=htonl({flow}), "
-            f'inet_pton(AF_INET6, "{ip}", &sin6_addr)'
-        )
+        if style:
+            text = (
+                f"{{sa_family={famtext}, sin6_port={_rawbytes(raw[2:4], f'htons({port})')}, "
+                f"sin6_flowinfo={_rawbytes(raw[4:8], f'htonl({flow})')}, "
+                f"sin6_addr={_rawbytes(raw[8:24], f'inet_pton(AF_INET6, {chr(34)}{ip}{chr(34)})')}"
+            )
+        else:
+            text = (
+                f"{{sa_family=AF_INET6, sin6_port=htons({port}), sin6_flowinfo=htonl({flow}), "
+                f'inet_pton(AF_INET6, "{ip}", &sin6_addr)'
+            )
         if len(raw) >= 28:
             text += f", sin6_scope_id={scope}"
         return Arg(text + "}", value)
     if fam == 1:
         path = raw[2:]
         if not path:
-            return Arg("{sa_family=AF_UNIX}", value)
+            return Arg(f"{{sa_family={famtext}}}", value)
         if path[0] == 0:  # abstract: the name is every byte after the NUL
             name = path[1:]
             value["sun_path"] = "@" + _strval(name)
-            return Arg(f"{{sa_family=AF_UNIX, sun_path=@{quote(name, False, xflag)}}}", value)
+            return Arg(f"{{sa_family={famtext}, sun_path=@{quote(name, False, xflag)}}}", value)
         nul = path.find(b"\0")
         if nul >= 0:
             path = path[:nul]
         value["sun_path"] = _strval(path)
-        return Arg(f"{{sa_family=AF_UNIX, sun_path={quote(path, False, xflag)}}}", value)
+        return Arg(f"{{sa_family={famtext}, sun_path={quote(path, False, xflag)}}}", value)
     if fam == 16 and len(raw) >= 12:
         pid, groups = struct.unpack_from("<iI", raw, 4)  # strace prints nl_pid signed
         value.update(nl_pid=pid, nl_groups=groups)
         pad = raw[2] | raw[3] << 8  # what the program left in the padding, when not 0
         padtext = f"nl_pad={pad:#x}, " if pad else ""
-        return Arg(
-            f"{{sa_family=AF_NETLINK, {padtext}nl_pid={pid}, nl_groups={groups:08x}}}", value
-        )
+        return Arg(f"{{sa_family={famtext}, {padtext}nl_pid={pid}, nl_groups={groups:08x}}}", value)
     if fam == 17 and len(raw) >= 20:
         proto = raw[2] << 8 | raw[3]
         ifindex, hatype = struct.unpack_from("<iH", raw, 4)
@@ -1025,14 +1136,35 @@ def decode_sockaddr(raw: bytes, xflag: int = 0) -> Arg:
                      sll_pkttype=pkttype, sll_halen=halen, sll_addr=hwaddr)  # fmt: skip
         hw = ", ".join(f"{b:#04x}" for b in raw[12 : 12 + min(halen, 8)])
         tail = f", sll_addr=[{hw}]}}" if halen else "}"
+        ethertype = f"htons({_ETH_P.get(proto) or _num(proto)})"
+        index = _ifindex(ifindex) if ifindex > 0 else str(ifindex)
         return Arg(
-            f"{{sa_family=AF_PACKET, sll_protocol=htons({proto:#x}), sll_ifindex={ifindex}, "
-            f"sll_hatype={hatype}, sll_pkttype={pkttype}, sll_halen={halen}{tail}",
+            f"{{sa_family={famtext}, sll_protocol={_rawbytes(raw[2:4], ethertype)}, "
+            f"sll_ifindex={index}, sll_hatype={_xlat(hatype, _netlink._ARPHRD_ALL)[0]}, "
+            f"sll_pkttype={_xlat(pkttype, _PACKET_TYPES)[0]}, sll_halen={halen}{tail}",
             value,
         )
     data = raw[2:]
     value["sa_data"] = _strval(data)
-    return Arg(f"{{sa_family={famname}, sa_data={quote(data, False, xflag)}}}", value)
+    return Arg(f"{{sa_family={famtext}, sa_data={quote(data, False, xflag)}}}", value)
+
+
+#: Ethertypes (AF_PACKET's protocols) and packet types strace names.
+_ETH_P = {0x0001: "ETH_P_802_3", 0x0003: "ETH_P_ALL", 0x0004: "ETH_P_802_2",
+          0x0800: "ETH_P_IP", 0x0806: "ETH_P_ARP", 0x8035: "ETH_P_RARP",
+          0x8100: "ETH_P_8021Q", 0x86DD: "ETH_P_IPV6", 0x8847: "ETH_P_MPLS_UC",
+          0x88A8: "ETH_P_8021AD", 0x88CC: "ETH_P_LLDP", 0x888E: "ETH_P_PAE"}  # fmt: skip
+_PACKET_TYPES = {0: "PACKET_HOST", 1: "PACKET_BROADCAST", 2: "PACKET_MULTICAST",
+                 3: "PACKET_OTHERHOST", 4: "PACKET_OUTGOING", 5: "PACKET_LOOPBACK",
+                 6: "PACKET_USER", 7: "PACKET_KERNEL"}  # fmt: skip
+
+
+def _rawbytes(data: bytes, meaning: str) -> str:
+    """An address's bytes as -X shows them: what they mean (abbrev), their bytes
+    in hex (raw), both (verbose: ``"\\x00\\x50" /* htons(80) */``)."""
+    if not _XSTYLE:
+        return meaning
+    return _styled_text('"' + "".join(_HEX[b] for b in data) + '"', meaning)
 
 
 def _int_at(c, addr: int, fmt: str = "<i") -> int:
@@ -1070,21 +1202,25 @@ def _socket(c):
     fam = _s32(c.args[0])
     famtext, famval = _xlat(fam, _AF)
     typ = c.args[1] & 0xFFFFFFFF
-    base = _SOCK_TYPE.get(typ & 0xF) or f"{typ & 0xF:#x} /* SOCK_??? */"
-    names = [base]
+    base = _SOCK_TYPE.get(typ & 0xF)
+    names = [base or f"{typ & 0xF:#x} /* SOCK_??? */"]
+    texts = [_name(typ & 0xF, base, "SOCK_???")]
     if typ & ~0xF:
-        _t, more = _flags(typ & ~0xF, _SOCK_FLAGS)
+        ftext, more = _flags(typ & ~0xF, _SOCK_FLAGS)
         names += more
+        texts.append(ftext)
+    ttext = "|".join(texts if _XSTYLE else names)
     proto = _s32(c.args[2])
     if fam in (2, 10):
         ptext, pval = _xlat(proto, _IPPROTO)
     elif fam == 16:
         ptext, pval = _xlat(proto, _NETLINK)
-    elif fam == 17:
-        ptext, pval = f"htons({(proto >> 8 | proto << 8) & 0xFFFF:#x})", proto
+    elif fam == 17:  # the ethertype, in network order
+        ethertype = (proto >> 8 | proto << 8) & 0xFFFF
+        ptext, pval = f"htons({_name(ethertype, _ETH_P.get(ethertype))})", proto
     else:
         ptext, pval = str(proto), proto
-    return [Arg(famtext, famval), Arg("|".join(names), names), Arg(ptext, pval)]
+    return [Arg(famtext, famval), Arg(ttext, names), Arg(ptext, pval)]
 
 
 def _sockaddr_in(c):
@@ -1275,8 +1411,8 @@ def _ifindex(idx: int) -> str:
         try:
             name = _IFNAMES[idx] = f'if_nametoindex("{socket.if_indextoname(idx)}")'
         except (OSError, OverflowError):  # no such interface, or no index at all
-            name = str(idx)  # not cached: the interface may appear later
-    return name
+            return str(idx)  # not cached: the interface may appear later
+    return _styled(idx, name, "u")
 
 
 def _ipv4_text(raw: bytes) -> str:
@@ -1315,8 +1451,8 @@ def _cmsg_data(c, level: int, typ: int, data: bytes):
             value = {"ipi_ifindex": idx, "ipi_spec_dst": ".".join(map(str, spec)),
                      "ipi_addr": ".".join(map(str, dst))}  # fmt: skip
             return (
-                f"{{ipi_ifindex={_ifindex(idx)}, ipi_spec_dst={_ipv4_text(spec)}, "
-                f"ipi_addr={_ipv4_text(dst)}}}",
+                f"{{ipi_ifindex={_ifindex(idx)}, ipi_spec_dst={_rawbytes(spec, _ipv4_text(spec))}, "
+                f"ipi_addr={_rawbytes(dst, _ipv4_text(dst))}}}",
                 value,
             )
         if typ in (2, 23) and n >= 4:  # IP_TTL, IP_CHECKSUM: unsigned ints
@@ -1521,8 +1657,10 @@ def _optval(c, addr: int, ln: int, level: int = -1, name: int = -1) -> Arg:
             return Arg(f"{addr:#x}", addr)
         if level == 255 and name == 1:  # ICMP_FILTER: the ICMP types let through
             passed = ~n & 0xFFFFFFFF
-            names = [_ICMP_TYPES.get(t) or str(t) for t in range(32) if passed >> t & 1]
-            return Arg(f"~[{' '.join(names)}]", {"inverted": True, "types": names})
+            types = [t for t in range(32) if passed >> t & 1]
+            names = [_ICMP_TYPES.get(t) or str(t) for t in types]
+            texts = [_name(t, _ICMP_TYPES.get(t)) for t in types] if _XSTYLE else names
+            return Arg(f"~[{' '.join(texts)}]", {"inverted": True, "types": names})
         return Arg(f"[{n}]", [n])
     return _buf(c, addr, ln)
 
@@ -1556,7 +1694,7 @@ def _getsockopt(c):
     if c.args[1] & 0xFFFFFFFF == 1 and c.args[2] & 0xFFFFFFFF == 4 and ln == 4 and val:
         err = optval.value[0] if isinstance(optval.value, list) else 0
         if err > 0:  # SO_ERROR: the pending error by name, [ECONNREFUSED]
-            optval = Arg(f"[{_errname(err)}]", [_errname(err)])
+            optval = Arg(f"[{_styled(err, _errname(err), 'd')}]", [_errname(err)])
     return [_fd(c, 0), level, name, optval, Arg(lentext, [ln])]
 
 
@@ -1722,15 +1860,27 @@ def _mmap(c):
     v = c.args[3] & 0xFFFFFFFF
     names = [_MAP_TYPE.get(v & 0xF) or f"{v & 0xF:#x} /* MAP_??? */"]
     if v & ~0xF:
-        _t, more = _flags(v & ~0xF & ~(0x3F << 26), _MAP_FLAGS)
+        bits = v & ~0xF & ~(0x3F << 26)
+        _t, more = _by_name(_flags, bits, _MAP_FLAGS) if _XSTYLE else _flags(bits, _MAP_FLAGS)
         names += more
         if v & 0x40000 and v >> 26:  # MAP_HUGETLB with a page size: MAP_HUGE_2MB etc.
             shift = v >> 26
             size = f"{1 << (shift - 20)}MB" if shift < 30 else f"{1 << (shift - 30)}GB"
             names.append(f"MAP_HUGE_{size}")
     prot = _flagsarg(_PROT, "PROT_NONE")(c, 2)
-    return [_ptr(c, 0), _ulong(c, 1), prot, Arg("|".join(names), names), _fd(c, 4),
+    return [_ptr(c, 0), _ulong(c, 1), prot, Arg(_styled(v, "|".join(names)), names), _fd(c, 4),
             _xlong(c, 5)]  # fmt: skip
+
+
+def _by_name(func, *args):
+    """``func(*args)`` (a flags or enum formatter) as -X abbrev prints it: the
+    names, for a decoder that styles the whole of a composite value itself."""
+    global _XSTYLE
+    style, _XSTYLE = _XSTYLE, ABBREV
+    try:
+        return func(*args)
+    finally:
+        _XSTYLE = style
 
 
 def _mprotect(c):
@@ -1751,7 +1901,7 @@ def _clone(c):
     ftext, fnames = _flags(fl, _CLONE_FLAGS) if fl else ("", [])
     if sig:
         fnames = [*fnames, signame(sig)]
-        ftext = f"{ftext}|{signame(sig)}" if ftext else signame(sig)
+        ftext = f"{ftext}|{_sigtext(sig)}" if ftext else _sigtext(sig)
     elif not fl:
         ftext = "0"
     out = [Arg(f"child_stack={_addr(c.args[1])}", c.args[1] or None),
@@ -1796,7 +1946,8 @@ def _clone3(c):
         parts.append(f"parent_tid={_addr(ptid)}")
         value["parent_tid"] = ptid
     sig = signame(esig) if esig else "0"
-    parts += [f"exit_signal={sig}", f"stack={_addr(stack)}", f"stack_size={_hex(ssize)}"]
+    parts += [f"exit_signal={_sigtext(esig)}", f"stack={_addr(stack)}",
+              f"stack_size={_hex(ssize)}"]  # fmt: skip
     value.update(exit_signal=sig, stack=stack, stack_size=ssize)
     if flags & 0x80000:
         parts.append(f"tls={_addr(tls)}")
@@ -1929,10 +2080,12 @@ def _sigaction_at(c, addr: int, out: bool) -> Arg:
         handler, flags, restorer, mask = struct.unpack("<QQQQ", c.mem.read(addr, 32))
     except OSError:
         return Arg(f"{addr:#x}", addr)
-    htext = _SA_HANDLER.get(handler) or f"{handler:#x}"
+    hname = _SA_HANDLER.get(handler)
+    htext = hname or f"{handler:#x}"
     mtext = _sigmask(mask, 64)
     ftext, fnames = _flags(flags, _SA_FLAGS)  # unsigned long: high bits show, as in strace
-    text = f"{{sa_handler={htext}, sa_mask={mtext.text}, sa_flags={ftext}"
+    shown = _name(handler, hname) if hname else htext
+    text = f"{{sa_handler={shown}, sa_mask={mtext.text}, sa_flags={ftext}"
     value = {"sa_handler": htext, "sa_mask": mtext.value, "sa_flags": fnames}
     if flags & 0x04000000:
         text += f", sa_restorer={_addr(restorer)}"
@@ -2021,9 +2174,9 @@ def _flock_at(c, addr: int) -> Arg:
         ltype, whence, start, ln, pid = struct.unpack("<hh4xqqi4x", c.mem.read(addr, 32))
     except OSError:
         return Arg(_addr(addr), addr)
-    t = _FLOCK_TYPE.get(ltype) or str(ltype)
-    w = _SEEK.get(whence) or str(whence)
-    value = {"l_type": t, "l_whence": w, "l_start": start, "l_len": ln}
+    t, tval = _xlat(ltype, _FLOCK_TYPE)
+    w, wval = _xlat(whence, _SEEK)
+    value = {"l_type": tval, "l_whence": wval, "l_start": start, "l_len": ln}
     text = f"{{l_type={t}, l_whence={w}, l_start={start}, l_len={ln}"
     if c.ok and c.args[1] in (5, 36):
         text += f", l_pid={pid}"
@@ -2064,20 +2217,24 @@ def _tc_flags(v: int, table: tuple) -> tuple[str, list[str]]:
 def _termios_text(iflag: int, oflag: int, cflag: int, lflag: int) -> tuple[str, dict]:
     """strace's abbreviated termios: the four flag words by name, then ``...``."""
     itext, inames = _tc_flags(iflag, _TC_IFLAGS)
-    onames = []
+    onames, otexts = [], []
     for mask, names in _TC_ODELAYS:
         onames.append(names[oflag & mask])
+        otexts.append(_styled(oflag & mask, onames[-1]))
         oflag &= ~mask
     otext, more = _tc_flags(oflag, _TC_OFLAGS)
     onames += more
     # The fields each end in "|" even when no flag follows (strace 6.1 does so).
-    otext = "|".join(onames[:6]) + "|" + otext
+    otext = "|".join(otexts) + "|" + otext
     cnames = [_TC_BAUD[cflag & _TC_CBAUD]]
+    ctexts = [_styled(cflag & _TC_CBAUD, cnames[0])]
     if cflag & _TC_CIBAUD:
         cnames.append(_TC_BAUD[(cflag & _TC_CIBAUD) >> 16] + "<<IBSHIFT")
+        ctexts.append(_styled(cflag & _TC_CIBAUD, cnames[-1]))
     cnames.append(_TC_CSIZES[cflag & _TC_CSIZE])
+    ctexts.append(_styled(cflag & _TC_CSIZE, cnames[-1]))
     ctext, more = _tc_flags(cflag & ~(_TC_CBAUD | _TC_CIBAUD | _TC_CSIZE), _TC_CFLAGS)
-    ctext = "|".join(cnames) + "|" + ctext
+    ctext = "|".join(ctexts) + "|" + ctext
     cnames += more
     ltext, lnames = _tc_flags(lflag, _TC_LFLAGS)
     text = f"{{c_iflag={itext}, c_oflag={otext}, c_cflag={ctext}, c_lflag={ltext}, ...}}"
@@ -2103,7 +2260,7 @@ def _termios_at(c, addr: int, termio: bool) -> Arg:
         cc = ", ".join(
             f"[{_TC_CC[k] if k < len(_TC_CC) else k}]={_hex(ch)}" for k, ch in enumerate(raw[17:36])
         )
-        text = f"{text[:-6]}, c_line={_LDISCS.get(line, line)}, c_cc=[{cc}]}}"
+        text = f"{text[:-6]}, c_line={_xlat(line, _LDISCS)[0]}, c_cc=[{cc}]}}"
         value.update(c_line=line, c_cc=list(raw[17:36]))
     return Arg(text, value)
 
@@ -2111,8 +2268,8 @@ def _termios_at(c, addr: int, termio: bool) -> Arg:
 def _ioctl(c):
     req = c.args[1] & 0xFFFFFFFF
     name = _IOCTL.get(req)
-    rtext = _IOCTL_TEXT.get(req) or name or f"{req:#x}"
-    out = [_fd(c, 0), Arg(rtext, name or req)]
+    rtext = _IOCTL_TEXT.get(req) or name
+    out = [_fd(c, 0), Arg(_name(req, rtext), name or req)]
     if req in _IOCTL_NOARG:
         return out
     arg = c.args[2]
@@ -2137,11 +2294,9 @@ def _ioctl(c):
                 )
             )
     elif req == 0x540B:
-        t, v = _xlat(arg, _TCFLSH, "TC???")
-        out.append(Arg(t, v))
+        out.append(Arg(*_xlat(arg, _TCFLSH, "TC???")))
     elif req == 0x540A:
-        t, v = _xlat(arg, _TCXONC, "TC???")
-        out.append(Arg(t, v))
+        out.append(Arg(*_xlat(arg, _TCXONC, "TC???")))
     elif req in (0x540E, 0x5409, 0x5425):  # TIOCSCTTY, TCSBRK, TCSBRKP: an int
         out.append(_int(c, 2))
     elif req == 0x5412:  # TIOCSTI: one character
@@ -2195,11 +2350,12 @@ def _dirents(c, addr: int, size: int, bits: int) -> Arg:
             dtype, name = raw[off + reclen - 1], raw[off + 18 : off + reclen - 1]
         name = name.split(b"\0", 1)[0]
         tname = _DT.get(dtype, str(dtype))
+        ttext = _styled(dtype, tname) if dtype in _DT else tname
         fields = f"d_ino={ino}, d_off={doff}, d_reclen={reclen}"
         if bits == 64:
-            items.append(f"{{{fields}, d_type={tname}, d_name={quote(name, False, c.xflag)}}}")
+            items.append(f"{{{fields}, d_type={ttext}, d_name={quote(name, False, c.xflag)}}}")
         else:
-            items.append(f"{{{fields}, d_name={quote(name, False, c.xflag)}, d_type={tname}}}")
+            items.append(f"{{{fields}, d_name={quote(name, False, c.xflag)}, d_type={ttext}}}")
         values.append({"d_ino": ino, "d_off": doff, "d_reclen": reclen, "d_type": tname,
                        "d_name": _strval(name)})  # fmt: skip
         off += reclen
@@ -2317,8 +2473,8 @@ def _nanosleep(c):
 
 def _clock_nanosleep(c):
     flags = _s32(c.args[1])
-    ftext = "TIMER_ABSTIME" if flags == 1 else str(flags)
-    return [_enumarg(_CLOCKS)(c, 0), Arg(ftext, ftext if flags == 1 else flags),
+    ftext = _styled(1, "TIMER_ABSTIME") if flags == 1 else str(flags)
+    return [_enumarg(_CLOCKS)(c, 0), Arg(ftext, "TIMER_ABSTIME" if flags == 1 else flags),
             _timespec(c, 2), _out_timespec(c, 3)]  # fmt: skip
 
 
@@ -2346,7 +2502,8 @@ def _arch_prctl(c):
 def _prlimit64(c):
     res = _s32(c.args[1])
     rtext = _RLIMIT[res] if 0 <= res < len(_RLIMIT) else str(res)
-    return [_int(c, 0), Arg(rtext, rtext), _rlimit_at(c, c.args[2], False),
+    shown = _styled(res, rtext) if 0 <= res < len(_RLIMIT) else rtext
+    return [_int(c, 0), Arg(shown, rtext), _rlimit_at(c, c.args[2], False),
             _rlimit_at(c, c.args[3], True)]  # fmt: skip
 
 
@@ -2362,8 +2519,8 @@ def _rlimit_at(c, addr: int, out: bool) -> Arg:
 
     def lim(v):
         if v == 0xFFFFFFFFFFFFFFFF:
-            return "RLIM64_INFINITY"
-        return f"{v // 1024}*1024" if v and v % 1024 == 0 else str(v)
+            return _styled(v, "RLIM64_INFINITY", "u")
+        return _styled(v, f"{v // 1024}*1024", "u") if v and v % 1024 == 0 else str(v)
 
     return Arg(f"{{rlim_cur={lim(cur)}, rlim_max={lim(mx)}}}", {"rlim_cur": cur, "rlim_max": mx})
 
@@ -2374,12 +2531,13 @@ def _futex(c):
     name = (_FUTEX_OPS.get(cmd) or str(cmd)) + ("_PRIVATE" if op & 128 else "")
     if op & 256:
         name += "|FUTEX_CLOCK_REALTIME"
-    out = [_ptr(c, 0), Arg(name, name), _int(c, 2)]
+    out = [_ptr(c, 0), Arg(_styled(op, name), name), _int(c, 2)]
     if cmd in (0, 9):  # WAIT, WAIT_BITSET: a timeout (WAIT_BITSET: and a bitset)
         out.append(_timespec(c, 3))
         if cmd == 9:
             bits = c.args[5] & 0xFFFFFFFF
-            out.append(Arg("FUTEX_BITSET_MATCH_ANY" if bits == 0xFFFFFFFF else _hex(bits), bits))
+            any_bits = _styled(bits, "FUTEX_BITSET_MATCH_ANY")
+            out.append(Arg(any_bits if bits == 0xFFFFFFFF else _hex(bits), bits))
     elif cmd in (3, 4):  # REQUEUE, CMP_REQUEUE
         out += [_uint(c, 3), _ptr(c, 4)]
         if cmd == 4:
@@ -2459,12 +2617,13 @@ def _sigevent_at(c, addr: int) -> Arg:
         parts.append(f"sigev_value={{sival_int={_s32(sival)}, sival_ptr={sival:#x}}}")
         value["sigev_value"] = sival
     if notify in (0, 2, 4):  # a signal is sent: its name
-        stext = signame(signo) if signo > 0 else str(signo)
+        stext, sval = _sigtext(signo), signame(signo) if signo > 0 else str(signo)
     else:
-        stext = str(signo & 0xFFFFFFFF)
-    ntext = _SIGEV_NOTIFY.get(notify) or f"{notify:#x} /* SIGEV_??? */"
+        stext = sval = str(signo & 0xFFFFFFFF)
+    nname = _SIGEV_NOTIFY.get(notify)
+    ntext = _name(notify, nname, "SIGEV_???")
     parts += [f"sigev_signo={stext}", f"sigev_notify={ntext}"]
-    value.update(sigev_signo=stext, sigev_notify=ntext)
+    value.update(sigev_signo=sval, sigev_notify=nname or f"{notify:#x} /* SIGEV_??? */")
     if notify == 4:
         (tid,) = struct.unpack_from("<i", raw, 16)
         parts.append(f"sigev_notify_thread_id={tid}")
@@ -2491,7 +2650,9 @@ def _timer_create(c):
 
 def _timer_flags(c, i):
     flags = _s32(c.args[i])
-    return Arg("TIMER_ABSTIME", "TIMER_ABSTIME") if flags == 1 else Arg(str(flags), flags)
+    if flags == 1:
+        return Arg(_styled(1, "TIMER_ABSTIME"), "TIMER_ABSTIME")
+    return Arg(str(flags), flags)
 
 
 def _timer_settime(c):
@@ -2565,8 +2726,8 @@ _CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
 
 def _cap_name(v: int) -> tuple[str, int | str]:
     if 0 <= v < len(_CAPS):
-        return _CAPS[v], _CAPS[v]
-    return f"{v:#x} /* CAP_??? */", v
+        return _styled(v, _CAPS[v]), _CAPS[v]
+    return _name(v, None, "CAP_???"), v
 
 
 def _cap_header(c) -> tuple[Arg, int]:
@@ -2664,7 +2825,7 @@ def _prctl(c):
         if arg2 > 128:
             return [*out, Arg(str(arg2), arg2)]
         name = signame(arg2) if arg2 else "0"
-        return [*out, Arg(name, name if arg2 else 0)]
+        return [*out, Arg(_sigtext(arg2), name if arg2 else 0)]
     if option == 2:  # PR_GET_PDEATHSIG: [SIGKILL]
         done = c.out(arg2)
         if done:
@@ -2674,7 +2835,7 @@ def _prctl(c):
         except OSError:
             return [*out, Arg(f"{arg2:#x}", arg2)]
         name = signame(sig) if sig > 0 else str(sig)
-        return [*out, Arg(f"[{name}]", [name])]
+        return [*out, Arg(f"[{_sigtext(sig)}]", [name])]
     if option in _PR_INT_OUT:  # [N]
         return [*out, _intptr_out(c, 1)]
     if option in (15, 16):  # PR_SET_NAME, PR_GET_NAME: the comm, at most 16 bytes
@@ -2703,10 +2864,10 @@ def _prctl(c):
         return [*out, _long(c, 1)]
     if option == 0x59616D61:  # PR_SET_PTRACER
         if _s32(arg2) == -1:
-            return [*out, Arg("PR_SET_PTRACER_ANY", "PR_SET_PTRACER_ANY")]
+            return [*out, Arg(_styled(arg2, "PR_SET_PTRACER_ANY"), "PR_SET_PTRACER_ANY")]
         return [*out, Arg(str(arg2), arg2)]
     if option == 0x53564D41 and arg2 == 0:  # PR_SET_VMA, PR_SET_VMA_ANON_NAME
-        return [*out, Arg("PR_SET_VMA_ANON_NAME", "PR_SET_VMA_ANON_NAME"), _ptr(c, 2),
+        return [*out, Arg(_styled(0, "PR_SET_VMA_ANON_NAME"), "PR_SET_VMA_ANON_NAME"), _ptr(c, 2),
                 _ulong(c, 3), _str(c, 4)]  # fmt: skip
     return [*out, *_prctl_hex(c, 1)]
 
@@ -2754,14 +2915,15 @@ def _statfs_buf(c, i):
     ftype, bsize, *counts = struct.unpack_from("<qq5Q", raw)
     fsid = struct.unpack_from("<II", raw, 56)
     namelen, frsize, flags = struct.unpack_from("<qqq", raw, 64)
-    ttext = _FS_MAGIC.get(ftype) or _hex(ftype)
+    tname = _FS_MAGIC.get(ftype)
+    ttext = tname or _hex(ftype)
     ftext, fnames = _flags(flags, _ST_FLAGS, "0")
     value = {"f_type": ttext, "f_bsize": bsize, **dict(zip(_STATFS_COUNTS, counts, strict=True)),
              "f_fsid": list(fsid), "f_namelen": namelen, "f_frsize": frsize,
              "f_flags": fnames}  # fmt: skip
     sizes = ", ".join(f"{k}={n}" for k, n in zip(_STATFS_COUNTS, counts, strict=True))
     return Arg(
-        f"{{f_type={ttext}, f_bsize={bsize}, {sizes}, "
+        f"{{f_type={_name(ftype, tname)}, f_bsize={bsize}, {sizes}, "
         f"f_fsid={{val=[{_hex(fsid[0])}, {_hex(fsid[1])}]}}, f_namelen={namelen}, "
         f"f_frsize={frsize}, f_flags={ftext}}}",
         value,
@@ -2965,6 +3127,7 @@ def decode_call(
     entry: dict | None = None,
     xflag: int = 0,
     verbose: bool = False,
+    xstyle: int = ABBREV,
 ) -> list[Arg]:
     """Decode a syscall's arguments as strace prints them.
 
@@ -2978,8 +3141,11 @@ def decode_call(
     signed result (``-errno`` on failure).  ``entry`` is what
     :func:`capture_entry` saved at syscall entry, for value-result arguments.
     ``verbose``: strace's -v, structures unabbreviated (stat's every field,
-    execve's environment, getdents' entries).
+    execve's environment, getdents' entries).  ``xstyle``: strace's -X, how
+    named constants show (ABBREV: names, RAW: numbers, VERBOSE: both).
     """
+    global _XSTYLE
+    _XSTYLE = xstyle
     c = _Ctx(args, mem, strsize, fd_path, exiting, retval, entry, xflag, verbose)
     sig = _SIGS.get(name)
     if sig is None:
@@ -3265,6 +3431,7 @@ def format_result(
     args: tuple[int, ...] | None = None,
     mem=None,
     fd_path=None,
+    xstyle: int = ABBREV,
 ) -> tuple[str, str | None]:
     """strace's text for a result, and the errno name when it is an error.
 
@@ -3272,7 +3439,10 @@ def format_result(
     (``exit_group``, a killed tracee): ``"?"``.  With ``args`` (and ``mem``), the
     annotations strace adds are added too: ``0 (flags O_RDONLY)`` for fcntl's
     F_GETFL, ``1 ([{fd=3, revents=POLLIN}])`` for poll, ``0 (Timeout)``.
+    ``xstyle``: strace's -X for the annotations' constants (error names stay).
     """
+    global _XSTYLE
+    _XSTYLE = xstyle
     if retval is None:
         return "?", None
     if retval >= 0 and fd_path is None and name not in _ANNOTATED_RESULT:
@@ -3316,9 +3486,10 @@ def format_result(
     if name == "fcntl" and args is not None:
         cmd = _s32(args[1])
         if cmd == 1:
-            return (f"{_hex(retval)} (flags FD_CLOEXEC)" if retval else "0"), None
-        if cmd == 3:
-            fl = _oflags(_Ctx((retval,), None, 0, None, True, None, None, 0), 0)
+            fdflags = _flags(retval, _FD_FLAGS)[0]
+            return (f"{_hex(retval)} (flags {fdflags})" if retval else "0"), None
+        if cmd == 3:  # (by name under every -X, as strace)
+            fl = _by_name(_oflags, _Ctx((retval,), None, 0, None, True, None, None, 0), 0)
             return f"{_hex(retval)} (flags {fl.text})", None
         if cmd == 1034:
             return (f"{_hex(retval)} (seals {_flags(retval, _SEALS)[0]})" if retval else "0"), None
@@ -3392,6 +3563,13 @@ def _si_code_name(signo: int, code: int) -> str:
     return str(code)
 
 
+def _si_code_text(signo: int, code: int) -> str:
+    if not _XSTYLE:
+        return _si_code_name(signo, code)
+    name = _si_code_name(signo, code)
+    return _name(code, None if name == str(code) else name)
+
+
 def unpack_siginfo(raw: bytes) -> dict:
     """A siginfo_t (128 bytes) by field name; ``format_signal`` picks the ones
     strace shows for its signal and code."""
@@ -3416,7 +3594,7 @@ def _siginfo_text(si: dict) -> str:
     if not signo:
         return "{}"
     code = g("si_code", 0)
-    parts = [f"si_signo={signame(signo)}", f"si_code={_si_code_name(signo, code)}"]
+    parts = [f"si_signo={_sigtext(signo)}", f"si_code={_si_code_text(signo, code)}"]
     if g("si_errno"):
         parts.append(f"si_errno={_errname(g('si_errno'))}")
     source = [f"si_pid={g('si_pid', 0)}", f"si_uid={g('si_uid', 0)}"]
@@ -3434,7 +3612,7 @@ def _siginfo_text(si: dict) -> str:
     elif signo == 17:
         parts += source
         status = g("si_status", 0)
-        parts.append(f"si_status={status if code == 1 else signame(status)}")
+        parts.append(f"si_status={status if code == 1 else _sigtext(status)}")
         parts += [
             f"si_utime={_clock_t(g('si_utime', 0))}",
             f"si_stime={_clock_t(g('si_stime', 0))}",
@@ -3447,7 +3625,10 @@ def _siginfo_text(si: dict) -> str:
     elif signo == 31:
         parts.append(f"si_call_addr={_addr(g('si_call_addr', 0) or 0)}")
         parts.append(f"si_syscall={g('si_syscall', 0)}")
-        parts.append(f"si_arch={g('si_arch', 'AUDIT_ARCH_X86_64')}")
+        arch = g("si_arch", "AUDIT_ARCH_X86_64")
+        parts.append(
+            f"si_arch={_styled(0xC000003E, arch) if arch == 'AUDIT_ARCH_X86_64' else arch}"
+        )
     else:
         if g("si_pid") or g("si_uid"):
             parts += source
@@ -3463,13 +3644,16 @@ def _clock_t(ticks: int) -> str:
     return f"{ticks} /* {ticks // 100}.{ticks % 100:02d} s */"
 
 
-def format_signal(siginfo: dict) -> str:
+def format_signal(siginfo: dict, xstyle: int = ABBREV) -> str:
     """strace's line for a delivered signal: ``--- SIGCHLD {si_signo=SIGCHLD, ...} ---``.
 
     ``siginfo`` holds the siginfo_t fields by name (``si_signo``, ``si_code``,
     ``si_pid``, ``si_uid``, ``si_status``, ``si_utime``, ``si_stime``, ``si_addr``,
     ``si_errno``, ``si_int``, ``si_ptr``...); missing ones count as 0.
+    ``xstyle``: strace's -X (ABBREV, RAW, VERBOSE) for the fields' constants.
     """
+    global _XSTYLE
+    _XSTYLE = xstyle
     return f"--- {signame(siginfo.get('si_signo', 0))} {_siginfo_text(siginfo)} ---"
 
 

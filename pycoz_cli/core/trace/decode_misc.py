@@ -31,6 +31,7 @@ from pycoz_cli.core.trace.decode import (
     _itimerval_at,
     _long,
     _mode_text,
+    _name,
     _path,
     _ptr,
     _rusage,
@@ -38,6 +39,8 @@ from pycoz_cli.core.trace.decode import (
     _siginfo_in,
     _sigset_at,
     _str,
+    _styled,
+    _styled_text,
     _timespec_at,
     _uint,
     _ulong,
@@ -330,20 +333,22 @@ _UMOUNT_FLAGS = ((1, "MNT_FORCE"), (2, "MNT_DETACH"), (4, "MNT_EXPIRE"),
 
 def _mount(c):
     flags = c.args[3]
-    names = []
+    names, texts = [], []
     if flags & _MS_MGC_MSK == _MS_MGC_VAL:  # the old magic in the high word
         names.append("MS_MGC_VAL")
+        texts.append(_styled(_MS_MGC_VAL, "MS_MGC_VAL"))
         flags &= ~_MS_MGC_MSK
     if flags or not names:
-        names.append(_flags(flags, _MS_FLAGS)[0])
-    text = "|".join(names)
+        text, more = _flags(flags, _MS_FLAGS)
+        names += more
+        texts.append(text)
     # A remount keeps its type (shown as an address), a bind, move or propagation
     # change means nothing by its type and data either.
     remount = c.args[3] & 0x20
     quiet = not remount and c.args[3] & (0x1000 | 0x2000 | 0x20000 | 0x40000 | 0x80000 | 0x100000)
     fstype = _ptr(c, 2) if remount or quiet else _str(c, 2)
     data = _ptr(c, 4) if quiet or not c.args[4] else _str(c, 4)
-    return [_path(c, 0), _path(c, 1), fstype, Arg(text, text.split("|")), data]
+    return [_path(c, 0), _path(c, 1), fstype, Arg("|".join(texts), names), data]
 
 
 # --- utimensat's times -------------------------------------------------------------------
@@ -376,8 +381,8 @@ def _utimensat(c):
             parts, values = [], []
             for sec, nsec in ((a[0], a[1]), (a[2], a[3])):
                 special = _UTIME.get(nsec)
-                if special:
-                    parts.append(special)
+                if special:  # -X raw: the timespec; verbose: and the name, as a comment
+                    parts.append(_styled_text(f"{{tv_sec={sec}, tv_nsec={nsec}}}", special))
                     values.append(special)
                 else:
                     parts.append(f"{{tv_sec={sec}, tv_nsec={nsec}}}{time_comment(sec, nsec)}")
@@ -471,9 +476,11 @@ def _io_uring_enter(c):
 def _io_uring_register(c):
     op = c.args[1] & 0xFFFFFFFF
     if op < len(_IORING_REGISTER):
-        otext = _IORING_REGISTER[op]
+        oname = _IORING_REGISTER[op]
     else:
-        otext = f"{op:#x} /* IORING_REGISTER_??? */"
+        oname = f"{op:#x} /* IORING_REGISTER_??? */"
+    otext = _name(op, _IORING_REGISTER[op] if op < len(_IORING_REGISTER) else None,
+                  "IORING_REGISTER_???")  # fmt: skip
     arg, n = c.args[2], c.args[3] & 0xFFFFFFFF
     if not arg:
         argument = Arg("NULL", None)
@@ -490,11 +497,11 @@ def _io_uring_register(c):
         argument = c.out(arg) or _probe(c, arg, n)
     else:
         argument = Arg(_ptr_text(arg), arg)
-    return [_fd(c, 0), Arg(otext, otext), argument, _uint(c, 3)]
+    return [_fd(c, 0), Arg(otext, oname), argument, _uint(c, 3)]
 
 
 def _op_name(op: int) -> str:
-    return _IORING_OPS[op] if op < len(_IORING_OPS) else f"{op} /* IORING_OP_??? */"
+    return _name(op, _IORING_OPS[op] if op < len(_IORING_OPS) else None, "IORING_OP_???", "u")
 
 
 def _probe(c, addr: int, n: int) -> Arg:
@@ -543,7 +550,7 @@ def _policy_text(v: int) -> str:
 def _policy(c, i):
     v = _s32(c.args[i])
     text = _policy_text(v & 0xFFFFFFFF) if v >= 0 else str(v)
-    return Arg(text, text)
+    return Arg(_styled(v, text) if v >= 0 else text, text)
 
 
 def _mincore(c):
@@ -578,19 +585,21 @@ def _times(c):
 
 def _membarrier(c):
     cmd = c.args[0] & 0xFFFFFFFF
-    text = "MEMBARRIER_CMD_QUERY" if cmd == 0 else _flags(cmd, _MEMBARRIER)[0]
-    return [Arg(text, text), _uint(c, 1)]
+    if cmd == 0:
+        return [Arg(_styled(0, "MEMBARRIER_CMD_QUERY"), "MEMBARRIER_CMD_QUERY"), _uint(c, 1)]
+    text, names = _flags(cmd, _MEMBARRIER)
+    return [Arg(text, "|".join(names)), _uint(c, 1)]
 
 
 def _mknod_args(c, mode_i: int) -> list:
     mode = c.args[mode_i] & 0xFFFFFFFF
-    text, _ = _mode_text(mode)
-    out = [Arg(text, text)]
+    text, value = _mode_text(mode)
+    out = [Arg(text, value)]
     if mode & 0o170000 in (0o20000, 0o60000):  # a device: its number
         dev = c.args[mode_i + 1]
         major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF)
         minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF)
-        out.append(Arg(f"makedev({major:#x}, {minor:#x})", dev))
+        out.append(Arg(_styled(dev, f"makedev({major:#x}, {minor:#x})"), dev))
     return out
 
 
@@ -797,7 +806,8 @@ def _ifreq(c, req: int) -> Arg:
     elif req == 0x8927:  # SIOCGIFHWADDR
         (fam,) = struct.unpack_from("<H", raw, 16)
         hw = ":".join(f"{b:02x}" for b in raw[18:24])
-        field = f"ifr_hwaddr={{sa_family={_ARPHRD.get(fam) or fam}, sa_data={hw}}}"
+        family = _name(fam, _ARPHRD[fam]) if fam in _ARPHRD else str(fam)
+        field = f"ifr_hwaddr={{sa_family={family}, sa_data={hw}}}"
     else:  # the addresses: SIOCGIFADDR, NETMASK, BRDADDR, DSTADDR, SIOCSIFADDR
         label = {0x891B: "ifr_netmask", 0x8919: "ifr_broadaddr", 0x8917: "ifr_dstaddr"}
         field = f"{label.get(req, 'ifr_addr')}={decode_sockaddr(raw[16:32]).text}"

@@ -25,6 +25,7 @@ import struct
 
 from pycoz_cli.core.trace import _netlink_names as _nl
 from pycoz_cli.core.trace.decode import (
+    RAW,
     Arg,
     _errname,
     _flags,
@@ -33,9 +34,13 @@ from pycoz_cli.core.trace.decode import (
     _ifindex,
     _ipv4_text,
     _makedev,
+    _rawbytes,
+    _styled,
+    _xstyle,
     escape,
     quote,
 )
+from pycoz_cli.core.trace.decode import _name as _const
 from pycoz_cli.core.trace.decode_misc import _ARPHRD, _IFF
 
 _FAMILIES: dict = {}  # socket inode -> its netlink family, once found
@@ -119,15 +124,15 @@ _TYPES = {0: (_RTM, "RTM_???"), 4: (_SOCK_DIAG, "SOCK_DIAG_???")}
 def _type_text(fam: int, typ: int) -> str:
     name = _NLMSG.get(typ)
     if name:
-        return name
+        return _styled(typ, name)
     if typ < 16:
-        return f"{_hex(typ)} /* NLMSG_??? */"
+        return _const(typ, None, "NLMSG_???")
     table, unknown = _TYPES.get(fam, (None, "NLMSG_???"))
     if table is not None:
         name = table.get(typ)
         if name:
-            return name
-    return f"{typ:#x} /* {unknown} */"
+            return _styled(typ, name)
+    return _const(typ, None, unknown)
 
 
 def _flags_text(fam: int, typ: int, flags: int) -> str:
@@ -193,7 +198,7 @@ def _nlmsgerr(c, fam: int, flags: int, data: bytes) -> str:
     if len(data) < 20:
         return _hexstr(c, data)
     (err,) = struct.unpack_from("<i", data)
-    etext = f"-{_errname(-err)}" if err < 0 else str(err)
+    etext = _styled(err, f"-{_errname(-err)}", "d") if err < 0 else str(err)
     rest = data[4:]
     inner_len = max(16, struct.unpack_from("<I", rest)[0])
     payload = min(len(rest), 16 if flags & 0x100 else inner_len)
@@ -258,11 +263,16 @@ _RTEXT = ((1, "RTEXT_FILTER_VF"), (2, "RTEXT_FILTER_BRVLAN"), (4, "RTEXT_FILTER_
 
 
 def _name(table, v: int) -> str:
-    return table.get(v) or str(v)
+    name = table.get(v)
+    return _styled(v, name) if name else str(v)
 
 
 def _family(v: int) -> str:
-    return _nl.ADDRFAMS.get(v) or f"{v:#x} /* AF_??? */"
+    return _const(v, _nl.ADDRFAMS.get(v), "AF_???")
+
+
+def _state(v: int) -> str:
+    return _styled(v, _TCP_STATES[v]) if 0 < v < len(_TCP_STATES) else str(v)
 
 
 def _index(v: int) -> str:
@@ -321,10 +331,7 @@ def _xval(table: dict, size: int, unknown: str | None):
         if len(data) < size or len(data) > 8:
             return None
         v = int.from_bytes(data[:size], "little")
-        name = table.get(v)
-        if name is not None:
-            return name
-        return f"{v:#x} /* {unknown} */" if unknown else str(v)
+        return _const(v, table.get(v), unknown)
 
     return decode
 
@@ -336,10 +343,7 @@ def _flagset(table: tuple, size: int, unknown: str):
         if len(data) < size or len(data) > 8:
             return None
         v = int.from_bytes(data[:size], "little")
-        text, names = _flags(v, table)
-        if v and len(names) == 1 and names[0][:2] == "0x":
-            return f"{text} /* {unknown} */"
-        return text
+        return _flags_or_unknown(v, table, unknown)[0]
 
     return decode
 
@@ -352,7 +356,7 @@ def _a_clock_t(c, data, ctx):
     if len(data) > 8:
         return None
     v = int.from_bytes(data, "little")
-    if v <= 0 or _CLK_TCK <= 0:
+    if v <= 0 or _CLK_TCK <= 0 or _xstyle() == RAW:
         return str(v)
     width = min(len(str(_CLK_TCK)) - 1, 9)
     frac = f"{(v % _CLK_TCK) / _CLK_TCK:.{width}f}"[1:]
@@ -384,8 +388,7 @@ def _indexed(table: dict, unknown: str, fmt: str):
             if k == c.strsize and not c.verbose:
                 texts.append("...")
                 break
-            name = table.get(k)
-            texts.append(f"[{name if name else f'{k} /* {unknown} */'}]={v}")
+            texts.append(f"[{_const(k, table.get(k), unknown, 'd')}]={v}")
         return "[" + ", ".join(texts) + "]"
 
     return decode
@@ -413,14 +416,15 @@ def _a_table(c, data, fam):
     if len(data) < 4:
         return None
     v = struct.unpack("<I", data[:4])[0]
-    return _TABLES.get(v) or _hex(v)
+    return _const(v, _TABLES.get(v))
 
 
 def _a_addr(c, data, fam):
     if fam == 2 and len(data) >= 4:
-        return _ipv4_text(data)
+        return _rawbytes(data, _ipv4_text(data))
     if fam == 10 and len(data) >= 16:
-        return f'inet_pton(AF_INET6, "{socket.inet_ntop(socket.AF_INET6, data[:16])}")'
+        text = f'inet_pton(AF_INET6, "{socket.inet_ntop(socket.AF_INET6, data[:16])}")'
+        return _rawbytes(data, text)
     return None
 
 
@@ -441,9 +445,8 @@ _HWADDR_SIZES = {0: 7, 1: 6, 3: 7, 6: 6, 7: 1, 15: 2, 24: 16, 27: 8, 32: 20}
 def _a_hwaddr(c, data, fam):
     if len(data) > 32:  # MAX_ADDR_LEN
         return None
-    if isinstance(fam, int):
-        data = data[: _HWADDR_SIZES.get(fam, 255)]
-    return ":".join(f"{b:02x}" for b in data)
+    shown = data[: _HWADDR_SIZES.get(fam, 255)] if isinstance(fam, int) else data
+    return _rawbytes(data, ":".join(f"{b:02x}" for b in shown))
 
 
 _STATS = ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors",
@@ -516,7 +519,7 @@ def _a_ether_proto(c, data, ctx):
     if len(data) < 2:
         return None
     v = int.from_bytes(data[:2], "big")
-    return f"htons({_ETH_P.get(v) or f'{v:#x} /* ETHER_P_??? */'})"
+    return f"htons({_const(v, _ETH_P.get(v), 'ETHER_P_???')})"
 
 
 _BRPORT_VALUES = {
@@ -787,7 +790,7 @@ _RTA_VALUES = {
 def _tname(names, kind: int, unknown: str) -> str:
     name = names.get(kind) if isinstance(names, dict) else (
         names[kind] if kind < len(names) else None)  # fmt: skip
-    return name or f"{kind:#x} /* {unknown} */"
+    return _const(kind, name, unknown)
 
 
 def _attrs(c, data: bytes, names, values, ctx, unknown: str, each=None) -> str:
@@ -806,9 +809,9 @@ def _attrs(c, data: bytes, names, values, ctx, unknown: str, each=None) -> str:
         kind = typ & 0x3FFF
         tname = _tname(names, kind, unknown)
         if typ & 0x4000:
-            tname = "NLA_F_NET_BYTEORDER|" + tname
+            tname = _styled(0x4000, "NLA_F_NET_BYTEORDER") + "|" + tname
         if typ & 0x8000:
-            tname = "NLA_F_NESTED|" + tname
+            tname = _styled(0x8000, "NLA_F_NESTED") + "|" + tname
         head = f"{{nla_len={ln}, nla_type={tname}}}"
         value = data[off + 4 : off + ln] if ln >= 4 else b""
         if value:
@@ -867,9 +870,9 @@ def _rtmsg(c, data: bytes) -> str:
     fam, dst, src, tos, table, proto, scope, typ, flags = struct.unpack_from("<8BI", data)
     head = (
         f"{{rtm_family={_family(fam)}, rtm_dst_len={dst}, rtm_src_len={src}, rtm_tos={tos}, "
-        f"rtm_table={_TABLES.get(table) or _hex(table)}, rtm_protocol={_name(_PROTOS, proto)}, "
+        f"rtm_table={_const(table, _TABLES.get(table))}, rtm_protocol={_name(_PROTOS, proto)}, "
         f"rtm_scope={_name(_SCOPE, scope)}, "
-        f"rtm_type={_RTN[typ] if typ < len(_RTN) else typ}, "
+        f"rtm_type={_styled(typ, _RTN[typ]) if typ < len(_RTN) else typ}, "
         f"rtm_flags={_flags_or_unknown(flags, _RTM_F, 'RTM_F_???')[0]}}}"
     )
     return _with_attrs(c, head, data, 12, _RTA_NAMES, _RTA_VALUES, fam, "RTA_???")
@@ -921,11 +924,13 @@ def _ndmsg(c, data: bytes) -> str:
     if len(data) < 12:
         return f"{{ndm_family={_family(data[0])}, ...}}"
     fam, index, state, flags, typ = struct.unpack_from("<BxxxiHBB", data)
-    state_text = _flags_or_unknown(state, _NUD, "NUD_???")[0] if state else "NUD_NONE"
+    state_text = (
+        _flags_or_unknown(state, _NUD, "NUD_???")[0] if state else _flags(0, (), "NUD_NONE")[0]
+    )
     head = (
         f"{{ndm_family={_family(fam)}, ndm_ifindex={_index(index)}, ndm_state={state_text}, "
         f"ndm_flags={_flags_or_unknown(flags, _NTF, 'NTF_???')[0]}, "
-        f"ndm_type={_RTN[typ] if typ < len(_RTN) else f'{typ:#x} /* RTN_??? */'}}}"
+        f"ndm_type={_const(typ, _RTN[typ] if typ < len(_RTN) else None, 'RTN_???')}}}"
     )
     return _with_attrs(c, head, data, 12, _NDA_NAMES, _NDA_VALUES, fam, "NDA_???")
 
@@ -963,7 +968,7 @@ def _a_be64(c, data, ctx):
 
 
 def _a_rt_proto(c, data, ctx):
-    return _PROTOS.get(data[0]) or f"{data[0]:#x} /* RTPROT_??? */" if data else None
+    return _const(data[0], _PROTOS.get(data[0]), "RTPROT_???") if data else None
 
 
 _FRA_VALUES = {
@@ -979,8 +984,8 @@ def _fib_rule_hdr(c, data: bytes) -> str:
     fam, dst, src, tos, table, _r1, _r2, action, flags = struct.unpack_from("<8BI", data)
     head = (
         f"{{family={_family(fam)}, dst_len={dst}, src_len={src}, tos={tos}, "
-        f"table={_TABLES.get(table) or f'{table:#x} /* RT_TABLE_??? */'}, "
-        f"action={_FR_ACT[action] if action < len(_FR_ACT) else f'{action:#x} /* FR_ACT_??? */'}, "
+        f"table={_const(table, _TABLES.get(table), 'RT_TABLE_???')}, "
+        f"action={_const(action, _FR_ACT[action] if action < 9 else None, 'FR_ACT_???')}, "
         f"flags={_flags_or_unknown(flags, _FIB_RULE_F, 'FIB_RULE_???')[0]}}}"
     )
     return _with_attrs(c, head, data, 12, _FRA_NAMES, _FRA_VALUES, fam, "FRA_???")
@@ -1056,7 +1061,7 @@ def _a_ip_proto(c, data, ctx):  # decode_nla_ip_proto: up to 8 bytes, all of the
     if len(data) > 8:
         return None
     v = int.from_bytes(data, "little")
-    return _IPPROTOS.get(v) or f"{v:#x} /* IPPROTO_??? */"
+    return _const(v, _IPPROTOS.get(v), "IPPROTO_???")
 
 
 _FRA_VALUES[22] = _a_ip_proto
@@ -1086,9 +1091,10 @@ def _a_shutdown(c, data, ctx):  # the bits with their names as a comment (no UAP
     if len(data) < 1 or len(data) > 8:
         return None
     v = data[0]
-    if not v:
-        return "0"
-    names = _flags(v, ((1, "RCV_SHUTDOWN"), (2, "SEND_SHUTDOWN")))[0]
+    if not v or _xstyle() == RAW:
+        return _hex0(v)
+    names = "|".join(n for b, n in ((1, "RCV_SHUTDOWN"), (2, "SEND_SHUTDOWN")) if v & b)
+    names += f"|{v & ~3:#x}" if v & ~3 and names else ("" if names else f"{v:#x}")
     return f"{v:#x} /* {names} */" if not names.startswith("0x") else f"{v:#x} /* ???_SHUTDOWN */"
 
 
@@ -1106,6 +1112,18 @@ def _sockid(fam: int, raw: bytes, off: int) -> str:
     sport, dport = struct.unpack_from(">HH", raw, off)
     src, dst = raw[off + 4 : off + 20], raw[off + 20 : off + 36]
     ifindex, c1, c2 = struct.unpack_from("<III", raw, off + 36)
+    if _xstyle():  # -X raw/verbose: the fields' bytes (verbose: and their meaning)
+        if fam == 10:
+            src_text = f'inet_pton(AF_INET6, "{socket.inet_ntop(socket.AF_INET6, src)}")'
+            dst_text = f'inet_pton(AF_INET6, "{socket.inet_ntop(socket.AF_INET6, dst)}")'
+        else:
+            src_text, dst_text = _ipv4_text(src), _ipv4_text(dst)
+        return (
+            f"id={{idiag_sport={_rawbytes(raw[off : off + 2], f'htons({sport})')}, "
+            f"idiag_dport={_rawbytes(raw[off + 2 : off + 4], f'htons({dport})')}, "
+            f"idiag_src={_rawbytes(src, src_text)}, idiag_dst={_rawbytes(dst, dst_text)}, "
+            f"idiag_if={_index(ifindex)}, idiag_cookie=[{c1}, {c2}]}}"
+        )
     if fam == 10:
         addrs = (
             f'inet_pton(AF_INET6, "{socket.inet_ntop(socket.AF_INET6, src)}", &idiag_src), '
@@ -1138,7 +1156,7 @@ def _inet_diag_msg(c, data: bytes) -> str | None:
     expires, rqueue, wqueue, uid, inode = struct.unpack_from("<5I", data, 52)
     head = (
         f"{{idiag_family={_family(fam)}, idiag_state="
-        f"{_TCP_STATES[state] if 0 < state < len(_TCP_STATES) else state}, "
+        f"{_state(state)}, "
         f"idiag_timer={timer}, idiag_retrans={retrans}, {_sockid(fam, data, 4)}, "
         f"idiag_expires={expires}, idiag_rqueue={rqueue}, idiag_wqueue={wqueue}, "
         f"idiag_uid={uid}, idiag_inode={inode}}}"
@@ -1163,7 +1181,7 @@ def _a_unix_vfs(c, data, ctx):
     if len(data) < 8:
         return None
     ino, dev = struct.unpack_from("<II", data)  # struct unix_diag_vfs: the inode first
-    return f"{{udiag_vfs_dev={_makedev(dev)}, udiag_vfs_ino={ino}}}"
+    return f"{{udiag_vfs_dev={_styled(dev, _makedev(dev))}, udiag_vfs_ino={ino}}}"
 
 
 def _a_unix_icons(c, data, ctx):  # the inodes of the connections a listener holds
@@ -1185,7 +1203,7 @@ def _unix_diag_req(c, data: bytes) -> str | None:
         return None
     proto, states, ino, show, c1, c2 = struct.unpack_from("<xBxxIIIII", data)
     return (
-        f"{{sdiag_family=AF_UNIX, sdiag_protocol={proto}, "
+        f"{{sdiag_family={_family(1)}, sdiag_protocol={proto}, "
         f"udiag_states={_flags(states, _TCP_STATE_BITS)[0]}, udiag_ino={ino}, "
         f"udiag_show={_flags(show, _UDIAG_SHOW)[0]}, udiag_cookie=[{c1}, {c2}]}}"
     )
@@ -1196,8 +1214,8 @@ def _unix_diag_msg(c, data: bytes) -> str | None:
         return None
     typ, state, ino, c1, c2 = struct.unpack_from("<xBBxIII", data)
     head = (
-        f"{{udiag_family=AF_UNIX, udiag_type={_name(_SOCK_TYPES, typ)}, "
-        f"udiag_state={_TCP_STATES[state] if 0 < state < len(_TCP_STATES) else state}, "
+        f"{{udiag_family={_family(1)}, udiag_type={_name(_SOCK_TYPES, typ)}, "
+        f"udiag_state={_state(state)}, "
         f"udiag_ino={ino}, udiag_cookie=[{c1}, {c2}]}}"
     )
     return _with_attrs(c, head, data, 16, _UNIX_DIAG_NAMES, _UNIX_DIAG_VALUES, 1, "UNIX_DIAG_???")

@@ -70,14 +70,18 @@ QUIET_LEVELS = (
     frozenset(("attach", "personality", "exit", "superseded", "path-resolution")),
 )
 
+#: strace's -X styles, in the order of decode.ABBREV, RAW, VERBOSE.
+XSTYLES = ("abbrev", "raw", "verbose")
+
 
 class Common:
     """Options every sink understands (strace's -s, -y, -e status=, -e signal=,
-    -q), and the ones of strace's own sinks (-x, -e decode-fds=, -e quiet=).
+    -q), and the ones of strace's own sinks (-x, -X, -e decode-fds=, -e quiet=).
 
     ``decode_fds``: true for -y; a set of ``-e decode-fds=`` words says which
     decorations (``path``; ``socket``, ``dev``, ``pidfd`` with -yy).
     ``quiet``: -q's count, or a set of ``-e quiet=`` words.
+    ``xstyle``: -X, a word of XSTYLES (or its index).
     """
 
     decode_at_entry = DECODE_AT_ENTRY
@@ -94,6 +98,7 @@ class Common:
         xflag=0,
         paths=(),
         abbrev=None,
+        xstyle="abbrev",
     ):
         self.strsize = strsize
         # -y is decode-fds=path; a set names the kinds (decode.DECODE_FDS).
@@ -112,6 +117,8 @@ class Common:
         else:
             self.quiet_words = frozenset(quiet)
         self.xflag = xflag
+        #: -X: how named constants show (decode.ABBREV, RAW or VERBOSE: 0, 1, 2).
+        self.xstyle = XSTYLES.index(xstyle) if isinstance(xstyle, str) else xstyle
         self._entry_args: dict = {}
         self._captured: dict = {}
         #: -k: stacks taken at entry (STACK_AT_ENTRY), by pid.
@@ -276,13 +283,16 @@ class Common:
             entry=entry,
             xflag=self.xflag,
             verbose=verbose,
+            xstyle=self.xstyle,
         )
 
     def _result(self, pid, name, retval, args, memory):
         if not self.decode_fds:
-            return decode.format_result(name, retval, args=args, mem=memory)
+            return decode.format_result(name, retval, args=args, mem=memory, xstyle=self.xstyle)
         fd_path = self._fd_text(pid)
-        return decode.format_result(name, retval, args=args, mem=memory, fd_path=fd_path)
+        return decode.format_result(
+            name, retval, args=args, mem=memory, fd_path=fd_path, xstyle=self.xstyle
+        )
 
     def _wanted(self, retval, is_error) -> bool:
         if self.status is None:
@@ -308,7 +318,14 @@ class Common:
         if self.decode_fds or verbose:
             return Common._decode(self, pid, name, args, memory, retval, entry, True, verbose)
         return decode.decode_call(
-            name, args, memory, strsize=self.strsize, retval=retval, entry=entry, xflag=self.xflag
+            name,
+            args,
+            memory,
+            strsize=self.strsize,
+            retval=retval,
+            entry=entry,
+            xflag=self.xflag,
+            xstyle=self.xstyle,
         )
 
 
@@ -549,7 +566,7 @@ class StraceText(Common):
             if self.signals is not None and info["signal"] not in self.signals:
                 return
             ip = self.ip if self.wants_ip else None
-            self._write(pid, decode.format_signal(info["fields"]), ip=ip)
+            self._write(pid, decode.format_signal(info["fields"], self.xstyle), ip=ip)
             if self.stack_trace:  # as strace -k: where the signal found the program
                 from pycoz_cli.core.trace.unwind import format_frames
 
