@@ -1302,12 +1302,16 @@ MORE_SETUP = """
 ip neigh add 198.18.0.9 lladdr 02:00:00:00:00:09 dev v0 nud permanent
 ip rule add from 198.18.0.0/24 table 100 priority 100 uidrange 1000-2000 ipproto tcp sport 1000-2000
 ip route add 198.18.9.0/24 dev v0 table 100
+tc qdisc add dev vx0 root handle 2: tbf rate 1mbit burst 32kbit latency 400ms
+tc qdisc add dev br0 root handle 1: htb default 10
+tc class add dev br0 parent 1: classid 1:10 htb rate 1mbit
 """
 
 
 @pytest.mark.skipif(shutil.which("ip") is None, reason="iproute2 is not installed")
 def test_neighbours_rules_netconf_and_extended_acks_like_strace(pycoz_bin, tmp_path):
-    """ndmsg, fib_rule_hdr and netconfmsg with their attributes, a message of a type
+    """ndmsg, fib_rule_hdr, netconfmsg and tcmsg (qdiscs and classes, with their
+    statistics) with their attributes, a message of a type
     strace has no decoder for as ``{family=..., data=...}``, a short request as
     ``{ifi_family=..., ...}``, and an error with its extended-ACK text."""
     programs = (
@@ -1316,6 +1320,8 @@ def test_neighbours_rules_netconf_and_extended_acks_like_strace(pycoz_bin, tmp_p
         "ip netconf show dev lo",
         "ip route show table 100",
         "ip addr add 198.18.0.1/24 dev v0",  # there already: EEXIST, and why
+        "tc -s qdisc show dev vx0",
+        "tc -s -d class show dev br0",
         f"{PYTHON} {tmp_path / 'short.py'}",
     )
     (tmp_path / "short.py").write_text(SHORT_REQUESTS)
@@ -1330,6 +1336,12 @@ def test_neighbours_rules_netconf_and_extended_acks_like_strace(pycoz_bin, tmp_p
         "[{nla_len=5, nla_type=FRA_IP_PROTO}, IPPROTO_TCP]",
         '{ncm_family=AF_INET}, [[{nla_len=8, nla_type=NETCONFA_IFINDEX}, if_nametoindex("lo")], ',
         "rtm_table=0x64, ",
+        '{tcm_family=AF_UNSPEC, tcm_ifindex=if_nametoindex("vx0"), tcm_handle=131072, '
+        'tcm_parent=4294967295, tcm_info=2}, [[{nla_len=8, nla_type=TCA_KIND}, "tbf"], ',
+        "nla_type=TCA_STATS2}, [[{nla_len=20, nla_type=TCA_STATS_BASIC}, {bytes=0, packets=0}], ",
+        "nla_type=TCA_STATS_QUEUE}, {qlen=0, backlog=0, drops=0, requeues=0, overlimits=0}]",
+        "nla_type=TCA_STATS}, {bytes=0, packets=0, drops=0, overlimits=0, bps=0, pps=0, "
+        "qlen=0, backlog=0}]",
         '[{nla_len=35, nla_type=NLMSGERR_ATTR_MSG}, "ipv4: Address already assigned"]',
         "nlmsg_type=RTM_GETLINK, nlmsg_flags=NLM_F_REQUEST|NLM_F_DUMP, nlmsg_seq=SEQ, "
         "nlmsg_pid=PID}, {ifi_family=AF_UNSPEC, ...}]",

@@ -466,6 +466,21 @@ def _fields(names: tuple, fmt: str, size: int, data: bytes, least: int) -> str |
     return "{" + ", ".join(f"{k}={v}" for k, v in zip(names, nums, strict=False)) + "}"
 
 
+def _a_struct(names: tuple, fmt: str, shows: tuple = ()):
+    """A struct of integers printed field by field (strace's MAYBE_PRINT_FIELD_LEN
+    over a whole one): shorter than the struct, hex; ``shows``: the fields in hex."""
+    size = struct.calcsize(fmt)
+
+    def decode(c, data, ctx):
+        if len(data) < size:
+            return None
+        nums = struct.unpack_from(fmt, data)
+        texts = (f"{k}={_hex0(v) if k in shows else v}" for k, v in zip(names, nums, strict=True))
+        return "{" + ", ".join(texts) + "}"
+
+    return decode
+
+
 def _a_stats(c, data, fam):
     # struct rtnl_link_stats: 23 counters, or 24 with rx_nohandler
     if len(data) != 23 * 4 and len(data) < 24 * 4:
@@ -1009,12 +1024,82 @@ def _a_cookie(c, data, ctx):
 
 
 _NLMSGERR_VALUES = {1: _a_str, 2: _a_u32, 3: _a_cookie}
+_TCA_NAMES = ("TCA_UNSPEC", "TCA_KIND", "TCA_OPTIONS", "TCA_STATS", "TCA_XSTATS", "TCA_RATE",
+              "TCA_FCNT", "TCA_STATS2", "TCA_STAB", "TCA_PAD", "TCA_DUMP_INVISIBLE", "TCA_CHAIN",
+              "TCA_HW_OFFLOAD", "TCA_INGRESS_BLOCK", "TCA_EGRESS_BLOCK",
+              "TCA_DUMP_FLAGS")  # fmt: skip
+_TCA_STATS_NAMES = ("TCA_STATS_UNSPEC", "TCA_STATS_BASIC", "TCA_STATS_RATE_EST",
+                    "TCA_STATS_QUEUE", "TCA_STATS_APP", "TCA_STATS_RATE_EST64", "TCA_STATS_PAD",
+                    "TCA_STATS_BASIC_HW", "TCA_STATS_PKT64")  # fmt: skip
+
+
+def _a_tc_stats(c, data, ctx):  # struct tc_stats, up to its backlog
+    names = ("bytes", "packets", "drops", "overlimits", "bps", "pps", "qlen", "backlog")
+    if len(data) < 36:
+        return None
+    return "{" + ", ".join(f"{k}={v}" for k, v in zip(names, struct.unpack_from("<QIIIIIII", data),
+                                                        strict=True)) + "}"  # fmt: skip
+
+
+def _a_estimator(c, data, ctx):
+    if len(data) < 2:
+        return None
+    interval, ewma = struct.unpack_from("<bB", data)
+    return f"{{interval={interval}, ewma_log={ewma}}}"
+
+
+def _a_sizespec(c, data, ctx):
+    if len(data) < 24:
+        return None
+    cell, size, align, over, layer, mpu, mtu, tsize = struct.unpack_from("<BBhiIIII", data)
+    return (
+        f"{{cell_log={cell}, size_log={size}, cell_align={align}, overhead={over}, "
+        f"linklayer={layer}, mpu={mpu}, mtu={mtu}, tsize={tsize}}}"
+    )
+
+
+def _a_stab_data(c, data, ctx):
+    n = len(data) // 2
+    if not n:
+        return None
+    nums = struct.unpack_from(f"<{n}H", data)
+    shown = nums if c.verbose else nums[: c.strsize]
+    return "[" + ", ".join(map(str, shown)) + (", ..." if len(shown) < n else "") + "]"
+
+
+_a_basic = _a_struct(("bytes", "packets"), "<QI")
+_TCA_STATS_VALUES = {
+    1: _a_basic, 2: _a_struct(("bps", "pps"), "<II"),
+    3: _a_struct(("qlen", "backlog", "drops", "requeues", "overlimits"), "<5I"),
+    5: _a_struct(("bps", "pps"), "<QQ"), 7: _a_basic, 8: _a_u64,
+}  # fmt: skip
+_TCA_VALUES = {
+    1: _a_str, 3: _a_tc_stats, 5: _a_estimator, 6: _a_u32,
+    7: _nested(_TCA_STATS_NAMES, _TCA_STATS_VALUES, "TCA_STATS_???"),
+    8: _nested(("TCA_STAB_UNSPEC", "TCA_STAB_BASE", "TCA_STAB_DATA"),
+               {1: _a_sizespec, 2: _a_stab_data}, "TCA_STAB_???"),
+    11: _a_u32, 12: _a_u8, 13: _a_u32, 14: _a_u32, 15: _a_u32,
+}  # fmt: skip
+
+
+def _tcmsg(c, data: bytes) -> str:
+    if len(data) < 20:
+        return f"{{tcm_family={_family(data[0])}, ...}}"
+    fam, index, handle, parent, info = struct.unpack_from("<BxxxiIII", data)
+    head = (
+        f"{{tcm_family={_family(fam)}, tcm_ifindex={_index(index)}, tcm_handle={handle}, "
+        f"tcm_parent={parent}, tcm_info={info}}}"
+    )
+    return _with_attrs(c, head, data, 20, _TCA_NAMES, _TCA_VALUES, None, "TCA_???")
+
+
 # rtnetlink's payloads by message type, as strace's route_decoders
 _RTM_PAYLOADS = {
     16: _ifinfomsg, 17: _ifinfomsg, 18: _ifinfomsg, 19: _ifinfomsg, 20: _ifaddrmsg,
     21: _ifaddrmsg, 22: _ifaddrmsg, 24: _rtmsg, 25: _rtmsg, 26: _rtmsg, 28: _ndmsg, 29: _ndmsg,
     30: _getneigh, 32: _fib_rule_hdr, 33: _fib_rule_hdr, 34: _fib_rule_hdr, 58: _ifaddrmsg,
     62: _ifaddrmsg, 80: _netconfmsg, 81: _netconfmsg, 82: _netconfmsg,
+    **{t: _tcmsg for t in (36, 37, 38, 40, 41, 42, 44, 45, 46, 100, 101, 102)},
 }  # fmt: skip
 
 
@@ -1070,21 +1155,6 @@ _a_sk_meminfo = _indexed(_nl.NETLINK_SK_MEMINFO_INDICES, "SK_MEMINFO_???", "I")
 _INET_DIAG_VALUES = {1: _a_meminfo, 4: _a_str, 5: _a_u8, 6: _a_u8, 7: _a_sk_meminfo, 8: _a_u8,
                      10: _a_ip_proto, 11: _a_u8, 15: _a_u32, 17: _a_u32, 21: _a_u64,
                      22: _a_diag_sockopt}  # fmt: skip
-
-
-def _a_struct(names: tuple, fmt: str, shows: tuple = ()):
-    """A struct of integers printed field by field (strace's MAYBE_PRINT_FIELD_LEN
-    over a whole one): shorter than the struct, hex; ``shows``: the fields in hex."""
-    size = struct.calcsize(fmt)
-
-    def decode(c, data, ctx):
-        if len(data) < size:
-            return None
-        nums = struct.unpack_from(fmt, data)
-        texts = (f"{k}={_hex0(v) if k in shows else v}" for k, v in zip(names, nums, strict=True))
-        return "{" + ", ".join(texts) + "}"
-
-    return decode
 
 
 def _a_shutdown(c, data, ctx):  # the bits with their names as a comment (no UAPI names)
