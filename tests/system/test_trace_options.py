@@ -14,7 +14,14 @@ import tempfile
 import pytest
 
 from pycoz_cli.core.trace.syscalls import NUMBERS
-from tests.system.test_trace_vs_strace import PYTHON, STRACE, calls, normal, run_both
+from tests.system.test_trace_vs_strace import (
+    MMSGHDR_CTYPES,
+    PYTHON,
+    STRACE,
+    calls,
+    normal,
+    run_both,
+)
 
 pytestmark = pytest.mark.skipif(STRACE is None, reason="strace is not installed")
 
@@ -224,6 +231,77 @@ def test_read_and_write_dumps_as_strace(pycoz, qualifier):
     ours, theirs = run_both(pycoz, ["-e", f"trace={name}", "-e", qualifier], program)
     assert ours.splitlines() == theirs.splitlines()
     assert " | 00020  " in ours
+
+
+VECTOR_PROGRAM = (
+    """
+import ctypes, os, socket, tempfile
+fd = os.open(tempfile.mkdtemp() + "/f", os.O_RDWR | os.O_CREAT)  # fd 3
+os.dup2(fd, 5) if fd != 5 else None
+os.writev(fd, [b"hello ", b"vectored\\n", b"", bytes(range(40))])
+os.pwritev(fd, [b"abc", b"defghijklmnopqrstuvwxyz0123456789"], 100)
+os.pwritev(fd, [b"flags2"], 200, os.RWF_DSYNC)
+a, b = bytearray(4), bytearray(100)
+os.lseek(fd, 0, 0)
+os.readv(fd, [a, b])
+os.preadv(fd, [bytearray(10), bytearray(10)], 100)
+os.preadv(fd, [bytearray(3)], 200, os.RWF_HIPRI if hasattr(os, "RWF_HIPRI") else 0)
+s1, s2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)  # fds 4, 6
+s1.sendmsg([b"first", b"second part"])
+s2.recvmsg_into([bytearray(3), bytearray(64)])
+"""
+    + MMSGHDR_CTYPES
+    + """bufs = [ctypes.create_string_buffer(b"mmsg-one"), ctypes.create_string_buffer(b"two!"),
+        ctypes.create_string_buffer(b"mmsg-three-alone")]
+iov1 = (iovec * 2)(iovec(ctypes.addressof(bufs[0]), 8), iovec(ctypes.addressof(bufs[1]), 4))
+iov2 = (iovec * 1)(iovec(ctypes.addressof(bufs[2]), 16))
+msgs = (mmsghdr * 2)()
+msgs[0].hdr.iov, msgs[0].hdr.iovlen = iov1, 2
+msgs[1].hdr.iov, msgs[1].hdr.iovlen = iov2, 1
+libc.sendmmsg(s1.fileno(), msgs, 2, 0)
+rb = [ctypes.create_string_buffer(n) for n in (5, 32, 32)]
+riov1 = (iovec * 2)(iovec(ctypes.addressof(rb[0]), 5), iovec(ctypes.addressof(rb[1]), 32))
+riov2 = (iovec * 1)(iovec(ctypes.addressof(rb[2]), 32))
+rmsgs = (mmsghdr * 2)()
+rmsgs[0].hdr.iov, rmsgs[0].hdr.iovlen = riov1, 2
+rmsgs[1].hdr.iov, rmsgs[1].hdr.iovlen = riov2, 1
+libc.recvmmsg(s2.fileno(), rmsgs, 2, 0, None)
+p = os.pipe()
+os.write(p[1], b"x" * 3)
+try:
+    os.write(99, b"bad fd")  # EBADF: strace dumps what a write was given all the same
+except OSError:
+    pass
+"""
+)
+VECTOR_CALLS = (
+    "writev,pwritev,pwritev2,readv,preadv,preadv2,sendmsg,recvmsg,sendmmsg,recvmmsg,write"
+)
+
+
+@pytest.mark.parametrize("sets", [["read=all", "write=all"], ["read=3,6", "write=3,4,99"]])
+def test_vector_calls_dumped_per_buffer_as_strace(pycoz, sets):
+    """readv/writev/preadv2/pwritev2/sendmsg/recvmsg dump each iovec element after
+    `` * N bytes in buffer K``, sendmmsg/recvmmsg each message after `` = N buffers in
+    vector K``, and a failed write what it was given, as strace 6.1 does."""
+    options = ["-e", f"trace={VECTOR_CALLS}", *(x for s in sets for x in ("-e", s))]
+    ours, theirs = run_both(pycoz, options, [PYTHON, "-c", VECTOR_PROGRAM])
+    mine = [normal(line) for line in ours.splitlines()]
+    assert mine == [normal(line) for line in theirs.splitlines()]
+    text = "\n".join(mine)
+    for expected in (
+        'pwritev2(3, [{iov_base="flags2", iov_len=6}], 1, 200, RWF_DSYNC) = 6\n'
+        " * 6 bytes in buffer 0\n"
+        " | 00000  66 6c 61 67 73 32                                 flags2           |",
+        " * 4 bytes in buffer 0\n | 00000  68 65 6c 6c     ",
+        " * 100 bytes in buffer 1\n | 00000  6f 20 76 65 63 74 6f 72  65 64 0a 00 01 02 03 04  "
+        "o vectored...... |",
+        " * 13 bytes in buffer 1\n | 00000  73 74 73 65 63 6f 6e 64  20 70 61 72 74     ",
+        " = 2 buffers in vector 0\n * 5 bytes in buffer 0\n",
+        " = 1 buffers in vector 1\n * 16 bytes in buffer 0\n",
+        "EBADF (Bad file descriptor)\n | 00000  62 61 64 20 66 64     ",
+    ):
+        assert expected in text, expected
 
 
 @pytest.mark.parametrize("quiet", ["exit", "exits", "attach,exit", "all", "none"])

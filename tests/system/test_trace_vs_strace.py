@@ -166,7 +166,24 @@ def test_termios_ioctls_like_strace(pycoz):
         assert expected in text, expected
 
 
-MSG_PROGRAM = """
+#: libc, and struct iovec, msghdr and mmsghdr for ctypes (sendmmsg and recvmmsg
+#: have no Python wrapper).
+MMSGHDR_CTYPES = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+class msghdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint),
+                ("iov", ctypes.POINTER(iovec)), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+class mmsghdr(ctypes.Structure):
+    _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
+"""
+
+MSG_PROGRAM = (
+    """
 import ctypes, os, socket, struct
 a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 r, w = os.pipe()
@@ -194,17 +211,9 @@ u2.sendmsg([b"abc"], [], 0, u1.getsockname())
 u1.recvmsg(2, 256)  # cut short: MSG_TRUNC
 
 # sendmmsg and recvmmsg have no Python wrapper: through libc.
-libc = ctypes.CDLL(None, use_errno=True)
-class iovec(ctypes.Structure):
-    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
-class msghdr(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint),
-                ("iov", ctypes.POINTER(iovec)), ("iovlen", ctypes.c_size_t),
-                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
-                ("flags", ctypes.c_int)]
-class mmsghdr(ctypes.Structure):
-    _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
-c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+"""
+    + MMSGHDR_CTYPES
+    + """c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
 bufs = [ctypes.create_string_buffer(x) for x in (b"one", b"two!")]
 iovs = [iovec(ctypes.cast(x, ctypes.c_void_p), len(x.value)) for x in bufs]
 out = (mmsghdr * 2)()
@@ -224,6 +233,7 @@ for i in range(3):
 assert libc.recvmmsg(d.fileno(), into, 3, socket.MSG_DONTWAIT, None) == 2
 assert libc.recvmmsg(d.fileno(), into, 3, socket.MSG_DONTWAIT, None) == -1
 """
+)
 
 
 def test_msghdr_and_control_messages_like_strace(pycoz):
@@ -1092,6 +1102,252 @@ def test_sock_diag_like_strace(pycoz_bin, tmp_path):
         "{udiag_family=AF_UNIX, udiag_type=SOCK_STREAM, udiag_state=TCP_LISTEN, INO, "
         "udiag_cookie=[C]}, [[{nla_len=24, nla_type=UNIX_DIAG_NAME}, "
         '"\\0pycoz-test-listener"...], ',
+    ):
+        assert expected in text, expected
+
+
+NESTED_SETUP = """
+rm -f {sock}
+ip link set lo up
+ip link add v0 address 02:00:00:00:00:01 type veth peer name v1 address 02:00:00:00:00:02
+ip link add br0 address 02:00:00:00:00:03 type bridge
+ip link add vx0 address 02:00:00:00:00:04 type vxlan id 42 dstport 4789 local 198.18.0.1 dev v0
+ip link set v1 master br0
+ip tuntap add dev tp0 mode tap user 1000 multi_queue
+ip link set tp0 address 02:00:00:00:00:06
+ip link set v0 alias "an alias for v0"
+ip link property add dev v0 altname pycoz-alt-name-0
+ip addr add 198.18.0.1/24 dev v0
+ip link set v0 up
+ip -6 addr add 2001:db8::1/64 dev lo nodad
+ip route add 198.18.5.0/24 via 198.18.0.2 dev v0 mtu 1400 advmss 1300
+ip route add 198.18.6.0/24 nexthop via 198.18.0.2 dev v0 weight 1 nexthop via 198.18.0.3 dev v0
+{python} -c '
+import os, socket, time
+t = socket.socket()
+t.bind(("127.0.0.1", 5555))
+t.listen()
+e = socket.create_connection(("127.0.0.1", 5555))
+e.shutdown(socket.SHUT_WR)  # the other end: CLOSE_WAIT, RCV_SHUTDOWN
+t2 = socket.socket()
+t2.bind(("127.0.0.1", 5556))
+t2.listen()
+f = socket.create_connection(("127.0.0.1", 5556))
+g, _ = t2.accept()
+u = socket.socket(socket.AF_UNIX)
+u.bind("\\0pycoz-nested-listener")
+u.listen()
+v = socket.socket(socket.AF_UNIX)  # on a path, with a connection it has not accepted
+v.bind("{sock}")
+v.listen()
+w = socket.socket(socket.AF_UNIX)
+w.connect("{sock}")
+open("{out}.ready", "w").close()
+time.sleep(30)' &
+while [ ! -e {out}.ready ]; do sleep 0.05; done
+"""
+#: Programs whose netlink answers nest attributes: links of several kinds (veth,
+#: a bridge and its port, vxlan, a tap) with their per-family settings, a bridge port's
+#: AF_BRIDGE view, routes with metrics and next hops, IPv6 addresses, and the
+#: sock_diag answers for a TCP and a UNIX listener with their memory.
+NESTED_PROGRAMS = (
+    "ip -d link show",
+    "bridge link show",
+    "ip route show",
+    "ip -6 addr show",
+    "ss -t -l -n -m -e -i sport = :5555",
+    "ss -t -n -i -m state close-wait",
+    "ss -t -n -i state established dport = :5556",  # a filter: bytecode in its own iovec
+    "ss -x -l -e -m",
+)
+
+
+def _netlink_both_ways(pycoz_bin, tmp_path, options, programs, setup_extra="") -> str:
+    """Run ``programs`` under each tracer, each tracer in a network namespace of its
+    own made by NESTED_SETUP (+ ``setup_extra``); assert that their netlink lines
+    agree, program by program, and return strace's, normalised."""
+    traced = "-e trace=sendto,sendmsg,recvmsg,recvfrom " + " ".join(options)
+    texts = []
+    for name, tracer in (("pycoz", f"{pycoz_bin} trace"), ("strace", STRACE)):
+        out = tmp_path / name
+        setup = NESTED_SETUP.format(python=PYTHON, out=out, sock=tmp_path / "listener.sock")
+        script = (
+            setup
+            + setup_extra
+            + "".join(
+                f"{tracer} -o {out}.{k} {traced} {program} >/dev/null 2>&1\n"
+                for k, program in enumerate(programs)
+            )
+        )
+        r = subprocess.run(
+            ["unshare", "-n", "sh", "-c", script + "kill $!\n"], capture_output=True, timeout=120
+        )
+        assert r.returncode == 0, r.stderr
+        texts.append([(tmp_path / f"{name}.{k}").read_text() for k in range(len(programs))])
+    vary = [
+        (r"nlmsg_seq=\d+", "nlmsg_seq=SEQ"),
+        (r"nlmsg_pid=-?\d+", "nlmsg_pid=PID"),
+        (r"diag_cookie=\[\d+, \d+\]", "diag_cookie=[C]"),
+        (r"(idiag_inode|udiag_ino|udiag_vfs_ino|tstamp|cstamp|reachable_time)=\d+", r"\1=N"),
+        (r"(ndm_confirmed|ndm_used|ndm_updated)=\d+", r"\1=N"),
+        (r"(nla_type=(?:UNIX_DIAG_ICONS|0x3|0x3 /\* UNIX_DIAG_ICONS \*/)}, \[)\d+", r"\1N"),
+        # what a connection's timing makes of its ephemeral port, tcp_info and BBR state
+        (r"htons\([3-6]\d{4}\)", "htons(EPHEMERAL)"),
+        (r'(INET_DIAG_INFO}, )"[^"]*"', r'\1"..."'),
+        (r"(bbr_\w+)=\w+", r"\1=N"),
+    ]
+    names = ["sendto", "sendmsg", "recvmsg", "recvfrom"]
+    for program, mine, theirs in zip(programs, *texts, strict=True):
+        want = calls(theirs, names, vary)
+        assert calls(mine, names, vary) == want, program
+    return "\n".join("\n".join(calls(t, names, vary)) for t in texts[1])
+
+
+@pytest.mark.skipif(shutil.which("bridge") is None, reason="iproute2 is not installed")
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["-s", "4096"],
+        [],
+        ["-s", "40"],
+        ["-v"],
+        ["-X", "raw", "-s", "4096"],
+        ["-X", "verbose", "-s", "99"],
+    ],
+    ids=["s4096", "s32", "s40", "v", "Xraw", "Xverbose"],
+)
+def test_nested_netlink_attributes_like_strace(pycoz_bin, tmp_path, options):
+    """Nested attributes decoded as strace 6.1 decodes them (IFLA_LINKINFO by link
+    kind, IFLA_AF_SPEC and IFLA_PROTINFO by family, IFLA_XDP, RTA_METRICS,
+    RTA_MULTIPATH, INET_DIAG_SKMEMINFO, UNIX_DIAG_ICONS...), in hex where strace
+    shows hex (vxlan's IFLA_INFO_DATA, INET_DIAG_INFO), cut at -s elements as
+    strace cuts them: each tracer in a network namespace of the test's own."""
+    if "-X" in options:  # a connection's port and timing show as bytes: not compared
+        programs = tuple(p for p in NESTED_PROGRAMS if "state" not in p)
+        text = _netlink_both_ways(pycoz_bin, tmp_path, options, programs)
+        if "raw" in options:
+            assert "nla_type=0x8000|0xc}, [[{nla_len=5, nla_type=0x1}, 0], " in text
+            assert "nla_type=0x2}, [{nla_len=136, nla_type=0x1}, [[0]=0, [1]=0, [2]=0, " in text
+        else:
+            assert "nla_type=0x8000 /* NLA_F_NESTED */|0xc /* IFLA_PROTINFO */}" in text
+            assert "[[0 /* IPV4_DEVCONF_FORWARDING-1 */]=0, [1 /* " in text
+        return
+    text = _netlink_both_ways(pycoz_bin, tmp_path, options, NESTED_PROGRAMS)
+    expected = [
+        '[{nla_len=9, nla_type=IFLA_INFO_KIND}, "veth"]',
+        '[{nla_len=11, nla_type=IFLA_INFO_KIND}, "bridge"], '
+        "[{nla_len=396, nla_type=IFLA_INFO_DATA}, "
+        "[[{nla_len=12, nla_type=IFLA_BR_HELLO_TIMER}, 0], ",
+        "[{nla_len=8, nla_type=IFLA_BR_FORWARD_DELAY}, 1500 /* 15.00 s */]",
+        '[{nla_len=10, nla_type=IFLA_INFO_KIND}, "vxlan"], [{nla_len=216, '
+        'nla_type=IFLA_INFO_DATA}, "\\x08\\x00\\x01\\x00\\x2a',
+        "[{nla_len=12, nla_type=IFLA_XDP}, [{nla_len=5, nla_type=IFLA_XDP_ATTACHED}, "
+        "XDP_ATTACHED_NONE]]",
+        "nla_type=IFLA_AF_SPEC}, [[{nla_len=140, nla_type=AF_INET}, [{nla_len=136, "
+        "nla_type=IFLA_INET_CONF}, [[IPV4_DEVCONF_FORWARDING-1]=0, ",
+        "nla_type=NLA_F_NESTED|IFLA_PROTINFO}, [[{nla_len=5, nla_type=IFLA_BRPORT_STATE}, 0], ",
+        "{ifi_family=AF_BRIDGE, ifi_type=ARPHRD_ETHER, ",
+        "[[{nla_len=5, nla_type=IFLA_TUN_TYPE}, IFF_TAP], [{nla_len=8, nla_type=IFLA_TUN_OWNER}, "
+        "1000], ",
+        '[{nla_len=20, nla_type=IFLA_IFALIAS}, "an alias for v0"]',
+        "nla_type=NLA_F_NESTED|IFLA_PROP_LIST}, [{nla_len=21, nla_type=IFLA_ALT_IFNAME}, "
+        '"pycoz-alt-name-0"]]',
+        "[{nla_len=10, nla_type=IFLA_ADDRESS}, 02], ",  # ifi_family as ARPHRD_ARCNET's length
+        "nla_type=RTA_METRICS}, [[{nla_len=8, nla_type=RTAX_MTU}, 1400], "
+        "[{nla_len=8, nla_type=RTAX_ADVMSS}, 1300]]]",
+        "nla_type=RTA_MULTIPATH}, [[{rtnh_len=16, rtnh_flags=RTNH_F_LINKDOWN, rtnh_hops=0, "
+        'rtnh_ifindex=if_nametoindex("v0")}, [{nla_len=8, nla_type=RTA_GATEWAY}, '
+        'inet_addr("198.18.0.2")]], ',
+        "{ifa_family=AF_INET6, ifa_prefixlen=64, ifa_flags=IFA_F_NODAD|IFA_F_PERMANENT, ",
+        "idiag_ext=1<<(INET_DIAG_MEMINFO-1)|1<<(INET_DIAG_INFO-1)|",
+        "nla_type=INET_DIAG_SKMEMINFO}, [[SK_MEMINFO_RMEM_ALLOC]=0, [SK_MEMINFO_RCVBUF]=",
+        "nla_type=UNIX_DIAG_MEMINFO}, [[SK_MEMINFO_RMEM_ALLOC]=0, ",
+        "[{nla_len=5, nla_type=INET_DIAG_SHUTDOWN}, 0x1 /* RCV_SHUTDOWN */]",
+        "[{nla_len=12, nla_type=UNIX_DIAG_VFS}, {udiag_vfs_dev=makedev(",
+        "[{nla_len=8, nla_type=UNIX_DIAG_ICONS}, [N]]",
+    ]
+    if options == ["-v"]:
+        expected.append("nla_type=INET_DIAG_SOCKOPT}, {recverr=0, is_icsk=1, freebind=0, ")
+    if not options:  # lists stop at strace's -s 32 elements, the nested ones too
+        expected = [*expected[-3:], "rx_nohandler=0}], ...]"]
+    if options == ["-s", "40"]:  # the 40th IPv6 setting: the list goes on
+        expected.append("[IPV4_DEVCONF_ARP_EVICT_NOCARRIER-1]=1]]], ")
+        expected.append("[DEVCONF_IGNORE_ROUTES_WITH_LINKDOWN]=0, ...]]")
+        expected.append("nla_type=IFLA_MAP}, {mem_start=0, mem_end=0, base_addr=0, irq=0, dma=0, ")
+    if options and 'INET_DIAG_CONG}, "bbr"' in text:  # the namespace's congestion control
+        expected.append(
+            "[{nla_len=24, nla_type=INET_DIAG_BBRINFO}, {bbr_bw_lo=N, bbr_bw_hi=N, "
+            "bbr_min_rtt=N, bbr_pacing_gain=N, bbr_cwnd_gain=N}]"
+        )
+    for want in expected:
+        assert want in text, want
+
+
+#: Requests as short as a family alone (rtgenmsg, as older tools send), of types
+#: strace decodes and of types it shows by their family only.
+SHORT_REQUESTS = r"""
+import socket, struct
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+s.bind((0, 0))
+for typ, payload in ((18, b"\x00"), (22, b"\x02"), (26, b"\x0a\x00"), (30, b"\x1c"),
+                     (34, b"\x02"), (82, b"\x02"), (114, b"\x07"), (94, b"")):
+    s.send(struct.pack("<IHHIi", 16 + len(payload), typ, 0x301, 7, 0) + payload)
+    try:
+        while True:
+            s.recv(65536, socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        pass
+"""
+MORE_SETUP = """
+ip neigh add 198.18.0.9 lladdr 02:00:00:00:00:09 dev v0 nud permanent
+ip rule add from 198.18.0.0/24 table 100 priority 100 uidrange 1000-2000 ipproto tcp sport 1000-2000
+ip route add 198.18.9.0/24 dev v0 table 100
+tc qdisc add dev vx0 root handle 2: tbf rate 1mbit burst 32kbit latency 400ms
+tc qdisc add dev br0 root handle 1: htb default 10
+tc class add dev br0 parent 1: classid 1:10 htb rate 1mbit
+"""
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="iproute2 is not installed")
+def test_neighbours_rules_netconf_and_extended_acks_like_strace(pycoz_bin, tmp_path):
+    """ndmsg, fib_rule_hdr, netconfmsg and tcmsg (qdiscs and classes, with their
+    statistics) with their attributes, a message of a type
+    strace has no decoder for as ``{family=..., data=...}``, a short request as
+    ``{ifi_family=..., ...}``, and an error with its extended-ACK text."""
+    programs = (
+        "ip neigh show dev v0",
+        "ip rule show",
+        "ip netconf show dev lo",
+        "ip route show table 100",
+        "ip addr add 198.18.0.1/24 dev v0",  # there already: EEXIST, and why
+        "tc -s qdisc show dev vx0",
+        "tc -s -d class show dev br0",
+        f"{PYTHON} {tmp_path / 'short.py'}",
+    )
+    (tmp_path / "short.py").write_text(SHORT_REQUESTS)
+    text = _netlink_both_ways(pycoz_bin, tmp_path, ["-s", "4096"], programs, MORE_SETUP)
+    for expected in (
+        '{ndm_family=AF_INET, ndm_ifindex=if_nametoindex("v0"), ndm_state=NUD_PERMANENT, '
+        "ndm_flags=0, ndm_type=RTN_UNICAST}, [[{nla_len=8, nla_type=NDA_DST}, "
+        'inet_addr("198.18.0.9")], [{nla_len=10, nla_type=NDA_LLADDR}, 02:00:00:00:00:09], ',
+        "{family=AF_INET, dst_len=0, src_len=24, tos=0, table=0x64 /* RT_TABLE_??? */, "
+        "action=FR_ACT_TO_TBL, flags=0}, [[{nla_len=8, nla_type=FRA_TABLE}, 0x64], ",
+        "[{nla_len=12, nla_type=FRA_UID_RANGE}, {start=1000, end=2000}], ",
+        "[{nla_len=5, nla_type=FRA_IP_PROTO}, IPPROTO_TCP]",
+        '{ncm_family=AF_INET}, [[{nla_len=8, nla_type=NETCONFA_IFINDEX}, if_nametoindex("lo")], ',
+        "rtm_table=0x64, ",
+        '{tcm_family=AF_UNSPEC, tcm_ifindex=if_nametoindex("vx0"), tcm_handle=131072, '
+        'tcm_parent=4294967295, tcm_info=2}, [[{nla_len=8, nla_type=TCA_KIND}, "tbf"], ',
+        "nla_type=TCA_STATS2}, [[{nla_len=20, nla_type=TCA_STATS_BASIC}, {bytes=0, packets=0}], ",
+        "nla_type=TCA_STATS_QUEUE}, {qlen=0, backlog=0, drops=0, requeues=0, overlimits=0}]",
+        "nla_type=TCA_STATS}, {bytes=0, packets=0, drops=0, overlimits=0, bps=0, pps=0, "
+        "qlen=0, backlog=0}]",
+        '[{nla_len=35, nla_type=NLMSGERR_ATTR_MSG}, "ipv4: Address already assigned"]',
+        "nlmsg_type=RTM_GETLINK, nlmsg_flags=NLM_F_REQUEST|NLM_F_DUMP, nlmsg_seq=SEQ, "
+        "nlmsg_pid=PID}, {ifi_family=AF_UNSPEC, ...}]",
+        "nlmsg_type=RTM_GETVLAN, nlmsg_flags=NLM_F_REQUEST|NLM_F_DUMP, nlmsg_seq=SEQ, "
+        "nlmsg_pid=PID}, {family=AF_BRIDGE}]",
+        '{family=AF_BRIDGE}]}, "\\x00\\x00\\x00"]]',  # the error's padding, in hex
     ):
         assert expected in text, expected
 

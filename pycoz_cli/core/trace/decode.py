@@ -1355,6 +1355,28 @@ def _preadv(c):
     return [*_readv(c), _long(c, 3)]
 
 
+_RWF = (
+    (1, "RWF_HIPRI"),
+    (2, "RWF_DSYNC"),
+    (4, "RWF_SYNC"),
+    (8, "RWF_NOWAIT"),
+    (0x10, "RWF_APPEND"),
+)
+
+
+def _rwf(c, i: int) -> Arg:
+    text, names = _flags_or_unknown(c.args[i] & 0xFFFFFFFF, _RWF, "RWF_???")
+    return Arg(text, names)
+
+
+def _pwritev2(c):  # the offset is one argument on a 64-bit ABI, its high half unused
+    return [*_pwritev(c), _rwf(c, 5)]
+
+
+def _preadv2(c):
+    return [*_preadv(c), _rwf(c, 5)]
+
+
 # Control message types strace names: SOL_SOCKET's (SCM_*, SO_TIMESTAMP*) and SOL_IP's.
 _SCM = {1: "SCM_RIGHTS", 2: "SCM_CREDENTIALS", 3: "SCM_SECURITY", 29: "SO_TIMESTAMP_OLD",
         35: "SO_TIMESTAMPNS_OLD", 37: "SO_TIMESTAMPING_OLD", 41: "SO_WIFI_STATUS",
@@ -2940,6 +2962,8 @@ _SIGS: dict = {
     "writev": _writev,
     "preadv": _preadv,
     "pwritev": _pwritev,
+    "preadv2": _preadv2,
+    "pwritev2": _pwritev2,
     "open": _open,
     "openat": _openat,
     "openat2": _openat2,

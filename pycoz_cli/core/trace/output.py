@@ -341,25 +341,6 @@ class _Everything:
         return True
 
 
-#: Calls whose data ``-e read=`` / ``-e write=`` dump: (buffer index, length
-#: index or None for the result).
-READ_DUMPS = {NUMBERS[n]: (1, None) for n in ("read", "pread64", "recvfrom") if n in NUMBERS}
-WRITE_DUMPS = {NUMBERS[n]: (1, 2) for n in ("write", "pwrite64", "sendto") if n in NUMBERS}
-
-
-def hexdump(data: bytes) -> str:
-    """strace's dump of I/O data (``-e read=``, ``-e write=``): 16 bytes a line."""
-    lines = []
-    for off in range(0, len(data), 16):
-        chunk = data[off : off + 16]
-        cells = [f"{b:02x} " for b in chunk]
-        if len(cells) > 8:
-            cells[8] = " " + cells[8]
-        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
-        lines.append(f" | {off:05x}  {''.join(cells):<49} {text:<16} |")
-    return "\n".join(lines)
-
-
 def _frames_json(frames) -> list[dict]:
     return [
         {"pc": f.pc, "path": f.path, "symbol": f.symbol, "offset": f.offset,
@@ -423,8 +404,9 @@ class StraceText(Common):
         #: -a: the column of " = ".
         self.pad_to = max(column, 1) - 1
         self.raw = raw
-        self.read_fds = read_fds
-        self.write_fds = write_fds
+        every = range(1 << 31)  # -e read=all: None in the filters, every descriptor here
+        self.read_fds = every if read_fds is None else read_fds
+        self.write_fds = every if write_fds is None else write_fds
         #: Nothing but the pid before a call (no -r, -t, -n, -i): ``_call``'s fast path.
         self._plain = not (relative or timestamps or numbers or instruction_pointer)
 
@@ -550,31 +532,17 @@ class StraceText(Common):
             self._call(pid, f"<... {name} resumed>)", result, t_enter, nr, ip)
         else:
             self._call(pid, f"{name}({argtext})", result, t_enter, nr, ip)
-        if (self.read_fds or self.write_fds) and retval > 0:
+        if self.read_fds or self.write_fds:
             self._dump(pid, nr, args, retval, memory)
 
     def _dump(self, pid, nr, args, retval, memory) -> None:
         """-e read=FDS / write=FDS: the data the call moved, as strace dumps it."""
-        where = None
-        if nr in READ_DUMPS and decode._s32(args[0]) in self.read_fds:
-            where = READ_DUMPS[nr]
-        elif nr in WRITE_DUMPS and decode._s32(args[0]) in self.write_fds:
-            where = WRITE_DUMPS[nr]
-        if where is None:
-            return
-        buf, length = where
-        size = retval if length is None else min(args[length], retval)
-        data = b""
-        try:
-            while len(data) < size:
-                got = memory.read(args[buf] + len(data), size - len(data))
-                if not got:
-                    break
-                data += got
-        except OSError:
-            return
-        out = self.per_pid(pid) if self.per_pid else self.out
-        out.write(hexdump(data) + "\n")
+        from pycoz_cli.core.trace.iodump import dump
+
+        text = dump(nr, args, retval, memory, self.read_fds, self.write_fds)
+        if text:
+            out = self.per_pid(pid) if self.per_pid else self.out
+            out.write(text)
 
     def process(self, kind, pid, **info):
         self._note_process(kind, pid)

@@ -361,7 +361,7 @@ class Unwinder:
             import io
 
             try:
-                image = _read_all(mem, m.start, m.end - m.start)
+                image = read_all(mem, m.start, m.end - m.start)
             except OSError:
                 return None
             key = ("[vdso]", hash(image))
@@ -517,7 +517,9 @@ def _from_sigframe(mem, state: dict) -> int:
     return gregs[_REG_RIP]
 
 
-def _read_all(mem, addr: int, size: int) -> bytes:
+def read_all(mem, addr: int, size: int) -> bytes:
+    """``size`` bytes of tracee memory at ``addr`` (fewer where it ends), read in
+    as many pieces as the Memory gives."""
     out = b""
     while len(out) < size:
         chunk = mem.read(addr + len(out), size - len(out))
