@@ -137,3 +137,16 @@ def test_ltrace_imports_no_unwinder_and_no_network():
     assert code == 0
     assert "pycoz_cli.core.trace.breakpoints" in mods
     assert not [m for m in mods if m.split(".")[0] in ("elftools", "ptrace", "pyroute2")]
+
+
+@pytest.mark.root
+def test_ltrace_start_up_loads_no_syscall_decoder_and_no_socket():
+    """`pycoz ltrace` to its first traced call (the start-up goal's command,
+    issue 12: at most 1.3x `import click`): the library-call decoders load, but
+    not strace's syscall decoders (decode and its families, ~3 ms) nor socket
+    (~3 ms with selectors), which only an address or a -S line needs."""
+    code, mods = imported_by_command(["ltrace", "-o", os.devnull, "-e", "exit", "--", "true"])
+    assert code == 0
+    assert "pycoz_cli.core.trace.libcalls" in mods  # the call went through the decoders
+    assert not {m for m in mods if m.startswith("pycoz_cli.core.trace.decode")}
+    assert not {"socket", "_socket", "selectors"} & mods
