@@ -161,6 +161,32 @@ def test_vfork_and_exec_in_the_child(pycoz, build, follow):
     assert results == ([7, 14, 21, 22] if follow else [22])
 
 
+@pytest.mark.parametrize("follow", [[], ["-f"]], ids=["no-f", "f"])
+def test_clone_vm_reported_as_a_fork_shares_the_breakpoints(pycoz, build, follow):
+    """clone(CLONE_VM | SIGCHLD) is reported to the tracer as a fork, but the
+    child shares its parent's memory, breakpoints included: parent and child
+    call calc from the same call site at the same time, 200 calls each.
+    Every call is seen (the child's with -f), the sums are right, the child
+    exits by itself (no int3 left to kill it), and pycoz leaves no process."""
+    exe = build("plt")
+    r = pycoz("ltrace", *follow, "-e", "calc", "--", str(exe), "clone-vm", "200")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "clone-vm parent 20100 child 20100 child-status 3\n"
+    found = calls(r.stderr, "calc")
+    per_pid: dict = {}
+    for pid, _caller, result in found:
+        per_pid.setdefault(pid, []).append(int(result))
+    if follow:
+        assert len(per_pid) == 2, r.stderr
+        assert all(sorted(v) == list(range(1, 201)) for v in per_pid.values())
+        assert "+++ exited (status 3) +++" in r.stderr
+    else:
+        assert list(per_pid) == [None]  # one process traced: no [pid N]
+        assert per_pid[None] == list(range(1, 201))
+        assert r.stderr.count("+++ exited") == 1  # the child's end is not shown
+    assert "<no return ...>" not in r.stderr
+
+
 def test_exec_rearms_in_the_new_program(pycoz, build):
     exe = build("no-plt")
     r = pycoz("ltrace", "-e", "atoi", "--", str(exe), "exec")

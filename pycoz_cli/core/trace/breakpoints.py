@@ -29,7 +29,9 @@ SIGTRAP, exec, fork and exit; there is no second loop.  Facts that shaped it
 * Every thread is traced (an untraced thread that hits an int3 dies); a forked
   child either is traced too (-f) or has every breakpoint taken out of its copy
   of memory before it is let go; a vfork child shares memory and stays traced,
-  silently, until its exec; exec starts afresh.
+  silently, until its exec; exec starts afresh.  Whether a child shares the
+  memory comes from the call's flags (CLONE_VM), not from the event: a
+  clone(CLONE_VM|SIGCHLD) is reported as a fork.
 * Detach puts back every byte, moves threads out of scratch copies, unmaps
   them, and leaves the program as it was (but for the pages of strings that
   ``inject=`` gave it, to which it may keep a pointer).  A SIGKILL of an
@@ -67,6 +69,8 @@ _SCRATCH = 0x10000
 #: DT_DEBUG's ``r_debug.r_brk``, as for a loader without that symbol.
 FORCE_R_BRK = os.environ.get("PYCOZ_LTRACE_R_BRK") == "1"
 _SLOT = 32
+CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
+_NR_CLONE, _NR_FORK, _NR_VFORK, _NR_CLONE3 = 56, 57, 58, 435  # x86_64
 
 
 class CallError(PycozError):
@@ -185,6 +189,15 @@ class Space:
         self.loaded_once = False
         self.syscall_insn = None
         self.mem = pt.Memory(pid)
+
+    def repoint(self, pid: int) -> None:
+        """Reach the same memory through ``pid``, another of its members."""
+        try:
+            fd = os.open(f"/proc/{pid}/mem", os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            return
+        self.close()
+        self.pid, self.fd, self.mem = pid, fd, pt.Memory(pid)
 
     def read(self, addr: int, size: int) -> bytes:
         return os.pread(self.fd, size, addr)
@@ -562,17 +575,31 @@ class Engine:
                 raise CallError(msg)
 
     def child(self, parent: int, child: int, event: int) -> None:
-        """A fork, vfork or clone event of ``parent``."""
+        """A fork, vfork or clone event of ``parent``.
+
+        What the child shares is read from the call's flags, not from the
+        event: a clone with CLONE_VM and SIGCHLD (posix_spawn-like code, some
+        runtimes) is reported as a fork but shares its parent's memory, and
+        so its breakpoints; a clone without CLONE_VM is reported as a clone
+        but has a copy of its own."""
         space = self.spaces.get(parent)
         if space is None:
             return
-        if event == pt.PTRACE_EVENT_CLONE or event == pt.PTRACE_EVENT_VFORK:
-            # Threads and vfork children share the memory (and breakpoints).
-            if event == pt.PTRACE_EVENT_CLONE:
+        flags = self._clone_flags(space, parent)
+        if flags is None:  # not a call known here: what the event says
+            flags = {pt.PTRACE_EVENT_CLONE: CLONE_VM | CLONE_THREAD,
+                     pt.PTRACE_EVENT_VFORK: CLONE_VM | CLONE_VFORK}.get(event, 0)  # fmt: skip
+        if flags & CLONE_VM:
+            # One memory: one set of breakpoint bytes; the calls in progress
+            # (frames) are per thread.  A thread ends without a line of its
+            # own; a process sharing memory (vfork, clone(CLONE_VM)) is shown
+            # with -f, and kept traced silently without it (its breakpoints
+            # are its parent's) until its exec or exit.
+            if flags & CLONE_THREAD:
                 self.threads.add(child)
             self.spaces[child] = space
             space.members.add(child)
-            unfollowed = event == pt.PTRACE_EVENT_VFORK and not self.follow
+            unfollowed = not flags & CLONE_THREAD and not self.follow
             if unfollowed or parent in self.silent:
                 self.silent.add(child)
             return
@@ -595,6 +622,22 @@ class Engine:
             # Its memory is a copy, breakpoints included: take them out, let it go.
             self.release.add(child)
             self.spaces[child] = _Released(space, child)
+
+    def _clone_flags(self, space: Space, parent: int) -> int | None:
+        """The flags of the fork, vfork, clone or clone3 ``parent`` is stopped
+        in (at the event, its registers are the call's); None if unknown."""
+        regs = self.regs
+        if not regs.get(parent):
+            return None
+        nr = regs[ORIG_RAX]
+        if nr == _NR_CLONE:
+            return regs[RDI]
+        if nr == _NR_CLONE3:  # struct clone_args: flags first
+            try:
+                return int.from_bytes(space.read(regs[RDI], 8), "little")
+            except OSError:
+                return None
+        return {_NR_FORK: 0, _NR_VFORK: CLONE_VM | CLONE_VFORK}.get(nr)
 
     def stopped_new(self, pid: int) -> bool:
         """A stop of ``pid``: if it is a child to let go, clean it and detach;
@@ -645,13 +688,21 @@ class Engine:
         space = self.spaces.pop(pid, None)
         if space is None or isinstance(space, _Released):
             return
+        space.members.discard(pid)
         for frame in reversed(space.frames.pop(pid, [])):
+            if space.members:  # the memory lives on: its return breakpoint goes
+                self._drop_return(space, frame.ret)
             if pid not in self.silent:
                 self.sink.libcall(frame, None)
-        space.members.discard(pid)
+        if pid in self.silent:
+            self.threads.add(pid)  # not followed: it ends without a line, too
         self.silent.discard(pid)
         if not space.members:
             space.close()
+        elif pid == space.pid:
+            # The memory outlives the process that had it first (a vfork or
+            # clone(CLONE_VM) child runs on): read it through one that lives.
+            space.repoint(min(space.members))
 
     # --- breakpoint hits ----------------------------------------------------------
 
