@@ -242,6 +242,36 @@ def test_filter_chains_and_library_of_the_caller(pycoz, build):
     assert len(calls(r.stderr, "calc")) == 2
 
 
+def test_a_library_name_with_a_dash_in_a_chain(pycoz, tmp_path):
+    """``atoi@libfoo-bar.so``: the - is part of the library's name, not a new
+    rule (ltrace 0.7.3 cuts the name there and traces nothing)."""
+    (tmp_path / "wrap.c").write_text(
+        "#include <stdlib.h>\nint wrap(const char *s) { return atoi(s) * 2; }\n"
+    )
+    (tmp_path / "main.c").write_text(
+        "#include <stdio.h>\n#include <stdlib.h>\nint wrap(const char *s);\n"
+        'int main(void) { printf("%d %d\\n", wrap("21"), atoi("5")); return 0; }\n'
+    )
+    lib = tmp_path / "libfoo-bar.so"
+    subprocess.run(
+        [GCC, "-shared", "-fPIC", "-Wl,-soname,libfoo-bar.so", "-o", lib, tmp_path / "wrap.c"],
+        check=True,
+    )
+    exe = tmp_path / "main"
+    subprocess.run(
+        [GCC, "-o", exe, tmp_path / "main.c", f"-L{tmp_path}", "-lfoo-bar",
+         f"-Wl,-rpath,{tmp_path}"],
+        check=True,
+    )  # fmt: skip
+    for chain in ("atoi@libfoo-bar.so", "atoi@libfoo-bar.so*-wrap", "wrap+atoi@libfoo-*-wrap"):
+        r = pycoz("ltrace", "-e", chain, "--", str(exe))
+        assert r.returncode == 0 and r.stdout == "42 5\n", (chain, r.stderr)
+        assert calls(r.stderr, "atoi") == [(None, "libfoo-bar.so", "21")], (chain, r.stderr)
+        assert calls(r.stderr, "wrap") == [], chain
+    r = pycoz("ltrace", "-x", "wrap@libfoo-bar.so", "--", str(exe))
+    assert calls(r.stderr, "wrap") == [(None, "main", "42")], r.stderr
+
+
 def test_json_and_summary(pycoz, build):
     import json
 

@@ -325,7 +325,19 @@ class Selection:
 
 
 def parse_chain(text: str, kind: str) -> list:
-    """``getaddrinfo+connect@libc.so.6-free``, ``@libcurl.so*``, ``*``."""
+    """``getaddrinfo+connect@libc.so.6-free``, ``@libcurl.so*``, ``*``.
+
+    ltrace's grammar, with one difference: ltrace 0.7.3 ends a library pattern
+    at every ``+`` and ``-``, so ``getenv@libc-2.31.so`` is ``getenv@libc`` and
+    ``-2.31.so`` there (it traces nothing, silently).  Here a ``+`` or ``-``
+    inside a library pattern starts a new rule only if a rule can start there
+    (``_starts_rule``: ``@LIB``, ``%CLASS``, or a symbol pattern, which has
+    no ``.``, does not start with a digit and is not a bare ``*``); otherwise
+    it is part of the name: ``@libfoo-bar.so*``, ``@libc-2.31.so``,
+    ``@libfoo-*``, ``@libstdc++.so.6``.  Where the
+    part after a ``-`` reads as a symbol (``@libxcb-shm*``), write ``?`` for
+    the ``-`` (``@libxcb?shm*``), as with ltrace.
+    """
     from pycoz_cli.errors import SpecError
 
     if not text:
@@ -336,21 +348,40 @@ def parse_chain(text: str, kind: str) -> list:
         sign, i = text[0], 1
     token = ""
     items = []
-    for ch in text[i:] + "\0":
-        if ch in "+-\0" and not token.endswith("@"):
+    for at in range(i, len(text) + 1):
+        ch = text[at] if at < len(text) else "\0"
+        separator = ch == "\0" or (ch in "+-" and not token.endswith("@"))
+        if separator and (ch == "\0" or "@" not in token or _starts_rule(text[at + 1 :])):
             items.append((sign, token))
             token = ""
             sign = ch
             continue
         token += ch
     for sign, token in items:
-        name, _, lib = token.partition("@")
-        if not name and not lib:
+        if not token:
             raise SpecError(f"{text!r}: empty rule in the filter")
+        name, _, lib = token.partition("@")  # "@" alone: everything, as ltrace's
         if any(c.isspace() or c in "(),;=\"'" for c in token):
             raise SpecError(f"{text!r}: {token!r} is not a symbol or library pattern")
         rules.append((sign, name or None, lib or None, kind))
     return rules
+
+
+def _starts_rule(rest: str) -> bool:
+    """Whether ``rest``, the text after a ``+`` or ``-`` inside a library
+    pattern, can be a rule of its own: ``@LIB...``, ``%CLASS``, or a symbol
+    pattern (C identifier characters and globs, not starting with a digit, not
+    a bare ``*``) with or without ``@LIB``."""
+    end = next((j for j, c in enumerate(rest) if c in "+-"), len(rest))
+    segment = rest[:end]
+    if not segment:
+        return False
+    if segment[0] in "@%":
+        return True
+    name, at, _lib = segment.partition("@")
+    if not at and not name.strip("*?"):
+        return False  # @libfoo-*: "-*" would take every symbol out, a glob is meant
+    return bool(name) and not name[0].isdigit() and all(c.isalnum() or c in "_*?[]!" for c in name)
 
 
 class Engine:
