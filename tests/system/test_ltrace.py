@@ -297,6 +297,38 @@ def test_syscalls_too_in_one_timeline(pycoz, build):
     assert re.search(r'^SYS_write\(1, "calc 5 42\\n", 10\) += 10$', r.stderr, re.M)
 
 
+def test_summary_with_syscalls_counts_their_time(pycoz, build):
+    """-c -S: syscalls in the table with their own calls and seconds (as
+    ltrace's: a few ms in all here, not the clock's value)."""
+    exe = build("plt")
+    r = pycoz("ltrace", "-c", "-S", "-e", "calc", "--", str(exe), "calc")
+    assert r.returncode == 0, r.stderr
+    rows = {name: (float(m[2]), int(m[4])) for name, m in _table(r.stderr).items()}
+    assert rows["calc"][1] == 2 and rows["SYS_write"][1] == 1, r.stderr
+    assert rows["total"][0] < 10, r.stderr
+
+
+def _table(text: str) -> dict:
+    return {
+        m[5]: m for m in re.finditer(r"^\s*([\d.]+)\s+([\d.]+)\s+(\d*)\s+(\d+) (\S+)$", text, re.M)
+    }
+
+
+def test_relative_times_and_return_addresses_read_as_ltrace_prints_them(pycoz, build):
+    """-r: ltrace's "%3lu.%06d " before each line; -i with -S: the address
+    in brackets before syscalls too (``[0x7f...] SYS_write(...)``)."""
+    exe = build("plt")
+    r = pycoz("ltrace", "-r", "-e", "calc", "--", str(exe), "calc")
+    lines = r.stderr.splitlines()
+    assert re.match(r"^  0\.000000 prog-plt->calc\(", lines[0]), lines
+    assert all(re.match(r"^ {2}\d\.\d{6} \S", line) for line in lines), lines
+    r = pycoz("ltrace", "-i", "-S", "-e", "calc", "--", str(exe), "calc")
+    assert re.search(
+        r'^\[0x[0-9a-f]+\] SYS_write\(1, "calc 5 42\\n", 10\) += 10$', r.stderr, re.M
+    ), r.stderr
+    assert re.search(r"^\[0x[0-9a-f]+\] prog-plt->calc\(2, 3", r.stderr, re.M), r.stderr
+
+
 # --- bad input: one line, documented exit code, program untouched --------------
 
 

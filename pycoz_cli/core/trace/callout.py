@@ -154,10 +154,20 @@ class LtraceText(CallsMixin, StraceText):
     """Lines as ltrace prints them: ``caller->name(args) = result``, syscalls
     (-S) as ``SYS_name(args) = result``, ``+++ exited (status N) +++``."""
 
+    #: -r: ltrace's "%3lu.%06d " (strace's is "%6ld.%06ld ")
+    relative_width = 10
+
     def __init__(self, out, *, show_ip=False, **kwargs):
         super().__init__(out, **kwargs)
         self.show_ip = show_ip
+        # -i: the tracer gives each syscall's address (``ip``) for -S's lines,
+        # which show it as ltrace's do, in the call part (``_syscall_head``).
+        self.wants_ip = show_ip
+        self.ip_column = False
         self.threads: set[int] = set()  # the engine's: threads end silently
+
+    def _syscall_head(self) -> str:
+        return f"[{self.ip:#x}] " if self.show_ip and self.ip is not None else ""
 
     def _call(self, pid, call, result, when) -> None:
         out = self.per_pid(pid) if self.per_pid else self.out
@@ -173,13 +183,14 @@ class LtraceText(CallsMixin, StraceText):
             argtext = ", ".join(a.text for a in decoded)
         except OSError:
             argtext = ", ".join(hex(a) for a in args)
+        head = self._syscall_head()
         if retval is None:
-            self._write(pid, f"SYS_{name}({argtext} <no return ...>", t_enter)
+            self._write(pid, f"{head}SYS_{name}({argtext} <no return ...>", t_enter)
             return None
         result, _ = self._result(pid, name, retval, args, memory)
         if self.durations and t_exit is not None:
             result += f" <{t_exit - t_enter:.6f}>"
-        self._call(pid, f"SYS_{name}({argtext})", result, t_enter)
+        self._call(pid, f"{head}SYS_{name}({argtext})", result, t_enter)
         return None
 
     def process(self, kind, pid, **info):
@@ -295,10 +306,9 @@ class CallSummary:
         row[1] += frame.t_exit - frame.t_enter
         return None
 
-    def syscall(self, pid, nr, *rest):
+    def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, *_rest):
         from pycoz_cli.core.trace.syscalls import NAMES
 
-        retval, t_enter, t_exit = rest[0], rest[2], rest[3]
         if retval is None or t_exit is None:
             return None
         row = self.rows.setdefault(f"SYS_{NAMES.get(nr, nr)}", [0, 0.0])
