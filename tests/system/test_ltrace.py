@@ -272,6 +272,22 @@ def test_a_library_name_with_a_dash_in_a_chain(pycoz, tmp_path):
     assert calls(r.stderr, "wrap") == [(None, "main", "42")], r.stderr
 
 
+def test_l_traces_what_the_library_exports(pycoz, build):
+    """-l LIB: calls into the functions LIB exports, as ltrace's -l shows them;
+    not its local ones (the compiler's frame_dummy, register_tm_clones) nor
+    _init/_fini, which ld.so runs."""
+    exe = build("plt")
+    r = pycoz("ltrace", "-l", "libcalc.so", "--", str(exe), "calc")
+    assert r.returncode == 0, r.stderr
+    names = [m[3] for m in map(CALL.match, r.stderr.splitlines()) if m]
+    assert names == ["calc", "calc"], r.stderr
+    if LTRACE:
+        theirs = subprocess.run(
+            [LTRACE, "-l", "libcalc.so", str(exe), "calc"], capture_output=True, text=True
+        )
+        assert [m[3] for m in map(CALL.match, theirs.stderr.splitlines()) if m] == names
+
+
 def test_json_and_summary(pycoz, build):
     import json
 

@@ -236,10 +236,11 @@ class Selection:
     """Which functions to trace: ltrace's filter chains (``-e``, ``-x``, ``-l``).
 
     Each chain is a list of (sign, name glob, lib glob, kind): kind "caller"
-    (``-e``: the library the call comes from), "def" (``-x``, ``-l``: the
-    library that defines the function).  A function is traced if any chain
-    selects it; within a chain the last matching rule wins, and a chain that
-    starts with ``-`` starts from everything.
+    (``-e``: the library the call comes from), "def" (``-x``: the library
+    that defines the function), "lib" (``-l``: one that exports it).  A
+    function is traced if any chain selects it; within a chain the last
+    matching rule wins, and a chain that starts with ``-`` starts from
+    everything.
     """
 
     def __init__(self, chains, imports_of_main=False, exclude_self=()):
@@ -294,13 +295,15 @@ class Selection:
             if npat is not None and not fnmatch.fnmatchcase(name, npat):
                 continue
             if lpat is not None:
-                obj = deflib if kind == "def" else caller
+                obj = caller if kind == "caller" else deflib
                 if obj is False:  # caller not known yet: could match
                     if sign == "+":
                         return None
                     continue
                 if not self._lib_match(lpat, obj):
                     continue
+                if kind == "lib" and name not in obj.elf.exports:
+                    continue  # -l: what LIB exports, as ltrace's (not its locals)
             state = sign == "+"
         return state
 

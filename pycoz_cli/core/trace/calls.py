@@ -223,7 +223,7 @@ def selection_from(exprs=(), xexprs=(), libs=()):
     for lib in libs:
         if not lib or any(c.isspace() for c in lib):
             raise SpecError(f"-l {lib!r}: not a library name")
-        chains.append([("+", None, lib, "def")])
+        chains.append([("+", None, lib, "lib")])
     for tamper in tampers:
         # A tampered function is traced: the trace shows what was done to it.
         chains.append([("+", name, None, "caller") for name in tamper.names])
