@@ -71,6 +71,7 @@ FORCE_R_BRK = os.environ.get("PYCOZ_LTRACE_R_BRK") == "1"
 _SLOT = 32
 CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
 _NR_CLONE, _NR_FORK, _NR_VFORK, _NR_CLONE3 = 56, 57, 58, 435  # x86_64
+_NR_KCMP, _KCMP_VM = 312, 1
 
 
 class CallError(PycozError):
@@ -545,6 +546,8 @@ class Engine:
         for tid in tids:
             self.spaces[tid] = space
             space.members.add(tid)
+            if attached and not self.follow and _tgid(tid) not in (pid, None):
+                self.silent.add(tid)  # a sharer (``sharers``), not followed
         new = self._scan(space)
         main = next((o for o in new if o.main), None)
         if attached or (main is not None and main.elf.interp is None):
@@ -576,6 +579,27 @@ class Engine:
         finally:
             space.close()
             self._files.clear()
+
+    @staticmethod
+    def sharers(pid: int) -> list[int]:
+        """The threads of the processes that share ``pid``'s memory without
+        being of it: its vfork and clone(CLONE_VM) children running now.  An
+        attach traces them too: they would run into the breakpoints."""
+        out = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == pid:
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pid and _same_memory(pid, int(entry)):
+                try:
+                    out += sorted(int(t) for t in os.listdir(f"/proc/{entry}/task"))
+                except OSError:
+                    pass
+        return out
 
     def _new_space(self, pid: int) -> Space:
         _refuse_shadow_stack(pid)
@@ -1223,6 +1247,31 @@ def _forget(space: Space, obj: Obj) -> None:
     for table in (space.bps, space.parked, space.slots):
         for addr in [a for a in table if obj.start <= a < obj.end]:
             del table[addr]
+
+
+def _same_memory(pid: int, other: int) -> bool:
+    """kcmp(KCMP_VM): whether two processes share one address space (a
+    kernel without kcmp: as if they did, so that ``other`` is traced)."""
+    rc = lib.syscall(
+        ffi.cast("long", _NR_KCMP),
+        ffi.cast("int", pid),
+        ffi.cast("int", other),
+        ffi.cast("int", _KCMP_VM),
+        ffi.cast("unsigned long", 0),
+        ffi.cast("unsigned long", 0),
+    )
+    return rc == 0 or (rc == -1 and ffi.errno == errno.ENOSYS)
+
+
+def _tgid(tid: int) -> int | None:
+    try:
+        with open(f"/proc/{tid}/status") as f:
+            for line in f:
+                if line.startswith("Tgid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _sigtrap_pending(tid: int) -> bool:

@@ -8,6 +8,7 @@ status = session.trace_command(["curl", "http://h2/"], session.options_from(f),
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 
@@ -183,8 +184,23 @@ def attach(pid: int, options: Options, sink) -> int:
                 if err.errno == 1:
                     hint = _eperm_reason(pid)
                 raise SetupError.from_oserror(err, hint) from None
-        sink.process("attach", pid, threads=len(tids))
-        extra = tids[1:] if len(tids) > 1 else ()
+        own = len(tids)
+        if options.calls is not None:
+            # Processes sharing its memory (a vfork or clone(CLONE_VM) child)
+            # would run into the breakpoints: they are traced too.  Looked
+            # for once its threads are seized: a child they make from now on
+            # is traced by the kernel (and refuses a second seize: EPERM).
+            for tid in options.calls.sharers(pid):
+                try:
+                    pt.seize(tid, opts)
+                    pt.interrupt(tid)
+                except OSError as err:
+                    if err.errno in (errno.ESRCH, errno.EPERM):
+                        continue  # ended meanwhile, or a child traced already
+                    raise SetupError.from_oserror(err) from None
+                tids.append(tid)
+        sink.process("attach", pid, threads=own)
+        extra = tids[1:]
         _traced(pid, options, sink, attached=True, extra=extra)
         return _Detach.signal
 

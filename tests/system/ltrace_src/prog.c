@@ -53,12 +53,14 @@ static void *exec_plain(void *arg) {
  * two share one TLS).  The parent starts once the child has made a call. */
 static long __attribute__((noinline)) calc_site(long i) { return calc(i, 1); }
 static volatile long vm_child_sum, vm_child_started;
+static int vm_child_pause; /* us between the child's calls ("loop": it lives long) */
 
 static int vm_child(void *arg) {
     long sum = 0;
     for (long i = 0; i < (long)arg; i++) {
         sum += calc_site(i);
         vm_child_started = 1;
+        if (vm_child_pause) usleep(vm_child_pause);
     }
     vm_child_sum = sum;
     return 3;
@@ -124,6 +126,7 @@ int main(int argc, char **argv) {
         long n = argc > 2 ? atol(argv[2]) : 200, child;
         int status;
         if (argc > 3 && !strcmp(argv[3], "loop")) {
+            vm_child_pause = 100; /* a child is alive most of the time: at an attach too */
             for (long round = 0;; round++) {
                 long sum = clone_vm_round(n, &child, &status);
                 if (sum != n * (n + 1) / 2 || child != sum || status != 3) {
