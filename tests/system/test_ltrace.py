@@ -272,6 +272,33 @@ def test_a_library_name_with_a_dash_in_a_chain(pycoz, tmp_path):
     assert calls(r.stderr, "wrap") == [(None, "main", "42")], r.stderr
 
 
+def test_raw_values_read_as_ltraces(pycoz, tmp_path):
+    """A function no decoder knows: its values as ltrace 0.7.3 shows them,
+    within +-10000 in decimal, else the 64-bit pattern in hex (an int -3 is
+    0xfffffffd in the register)."""
+    (tmp_path / "neg.c").write_text("int neg(int x) { return -x; }\n"
+                                    "long lneg(long x) { return -x; }\n")  # fmt: skip
+    (tmp_path / "m.c").write_text(
+        "#include <stdio.h>\nint neg(int); long lneg(long);\nint main(void) {\n"
+        '  printf("%d %ld %ld\\n", neg(3), lneg(-10000), lneg(10001)); return 0; }\n'
+    )
+    subprocess.run([GCC, "-shared", "-fPIC", "-o", tmp_path / "libneg.so", tmp_path / "neg.c"],
+                   check=True)  # fmt: skip
+    exe = tmp_path / "m"
+    subprocess.run([GCC, "-o", exe, tmp_path / "m.c", f"-L{tmp_path}", "-lneg",
+                    f"-Wl,-rpath,{tmp_path}"], check=True)  # fmt: skip
+    r = pycoz("ltrace", "-e", "neg+lneg", "--", str(exe))
+    assert r.stdout == "-3 10000 -10001\n", r.stderr
+    ours = {(m[3], m[4].split(",")[0], m[5]) for m in map(CALL.match, r.stderr.splitlines()) if m}
+    assert ours == {("neg", "3", "0xfffffffd"), ("lneg", "-10000", "10000"),
+                    ("lneg", "0x2711", "0xffffffffffffd8ef")}, r.stderr  # fmt: skip
+    if LTRACE:
+        theirs = subprocess.run([LTRACE, "-e", "neg+lneg", str(exe)], capture_output=True,
+                                text=True)  # fmt: skip
+        lines = map(CALL.match, theirs.stderr.splitlines())
+        assert {(m[3], m[4].split(",")[0], m[5]) for m in lines if m} == ours
+
+
 def test_l_traces_what_the_library_exports(pycoz, build):
     """-l LIB: calls into the functions LIB exports, as ltrace's -l shows them;
     not its local ones (the compiler's frame_dummy, register_tm_clones) nor

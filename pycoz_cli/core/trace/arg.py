@@ -39,3 +39,12 @@ def _s32(v: int) -> int:
 def _s64(v: int) -> int:
     v &= 0xFFFFFFFFFFFFFFFF
     return v - 0x10000000000000000 if v & 0x8000000000000000 else v
+
+
+def guess(v: int) -> Arg:
+    """ltrace 0.7.3's text for a value of unknown type: decimal within
+    -10000..10000, the 64-bit pattern in hex otherwise."""
+    s = _s64(v)
+    if -10000 <= s <= 10000:
+        return Arg(str(s), s)
+    return Arg(f"{v & 0xFFFFFFFFFFFFFFFF:#x}", v & 0xFFFFFFFFFFFFFFFF)

@@ -2,71 +2,62 @@
 
 The argument decoders (``%dns``, ``%tls``, ``%dl``, ``%env`` and ltrace.conf
 prototypes) live in ``libcalls``; every sink goes through ``entry``, ``texts``
-and ``values`` here, so that wiring them in is one place.  Until ``libcalls``
-is there, or for a function it does not know, arguments are raw, as ltrace
-prints a function without a prototype: four integers, small ones in decimal,
-the rest in hex.
+and ``values`` here, so that wiring them in is one place.  ``libcalls`` is
+imported at the first call it decodes (the functions of ``libclasses.CLASSES``,
+or any with -F prototypes): for the others, arguments are raw, as ltrace prints
+a function without a prototype (``arg.guess``), and ``pycoz ltrace -e calc``
+starts without the decoders' ~2 ms.
 """
 
 from __future__ import annotations
 
 import time
 
+from pycoz_cli.core.trace.arg import guess
+from pycoz_cli.core.trace.libclasses import CLASSES
 from pycoz_cli.core.trace.output import JsonLines, StraceText
-
-try:  # the decode helper's module (a separate branch until merged)
-    from pycoz_cli.core.trace import libcalls as _libcalls
-except ImportError:  # pragma: no cover - before the merge
-    _libcalls = None
 
 #: ltrace pads the call to this column before `` = result``.
 COLUMN = 48
 #: Prototypes loaded with -F (ltrace.conf syntax), handed to the decoders.
 PROTOTYPES: dict = {}
+#: The functions ``libcalls`` decodes (its classes name them all).
+DECODED = frozenset(name for members in CLASSES.values() for name in members)
+
+
+def _decoders(name: str):
+    """``libcalls`` when it decodes ``name``, else None (raw arguments)."""
+    if name not in DECODED and name not in PROTOTYPES:
+        return None
+    from pycoz_cli.core.trace import libcalls
+
+    return libcalls
 
 
 def load_prototypes(path: str) -> None:
     """-F FILE: ltrace.conf prototypes (parsed by ``libcalls``)."""
+    from pycoz_cli.core.trace import libcalls
     from pycoz_cli.errors import SpecError
 
-    loader = getattr(_libcalls, "load_prototypes", None)
-    if loader is None:
-        try:
-            open(path).close()
-        except OSError as err:
-            raise SpecError(f"-F {path}: {err.strerror}") from None
-        return  # no decoders yet: arguments stay raw
     try:
-        PROTOTYPES.update(loader(path))
+        PROTOTYPES.update(libcalls.load_prototypes(path))
     except ValueError as err:  # libcalls.PrototypeError: one line naming FILE:LINE
         raise SpecError(f"-F {err}") from None
 
 
 def classes() -> dict[str, tuple[str, ...]]:
     """``%dns`` and the like: class name -> function names."""
-    return dict(getattr(_libcalls, "CLASSES", {}) or {})
-
-
-def raw(value: int) -> str:
-    """An integer as ltrace shows one without a prototype: small ones in
-    decimal (an ``int`` result of -3 is 0xfffffffd in the register, with the
-    upper half clear), the rest in hex."""
-    if 0xFFFF0000 <= value <= 0xFFFFFFFF:
-        value -= 1 << 32
-        return str(value)
-    signed = value - (1 << 64) if value >= 1 << 63 else value
-    if -10000 < signed < 10000:  # ltrace 0.7.3's cut-off, checked against it
-        return str(signed)
-    return hex(value)
+    return dict(CLASSES)
 
 
 def entry(frame, mem, strsize: int) -> None:
     """At a traced call's entry (the thread stopped): what the decoders keep."""
-    if _libcalls is None:
+    decoders = _decoders(frame.name)
+    if decoders is None:
         return
     try:
         # sp: arguments past the sixth are on the stack, above the return address.
-        frame.state = _libcalls.entry(
+        frame.state = decoders.entry(
             frame.name, frame.args, mem, strsize, sp=frame.sp, prototypes=PROTOTYPES or None
         )
     except Exception:
@@ -76,23 +67,30 @@ def entry(frame, mem, strsize: int) -> None:
 def texts(frame, mem, strsize: int) -> tuple[str, str, str]:
     """(arguments, result, suffix) of a call that returned (``retval`` None: it
     never did)."""
-    if _libcalls is not None and frame.state is not None:
+    if frame.state is not None:
         try:
-            return _libcalls.exit(frame.name, frame.state, frame.retval, mem, strsize)
+            return _decoders(frame.name).exit(frame.name, frame.state, frame.retval, mem, strsize)
         except Exception:
             pass
-    args = ", ".join(raw(a) for a in frame.args[:4])
-    return args, ("" if frame.retval is None else raw(frame.retval)), ""
+    args = ", ".join([guess(a).text for a in frame.args[:4]])
+    return args, ("" if frame.retval is None else guess(frame.retval).text), ""
 
 
 def values(frame, mem, strsize: int) -> dict:
     """JSON-able values of a call (``libcalls.json_values``, or the raw integers)."""
-    if _libcalls is not None and frame.state is not None:
+    if frame.state is not None:
         try:
-            return _libcalls.json_values(frame.name, frame.state, frame.retval, mem, strsize)
+            return _decoders(frame.name).json_values(
+                frame.name, frame.state, frame.retval, mem, strsize
+            )
         except Exception:
             pass
-    return {"args": list(frame.args[:4]), "result": frame.retval}
+    return {
+        "name": frame.name,
+        "args": [guess(a).value for a in frame.args[:4]],
+        "result": None if frame.retval is None else guess(frame.retval).value,
+        "errno": None,
+    }
 
 
 def where(frame) -> str:

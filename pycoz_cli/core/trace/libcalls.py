@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import struct
 
-from pycoz_cli.core.trace.arg import Arg, _s32, _s64, _strval
+from pycoz_cli.core.trace.arg import Arg, _s32, _s64, _strval, guess
+from pycoz_cli.core.trace.libclasses import CLASSES
 
 __all__ = [
     "CLASSES",
@@ -66,59 +67,6 @@ __all__ = [
     "load_prototypes",
     "parameter",
 ]
-
-#: ltrace-style classes of functions, for ``-e %dns`` and friends.  Names as
-#: glibc >= 2.34 exports them from libc (res_* were libresolv's before) and as
-#: libresolv still does (``__res_query``...).
-CLASSES: dict[str, tuple[str, ...]] = {
-    "dns": (
-        "getaddrinfo",
-        "freeaddrinfo",
-        "getnameinfo",
-        "gai_strerror",
-        "gethostbyname",
-        "gethostbyname2",
-        "gethostbyname_r",
-        "gethostbyname2_r",
-        "gethostbyaddr",
-        "gethostbyaddr_r",
-        "res_query",
-        "res_search",
-        "res_querydomain",
-        "res_nquery",
-        "res_nsearch",
-        "res_nquerydomain",
-        "__res_query",
-        "__res_search",
-        "__res_querydomain",
-        "__res_nquery",
-        "__res_nsearch",
-        "__res_nquerydomain",
-    ),
-    "tls": (
-        "SSL_write",
-        "SSL_write_ex",
-        "SSL_read",
-        "SSL_read_ex",
-        "SSL_peek",
-        "SSL_peek_ex",
-        "SSL_connect",
-        "SSL_accept",
-        "SSL_do_handshake",
-        "SSL_shutdown",
-        "SSL_get_error",
-        "SSL_ctrl",
-        "SSL_set1_host",
-        "SSL_get_verify_result",
-        "gnutls_record_send",
-        "gnutls_record_recv",
-        "gnutls_handshake",
-        "gnutls_server_name_set",
-        "gnutls_bye",
-    ),
-    "dl": ("dlopen", "dlmopen", "dlsym", "dlvsym", "dlclose", "dlerror"),
-    "env": ("getenv", "secure_getenv", "setenv", "unsetenv", "putenv", "clearenv"),
-}
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -314,15 +262,6 @@ def escape(data: bytes) -> str:
     if _PLAIN.issuperset(data):
         return data.decode("ascii")
     return "".join([_LCHAR[c] for c in data])
-
-
-def guess(v: int) -> Arg:
-    """ltrace 0.7.3's text for a value of unknown type: decimal within
-    -10000..10000, the 64-bit pattern in hex otherwise."""
-    s = _s64(v)
-    if -10000 <= s <= 10000:
-        return Arg(str(s), s)
-    return Arg(f"{v & _U64:#x}", v & _U64)
 
 
 def _int(v: int) -> Arg:
