@@ -433,6 +433,18 @@ def test_trace_calls_adds_library_calls_to_a_syscall_trace(pycoz, build):
     assert re.search(r'^write\(1, "calc 5 42\\n", 10\) += 10$', r.stderr, re.M)
 
 
+def test_trace_calls_with_i_shows_where_each_call_was_made(pycoz, build):
+    """trace -i --calls: a library call's line has strace's [address] column
+    too: the call's return address (as ltrace -i shows it), not ????."""
+    exe = build("plt")
+    r = pycoz("trace", "-i", "-e", "trace=write", "--calls", "calc", "--", str(exe), "calc")
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stderr.splitlines() if "->calc(" in line]
+    assert len(lines) == 2 and all(
+        re.match(r"^\[[0-9a-f]{16}\] prog-plt->calc", x) for x in lines
+    ), r.stderr
+
+
 def test_an_ifunc_breaks_on_the_implementation_its_resolver_picks(pycoz, build, tmp_path):
     """strlen's symbol is an IFUNC resolver: pycoz runs it at the program's
     entry (as ld.so did) and breaks on the implementation it returns."""

@@ -135,17 +135,18 @@ class CallsMixin:
     def libcall(self, frame, mem):
         call, result = line(frame, mem, self.strsize, show_ip=self.show_ip)
         if frame.retval is None:
-            self._write(frame.pid, call, frame.t_enter)
+            self._write(frame.pid, call, frame.t_enter, ip=frame.ret)
             return None
         if getattr(self, "durations", False):
             result += f" <{frame.t_exit - frame.t_enter:.6f}>"
-        self._call_line(frame.pid, call, result, frame.t_enter)
+        # strace's -i column (trace --calls -i): where the call was made.
+        self._call_line(frame.pid, call, result, frame.t_enter, ip=frame.ret)
         for entry_line in frame.stack or ():  # under the line, as strace -k prints it
             self._write(frame.pid, f" > {entry_line}", frame.t_enter)
         return None
 
-    def _call_line(self, pid, call, result, when) -> None:
-        self._call(pid, call, result, when)
+    def _call_line(self, pid, call, result, when, ip=None) -> None:
+        self._call(pid, call, result, when, ip=ip)
 
 
 class LtraceText(CallsMixin, StraceText):
@@ -167,7 +168,7 @@ class LtraceText(CallsMixin, StraceText):
     def _syscall_head(self) -> str:
         return f"[{self.ip:#x}] " if self.show_ip and self.ip is not None else ""
 
-    def _call(self, pid, call, result, when) -> None:
+    def _call(self, pid, call, result, when, ip=None) -> None:  # ip: in the call (-i)
         out = self.per_pid(pid) if self.per_pid else self.out
         text = self._head(pid, when) + call
         out.write(f"{text.ljust(COLUMN)} = {result}\n")
