@@ -376,13 +376,47 @@ def test_relative_times_and_return_addresses_read_as_ltrace_prints_them(pycoz, b
 # --- bad input: one line, documented exit code, program untouched --------------
 
 
-def test_a_function_that_exists_nowhere(pycoz, build):
-    exe = build("plt")
-    r = pycoz("ltrace", "-e", "no_such_fn", "--", str(exe), "plain")
+def test_a_function_that_exists_nowhere(pycoz, build, tmp_path):
+    """A program that cannot run another (it imports no exec function): refused
+    in one line before its main."""
+    src = tmp_path / "once.c"
+    src.write_text('#include <stdio.h>\nlong calc(long, long);\n'
+                   'int main(void) { printf("%ld\\n", calc(1, 2)); return 0; }\n')  # fmt: skip
+    exe = tmp_path / "once"
+    subprocess.run([GCC, "-o", exe, src, f"-L{build.dir}", "-lcalc", f"-Wl,-rpath,{build.dir}"],
+                   check=True)  # fmt: skip
+    r = pycoz("ltrace", "-e", "no_such_fn", "--", str(exe))
     assert r.returncode == 2
     line = assert_one_line(r.stderr, "no function no_such_fn", "libc.so.6", "libcalc.so")
-    assert line.startswith("pycoz: ") or "no function" in line
+    assert line.startswith("pycoz ltrace: ")
     assert r.stdout == ""  # the program never ran its main
+    r = pycoz("ltrace", "--root", "-e", "no_such_fn", "--", str(exe))  # the same in a container
+    assert r.returncode == 2
+    assert_one_line(r.stderr, "pycoz ltrace: no function no_such_fn", "libcalc.so")
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["env", "A=1"], ["sh", "-c", 'exec "$0" "$@"'], ["-f", "sh", "-c", '"$0" "$@"; true']],
+    ids=["env", "sh-exec", "f-sh"],
+)
+def test_a_program_that_runs_another_is_traced_there(pycoz, build, argv):
+    """``env``, ``sh -c``: the function is in the program they run, not in
+    them; it is traced there (ltrace does so), with no note."""
+    exe = build("plt")
+    opts, argv = (["-f"], argv[1:]) if argv[0] == "-f" else ([], argv)
+    r = pycoz("ltrace", *opts, "-e", "calc", "--", *argv, str(exe), "calc")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "calc 5 42\n"
+    assert [res for _, _, res in calls(r.stderr, "calc")] == ["42", "5"]
+    assert "no function" not in r.stderr
+
+
+def test_a_function_nowhere_in_a_program_that_may_run_others_is_a_note(pycoz):
+    r = pycoz("ltrace", "-o", os.devnull, "-e", "no_such_fn", "--", "env", "true")
+    assert r.returncode == 0
+    assert_one_line(r.stderr, "no function no_such_fn", "env", "traced if a program it runs has it")
 
 
 def test_a_library_that_is_not_loaded(pycoz, build):

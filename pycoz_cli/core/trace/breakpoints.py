@@ -72,6 +72,9 @@ _SLOT = 32
 CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
 _NR_CLONE, _NR_FORK, _NR_VFORK, _NR_CLONE3 = 56, 57, 58, 435  # x86_64
 _NR_KCMP, _KCMP_VM = 312, 1
+#: A program importing one of these may run another, which may have what it lacks.
+_EXEC_FUNCTIONS = ("execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle",
+                   "fexecve", "posix_spawn", "posix_spawnp", "system", "popen")  # fmt: skip
 
 
 class CallError(PycozError):
@@ -406,6 +409,12 @@ class Engine:
         self.notes = []
         self.counts: dict = {}
         self.ifuncs: set[str] = set()
+        self.checked = False  # the first program's objects were checked (_loaded)
+        self.attached = False  # -p
+        #: ("fn" or "lib", name) asked for and found in some program; those
+        #: not found yet, and the note that says so
+        self.found: set = set()
+        self.pending: dict = {}
         #: -k: keep each call's registers at entry for the unwinder
         self.want_regs = getattr(sink, "stacks", None) is not None
         self._files: dict = {}
@@ -542,6 +551,7 @@ class Engine:
 
     def begin(self, pid: int, tids=(), attached=False) -> None:
         """A program to trace: ``pid`` stopped after its exec (or attached)."""
+        self.attached = self.attached or attached
         space = self._new_space(pid)
         for tid in tids:
             self.spaces[tid] = space
@@ -569,6 +579,7 @@ class Engine:
         stack, a function or library that is nowhere) while nothing is done
         to it yet, not even the seize."""
         _refuse_shadow_stack(pid)
+        self.attached = True
         try:
             space = Space(pid)
         except OSError:
@@ -608,29 +619,57 @@ class Engine:
         return space
 
     def _loaded(self, space: Space, initial: bool) -> None:
-        """The initial set of objects is in place: check that what was asked exists."""
+        """The initial set of objects is in place: check that what was asked exists.
+
+        The first program refused in one line (before its ``main``) when it
+        has nowhere a function or library asked for, unless it may get one
+        later: a library it opens with ``dlopen``, or a program it runs (it
+        imports an exec function: ``env``, ``sh -c``, a launcher; not for -p,
+        where the program runs already).  Then,
+        and for every later program, a note says so at the end, unless a
+        program traced after all had it."""
         if space.loaded_once:
             return
         space.loaded_once = True
+        first, self.checked = not self.checked, True
         objs = list(space.objs.values())
         names = ", ".join(sorted({o.soname or o.name for o in objs}))
         dlopen = any(o.elf.imports_name("dlopen") for o in objs)
+        # (-p: the program runs already; what it may exec is not what was asked)
+        execs = not self.attached and any(
+            o.elf.imports_name(f) for o in objs for f in _EXEC_FUNCTIONS
+        )
+        missing = []
         for libpat, _kind in self.sel.libs():
-            if not any(self.sel._lib_match(libpat, o) for o in objs):
-                msg = f"no library {libpat} is loaded (loaded: {names})"
-                if dlopen:
-                    self.notes.append(msg + "; traced if the program loads it with dlopen")
-                else:
-                    raise CallError(msg)
+            if any(self.sel._lib_match(libpat, o) for o in objs):
+                self.found.add(("lib", libpat))
+                continue
+            msg = f"no library {libpat} is loaded (loaded: {names})"
+            if dlopen:
+                msg += "; traced if the program loads it with dlopen"
+            missing.append((("lib", libpat), msg, dlopen))
         for name, libpat in self.sel.names():
-            where = [o for o in objs if o.elf.lookup(name)]
-            if not where:
-                msg = f"no function {name} in the program or its libraries: {names}"
-                if dlopen and libpat is not None:
-                    # -x name@lib: the library may come later, with dlopen
-                    self.notes.append(msg + " (traced if a library loaded later has it)")
-                    continue
+            if any(o.elf.lookup(name) for o in objs):
+                self.found.add(("fn", name))
+                continue
+            msg = f"no function {name} in the program or its libraries: {names}"
+            later = dlopen and libpat is not None  # -x name@lib: a library dlopen'd later
+            if later:
+                msg += " (traced if a library loaded later has it)"
+            missing.append((("fn", name), msg, later))
+        for key in self.found:
+            self.pending.pop(key, None)
+        for key, msg, later in missing:
+            if first and not later and not execs:
                 raise CallError(msg)
+            if key not in self.found:
+                if execs and not later:
+                    msg += " (traced if a program it runs has it)"
+                self.pending.setdefault(key, msg)
+
+    def all_notes(self) -> list[str]:
+        """What to tell the user at the end, each once."""
+        return list(dict.fromkeys([*self.notes, *self.pending.values()]))
 
     def child(self, parent: int, child: int, event: int) -> None:
         """A fork, vfork or clone event of ``parent``.

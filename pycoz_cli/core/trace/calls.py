@@ -292,12 +292,12 @@ class LtraceSetup:
         self._session = session
 
     def tracing(self):
-        return self._session.Tracing(self.options, self.sink)
+        return self._session.Tracing(self.options, self.sink, name="pycoz ltrace")
 
     def close(self) -> None:
-        for note in dict.fromkeys(self.engine.notes):
-            import sys
+        import sys
 
+        for note in self.engine.all_notes():
             sys.stderr.write(f"pycoz ltrace: {note}\n")
         if self._per_pid is not None:
             self._per_pid.close()

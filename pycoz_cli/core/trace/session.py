@@ -326,9 +326,10 @@ class Tracing:
     loop waits for all children) and passes on SIGTERM, SIGHUP, SIGUSR1/2.
     """
 
-    def __init__(self, options: Options, sink):
+    def __init__(self, options: Options, sink, name: str = "pycoz trace"):
         self.options = options
         self.sink = sink
+        self.name = name  # before its lines on stderr
 
     def prepare_tracee(self) -> None:  # pragma: no cover - in the command, before exec
         child_prepare(self.options)
@@ -342,15 +343,23 @@ class Tracing:
         signal.pthread_sigmask(signal.SIG_SETMASK, ())
         try:
             return run(pid, self.options, self.sink, until_first=True)
+        except PycozError as err:
+            # Refused (library calls: a function that is nowhere), before the
+            # command's main: one line, and its exit code as the container's.
+            os.write(2, f"{self.name}: {err}\n".encode())
+            return (int(getattr(err, "exit_code", 125)) & 0xFF) << 8
         except BaseException as err:
             # The command has exec'd: the setup pipe is closed, so say it here.
-            os.write(2, f"pycoz trace: the tracer failed: {type(err).__name__}: {err}\n".encode())
+            os.write(2, f"{self.name}: the tracer failed: {type(err).__name__}: {err}\n".encode())
             raise
         finally:
+            calls = self.options.calls
+            for note in calls.all_notes() if calls is not None else ():
+                os.write(2, f"{self.name}: {note}\n".encode())  # made here, in init
             try:
                 self.sink.finish()
             except PycozError as err:  # a plugin's sink failed (tracers.guard)
-                os.write(2, f"pycoz trace: {err}\n".encode())
+                os.write(2, f"{self.name}: {err}\n".encode())
                 raise
 
 
