@@ -413,6 +413,23 @@ def test_a_program_that_runs_another_is_traced_there(pycoz, build, argv):
     assert "no function" not in r.stderr
 
 
+def test_a_program_it_execs_without_the_function_does_not_end_the_trace(pycoz, build, tmp_path):
+    """calc, then exec of true (which has no calc): the trace goes on, true runs
+    and ends; no refusal halfway (it killed the program), no note."""
+    src = tmp_path / "ex.c"
+    src.write_text('#include <stdio.h>\n#include <unistd.h>\nlong calc(long, long);\n'
+                   'int main(void) { printf("%ld\\n", calc(1, 2)); fflush(stdout);\n'
+                   '  execl("/bin/true", "true", (char *)0); return 1; }\n')  # fmt: skip
+    exe = tmp_path / "ex"
+    subprocess.run([GCC, "-o", exe, src, f"-L{build.dir}", "-lcalc", f"-Wl,-rpath,{build.dir}"],
+                   check=True)  # fmt: skip
+    r = pycoz("ltrace", "-e", "calc", "--", str(exe))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "3\n"
+    assert [res for _, _, res in calls(r.stderr, "calc")] == ["3"]
+    assert "no function" not in r.stderr
+
+
 def test_a_function_nowhere_in_a_program_that_may_run_others_is_a_note(pycoz):
     r = pycoz("ltrace", "-o", os.devnull, "-e", "no_such_fn", "--", "env", "true")
     assert r.returncode == 0
