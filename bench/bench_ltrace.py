@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import child_env
+
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "tests" / "system" / "ltrace_src"
 PYCOZ = str(Path(sys.executable).parent / "pycoz")
@@ -52,21 +54,21 @@ def build(out: Path) -> Path:
     return exe
 
 
-def timed(argv, out) -> float:
+def timed(argv, out, env=None) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=out, check=True, text=True)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=out, check=True, text=True, env=env)
     if proc.stdout.startswith("others "):  # the program's own figure: ns per call
         return float(proc.stdout.split()[2]) / 1e9
     return time.perf_counter() - start
 
 
-def median_of(rounds, cases: dict, out) -> dict:
+def median_of(rounds, cases: dict, out, env=None) -> dict:
     times = {name: [] for name in cases}
     names = list(cases)
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             with open(out, "w") as f:
-                times[name].append(timed(cases[name], f))
+                times[name].append(timed(cases[name], f, env))
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -95,7 +97,8 @@ def bench(rounds: int, calls: int) -> None:
         if ltrace:
             cases["ltrace N"] = [ltrace, "-e", "calc", exe, "many", str(calls)]
             cases["ltrace 0"] = [ltrace, "-e", "calc", exe, "many", "0"]
-        m = median_of(rounds, cases, out)
+        # Bytecode cached for pycoz as for click (benchlib.child_env).
+        m = median_of(rounds, cases, out, child_env(str(Path(tmp) / "pycache")))
     print(f"rounds {rounds}, calls {calls}; medians (load from other work inflates them)")
     ours = (m["pycoz N"] - m["pycoz 0"]) / calls * 1e6
     print(f"1. per traced call: pycoz {ours:.1f} us", end="")

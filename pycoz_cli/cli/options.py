@@ -642,6 +642,12 @@ class TraceSetup:
         return Tracing(self.options, self.sink)
 
     def close(self) -> None:
+        calls = self.options.calls
+        if calls is not None:  # --calls: the library-call notes (IFUNCs, names)
+            import sys
+
+            for note in calls.all_notes():
+                sys.stderr.write(f"pycoz trace: {note}\n")
         if self._per_pid is not None:
             self._per_pid.close()
         if self._opened is not None:

@@ -161,6 +161,33 @@ def test_vfork_and_exec_in_the_child(pycoz, build, follow):
     assert results == ([7, 14, 21, 22] if follow else [22])
 
 
+@pytest.mark.parametrize("follow", [[], ["-f"]], ids=["no-f", "f"])
+def test_clone_vm_reported_as_a_fork_shares_the_breakpoints(pycoz, build, tmp_path, follow):
+    """clone(CLONE_VM | SIGCHLD) is reported to the tracer as a fork, but the
+    child shares its parent's memory, breakpoints included: parent and child
+    call calc from the same call site at the same time, 200 calls each.
+    Every call is seen (the child's with -f), the sums are right, the child
+    exits by itself (no int3 left to kill it), and pycoz leaves no process."""
+    exe = build("plt")
+    out = tmp_path / "calls.txt"  # a file: each line starts with its pid under -f
+    r = pycoz("ltrace", *follow, "-o", str(out), "-e", "calc", "--", str(exe), "clone-vm", "200")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "clone-vm parent 20100 child 20100 child-status 3\n"
+    text = out.read_text()
+    line = re.compile(r"^(?:(\d+) +)?\S+->calc\(.*\) += (\d+)$", re.M)
+    per_pid: dict = {}
+    for m in line.finditer(text):
+        per_pid.setdefault(m[1], []).append(int(m[2]))
+    if follow:
+        assert len(per_pid) == 2 and None not in per_pid, text
+        assert all(sorted(v) == list(range(1, 201)) for v in per_pid.values()), text
+        assert "+++ exited (status 3) +++" in text
+    else:
+        assert per_pid == {None: list(range(1, 201))}, text  # the parent's, in order
+        assert text.count("+++ exited") == 1  # the child's end is not shown
+    assert "<no return ...>" not in text
+
+
 def test_exec_rearms_in_the_new_program(pycoz, build):
     exe = build("no-plt")
     r = pycoz("ltrace", "-e", "atoi", "--", str(exe), "exec")
@@ -216,6 +243,79 @@ def test_filter_chains_and_library_of_the_caller(pycoz, build):
     assert len(calls(r.stderr, "calc")) == 2
 
 
+def test_a_library_name_with_a_dash_in_a_chain(pycoz, tmp_path):
+    """``atoi@libfoo-bar.so``: the - is part of the library's name, not a new
+    rule (ltrace 0.7.3 cuts the name there and traces nothing)."""
+    (tmp_path / "wrap.c").write_text(
+        "#include <stdlib.h>\nint wrap(const char *s) { return atoi(s) * 2; }\n"
+    )
+    (tmp_path / "main.c").write_text(
+        "#include <stdio.h>\n#include <stdlib.h>\nint wrap(const char *s);\n"
+        'int main(void) { printf("%d %d\\n", wrap("21"), atoi("5")); return 0; }\n'
+    )
+    lib = tmp_path / "libfoo-bar.so"
+    subprocess.run(
+        [GCC, "-shared", "-fPIC", "-Wl,-soname,libfoo-bar.so", "-o", lib, tmp_path / "wrap.c"],
+        check=True,
+    )
+    exe = tmp_path / "main"
+    subprocess.run(
+        [GCC, "-o", exe, tmp_path / "main.c", f"-L{tmp_path}", "-lfoo-bar",
+         f"-Wl,-rpath,{tmp_path}"],
+        check=True,
+    )  # fmt: skip
+    for chain in ("atoi@libfoo-bar.so", "atoi@libfoo-bar.so*-wrap", "wrap+atoi@libfoo-*-wrap"):
+        r = pycoz("ltrace", "-e", chain, "--", str(exe))
+        assert r.returncode == 0 and r.stdout == "42 5\n", (chain, r.stderr)
+        assert calls(r.stderr, "atoi") == [(None, "libfoo-bar.so", "21")], (chain, r.stderr)
+        assert calls(r.stderr, "wrap") == [], chain
+    r = pycoz("ltrace", "-x", "wrap@libfoo-bar.so", "--", str(exe))
+    assert calls(r.stderr, "wrap") == [(None, "main", "42")], r.stderr
+
+
+def test_raw_values_read_as_ltraces(pycoz, tmp_path):
+    """A function no decoder knows: its values as ltrace 0.7.3 shows them,
+    within +-10000 in decimal, else the 64-bit pattern in hex (an int -3 is
+    0xfffffffd in the register)."""
+    (tmp_path / "neg.c").write_text("int neg(int x) { return -x; }\n"
+                                    "long lneg(long x) { return -x; }\n")  # fmt: skip
+    (tmp_path / "m.c").write_text(
+        "#include <stdio.h>\nint neg(int); long lneg(long);\nint main(void) {\n"
+        '  printf("%d %ld %ld\\n", neg(3), lneg(-10000), lneg(10001)); return 0; }\n'
+    )
+    subprocess.run([GCC, "-shared", "-fPIC", "-o", tmp_path / "libneg.so", tmp_path / "neg.c"],
+                   check=True)  # fmt: skip
+    exe = tmp_path / "m"
+    subprocess.run([GCC, "-o", exe, tmp_path / "m.c", f"-L{tmp_path}", "-lneg",
+                    f"-Wl,-rpath,{tmp_path}"], check=True)  # fmt: skip
+    r = pycoz("ltrace", "-e", "neg+lneg", "--", str(exe))
+    assert r.stdout == "-3 10000 -10001\n", r.stderr
+    ours = {(m[3], m[4].split(",")[0], m[5]) for m in map(CALL.match, r.stderr.splitlines()) if m}
+    assert ours == {("neg", "3", "0xfffffffd"), ("lneg", "-10000", "10000"),
+                    ("lneg", "0x2711", "0xffffffffffffd8ef")}, r.stderr  # fmt: skip
+    if LTRACE:
+        theirs = subprocess.run([LTRACE, "-e", "neg+lneg", str(exe)], capture_output=True,
+                                text=True)  # fmt: skip
+        lines = map(CALL.match, theirs.stderr.splitlines())
+        assert {(m[3], m[4].split(",")[0], m[5]) for m in lines if m} == ours
+
+
+def test_l_traces_what_the_library_exports(pycoz, build):
+    """-l LIB: calls into the functions LIB exports, as ltrace's -l shows them;
+    not its local ones (the compiler's frame_dummy, register_tm_clones) nor
+    _init/_fini, which ld.so runs."""
+    exe = build("plt")
+    r = pycoz("ltrace", "-l", "libcalc.so", "--", str(exe), "calc")
+    assert r.returncode == 0, r.stderr
+    names = [m[3] for m in map(CALL.match, r.stderr.splitlines()) if m]
+    assert names == ["calc", "calc"], r.stderr
+    if LTRACE:
+        theirs = subprocess.run(
+            [LTRACE, "-l", "libcalc.so", str(exe), "calc"], capture_output=True, text=True
+        )
+        assert [m[3] for m in map(CALL.match, theirs.stderr.splitlines()) if m] == names
+
+
 def test_json_and_summary(pycoz, build):
     import json
 
@@ -241,16 +341,99 @@ def test_syscalls_too_in_one_timeline(pycoz, build):
     assert re.search(r'^SYS_write\(1, "calc 5 42\\n", 10\) += 10$', r.stderr, re.M)
 
 
+def test_summary_with_syscalls_counts_their_time(pycoz, build):
+    """-c -S: syscalls in the table with their own calls and seconds (as
+    ltrace's: a few ms in all here, not the clock's value)."""
+    exe = build("plt")
+    r = pycoz("ltrace", "-c", "-S", "-e", "calc", "--", str(exe), "calc")
+    assert r.returncode == 0, r.stderr
+    rows = {name: (float(m[2]), int(m[4])) for name, m in _table(r.stderr).items()}
+    assert rows["calc"][1] == 2 and rows["SYS_write"][1] == 1, r.stderr
+    assert rows["total"][0] < 10, r.stderr
+
+
+def _table(text: str) -> dict:
+    return {
+        m[5]: m for m in re.finditer(r"^\s*([\d.]+)\s+([\d.]+)\s+(\d*)\s+(\d+) (\S+)$", text, re.M)
+    }
+
+
+def test_relative_times_and_return_addresses_read_as_ltrace_prints_them(pycoz, build):
+    """-r: ltrace's "%3lu.%06d " before each line; -i with -S: the address
+    in brackets before syscalls too (``[0x7f...] SYS_write(...)``)."""
+    exe = build("plt")
+    r = pycoz("ltrace", "-r", "-e", "calc", "--", str(exe), "calc")
+    lines = r.stderr.splitlines()
+    assert re.match(r"^  0\.000000 prog-plt->calc\(", lines[0]), lines
+    assert all(re.match(r"^ {2}\d\.\d{6} \S", line) for line in lines), lines
+    r = pycoz("ltrace", "-i", "-S", "-e", "calc", "--", str(exe), "calc")
+    assert re.search(
+        r'^\[0x[0-9a-f]+\] SYS_write\(1, "calc 5 42\\n", 10\) += 10$', r.stderr, re.M
+    ), r.stderr
+    assert re.search(r"^\[0x[0-9a-f]+\] prog-plt->calc\(2, 3", r.stderr, re.M), r.stderr
+
+
 # --- bad input: one line, documented exit code, program untouched --------------
 
 
-def test_a_function_that_exists_nowhere(pycoz, build):
-    exe = build("plt")
-    r = pycoz("ltrace", "-e", "no_such_fn", "--", str(exe), "plain")
+def test_a_function_that_exists_nowhere(pycoz, build, tmp_path):
+    """A program that cannot run another (it imports no exec function): refused
+    in one line before its main."""
+    src = tmp_path / "once.c"
+    src.write_text('#include <stdio.h>\nlong calc(long, long);\n'
+                   'int main(void) { printf("%ld\\n", calc(1, 2)); return 0; }\n')  # fmt: skip
+    exe = tmp_path / "once"
+    subprocess.run([GCC, "-o", exe, src, f"-L{build.dir}", "-lcalc", f"-Wl,-rpath,{build.dir}"],
+                   check=True)  # fmt: skip
+    r = pycoz("ltrace", "-e", "no_such_fn", "--", str(exe))
     assert r.returncode == 2
     line = assert_one_line(r.stderr, "no function no_such_fn", "libc.so.6", "libcalc.so")
-    assert line.startswith("pycoz: ") or "no function" in line
+    assert line.startswith("pycoz ltrace: ")
     assert r.stdout == ""  # the program never ran its main
+    r = pycoz("ltrace", "--root", "-e", "no_such_fn", "--", str(exe))  # the same in a container
+    assert r.returncode == 2
+    assert_one_line(r.stderr, "pycoz ltrace: no function no_such_fn", "libcalc.so")
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["env", "A=1"], ["sh", "-c", 'exec "$0" "$@"'], ["-f", "sh", "-c", '"$0" "$@"; true']],
+    ids=["env", "sh-exec", "f-sh"],
+)
+def test_a_program_that_runs_another_is_traced_there(pycoz, build, argv):
+    """``env``, ``sh -c``: the function is in the program they run, not in
+    them; it is traced there (ltrace does so), with no note."""
+    exe = build("plt")
+    opts, argv = (["-f"], argv[1:]) if argv[0] == "-f" else ([], argv)
+    r = pycoz("ltrace", *opts, "-e", "calc", "--", *argv, str(exe), "calc")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "calc 5 42\n"
+    assert [res for _, _, res in calls(r.stderr, "calc")] == ["42", "5"]
+    assert "no function" not in r.stderr
+
+
+def test_a_program_it_execs_without_the_function_does_not_end_the_trace(pycoz, build, tmp_path):
+    """calc, then exec of true (which has no calc): the trace goes on, true runs
+    and ends; no refusal halfway (it killed the program), no note."""
+    src = tmp_path / "ex.c"
+    src.write_text('#include <stdio.h>\n#include <unistd.h>\nlong calc(long, long);\n'
+                   'int main(void) { printf("%ld\\n", calc(1, 2)); fflush(stdout);\n'
+                   '  execl("/bin/true", "true", (char *)0); return 1; }\n')  # fmt: skip
+    exe = tmp_path / "ex"
+    subprocess.run([GCC, "-o", exe, src, f"-L{build.dir}", "-lcalc", f"-Wl,-rpath,{build.dir}"],
+                   check=True)  # fmt: skip
+    r = pycoz("ltrace", "-e", "calc", "--", str(exe))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "3\n"
+    assert [res for _, _, res in calls(r.stderr, "calc")] == ["3"]
+    assert "no function" not in r.stderr
+
+
+def test_a_function_nowhere_in_a_program_that_may_run_others_is_a_note(pycoz):
+    r = pycoz("ltrace", "-o", os.devnull, "-e", "no_such_fn", "--", "env", "true")
+    assert r.returncode == 0
+    assert_one_line(r.stderr, "no function no_such_fn", "env", "traced if a program it runs has it")
 
 
 def test_a_library_that_is_not_loaded(pycoz, build):
@@ -299,6 +482,18 @@ def test_trace_calls_adds_library_calls_to_a_syscall_trace(pycoz, build):
     write = next(i for i, line in enumerate(lines) if line.startswith("write(1, "))
     assert all(i < write for i, line in enumerate(lines) if "->calc(" in line)
     assert re.search(r'^write\(1, "calc 5 42\\n", 10\) += 10$', r.stderr, re.M)
+
+
+def test_trace_calls_with_i_shows_where_each_call_was_made(pycoz, build):
+    """trace -i --calls: a library call's line has strace's [address] column
+    too: the call's return address (as ltrace -i shows it), not ????."""
+    exe = build("plt")
+    r = pycoz("trace", "-i", "-e", "trace=write", "--calls", "calc", "--", str(exe), "calc")
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stderr.splitlines() if "->calc(" in line]
+    assert len(lines) == 2 and all(
+        re.match(r"^\[[0-9a-f]{16}\] prog-plt->calc", x) for x in lines
+    ), r.stderr
 
 
 def test_an_ifunc_breaks_on_the_implementation_its_resolver_picks(pycoz, build, tmp_path):

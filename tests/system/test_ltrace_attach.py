@@ -164,3 +164,42 @@ def test_a_function_that_exists_nowhere_leaves_the_attached_program_untouched(
         run.check()
     finally:
         run.close()
+
+
+@pytest.mark.parametrize("follow", [[], ["-f"]], ids=["no-f", "f"])
+def test_attach_to_a_program_whose_children_share_its_memory(pycoz_bin, prog, tmp_path, follow):
+    """A program that runs clone(CLONE_VM | SIGCHLD) children all the time,
+    each calling calc from the same site as the parent: the child running at
+    the attach shares the breakpoints, so it is traced too (silently without
+    -f), else it would die of SIGTRAP at the first one. Detach leaves both
+    as they were, and the rounds' sums stay right."""
+    log = tmp_path / "out.txt"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([prog, "clone-vm", "300", "loop"], stdout=out)
+    try:
+        wait_until(lambda: log.read_text().count("ok") >= 2)
+        before = text_of(proc.pid)
+        for _ in range(3):
+            tracer = subprocess.Popen(
+                [pycoz_bin, "ltrace", *follow, "-p", str(proc.pid), "-e", "calc"],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            seen = line = tracer.stderr.readline()
+            while "->calc(" not in line:
+                line = tracer.stderr.readline()
+                seen += line
+                assert line, f"no call was traced: {seen}{log.read_text()[-60:]}"
+            time.sleep(0.2)
+            tracer.send_signal(signal.SIGINT)
+            rest = tracer.communicate(timeout=30)[1]
+            assert tracer.returncode == -signal.SIGINT, rest
+            assert proc.poll() is None, f"the program died: {proc.returncode}"
+            text = log.read_text()
+            assert "WRONG" not in text, text[-200:]
+            assert text_of(proc.pid) == before
+            rounds = text.count("ok ")
+            wait_until(lambda rounds=rounds: log.read_text().count("ok ") >= rounds + 3)
+    finally:
+        proc.kill()
+        proc.wait()

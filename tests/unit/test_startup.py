@@ -137,3 +137,20 @@ def test_ltrace_imports_no_unwinder_and_no_network():
     assert code == 0
     assert "pycoz_cli.core.trace.breakpoints" in mods
     assert not [m for m in mods if m.split(".")[0] in ("elftools", "ptrace", "pyroute2")]
+
+
+@pytest.mark.root
+def test_ltrace_start_up_loads_no_decoder_and_no_socket(tmp_path):
+    """`pycoz ltrace` to its first traced call (the start-up goal's command,
+    issue 12: at most 1.3x `import click`): a function the library-call
+    decoders do not know is shown raw without importing them (libcalls, ~2 ms),
+    and neither strace's syscall decoders (decode and its families, ~3 ms) nor
+    socket (~3 ms with selectors) load."""
+    out = tmp_path / "calls.txt"
+    code, mods = imported_by_command(["ltrace", "-o", str(out), "-e", "exit", "--", "true"])
+    assert code == 0
+    assert "->exit(0" in out.read_text()  # the call was traced and printed
+    assert "pycoz_cli.core.trace.callout" in mods
+    assert "pycoz_cli.core.trace.libcalls" not in mods
+    assert not {m for m in mods if m.startswith("pycoz_cli.core.trace.decode")}
+    assert not {"socket", "_socket", "selectors"} & mods

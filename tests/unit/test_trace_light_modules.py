@@ -50,6 +50,15 @@ def test_classes_name_known_functions():
     assert not libcalls.known("strlen")
 
 
+def test_the_classes_name_every_function_the_decoders_decode():
+    """``callout`` imports the decoders only for the functions the classes
+    name (libclasses, a light module): a decoder outside every class would
+    never run."""
+    from pycoz_cli.core.trace import callout
+
+    assert set(libcalls._EXIT) == callout.DECODED
+
+
 def test_every_decoder_shows_the_parameters_it_names():
     """PARAMETERS (for tampering by name) and the decoders agree on how many
     arguments each function has: decoded with NULLs and zeros, from this

@@ -29,7 +29,9 @@ SIGTRAP, exec, fork and exit; there is no second loop.  Facts that shaped it
 * Every thread is traced (an untraced thread that hits an int3 dies); a forked
   child either is traced too (-f) or has every breakpoint taken out of its copy
   of memory before it is let go; a vfork child shares memory and stays traced,
-  silently, until its exec; exec starts afresh.
+  silently, until its exec; exec starts afresh.  Whether a child shares the
+  memory comes from the call's flags (CLONE_VM), not from the event: a
+  clone(CLONE_VM|SIGCHLD) is reported as a fork.
 * Detach puts back every byte, moves threads out of scratch copies, unmaps
   them, and leaves the program as it was (but for the pages of strings that
   ``inject=`` gave it, to which it may keep a pointer).  A SIGKILL of an
@@ -67,6 +69,12 @@ _SCRATCH = 0x10000
 #: DT_DEBUG's ``r_debug.r_brk``, as for a loader without that symbol.
 FORCE_R_BRK = os.environ.get("PYCOZ_LTRACE_R_BRK") == "1"
 _SLOT = 32
+CLONE_VM, CLONE_VFORK, CLONE_THREAD = 0x100, 0x4000, 0x10000
+_NR_CLONE, _NR_FORK, _NR_VFORK, _NR_CLONE3 = 56, 57, 58, 435  # x86_64
+_NR_KCMP, _KCMP_VM = 312, 1
+#: A program importing one of these may run another, which may have what it lacks.
+_EXEC_FUNCTIONS = ("execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle",
+                   "fexecve", "posix_spawn", "posix_spawnp", "system", "popen")  # fmt: skip
 
 
 class CallError(PycozError):
@@ -186,6 +194,15 @@ class Space:
         self.syscall_insn = None
         self.mem = pt.Memory(pid)
 
+    def repoint(self, pid: int) -> None:
+        """Reach the same memory through ``pid``, another of its members."""
+        try:
+            fd = os.open(f"/proc/{pid}/mem", os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            return
+        self.close()
+        self.pid, self.fd, self.mem = pid, fd, pt.Memory(pid)
+
     def read(self, addr: int, size: int) -> bytes:
         return os.pread(self.fd, size, addr)
 
@@ -223,10 +240,11 @@ class Selection:
     """Which functions to trace: ltrace's filter chains (``-e``, ``-x``, ``-l``).
 
     Each chain is a list of (sign, name glob, lib glob, kind): kind "caller"
-    (``-e``: the library the call comes from), "def" (``-x``, ``-l``: the
-    library that defines the function).  A function is traced if any chain
-    selects it; within a chain the last matching rule wins, and a chain that
-    starts with ``-`` starts from everything.
+    (``-e``: the library the call comes from), "def" (``-x``: the library
+    that defines the function), "lib" (``-l``: one that exports it).  A
+    function is traced if any chain selects it; within a chain the last
+    matching rule wins, and a chain that starts with ``-`` starts from
+    everything.
     """
 
     def __init__(self, chains, imports_of_main=False, exclude_self=()):
@@ -281,13 +299,15 @@ class Selection:
             if npat is not None and not fnmatch.fnmatchcase(name, npat):
                 continue
             if lpat is not None:
-                obj = deflib if kind == "def" else caller
+                obj = caller if kind == "caller" else deflib
                 if obj is False:  # caller not known yet: could match
                     if sign == "+":
                         return None
                     continue
                 if not self._lib_match(lpat, obj):
                     continue
+                if kind == "lib" and name not in obj.elf.exports:
+                    continue  # -l: what LIB exports, as ltrace's (not its locals)
             state = sign == "+"
         return state
 
@@ -312,7 +332,19 @@ class Selection:
 
 
 def parse_chain(text: str, kind: str) -> list:
-    """``getaddrinfo+connect@libc.so.6-free``, ``@libcurl.so*``, ``*``."""
+    """``getaddrinfo+connect@libc.so.6-free``, ``@libcurl.so*``, ``*``.
+
+    ltrace's grammar, with one difference: ltrace 0.7.3 ends a library pattern
+    at every ``+`` and ``-``, so ``getenv@libc-2.31.so`` is ``getenv@libc`` and
+    ``-2.31.so`` there (it traces nothing, silently).  Here a ``+`` or ``-``
+    inside a library pattern starts a new rule only if a rule can start there
+    (``_starts_rule``: ``@LIB``, ``%CLASS``, or a symbol pattern, which has
+    no ``.``, does not start with a digit and is not a bare ``*``); otherwise
+    it is part of the name: ``@libfoo-bar.so*``, ``@libc-2.31.so``,
+    ``@libfoo-*``, ``@libstdc++.so.6``.  Where the
+    part after a ``-`` reads as a symbol (``@libxcb-shm*``), write ``?`` for
+    the ``-`` (``@libxcb?shm*``), as with ltrace.
+    """
     from pycoz_cli.errors import SpecError
 
     if not text:
@@ -323,21 +355,40 @@ def parse_chain(text: str, kind: str) -> list:
         sign, i = text[0], 1
     token = ""
     items = []
-    for ch in text[i:] + "\0":
-        if ch in "+-\0" and not token.endswith("@"):
+    for at in range(i, len(text) + 1):
+        ch = text[at] if at < len(text) else "\0"
+        separator = ch == "\0" or (ch in "+-" and not token.endswith("@"))
+        if separator and (ch == "\0" or "@" not in token or _starts_rule(text[at + 1 :])):
             items.append((sign, token))
             token = ""
             sign = ch
             continue
         token += ch
     for sign, token in items:
-        name, _, lib = token.partition("@")
-        if not name and not lib:
+        if not token:
             raise SpecError(f"{text!r}: empty rule in the filter")
+        name, _, lib = token.partition("@")  # "@" alone: everything, as ltrace's
         if any(c.isspace() or c in "(),;=\"'" for c in token):
             raise SpecError(f"{text!r}: {token!r} is not a symbol or library pattern")
         rules.append((sign, name or None, lib or None, kind))
     return rules
+
+
+def _starts_rule(rest: str) -> bool:
+    """Whether ``rest``, the text after a ``+`` or ``-`` inside a library
+    pattern, can be a rule of its own: ``@LIB...``, ``%CLASS``, or a symbol
+    pattern (C identifier characters and globs, not starting with a digit, not
+    a bare ``*``) with or without ``@LIB``."""
+    end = next((j for j, c in enumerate(rest) if c in "+-"), len(rest))
+    segment = rest[:end]
+    if not segment:
+        return False
+    if segment[0] in "@%":
+        return True
+    name, at, _lib = segment.partition("@")
+    if not at and not name.strip("*?"):
+        return False  # @libfoo-*: "-*" would take every symbol out, a glob is meant
+    return bool(name) and not name[0].isdigit() and all(c.isalnum() or c in "_*?[]!" for c in name)
 
 
 class Engine:
@@ -358,6 +409,12 @@ class Engine:
         self.notes = []
         self.counts: dict = {}
         self.ifuncs: set[str] = set()
+        self.checked = False  # the first program's objects were checked (_loaded)
+        self.attached = False  # -p
+        #: ("fn" or "lib", name) asked for and found in some program; those
+        #: not found yet, and the note that says so
+        self.found: set = set()
+        self.pending: dict = {}
         #: -k: keep each call's registers at entry for the unwinder
         self.want_regs = getattr(sink, "stacks", None) is not None
         self._files: dict = {}
@@ -494,10 +551,13 @@ class Engine:
 
     def begin(self, pid: int, tids=(), attached=False) -> None:
         """A program to trace: ``pid`` stopped after its exec (or attached)."""
+        self.attached = self.attached or attached
         space = self._new_space(pid)
         for tid in tids:
             self.spaces[tid] = space
             space.members.add(tid)
+            if attached and not self.follow and _tgid(tid) not in (pid, None):
+                self.silent.add(tid)  # a sharer (``sharers``), not followed
         new = self._scan(space)
         main = next((o for o in new if o.main), None)
         if attached or (main is not None and main.elf.interp is None):
@@ -519,6 +579,7 @@ class Engine:
         stack, a function or library that is nowhere) while nothing is done
         to it yet, not even the seize."""
         _refuse_shadow_stack(pid)
+        self.attached = True
         try:
             space = Space(pid)
         except OSError:
@@ -530,6 +591,27 @@ class Engine:
             space.close()
             self._files.clear()
 
+    @staticmethod
+    def sharers(pid: int) -> list[int]:
+        """The threads of the processes that share ``pid``'s memory without
+        being of it: its vfork and clone(CLONE_VM) children running now.  An
+        attach traces them too: they would run into the breakpoints."""
+        out = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == pid:
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pid and _same_memory(pid, int(entry)):
+                try:
+                    out += sorted(int(t) for t in os.listdir(f"/proc/{entry}/task"))
+                except OSError:
+                    pass
+        return out
+
     def _new_space(self, pid: int) -> Space:
         _refuse_shadow_stack(pid)
         space = Space(pid)
@@ -537,42 +619,84 @@ class Engine:
         return space
 
     def _loaded(self, space: Space, initial: bool) -> None:
-        """The initial set of objects is in place: check that what was asked exists."""
+        """The initial set of objects is in place: check that what was asked exists.
+
+        The first program refused in one line (before its ``main``) when it
+        has nowhere a function or library asked for, unless it may get one
+        later: a library it opens with ``dlopen``, or a program it runs (it
+        imports an exec function: ``env``, ``sh -c``, a launcher; not for -p,
+        where the program runs already).  Then,
+        and for every later program, a note says so at the end, unless a
+        program traced after all had it."""
         if space.loaded_once:
             return
         space.loaded_once = True
+        first, self.checked = not self.checked, True
         objs = list(space.objs.values())
         names = ", ".join(sorted({o.soname or o.name for o in objs}))
         dlopen = any(o.elf.imports_name("dlopen") for o in objs)
+        # (-p: the program runs already; what it may exec is not what was asked)
+        execs = not self.attached and any(
+            o.elf.imports_name(f) for o in objs for f in _EXEC_FUNCTIONS
+        )
+        missing = []
         for libpat, _kind in self.sel.libs():
-            if not any(self.sel._lib_match(libpat, o) for o in objs):
-                msg = f"no library {libpat} is loaded (loaded: {names})"
-                if dlopen:
-                    self.notes.append(msg + "; traced if the program loads it with dlopen")
-                else:
-                    raise CallError(msg)
+            if any(self.sel._lib_match(libpat, o) for o in objs):
+                self.found.add(("lib", libpat))
+                continue
+            msg = f"no library {libpat} is loaded (loaded: {names})"
+            if dlopen:
+                msg += "; traced if the program loads it with dlopen"
+            missing.append((("lib", libpat), msg, dlopen))
         for name, libpat in self.sel.names():
-            where = [o for o in objs if o.elf.lookup(name)]
-            if not where:
-                msg = f"no function {name} in the program or its libraries: {names}"
-                if dlopen and libpat is not None:
-                    # -x name@lib: the library may come later, with dlopen
-                    self.notes.append(msg + " (traced if a library loaded later has it)")
-                    continue
+            if any(o.elf.lookup(name) for o in objs):
+                self.found.add(("fn", name))
+                continue
+            msg = f"no function {name} in the program or its libraries: {names}"
+            later = dlopen and libpat is not None  # -x name@lib: a library dlopen'd later
+            if later:
+                msg += " (traced if a library loaded later has it)"
+            missing.append((("fn", name), msg, later))
+        for key in self.found:
+            self.pending.pop(key, None)
+        for key, msg, later in missing:
+            if first and not later and not execs:
                 raise CallError(msg)
+            if key not in self.found:
+                if execs and not later:
+                    msg += " (traced if a program it runs has it)"
+                self.pending.setdefault(key, msg)
+
+    def all_notes(self) -> list[str]:
+        """What to tell the user at the end, each once."""
+        return list(dict.fromkeys([*self.notes, *self.pending.values()]))
 
     def child(self, parent: int, child: int, event: int) -> None:
-        """A fork, vfork or clone event of ``parent``."""
+        """A fork, vfork or clone event of ``parent``.
+
+        What the child shares is read from the call's flags, not from the
+        event: a clone with CLONE_VM and SIGCHLD (posix_spawn-like code, some
+        runtimes) is reported as a fork but shares its parent's memory, and
+        so its breakpoints; a clone without CLONE_VM is reported as a clone
+        but has a copy of its own."""
         space = self.spaces.get(parent)
         if space is None:
             return
-        if event == pt.PTRACE_EVENT_CLONE or event == pt.PTRACE_EVENT_VFORK:
-            # Threads and vfork children share the memory (and breakpoints).
-            if event == pt.PTRACE_EVENT_CLONE:
+        flags = self._clone_flags(space, parent)
+        if flags is None:  # not a call known here: what the event says
+            flags = {pt.PTRACE_EVENT_CLONE: CLONE_VM | CLONE_THREAD,
+                     pt.PTRACE_EVENT_VFORK: CLONE_VM | CLONE_VFORK}.get(event, 0)  # fmt: skip
+        if flags & CLONE_VM:
+            # One memory: one set of breakpoint bytes; the calls in progress
+            # (frames) are per thread.  A thread ends without a line of its
+            # own; a process sharing memory (vfork, clone(CLONE_VM)) is shown
+            # with -f, and kept traced silently without it (its breakpoints
+            # are its parent's) until its exec or exit.
+            if flags & CLONE_THREAD:
                 self.threads.add(child)
             self.spaces[child] = space
             space.members.add(child)
-            unfollowed = event == pt.PTRACE_EVENT_VFORK and not self.follow
+            unfollowed = not flags & CLONE_THREAD and not self.follow
             if unfollowed or parent in self.silent:
                 self.silent.add(child)
             return
@@ -595,6 +719,22 @@ class Engine:
             # Its memory is a copy, breakpoints included: take them out, let it go.
             self.release.add(child)
             self.spaces[child] = _Released(space, child)
+
+    def _clone_flags(self, space: Space, parent: int) -> int | None:
+        """The flags of the fork, vfork, clone or clone3 ``parent`` is stopped
+        in (at the event, its registers are the call's); None if unknown."""
+        regs = self.regs
+        if not regs.get(parent):
+            return None
+        nr = regs[ORIG_RAX]
+        if nr == _NR_CLONE:
+            return regs[RDI]
+        if nr == _NR_CLONE3:  # struct clone_args: flags first
+            try:
+                return int.from_bytes(space.read(regs[RDI], 8), "little")
+            except OSError:
+                return None
+        return {_NR_FORK: 0, _NR_VFORK: CLONE_VM | CLONE_VFORK}.get(nr)
 
     def stopped_new(self, pid: int) -> bool:
         """A stop of ``pid``: if it is a child to let go, clean it and detach;
@@ -645,13 +785,21 @@ class Engine:
         space = self.spaces.pop(pid, None)
         if space is None or isinstance(space, _Released):
             return
+        space.members.discard(pid)
         for frame in reversed(space.frames.pop(pid, [])):
+            if space.members:  # the memory lives on: its return breakpoint goes
+                self._drop_return(space, frame.ret)
             if pid not in self.silent:
                 self.sink.libcall(frame, None)
-        space.members.discard(pid)
+        if pid in self.silent:
+            self.threads.add(pid)  # not followed: it ends without a line, too
         self.silent.discard(pid)
         if not space.members:
             space.close()
+        elif pid == space.pid:
+            # The memory outlives the process that had it first (a vfork or
+            # clone(CLONE_VM) child runs on): read it through one that lives.
+            space.repoint(min(space.members))
 
     # --- breakpoint hits ----------------------------------------------------------
 
@@ -1138,6 +1286,31 @@ def _forget(space: Space, obj: Obj) -> None:
     for table in (space.bps, space.parked, space.slots):
         for addr in [a for a in table if obj.start <= a < obj.end]:
             del table[addr]
+
+
+def _same_memory(pid: int, other: int) -> bool:
+    """kcmp(KCMP_VM): whether two processes share one address space (a
+    kernel without kcmp: as if they did, so that ``other`` is traced)."""
+    rc = lib.syscall(
+        ffi.cast("long", _NR_KCMP),
+        ffi.cast("int", pid),
+        ffi.cast("int", other),
+        ffi.cast("int", _KCMP_VM),
+        ffi.cast("unsigned long", 0),
+        ffi.cast("unsigned long", 0),
+    )
+    return rc == 0 or (rc == -1 and ffi.errno == errno.ENOSYS)
+
+
+def _tgid(tid: int) -> int | None:
+    try:
+        with open(f"/proc/{tid}/status") as f:
+            for line in f:
+                if line.startswith("Tgid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _sigtrap_pending(tid: int) -> bool:

@@ -2,71 +2,62 @@
 
 The argument decoders (``%dns``, ``%tls``, ``%dl``, ``%env`` and ltrace.conf
 prototypes) live in ``libcalls``; every sink goes through ``entry``, ``texts``
-and ``values`` here, so that wiring them in is one place.  Until ``libcalls``
-is there, or for a function it does not know, arguments are raw, as ltrace
-prints a function without a prototype: four integers, small ones in decimal,
-the rest in hex.
+and ``values`` here, so that wiring them in is one place.  ``libcalls`` is
+imported at the first call it decodes (the functions of ``libclasses.CLASSES``,
+or any with -F prototypes): for the others, arguments are raw, as ltrace prints
+a function without a prototype (``arg.guess``), and ``pycoz ltrace -e calc``
+starts without the decoders' ~2 ms.
 """
 
 from __future__ import annotations
 
 import time
 
+from pycoz_cli.core.trace.arg import guess
+from pycoz_cli.core.trace.libclasses import CLASSES
 from pycoz_cli.core.trace.output import JsonLines, StraceText
-
-try:  # the decode helper's module (a separate branch until merged)
-    from pycoz_cli.core.trace import libcalls as _libcalls
-except ImportError:  # pragma: no cover - before the merge
-    _libcalls = None
 
 #: ltrace pads the call to this column before `` = result``.
 COLUMN = 48
 #: Prototypes loaded with -F (ltrace.conf syntax), handed to the decoders.
 PROTOTYPES: dict = {}
+#: The functions ``libcalls`` decodes (its classes name them all).
+DECODED = frozenset(name for members in CLASSES.values() for name in members)
+
+
+def _decoders(name: str):
+    """``libcalls`` when it decodes ``name``, else None (raw arguments)."""
+    if name not in DECODED and name not in PROTOTYPES:
+        return None
+    from pycoz_cli.core.trace import libcalls
+
+    return libcalls
 
 
 def load_prototypes(path: str) -> None:
     """-F FILE: ltrace.conf prototypes (parsed by ``libcalls``)."""
+    from pycoz_cli.core.trace import libcalls
     from pycoz_cli.errors import SpecError
 
-    loader = getattr(_libcalls, "load_prototypes", None)
-    if loader is None:
-        try:
-            open(path).close()
-        except OSError as err:
-            raise SpecError(f"-F {path}: {err.strerror}") from None
-        return  # no decoders yet: arguments stay raw
     try:
-        PROTOTYPES.update(loader(path))
+        PROTOTYPES.update(libcalls.load_prototypes(path))
     except ValueError as err:  # libcalls.PrototypeError: one line naming FILE:LINE
         raise SpecError(f"-F {err}") from None
 
 
 def classes() -> dict[str, tuple[str, ...]]:
     """``%dns`` and the like: class name -> function names."""
-    return dict(getattr(_libcalls, "CLASSES", {}) or {})
-
-
-def raw(value: int) -> str:
-    """An integer as ltrace shows one without a prototype: small ones in
-    decimal (an ``int`` result of -3 is 0xfffffffd in the register, with the
-    upper half clear), the rest in hex."""
-    if 0xFFFF0000 <= value <= 0xFFFFFFFF:
-        value -= 1 << 32
-        return str(value)
-    signed = value - (1 << 64) if value >= 1 << 63 else value
-    if -10000 < signed < 10000:  # ltrace 0.7.3's cut-off, checked against it
-        return str(signed)
-    return hex(value)
+    return dict(CLASSES)
 
 
 def entry(frame, mem, strsize: int) -> None:
     """At a traced call's entry (the thread stopped): what the decoders keep."""
-    if _libcalls is None:
+    decoders = _decoders(frame.name)
+    if decoders is None:
         return
     try:
         # sp: arguments past the sixth are on the stack, above the return address.
-        frame.state = _libcalls.entry(
+        frame.state = decoders.entry(
             frame.name, frame.args, mem, strsize, sp=frame.sp, prototypes=PROTOTYPES or None
         )
     except Exception:
@@ -76,23 +67,30 @@ def entry(frame, mem, strsize: int) -> None:
 def texts(frame, mem, strsize: int) -> tuple[str, str, str]:
     """(arguments, result, suffix) of a call that returned (``retval`` None: it
     never did)."""
-    if _libcalls is not None and frame.state is not None:
+    if frame.state is not None:
         try:
-            return _libcalls.exit(frame.name, frame.state, frame.retval, mem, strsize)
+            return _decoders(frame.name).exit(frame.name, frame.state, frame.retval, mem, strsize)
         except Exception:
             pass
-    args = ", ".join(raw(a) for a in frame.args[:4])
-    return args, ("" if frame.retval is None else raw(frame.retval)), ""
+    args = ", ".join([guess(a).text for a in frame.args[:4]])
+    return args, ("" if frame.retval is None else guess(frame.retval).text), ""
 
 
 def values(frame, mem, strsize: int) -> dict:
     """JSON-able values of a call (``libcalls.json_values``, or the raw integers)."""
-    if _libcalls is not None and frame.state is not None:
+    if frame.state is not None:
         try:
-            return _libcalls.json_values(frame.name, frame.state, frame.retval, mem, strsize)
+            return _decoders(frame.name).json_values(
+                frame.name, frame.state, frame.retval, mem, strsize
+            )
         except Exception:
             pass
-    return {"args": list(frame.args[:4]), "result": frame.retval}
+    return {
+        "name": frame.name,
+        "args": [guess(a).value for a in frame.args[:4]],
+        "result": None if frame.retval is None else guess(frame.retval).value,
+        "errno": None,
+    }
 
 
 def where(frame) -> str:
@@ -137,29 +135,40 @@ class CallsMixin:
     def libcall(self, frame, mem):
         call, result = line(frame, mem, self.strsize, show_ip=self.show_ip)
         if frame.retval is None:
-            self._write(frame.pid, call, frame.t_enter)
+            self._write(frame.pid, call, frame.t_enter, ip=frame.ret)
             return None
         if getattr(self, "durations", False):
             result += f" <{frame.t_exit - frame.t_enter:.6f}>"
-        self._call_line(frame.pid, call, result, frame.t_enter)
+        # strace's -i column (trace --calls -i): where the call was made.
+        self._call_line(frame.pid, call, result, frame.t_enter, ip=frame.ret)
         for entry_line in frame.stack or ():  # under the line, as strace -k prints it
             self._write(frame.pid, f" > {entry_line}", frame.t_enter)
         return None
 
-    def _call_line(self, pid, call, result, when) -> None:
-        self._call(pid, call, result, when)
+    def _call_line(self, pid, call, result, when, ip=None) -> None:
+        self._call(pid, call, result, when, ip=ip)
 
 
 class LtraceText(CallsMixin, StraceText):
     """Lines as ltrace prints them: ``caller->name(args) = result``, syscalls
     (-S) as ``SYS_name(args) = result``, ``+++ exited (status N) +++``."""
 
+    #: -r: ltrace's "%3lu.%06d " (strace's is "%6ld.%06ld ")
+    relative_width = 10
+
     def __init__(self, out, *, show_ip=False, **kwargs):
         super().__init__(out, **kwargs)
         self.show_ip = show_ip
+        # -i: the tracer gives each syscall's address (``ip``) for -S's lines,
+        # which show it as ltrace's do, in the call part (``_syscall_head``).
+        self.wants_ip = show_ip
+        self.ip_column = False
         self.threads: set[int] = set()  # the engine's: threads end silently
 
-    def _call(self, pid, call, result, when) -> None:
+    def _syscall_head(self) -> str:
+        return f"[{self.ip:#x}] " if self.show_ip and self.ip is not None else ""
+
+    def _call(self, pid, call, result, when, ip=None) -> None:  # ip: in the call (-i)
         out = self.per_pid(pid) if self.per_pid else self.out
         text = self._head(pid, when) + call
         out.write(f"{text.ljust(COLUMN)} = {result}\n")
@@ -173,13 +182,14 @@ class LtraceText(CallsMixin, StraceText):
             argtext = ", ".join(a.text for a in decoded)
         except OSError:
             argtext = ", ".join(hex(a) for a in args)
+        head = self._syscall_head()
         if retval is None:
-            self._write(pid, f"SYS_{name}({argtext} <no return ...>", t_enter)
+            self._write(pid, f"{head}SYS_{name}({argtext} <no return ...>", t_enter)
             return None
         result, _ = self._result(pid, name, retval, args, memory)
         if self.durations and t_exit is not None:
             result += f" <{t_exit - t_enter:.6f}>"
-        self._call(pid, f"SYS_{name}({argtext})", result, t_enter)
+        self._call(pid, f"{head}SYS_{name}({argtext})", result, t_enter)
         return None
 
     def process(self, kind, pid, **info):
@@ -295,10 +305,9 @@ class CallSummary:
         row[1] += frame.t_exit - frame.t_enter
         return None
 
-    def syscall(self, pid, nr, *rest):
+    def syscall(self, pid, nr, args, retval, is_error, t_enter, t_exit, *_rest):
         from pycoz_cli.core.trace.syscalls import NAMES
 
-        retval, t_enter, t_exit = rest[0], rest[2], rest[3]
         if retval is None or t_exit is None:
             return None
         row = self.rows.setdefault(f"SYS_{NAMES.get(nr, nr)}", [0, 0.0])

@@ -223,7 +223,7 @@ def selection_from(exprs=(), xexprs=(), libs=()):
     for lib in libs:
         if not lib or any(c.isspace() for c in lib):
             raise SpecError(f"-l {lib!r}: not a library name")
-        chains.append([("+", None, lib, "def")])
+        chains.append([("+", None, lib, "lib")])
     for tamper in tampers:
         # A tampered function is traced: the trace shows what was done to it.
         chains.append([("+", name, None, "caller") for name in tamper.names])
@@ -292,12 +292,12 @@ class LtraceSetup:
         self._session = session
 
     def tracing(self):
-        return self._session.Tracing(self.options, self.sink)
+        return self._session.Tracing(self.options, self.sink, name="pycoz ltrace")
 
     def close(self) -> None:
-        for note in dict.fromkeys(self.engine.notes):
-            import sys
+        import sys
 
+        for note in self.engine.all_notes():
             sys.stderr.write(f"pycoz ltrace: {note}\n")
         if self._per_pid is not None:
             self._per_pid.close()

@@ -34,6 +34,8 @@ import errno as _errno
 import os
 import struct
 
+from pycoz_cli.core.trace.arg import Arg, _s32, _s64, _strval
+
 __all__ = [
     "Arg",
     "capture",
@@ -47,24 +49,6 @@ __all__ = [
     "signame",
     "unpack_siginfo",
 ]
-
-
-class Arg:
-    """One decoded argument: strace's text for it, and a JSON-able value."""
-
-    __slots__ = ("text", "value")
-
-    def __init__(self, text: str, value) -> None:
-        self.text = text
-        self.value = value
-
-    def __repr__(self) -> str:
-        return f"Arg({self.text!r}, {self.value!r})"
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Arg) and self.text == other.text and self.value == other.value
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 # --- strings ---------------------------------------------------------------------
@@ -110,22 +94,7 @@ def quote(data: bytes, truncated: bool = False, xflag: int = 0) -> str:
     return text + "..." if truncated else text
 
 
-def _strval(data: bytes) -> str:
-    # JSON values keep every byte: undecodable ones become U+DC80..U+DCFF.
-    return data.decode("utf-8", "surrogateescape")
-
-
 # --- numbers, flags, names --------------------------------------------------------
-
-
-def _s32(v: int) -> int:
-    v &= 0xFFFFFFFF
-    return v - 0x100000000 if v & 0x80000000 else v
-
-
-def _s64(v: int) -> int:
-    v &= 0xFFFFFFFFFFFFFFFF
-    return v - 0x10000000000000000 if v & 0x8000000000000000 else v
 
 
 def _hex(v: int) -> str:

@@ -127,6 +127,7 @@ class Elf:
     def _load(self) -> None:
         symbols: dict[str, list[Symbol]] = {}
         imports: set[str] = set()
+        exports: set[str] = set()
         objects: dict[str, int] = {}
         seen = set()
         for _, sh_type, _, _, off, size, link, _, _, entsize in self._sections:
@@ -153,8 +154,11 @@ class Elf:
                     continue
                 seen.add((name, value))
                 symbols.setdefault(name, []).append(Symbol(name, value, kind == STT_GNU_IFUNC))
+                if sh_type == SHT_DYNSYM:
+                    exports.add(name)
             table.release()
         self._symbols, self._imports, self._objects = symbols, imports, objects
+        self._exports = exports
 
     @property
     def symbols(self) -> dict[str, list[Symbol]]:
@@ -169,6 +173,13 @@ class Elf:
         if self._imports is None:
             self._load()
         return self._imports
+
+    @property
+    def exports(self) -> set[str]:
+        """Functions the object defines in .dynsym (what others can call)."""
+        if self._symbols is None:
+            self._load()
+        return self._exports
 
     @property
     def objects(self) -> dict[str, int]:

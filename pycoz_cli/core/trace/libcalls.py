@@ -49,11 +49,10 @@ heavy is imported: this module runs in the tracer's loop.
 
 from __future__ import annotations
 
-import re
-import socket
 import struct
 
-from pycoz_cli.core.trace.decode import Arg, _s32, _s64, _strval, decode_sockaddr
+from pycoz_cli.core.trace.arg import Arg, _s32, _s64, _strval, guess
+from pycoz_cli.core.trace.libclasses import CLASSES
 
 __all__ = [
     "CLASSES",
@@ -68,59 +67,6 @@ __all__ = [
     "load_prototypes",
     "parameter",
 ]
-
-#: ltrace-style classes of functions, for ``-e %dns`` and friends.  Names as
-#: glibc >= 2.34 exports them from libc (res_* were libresolv's before) and as
-#: libresolv still does (``__res_query``...).
-CLASSES: dict[str, tuple[str, ...]] = {
-    "dns": (
-        "getaddrinfo",
-        "freeaddrinfo",
-        "getnameinfo",
-        "gai_strerror",
-        "gethostbyname",
-        "gethostbyname2",
-        "gethostbyname_r",
-        "gethostbyname2_r",
-        "gethostbyaddr",
-        "gethostbyaddr_r",
-        "res_query",
-        "res_search",
-        "res_querydomain",
-        "res_nquery",
-        "res_nsearch",
-        "res_nquerydomain",
-        "__res_query",
-        "__res_search",
-        "__res_querydomain",
-        "__res_nquery",
-        "__res_nsearch",
-        "__res_nquerydomain",
-    ),
-    "tls": (
-        "SSL_write",
-        "SSL_write_ex",
-        "SSL_read",
-        "SSL_read_ex",
-        "SSL_peek",
-        "SSL_peek_ex",
-        "SSL_connect",
-        "SSL_accept",
-        "SSL_do_handshake",
-        "SSL_shutdown",
-        "SSL_get_error",
-        "SSL_ctrl",
-        "SSL_set1_host",
-        "SSL_get_verify_result",
-        "gnutls_record_send",
-        "gnutls_record_recv",
-        "gnutls_handshake",
-        "gnutls_server_name_set",
-        "gnutls_bye",
-    ),
-    "dl": ("dlopen", "dlmopen", "dlsym", "dlvsym", "dlclose", "dlerror"),
-    "env": ("getenv", "secure_getenv", "setenv", "unsetenv", "putenv", "clearenv"),
-}
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -318,15 +264,6 @@ def escape(data: bytes) -> str:
     return "".join([_LCHAR[c] for c in data])
 
 
-def guess(v: int) -> Arg:
-    """ltrace 0.7.3's text for a value of unknown type: decimal within
-    -10000..10000, the 64-bit pattern in hex otherwise."""
-    s = _s64(v)
-    if -10000 <= s <= 10000:
-        return Arg(str(s), s)
-    return Arg(f"{v & _U64:#x}", v & _U64)
-
-
 def _int(v: int) -> Arg:
     v = _s32(v)
     return Arg(str(v), v)
@@ -426,7 +363,12 @@ def _int_at(mem, addr: int, fmt: str = "<Q") -> int | None:
 _u64_at = _int_at
 
 
+_AF_INET, _AF_INET6 = 2, 10
+
+
 def _ip(family: int, raw: bytes) -> str | None:
+    import socket  # ~3 ms: only where an address is shown
+
     try:
         return socket.inet_ntop(family, raw)
     except (OSError, ValueError):
@@ -561,9 +503,9 @@ def _addrinfo_list(mem, head: int, limit: int = 64) -> tuple[list[str], str | No
         text = None
         try:
             if family == 2 and alen >= 8:
-                text = _ip(socket.AF_INET, mem.read(aaddr + 4, 4))
+                text = _ip(_AF_INET, mem.read(aaddr + 4, 4))
             elif family == 10 and alen >= 24:
-                text = _ip(socket.AF_INET6, mem.read(aaddr + 8, 16))
+                text = _ip(_AF_INET6, mem.read(aaddr + 8, 16))
         except OSError:
             pass
         if text is not None and text not in seen:
@@ -610,7 +552,12 @@ def _gni_entry(call, mem, strsize, sp):
     salen = call.arg(1) & 0xFFFFFFFF
     try:
         raw = mem.read(call.arg(0) & _U64, min(salen, 128)) if call.arg(0) and salen else b""
-        call.pre[0] = decode_sockaddr(raw) if raw else _ptr(call.arg(0))
+        if raw:
+            from pycoz_cli.core.trace.decode import decode_sockaddr  # strace's decoders
+
+            call.pre[0] = decode_sockaddr(raw)
+        else:
+            call.pre[0] = _ptr(call.arg(0))
     except OSError:
         call.pre[0] = _ptr(call.arg(0))
     call.pre["flags"] = _stack_arg(call, mem, sp, 6)
@@ -644,7 +591,7 @@ def _hostent(mem, addr: int, strsize: int) -> Arg | None:
         hname, _aliases, atype, alen, alist = _HOSTENT.unpack(mem.read(addr, _HOSTENT.size))
     except (OSError, struct.error):
         return None
-    family = {2: socket.AF_INET, 10: socket.AF_INET6}.get(atype)
+    family = {2: _AF_INET, 10: _AF_INET6}.get(atype)
     addrs: list[str] = []
     for i in range(64):
         ptr = _u64_at(mem, alist + 8 * i) if alist else None
@@ -728,7 +675,7 @@ def _errno_result(rc: int) -> Arg:
 
 def _ghba_entry(call, mem, strsize, sp):
     length, family = call.arg(1) & 0xFFFFFFFF, _s32(call.arg(2))
-    fam = {2: socket.AF_INET, 10: socket.AF_INET6}.get(family)
+    fam = {2: _AF_INET, 10: _AF_INET6}.get(family)
     text = None
     if fam is not None and call.arg(0) and length in (4, 16):
         try:
@@ -765,10 +712,10 @@ def _dns_answer(mem, addr: int, length: int) -> Arg | None:
             rtype, _cls, _ttl, rdlen = struct.unpack_from(">HHIH", msg, pos)
             pos += 10
             rdata = msg[pos : pos + rdlen]
-            if rtype == 1 and rdlen == 4:
-                answers.append(socket.inet_ntop(socket.AF_INET, rdata))
-            elif rtype == 28 and rdlen == 16:
-                answers.append(socket.inet_ntop(socket.AF_INET6, rdata))
+            family = {(1, 4): _AF_INET, (28, 16): _AF_INET6}.get((rtype, rdlen))
+            text = _ip(family, rdata) if family else None
+            if text is not None:
+                answers.append(text)
             pos += rdlen
     except (struct.error, IndexError, ValueError):
         pass
@@ -1257,12 +1204,20 @@ _ALIASES = {"size_t": "ulong", "ssize_t": "long", "pid_t": "int", "uid_t": "uint
             "signed": "int", "llong": "long", "ullong": "ulong", "int8": "char",
             "uint8": "char", "int16": "short", "uint16": "ushort", "int32": "int",
             "uint32": "uint", "int64": "long", "uint64": "ulong", "lens": "int"}  # fmt: skip
-_TOKEN = re.compile(r"\s*(?:(\w+)|(\[|\]|\(|\)|,|\*|=|\+|;|-?\d+|\S))")
+_TOKEN = r"\s*(?:(\w+)|(\[|\]|\(|\)|,|\*|=|\+|;|-?\d+|\S))"
+
+
+def _compiled(pattern):
+    """A regular expression compiled at its first use (at import, each would
+    cost ``pycoz ltrace``'s start-up for -F files and printf calls it may never see)."""
+    import re
+
+    return re.compile(pattern)
 
 
 class _Parser:
     def __init__(self, text: str, where: str, typedefs: dict):
-        self.tokens = [m.group(1) or m.group(2) for m in _TOKEN.finditer(text)]
+        self.tokens = [m.group(1) or m.group(2) for m in _compiled(_TOKEN).finditer(text)]
         self.tokens = [t for t in self.tokens if t]
         self.pos = 0
         self.where = where
@@ -1462,9 +1417,7 @@ def _proto_entry(call: Call, mem, strsize: int, sp: int | None) -> None:
 
 
 # A printf conversion: flags, width, precision, length, conversion.
-_CONVERSION = re.compile(
-    rb"%([-+ #0']*)(\*|\d+)?(?:\.(\*|\d*))?(hh|h|ll|l|L|q|j|z|Z|t)?([a-zA-Z%])"
-)
+_CONVERSION = rb"%([-+ #0']*)(\*|\d+)?(?:\.(\*|\d*))?(hh|h|ll|l|L|q|j|z|Z|t)?([a-zA-Z%])"
 _FORMAT_LIMIT = 4096
 
 
@@ -1487,7 +1440,7 @@ def _format_args(call: Call, index: int, mem, strsize: int, sp: int | None) -> l
         return value
 
     out: list[Arg] = []
-    for m in _CONVERSION.finditer(fmt):
+    for m in _compiled(_CONVERSION).finditer(fmt):
         _flags, width, precision, length, conv = m.groups()
         if conv == b"%":
             continue

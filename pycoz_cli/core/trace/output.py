@@ -353,6 +353,9 @@ class StraceText(Common):
     """Lines as strace prints them (``-f``'s ``[pid N]``, -t/-tt/-ttt, -r, -T,
     -n, -i, -Y, -a, -P, ``-e raw=``, ``-e read=``/``write=``)."""
 
+    #: -r: the width of the seconds since the previous line ("%6ld.%06ld ")
+    relative_width = 13
+
     def __init__(
         self,
         out,
@@ -397,6 +400,8 @@ class StraceText(Common):
         self.last_nrs = self._last_nr if numbers else None
         #: -i: the instruction pointer; the tracer sets ``ip`` before each call.
         self.wants_ip = instruction_pointer
+        #: ... and it goes before the call, in brackets (strace's column)
+        self.ip_column = instruction_pointer
         self.ip = None
         #: -Y: a pid shows as PID<comm>; comm read once per pid and exec.
         self.comm = comm
@@ -439,7 +444,8 @@ class StraceText(Common):
                 prefix = f"[pid {self._pid_text(pid):>5}] "
         if self.relative:
             now = time.monotonic() if when is None else when
-            prefix += f"{0.0 if self.last is None else now - self.last:13.6f} "  # %6ld.%06ld
+            since = 0.0 if self.last is None else now - self.last
+            prefix += f"{since:{self.relative_width}.6f} "
             self.last = now
         elif self.timestamps:
             now = time.time()
@@ -454,7 +460,7 @@ class StraceText(Common):
             if nr is None:
                 nr = self._last_nr.get(pid)
             prefix += f"[{nr:4d}] " if nr is not None else "[????] "
-        if self.wants_ip:
+        if self.ip_column:
             prefix += f"[{ip:016x}] " if ip is not None else "[????????????????] "
         return prefix
 

@@ -8,6 +8,7 @@ status = session.trace_command(["curl", "http://h2/"], session.options_from(f),
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 
@@ -183,8 +184,23 @@ def attach(pid: int, options: Options, sink) -> int:
                 if err.errno == 1:
                     hint = _eperm_reason(pid)
                 raise SetupError.from_oserror(err, hint) from None
-        sink.process("attach", pid, threads=len(tids))
-        extra = tids[1:] if len(tids) > 1 else ()
+        own = len(tids)
+        if options.calls is not None:
+            # Processes sharing its memory (a vfork or clone(CLONE_VM) child)
+            # would run into the breakpoints: they are traced too.  Looked
+            # for once its threads are seized: a child they make from now on
+            # is traced by the kernel (and refuses a second seize: EPERM).
+            for tid in options.calls.sharers(pid):
+                try:
+                    pt.seize(tid, opts)
+                    pt.interrupt(tid)
+                except OSError as err:
+                    if err.errno in (errno.ESRCH, errno.EPERM):
+                        continue  # ended meanwhile, or a child traced already
+                    raise SetupError.from_oserror(err) from None
+                tids.append(tid)
+        sink.process("attach", pid, threads=own)
+        extra = tids[1:]
         _traced(pid, options, sink, attached=True, extra=extra)
         return _Detach.signal
 
@@ -310,9 +326,10 @@ class Tracing:
     loop waits for all children) and passes on SIGTERM, SIGHUP, SIGUSR1/2.
     """
 
-    def __init__(self, options: Options, sink):
+    def __init__(self, options: Options, sink, name: str = "pycoz trace"):
         self.options = options
         self.sink = sink
+        self.name = name  # before its lines on stderr
 
     def prepare_tracee(self) -> None:  # pragma: no cover - in the command, before exec
         child_prepare(self.options)
@@ -326,15 +343,23 @@ class Tracing:
         signal.pthread_sigmask(signal.SIG_SETMASK, ())
         try:
             return run(pid, self.options, self.sink, until_first=True)
+        except PycozError as err:
+            # Refused (library calls: a function that is nowhere), before the
+            # command's main: one line, and its exit code as the container's.
+            os.write(2, f"{self.name}: {err}\n".encode())
+            return (int(getattr(err, "exit_code", 125)) & 0xFF) << 8
         except BaseException as err:
             # The command has exec'd: the setup pipe is closed, so say it here.
-            os.write(2, f"pycoz trace: the tracer failed: {type(err).__name__}: {err}\n".encode())
+            os.write(2, f"{self.name}: the tracer failed: {type(err).__name__}: {err}\n".encode())
             raise
         finally:
+            calls = self.options.calls
+            for note in calls.all_notes() if calls is not None else ():
+                os.write(2, f"{self.name}: {note}\n".encode())  # made here, in init
             try:
                 self.sink.finish()
             except PycozError as err:  # a plugin's sink failed (tracers.guard)
-                os.write(2, f"pycoz trace: {err}\n".encode())
+                os.write(2, f"{self.name}: {err}\n".encode())
                 raise
 
 

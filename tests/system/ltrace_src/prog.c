@@ -1,7 +1,10 @@
+#define _GNU_SOURCE
 /* A program for the library-call tests: calls atoi (and calc, from libcalc
  * unless static) in ways picked by argv[1]. */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +47,41 @@ static void *exec_plain(void *arg) {
     return NULL;
 }
 
+/* clone(CLONE_VM | SIGCHLD): a process of its own (the tracer is told of a
+ * fork) that shares its parent's memory, and so its breakpoints.  Both call
+ * calc from the same call site at the same time; nothing else (no stdio: the
+ * two share one TLS).  The parent starts once the child has made a call. */
+static long __attribute__((noinline)) calc_site(long i) { return calc(i, 1); }
+static volatile long vm_child_sum, vm_child_started;
+static int vm_child_pause; /* us between the child's calls ("loop": it lives long) */
+
+static int vm_child(void *arg) {
+    long sum = 0;
+    for (long i = 0; i < (long)arg; i++) {
+        sum += calc_site(i);
+        vm_child_started = 1;
+        if (vm_child_pause) usleep(vm_child_pause);
+    }
+    vm_child_sum = sum;
+    return 3;
+}
+
+/* One round: the parent's sum, the child's in *child, its status (or -1). */
+static long clone_vm_round(long n, long *child, int *status) {
+    static char stack[1 << 16] __attribute__((aligned(16)));
+    long sum = 0;
+    int st;
+    vm_child_started = vm_child_sum = 0;
+    pid_t pid = clone(vm_child, stack + sizeof stack, CLONE_VM | SIGCHLD, (void *)n);
+    if (pid < 0) { perror("clone"); exit(1); }
+    while (n && !vm_child_started) {}
+    for (long i = 0; i < n; i++) sum += calc_site(i);
+    if (waitpid(pid, &st, 0) != pid) { perror("waitpid"); exit(1); }
+    *child = vm_child_sum;
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return sum;
+}
+
 static long fact(long n) { return n <= 1 ? 1 : n * calc(fact(n - 1), 0) / (n - 1 ? n - 1 : 1) ; }
 
 int main(int argc, char **argv) {
@@ -80,6 +118,29 @@ int main(int argc, char **argv) {
         int st;
         waitpid(pid, &st, 0);
         printf("parent %d child-status %d\n", atoi("22"), WEXITSTATUS(st));
+        return 0;
+    }
+    if (!strcmp(mode, "clone-vm")) {
+        /* argv[2] calls in each (default 200); "loop" after it: rounds until
+         * killed, each checked, a line per round. */
+        long n = argc > 2 ? atol(argv[2]) : 200, child;
+        int status;
+        if (argc > 3 && !strcmp(argv[3], "loop")) {
+            vm_child_pause = 100; /* a child is alive most of the time: at an attach too */
+            for (long round = 0;; round++) {
+                long sum = clone_vm_round(n, &child, &status);
+                if (sum != n * (n + 1) / 2 || child != sum || status != 3) {
+                    printf("WRONG %ld %ld %d\n", sum, child, status);
+                    fflush(stdout);
+                    exit(1);
+                }
+                printf("ok %ld\n", round);
+                fflush(stdout);
+                usleep(1000);
+            }
+        }
+        long sum = clone_vm_round(n, &child, &status);
+        printf("clone-vm parent %ld child %ld child-status %d\n", sum, child, status);
         return 0;
     }
     if (!strcmp(mode, "exec")) {
