@@ -60,6 +60,10 @@ SI_KERNEL = 0x80
 _WALL = 0x40000000
 # user_regs_struct indices
 R15, R14, R13, R12, RBP, RBX, R11, R10, R9, R8, RAX, RCX, RDX, RSI, RDI, ORIG_RAX, RIP = range(17)
+#: orig_rax outside a syscall, and rax while one has not returned yet (the
+#: kernel's entry puts -ENOSYS there), as the unsigned words GETREGS gives.
+_NO_SYSCALL = (1 << 64) - 1
+_ENOSYS_RESULT = (1 << 64) - errno.ENOSYS
 EFLAGS, RSP = 18, 19
 ARG_REGS = (RDI, RSI, RDX, RCX, R8, R9)
 # x86 register number (ModRM / push encoding) -> user_regs_struct index
@@ -1141,6 +1145,12 @@ class Engine:
         regs = Regs()
         if not regs.get(pid):
             return None
+        if regs[ORIG_RAX] != _NO_SYSCALL and regs[RAX] == _ENOSYS_RESULT:
+            # Inside a syscall that has not returned (a fork's or clone's
+            # event stop, a syscall-entry stop): resuming would finish that
+            # call first, its result in place of ours, and putting the saved
+            # registers back would then make it return -ENOSYS.
+            return None
         saved = regs.save()
         regs[RAX] = nr
         for r, v in zip((RDI, RSI, RDX, R10, R8, R9), args, strict=False):
@@ -1230,12 +1240,17 @@ class Engine:
             space = self.spaces.get(pid)
             if space is None or isinstance(space, _Released) or id(space) in unmapped:
                 continue
-            unmapped.add(id(space))
-            # The scratch copies go too (every thread is out of them now). The
-            # pages of injected strings stay: the program may keep a pointer.
-            for start, _used in space.scratch:
-                self.inject_syscall(space, pid, 11, start, _SCRATCH)  # munmap
-            space.scratch.clear()
+            # The scratch copies go too (every thread is out of them now), run
+            # by a thread that is not inside a syscall (``inject_syscall``);
+            # the next one of the space tries when this one is. The pages of
+            # injected strings stay: the program may keep a pointer.
+            if space.scratch and not _out_of_syscall(self.regs, pid):
+                continue
+            for page in list(space.scratch):
+                if self.inject_syscall(space, pid, 11, page[0], _SCRATCH) is not None:  # munmap
+                    space.scratch.remove(page)
+            if not space.scratch:
+                unmapped.add(id(space))
 
 
 class _Released:
@@ -1250,6 +1265,28 @@ class _Empty:
     bps: dict = {}
     slot_ends: dict = {}
     slots: dict = {}
+
+
+#: Events reported from inside a fork or clone that then returns at once
+#: (not a vfork's, whose parent waits there for its child to exec or exit).
+_RETURNING_EVENTS = (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_CLONE, pt.PTRACE_EVENT_VFORK_DONE)
+
+
+def _out_of_syscall(regs: Regs, pid: int) -> bool:
+    """Whether the stopped thread ``pid`` can run an injected syscall: it is not
+    inside one that has not returned, or it was stopped at a fork's or clone's
+    event and is now let finish that call (to its syscall-exit stop)."""
+    if not regs.get(pid):
+        return False
+    if regs[ORIG_RAX] == _NO_SYSCALL or regs[RAX] != _ENOSYS_RESULT:
+        return True
+    info = pt.siginfo(pid)
+    if info is None or info[0] != signal.SIGTRAP or (info[2] >> 8) not in _RETURNING_EVENTS:
+        return False
+    if lib.ptrace(pt.PTRACE_SYSCALL, pid, 0, 0) == -1:
+        return False
+    _, status = os.waitpid(pid, _WALL)
+    return os.WIFSTOPPED(status) and regs.get(pid) and regs[RAX] != _ENOSYS_RESULT
 
 
 def _out_of_slots(regs: Regs, space) -> None:
