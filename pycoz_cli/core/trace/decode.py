@@ -521,7 +521,7 @@ _IOCTL = {
     0x8913: "SIOCGIFFLAGS", 0x8914: "SIOCSIFFLAGS", 0x8915: "SIOCGIFADDR",
     0x8921: "SIOCGIFMTU", 0x8927: "SIOCGIFHWADDR", 0x8933: "SIOCGIFINDEX",
     0x80086601: "FS_IOC_GETFLAGS", 0x40086602: "FS_IOC_SETFLAGS", 0x542E: "TIOCGRS485",
-    0x4B3A: "KDSETMODE", 0x4B3B: "KDGETMODE", 0x80045705: "RNDGETENTCNT",
+    0x4B3A: "KDSETMODE", 0x4B3B: "KDGETMODE", 0x80045200: "RNDGETENTCNT",
 }  # fmt: skip
 # strace 6.1 cannot tell these tty requests from OSS sound ones (_IO('T', 2..4))
 # and prints both names; the JSON value keeps the tty name.
@@ -530,7 +530,9 @@ _IOCTL_TEXT = {
     0x5403: "SNDCTL_TMR_STOP or TCSETSW",
     0x5404: "SNDCTL_TMR_CONTINUE or TCSETSF",
 }
-_IOCTL_INT_OUT = frozenset((0x540F, 0x541B, 0x5411, 0x5429, 0x80045430, 0x5424, 0x80045432))
+_IOCTL_INT_OUT = frozenset(
+    (0x540F, 0x541B, 0x5411, 0x5429, 0x80045430, 0x5424, 0x80045432, 0x80045200)
+)
 _IOCTL_INT_IN = frozenset((0x5410, 0x5421, 0x40045431, 0x5452, 0x5423, 0x5420))
 # Requests that take no argument at all (strace prints two).
 _IOCTL_NOARG = frozenset((0x5450, 0x5451, 0x5422, 0x540C, 0x540D, 0x541D, 0x5427, 0x5428))
@@ -538,6 +540,7 @@ _IOCTL_TERMIOS_OUT = frozenset((0x5401, 0x5405))  # TCGETS, TCGETA
 _IOCTL_TERMIOS_IN = frozenset((0x5402, 0x5403, 0x5404, 0x5406, 0x5407, 0x5408))
 _TCFLSH = {0: "TCIFLUSH", 1: "TCOFLUSH", 2: "TCIOFLUSH"}
 _TCXONC = {0: "TCOOFF", 1: "TCOON", 2: "TCIOFF", 3: "TCION"}
+_KD_MODES = {0: "KD_TEXT", 1: "KD_GRAPHICS", 2: "KD_TEXT0", 3: "KD_TEXT1"}
 
 # termios flags (asm-generic/termbits.h), in the order strace prints them.
 _TC_IFLAGS = (
@@ -2246,8 +2249,8 @@ def _termios_at(c, addr: int, termio: bool) -> Arg:
 def _ioctl(c):
     req = c.args[1] & 0xFFFFFFFF
     name = _IOCTL.get(req)
-    rtext = _IOCTL_TEXT.get(req) or name
-    out = [_fd(c, 0), Arg(_name(req, rtext), name or req)]
+    rtext = _IOCTL_TEXT.get(req) or name or _misc.ioctl_code(req)
+    out = [_fd(c, 0), Arg(_styled(req, rtext), name or req)]
     if req in _IOCTL_NOARG:
         return out
     arg = c.args[2]
@@ -2275,13 +2278,20 @@ def _ioctl(c):
         out.append(Arg(*_xlat(arg, _TCFLSH, "TC???")))
     elif req == 0x540A:
         out.append(Arg(*_xlat(arg, _TCXONC, "TC???")))
+    elif req == 0x4B3A:  # KDSETMODE
+        out.append(Arg(*_xlat(arg, _KD_MODES, "KD_???")))
     elif req in (0x540E, 0x5409, 0x5425):  # TIOCSCTTY, TCSBRK, TCSBRKP: an int
         out.append(_int(c, 2))
     elif req == 0x5412:  # TIOCSTI: one character
         out.append(_buf(c, arg, 1))
     else:
         decoder = _misc.IOCTL_ARGS.get(req)
-        out.append(decoder(c, req) if decoder is not None else _ptr(c, 2))
+        if decoder is not None:
+            out.append(decoder(c, req))
+        elif name is None or req in _misc.IOCTL_HEXARG:  # not decoded: strace's %#lx
+            out.append(_xlong(c, 2))
+        else:
+            out.append(_ptr(c, 2))
     return out
 
 
@@ -3890,3 +3900,4 @@ from pycoz_cli.core.trace import decode_netlink as _netlink  # noqa: E402
 _SIGS.update(_misc.SIGS)
 _IOCTL.update(_misc.IOCTL_NAMES)
 _IOCTL_TEXT.update(_misc.IOCTL_TEXT)
+_IOCTL_NOARG |= _misc.IOCTL_NOARG
