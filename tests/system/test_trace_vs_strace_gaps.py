@@ -65,3 +65,43 @@ def test_unnamed_ioctl_requests_like_strace(pycoz, style):
         assert "ioctl(3, 0x3478 /* _IOC(_IOC_NONE, 0x34, 0x78, 0) */, 0) = -1 ENOTTY" in text
     else:
         assert "ioctl(3, 0x3478, 0) = -1 ENOTTY" in text
+
+
+XATTR_PROGRAM = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+path = os.path.join(DIR, "f").encode()
+open(path, "w").close()
+os.setxattr(path, "user.a", b"v1")
+os.setxattr(path, "user.bb", b"v2")
+fd = os.open(path, os.O_RDONLY)
+buf = ctypes.create_string_buffer(256)
+libc.listxattr(path, buf, 0)
+libc.llistxattr(path, buf, 0)
+libc.flistxattr(fd, buf, 0)
+libc.flistxattr(fd, None, 0)
+libc.flistxattr(fd, buf, 2)
+libc.flistxattr(fd, buf, 256)
+libc.listxattr(path + b"-missing", buf, 10)
+libc.getxattr(path, b"user.a", buf, 0)
+"""
+
+
+def test_xattr_lists_like_strace(pycoz, tmp_path):
+    """A list asked for with size 0 (its length only) or that failed is shown as
+    its address, as strace's print_xattr_list does; a list read back as a string."""
+    program = f"DIR = {str(tmp_path)!r}\n" + XATTR_PROGRAM
+    names = ["listxattr", "llistxattr", "flistxattr", "getxattr"]
+    ours, theirs = run_both(pycoz, ["-e", "trace=" + ",".join(names)], [PYTHON, "-c", program])
+    mine, want = calls(ours, names), calls(theirs, names)
+    assert mine == want
+    f = f'"{tmp_path}/f"'
+    for expected in (
+        f"listxattr({f}, 0xADDR, 0) = 15",
+        f"llistxattr({f}, 0xADDR, 0) = 15",
+        "flistxattr(3, 0xADDR, 0) = 15",
+        "flistxattr(3, NULL, 0) = 15",
+        "flistxattr(3, 0xADDR, 2) = -1 ERANGE",
+        'flistxattr(3, "user.a\\0user.bb\\0", 256) = 15',
+    ):
+        assert expected in "\n".join(want), expected

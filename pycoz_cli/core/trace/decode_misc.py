@@ -172,7 +172,10 @@ def _fgetxattr(c):
 
 
 def _listxattr(c):
-    return [_path(c, 0), _xattr_value_out(c, 1), _ulong(c, 2)]
+    # strace's print_xattr_list: a list asked for with size 0 (only its length
+    # wanted) is shown as the address, unlike getxattr's value.
+    names = _xattr_value_out(c, 1) if c.args[2] else _ptr(c, 1)
+    return [_path(c, 0), names, _ulong(c, 2)]
 
 
 def _flistxattr(c):
