@@ -411,7 +411,8 @@ _O_FLAGS = (
     (0o2000, "O_APPEND"), (0o4000, "O_NONBLOCK"), (0o4010000, "O_SYNC"),
     (0o10000, "O_DSYNC"), (0o40000, "O_DIRECT"), (0o100000, "O_LARGEFILE"),
     (0o400000, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"), (0o2000000, "O_CLOEXEC"),
-    (0o10000000, "O_PATH"), (0o20200000, "O_TMPFILE"), (0o200000, "O_DIRECTORY"),
+    (0o10000000, "O_PATH"), (0o20200000, "O_TMPFILE"), (0o20000000, "__O_TMPFILE"),
+    (0o200000, "O_DIRECTORY"),
     (0o20000, "O_ASYNC"),
 )  # fmt: skip
 _AT_FDCWD = -100
@@ -818,8 +819,6 @@ def _oflags(c, i):
     v = c.args[i] & 0xFFFFFFFF
     acc = _O_ACCMODE[v & 3]
     rest = v & ~3
-    if rest & 0o20000000:  # O_TMPFILE includes O_DIRECTORY; print it once
-        rest &= ~0o200000 if rest & 0o20200000 == 0o20200000 else ~0
     if _XSTYLE:
         text, names = _open_flags(v, acc, rest)
         return Arg(_styled(v, text), names)
@@ -1702,8 +1701,8 @@ def _pipe2(c):
 
 
 def _uses_mode(flags: int) -> bool:
-    """O_CREAT or O_TMPFILE: open's mode argument matters, and strace prints it."""
-    return bool(flags & 0o100) or flags & 0o20200000 == 0o20200000
+    """O_CREAT or __O_TMPFILE: open's mode argument matters, and strace prints it."""
+    return bool(flags & 0o20000100)
 
 
 def _open(c):
@@ -1720,22 +1719,36 @@ def _openat(c):
     return out
 
 
+_RESOLVE = (
+    (1, "RESOLVE_NO_XDEV"), (2, "RESOLVE_NO_MAGICLINKS"), (4, "RESOLVE_NO_SYMLINKS"),
+    (8, "RESOLVE_BENEATH"), (0x10, "RESOLVE_IN_ROOT"), (0x20, "RESOLVE_CACHED"),
+)  # fmt: skip
+
+
 def _openat2(c):
-    # struct open_how {u64 flags; u64 mode; u64 resolve;}
+    """struct open_how {u64 flags; u64 mode; u64 resolve;} as strace's
+    print_open_how: mode only where it is used or set, then any non-zero bytes
+    of a larger struct the program passed; a size below 24 leaves the address."""
     out = [_dirfd(c, 0), _path(c, 1)]
-    addr = c.args[2]
+    addr, size = c.args[2], c.args[3]
     try:
-        flags, mode, resolve = struct.unpack("<QQQ", c.mem.read(addr, 24))
+        if size < 24:
+            raise OSError
+        raw = c.mem.read(addr, min(size, 4096))
     except OSError:
-        out.append(Arg(_addr(addr), addr))
+        out.append(Arg(_addr(addr), addr or None))
     else:
+        flags, mode, resolve = struct.unpack_from("<QQQ", raw)
         fl = _oflags(_Ctx((flags,), None, 0, None, True, None, None, 0), 0)
-        out.append(
-            Arg(
-                f"{{flags={fl.text}, mode=0{mode:03o}, resolve={_hex(resolve)}}}",
-                {"flags": fl.value, "mode": mode, "resolve": resolve},
-            )
-        )
+        text = f"{{flags={fl.text}, "
+        if mode or _uses_mode(flags):
+            text += f"mode=0{mode:02o}, "
+        rtext, rnames = _flags_or_unknown(resolve, _RESOLVE, "RESOLVE_???")
+        text += f"resolve={rtext}"
+        if raw[24:].strip(b"\0"):
+            more = "".join([_HEX[b] for b in raw[24:]])
+            text += f', /* bytes 24..{size - 1} */ "{more}"{"..." if size > len(raw) else ""}'
+        out.append(Arg(text + "}", {"flags": fl.value, "mode": mode, "resolve": rnames}))
     out.append(_ulong(c, 3))
     return out
 
