@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.system.test_trace_vs_strace import PYTHON, STRACE, calls, run_both
+from tests.system.test_trace_vs_strace import PYTHON, STRACE, calls, normal, run_both
 
 pytestmark = pytest.mark.skipif(STRACE is None, reason="strace is not installed")
 
@@ -181,3 +181,61 @@ def test_openat2_open_how_like_strace(pycoz, tmp_path, style):
         f'openat({d}", O_WRONLY|O_CLOEXEC|__O_TMPFILE, 000) = -1 EINVAL',
     ):
         assert expected in text, expected
+
+
+# A seccomp filter that traps getppid with SECCOMP_RET_TRAP | data (the data is the
+# SIGSYS's si_errno), installed three times with 0, EIO and a number no errno has;
+# then a queued signal that carries an si_errno of its own.
+SIGSYS_PROGRAM = """
+import ctypes, os, signal, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+GETPPID = {"x86_64": 110, "aarch64": 173}[os.uname().machine]
+signal.signal(signal.SIGSYS, lambda *a: None)
+signal.signal(signal.SIGUSR1, lambda *a: None)
+libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+for data in (0, 5, 4095):
+    code = struct.pack("<HBBI", 0x20, 0, 0, 0)  # load seccomp_data.nr
+    code += struct.pack("<HBBI", 0x15, 0, 1, GETPPID)  # getppid?
+    code += struct.pack("<HBBI", 0x06, 0, 0, 0x30000 | data)  # SECCOMP_RET_TRAP
+    code += struct.pack("<HBBI", 0x06, 0, 0, 0x7FFF0000)  # SECCOMP_RET_ALLOW
+    insns = ctypes.create_string_buffer(code)
+    prog = ctypes.create_string_buffer(struct.pack("<H6xQ", 4, ctypes.addressof(insns)))
+    assert libc.prctl(22, 2, prog, 0, 0) == 0  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+    libc.syscall(GETPPID)
+info = ctypes.create_string_buffer(struct.pack("<iii4xiI", signal.SIGUSR1, 2, -1, 7, 0), 128)
+libc.syscall({"x86_64": 129, "aarch64": 240}[os.uname().machine], os.getpid(), signal.SIGUSR1, info)
+"""
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="syscall numbers")
+@pytest.mark.parametrize("style", ["abbrev", "raw", "verbose"])
+def test_seccomp_sigsys_like_strace(pycoz, style):
+    """A seccomp SIGSYS's si_errno (the filter's data, by errno name), si_call_addr,
+    si_syscall (``__NR_getppid``) and si_arch, in each -X style; a queued signal's
+    si_errno likewise, and rt_sigqueueinfo's siginfo_t as strace decodes it."""
+    options = ["-X", style, "-e", "trace=getppid,rt_sigqueueinfo"]
+    ours, theirs = run_both(pycoz, options, [PYTHON, "-c", SIGSYS_PROGRAM])
+    signals = re.compile(r"^(?:\d+ +)?--- SIG(SYS|USR1) ")
+    mine = [normal(line) for line in ours.splitlines() if signals.match(line)]
+    want = [normal(line) for line in theirs.splitlines() if signals.match(line)]
+    assert mine == want
+    assert len(want) == 4
+    if style != "abbrev":
+        return
+    arch = {"x86_64": "X86_64", "aarch64": "AARCH64"}[os.uname().machine]
+    head = "--- SIGSYS {si_signo=SIGSYS, si_code=SYS_SECCOMP, "
+    tail = f"si_call_addr=0xADDR, si_syscall=__NR_getppid, si_arch=AUDIT_ARCH_{arch}}} ---"
+    assert want[:3] == [
+        head + tail,
+        head + "si_errno=EIO, " + tail,
+        head + "si_errno=4095, " + tail,
+    ]
+    assert want[3].startswith("--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_QUEUE, si_errno=ENOENT, ")
+    pid = [(r"^rt_sigqueueinfo\(\d+", "rt_sigqueueinfo(PID")]
+    queued = calls(theirs, ["rt_sigqueueinfo"], pid)
+    assert calls(ours, ["rt_sigqueueinfo"], pid) == queued
+    assert queued[0] == (
+        "rt_sigqueueinfo(PID, SIGUSR1, {si_signo=SIGUSR1, si_code=SI_QUEUE, si_errno=ENOENT, "
+        "si_pid=7, si_uid=0}) = 0"
+    )

@@ -2053,6 +2053,14 @@ def _siginfo_in(c, addr: int) -> Arg:
     return Arg(_siginfo_text(si) if si["si_signo"] else "{}", si)
 
 
+def _rt_sigqueueinfo(c):
+    return [_int(c, 0), _sig(c, 1), _siginfo_in(c, c.args[2])]
+
+
+def _rt_tgsigqueueinfo(c):
+    return [_int(c, 0), _int(c, 1), _sig(c, 2), _siginfo_in(c, c.args[3])]
+
+
 def _pidfd_send_signal(c):
     return [_fd(c, 0), _sig(c, 1), _siginfo_in(c, c.args[2]), _uint(c, 3)]
 
@@ -3093,6 +3101,8 @@ _SIGS: dict = {
     ),
     "pidfd_open": (_I, _flagsarg(((0o4000, "PIDFD_NONBLOCK"),))),
     "pidfd_send_signal": _pidfd_send_signal,
+    "rt_sigqueueinfo": _rt_sigqueueinfo,
+    "rt_tgsigqueueinfo": _rt_tgsigqueueinfo,
     "pidfd_getfd": (_fd, _I, _U),
     "pause": (),
     "sched_yield": (),
@@ -3552,6 +3562,19 @@ _SIG_CODES = {
 }  # fmt: skip
 
 
+#: The AUDIT_ARCH_* values strace names (a seccomp SIGSYS's si_arch).
+_AUDIT_ARCHES = {0xC000003E: "AUDIT_ARCH_X86_64", 0x40000003: "AUDIT_ARCH_I386",
+                 0xC00000B7: "AUDIT_ARCH_AARCH64", 0x40000028: "AUDIT_ARCH_ARM"}  # fmt: skip
+_AUDIT_ARCH_NATIVE = {"aarch64": 0xC00000B7}.get(os.uname().machine, 0xC000003E)
+
+
+def _syscall_names() -> dict:
+    """The running architecture's ``{number: name}`` (si_syscall's names)."""
+    from pycoz_cli.core.trace.syscalls import NAMES
+
+    return NAMES
+
+
 def _si_code_name(signo: int, code: int) -> str:
     name = _SI_CODES.get(code)
     if name:
@@ -3580,6 +3603,9 @@ def unpack_siginfo(raw: bytes) -> dict:
     if signo == 17:
         status, utime, stime = struct.unpack_from("<i4xqq", raw, 24)
         si.update(si_status=status, si_utime=utime, si_stime=stime)
+    elif signo == 31 and code > 0:  # SIGSYS from seccomp or syscall user dispatch
+        call, nr, arch = struct.unpack_from("<QiI", raw, 16)
+        si.update(si_call_addr=call, si_syscall=nr, si_arch=arch)
     else:
         (ptr,) = struct.unpack_from("<Q", raw, 24)
         si.update(si_int=_s32(ptr), si_ptr=ptr, si_timerid=a, si_overrun=b)
@@ -3594,8 +3620,11 @@ def _siginfo_text(si: dict) -> str:
         return "{}"
     code = g("si_code", 0)
     parts = [f"si_signo={_sigtext(signo)}", f"si_code={_si_code_text(signo, code)}"]
-    if g("si_errno"):
-        parts.append(f"si_errno={_errname(g('si_errno'))}")
+    err = g("si_errno")
+    if err:
+        parts.append(
+            f"si_errno={_name(err, _ERRNAMES.get(err) or _errno.errorcode.get(err), fmt='d')}"
+        )
     source = [f"si_pid={g('si_pid', 0)}", f"si_uid={g('si_uid', 0)}"]
     sigval = [f"si_int={g('si_int', 0)}", f"si_ptr={_addr(g('si_ptr', 0) or 0)}"]
     if code <= 0:  # sent by a process (SI_FROMUSER)
@@ -3623,11 +3652,10 @@ def _siginfo_text(si: dict) -> str:
             parts += [f"si_band={g('si_band', 0)}", f"si_fd={g('si_fd', 0)}"]
     elif signo == 31:
         parts.append(f"si_call_addr={_addr(g('si_call_addr', 0) or 0)}")
-        parts.append(f"si_syscall={g('si_syscall', 0)}")
-        arch = g("si_arch", "AUDIT_ARCH_X86_64")
-        parts.append(
-            f"si_arch={_styled(0xC000003E, arch) if arch == 'AUDIT_ARCH_X86_64' else arch}"
-        )
+        nr, arch = g("si_syscall", 0), g("si_arch", _AUDIT_ARCH_NATIVE)
+        name = _syscall_names().get(nr) if arch == _AUDIT_ARCH_NATIVE else None
+        parts.append(f"si_syscall={_name(nr, name and '__NR_' + name, fmt='d')}")
+        parts.append(f"si_arch={_xlat(arch, _AUDIT_ARCHES, 'AUDIT_ARCH_???')[0]}")
     else:
         if g("si_pid") or g("si_uid"):
             parts += source
