@@ -239,3 +239,33 @@ def test_seccomp_sigsys_like_strace(pycoz, style):
         "rt_sigqueueinfo(PID, SIGUSR1, {si_signo=SIGUSR1, si_code=SI_QUEUE, si_errno=ENOENT, "
         "si_pid=7, si_uid=0}) = 0"
     )
+
+
+# The process's own capability sets, then smaller ones (it drops them: the
+# program is the test's own child): one bit of the high word only, one unknown bit.
+CAPS_PROGRAM = """
+import ctypes, struct
+libc = ctypes.CDLL(None)
+head = ctypes.create_string_buffer(struct.pack("<Ii", 0x20080522, 0))
+data = ctypes.create_string_buffer(24)
+libc.capget(head, data)
+libc.capset(head, data)
+libc.capset(head, ctypes.create_string_buffer(struct.pack("<6I", 0, 0, 0, 0x100, 0x100, 0x100)))
+libc.capset(head, ctypes.create_string_buffer(struct.pack("<6I", 0, 0, 0, 1 << 31, 1 << 31, 0)))
+"""
+
+
+@pytest.mark.parametrize("style", ["abbrev", "raw", "verbose"])
+def test_capability_sets_like_strace(pycoz, style):
+    """Capability sets as strace's print_cap_bits: the low and the high word
+    each its own flags (``0xfeffffff|0x1ff`` under -X raw)."""
+    names = ["capget", "capset"]
+    ours, theirs = run_both(
+        pycoz, ["-X", style, "-e", "trace=capget,capset"], [PYTHON, "-c", CAPS_PROGRAM]
+    )
+    mine, want = calls(ours, names), calls(theirs, names)
+    assert mine == want
+    assert len(want) == 4
+    if style == "raw":
+        assert re.search(r"effective=0xADDR\|0x[0-9a-f]+, ", want[0]), want[0]
+        assert "{effective=0x100, permitted=0x100, inheritable=0x100}) = 0" in want[2]

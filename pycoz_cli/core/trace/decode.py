@@ -2727,7 +2727,8 @@ _CAPS = (
     "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 )
 # fmt: on
-_CAP_BITS = tuple((1 << n, "1<<" + name) for n, name in enumerate(_CAPS))
+_CAP_LO = tuple((1 << n, "1<<" + name) for n, name in enumerate(_CAPS[:32]))
+_CAP_HI = tuple((1 << n, "1<<" + name) for n, name in enumerate(_CAPS[32:]))
 _CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
                  0x20071026: "_LINUX_CAPABILITY_VERSION_2",
                  0x20080522: "_LINUX_CAPABILITY_VERSION_3"}  # fmt: skip
@@ -2751,6 +2752,18 @@ def _cap_header(c) -> tuple[Arg, int]:
     return Arg(f"{{version={vtext}, pid={pid}}}", {"version": vval, "pid": pid}), version
 
 
+def _cap_bits(lo: int, hi: int) -> tuple[str, list[str]]:
+    """strace's print_cap_bits: the low and the high word each as flags of its
+    own, joined by ``|`` (``0xfeffffff|0x1ff`` under -X raw)."""
+    if not hi:
+        return _flags_or_unknown(lo, _CAP_LO, "CAP_???")
+    text, names = _flags_or_unknown(hi, _CAP_HI, "CAP_???")
+    if lo:
+        lo_text, lo_names = _flags_or_unknown(lo, _CAP_LO, "CAP_???")
+        text, names = f"{lo_text}|{text}", lo_names + names
+    return text, names
+
+
 def _cap_data_at(c, addr: int, version: int) -> Arg:
     # Version 1 has one struct of 32-bit sets; 2 and 3 two (low and high words).
     two = version in (0x20071026, 0x20080522)
@@ -2762,7 +2775,7 @@ def _cap_data_at(c, addr: int, version: int) -> Arg:
     sets = words[:3] if not two else [words[k] | words[k + 3] << 32 for k in range(3)]
     texts, value = [], {}
     for label, bits in zip(("effective", "permitted", "inheritable"), sets, strict=True):
-        t, names = _flags(bits, _CAP_BITS)
+        t, names = _cap_bits(bits & 0xFFFFFFFF, bits >> 32)
         texts.append(f"{label}={t}")
         value[label] = [n[3:] if n.startswith("1<<") else n for n in names]
     return Arg("{" + ", ".join(texts) + "}", value)
