@@ -269,3 +269,91 @@ def test_capability_sets_like_strace(pycoz, style):
     if style == "raw":
         assert re.search(r"effective=0xADDR\|0x[0-9a-f]+, ", want[0]), want[0]
         assert "{effective=0x100, permitted=0x100, inheritable=0x100}) = 0" in want[2]
+
+
+# Values without a name, each refused by the kernel (or harmless), passed through
+# the raw syscall so that libc does not check them first.
+UNKNOWN_VALUES_PROGRAM = """
+import ctypes, os, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+nr = {"x86_64": dict(setitimer=38, getitimer=36, lseek=8, shutdown=48, fcntl=72,
+                     fallocate=285, socket=41, clock_gettime=228, rt_sigprocmask=14,
+                     madvise=28, fadvise64=221),
+      "aarch64": dict(setitimer=103, getitimer=102, lseek=62, shutdown=210, fcntl=25,
+                      fallocate=47, socket=198, clock_gettime=113, rt_sigprocmask=135,
+                      madvise=233, fadvise64=223)}[os.uname().machine]
+S = lambda name, *args: libc.syscall(nr[name], *args)
+fd = os.open(DIR + "/f", os.O_CREAT | os.O_RDWR, 0o644)
+def lock(kind, whence):
+    return ctypes.create_string_buffer(struct.pack("<hh4xqqi4x", kind, whence, 0, 0, 0))
+S("setitimer", 5, None, None)
+S("getitimer", 7, None)
+S("lseek", fd, 0, ctypes.c_int(-1))
+S("lseek", fd, 5, 7)
+S("shutdown", fd, 9)
+S("fcntl", fd, 5, lock(9, 0))  # F_GETLK that fails: the address
+S("fcntl", fd, 5, lock(1, 0))  # F_GETLK that works: the lock
+S("fcntl", fd, 6, lock(1, 9))
+S("fcntl", fd, 99, 0)
+S("fcntl", fd, ctypes.c_int(-7), 0)
+S("fallocate", fd, 0x8, 0, 4096)
+S("fallocate", fd, 0x3, 0, 4096)
+S("fallocate", fd, 0x80, 0, 4096)
+S("fallocate", fd, 0, 0, 4096)
+S("socket", 2, 1 | 0x800 | 0x40000000, 0)
+S("socket", 2, 3 | 0x60, 0)
+S("socket", 99, 1, 0)
+S("clock_gettime", 99, None)
+S("rt_sigprocmask", 7, None, None, 8)
+S("madvise", None, 4096, 99)
+S("fadvise64", fd, 0, 0, ctypes.c_int(-1))
+"""
+UNKNOWN_CALLS = [
+    "setitimer", "getitimer", "lseek", "shutdown", "fcntl", "fallocate", "socket",
+    "clock_gettime", "rt_sigprocmask", "madvise", "fadvise64",
+]  # fmt: skip
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="syscall numbers")
+@pytest.mark.parametrize("style", ["abbrev", "raw", "verbose"])
+def test_values_without_a_name_like_strace(pycoz, tmp_path, style):
+    """A value no name covers is ``0x7 /* SEEK_??? */`` (a negative one as its
+    32-bit pattern), unknown flag bits ``|0x60 /* SOCK_??? */``; fallocate's
+    mode by name; a failed F_GETLK leaves the address."""
+    program = f"DIR = {str(tmp_path)!r}\n" + UNKNOWN_VALUES_PROGRAM
+    options = ["-X", style, "-e", "trace=" + ",".join(UNKNOWN_CALLS)]
+    ours, theirs = run_both(pycoz, options, [PYTHON, "-c", program])
+    # only the program's own calls: from its first setitimer on
+    mine, want = (
+        lines[next(k for k, line in enumerate(lines) if line.startswith("setitimer(")) :]
+        for lines in (calls(ours, UNKNOWN_CALLS), calls(theirs, UNKNOWN_CALLS))
+    )
+    assert mine == want
+    assert len(want) == 21
+    if style != "abbrev":
+        return
+    text = "\n".join(want)
+    for expected in (
+        "setitimer(0x5 /* ITIMER_??? */, NULL, NULL) = -1 EINVAL",
+        "getitimer(0x7 /* ITIMER_??? */, NULL) = -1 EINVAL",
+        "lseek(3, 0, 0xADDR /* SEEK_??? */) = -1 EINVAL",  # 0xffffffff
+        "lseek(3, 5, 0x7 /* SEEK_??? */) = -1 EINVAL",
+        "shutdown(3, 0x9 /* SHUT_??? */) = -1 ENOTSOCK",
+        "fcntl(3, F_GETLK, 0xADDR) = -1 EINVAL",
+        "fcntl(3, F_GETLK, {l_type=F_UNLCK, l_whence=SEEK_SET, l_start=0, l_len=0, l_pid=0}) = 0",
+        "fcntl(3, F_SETLK, {l_type=F_WRLCK, l_whence=0x9 /* SEEK_??? */, l_start=0, l_len=0})",
+        "fcntl(3, 0x63 /* F_??? */, 0) = -1 EINVAL",
+        "fcntl(3, 0xADDR /* F_??? */, 0) = -1 EINVAL",  # 0xfffffff9
+        "fallocate(3, FALLOC_FL_COLLAPSE_RANGE, 0, 4096) = -1 EINVAL",
+        "fallocate(3, FALLOC_FL_KEEP_SIZE|FALLOC_FL_PUNCH_HOLE, 0, 4096) = ",
+        "fallocate(3, 0x80 /* FALLOC_FL_??? */, 0, 4096) = -1 ",
+        "fallocate(3, 0, 0, 4096) = 0",
+        "socket(AF_INET, SOCK_RAW|0x60 /* SOCK_??? */, IPPROTO_IP) = -1 EINVAL",
+        "socket(0x63 /* AF_??? */, SOCK_STREAM, 0) = -1 EAFNOSUPPORT",
+        "clock_gettime(0x63 /* CLOCK_??? */, NULL) = -1 EINVAL",
+        "rt_sigprocmask(0x7 /* SIG_??? */, NULL, NULL, 8) = ",
+        "madvise(NULL, 4096, 0x63 /* MADV_??? */) = -1 EINVAL",
+        "fadvise64(3, 0, 0, 0xADDR /* POSIX_FADV_??? */) = -1 EINVAL",
+    ):
+        assert expected in text, expected

@@ -228,7 +228,7 @@ def _xlat(v: int, table: dict, unknown: str | None = None, fmt: str = "x") -> tu
     if unknown is not None:
         if style == RAW:
             return _num(v, fmt), v
-        return f"{_num(v, fmt) if style else f'{v:#x}'} /* {unknown} */", v
+        return f"{_num(v, fmt)} /* {unknown} */", v
     return (_num(v, fmt) if style else str(v)), v
 
 
@@ -843,10 +843,13 @@ def _flagsarg(table, zero="0", mask=0xFFFFFFFF):
     return dec
 
 
-def _enumarg(table, unsigned=False):
+def _enumarg(table, unsigned=False, unknown=None):
+    """An int argument named from ``table``; ``unknown``: strace's comment for a
+    value without a name (``0x7 /* SEEK_??? */``), else the number alone."""
+
     def dec(c, i):
         v = c.args[i] & 0xFFFFFFFF if unsigned else _s32(c.args[i])
-        text, value = _xlat(v, table)
+        text, value = _xlat(v, table, unknown)
         return Arg(text, value)
 
     _PURE.add(dec)
@@ -1202,16 +1205,16 @@ def _intptr_in(c, i):
 
 def _socket(c):
     fam = _s32(c.args[0])
-    famtext, famval = _xlat(fam, _AF)
+    famtext, famval = _xlat(fam, _AF, "AF_???")
     typ = c.args[1] & 0xFFFFFFFF
     base = _SOCK_TYPE.get(typ & 0xF)
     names = [base or f"{typ & 0xF:#x} /* SOCK_??? */"]
     texts = [_name(typ & 0xF, base, "SOCK_???")]
     if typ & ~0xF:
-        ftext, more = _flags(typ & ~0xF, _SOCK_FLAGS)
+        ftext, more = _flags_or_unknown(typ & ~0xF, _SOCK_FLAGS, "SOCK_???")
         names += more
         texts.append(ftext)
-    ttext = "|".join(texts if _XSTYLE else names)
+    ttext = "|".join(texts)
     proto = _s32(c.args[2])
     if fam in (2, 10):
         ptext, pval = _xlat(proto, _IPPROTO)
@@ -1271,7 +1274,7 @@ def _listen(c):
 
 
 def _shutdown(c):
-    return [_fd(c, 0), _enumarg(_SHUT)(c, 1)]
+    return [_fd(c, 0), _enumarg(_SHUT, unknown="SHUT_???")(c, 1)]
 
 
 _msgflags = _flagsarg(_MSG_FLAGS)
@@ -2125,7 +2128,7 @@ def _rt_sigaction(c):
 def _rt_sigprocmask(c):
     size = c.args[3]
     how = _s32(c.args[0])
-    htext, hval = _xlat(how, _SIG_HOW)
+    htext, hval = _xlat(how, _SIG_HOW, "SIG_???")
     old = c.args[2]
     oldarg = c.out(old) or _sigset_at(c, old, size)
     return [Arg(htext, hval), _sigset_at(c, c.args[1], size), oldarg, _ulong(c, 3)]
@@ -2177,7 +2180,7 @@ def _flock_at(c, addr: int) -> Arg:
     except OSError:
         return Arg(_addr(addr), addr)
     t, tval = _xlat(ltype, _FLOCK_TYPE)
-    w, wval = _xlat(whence, _SEEK)
+    w, wval = _xlat(whence, _SEEK, "SEEK_???")
     value = {"l_type": tval, "l_whence": wval, "l_start": start, "l_len": ln}
     text = f"{{l_type={t}, l_whence={w}, l_start={start}, l_len={ln}"
     if c.ok and c.args[1] in (5, 36):
@@ -2188,7 +2191,7 @@ def _flock_at(c, addr: int) -> Arg:
 
 def _fcntl(c):
     cmd = _s32(c.args[1])
-    ctext, cval = _xlat(cmd, _FCNTL)
+    ctext, cval = _xlat(cmd, _FCNTL, "F_???")
     out = [_fd(c, 0), Arg(ctext, cval)]
     if cmd in _FCNTL_NOARG:
         return out
@@ -2196,8 +2199,9 @@ def _fcntl(c):
         out.append(_flagsarg(_FD_FLAGS)(c, 2))
     elif cmd == 4:
         out.append(_oflags(c, 2))
-    elif cmd in _FCNTL_LOCK:
-        out.append(_flock_at(c, c.args[2]))
+    elif cmd in _FCNTL_LOCK:  # F_GETLK and F_OFD_GETLK fill it: an address if they failed
+        lock = c.args[2]
+        out.append((cmd in (5, 36) and c.out(lock)) or _flock_at(c, lock))
     elif cmd in (10, 11):
         out.append(_sig(c, 2))
     elif cmd == 1033:
@@ -2317,7 +2321,7 @@ def _ioctl(c):
 
 
 def _lseek(c):
-    return [_fd(c, 0), _long(c, 1), _enumarg(_SEEK)(c, 2)]
+    return [_fd(c, 0), _long(c, 1), _enumarg(_SEEK, unknown="SEEK_???")(c, 2)]
 
 
 def _getdents(c):
@@ -2480,16 +2484,23 @@ def _nanosleep(c):
     return [_timespec(c, 0), _out_timespec(c, 1)]
 
 
+def _clockarg(c, i):
+    """A clockid: named, ``0x63 /* CLOCK_??? */`` when unknown; a negative one
+    (a CPU-time or fd clock, which strace decodes further) as the number."""
+    v = _s32(c.args[i])
+    return Arg(*_xlat(v, _CLOCKS, "CLOCK_???" if v >= 0 else None))
+
+
 def _clock_nanosleep(c):
     flags = _s32(c.args[1])
     ftext = _styled(1, "TIMER_ABSTIME") if flags == 1 else str(flags)
-    return [_enumarg(_CLOCKS)(c, 0), Arg(ftext, "TIMER_ABSTIME" if flags == 1 else flags),
+    return [_clockarg(c, 0), Arg(ftext, "TIMER_ABSTIME" if flags == 1 else flags),
             _timespec(c, 2), _out_timespec(c, 3)]  # fmt: skip
 
 
 def _clock_gettime(c):
     v = c.args[1]
-    return [_enumarg(_CLOCKS)(c, 0), c.out(v) or _timespec_at(c, v)]
+    return [_clockarg(c, 0), c.out(v) or _timespec_at(c, v)]
 
 
 def _exit(c):
@@ -2586,11 +2597,12 @@ _FADV = {0: "POSIX_FADV_NORMAL", 1: "POSIX_FADV_RANDOM", 2: "POSIX_FADV_SEQUENTI
 
 
 def _fadvise64(c):
-    t, v = _xlat(_s32(c.args[3]), _FADV)
+    t, v = _xlat(_s32(c.args[3]), _FADV, "POSIX_FADV_???")
     return [_fd(c, 0), _long(c, 1), _long(c, 2), Arg(t, v)]
 
 
 _ITIMERS = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
+_itimer_which = _enumarg(_ITIMERS, unknown="ITIMER_???")
 
 
 def _itimerval_at(c, addr: int, unit: str = "tv_usec") -> Arg:
@@ -2654,7 +2666,7 @@ def _timer_create(c):
             tid = Arg(f"[{n}]", n)
         except OSError:
             tid = Arg(f"{out:#x}", out)
-    return [_enumarg(_CLOCKS)(c, 0), _sigevent_at(c, c.args[1]), tid]
+    return [_clockarg(c, 0), _sigevent_at(c, c.args[1]), tid]
 
 
 def _timer_flags(c, i):
@@ -2677,13 +2689,13 @@ def _timer_gettime(c):
 
 def _setitimer(c):
     old = c.args[2]
-    return [_enumarg(_ITIMERS)(c, 0), _itimerval_at(c, c.args[1]),
+    return [_itimer_which(c, 0), _itimerval_at(c, c.args[1]),
             c.out(old) or _itimerval_at(c, old)]  # fmt: skip
 
 
 def _getitimer(c):
     cur = c.args[1]
-    return [_enumarg(_ITIMERS)(c, 0), c.out(cur) or _itimerval_at(c, cur)]
+    return [_itimer_which(c, 0), c.out(cur) or _itimerval_at(c, cur)]
 
 
 _SYSINFO_FIELDS = ("totalram", "freeram", "sharedram", "bufferram", "totalswap", "freeswap")
@@ -3073,7 +3085,7 @@ _SIGS: dict = {
     "munmap": (_X, _ulong),
     "brk": (_X,),
     "mremap": _mremap,
-    "madvise": (_X, _ulong, _enumarg(_MADV)),
+    "madvise": (_X, _ulong, _enumarg(_MADV, unknown="MADV_???")),
     # processes and signals
     "clone": _clone,
     "clone3": _clone3,

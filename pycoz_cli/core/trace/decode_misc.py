@@ -14,16 +14,17 @@ import struct
 import time
 
 from pycoz_cli.core.trace.decode import (
-    _CLOCKS,
     _PURE,
     _SIGNALS,
     Arg,
     _atflags,
     _buf,
     _clock_t,
+    _clockarg,
     _dirfd,
     _fd,
     _flags,
+    _flags_or_unknown,
     _flagsarg,
     _hex,
     _int,
@@ -627,6 +628,19 @@ def result_text(name: str, retval: int) -> str | None:
 ANNOTATED = frozenset(("sched_getscheduler", "membarrier"))
 
 
+# --- fallocate ------------------------------------------------------------------------
+
+_FALLOC_FL = (
+    (1, "FALLOC_FL_KEEP_SIZE"), (2, "FALLOC_FL_PUNCH_HOLE"), (4, "FALLOC_FL_NO_HIDE_STALE"),
+    (8, "FALLOC_FL_COLLAPSE_RANGE"), (0x10, "FALLOC_FL_ZERO_RANGE"),
+    (0x20, "FALLOC_FL_INSERT_RANGE"), (0x40, "FALLOC_FL_UNSHARE_RANGE"),
+)  # fmt: skip
+
+
+def _fallocate_mode(c, i):
+    return Arg(*_flags_or_unknown(c.args[i] & 0xFFFFFFFF, _FALLOC_FL, "FALLOC_FL_???"))
+
+
 # --- timerfd, signalfd ------------------------------------------------------------------------
 
 _TFD = ((0o2000000, "TFD_CLOEXEC"), (0o4000, "TFD_NONBLOCK"))
@@ -634,8 +648,7 @@ _TFD_TIMER = ((1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET"))
 _SFD = ((0o2000000, "SFD_CLOEXEC"), (0o4000, "SFD_NONBLOCK"))
 
 
-def _clock(c, i):
-    return Arg(*_xlat(_s32(c.args[i]), _CLOCKS))
+_clock = _clockarg
 
 
 def _itimerspec_in(c, i):
@@ -700,6 +713,7 @@ SIGS = {
     "umount2": (_path, _flagsarg(_UMOUNT_FLAGS)),
     "utimensat": _utimensat,
     "syncfs": (_fd,),
+    "fallocate": (_fd, _fallocate_mode, _long, _long),
     "mlock": (_ptr, _ulong),
     "munlock": (_ptr, _ulong),
     "mlock2": (_ptr, _ulong, _flagsarg(((1, "MLOCK_ONFAULT"),))),
