@@ -315,6 +315,25 @@ UNKNOWN_CALLS = [
 ]  # fmt: skip
 
 
+def _own_calls_alike(pycoz, program, names, style, first, count, expected) -> None:
+    """The lines of ``names`` calls the Python ``program`` makes itself (from the
+    first that starts with ``first``: the interpreter's start-up left out) under
+    -X ``style`` are the same under both tracers, ``count`` of them, and under
+    -X abbrev strace's hold each of ``expected``."""
+    options = ["-X", style, "-e", "trace=" + ",".join(names)]
+    ours, theirs = run_both(pycoz, options, [PYTHON, "-c", program])
+    mine, want = (
+        lines[next(k for k, line in enumerate(lines) if line.startswith(first)) :]
+        for lines in (calls(ours, names), calls(theirs, names))
+    )
+    assert mine == want
+    assert len(want) == count
+    if style == "abbrev":
+        text = "\n".join(want)
+        for line in expected:
+            assert line in text, line
+
+
 @pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="syscall numbers")
 @pytest.mark.parametrize("style", ["abbrev", "raw", "verbose"])
 def test_values_without_a_name_like_strace(pycoz, tmp_path, style):
@@ -322,38 +341,137 @@ def test_values_without_a_name_like_strace(pycoz, tmp_path, style):
     32-bit pattern), unknown flag bits ``|0x60 /* SOCK_??? */``; fallocate's
     mode by name; a failed F_GETLK leaves the address."""
     program = f"DIR = {str(tmp_path)!r}\n" + UNKNOWN_VALUES_PROGRAM
-    options = ["-X", style, "-e", "trace=" + ",".join(UNKNOWN_CALLS)]
-    ours, theirs = run_both(pycoz, options, [PYTHON, "-c", program])
-    # only the program's own calls: from its first setitimer on
-    mine, want = (
-        lines[next(k for k, line in enumerate(lines) if line.startswith("setitimer(")) :]
-        for lines in (calls(ours, UNKNOWN_CALLS), calls(theirs, UNKNOWN_CALLS))
+    _own_calls_alike(
+        pycoz,
+        program,
+        UNKNOWN_CALLS,
+        style,
+        "setitimer(",
+        21,
+        (
+            "setitimer(0x5 /* ITIMER_??? */, NULL, NULL) = -1 EINVAL",
+            "getitimer(0x7 /* ITIMER_??? */, NULL) = -1 EINVAL",
+            "lseek(3, 0, 0xADDR /* SEEK_??? */) = -1 EINVAL",  # 0xffffffff
+            "lseek(3, 5, 0x7 /* SEEK_??? */) = -1 EINVAL",
+            "shutdown(3, 0x9 /* SHUT_??? */) = -1 ENOTSOCK",
+            "fcntl(3, F_GETLK, 0xADDR) = -1 EINVAL",
+            "fcntl(3, F_GETLK, {l_type=F_UNLCK, l_whence=SEEK_SET, l_start=0, l_len=0, l_pid=0})",
+            "fcntl(3, F_SETLK, {l_type=F_WRLCK, l_whence=0x9 /* SEEK_??? */, l_start=0, l_len=0})",
+            "fcntl(3, 0x63 /* F_??? */, 0) = -1 EINVAL",
+            "fcntl(3, 0xADDR /* F_??? */, 0) = -1 EINVAL",  # 0xfffffff9
+            "fallocate(3, FALLOC_FL_COLLAPSE_RANGE, 0, 4096) = -1 EINVAL",
+            "fallocate(3, FALLOC_FL_KEEP_SIZE|FALLOC_FL_PUNCH_HOLE, 0, 4096) = ",
+            "fallocate(3, 0x80 /* FALLOC_FL_??? */, 0, 4096) = -1 ",
+            "fallocate(3, 0, 0, 4096) = 0",
+            "socket(AF_INET, SOCK_RAW|0x60 /* SOCK_??? */, IPPROTO_IP) = -1 EINVAL",
+            "socket(0x63 /* AF_??? */, SOCK_STREAM, 0) = -1 EAFNOSUPPORT",
+            "clock_gettime(0x63 /* CLOCK_??? */, NULL) = -1 EINVAL",
+            "rt_sigprocmask(0x7 /* SIG_??? */, NULL, NULL, 8) = ",
+            "madvise(NULL, 4096, 0x63 /* MADV_??? */) = -1 EINVAL",
+            "fadvise64(3, 0, 0, 0xADDR /* POSIX_FADV_??? */) = -1 EINVAL",
+        ),
     )
-    assert mine == want
-    assert len(want) == 21
-    if style != "abbrev":
-        return
-    text = "\n".join(want)
-    for expected in (
-        "setitimer(0x5 /* ITIMER_??? */, NULL, NULL) = -1 EINVAL",
-        "getitimer(0x7 /* ITIMER_??? */, NULL) = -1 EINVAL",
-        "lseek(3, 0, 0xADDR /* SEEK_??? */) = -1 EINVAL",  # 0xffffffff
-        "lseek(3, 5, 0x7 /* SEEK_??? */) = -1 EINVAL",
-        "shutdown(3, 0x9 /* SHUT_??? */) = -1 ENOTSOCK",
-        "fcntl(3, F_GETLK, 0xADDR) = -1 EINVAL",
-        "fcntl(3, F_GETLK, {l_type=F_UNLCK, l_whence=SEEK_SET, l_start=0, l_len=0, l_pid=0}) = 0",
-        "fcntl(3, F_SETLK, {l_type=F_WRLCK, l_whence=0x9 /* SEEK_??? */, l_start=0, l_len=0})",
-        "fcntl(3, 0x63 /* F_??? */, 0) = -1 EINVAL",
-        "fcntl(3, 0xADDR /* F_??? */, 0) = -1 EINVAL",  # 0xfffffff9
-        "fallocate(3, FALLOC_FL_COLLAPSE_RANGE, 0, 4096) = -1 EINVAL",
-        "fallocate(3, FALLOC_FL_KEEP_SIZE|FALLOC_FL_PUNCH_HOLE, 0, 4096) = ",
-        "fallocate(3, 0x80 /* FALLOC_FL_??? */, 0, 4096) = -1 ",
-        "fallocate(3, 0, 0, 4096) = 0",
-        "socket(AF_INET, SOCK_RAW|0x60 /* SOCK_??? */, IPPROTO_IP) = -1 EINVAL",
-        "socket(0x63 /* AF_??? */, SOCK_STREAM, 0) = -1 EAFNOSUPPORT",
-        "clock_gettime(0x63 /* CLOCK_??? */, NULL) = -1 EINVAL",
-        "rt_sigprocmask(0x7 /* SIG_??? */, NULL, NULL, 8) = ",
-        "madvise(NULL, 4096, 0x63 /* MADV_??? */) = -1 EINVAL",
-        "fadvise64(3, 0, 0, 0xADDR /* POSIX_FADV_??? */) = -1 EINVAL",
-    ):
-        assert expected in text, expected
+
+
+# More calls with values strace has no name for, and the ones it names by
+# composing (personality, ioprio).  ioprio_set only ever touches the program
+# itself (IOPRIO_WHO_PROCESS, pid 0), and ends where it began.
+MORE_VALUES_PROGRAM = """
+import ctypes, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+nr = {"x86_64": dict(waitid=247, sched_setscheduler=144, inotify_init1=294, pipe2=293,
+                     dup3=292, renameat2=316, getrandom=318, statx=332, getrlimit=97,
+                     getpriority=140, prlimit64=302, membarrier=324, sendmsg=46,
+                     ioprio_get=252, ioprio_set=251, memfd_create=319),
+      "aarch64": dict(waitid=95, sched_setscheduler=119, inotify_init1=26, pipe2=59,
+                      dup3=24, renameat2=276, getrandom=278, statx=291, getrlimit=163,
+                      getpriority=141, prlimit64=261, membarrier=283, sendmsg=211,
+                      ioprio_get=31, ioprio_set=30, memfd_create=279)}[os.uname().machine]
+S = lambda name, *args: libc.syscall(nr[name], *args)
+buf = ctypes.create_string_buffer(64)
+size = ctypes.c_int(4)
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+libc.setsockopt(sock.fileno(), 99, 5, buf, 4)
+libc.setsockopt(sock.fileno(), socket.SOL_SOCKET, 999, buf, 4)
+libc.setsockopt(sock.fileno(), socket.SOL_IP, 999, buf, 4)
+libc.getsockopt(sock.fileno(), socket.SOL_TCP, 999, buf, ctypes.byref(size))
+S("sendmsg", sock.fileno(), None, 0x80000000)
+S("waitid", 9, 0, None, 4, None)
+S("waitid", 0, 0, None, 0x80000, None)
+S("sched_setscheduler", 0, 99, buf)
+S("inotify_init1", 1)
+S("memfd_create", b"x", 0x100)
+S("pipe2", buf, 1)
+S("dup3", 0, 100, 1)
+S("renameat2", -100, (DIR + "/a").encode(), -100, (DIR + "/b").encode(), 0x10)
+S("getrandom", buf, 4, 0x10)
+S("statx", -100, b"/", 0, 0x80000000, buf)
+S("getrlimit", 99, buf)
+S("getrlimit", 7, buf)
+S("getpriority", 9, 0)
+S("prlimit64", 0, 99, None, buf)
+S("membarrier", 0x10000, 0)
+for persona in (0xFFFFFFFF, 0x8, 0x40008, 0x12345, 0xFFFFFFFF, 0):
+    libc.personality(persona)
+S("ioprio_get", 1, 0)
+S("ioprio_set", 1, 0, (2 << 13) | 4)
+S("ioprio_get", 1, 0)
+S("ioprio_set", 1, 0, 7 << 13)
+S("ioprio_set", 9, 0, 0)
+S("ioprio_set", 1, 0, 0)
+"""
+MORE_CALLS = [
+    "setsockopt", "getsockopt", "sendmsg", "waitid", "sched_setscheduler", "inotify_init1",
+    "memfd_create", "pipe2", "dup3", "renameat2", "getrandom", "statx", "getrlimit",
+    "getpriority", "prlimit64", "membarrier", "personality", "ioprio_get", "ioprio_set",
+]  # fmt: skip
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="syscall numbers")
+@pytest.mark.parametrize("style", ["abbrev", "raw", "verbose"])
+def test_more_values_without_a_name_like_strace(pycoz, tmp_path, style):
+    """Socket option levels and names, waitid's idtype and options, flags of
+    inotify_init1, memfd_create, pipe2, dup3, renameat2, getrandom and statx's
+    mask, resources, priorities, membarrier commands, MSG_CMSG_COMPAT; the
+    persona and the I/O priority as strace composes them."""
+    program = f"DIR = {str(tmp_path)!r}\n" + MORE_VALUES_PROGRAM
+    _own_calls_alike(
+        pycoz,
+        program,
+        MORE_CALLS,
+        style,
+        "setsockopt(3, 0x63",
+        32,
+        (
+            "setsockopt(3, 0x63 /* SOL_?? */, 5, [0], 4) = -1 ENOPROTOOPT",
+            "setsockopt(3, SOL_SOCKET, 0x3e7 /* SO_??? */, [0], 4) = -1 ENOPROTOOPT",
+            "setsockopt(3, SOL_IP, 0x3e7 /* IP_??? */, [0], 4) = -1 ENOPROTOOPT",
+            "getsockopt(3, SOL_TCP, 0x3e7 /* TCP_??? */, 0xADDR, [4]) = -1 EOPNOTSUPP",
+            "sendmsg(3, NULL, MSG_CMSG_COMPAT) = -1 ",
+            "waitid(0x9 /* P_??? */, 0, NULL, WEXITED, NULL) = -1 EINVAL",
+            "waitid(P_ALL, 0, NULL, 0x80000 /* W??? */, NULL) = -1 EINVAL",
+            "sched_setscheduler(0, 0x63 /* SCHED_??? */, [0]) = -1 EINVAL",
+            "inotify_init1(0x1 /* IN_??? */) = -1 EINVAL",
+            'memfd_create("x", 0x100 /* MFD_??? */) = -1 EINVAL',
+            "pipe2(0xADDR, 0x1 /* O_??? */) = -1 EINVAL",
+            "dup3(0, 100, 0x1 /* O_??? */) = -1 EINVAL",
+            "0x10 /* RENAME_?? */) = -1 EINVAL",
+            "getrandom(0xADDR, 4, 0x10 /* GRND_??? */) = -1 EINVAL",
+            "0xADDR /* STATX_??? */, 0xADDR) = -1 EINVAL",  # 0x80000000
+            "getrlimit(0x63 /* RLIMIT_??? */, 0xADDR) = -1 EINVAL",
+            "getrlimit(RLIMIT_NOFILE, {rlim_cur=",
+            "getpriority(0x9 /* PRIO_??? */, 0) = -1 EINVAL",
+            "prlimit64(0, 0x63 /* RLIMIT_??? */, NULL, 0xADDR) = -1 EINVAL",
+            "membarrier(0x10000 /* MEMBARRIER_CMD_??? */, 0) = -1 EINVAL",
+            "personality(0xADDR) = 0 (PER_LINUX)",  # 0xffffffff, the query
+            "personality(PER_LINUX32) = 0 (PER_LINUX)",
+            "personality(PER_LINUX32|ADDR_NO_RANDOMIZE) = 0x8 (PER_LINUX32)",
+            "personality(0x45 /* PER_??? */|0x12300) = 0x40008 (PER_LINUX32|ADDR_NO_RANDOMIZE)",
+            "ioprio_get(IOPRIO_WHO_PROCESS, 0) = ",
+            "ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4)) = 0",
+            "ioprio_get(IOPRIO_WHO_PROCESS, 0) = 16388 (IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4))",
+            "IOPRIO_PRIO_VALUE(0x7 /* IOPRIO_CLASS_??? */, 0)) = -1 EINVAL",
+            "ioprio_set(0x9 /* IOPRIO_WHO_??? */, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_NONE, 0)) = -1",
+        ),
+    )

@@ -402,6 +402,7 @@ _MSG_FLAGS = (
     (0x4000000, "MSG_ZEROCOPY"),
     (0x20000000, "MSG_FASTOPEN"),
     (0x40000000, "MSG_CMSG_CLOEXEC"),
+    (0x80000000, "MSG_CMSG_COMPAT"),
 )
 _SHUT = {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}
 
@@ -834,9 +835,15 @@ def _open_flags(v: int, acc: str, rest: int) -> tuple[str, list[str]]:
     return (f"{acc}|{text}" if text else acc), [acc, *names]
 
 
-def _flagsarg(table, zero="0", mask=0xFFFFFFFF):
+def _flagsarg(table, zero="0", mask=0xFFFFFFFF, unknown=None):
+    """Flags from ``table``; ``unknown``: strace's comment when no bit has a name
+    (``0x1 /* IN_??? */``)."""
+
     def dec(c, i):
-        text, names = _flags(c.args[i] & mask, table, zero)
+        v = c.args[i] & mask
+        if unknown is not None and v:
+            return Arg(*_flags_or_unknown(v, table, unknown))
+        text, names = _flags(v, table, zero)
         return Arg(text, names)
 
     _PURE.add(dec)
@@ -1613,10 +1620,19 @@ def _recvmmsg(c):
 
 def _sockopt_name(c):
     level = _s32(c.args[1])
-    ltext, lval = _xlat(level, _SOL)
+    ltext, lval = _xlat(level, _SOL, "SOL_??")
     name = _s32(c.args[2])
-    ntext, nval = _xlat(name, _SOCKOPT.get(level, {}))
+    if level not in _SOCKOPT:  # a level strace does not name the options of: %u
+        return Arg(ltext, lval), Arg(str(name & 0xFFFFFFFF), name)
+    ntext, nval = _xlat(name, _SOCKOPT[level], _SOCKOPT_UNKNOWN.get(level))
     return Arg(ltext, lval), Arg(ntext, nval)
+
+
+#: strace's comment for an option it has no name for, by level.
+_SOCKOPT_UNKNOWN = {
+    0: "IP_???", 1: "SO_???", 6: "TCP_???", 17: "UDP_???", 41: "IPV6_???", 58: "ICMPV6_???",
+    255: "ICMP_???", 263: "PACKET_???", 270: "NETLINK_???",
+}  # fmt: skip
 
 
 def _optval(c, addr: int, ln: int, level: int = -1, name: int = -1) -> Arg:
@@ -1666,7 +1682,9 @@ def _getsockopt(c):
     level, name = _sockopt_name(c)
     val, lenp = c.args[3], c.args[4]
     if not c.ok or not lenp:
-        return [_fd(c, 0), level, name, _ptr(c, 3), _ptr(c, 4)]
+        before = c.entry.get(4) if c.entry and lenp else None
+        lenarg = Arg(f"[{before}]", before) if before is not None else _ptr(c, 4)
+        return [_fd(c, 0), level, name, _ptr(c, 3), lenarg]
     try:
         ln = _int_at(c, lenp)
     except OSError:
@@ -1699,7 +1717,7 @@ def _pipefds(c, i):
 
 
 def _pipe2(c):
-    text, names = _flags(c.args[1] & 0xFFFFFFFF, _PIPE_FLAGS)
+    text, names = _flags_or_unknown(c.args[1] & 0xFFFFFFFF, _PIPE_FLAGS, "O_???")
     return [_pipefds(c, 0), Arg(text, names)]
 
 
@@ -1761,7 +1779,7 @@ def _newfstatat(c):
 
 
 def _statx_call(c):
-    mtext, mnames = _flags(c.args[3] & 0xFFFFFFFF, _STATX_MASK)
+    mtext, mnames = _flags_or_unknown(c.args[3] & 0xFFFFFFFF, _STATX_MASK, "STATX_???")
     return [_dirfd(c, 0), _path(c, 1), _statx_flags(c, 2), Arg(mtext, mnames), _statx(c, 4)]
 
 
@@ -1775,7 +1793,7 @@ def _unlinkat(c):
 
 
 def _renameat2(c):
-    text, names = _flags(c.args[4] & 0xFFFFFFFF, _RENAME)
+    text, names = _flags_or_unknown(c.args[4] & 0xFFFFFFFF, _RENAME, "RENAME_??")
     return [_dirfd(c, 0), _path(c, 1), _dirfd(c, 2), _path(c, 3), Arg(text, names)]
 
 
@@ -2039,10 +2057,11 @@ _IDTYPE = {0: "P_ALL", 1: "P_PID", 2: "P_PGID", 3: "P_PIDFD"}
 
 
 def _waitid(c):
-    t, v = _xlat(_s32(c.args[0]), _IDTYPE)
+    t, v = _xlat(_s32(c.args[0]), _IDTYPE, "P_???")
     info = c.args[2]
     itext = c.out(info) or _siginfo_in(c, info)
-    return [Arg(t, v), _int(c, 1), itext, _flagsarg(_WAIT_OPTS)(c, 3), _rusage(c, 4)]
+    options = _flagsarg(_WAIT_OPTS, unknown="W???")(c, 3)
+    return [Arg(t, v), _int(c, 1), itext, options, _rusage(c, 4)]
 
 
 def _siginfo_in(c, addr: int) -> Arg:
@@ -2169,8 +2188,11 @@ def _dup2(c):
     return [_fd(c, 0), _fd_entry(c, 1)]
 
 
+_DUP3_FLAGS = ((0o2000000, "O_CLOEXEC"),)
+
+
 def _dup3(c):
-    text, names = _flags(c.args[2] & 0xFFFFFFFF, ((0o2000000, "O_CLOEXEC"),))
+    text, names = _flags_or_unknown(c.args[2] & 0xFFFFFFFF, _DUP3_FLAGS, "O_???")
     return [_fd(c, 0), _fd_entry(c, 1), Arg(text, names)]
 
 
@@ -2510,7 +2532,7 @@ def _exit(c):
 def _getrandom(c):
     v = c.args[0]
     buf = c.out(v) or _buf(c, v, c.retval, xflag=2)
-    return [buf, _ulong(c, 1), _flagsarg(_GRND)(c, 2)]
+    return [buf, _ulong(c, 1), _flagsarg(_GRND, unknown="GRND_???")(c, 2)]
 
 
 def _arch_prctl(c):
@@ -2519,12 +2541,24 @@ def _arch_prctl(c):
     return [Arg(t, val), _ptr(c, 1)]
 
 
+def _resource(c, i) -> Arg:
+    res = _s32(c.args[i])
+    known = 0 <= res < len(_RLIMIT)
+    rtext = _RLIMIT[res] if known else str(res)
+    return Arg(_name(res, rtext if known else None, "RLIMIT_???"), rtext)
+
+
 def _prlimit64(c):
-    res = _s32(c.args[1])
-    rtext = _RLIMIT[res] if 0 <= res < len(_RLIMIT) else str(res)
-    shown = _styled(res, rtext) if 0 <= res < len(_RLIMIT) else rtext
-    return [_int(c, 0), Arg(shown, rtext), _rlimit_at(c, c.args[2], False),
+    return [_int(c, 0), _resource(c, 1), _rlimit_at(c, c.args[2], False),
             _rlimit_at(c, c.args[3], True)]  # fmt: skip
+
+
+def _getrlimit(c):
+    return [_resource(c, 0), _rlimit_at(c, c.args[1], True)]
+
+
+def _setrlimit(c):
+    return [_resource(c, 0), _rlimit_at(c, c.args[1], False)]
 
 
 def _rlimit_at(c, addr: int, out: bool) -> Arg:
@@ -3115,6 +3149,8 @@ _SIGS: dict = {
     "set_robust_list": (_X, _ulong),
     "arch_prctl": _arch_prctl,
     "prlimit64": _prlimit64,
+    "getrlimit": _getrlimit,
+    "setrlimit": _setrlimit,
     "getrandom": _getrandom,
     "alarm": (_U,),
     "rseq": (_X, _xlong, _I, _xlong),
@@ -3454,7 +3490,8 @@ _TIMEOUT_RESULT = frozenset(("poll", "ppoll", "select", "pselect6"))
 
 #: Calls whose successful result is more than the number (see format_result).
 _ANNOTATED_RESULT = _HEX_RESULT | _OCT_RESULT | _TIMEOUT_RESULT | {
-    "prctl", "recvmmsg", "fcntl", "rt_sigtimedwait", "sched_getscheduler", "membarrier"
+    "prctl", "recvmmsg", "fcntl", "rt_sigtimedwait", "sched_getscheduler", "membarrier",
+    "ioprio_get",
 }  # fmt: skip
 
 
@@ -3488,6 +3525,10 @@ def format_result(
         if restart:
             return f"? {ename} ({restart})", ename
         return f"-1 {ename} ({os.strerror(err)})", ename
+    if name in _misc.ANNOTATED:
+        text = _misc.result_text(name, retval)
+        if text is not None:
+            return text, None
     if name in _HEX_RESULT:
         return _hex(retval & 0xFFFFFFFFFFFFFFFF), None
     if name in _OCT_RESULT:
@@ -3507,10 +3548,6 @@ def format_result(
             return f"{retval} ({dumpable})", None
     if name == "rt_sigtimedwait":
         return _misc.sigtimedwait_result(retval), None
-    if name in _misc.ANNOTATED:
-        text = _misc.result_text(name, retval)
-        if text is not None:
-            return text, None
     if name == "recvmmsg":
         if retval == 0:
             return "0 (Timeout)", None

@@ -16,9 +16,12 @@ import time
 from pycoz_cli.core.trace.decode import (
     _PURE,
     _SIGNALS,
+    RAW,
+    VERBOSE,
     Arg,
     _atflags,
     _buf,
+    _by_name,
     _clock_t,
     _clockarg,
     _dirfd,
@@ -47,6 +50,7 @@ from pycoz_cli.core.trace.decode import (
     _uint,
     _ulong,
     _xlat,
+    _xstyle,
     decode_sockaddr,
     quote,
     set_bits,
@@ -291,6 +295,16 @@ _MFD_FLAGS = ((1, "MFD_CLOEXEC"), (2, "MFD_ALLOW_SEALING"), (4, "MFD_HUGETLB"),
               (8, "MFD_NOEXEC_SEAL"), (0x10, "MFD_EXEC"))  # fmt: skip
 _LOCK_FLAGS = ((1, "LOCK_SH"), (2, "LOCK_EX"), (4, "LOCK_NB"), (8, "LOCK_UN"),
                (32, "LOCK_MAND"), (64, "LOCK_READ"), (128, "LOCK_WRITE"))  # fmt: skip
+
+
+def _memfd_flags(c, i):
+    """memfd_create's flags: under -X verbose strace comments the names as -X
+    abbrev prints them, a bare ``0x100 /* MFD_??? */`` included."""
+    v = c.args[i] & 0xFFFFFFFF
+    text, names = _by_name(_flags_or_unknown, v, _MFD_FLAGS, "MFD_???")
+    if v and _xstyle() == VERBOSE:
+        return Arg(f"{_hex(v)} /* {text} */", names)
+    return Arg(*_flags_or_unknown(v, _MFD_FLAGS, "MFD_???"))
 
 
 def _id(c, i):
@@ -555,7 +569,15 @@ def _policy_text(v: int) -> str:
 def _policy(c, i):
     v = _s32(c.args[i])
     text = _policy_text(v & 0xFFFFFFFF) if v >= 0 else str(v)
-    return Arg(_styled(v, text) if v >= 0 else text, text)
+    if v < 0:
+        return Arg(text, text)
+    if (v & ~0x40000000) >= len(_SCHED):  # no name: the number, commented once
+        return Arg(_name(v, None, "SCHED_???"), text)
+    return Arg(_styled(v, text), text)
+
+
+def _prio_which(c, i):
+    return Arg(*_xlat(_s32(c.args[i]), _PRIO, "PRIO_???"))
 
 
 def _mincore(c):
@@ -592,7 +614,7 @@ def _membarrier(c):
     cmd = c.args[0] & 0xFFFFFFFF
     if cmd == 0:
         return [Arg(_styled(0, "MEMBARRIER_CMD_QUERY"), "MEMBARRIER_CMD_QUERY"), _uint(c, 1)]
-    text, names = _flags(cmd, _MEMBARRIER)
+    text, names = _flags_or_unknown(cmd, _MEMBARRIER, "MEMBARRIER_CMD_???")
     return [Arg(text, "|".join(names)), _uint(c, 1)]
 
 
@@ -616,8 +638,59 @@ def _mknodat(c):
     return [_dirfd(c, 0), _path(c, 1), *_mknod_args(c, 2)]
 
 
+# --- personality, ioprio ----------------------------------------------------------------
+
+#: The persona types strace 6.1 names (its table holds whole values; only these
+#: survive its PER_MASK), and the flags above them.
+_PER_TYPES = {0: "PER_LINUX", 6: "PER_BSD", 8: "PER_LINUX32", 0xC: "PER_RISCOS",
+              0xF: "PER_OSF4", 0x10: "PER_HPUX"}  # fmt: skip
+_PER_FLAGS = (
+    (0x20000, "UNAME26"), (0x40000, "ADDR_NO_RANDOMIZE"), (0x80000, "FDPIC_FUNCPTRS"),
+    (0x100000, "MMAP_PAGE_ZERO"), (0x200000, "ADDR_COMPAT_LAYOUT"),
+    (0x400000, "READ_IMPLIES_EXEC"), (0x800000, "ADDR_LIMIT_32BIT"), (0x1000000, "SHORT_INODE"),
+    (0x2000000, "WHOLE_SECONDS"), (0x4000000, "STICKY_TIMEOUTS"), (0x8000000, "ADDR_LIMIT_3GB"),
+)  # fmt: skip
+
+
+def _persona_text(v: int) -> str:
+    text = _xlat(v & 0xFF, _PER_TYPES, "PER_???")[0]
+    if v & ~0xFF:
+        text += "|" + _flags(v & ~0xFF, _PER_FLAGS)[0]
+    return text
+
+
+def _personality(c):
+    v = c.args[0] & 0xFFFFFFFF
+    if v == 0xFFFFFFFF:  # the query
+        return [Arg("0xffffffff", v)]
+    return [Arg(_persona_text(v), v)]
+
+
+_IOPRIO_WHO = {1: "IOPRIO_WHO_PROCESS", 2: "IOPRIO_WHO_PGRP", 3: "IOPRIO_WHO_USER"}
+_IOPRIO_CLASS = {0: "IOPRIO_CLASS_NONE", 1: "IOPRIO_CLASS_RT", 2: "IOPRIO_CLASS_BE",
+                 3: "IOPRIO_CLASS_IDLE"}  # fmt: skip
+
+
+def _ioprio_text(v: int) -> str:
+    klass = _xlat(v >> 13, _IOPRIO_CLASS, "IOPRIO_CLASS_???")[0]
+    return f"IOPRIO_PRIO_VALUE({klass}, {v & 0x1FFF})"
+
+
+def _ioprio_which(c, i):
+    return Arg(*_xlat(_s32(c.args[i]), _IOPRIO_WHO, "IOPRIO_WHO_???"))
+
+
+def _ioprio_value(c, i):
+    v = _s32(c.args[i])
+    return Arg(_styled(v, _ioprio_text(v), "d"), v)
+
+
 def result_text(name: str, retval: int) -> str | None:
     """The annotation strace adds to these calls' results, or None."""
+    if name == "personality":
+        return f"{_hex(retval)} ({_persona_text(retval & 0xFFFFFFFF)})"
+    if name == "ioprio_get":  # (no annotation under -X raw)
+        return None if _xstyle() == RAW else f"{retval} ({_ioprio_text(retval)})"
     if name == "sched_getscheduler":
         return f"{retval} ({_policy_text(retval)})"
     if name == "membarrier" and retval > 0:
@@ -625,7 +698,7 @@ def result_text(name: str, retval: int) -> str | None:
     return None
 
 
-ANNOTATED = frozenset(("sched_getscheduler", "membarrier"))
+ANNOTATED = frozenset(("sched_getscheduler", "membarrier", "personality", "ioprio_get"))
 
 
 # --- fallocate ------------------------------------------------------------------------
@@ -671,7 +744,7 @@ SIGS = {
     "epoll_wait": _epoll_wait,
     "epoll_pwait": _epoll_pwait,
     "epoll_pwait2": _epoll_pwait2,
-    "inotify_init1": (_flagsarg(_IN_INIT),),
+    "inotify_init1": (_flagsarg(_IN_INIT, unknown="IN_???"),),
     "inotify_add_watch": (_fd, _path, _flagsarg(_IN_FLAGS)),
     "inotify_rm_watch": (_fd, _int),
     "setxattr": _setxattr,
@@ -693,7 +766,7 @@ SIGS = {
     "rt_sigpending": _rt_sigpending,
     "rt_sigtimedwait": _rt_sigtimedwait,
     "getrusage": _getrusage,
-    "memfd_create": (_str, _flagsarg(_MFD_FLAGS)),
+    "memfd_create": (_str, _memfd_flags),
     "flock": (_fd, _flagsarg(_LOCK_FLAGS)),
     "setuid": (_id,),
     "setgid": (_id,),
@@ -726,8 +799,11 @@ SIGS = {
     "sched_setparam": (_int, _intptr_in),
     "sched_get_priority_max": (_policy,),
     "sched_get_priority_min": (_policy,),
-    "getpriority": (lambda c, i: Arg(*_xlat(_s32(c.args[i]), _PRIO)), _int),
-    "setpriority": (lambda c, i: Arg(*_xlat(_s32(c.args[i]), _PRIO)), _int, _int),
+    "getpriority": (_prio_which, _int),
+    "personality": _personality,
+    "ioprio_get": (_ioprio_which, _int),
+    "ioprio_set": (_ioprio_which, _int, _ioprio_value),
+    "setpriority": (_prio_which, _int, _int),
     "getcpu": (_uint_out, _uint_out, _ptr),
     "times": _times,
     "membarrier": _membarrier,
