@@ -315,7 +315,7 @@ UNKNOWN_CALLS = [
 ]  # fmt: skip
 
 
-def _own_calls_alike(pycoz, program, names, style, first, count, expected) -> None:
+def _own_calls_alike(pycoz, program, names, style, first, count, expected, extra=()) -> None:
     """The lines of ``names`` calls the Python ``program`` makes itself (from the
     first that starts with ``first``: the interpreter's start-up left out) under
     -X ``style`` are the same under both tracers, ``count`` of them, and under
@@ -324,7 +324,7 @@ def _own_calls_alike(pycoz, program, names, style, first, count, expected) -> No
     ours, theirs = run_both(pycoz, options, [PYTHON, "-c", program])
     mine, want = (
         lines[next(k for k, line in enumerate(lines) if line.startswith(first)) :]
-        for lines in (calls(ours, names), calls(theirs, names))
+        for lines in (calls(ours, names, extra), calls(theirs, names, extra))
     )
     assert mine == want
     assert len(want) == count
@@ -475,3 +475,70 @@ def test_more_values_without_a_name_like_strace(pycoz, tmp_path, style):
             "ioprio_set(0x9 /* IOPRIO_WHO_??? */, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_NONE, 0)) = -1",
         ),
     )
+
+
+# Flags with bits no name covers, refused by the kernel; kcmp of the program with itself.
+FLAG_VALUES_PROGRAM = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+nr = {"x86_64": dict(epoll_create1=291, timerfd_settime=286, signalfd4=289, accept4=288,
+                     access=21, faccessat2=439, unlinkat=263, linkat=265, utimensat=280,
+                     fchownat=260, kcmp=312, sync_file_range=277, splice=275, tee=276,
+                     pidfd_open=434, close_range=436)}[os.uname().machine]
+S = lambda name, *args: libc.syscall(nr[name], *args)
+fd = os.open(DIR + "/f", os.O_CREAT | os.O_RDWR, 0o644)
+missing = (DIR + "/missing").encode()
+S("epoll_create1", 1)
+S("timerfd_settime", fd, 0x80, ctypes.create_string_buffer(32), None)
+S("signalfd4", -1, ctypes.create_string_buffer(8), 8, 1)
+S("accept4", fd, None, None, 1)
+S("access", b"/", 0x10)
+S("faccessat2", -100, b"/", 0, 0x10000)
+S("unlinkat", -100, missing, 1)
+S("linkat", -100, missing, -100, missing, 1)
+S("utimensat", -100, missing, None, 1)
+S("fchownat", -100, missing, 0, 0, 1)
+S("kcmp", os.getpid(), os.getpid(), 99, 0, 0)
+S("kcmp", os.getpid(), os.getpid(), 0, fd, fd)
+S("sync_file_range", fd, 0, 0, 0x10)
+S("sync_file_range", fd, 0, 0, 2)
+S("splice", fd, None, fd, None, 4, 0x10)
+S("tee", fd, fd, 4, 0x10)
+S("pidfd_open", os.getpid(), 0x10)
+S("close_range", 1000, 1001, 1)
+S("close_range", 1000, 1001, 4)
+"""
+FLAG_CALLS = [
+    "epoll_create1", "timerfd_settime", "signalfd4", "accept4", "access", "faccessat2",
+    "unlinkat", "linkat", "utimensat", "fchownat", "kcmp", "sync_file_range", "splice",
+    "tee", "pidfd_open", "close_range",
+]  # fmt: skip
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers for x86_64")
+@pytest.mark.parametrize("style", ["abbrev", "raw", "verbose"])
+def test_flags_without_a_name_like_strace(pycoz, tmp_path, style):
+    """``0x1 /* AT_??? */``, ``?_OK``, EPOLL_, TFD_, SFD_, SOCK_, PIDFD_???; the
+    flags of sync_file_range, splice, tee and close_range, kcmp's type, by name."""
+    program = f"DIR = {str(tmp_path)!r}\n" + FLAG_VALUES_PROGRAM
+    pid = [(r"^kcmp\(\d+, \d+", "kcmp(PID, PID"), (r"^pidfd_open\(\d+", "pidfd_open(PID")]
+    expected = (
+        "epoll_create1(0x1 /* EPOLL_??? */) = -1 EINVAL",
+        "timerfd_settime(3, 0x80 /* TFD_??? */, ",
+        "signalfd4(-1, [], 8, 0x1 /* SFD_??? */) = -1 EINVAL",
+        "accept4(3, NULL, NULL, 0x1 /* SOCK_??? */) = -1 EINVAL",
+        'access("/", 0x10 /* ?_OK */) = -1 EINVAL',
+        'faccessat2(AT_FDCWD, "/", F_OK, 0x10000 /* AT_??? */) = -1 EINVAL',
+        '/missing", 0x1 /* AT_??? */) = -1 EINVAL',
+        "kcmp(PID, PID, 0x63 /* KCMP_??? */, 0, 0) = -1 EINVAL",
+        "kcmp(PID, PID, KCMP_FILE, 3, 3) = 0",
+        "sync_file_range(3, 0, 0, 0x10 /* SYNC_FILE_RANGE_??? */) = -1 EINVAL",
+        "sync_file_range(3, 0, 0, SYNC_FILE_RANGE_WRITE) = 0",
+        "splice(3, NULL, 3, NULL, 4, 0x10 /* SPLICE_F_??? */) = -1 EINVAL",
+        "tee(3, 3, 4, 0x10 /* SPLICE_F_??? */) = -1 EINVAL",
+        "pidfd_open(PID, 0x10 /* PIDFD_??? */) = -1 EINVAL",
+        "close_range(1000, 1001, 0x1 /* CLOSE_RANGE_??? */) = -1 EINVAL",
+        "close_range(1000, 1001, CLOSE_RANGE_CLOEXEC) = 0",
+    )
+    _own_calls_alike(pycoz, program, FLAG_CALLS, style, "epoll_create1(0x1", 19, expected, pid)

@@ -863,8 +863,15 @@ def _enumarg(table, unsigned=False, unknown=None):
     return dec
 
 
-_atflags = _flagsarg(_AT_FLAGS)
-_accessmode = _flagsarg(_ACCESS, "F_OK")
+_CLOSE_RANGE = ((2, "CLOSE_RANGE_UNSHARE"), (4, "CLOSE_RANGE_CLOEXEC"))
+_SYNC_FILE_RANGE = ((1, "SYNC_FILE_RANGE_WAIT_BEFORE"), (2, "SYNC_FILE_RANGE_WRITE"),
+                    (4, "SYNC_FILE_RANGE_WAIT_AFTER"))  # fmt: skip
+_SPLICE_F = ((1, "SPLICE_F_MOVE"), (2, "SPLICE_F_NONBLOCK"), (4, "SPLICE_F_MORE"),
+             (8, "SPLICE_F_GIFT"))  # fmt: skip
+_KCMP = {0: "KCMP_FILE", 1: "KCMP_VM", 2: "KCMP_FILES", 3: "KCMP_FS", 4: "KCMP_SIGHAND",
+         5: "KCMP_IO", 6: "KCMP_SYSVSEM", 7: "KCMP_EPOLL_TFD"}  # fmt: skip
+_atflags = _flagsarg(_AT_FLAGS, unknown="AT_???")
+_accessmode = _flagsarg(_ACCESS, "F_OK", unknown="?_OK")
 
 
 def _sig(c, i):
@@ -1272,7 +1279,7 @@ def _accept(c):
 
 
 def _accept4(c):
-    text, names = _flags(c.args[3] & 0xFFFFFFFF, _SOCK_FLAGS)
+    text, names = _flags_or_unknown(c.args[3] & 0xFFFFFFFF, _SOCK_FLAGS, "SOCK_???")
     return [*_accept(c), Arg(text, names)]
 
 
@@ -1784,7 +1791,7 @@ def _statx_call(c):
 
 
 def _faccessat2(c):
-    text, names = _flags(c.args[3] & 0xFFFFFFFF, _ACCESSAT_FLAGS)
+    text, names = _flags_or_unknown(c.args[3] & 0xFFFFFFFF, _ACCESSAT_FLAGS, "AT_???")
     return [_dirfd(c, 0), _path(c, 1), _accessmode(c, 2), Arg(text, names)]
 
 
@@ -3035,7 +3042,16 @@ _SIGS: dict = {
     "openat2": _openat2,
     "creat": (_P, _octal),
     "close": (_fd_entry,),
-    "close_range": (_U, _U, _U),
+    "close_range": (_U, _U, _flagsarg(_CLOSE_RANGE, unknown="CLOSE_RANGE_???")),
+    "sync_file_range": (
+        _fd,
+        _long,
+        _long,
+        _flagsarg(_SYNC_FILE_RANGE, unknown="SYNC_FILE_RANGE_???"),
+    ),
+    "splice": (_fd, _ptr, _fd, _ptr, _ulong, _flagsarg(_SPLICE_F, unknown="SPLICE_F_???")),
+    "tee": (_fd, _fd, _ulong, _flagsarg(_SPLICE_F, unknown="SPLICE_F_???")),
+    "kcmp": (_int, _int, _enumarg(_KCMP, unknown="KCMP_???"), _ulong, _ulong),
     "stat": (_P, _stat),
     "lstat": (_P, _stat),
     "fstat": (_fd, _stat),
@@ -3155,12 +3171,12 @@ _SIGS: dict = {
     "alarm": (_U,),
     "rseq": (_X, _xlong, _I, _xlong),
     "uname": _uname,
-    "epoll_create1": (_flagsarg(((0o2000000, "EPOLL_CLOEXEC"),)),),
+    "epoll_create1": (_flagsarg(((0o2000000, "EPOLL_CLOEXEC"),), unknown="EPOLL_???"),),
     "eventfd2": (
         _U,
         _flagsarg(((0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK"), (1, "EFD_SEMAPHORE"))),
     ),
-    "pidfd_open": (_I, _flagsarg(((0o4000, "PIDFD_NONBLOCK"),))),
+    "pidfd_open": (_I, _flagsarg(((0o4000, "PIDFD_NONBLOCK"),), unknown="PIDFD_???")),
     "pidfd_send_signal": _pidfd_send_signal,
     "rt_sigqueueinfo": _rt_sigqueueinfo,
     "rt_tgsigqueueinfo": _rt_tgsigqueueinfo,
