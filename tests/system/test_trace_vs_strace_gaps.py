@@ -542,3 +542,49 @@ def test_flags_without_a_name_like_strace(pycoz, tmp_path, style):
         "close_range(1000, 1001, CLOSE_RANGE_CLOEXEC) = 0",
     )
     _own_calls_alike(pycoz, program, FLAG_CALLS, style, "epoll_create1(0x1", 19, expected, pid)
+
+
+# System V IPC objects of the program's own (IPC_PRIVATE, so new ones), each
+# removed before it exits; and calls refused, which make nothing.
+IPC_PROGRAM = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+shm = [libc.shmget(0, 4096, 0o1000 | 0o600), libc.shmget(0, 4096, 0o1000 | 0o2000 | 0o640)]
+sem = libc.semget(0, 1, 0o1000 | 0o600)
+msg = libc.msgget(0, 0o1000 | 0o600)
+try:
+    libc.semget(0, 0, 0o100000)
+    libc.msgget(0x7FFFFFF0, 0)
+    libc.msgctl(msg, 99, None)
+    libc.shmctl(0x7FFFFFF0, 99, None)
+finally:
+    for i in shm:
+        libc.shmctl(i, 0, None)
+    libc.semctl(sem, 0, 0)
+    libc.msgctl(msg, 0, None)
+"""
+IPC_CALLS = ["shmget", "semget", "msgget", "shmctl", "semctl", "msgctl"]
+
+
+@pytest.mark.parametrize("style", ["abbrev", "raw", "verbose"])
+def test_sysv_ipc_like_strace(pycoz, style):
+    """shmget, semget, msgget: IPC_PRIVATE, the flags then the mode; the *ctl
+    commands by name (``IPC_RMID``, ``0x63 /* MSG_??? */``)."""
+    ids = [(r"^(\w+ctl)\(\d+,", r"\1(ID,"), (r"(get\(.*\)) += \d+$", r"\1 = ID")]
+    _own_calls_alike(
+        pycoz, IPC_PROGRAM, IPC_CALLS, style, "shmget(", 12,
+        (
+            "shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600) = ID",
+            "shmget(IPC_PRIVATE, 4096, IPC_CREAT|IPC_EXCL|0640) = ID",
+            "semget(IPC_PRIVATE, 1, IPC_CREAT|0600) = ID",
+            "msgget(IPC_PRIVATE, IPC_CREAT|0600) = ID",
+            "semget(IPC_PRIVATE, 0, 0xADDR) = -1 EINVAL",  # 0x8000 and 000, run together
+            "msgget(0xADDR, 000) = -1 ENOENT",  # 0x7ffffff0
+            "msgctl(ID, 0x63 /* MSG_??? */, NULL) = -1 EINVAL",
+            "shmctl(ID, 0x63 /* SHM_??? */, NULL) = -1 EINVAL",
+            "shmctl(ID, IPC_RMID, NULL) = 0",
+            "semctl(ID, 0, IPC_RMID, NULL) = 0",
+            "msgctl(ID, IPC_RMID, NULL) = 0",
+        ),
+        ids,
+    )  # fmt: skip

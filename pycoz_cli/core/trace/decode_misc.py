@@ -701,6 +701,49 @@ def result_text(name: str, retval: int) -> str | None:
 ANNOTATED = frozenset(("sched_getscheduler", "membarrier", "personality", "ioprio_get"))
 
 
+# --- System V IPC ------------------------------------------------------------------------
+
+_IPC_FLAGS = ((0o1000, "IPC_CREAT"), (0o2000, "IPC_EXCL"), (0o4000, "IPC_NOWAIT"))
+_SHM_FLAGS = ((0o1000, "IPC_CREAT"), (0o2000, "IPC_EXCL"), (0o4000, "SHM_HUGETLB"),
+              (0o10000, "SHM_NORESERVE"))  # fmt: skip
+_IPC_CMDS = {0: "IPC_RMID", 1: "IPC_SET", 2: "IPC_STAT", 3: "IPC_INFO"}
+_SHM_CMDS = {**_IPC_CMDS, 11: "SHM_LOCK", 12: "SHM_UNLOCK", 13: "SHM_STAT", 14: "SHM_INFO",
+             15: "SHM_STAT_ANY"}  # fmt: skip
+_SEM_CMDS = {**_IPC_CMDS, 11: "GETPID", 12: "GETVAL", 13: "GETALL", 14: "GETNCNT",
+             15: "GETZCNT", 16: "SETVAL", 17: "SETALL", 18: "SEM_STAT", 19: "SEM_INFO",
+             20: "SEM_STAT_ANY"}  # fmt: skip
+_MSG_CMDS = {**_IPC_CMDS, 11: "MSG_STAT", 12: "MSG_INFO", 13: "MSG_STAT_ANY"}
+
+
+def _ipc_key(c, i):
+    key = c.args[i] & 0xFFFFFFFF
+    return Arg(_name(key, None if key else "IPC_PRIVATE"), key)
+
+
+def _ipc_get_flags(table):
+    """The flags of shmget, semget, msgget, then the mode: ``IPC_CREAT|0600``.
+    (strace joins them with ``|`` only after a name, so a bare unknown bit runs
+    into the mode: ``0x8000000`` for 0x8000 and mode 000.)"""
+
+    def dec(c, i):
+        v = c.args[i] & 0xFFFFFFFF
+        mode = f"0{v & 0o777:02o}"
+        if not v & ~0o777:
+            return Arg(mode, v)
+        text, names = _flags(v & ~0o777, table)
+        named = _xstyle() == RAW or names[0][:2] != "0x"
+        return Arg(f"{text}|{mode}" if named else text + mode, v)
+
+    return dec
+
+
+def _ipc_cmd(table, unknown):
+    def dec(c, i):
+        return Arg(*_xlat(_s32(c.args[i]), table, unknown))
+
+    return dec
+
+
 # --- fallocate ------------------------------------------------------------------------
 
 _FALLOC_FL = (
@@ -786,6 +829,12 @@ SIGS = {
     "umount2": (_path, _flagsarg(_UMOUNT_FLAGS)),
     "utimensat": _utimensat,
     "syncfs": (_fd,),
+    "shmget": (_ipc_key, _ulong, _ipc_get_flags(_SHM_FLAGS)),
+    "semget": (_ipc_key, _int, _ipc_get_flags(_IPC_FLAGS)),
+    "msgget": (_ipc_key, _ipc_get_flags(_IPC_FLAGS)),
+    "shmctl": (_int, _ipc_cmd(_SHM_CMDS, "SHM_???"), _ptr),
+    "semctl": (_int, _int, _ipc_cmd(_SEM_CMDS, "SEM_???"), _ptr),
+    "msgctl": (_int, _ipc_cmd(_MSG_CMDS, "MSG_???"), _ptr),
     "fallocate": (_fd, _fallocate_mode, _long, _long),
     "mlock": (_ptr, _ulong),
     "munlock": (_ptr, _ulong),
