@@ -197,7 +197,7 @@ def _xlat(v: int, table: dict, unknown: str | None = None, fmt: str = "x") -> tu
     if unknown is not None:
         if style == RAW:
             return _num(v, fmt), v
-        return f"{_num(v, fmt) if style else f'{v:#x}'} /* {unknown} */", v
+        return f"{_num(v, fmt)} /* {unknown} */", v
     return (_num(v, fmt) if style else str(v)), v
 
 
@@ -371,6 +371,7 @@ _MSG_FLAGS = (
     (0x4000000, "MSG_ZEROCOPY"),
     (0x20000000, "MSG_FASTOPEN"),
     (0x40000000, "MSG_CMSG_CLOEXEC"),
+    (0x80000000, "MSG_CMSG_COMPAT"),
 )
 _SHUT = {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}
 
@@ -380,7 +381,8 @@ _O_FLAGS = (
     (0o2000, "O_APPEND"), (0o4000, "O_NONBLOCK"), (0o4010000, "O_SYNC"),
     (0o10000, "O_DSYNC"), (0o40000, "O_DIRECT"), (0o100000, "O_LARGEFILE"),
     (0o400000, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"), (0o2000000, "O_CLOEXEC"),
-    (0o10000000, "O_PATH"), (0o20200000, "O_TMPFILE"), (0o200000, "O_DIRECTORY"),
+    (0o10000000, "O_PATH"), (0o20200000, "O_TMPFILE"), (0o20000000, "__O_TMPFILE"),
+    (0o200000, "O_DIRECTORY"),
     (0o20000, "O_ASYNC"),
 )  # fmt: skip
 _AT_FDCWD = -100
@@ -490,7 +492,7 @@ _IOCTL = {
     0x8913: "SIOCGIFFLAGS", 0x8914: "SIOCSIFFLAGS", 0x8915: "SIOCGIFADDR",
     0x8921: "SIOCGIFMTU", 0x8927: "SIOCGIFHWADDR", 0x8933: "SIOCGIFINDEX",
     0x80086601: "FS_IOC_GETFLAGS", 0x40086602: "FS_IOC_SETFLAGS", 0x542E: "TIOCGRS485",
-    0x4B3A: "KDSETMODE", 0x4B3B: "KDGETMODE", 0x80045705: "RNDGETENTCNT",
+    0x4B3A: "KDSETMODE", 0x4B3B: "KDGETMODE", 0x80045200: "RNDGETENTCNT",
 }  # fmt: skip
 # strace 6.1 cannot tell these tty requests from OSS sound ones (_IO('T', 2..4))
 # and prints both names; the JSON value keeps the tty name.
@@ -499,7 +501,9 @@ _IOCTL_TEXT = {
     0x5403: "SNDCTL_TMR_STOP or TCSETSW",
     0x5404: "SNDCTL_TMR_CONTINUE or TCSETSF",
 }
-_IOCTL_INT_OUT = frozenset((0x540F, 0x541B, 0x5411, 0x5429, 0x80045430, 0x5424, 0x80045432))
+_IOCTL_INT_OUT = frozenset(
+    (0x540F, 0x541B, 0x5411, 0x5429, 0x80045430, 0x5424, 0x80045432, 0x80045200)
+)
 _IOCTL_INT_IN = frozenset((0x5410, 0x5421, 0x40045431, 0x5452, 0x5423, 0x5420))
 # Requests that take no argument at all (strace prints two).
 _IOCTL_NOARG = frozenset((0x5450, 0x5451, 0x5422, 0x540C, 0x540D, 0x541D, 0x5427, 0x5428))
@@ -507,6 +511,7 @@ _IOCTL_TERMIOS_OUT = frozenset((0x5401, 0x5405))  # TCGETS, TCGETA
 _IOCTL_TERMIOS_IN = frozenset((0x5402, 0x5403, 0x5404, 0x5406, 0x5407, 0x5408))
 _TCFLSH = {0: "TCIFLUSH", 1: "TCOFLUSH", 2: "TCIOFLUSH"}
 _TCXONC = {0: "TCOOFF", 1: "TCOON", 2: "TCIOFF", 3: "TCION"}
+_KD_MODES = {0: "KD_TEXT", 1: "KD_GRAPHICS", 2: "KD_TEXT0", 3: "KD_TEXT1"}
 
 # termios flags (asm-generic/termbits.h), in the order strace prints them.
 _TC_IFLAGS = (
@@ -784,8 +789,6 @@ def _oflags(c, i):
     v = c.args[i] & 0xFFFFFFFF
     acc = _O_ACCMODE[v & 3]
     rest = v & ~3
-    if rest & 0o20000000:  # O_TMPFILE includes O_DIRECTORY; print it once
-        rest &= ~0o200000 if rest & 0o20200000 == 0o20200000 else ~0
     if _XSTYLE:
         text, names = _open_flags(v, acc, rest)
         return Arg(_styled(v, text), names)
@@ -801,27 +804,43 @@ def _open_flags(v: int, acc: str, rest: int) -> tuple[str, list[str]]:
     return (f"{acc}|{text}" if text else acc), [acc, *names]
 
 
-def _flagsarg(table, zero="0", mask=0xFFFFFFFF):
+def _flagsarg(table, zero="0", mask=0xFFFFFFFF, unknown=None):
+    """Flags from ``table``; ``unknown``: strace's comment when no bit has a name
+    (``0x1 /* IN_??? */``)."""
+
     def dec(c, i):
-        text, names = _flags(c.args[i] & mask, table, zero)
+        v = c.args[i] & mask
+        if unknown is not None and v:
+            return Arg(*_flags_or_unknown(v, table, unknown))
+        text, names = _flags(v, table, zero)
         return Arg(text, names)
 
     _PURE.add(dec)
     return dec
 
 
-def _enumarg(table, unsigned=False):
+def _enumarg(table, unsigned=False, unknown=None):
+    """An int argument named from ``table``; ``unknown``: strace's comment for a
+    value without a name (``0x7 /* SEEK_??? */``), else the number alone."""
+
     def dec(c, i):
         v = c.args[i] & 0xFFFFFFFF if unsigned else _s32(c.args[i])
-        text, value = _xlat(v, table)
+        text, value = _xlat(v, table, unknown)
         return Arg(text, value)
 
     _PURE.add(dec)
     return dec
 
 
-_atflags = _flagsarg(_AT_FLAGS)
-_accessmode = _flagsarg(_ACCESS, "F_OK")
+_CLOSE_RANGE = ((2, "CLOSE_RANGE_UNSHARE"), (4, "CLOSE_RANGE_CLOEXEC"))
+_SYNC_FILE_RANGE = ((1, "SYNC_FILE_RANGE_WAIT_BEFORE"), (2, "SYNC_FILE_RANGE_WRITE"),
+                    (4, "SYNC_FILE_RANGE_WAIT_AFTER"))  # fmt: skip
+_SPLICE_F = ((1, "SPLICE_F_MOVE"), (2, "SPLICE_F_NONBLOCK"), (4, "SPLICE_F_MORE"),
+             (8, "SPLICE_F_GIFT"))  # fmt: skip
+_KCMP = {0: "KCMP_FILE", 1: "KCMP_VM", 2: "KCMP_FILES", 3: "KCMP_FS", 4: "KCMP_SIGHAND",
+         5: "KCMP_IO", 6: "KCMP_SYSVSEM", 7: "KCMP_EPOLL_TFD"}  # fmt: skip
+_atflags = _flagsarg(_AT_FLAGS, unknown="AT_???")
+_accessmode = _flagsarg(_ACCESS, "F_OK", unknown="?_OK")
 
 
 def _sig(c, i):
@@ -1169,16 +1188,16 @@ def _intptr_in(c, i):
 
 def _socket(c):
     fam = _s32(c.args[0])
-    famtext, famval = _xlat(fam, _AF)
+    famtext, famval = _xlat(fam, _AF, "AF_???")
     typ = c.args[1] & 0xFFFFFFFF
     base = _SOCK_TYPE.get(typ & 0xF)
     names = [base or f"{typ & 0xF:#x} /* SOCK_??? */"]
     texts = [_name(typ & 0xF, base, "SOCK_???")]
     if typ & ~0xF:
-        ftext, more = _flags(typ & ~0xF, _SOCK_FLAGS)
+        ftext, more = _flags_or_unknown(typ & ~0xF, _SOCK_FLAGS, "SOCK_???")
         names += more
         texts.append(ftext)
-    ttext = "|".join(texts if _XSTYLE else names)
+    ttext = "|".join(texts)
     proto = _s32(c.args[2])
     if fam in (2, 10):
         ptext, pval = _xlat(proto, _IPPROTO)
@@ -1229,7 +1248,7 @@ def _accept(c):
 
 
 def _accept4(c):
-    text, names = _flags(c.args[3] & 0xFFFFFFFF, _SOCK_FLAGS)
+    text, names = _flags_or_unknown(c.args[3] & 0xFFFFFFFF, _SOCK_FLAGS, "SOCK_???")
     return [*_accept(c), Arg(text, names)]
 
 
@@ -1238,7 +1257,7 @@ def _listen(c):
 
 
 def _shutdown(c):
-    return [_fd(c, 0), _enumarg(_SHUT)(c, 1)]
+    return [_fd(c, 0), _enumarg(_SHUT, unknown="SHUT_???")(c, 1)]
 
 
 _msgflags = _flagsarg(_MSG_FLAGS)
@@ -1599,10 +1618,19 @@ def _recvmmsg(c):
 
 def _sockopt_name(c):
     level = _s32(c.args[1])
-    ltext, lval = _xlat(level, _SOL)
+    ltext, lval = _xlat(level, _SOL, "SOL_??")
     name = _s32(c.args[2])
-    ntext, nval = _xlat(name, _SOCKOPT.get(level, {}))
+    if level not in _SOCKOPT:  # a level strace does not name the options of: %u
+        return Arg(ltext, lval), Arg(str(name & 0xFFFFFFFF), name)
+    ntext, nval = _xlat(name, _SOCKOPT[level], _SOCKOPT_UNKNOWN.get(level))
     return Arg(ltext, lval), Arg(ntext, nval)
+
+
+#: strace's comment for an option it has no name for, by level.
+_SOCKOPT_UNKNOWN = {
+    0: "IP_???", 1: "SO_???", 6: "TCP_???", 17: "UDP_???", 41: "IPV6_???", 58: "ICMPV6_???",
+    255: "ICMP_???", 263: "PACKET_???", 270: "NETLINK_???",
+}  # fmt: skip
 
 
 def _optval(c, addr: int, ln: int, level: int = -1, name: int = -1) -> Arg:
@@ -1652,7 +1680,9 @@ def _getsockopt(c):
     level, name = _sockopt_name(c)
     val, lenp = c.args[3], c.args[4]
     if not c.ok or not lenp:
-        return [_fd(c, 0), level, name, _ptr(c, 3), _ptr(c, 4)]
+        before = c.entry.get(4) if c.entry and lenp else None
+        lenarg = Arg(f"[{before}]", before) if before is not None else _ptr(c, 4)
+        return [_fd(c, 0), level, name, _ptr(c, 3), lenarg]
     try:
         ln = _int_at(c, lenp)
     except OSError:
@@ -1685,13 +1715,13 @@ def _pipefds(c, i):
 
 
 def _pipe2(c):
-    text, names = _flags(c.args[1] & 0xFFFFFFFF, _PIPE_FLAGS)
+    text, names = _flags_or_unknown(c.args[1] & 0xFFFFFFFF, _PIPE_FLAGS, "O_???")
     return [_pipefds(c, 0), Arg(text, names)]
 
 
 def _uses_mode(flags: int) -> bool:
-    """O_CREAT or O_TMPFILE: open's mode argument matters, and strace prints it."""
-    return bool(flags & 0o100) or flags & 0o20200000 == 0o20200000
+    """O_CREAT or __O_TMPFILE: open's mode argument matters, and strace prints it."""
+    return bool(flags & 0o20000100)
 
 
 def _open(c):
@@ -1708,22 +1738,36 @@ def _openat(c):
     return out
 
 
+_RESOLVE = (
+    (1, "RESOLVE_NO_XDEV"), (2, "RESOLVE_NO_MAGICLINKS"), (4, "RESOLVE_NO_SYMLINKS"),
+    (8, "RESOLVE_BENEATH"), (0x10, "RESOLVE_IN_ROOT"), (0x20, "RESOLVE_CACHED"),
+)  # fmt: skip
+
+
 def _openat2(c):
-    # struct open_how {u64 flags; u64 mode; u64 resolve;}
+    """struct open_how {u64 flags; u64 mode; u64 resolve;} as strace's
+    print_open_how: mode only where it is used or set, then any non-zero bytes
+    of a larger struct the program passed; a size below 24 leaves the address."""
     out = [_dirfd(c, 0), _path(c, 1)]
-    addr = c.args[2]
+    addr, size = c.args[2], c.args[3]
     try:
-        flags, mode, resolve = struct.unpack("<QQQ", c.mem.read(addr, 24))
+        if size < 24:
+            raise OSError
+        raw = c.mem.read(addr, min(size, 4096))
     except OSError:
-        out.append(Arg(_addr(addr), addr))
+        out.append(Arg(_addr(addr), addr or None))
     else:
+        flags, mode, resolve = struct.unpack_from("<QQQ", raw)
         fl = _oflags(_Ctx((flags,), None, 0, None, True, None, None, 0), 0)
-        out.append(
-            Arg(
-                f"{{flags={fl.text}, mode=0{mode:03o}, resolve={_hex(resolve)}}}",
-                {"flags": fl.value, "mode": mode, "resolve": resolve},
-            )
-        )
+        text = f"{{flags={fl.text}, "
+        if mode or _uses_mode(flags):
+            text += f"mode=0{mode:02o}, "
+        rtext, rnames = _flags_or_unknown(resolve, _RESOLVE, "RESOLVE_???")
+        text += f"resolve={rtext}"
+        if raw[24:].strip(b"\0"):
+            more = "".join([_HEX[b] for b in raw[24:]])
+            text += f', /* bytes 24..{size - 1} */ "{more}"{"..." if size > len(raw) else ""}'
+        out.append(Arg(text + "}", {"flags": fl.value, "mode": mode, "resolve": rnames}))
     out.append(_ulong(c, 3))
     return out
 
@@ -1733,12 +1777,12 @@ def _newfstatat(c):
 
 
 def _statx_call(c):
-    mtext, mnames = _flags(c.args[3] & 0xFFFFFFFF, _STATX_MASK)
+    mtext, mnames = _flags_or_unknown(c.args[3] & 0xFFFFFFFF, _STATX_MASK, "STATX_???")
     return [_dirfd(c, 0), _path(c, 1), _statx_flags(c, 2), Arg(mtext, mnames), _statx(c, 4)]
 
 
 def _faccessat2(c):
-    text, names = _flags(c.args[3] & 0xFFFFFFFF, _ACCESSAT_FLAGS)
+    text, names = _flags_or_unknown(c.args[3] & 0xFFFFFFFF, _ACCESSAT_FLAGS, "AT_???")
     return [_dirfd(c, 0), _path(c, 1), _accessmode(c, 2), Arg(text, names)]
 
 
@@ -1747,7 +1791,7 @@ def _unlinkat(c):
 
 
 def _renameat2(c):
-    text, names = _flags(c.args[4] & 0xFFFFFFFF, _RENAME)
+    text, names = _flags_or_unknown(c.args[4] & 0xFFFFFFFF, _RENAME, "RENAME_??")
     return [_dirfd(c, 0), _path(c, 1), _dirfd(c, 2), _path(c, 3), Arg(text, names)]
 
 
@@ -2011,10 +2055,11 @@ _IDTYPE = {0: "P_ALL", 1: "P_PID", 2: "P_PGID", 3: "P_PIDFD"}
 
 
 def _waitid(c):
-    t, v = _xlat(_s32(c.args[0]), _IDTYPE)
+    t, v = _xlat(_s32(c.args[0]), _IDTYPE, "P_???")
     info = c.args[2]
     itext = c.out(info) or _siginfo_in(c, info)
-    return [Arg(t, v), _int(c, 1), itext, _flagsarg(_WAIT_OPTS)(c, 3), _rusage(c, 4)]
+    options = _flagsarg(_WAIT_OPTS, unknown="W???")(c, 3)
+    return [Arg(t, v), _int(c, 1), itext, options, _rusage(c, 4)]
 
 
 def _siginfo_in(c, addr: int) -> Arg:
@@ -2026,6 +2071,14 @@ def _siginfo_in(c, addr: int) -> Arg:
     except OSError:
         return Arg(f"{addr:#x}", addr)
     return Arg(_siginfo_text(si) if si["si_signo"] else "{}", si)
+
+
+def _rt_sigqueueinfo(c):
+    return [_int(c, 0), _sig(c, 1), _siginfo_in(c, c.args[2])]
+
+
+def _rt_tgsigqueueinfo(c):
+    return [_int(c, 0), _int(c, 1), _sig(c, 2), _siginfo_in(c, c.args[3])]
 
 
 def _pidfd_send_signal(c):
@@ -2092,7 +2145,7 @@ def _rt_sigaction(c):
 def _rt_sigprocmask(c):
     size = c.args[3]
     how = _s32(c.args[0])
-    htext, hval = _xlat(how, _SIG_HOW)
+    htext, hval = _xlat(how, _SIG_HOW, "SIG_???")
     old = c.args[2]
     oldarg = c.out(old) or _sigset_at(c, old, size)
     return [Arg(htext, hval), _sigset_at(c, c.args[1], size), oldarg, _ulong(c, 3)]
@@ -2133,8 +2186,11 @@ def _dup2(c):
     return [_fd(c, 0), _fd_entry(c, 1)]
 
 
+_DUP3_FLAGS = ((0o2000000, "O_CLOEXEC"),)
+
+
 def _dup3(c):
-    text, names = _flags(c.args[2] & 0xFFFFFFFF, ((0o2000000, "O_CLOEXEC"),))
+    text, names = _flags_or_unknown(c.args[2] & 0xFFFFFFFF, _DUP3_FLAGS, "O_???")
     return [_fd(c, 0), _fd_entry(c, 1), Arg(text, names)]
 
 
@@ -2144,7 +2200,7 @@ def _flock_at(c, addr: int) -> Arg:
     except OSError:
         return Arg(_addr(addr), addr)
     t, tval = _xlat(ltype, _FLOCK_TYPE)
-    w, wval = _xlat(whence, _SEEK)
+    w, wval = _xlat(whence, _SEEK, "SEEK_???")
     value = {"l_type": tval, "l_whence": wval, "l_start": start, "l_len": ln}
     text = f"{{l_type={t}, l_whence={w}, l_start={start}, l_len={ln}"
     if c.ok and c.args[1] in (5, 36):
@@ -2155,7 +2211,7 @@ def _flock_at(c, addr: int) -> Arg:
 
 def _fcntl(c):
     cmd = _s32(c.args[1])
-    ctext, cval = _xlat(cmd, _FCNTL)
+    ctext, cval = _xlat(cmd, _FCNTL, "F_???")
     out = [_fd(c, 0), Arg(ctext, cval)]
     if cmd in _FCNTL_NOARG:
         return out
@@ -2163,8 +2219,9 @@ def _fcntl(c):
         out.append(_flagsarg(_FD_FLAGS)(c, 2))
     elif cmd == 4:
         out.append(_oflags(c, 2))
-    elif cmd in _FCNTL_LOCK:
-        out.append(_flock_at(c, c.args[2]))
+    elif cmd in _FCNTL_LOCK:  # F_GETLK and F_OFD_GETLK fill it: an address if they failed
+        lock = c.args[2]
+        out.append((cmd in (5, 36) and c.out(lock)) or _flock_at(c, lock))
     elif cmd in (10, 11):
         out.append(_sig(c, 2))
     elif cmd == 1033:
@@ -2237,8 +2294,8 @@ def _termios_at(c, addr: int, termio: bool) -> Arg:
 def _ioctl(c):
     req = c.args[1] & 0xFFFFFFFF
     name = _IOCTL.get(req)
-    rtext = _IOCTL_TEXT.get(req) or name
-    out = [_fd(c, 0), Arg(_name(req, rtext), name or req)]
+    rtext = _IOCTL_TEXT.get(req) or name or _misc.ioctl_code(req)
+    out = [_fd(c, 0), Arg(_styled(req, rtext), name or req)]
     if req in _IOCTL_NOARG:
         return out
     arg = c.args[2]
@@ -2266,18 +2323,25 @@ def _ioctl(c):
         out.append(Arg(*_xlat(arg, _TCFLSH, "TC???")))
     elif req == 0x540A:
         out.append(Arg(*_xlat(arg, _TCXONC, "TC???")))
+    elif req == 0x4B3A:  # KDSETMODE
+        out.append(Arg(*_xlat(arg, _KD_MODES, "KD_???")))
     elif req in (0x540E, 0x5409, 0x5425):  # TIOCSCTTY, TCSBRK, TCSBRKP: an int
         out.append(_int(c, 2))
     elif req == 0x5412:  # TIOCSTI: one character
         out.append(_buf(c, arg, 1))
     else:
         decoder = _misc.IOCTL_ARGS.get(req)
-        out.append(decoder(c, req) if decoder is not None else _ptr(c, 2))
+        if decoder is not None:
+            out.append(decoder(c, req))
+        elif name is None or req in _misc.IOCTL_HEXARG:  # not decoded: strace's %#lx
+            out.append(_xlong(c, 2))
+        else:
+            out.append(_ptr(c, 2))
     return out
 
 
 def _lseek(c):
-    return [_fd(c, 0), _long(c, 1), _enumarg(_SEEK)(c, 2)]
+    return [_fd(c, 0), _long(c, 1), _enumarg(_SEEK, unknown="SEEK_???")(c, 2)]
 
 
 def _getdents(c):
@@ -2440,16 +2504,23 @@ def _nanosleep(c):
     return [_timespec(c, 0), _out_timespec(c, 1)]
 
 
+def _clockarg(c, i):
+    """A clockid: named, ``0x63 /* CLOCK_??? */`` when unknown; a negative one
+    (a CPU-time or fd clock, which strace decodes further) as the number."""
+    v = _s32(c.args[i])
+    return Arg(*_xlat(v, _CLOCKS, "CLOCK_???" if v >= 0 else None))
+
+
 def _clock_nanosleep(c):
     flags = _s32(c.args[1])
     ftext = _styled(1, "TIMER_ABSTIME") if flags == 1 else str(flags)
-    return [_enumarg(_CLOCKS)(c, 0), Arg(ftext, "TIMER_ABSTIME" if flags == 1 else flags),
+    return [_clockarg(c, 0), Arg(ftext, "TIMER_ABSTIME" if flags == 1 else flags),
             _timespec(c, 2), _out_timespec(c, 3)]  # fmt: skip
 
 
 def _clock_gettime(c):
     v = c.args[1]
-    return [_enumarg(_CLOCKS)(c, 0), c.out(v) or _timespec_at(c, v)]
+    return [_clockarg(c, 0), c.out(v) or _timespec_at(c, v)]
 
 
 def _exit(c):
@@ -2459,7 +2530,7 @@ def _exit(c):
 def _getrandom(c):
     v = c.args[0]
     buf = c.out(v) or _buf(c, v, c.retval, xflag=2)
-    return [buf, _ulong(c, 1), _flagsarg(_GRND)(c, 2)]
+    return [buf, _ulong(c, 1), _flagsarg(_GRND, unknown="GRND_???")(c, 2)]
 
 
 def _arch_prctl(c):
@@ -2468,12 +2539,24 @@ def _arch_prctl(c):
     return [Arg(t, val), _ptr(c, 1)]
 
 
+def _resource(c, i) -> Arg:
+    res = _s32(c.args[i])
+    known = 0 <= res < len(_RLIMIT)
+    rtext = _RLIMIT[res] if known else str(res)
+    return Arg(_name(res, rtext if known else None, "RLIMIT_???"), rtext)
+
+
 def _prlimit64(c):
-    res = _s32(c.args[1])
-    rtext = _RLIMIT[res] if 0 <= res < len(_RLIMIT) else str(res)
-    shown = _styled(res, rtext) if 0 <= res < len(_RLIMIT) else rtext
-    return [_int(c, 0), Arg(shown, rtext), _rlimit_at(c, c.args[2], False),
+    return [_int(c, 0), _resource(c, 1), _rlimit_at(c, c.args[2], False),
             _rlimit_at(c, c.args[3], True)]  # fmt: skip
+
+
+def _getrlimit(c):
+    return [_resource(c, 0), _rlimit_at(c, c.args[1], True)]
+
+
+def _setrlimit(c):
+    return [_resource(c, 0), _rlimit_at(c, c.args[1], False)]
 
 
 def _rlimit_at(c, addr: int, out: bool) -> Arg:
@@ -2546,11 +2629,12 @@ _FADV = {0: "POSIX_FADV_NORMAL", 1: "POSIX_FADV_RANDOM", 2: "POSIX_FADV_SEQUENTI
 
 
 def _fadvise64(c):
-    t, v = _xlat(_s32(c.args[3]), _FADV)
+    t, v = _xlat(_s32(c.args[3]), _FADV, "POSIX_FADV_???")
     return [_fd(c, 0), _long(c, 1), _long(c, 2), Arg(t, v)]
 
 
 _ITIMERS = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
+_itimer_which = _enumarg(_ITIMERS, unknown="ITIMER_???")
 
 
 def _itimerval_at(c, addr: int, unit: str = "tv_usec") -> Arg:
@@ -2614,7 +2698,7 @@ def _timer_create(c):
             tid = Arg(f"[{n}]", n)
         except OSError:
             tid = Arg(f"{out:#x}", out)
-    return [_enumarg(_CLOCKS)(c, 0), _sigevent_at(c, c.args[1]), tid]
+    return [_clockarg(c, 0), _sigevent_at(c, c.args[1]), tid]
 
 
 def _timer_flags(c, i):
@@ -2637,13 +2721,13 @@ def _timer_gettime(c):
 
 def _setitimer(c):
     old = c.args[2]
-    return [_enumarg(_ITIMERS)(c, 0), _itimerval_at(c, c.args[1]),
+    return [_itimer_which(c, 0), _itimerval_at(c, c.args[1]),
             c.out(old) or _itimerval_at(c, old)]  # fmt: skip
 
 
 def _getitimer(c):
     cur = c.args[1]
-    return [_enumarg(_ITIMERS)(c, 0), c.out(cur) or _itimerval_at(c, cur)]
+    return [_itimer_which(c, 0), c.out(cur) or _itimerval_at(c, cur)]
 
 
 _SYSINFO_FIELDS = ("totalram", "freeram", "sharedram", "bufferram", "totalswap", "freeswap")
@@ -2687,7 +2771,8 @@ _CAPS = (
     "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 )
 # fmt: on
-_CAP_BITS = tuple((1 << n, "1<<" + name) for n, name in enumerate(_CAPS))
+_CAP_LO = tuple((1 << n, "1<<" + name) for n, name in enumerate(_CAPS[:32]))
+_CAP_HI = tuple((1 << n, "1<<" + name) for n, name in enumerate(_CAPS[32:]))
 _CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
                  0x20071026: "_LINUX_CAPABILITY_VERSION_2",
                  0x20080522: "_LINUX_CAPABILITY_VERSION_3"}  # fmt: skip
@@ -2711,6 +2796,18 @@ def _cap_header(c) -> tuple[Arg, int]:
     return Arg(f"{{version={vtext}, pid={pid}}}", {"version": vval, "pid": pid}), version
 
 
+def _cap_bits(lo: int, hi: int) -> tuple[str, list[str]]:
+    """strace's print_cap_bits: the low and the high word each as flags of its
+    own, joined by ``|`` (``0xfeffffff|0x1ff`` under -X raw)."""
+    if not hi:
+        return _flags_or_unknown(lo, _CAP_LO, "CAP_???")
+    text, names = _flags_or_unknown(hi, _CAP_HI, "CAP_???")
+    if lo:
+        lo_text, lo_names = _flags_or_unknown(lo, _CAP_LO, "CAP_???")
+        text, names = f"{lo_text}|{text}", lo_names + names
+    return text, names
+
+
 def _cap_data_at(c, addr: int, version: int) -> Arg:
     # Version 1 has one struct of 32-bit sets; 2 and 3 two (low and high words).
     two = version in (0x20071026, 0x20080522)
@@ -2722,7 +2819,7 @@ def _cap_data_at(c, addr: int, version: int) -> Arg:
     sets = words[:3] if not two else [words[k] | words[k + 3] << 32 for k in range(3)]
     texts, value = [], {}
     for label, bits in zip(("effective", "permitted", "inheritable"), sets, strict=True):
-        t, names = _flags(bits, _CAP_BITS)
+        t, names = _cap_bits(bits & 0xFFFFFFFF, bits >> 32)
         texts.append(f"{label}={t}")
         value[label] = [n[3:] if n.startswith("1<<") else n for n in names]
     return Arg("{" + ", ".join(texts) + "}", value)
@@ -2938,7 +3035,16 @@ _SIGS: dict = {
     "openat2": _openat2,
     "creat": (_P, _octal),
     "close": (_fd_entry,),
-    "close_range": (_U, _U, _U),
+    "close_range": (_U, _U, _flagsarg(_CLOSE_RANGE, unknown="CLOSE_RANGE_???")),
+    "sync_file_range": (
+        _fd,
+        _long,
+        _long,
+        _flagsarg(_SYNC_FILE_RANGE, unknown="SYNC_FILE_RANGE_???"),
+    ),
+    "splice": (_fd, _ptr, _fd, _ptr, _ulong, _flagsarg(_SPLICE_F, unknown="SPLICE_F_???")),
+    "tee": (_fd, _fd, _ulong, _flagsarg(_SPLICE_F, unknown="SPLICE_F_???")),
+    "kcmp": (_int, _int, _enumarg(_KCMP, unknown="KCMP_???"), _ulong, _ulong),
     "stat": (_P, _stat),
     "lstat": (_P, _stat),
     "fstat": (_fd, _stat),
@@ -3022,7 +3128,7 @@ _SIGS: dict = {
     "munmap": (_X, _ulong),
     "brk": (_X,),
     "mremap": _mremap,
-    "madvise": (_X, _ulong, _enumarg(_MADV)),
+    "madvise": (_X, _ulong, _enumarg(_MADV, unknown="MADV_???")),
     # processes and signals
     "clone": _clone,
     "clone3": _clone3,
@@ -3052,17 +3158,21 @@ _SIGS: dict = {
     "set_robust_list": (_X, _ulong),
     "arch_prctl": _arch_prctl,
     "prlimit64": _prlimit64,
+    "getrlimit": _getrlimit,
+    "setrlimit": _setrlimit,
     "getrandom": _getrandom,
     "alarm": (_U,),
     "rseq": (_X, _xlong, _I, _xlong),
     "uname": _uname,
-    "epoll_create1": (_flagsarg(((0o2000000, "EPOLL_CLOEXEC"),)),),
+    "epoll_create1": (_flagsarg(((0o2000000, "EPOLL_CLOEXEC"),), unknown="EPOLL_???"),),
     "eventfd2": (
         _U,
         _flagsarg(((0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK"), (1, "EFD_SEMAPHORE"))),
     ),
-    "pidfd_open": (_I, _flagsarg(((0o4000, "PIDFD_NONBLOCK"),))),
+    "pidfd_open": (_I, _flagsarg(((0o4000, "PIDFD_NONBLOCK"),), unknown="PIDFD_???")),
     "pidfd_send_signal": _pidfd_send_signal,
+    "rt_sigqueueinfo": _rt_sigqueueinfo,
+    "rt_tgsigqueueinfo": _rt_tgsigqueueinfo,
     "pidfd_getfd": (_fd, _I, _U),
     "pause": (),
     "sched_yield": (),
@@ -3389,7 +3499,8 @@ _TIMEOUT_RESULT = frozenset(("poll", "ppoll", "select", "pselect6"))
 
 #: Calls whose successful result is more than the number (see format_result).
 _ANNOTATED_RESULT = _HEX_RESULT | _OCT_RESULT | _TIMEOUT_RESULT | {
-    "prctl", "recvmmsg", "fcntl", "rt_sigtimedwait", "sched_getscheduler", "membarrier"
+    "prctl", "recvmmsg", "fcntl", "rt_sigtimedwait", "sched_getscheduler", "membarrier",
+    "ioprio_get",
 }  # fmt: skip
 
 
@@ -3423,6 +3534,10 @@ def format_result(
         if restart:
             return f"? {ename} ({restart})", ename
         return f"-1 {ename} ({os.strerror(err)})", ename
+    if name in _misc.ANNOTATED:
+        text = _misc.result_text(name, retval)
+        if text is not None:
+            return text, None
     if name in _HEX_RESULT:
         return _hex(retval & 0xFFFFFFFFFFFFFFFF), None
     if name in _OCT_RESULT:
@@ -3442,10 +3557,6 @@ def format_result(
             return f"{retval} ({dumpable})", None
     if name == "rt_sigtimedwait":
         return _misc.sigtimedwait_result(retval), None
-    if name in _misc.ANNOTATED:
-        text = _misc.result_text(name, retval)
-        if text is not None:
-            return text, None
     if name == "recvmmsg":
         if retval == 0:
             return "0 (Timeout)", None
@@ -3522,6 +3633,19 @@ _SIG_CODES = {
 }  # fmt: skip
 
 
+#: The AUDIT_ARCH_* values strace names (a seccomp SIGSYS's si_arch).
+_AUDIT_ARCHES = {0xC000003E: "AUDIT_ARCH_X86_64", 0x40000003: "AUDIT_ARCH_I386",
+                 0xC00000B7: "AUDIT_ARCH_AARCH64", 0x40000028: "AUDIT_ARCH_ARM"}  # fmt: skip
+_AUDIT_ARCH_NATIVE = {"aarch64": 0xC00000B7}.get(os.uname().machine, 0xC000003E)
+
+
+def _syscall_names() -> dict:
+    """The running architecture's ``{number: name}`` (si_syscall's names)."""
+    from pycoz_cli.core.trace.syscalls import NAMES
+
+    return NAMES
+
+
 def _si_code_name(signo: int, code: int) -> str:
     name = _SI_CODES.get(code)
     if name:
@@ -3550,6 +3674,9 @@ def unpack_siginfo(raw: bytes) -> dict:
     if signo == 17:
         status, utime, stime = struct.unpack_from("<i4xqq", raw, 24)
         si.update(si_status=status, si_utime=utime, si_stime=stime)
+    elif signo == 31 and code > 0:  # SIGSYS from seccomp or syscall user dispatch
+        call, nr, arch = struct.unpack_from("<QiI", raw, 16)
+        si.update(si_call_addr=call, si_syscall=nr, si_arch=arch)
     else:
         (ptr,) = struct.unpack_from("<Q", raw, 24)
         si.update(si_int=_s32(ptr), si_ptr=ptr, si_timerid=a, si_overrun=b)
@@ -3564,8 +3691,11 @@ def _siginfo_text(si: dict) -> str:
         return "{}"
     code = g("si_code", 0)
     parts = [f"si_signo={_sigtext(signo)}", f"si_code={_si_code_text(signo, code)}"]
-    if g("si_errno"):
-        parts.append(f"si_errno={_errname(g('si_errno'))}")
+    err = g("si_errno")
+    if err:
+        parts.append(
+            f"si_errno={_name(err, _ERRNAMES.get(err) or _errno.errorcode.get(err), fmt='d')}"
+        )
     source = [f"si_pid={g('si_pid', 0)}", f"si_uid={g('si_uid', 0)}"]
     sigval = [f"si_int={g('si_int', 0)}", f"si_ptr={_addr(g('si_ptr', 0) or 0)}"]
     if code <= 0:  # sent by a process (SI_FROMUSER)
@@ -3593,11 +3723,10 @@ def _siginfo_text(si: dict) -> str:
             parts += [f"si_band={g('si_band', 0)}", f"si_fd={g('si_fd', 0)}"]
     elif signo == 31:
         parts.append(f"si_call_addr={_addr(g('si_call_addr', 0) or 0)}")
-        parts.append(f"si_syscall={g('si_syscall', 0)}")
-        arch = g("si_arch", "AUDIT_ARCH_X86_64")
-        parts.append(
-            f"si_arch={_styled(0xC000003E, arch) if arch == 'AUDIT_ARCH_X86_64' else arch}"
-        )
+        nr, arch = g("si_syscall", 0), g("si_arch", _AUDIT_ARCH_NATIVE)
+        name = _syscall_names().get(nr) if arch == _AUDIT_ARCH_NATIVE else None
+        parts.append(f"si_syscall={_name(nr, name and '__NR_' + name, fmt='d')}")
+        parts.append(f"si_arch={_xlat(arch, _AUDIT_ARCHES, 'AUDIT_ARCH_???')[0]}")
     else:
         if g("si_pid") or g("si_uid"):
             parts += source
@@ -3883,3 +4012,4 @@ from pycoz_cli.core.trace import decode_netlink as _netlink  # noqa: E402
 _SIGS.update(_misc.SIGS)
 _IOCTL.update(_misc.IOCTL_NAMES)
 _IOCTL_TEXT.update(_misc.IOCTL_TEXT)
+_IOCTL_NOARG |= _misc.IOCTL_NOARG

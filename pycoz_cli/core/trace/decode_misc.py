@@ -14,17 +14,22 @@ import struct
 import time
 
 from pycoz_cli.core.trace.decode import (
-    _CLOCKS,
     _PURE,
     _SIGNALS,
+    RAW,
+    VERBOSE,
     Arg,
     _atflags,
     _buf,
+    _by_name,
     _clock_t,
+    _clockarg,
     _dirfd,
     _fd,
     _flags,
+    _flags_or_unknown,
     _flagsarg,
+    _hex,
     _int,
     _intptr_in,
     _intptr_out,
@@ -45,6 +50,7 @@ from pycoz_cli.core.trace.decode import (
     _uint,
     _ulong,
     _xlat,
+    _xstyle,
     decode_sockaddr,
     quote,
     set_bits,
@@ -171,7 +177,10 @@ def _fgetxattr(c):
 
 
 def _listxattr(c):
-    return [_path(c, 0), _xattr_value_out(c, 1), _ulong(c, 2)]
+    # strace's print_xattr_list: a list asked for with size 0 (only its length
+    # wanted) is shown as the address, unlike getxattr's value.
+    names = _xattr_value_out(c, 1) if c.args[2] else _ptr(c, 1)
+    return [_path(c, 0), names, _ulong(c, 2)]
 
 
 def _flistxattr(c):
@@ -286,6 +295,16 @@ _MFD_FLAGS = ((1, "MFD_CLOEXEC"), (2, "MFD_ALLOW_SEALING"), (4, "MFD_HUGETLB"),
               (8, "MFD_NOEXEC_SEAL"), (0x10, "MFD_EXEC"))  # fmt: skip
 _LOCK_FLAGS = ((1, "LOCK_SH"), (2, "LOCK_EX"), (4, "LOCK_NB"), (8, "LOCK_UN"),
                (32, "LOCK_MAND"), (64, "LOCK_READ"), (128, "LOCK_WRITE"))  # fmt: skip
+
+
+def _memfd_flags(c, i):
+    """memfd_create's flags: under -X verbose strace comments the names as -X
+    abbrev prints them, a bare ``0x100 /* MFD_??? */`` included."""
+    v = c.args[i] & 0xFFFFFFFF
+    text, names = _by_name(_flags_or_unknown, v, _MFD_FLAGS, "MFD_???")
+    if v and _xstyle() == VERBOSE:
+        return Arg(f"{_hex(v)} /* {text} */", names)
+    return Arg(*_flags_or_unknown(v, _MFD_FLAGS, "MFD_???"))
 
 
 def _id(c, i):
@@ -550,7 +569,15 @@ def _policy_text(v: int) -> str:
 def _policy(c, i):
     v = _s32(c.args[i])
     text = _policy_text(v & 0xFFFFFFFF) if v >= 0 else str(v)
-    return Arg(_styled(v, text) if v >= 0 else text, text)
+    if v < 0:
+        return Arg(text, text)
+    if (v & ~0x40000000) >= len(_SCHED):  # no name: the number, commented once
+        return Arg(_name(v, None, "SCHED_???"), text)
+    return Arg(_styled(v, text), text)
+
+
+def _prio_which(c, i):
+    return Arg(*_xlat(_s32(c.args[i]), _PRIO, "PRIO_???"))
 
 
 def _mincore(c):
@@ -587,7 +614,7 @@ def _membarrier(c):
     cmd = c.args[0] & 0xFFFFFFFF
     if cmd == 0:
         return [Arg(_styled(0, "MEMBARRIER_CMD_QUERY"), "MEMBARRIER_CMD_QUERY"), _uint(c, 1)]
-    text, names = _flags(cmd, _MEMBARRIER)
+    text, names = _flags_or_unknown(cmd, _MEMBARRIER, "MEMBARRIER_CMD_???")
     return [Arg(text, "|".join(names)), _uint(c, 1)]
 
 
@@ -611,8 +638,59 @@ def _mknodat(c):
     return [_dirfd(c, 0), _path(c, 1), *_mknod_args(c, 2)]
 
 
+# --- personality, ioprio ----------------------------------------------------------------
+
+#: The persona types strace 6.1 names (its table holds whole values; only these
+#: survive its PER_MASK), and the flags above them.
+_PER_TYPES = {0: "PER_LINUX", 6: "PER_BSD", 8: "PER_LINUX32", 0xC: "PER_RISCOS",
+              0xF: "PER_OSF4", 0x10: "PER_HPUX"}  # fmt: skip
+_PER_FLAGS = (
+    (0x20000, "UNAME26"), (0x40000, "ADDR_NO_RANDOMIZE"), (0x80000, "FDPIC_FUNCPTRS"),
+    (0x100000, "MMAP_PAGE_ZERO"), (0x200000, "ADDR_COMPAT_LAYOUT"),
+    (0x400000, "READ_IMPLIES_EXEC"), (0x800000, "ADDR_LIMIT_32BIT"), (0x1000000, "SHORT_INODE"),
+    (0x2000000, "WHOLE_SECONDS"), (0x4000000, "STICKY_TIMEOUTS"), (0x8000000, "ADDR_LIMIT_3GB"),
+)  # fmt: skip
+
+
+def _persona_text(v: int) -> str:
+    text = _xlat(v & 0xFF, _PER_TYPES, "PER_???")[0]
+    if v & ~0xFF:
+        text += "|" + _flags(v & ~0xFF, _PER_FLAGS)[0]
+    return text
+
+
+def _personality(c):
+    v = c.args[0] & 0xFFFFFFFF
+    if v == 0xFFFFFFFF:  # the query
+        return [Arg("0xffffffff", v)]
+    return [Arg(_persona_text(v), v)]
+
+
+_IOPRIO_WHO = {1: "IOPRIO_WHO_PROCESS", 2: "IOPRIO_WHO_PGRP", 3: "IOPRIO_WHO_USER"}
+_IOPRIO_CLASS = {0: "IOPRIO_CLASS_NONE", 1: "IOPRIO_CLASS_RT", 2: "IOPRIO_CLASS_BE",
+                 3: "IOPRIO_CLASS_IDLE"}  # fmt: skip
+
+
+def _ioprio_text(v: int) -> str:
+    klass = _xlat(v >> 13, _IOPRIO_CLASS, "IOPRIO_CLASS_???")[0]
+    return f"IOPRIO_PRIO_VALUE({klass}, {v & 0x1FFF})"
+
+
+def _ioprio_which(c, i):
+    return Arg(*_xlat(_s32(c.args[i]), _IOPRIO_WHO, "IOPRIO_WHO_???"))
+
+
+def _ioprio_value(c, i):
+    v = _s32(c.args[i])
+    return Arg(_styled(v, _ioprio_text(v), "d"), v)
+
+
 def result_text(name: str, retval: int) -> str | None:
     """The annotation strace adds to these calls' results, or None."""
+    if name == "personality":
+        return f"{_hex(retval)} ({_persona_text(retval & 0xFFFFFFFF)})"
+    if name == "ioprio_get":  # (no annotation under -X raw)
+        return None if _xstyle() == RAW else f"{retval} ({_ioprio_text(retval)})"
     if name == "sched_getscheduler":
         return f"{retval} ({_policy_text(retval)})"
     if name == "membarrier" and retval > 0:
@@ -620,7 +698,63 @@ def result_text(name: str, retval: int) -> str | None:
     return None
 
 
-ANNOTATED = frozenset(("sched_getscheduler", "membarrier"))
+ANNOTATED = frozenset(("sched_getscheduler", "membarrier", "personality", "ioprio_get"))
+
+
+# --- System V IPC ------------------------------------------------------------------------
+
+_IPC_FLAGS = ((0o1000, "IPC_CREAT"), (0o2000, "IPC_EXCL"), (0o4000, "IPC_NOWAIT"))
+_SHM_FLAGS = ((0o1000, "IPC_CREAT"), (0o2000, "IPC_EXCL"), (0o4000, "SHM_HUGETLB"),
+              (0o10000, "SHM_NORESERVE"))  # fmt: skip
+_IPC_CMDS = {0: "IPC_RMID", 1: "IPC_SET", 2: "IPC_STAT", 3: "IPC_INFO"}
+_SHM_CMDS = {**_IPC_CMDS, 11: "SHM_LOCK", 12: "SHM_UNLOCK", 13: "SHM_STAT", 14: "SHM_INFO",
+             15: "SHM_STAT_ANY"}  # fmt: skip
+_SEM_CMDS = {**_IPC_CMDS, 11: "GETPID", 12: "GETVAL", 13: "GETALL", 14: "GETNCNT",
+             15: "GETZCNT", 16: "SETVAL", 17: "SETALL", 18: "SEM_STAT", 19: "SEM_INFO",
+             20: "SEM_STAT_ANY"}  # fmt: skip
+_MSG_CMDS = {**_IPC_CMDS, 11: "MSG_STAT", 12: "MSG_INFO", 13: "MSG_STAT_ANY"}
+
+
+def _ipc_key(c, i):
+    key = c.args[i] & 0xFFFFFFFF
+    return Arg(_name(key, None if key else "IPC_PRIVATE"), key)
+
+
+def _ipc_get_flags(table):
+    """The flags of shmget, semget, msgget, then the mode: ``IPC_CREAT|0600``.
+    (strace joins them with ``|`` only after a name, so a bare unknown bit runs
+    into the mode: ``0x8000000`` for 0x8000 and mode 000.)"""
+
+    def dec(c, i):
+        v = c.args[i] & 0xFFFFFFFF
+        mode = f"0{v & 0o777:02o}"
+        if not v & ~0o777:
+            return Arg(mode, v)
+        text, names = _flags(v & ~0o777, table)
+        named = _xstyle() == RAW or names[0][:2] != "0x"
+        return Arg(f"{text}|{mode}" if named else text + mode, v)
+
+    return dec
+
+
+def _ipc_cmd(table, unknown):
+    def dec(c, i):
+        return Arg(*_xlat(_s32(c.args[i]), table, unknown))
+
+    return dec
+
+
+# --- fallocate ------------------------------------------------------------------------
+
+_FALLOC_FL = (
+    (1, "FALLOC_FL_KEEP_SIZE"), (2, "FALLOC_FL_PUNCH_HOLE"), (4, "FALLOC_FL_NO_HIDE_STALE"),
+    (8, "FALLOC_FL_COLLAPSE_RANGE"), (0x10, "FALLOC_FL_ZERO_RANGE"),
+    (0x20, "FALLOC_FL_INSERT_RANGE"), (0x40, "FALLOC_FL_UNSHARE_RANGE"),
+)  # fmt: skip
+
+
+def _fallocate_mode(c, i):
+    return Arg(*_flags_or_unknown(c.args[i] & 0xFFFFFFFF, _FALLOC_FL, "FALLOC_FL_???"))
 
 
 # --- timerfd, signalfd ------------------------------------------------------------------------
@@ -630,8 +764,7 @@ _TFD_TIMER = ((1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET"))
 _SFD = ((0o2000000, "SFD_CLOEXEC"), (0o4000, "SFD_NONBLOCK"))
 
 
-def _clock(c, i):
-    return Arg(*_xlat(_s32(c.args[i]), _CLOCKS))
+_clock = _clockarg
 
 
 def _itimerspec_in(c, i):
@@ -654,7 +787,7 @@ SIGS = {
     "epoll_wait": _epoll_wait,
     "epoll_pwait": _epoll_pwait,
     "epoll_pwait2": _epoll_pwait2,
-    "inotify_init1": (_flagsarg(_IN_INIT),),
+    "inotify_init1": (_flagsarg(_IN_INIT, unknown="IN_???"),),
     "inotify_add_watch": (_fd, _path, _flagsarg(_IN_FLAGS)),
     "inotify_rm_watch": (_fd, _int),
     "setxattr": _setxattr,
@@ -676,7 +809,7 @@ SIGS = {
     "rt_sigpending": _rt_sigpending,
     "rt_sigtimedwait": _rt_sigtimedwait,
     "getrusage": _getrusage,
-    "memfd_create": (_str, _flagsarg(_MFD_FLAGS)),
+    "memfd_create": (_str, _memfd_flags),
     "flock": (_fd, _flagsarg(_LOCK_FLAGS)),
     "setuid": (_id,),
     "setgid": (_id,),
@@ -696,6 +829,13 @@ SIGS = {
     "umount2": (_path, _flagsarg(_UMOUNT_FLAGS)),
     "utimensat": _utimensat,
     "syncfs": (_fd,),
+    "shmget": (_ipc_key, _ulong, _ipc_get_flags(_SHM_FLAGS)),
+    "semget": (_ipc_key, _int, _ipc_get_flags(_IPC_FLAGS)),
+    "msgget": (_ipc_key, _ipc_get_flags(_IPC_FLAGS)),
+    "shmctl": (_int, _ipc_cmd(_SHM_CMDS, "SHM_???"), _ptr),
+    "semctl": (_int, _int, _ipc_cmd(_SEM_CMDS, "SEM_???"), _ptr),
+    "msgctl": (_int, _ipc_cmd(_MSG_CMDS, "MSG_???"), _ptr),
+    "fallocate": (_fd, _fallocate_mode, _long, _long),
     "mlock": (_ptr, _ulong),
     "munlock": (_ptr, _ulong),
     "mlock2": (_ptr, _ulong, _flagsarg(((1, "MLOCK_ONFAULT"),))),
@@ -708,17 +848,25 @@ SIGS = {
     "sched_setparam": (_int, _intptr_in),
     "sched_get_priority_max": (_policy,),
     "sched_get_priority_min": (_policy,),
-    "getpriority": (lambda c, i: Arg(*_xlat(_s32(c.args[i]), _PRIO)), _int),
-    "setpriority": (lambda c, i: Arg(*_xlat(_s32(c.args[i]), _PRIO)), _int, _int),
+    "getpriority": (_prio_which, _int),
+    "personality": _personality,
+    "ioprio_get": (_ioprio_which, _int),
+    "ioprio_set": (_ioprio_which, _int, _ioprio_value),
+    "setpriority": (_prio_which, _int, _int),
     "getcpu": (_uint_out, _uint_out, _ptr),
     "times": _times,
     "membarrier": _membarrier,
     "mknod": _mknod,
     "mknodat": _mknodat,
-    "timerfd_create": (_clock, _flagsarg(_TFD)),
-    "timerfd_settime": (_fd, _flagsarg(_TFD_TIMER), _itimerspec_in, _itimerspec_out),
+    "timerfd_create": (_clock, _flagsarg(_TFD, unknown="TFD_???")),
+    "timerfd_settime": (
+        _fd,
+        _flagsarg(_TFD_TIMER, unknown="TFD_???"),
+        _itimerspec_in,
+        _itimerspec_out,
+    ),
     "timerfd_gettime": (_fd, _itimerspec_out),
-    "signalfd4": (_fd, _sigmask_arg, _ulong, _flagsarg(_SFD)),
+    "signalfd4": (_fd, _sigmask_arg, _ulong, _flagsarg(_SFD, unknown="SFD_???")),
     "signalfd": (_fd, _sigmask_arg, _ulong),
     "io_uring_setup": _io_uring_setup,
     "io_uring_enter": _io_uring_enter,
@@ -738,7 +886,40 @@ IOCTL_NAMES = {
     0x8942: "SIOCGIFTXQLEN", 0x8916: "SIOCSIFADDR", 0x80087601: "FS_IOC_GETVERSION",
     0xC020660B: "FS_IOC_FIEMAP", 0xC0045877: "FIFREEZE", 0xC0045878: "FITHAW",
     0xC0185879: "FITRIM", 0x2: "FIGETBSZ", 0x1: "FIBMAP", 0x541E: "TIOCGSERIAL",
+    0x89E0: "SIOCPROTOPRIVATE", 0x89F0: "SIOCDEVPRIVATE", 0x80045705: "WDIOC_KEEPALIVE",
 }  # fmt: skip
+#: Named requests strace 6.1 does not decode: the argument is a number (``%#lx``).
+IOCTL_HEXARG = frozenset((
+    0x80087601, 0x2, 0x1, 0x541E, 0x89E0, 0x89F0, 0x541C, 0x5441, 0x542E,
+))  # fmt: skip
+#: Named requests that strace prints without the argument.
+IOCTL_NOARG = frozenset((0x1261, 0x125F, 0xC0045877, 0xC0045878, 0x80045705))
+_HIDIOC = {
+    (2, 4): "HIDIOCGRAWNAME", (2, 5): "HIDIOCGRAWPHYS", (2, 6): "HIDIOCSFEATURE",
+    (2, 8): "HIDIOCGRAWUNIQ", (2, 0x12): "HIDIOCGPHYS", (3, 6): "HIDIOCSFEATURE",
+    (3, 7): "HIDIOCGFEATURE",
+}  # fmt: skip
+_IOC_DIRS = ("_IOC_NONE", "_IOC_WRITE", "_IOC_READ", "_IOC_READ|_IOC_WRITE")
+
+
+def ioctl_code(req: int) -> str:
+    """strace's text for a request it has no name for: the few families it names
+    by number (``MIXER_READ(3)``, ``JSIOCGNAME(64)``), else the fields of the
+    number as ``_IOC(dir, type, nr, size)`` (ioctl_print_code)."""
+    kind, nr, size, way = (req >> 8) & 0xFF, req & 0xFF, (req >> 16) & 0x3FFF, req >> 30
+    if kind == 0x4D and way in (1, 2):  # 'M': OSS mixer
+        return f"MIXER_{'WRITE' if way == 1 else 'READ'}({nr})"
+    if kind == 0x48:  # 'H': hiddev, named by (direction, number)
+        hid = _HIDIOC.get((way, nr))
+        if hid:
+            return f"{hid}({size})"
+    if way == 2 and (kind, nr) == (0x55, 0x2C):
+        return f"UI_GET_SYSNAME({size})"
+    if way == 2 and (kind, nr) == (0x6A, 0x13):
+        return f"JSIOCGNAME({size})"
+    return f"_IOC({_IOC_DIRS[way]}, {_hex(kind)}, {_hex(nr)}, {_hex(size)})"
+
+
 #: strace 6.1's two names for one number (btrfs had it first).
 IOCTL_TEXT = {
     0x40049409: "BTRFS_IOC_CLONE or FICLONE",
