@@ -203,3 +203,79 @@ def test_attach_to_a_program_whose_children_share_its_memory(pycoz_bin, prog, tm
     finally:
         proc.kill()
         proc.wait()
+
+
+def _stat_state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rpartition(")")[2].split()[0]
+
+
+def _tracer_pid(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("TracerPid:"))
+
+
+def test_detach_while_the_program_is_inside_a_fork(pycoz_bin, prog):
+    """The detach lands while the program sits at its fork's event stop (pycoz
+    held with SIGSTOP, so that it cannot take the event first). The scratch
+    pages are unmapped through a thread that is not inside a syscall (this one
+    first finishes its fork), so the fork returns the child's pid as it would
+    have: when the munmap was injected into the fork in flight, the program
+    got ENOSYS from fork and died."""
+    proc = subprocess.Popen(
+        [prog, "fork-on-input"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    tracer = None
+    try:
+        # Loaded and waiting in its read.
+        wait_until(
+            lambda: (
+                _stat_state(proc.pid) == "S"
+                and any("libcalc" in name for name in text_of(proc.pid))
+            )
+        )
+        before = text_of(proc.pid)
+        tracer = subprocess.Popen(
+            [pycoz_bin, "ltrace", "-p", str(proc.pid), "-x", "lea_add"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # Attached, its breakpoints in, and the program back in its read.
+        wait_until(lambda: _tracer_pid(proc.pid) == tracer.pid and _stat_state(proc.pid) == "S")
+        proc.stdin.write("c")
+        proc.stdin.flush()
+        result = proc.stdout.readline()
+        assert result.startswith("calc "), result
+        seen = line = tracer.stderr.readline()
+        while "->lea_add(2, 3" not in line:
+            line = tracer.stderr.readline()
+            seen += line
+            assert line, f"no call was traced: {seen}"
+        # lea_add's entry was stepped over from a copy: the scratch page is there.
+        assert any(name.startswith("anonymous") for name in text_of(proc.pid)), (
+            "no scratch page: this test would not reach the unmapping"
+        )
+        os.kill(tracer.pid, signal.SIGSTOP)
+        proc.stdin.write("f")
+        proc.stdin.flush()
+        wait_until(lambda: _stat_state(proc.pid) == "t")  # at its fork's event stop
+        os.kill(tracer.pid, signal.SIGINT)
+        os.kill(tracer.pid, signal.SIGCONT)
+        rest = tracer.communicate(timeout=30)[1]
+        assert tracer.returncode == -signal.SIGINT, rest
+        assert proc.stdout.readline() == "forked 0\n", proc.stderr.read() if proc.poll() else ""
+        assert text_of(proc.pid) == before
+        proc.stdin.write("c")  # untraced now, and no int3 left to hit
+        proc.stdin.flush()
+        assert proc.stdout.readline() == result
+    finally:
+        if tracer is not None and tracer.poll() is None:
+            os.kill(tracer.pid, signal.SIGCONT)
+            tracer.kill()
+            tracer.wait()
+        proc.kill()
+        proc.wait()

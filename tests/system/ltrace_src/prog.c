@@ -52,6 +52,12 @@ static void *exec_plain(void *arg) {
  * calc from the same call site at the same time; nothing else (no stdio: the
  * two share one TLS).  The parent starts once the child has made a call. */
 static long __attribute__((noinline)) calc_site(long i) { return calc(i, 1); }
+
+/* A function whose first instruction pycoz cannot emulate (lea): stepping
+ * over its entry breakpoint runs a copy of it in a scratch page. */
+__attribute__((naked, noinline)) long lea_add(long a, long b) {
+    __asm__("lea (%rdi,%rsi,1), %rax\n\tret");
+}
 static volatile long vm_child_sum, vm_child_started;
 static int vm_child_pause; /* us between the child's calls ("loop": it lives long) */
 
@@ -141,6 +147,25 @@ int main(int argc, char **argv) {
         }
         long sum = clone_vm_round(n, &child, &status);
         printf("clone-vm parent %ld child %ld child-status %d\n", sum, child, status);
+        return 0;
+    }
+    if (!strcmp(mode, "fork-on-input")) {
+        /* A byte on stdin: 'c' calls lea_add (its entry is stepped over from
+         * a scratch copy), 'f' forks (the child exits 0 at
+         * once), 'q' ends; a line for each, so a test knows where it is. */
+        int c;
+        while ((c = getchar()) != EOF && c != 'q') {
+            if (c == 'c') printf("calc %ld\n", lea_add(2, 3));
+            if (c == 'f') {
+                pid_t pid = fork();
+                if (pid < 0) { perror("fork"); exit(1); }
+                if (pid == 0) _exit(0);
+                int st;
+                waitpid(pid, &st, 0);
+                printf("forked %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+            }
+            fflush(stdout);
+        }
         return 0;
     }
     if (!strcmp(mode, "exec")) {
