@@ -295,6 +295,20 @@ def tagged(tag: str) -> list[int]:
     return found
 
 
+def mentioning(word: str) -> list[int]:
+    """Processes whose command line holds ``word`` anywhere (a test's unique
+    name), zombies included."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if word.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
 def kill_trace_during_startup(
     pycoz_bin: str, tag: str, after: float, *args: str, since_launch: bool = False
 ) -> tuple[int, str] | None:

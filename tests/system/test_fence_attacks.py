@@ -35,7 +35,7 @@ from .fence_helpers import (
     run_probes,
     wait_gone,
 )
-from .helpers import Tmux, assert_one_line, descendants, wait_until
+from .helpers import Tmux, assert_one_line, descendants, mentioning, wait_until
 
 FENCED = (
     "root",
@@ -174,35 +174,22 @@ print("survived", flush=True)
 """
 
 
-def _alive_with(word: str) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/cmdline", "rb") as f:
-                    if word.encode() in f.read():
-                        found.append(int(name))
-            except OSError:
-                pass
-    return found
-
-
 def test_fork_bomb_is_contained_by_pids(pycoz, unique):
     # First a bounded one: the limit is there (so the real bomb below is safe).
     r = pycoz("root", "--pids", "200", "--", sys.executable, "-c", _BOUNDED_FORKS, unique)
     assert r.returncode == 0, r.stderr
     made, failed = r.stdout.split()
     assert int(made) < 200 and failed == "EAGAIN", r.stdout
-    wait_until(lambda: not _alive_with(unique), timeout=5)
-    assert _alive_with(unique) == [], "the forked sleepers outlived their container"
+    wait_until(lambda: not mentioning(unique), timeout=5)
+    assert mentioning(unique) == [], "the forked sleepers outlived their container"
     # Then the real bomb: contained, and killed with the container at the end.
     started = time.monotonic()
     r = pycoz("root", "--pids", "200", "--", sys.executable, "-c", _BOMB, unique, timeout=60)
     elapsed = time.monotonic() - started
     assert r.returncode == 0 and r.stdout == "survived\n", (r.returncode, r.stdout, r.stderr[-500:])
     assert elapsed < 20, f"the bomb's container took {elapsed:.1f} s"
-    wait_until(lambda: not _alive_with(unique), timeout=5)
-    assert _alive_with(unique) == [], "the bomb outlived its container"
+    wait_until(lambda: not mentioning(unique), timeout=5)
+    assert mentioning(unique) == [], "the bomb outlived its container"
 
 
 _HOG = r"""

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from .helpers import mentioning
+
 FETCH = (
     "python3 -c 'import time, urllib.request\n"
     "for _ in range(100):\n"
@@ -98,18 +100,6 @@ def write_lab(tmp_path, commands: str, name: str = "lab.toml"):
     return path
 
 
-def processes_with(marker: str) -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if marker.encode() in f.read():
-                    found.append(pid)
-        except OSError:
-            pass
-    return found
-
-
 def leftovers(name: str) -> list[str]:
     netns = [n for n in os.listdir("/run/netns") if n.startswith(f"{name}-")]
     state = [s for s in os.listdir("/run/pycoz/net") if s.startswith(f"{name}.")]
@@ -148,7 +138,7 @@ def test_a_failed_up_stops_the_commands_it_started_and_removes_their_logs(pycoz,
     r = pycoz("net", "up", str(path), "--name", unique)
     assert r.returncode == 125, r
     assert "hosts.h2.commands[2]: nosuchprogram" in r.stderr
-    assert processes_with(marker) == []
+    assert mentioning(marker) == []
     assert leftovers(unique) == []
 
 
@@ -171,10 +161,10 @@ def test_sigkill_during_up_leaves_no_host_command_behind(pycoz_bin, pycoz, tmp_p
     for name in names:
         pycoz("net", "down", name)  # half-built, broken or up: down removes each
     for _ in range(50):  # a killed container's init may still be on its way out
-        if not processes_with(marker):
+        if not mentioning(marker):
             break
         time.sleep(0.1)
-    assert processes_with(marker) == []
+    assert mentioning(marker) == []
     assert [x for name in names for x in leftovers(name)] == []
 
 

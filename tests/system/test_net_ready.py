@@ -10,7 +10,8 @@ import pytest
 
 from pycoz_cli.core.net.topology import Topology
 
-from .test_net_files import leftovers, processes_with
+from .helpers import mentioning
+from .test_net_files import leftovers
 
 #: An HTTP server that needs DELAY seconds before it listens, and writes READY
 #: (if given) only once it does: what a slow real server does.
@@ -136,7 +137,7 @@ def test_a_check_that_times_out_names_host_and_check_and_exits_124(
             f"pycoz net {args[0]}: {path}:5: hosts.server.commands[0]: not ready after 0.5s: "
             f'{why.format(tmp=tmp_path)} (ready = "{check}")\n'
         )
-        assert processes_with(marker) == []  # the server was stopped
+        assert mentioning(marker) == []  # the server was stopped
     assert leftovers(unique) == []
 
 

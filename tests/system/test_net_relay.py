@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from .helpers import mentioning
+
 needs_iperf3 = pytest.mark.skipif(not shutil.which("iperf3"), reason="iperf3 not installed")
 
 
@@ -355,19 +357,6 @@ def test_a_pair_of_nodes_with_two_links_is_ambiguous_in_one_line(pycoz, two_link
     assert "link h1:eth1 <-> h2:eth1 (wan2)" in shown, shown
 
 
-def _processes_named(word: str) -> list[int]:
-    """Pids whose command line holds ``word`` (a topology's unique name)."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if word.encode() in f.read():
-                    found.append(int(pid))
-        except OSError:
-            pass
-    return found
-
-
 def _in_host_pid_ns(pid: int) -> bool:
     """Whether ``pid`` has one pid only (it lives in this PID namespace)."""
     try:
@@ -398,12 +387,12 @@ def test_a_named_topologys_relay_dies_with_a_net_up_killed_half_way(
     up = subprocess.Popen([pycoz_bin, "net", "up", str(lab), "--name", name])
     try:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len(_processes_named(name)) < 3:
+        while time.monotonic() < deadline and len(mentioning(name)) < 3:
             time.sleep(0.05)  # net up, its relay and h1's command
         # The relay, not h1's command's init (recorded before it is made: `down`
         # stops it). The init is in a PID namespace of its own, the relay in the
         # machine's; whether the init has its command as a child yet is a race.
-        relays = [p for p in _processes_named(name) if p != up.pid and _in_host_pid_ns(p)]
+        relays = [p for p in mentioning(name) if p != up.pid and _in_host_pid_ns(p)]
         if not relays:
             pytest.skip("no relay was started (this kernel has netem)")
     finally:

@@ -7,7 +7,8 @@ what the server writes there never reaches the machine, and goes with the run.
 import os
 import textwrap
 
-from .test_net_files import leftovers, processes_with
+from .helpers import mentioning
+from .test_net_files import leftovers
 
 SERVER = (
     "echo served > /srv/index.html; echo {marker} > /tmp/{marker}; "
@@ -52,7 +53,7 @@ def test_a_servers_writes_stay_in_its_root_and_are_discarded(pycoz, tmp_path, un
     r = pycoz("net", "run", lab, "--host", "client", "--", "cat", f"/tmp/{marker}")
     assert r.returncode == 1  # the client has the machine's files, not the server's root
     assert on_machine(marker) == []
-    assert processes_with(marker) == []
+    assert mentioning(marker) == []
 
 
 def test_a_root_with_an_upper_keeps_the_writes_there(pycoz, tmp_path, unique):
@@ -86,7 +87,7 @@ def test_net_exec_joins_a_named_hosts_root_until_down(pycoz, tmp_path, unique):
         down = pycoz("net", "down", unique)
     assert down.returncode == 0, down.stderr
     assert leftovers(unique) == []
-    assert processes_with(marker) == []
+    assert mentioning(marker) == []
     assert on_machine(marker) == []
 
 

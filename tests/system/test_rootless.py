@@ -22,7 +22,15 @@ import sys
 import pytest
 
 from .fence_helpers import PROBE_NAMES
-from .helpers import Tmux, assert_one_line, descendants, identity, read_line, wait_until
+from .helpers import (
+    Tmux,
+    assert_one_line,
+    descendants,
+    identity,
+    mentioning,
+    read_line,
+    wait_until,
+)
 from .test_net_files import LAB
 from .test_net_roots import on_machine, rooted_lab
 from .test_root_lifetimes import _finish
@@ -463,16 +471,7 @@ def _running(pid: int, start: str) -> bool:
 
 def _mentioning(word: str) -> list[int]:
     """Running processes (zombies aside) whose command line holds ``word``."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmdline = f.read()
-        except OSError:
-            continue
-        if word.encode() in cmdline and not _zombie(int(pid)):
-            found.append(int(pid))
-    return found
+    return [pid for pid in mentioning(word) if not _zombie(pid)]
 
 
 @pytest.fixture
