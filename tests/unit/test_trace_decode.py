@@ -338,6 +338,8 @@ def test_socket():
     )
     assert line("socket", (1, 0o2000001, 0)) == "socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0)"
     assert line("socket", (2, 1, 6)) == "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)"
+    # Every family of strace's table (the same as netlink's): strace 6.1's line.
+    assert line("socket", (7, 0o2000003, 0)) == "socket(AF_BRIDGE, SOCK_RAW|SOCK_CLOEXEC, 0)"
     args = decode.decode_call("socket", (2, 0o2000002, 17), FakeMem(), retval=3)
     assert [a.value for a in args] == ["AF_INET", ["SOCK_DGRAM", "SOCK_CLOEXEC"], "IPPROTO_UDP"]
 

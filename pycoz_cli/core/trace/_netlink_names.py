@@ -1,5 +1,7 @@
 """Names from strace 6.1's xlat tables (the kernel uapi constants it prints), for the
-nested netlink attributes ``decode_netlink`` decodes: facts, written out as data."""
+nested netlink attributes ``decode_netlink`` decodes, and its table of address
+families (``ADDRFAMS``), which the syscall and library-call decoders use too:
+facts, written out as data."""
 
 # fmt: off
 RTNL_IFLA_INFO_ATTRS = {

@@ -34,6 +34,7 @@ import errno as _errno
 import os
 import struct
 
+from pycoz_cli.core.trace._netlink_names import ADDRFAMS
 from pycoz_cli.core.trace.arg import Arg, _s32, _s64, _strval
 
 __all__ = [
@@ -257,11 +258,8 @@ _RESTART_TEXT = {
     516: "Interrupted by signal",
 }
 
-_AF = {
-    0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 3: "AF_AX25", 4: "AF_IPX", 5: "AF_APPLETALK",
-    10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET", 29: "AF_CAN", 31: "AF_BLUETOOTH",
-    38: "AF_ALG", 40: "AF_VSOCK", 44: "AF_XDP",
-}  # fmt: skip
+#: strace's table of address families (one for the syscalls, netlink and libcalls).
+_AF = ADDRFAMS
 _SOCK_TYPE = {
     1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET",
     6: "SOCK_DCCP", 10: "SOCK_PACKET",

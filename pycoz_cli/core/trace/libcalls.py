@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import struct
 
+from pycoz_cli.core.trace._netlink_names import ADDRFAMS
 from pycoz_cli.core.trace.arg import Arg, _s32, _s64, _strval, guess
 from pycoz_cli.core.trace.libclasses import CLASSES
 
@@ -117,14 +118,7 @@ _NI_FLAGS = (
 )
 # h_errno values (<netdb.h>), which gethostbyname*_r store in *h_errnop.
 _HERR = {1: "HOST_NOT_FOUND", 2: "TRY_AGAIN", 3: "NO_RECOVERY", 4: "NO_DATA", -1: "NETDB_INTERNAL"}
-_AF = {
-    0: "AF_UNSPEC",
-    1: "AF_UNIX",
-    2: "AF_INET",
-    10: "AF_INET6",
-    16: "AF_NETLINK",
-    17: "AF_PACKET",
-}
+_AF = ADDRFAMS  # strace's table, shared with the syscall decoders
 _SOCK = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET"}
 _SOCK_FLAGS = ((0x800, "SOCK_NONBLOCK"), (0x80000, "SOCK_CLOEXEC"))
 _IPPROTO = {1: "IPPROTO_ICMP", 6: "IPPROTO_TCP", 17: "IPPROTO_UDP", 58: "IPPROTO_ICMPV6",
