@@ -16,11 +16,11 @@ Traffic is only ever sent between namespaces this bench made.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 
+from pycoz_cli.api import PIPE, STDOUT, Host
 from pycoz_cli.core.container import Container
 from pycoz_cli.core.net.topology import CommandSpec, Network, resolve
 
@@ -46,16 +46,9 @@ CURL = (
 
 
 def run_in(net, argv) -> str:
-    r, w = os.pipe()
-    try:
-        Container(network=net, host="client", overlay=False).run(argv, stdout=w, stderr=w)
-    finally:
-        os.close(w)
-    out = b""
-    while chunk := os.read(r, 65536):
-        out += chunk
-    os.close(r)
-    return out.decode()
+    """``argv`` in the client, its stdout and stderr together (the API's run)."""
+    client = Host(Container(network=net, host="client", overlay=False), "client")
+    return client.run(argv, stdout=PIPE, stderr=STDOUT, text=True).stdout
 
 
 def measure(spec: str, runs: int, here: str) -> dict:
